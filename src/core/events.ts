@@ -1,0 +1,88 @@
+/**
+ * Typed session events. Events carry handles, never secrets or tokens, so
+ * they are safe to log and to forward to a SIEM.
+ *
+ * @module
+ */
+import type { ClientRecord } from './model.js';
+
+/** Every event the engine emits, by name. */
+export interface SessionEvents {
+  created: { readonly handle: string; readonly userId: string | null; readonly client: ClientRecord | null; readonly at: number };
+  rotated: {
+    readonly from: string;
+    readonly to: string;
+    readonly userId: string | null;
+    /** `'manual'` for `rotate()`, `'renewal'` for automatic renewal. */
+    readonly cause: 'manual' | 'renewal';
+    readonly at: number;
+  };
+  revoked: {
+    readonly handle: string;
+    readonly userId: string | null;
+    readonly cause: 'revoke' | 'user' | 'binding' | 'limit';
+    readonly at: number;
+  };
+  expired: { readonly handle: string; readonly userId: string | null; readonly kind: 'idle' | 'absolute'; readonly at: number };
+  'new-device': { readonly handle: string; readonly userId: string; readonly client: ClientRecord; readonly at: number };
+  anomaly: AnomalyEvent;
+}
+
+/** Something that may be an attack. */
+export type AnomalyEvent =
+  | {
+      readonly kind: 'binding-mismatch';
+      readonly handle: string;
+      readonly userId: string | null;
+      /** Which bound attribute differed. */
+      readonly attribute: 'user-agent' | 'ip';
+      readonly action: 'log' | 'reauth' | 'revoke';
+      readonly ip: string | null;
+      readonly at: number;
+    }
+  | {
+      readonly kind: 'invalid-token-burst';
+      /** The client that sent them (IP), as the caller reported it. */
+      readonly ip: string;
+      /** Invalid tokens from this client in the current window. */
+      readonly count: number;
+      readonly at: number;
+    };
+
+/** A listener for one event. */
+export type Listener<K extends keyof SessionEvents> = (event: SessionEvents[K]) => void;
+
+/** @internal a small synchronous emitter; a throwing listener never breaks the engine */
+export class Emitter {
+  #listeners: { [K in keyof SessionEvents]?: Array<Listener<K>> } = {};
+  #onListenerError: (err: unknown) => void;
+
+  constructor(onListenerError: (err: unknown) => void) {
+    this.#onListenerError = onListenerError;
+  }
+
+  on<K extends keyof SessionEvents>(name: K, fn: Listener<K>): () => void {
+    const list = (this.#listeners[name] ??= []) as Array<Listener<K>>;
+    list.push(fn);
+    return () => {
+      const i = list.indexOf(fn);
+      if (i !== -1) list.splice(i, 1);
+    };
+  }
+
+  has(name: keyof SessionEvents): boolean {
+    return (this.#listeners[name]?.length ?? 0) > 0;
+  }
+
+  emit<K extends keyof SessionEvents>(name: K, event: SessionEvents[K]): void {
+    const list = this.#listeners[name] as Array<Listener<K>> | undefined;
+    if (list === undefined) return;
+    for (const fn of list.slice()) {
+      try {
+        fn(event);
+      } catch (err) {
+        this.#onListenerError(err);
+      }
+    }
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The Store contract: a small, promise-only, session-specific storage
+ * interface. A store does storage and atomicity, nothing else; every policy
+ * (timeouts, binding, limits) lives in the engine. Every store, ours or a
+ * user's, must pass the conformance suite in `latchkey/testing/store-contract`.
+ *
+ * @module
+ */
+import type { SessionData, SessionRecord } from './model.js';
+
+/** A change to session data: keys to set and keys to remove. Other keys are left alone. */
+export interface DataPatch {
+  readonly set?: Readonly<Record<string, unknown>> | undefined;
+  readonly unset?: readonly string[] | undefined;
+}
+
+/** Result of {@link Store.patch}. */
+export type StorePatchResult =
+  | { readonly ok: true; readonly version: number; readonly data: SessionData }
+  | { readonly ok: false; readonly reason: 'not-found' | 'conflict' };
+
+/** What a store declares about itself, so the engine never has to probe. */
+export interface StoreCapabilities {
+  /**
+   * The backend forgets records at `expiresAt` by itself (e.g. Redis TTLs), so
+   * the engine need not call `sweep()`.
+   * @default false
+   */
+  readonly expiresByItself: boolean;
+  /**
+   * Every operation completes inside this process without network I/O (memory,
+   * SQLite), so the engine does not arm a timeout around each call.
+   * @default false
+   */
+  readonly inProcess: boolean;
+}
+
+/**
+ * Session storage. All methods are atomic with respect to each other for the
+ * same handle. Records are returned as stored; expired records may still be
+ * returned until swept and the engine decides what they mean.
+ */
+export interface Store {
+  readonly capabilities: StoreCapabilities;
+
+  /** Inserts a record. Resolves `false`, changing nothing, if the handle exists. */
+  create(record: SessionRecord): Promise<boolean>;
+
+  /** The record for a handle, or `null`. */
+  get(handle: string): Promise<SessionRecord | null>;
+
+  /**
+   * Extends an active record's idle deadline: sets `lastSeenAt`,
+   * `idleExpiresAt` and `expiresAt`, touching nothing else (not `version`,
+   * not `data`). Resolves `false` if the record is missing or not active.
+   */
+  touch(handle: string, lastSeenAt: number, idleExpiresAt: number, expiresAt: number): Promise<boolean>;
+
+  /**
+   * Applies set/unset to the data of an active record, leaving other keys as
+   * they are in the store (never a whole-record overwrite), and increments
+   * `version`. With `expectVersion`, applies only if the stored version equals
+   * it (compare-and-set), else resolves `{ ok: false, reason: 'conflict' }`.
+   */
+  patch(handle: string, patch: DataPatch, expectVersion?: number): Promise<StorePatchResult>;
+
+  /**
+   * Rotation in one atomic step: if the record `oldHandle` is active and its
+   * version equals `expectVersion`, insert `next` and turn the old record into
+   * `tombstone` (same handle; status `'rotated'` or `'revoked'`). Otherwise
+   * change nothing and resolve `false`. Of several concurrent calls for one
+   * old handle, exactly one succeeds.
+   */
+  replace(oldHandle: string, expectVersion: number, next: SessionRecord, tombstone: Tombstone): Promise<boolean>;
+
+  /**
+   * Marks an active record revoked and shortens its `expiresAt` to
+   * `min(expiresAt, until)`. Resolves `false` if missing or not active.
+   */
+  revoke(handle: string, until: number): Promise<boolean>;
+
+  /**
+   * Revokes every active record of a user but `except`, as {@link revoke}
+   * does, and resolves the handles it revoked.
+   */
+  revokeUser(userId: string, until: number, except?: string): Promise<string[]>;
+
+  /** Removes a record outright. Resolves whether it existed. */
+  delete(handle: string): Promise<boolean>;
+
+  /** The active records of a user, in creation order (oldest first). */
+  listUser(userId: string): Promise<SessionRecord[]>;
+
+  /** Removes up to `limit` records whose `expiresAt <= now`; resolves how many. */
+  sweep(now: number, limit: number): Promise<number>;
+
+  /** Whether the backend answers; used by readiness checks. */
+  ping(): Promise<boolean>;
+
+  /** Releases connections and timers. */
+  close(): Promise<void>;
+}
+
+/** How {@link Store.replace} rewrites the old record. */
+export interface Tombstone {
+  readonly status: 'rotated' | 'revoked';
+  /** For `'rotated'`: the new handle, followed during the overlap window. */
+  readonly successor: string | null;
+  /** The tombstone's `expiresAt`. */
+  readonly expiresAt: number;
+}

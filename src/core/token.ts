@@ -1,0 +1,97 @@
+/**
+ * Session tokens. A token is `handle.secret`: the handle is a public random
+ * identifier (128 bits, safe to log and to show on a "your devices" page), the
+ * secret is 256 random bits known only to the client. Stores keep a SHA-256
+ * hash of the secret, never the secret, and compare in constant time.
+ *
+ * @module
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
+
+/** Length of a handle: 16 random bytes in base64url. */
+export const HANDLE_LENGTH = 22;
+/** Length of a secret: 32 random bytes in base64url. */
+export const SECRET_LENGTH = 43;
+/** Length of a whole token, `handle.secret`. */
+export const TOKEN_LENGTH = HANDLE_LENGTH + 1 + SECRET_LENGTH;
+
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
+const HANDLE_SHAPE = /^[A-Za-z0-9_-]{22}$/;
+
+/** The two halves of a well-formed token. */
+export interface ParsedToken {
+  readonly handle: string;
+  readonly secret: string;
+}
+
+/** A freshly minted token with its halves and the hash the store keeps. */
+export interface MintedToken extends ParsedToken {
+  readonly token: string;
+  /** SHA-256 of the secret, base64url: what the store keeps. */
+  readonly secretHash: string;
+}
+
+/**
+ * Mints a new token from the platform CSPRNG.
+ *
+ * @example
+ * ```ts
+ * const { token, handle, secretHash } = mintToken();
+ * ```
+ */
+export function mintToken(): MintedToken {
+  const bytes = randomBytes(48);
+  const handle = bytes.subarray(0, 16).toString('base64url');
+  const secret = bytes.subarray(16).toString('base64url');
+  return { token: `${handle}.${secret}`, handle, secret, secretHash: digest(secret).toString('base64url') };
+}
+
+/** Mints a new random handle (128 bits), e.g. for a record without a token. */
+export function mintHandle(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/**
+ * Splits a token into handle and secret, or returns `null` when it is not a
+ * well-formed latchkey token. Never throws, whatever the input, and never
+ * reads the store.
+ *
+ * @example
+ * ```ts
+ * parseToken(cookieValue)?.handle; // the public handle, or undefined
+ * ```
+ */
+export function parseToken(value: unknown): ParsedToken | null {
+  if (typeof value !== 'string' || value.length !== TOKEN_LENGTH || !TOKEN_SHAPE.test(value)) return null;
+  return { handle: value.slice(0, HANDLE_LENGTH), secret: value.slice(HANDLE_LENGTH + 1) };
+}
+
+/** Whether a value has the shape of a handle (22 base64url characters). */
+export function isHandle(value: unknown): value is string {
+  return typeof value === 'string' && value.length === HANDLE_LENGTH && HANDLE_SHAPE.test(value);
+}
+
+// crypto.hash (Node >= 20.12) is a one-shot digest without a Hash object.
+const oneShot = (nodeCrypto as { hash?: (alg: string, data: string, enc: 'buffer') => Buffer }).hash;
+
+function digest(secret: string): Buffer {
+  return oneShot !== undefined ? oneShot('sha256', secret, 'buffer') : createHash('sha256').update(secret).digest();
+}
+
+/**
+ * SHA-256 of a secret, base64url, as stored. The secret already has 256 bits
+ * of entropy, so no salt or key stretching is needed: a leaked hash cannot be
+ * turned back into a usable token.
+ */
+export function hashSecret(secret: string): string {
+  return digest(secret).toString('base64url');
+}
+
+/** Compares a presented secret with a stored hash in constant time. Never throws. */
+export function secretMatches(secret: string, storedHash: string): boolean {
+  if (typeof storedHash !== 'string' || storedHash.length !== SECRET_LENGTH) return false;
+  const presented = digest(secret);
+  const expected = Buffer.from(storedHash, 'base64url');
+  return expected.length === presented.length && timingSafeEqual(presented, expected);
+}

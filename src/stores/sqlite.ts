@@ -1,0 +1,329 @@
+/**
+ * The embedded default store, on SQLite through better-sqlite3 (12.x, an
+ * optional peer dependency). WAL journal, prepared statements, an index by
+ * user and by expiry, and an immediate transaction around every
+ * read-modify-write, so that several processes may share one database file.
+ *
+ * Consistency: every operation is atomic, across processes too. Durability: a
+ * call that resolved has been committed to the WAL; with the default
+ * `synchronous: 'normal'` it survives a crash of the process (even SIGKILL),
+ * and with `'full'` also a power loss.
+ *
+ * @module
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DataPatch, Store, StorePatchResult } from '../core/store.js';
+import type { ClientRecord, Device, RecordStatus, SessionData, SessionRecord } from '../core/model.js';
+import { ClosedError, ConfigError } from '../core/errors.js';
+import { device } from '../core/device.js';
+
+/** Options of {@link sqliteStore}. */
+export interface SqliteStoreOptions {
+  /**
+   * Database file; created with its folder if missing. `':memory:'` for a
+   * private in-memory database.
+   * @default './.latchkey/latchkey.db'
+   */
+  path?: string;
+  /** Use this open better-sqlite3 database instead of opening `path`. It is not closed by `close()`. */
+  database?: Database.Database;
+  /**
+   * `'normal'`: durable across process crashes; `'full'`: also across power loss, slower writes.
+   * @default 'normal'
+   */
+  synchronous?: 'normal' | 'full';
+  /**
+   * How long to wait for another process's write lock before failing.
+   * @default 5000
+   */
+  busyTimeoutMs?: number;
+}
+
+/** Version of the schema this code writes; older schemas are migrated on open. */
+export const SQLITE_SCHEMA_VERSION = 1;
+
+const TABLE = 'latchkey_sessions';
+
+interface Row {
+  handle: string;
+  secret_hash: string;
+  user_id: string | null;
+  status: RecordStatus;
+  successor: string | null;
+  created_at: number;
+  issued_at: number;
+  last_seen_at: number;
+  auth_time: number | null;
+  auth_level: number;
+  idle_expires_at: number;
+  absolute_expires_at: number;
+  expires_at: number;
+  version: number;
+  data: string;
+  client_ip: string | null;
+  client_ua: string | null;
+  device_browser: string | null;
+  device_os: string | null;
+  device_type: Device['type'] | null;
+}
+
+const MIGRATIONS: readonly string[] = [
+  // 1: the sessions table
+  `CREATE TABLE ${TABLE} (
+     handle TEXT PRIMARY KEY,
+     secret_hash TEXT NOT NULL,
+     user_id TEXT,
+     status TEXT NOT NULL,
+     successor TEXT,
+     created_at INTEGER NOT NULL,
+     issued_at INTEGER NOT NULL,
+     last_seen_at INTEGER NOT NULL,
+     auth_time INTEGER,
+     auth_level INTEGER NOT NULL,
+     idle_expires_at INTEGER NOT NULL,
+     absolute_expires_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     version INTEGER NOT NULL,
+     data TEXT NOT NULL,
+     client_ip TEXT,
+     client_ua TEXT,
+     device_browser TEXT,
+     device_os TEXT,
+     device_type TEXT
+   ) WITHOUT ROWID;
+   CREATE INDEX ${TABLE}_user ON ${TABLE} (user_id) WHERE user_id IS NOT NULL;
+   CREATE INDEX ${TABLE}_expiry ON ${TABLE} (expires_at);`,
+];
+
+/**
+ * Creates an SQLite store.
+ *
+ * @example
+ * ```ts
+ * import { createSessions } from 'latchkey';
+ * import { sqliteStore } from 'latchkey/stores/sqlite';
+ *
+ * const sessions = createSessions({ store: sqliteStore({ path: './data/sessions.db' }) });
+ * ```
+ */
+export function sqliteStore(options: SqliteStoreOptions = {}): Store {
+  const sync = options.synchronous ?? 'normal';
+  if (sync !== 'normal' && sync !== 'full') throw new ConfigError(`synchronous must be 'normal' or 'full'`);
+  const busy = options.busyTimeoutMs ?? 5000;
+  if (!Number.isSafeInteger(busy) || busy < 0) throw new ConfigError('busyTimeoutMs must be a non-negative whole number');
+
+  let db: Database.Database;
+  const owned = options.database === undefined;
+  if (options.database !== undefined) {
+    db = options.database;
+  } else {
+    const path = options.path ?? './.latchkey/latchkey.db';
+    if (typeof path !== 'string' || path === '') throw new ConfigError('path must be a file path or ":memory:"');
+    if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path);
+  }
+  db.pragma(`busy_timeout = ${busy}`);
+  if (db.pragma('journal_mode', { simple: true }) !== 'memory') db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${sync.toUpperCase()}`);
+  migrate(db);
+
+  const cols =
+    'handle, secret_hash, user_id, status, successor, created_at, issued_at, last_seen_at, auth_time, auth_level, idle_expires_at, absolute_expires_at, expires_at, version, data, client_ip, client_ua, device_browser, device_os, device_type';
+  const q = {
+    insert: db.prepare(`INSERT OR IGNORE INTO ${TABLE} (${cols}) VALUES (${cols.split(', ').map((c) => `@${c}`).join(', ')})`),
+    get: db.prepare(`SELECT * FROM ${TABLE} WHERE handle = ?`),
+    touch: db.prepare(
+      `UPDATE ${TABLE} SET last_seen_at = ?, idle_expires_at = ?, expires_at = ? WHERE handle = ? AND status = 'active'`,
+    ),
+    patchRead: db.prepare(`SELECT data, version FROM ${TABLE} WHERE handle = ? AND status = 'active'`),
+    patchWrite: db.prepare(`UPDATE ${TABLE} SET data = ?, version = version + 1 WHERE handle = ?`),
+    oldForReplace: db.prepare(`SELECT version FROM ${TABLE} WHERE handle = ? AND status = 'active'`),
+    exists: db.prepare(`SELECT 1 FROM ${TABLE} WHERE handle = ?`),
+    entomb: db.prepare(
+      `UPDATE ${TABLE} SET status = ?, successor = ?, expires_at = min(expires_at, ?), data = '{}' WHERE handle = ? AND status = 'active'`,
+    ),
+    revokeUser: db.prepare(
+      `UPDATE ${TABLE} SET status = 'revoked', successor = NULL, expires_at = min(expires_at, ?), data = '{}'
+       WHERE user_id = ? AND status = 'active' AND handle IS NOT ? RETURNING handle`,
+    ),
+    delete: db.prepare(`DELETE FROM ${TABLE} WHERE handle = ?`),
+    listUser: db.prepare(`SELECT * FROM ${TABLE} WHERE user_id = ? AND status = 'active' ORDER BY created_at, issued_at`),
+    sweep: db.prepare(
+      `DELETE FROM ${TABLE} WHERE handle IN (SELECT handle FROM ${TABLE} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+    ),
+    ping: db.prepare('SELECT 1'),
+  };
+
+  const patchTx = db.transaction((handle: string, change: DataPatch, expectVersion: number | undefined): StorePatchResult => {
+    const row = q.patchRead.get(handle) as { data: string; version: number } | undefined;
+    if (row === undefined) return { ok: false, reason: 'not-found' };
+    if (expectVersion !== undefined && row.version !== expectVersion) return { ok: false, reason: 'conflict' };
+    const data = JSON.parse(row.data) as Record<string, unknown>;
+    if (change.unset !== undefined) for (const k of change.unset) delete data[k];
+    if (change.set !== undefined) for (const [k, v] of Object.entries(change.set)) data[k] = v;
+    q.patchWrite.run(JSON.stringify(data), handle);
+    return { ok: true, version: row.version + 1, data };
+  });
+
+  const replaceTx = db.transaction(
+    (oldHandle: string, expectVersion: number, next: SessionRecord, status: string, successor: string | null, until: number): boolean => {
+      const old = q.oldForReplace.get(oldHandle) as { version: number } | undefined;
+      if (old === undefined || old.version !== expectVersion) return false;
+      if (q.exists.get(next.handle) !== undefined) return false;
+      q.entomb.run(status, successor, until, oldHandle);
+      q.insert.run(toRow(next));
+      return true;
+    },
+  );
+
+  let closed = false;
+  function open(): void {
+    if (closed) throw new ClosedError('the SQLite store');
+  }
+
+  return {
+    capabilities: { expiresByItself: false, inProcess: true },
+
+    async create(record) {
+      open();
+      return q.insert.run(toRow(record)).changes === 1;
+    },
+
+    async get(handle) {
+      open();
+      const row = q.get.get(handle) as Row | undefined;
+      return row === undefined ? null : fromRow(row);
+    },
+
+    async touch(handle, lastSeenAt, idleExpiresAt, expiresAt) {
+      open();
+      return q.touch.run(lastSeenAt, idleExpiresAt, expiresAt, handle).changes === 1;
+    },
+
+    async patch(handle, change, expectVersion) {
+      open();
+      return patchTx.immediate(handle, change, expectVersion);
+    },
+
+    async replace(oldHandle, expectVersion, next, t) {
+      open();
+      return replaceTx.immediate(oldHandle, expectVersion, next, t.status, t.successor, t.expiresAt);
+    },
+
+    async revoke(handle, until) {
+      open();
+      return q.entomb.run('revoked', null, until, handle).changes === 1;
+    },
+
+    async revokeUser(userId, until, except) {
+      open();
+      return (q.revokeUser.all(until, userId, except ?? null) as Array<{ handle: string }>).map((r) => r.handle);
+    },
+
+    async delete(handle) {
+      open();
+      return q.delete.run(handle).changes === 1;
+    },
+
+    async listUser(userId) {
+      open();
+      return (q.listUser.all(userId) as Row[]).map(fromRow);
+    },
+
+    async sweep(now, limit) {
+      open();
+      return q.sweep.run(now, limit).changes;
+    },
+
+    async ping() {
+      if (closed) return false;
+      try {
+        return q.ping.get() !== undefined;
+      } catch {
+        return false;
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (owned) db.close();
+    },
+  };
+}
+
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS latchkey_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+  const run = db.transaction(() => {
+    const row = db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+    const current = row === undefined ? 0 : Number(row.value);
+    if (current > SQLITE_SCHEMA_VERSION) {
+      throw new ConfigError(
+        `the database has latchkey schema version ${current}, newer than this version of latchkey supports (${SQLITE_SCHEMA_VERSION}); upgrade latchkey`,
+      );
+    }
+    for (let v = current; v < SQLITE_SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v] as string);
+    db.prepare(`INSERT INTO latchkey_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(
+      String(SQLITE_SCHEMA_VERSION),
+    );
+  });
+  run.immediate();
+}
+
+function toRow(r: SessionRecord): Row {
+  return {
+    handle: r.handle,
+    secret_hash: r.secretHash,
+    user_id: r.userId,
+    status: r.status,
+    successor: r.successor,
+    created_at: r.createdAt,
+    issued_at: r.issuedAt,
+    last_seen_at: r.lastSeenAt,
+    auth_time: r.authTime,
+    auth_level: r.authLevel,
+    idle_expires_at: r.idleExpiresAt,
+    absolute_expires_at: r.absoluteExpiresAt,
+    expires_at: r.expiresAt,
+    version: r.version,
+    data: JSON.stringify(r.data),
+    client_ip: r.client?.ip ?? null,
+    client_ua: r.client?.userAgent ?? null,
+    device_browser: r.client?.device.browser ?? null,
+    device_os: r.client?.device.os ?? null,
+    device_type: r.client?.device.type ?? null,
+  };
+}
+
+function fromRow(row: Row): SessionRecord {
+  let client: ClientRecord | null = null;
+  if (row.client_ip !== null || row.client_ua !== null) {
+    client = {
+      ip: row.client_ip,
+      userAgent: row.client_ua,
+      device: device(row.device_browser ?? 'Unknown', row.device_os ?? 'Unknown', row.device_type ?? 'unknown'),
+    };
+  }
+  return {
+    handle: row.handle,
+    secretHash: row.secret_hash,
+    userId: row.user_id,
+    status: row.status,
+    successor: row.successor,
+    createdAt: row.created_at,
+    issuedAt: row.issued_at,
+    lastSeenAt: row.last_seen_at,
+    authTime: row.auth_time,
+    authLevel: row.auth_level,
+    idleExpiresAt: row.idle_expires_at,
+    absoluteExpiresAt: row.absolute_expires_at,
+    expiresAt: row.expires_at,
+    version: row.version,
+    data: row.data === '{}' ? EMPTY : (JSON.parse(row.data) as SessionData),
+    client,
+  };
+}
+
+const EMPTY: SessionData = Object.freeze({});
