@@ -12,7 +12,8 @@ export type LatchkeyErrorCode =
   | 'ERR_STORE_UNAVAILABLE'
   | 'ERR_SESSION_LIMIT'
   | 'ERR_INVALID_DATA'
-  | 'ERR_CLOSED';
+  | 'ERR_CLOSED'
+  | 'ERR_HTTP';
 
 /**
  * Base class of every error latchkey throws.
