@@ -13,8 +13,8 @@ export interface SessionEvents {
     readonly from: string;
     readonly to: string;
     readonly userId: string | null;
-    /** `'manual'` for `rotate()`, `'renewal'` for automatic renewal. */
-    readonly cause: 'manual' | 'renewal';
+    /** `'manual'` for `rotate()`, `'renewal'` for automatic renewal, `'refresh'` for a refresh-token rotation of `latchkey/tokens`. */
+    readonly cause: 'manual' | 'renewal' | 'refresh';
     readonly at: number;
   };
   revoked: {

@@ -28,7 +28,7 @@ import {
   type TimeoutPolicy,
 } from './policy.js';
 import type { DataPatch, Store } from './store.js';
-import { isHandle, mintToken, parseToken, secretMatches } from './token.js';
+import { hashSecret, isHandle, mintToken, parseToken, secretMatches } from './token.js';
 
 /** Options of {@link createSessions}. Every field but `store` has a secure default. */
 export interface SessionsOptions {
@@ -182,6 +182,18 @@ export interface RotateOptions {
   revokeOthers?: boolean;
   /** The client, for the new-device check and binding of the new token. */
   client?: ClientInfo;
+  /**
+   * Give the new record this token instead of a fresh random one, for
+   * `latchkey/tokens`, whose refresh rotation derives each successor from the
+   * presented token with a server-side key (so that concurrent refreshes agree
+   * on it without storing it). The old record becomes a `'revoked'` tombstone
+   * that names the successor (lineage for theft detection; the engine never
+   * follows it) and is kept until its own deadline. The caller vouches for the
+   * secret's 256 bits of entropy. Refused (`'conflict'`) when the presented
+   * token is only valid through a renewal overlap.
+   * @internal
+   */
+  successor?: { readonly handle: string; readonly secret: string };
 }
 
 /** The session engine returned by {@link createSessions}. */
@@ -289,9 +301,14 @@ export function createSessions(options: SessionsOptions): Sessions {
     try {
       return timeoutMs === 0 ? await op() : await withTimeout(op(), timeoutMs);
     } catch (err) {
-      if (err instanceof LatchkeyError) throw err;
-      throw new StoreUnavailableError('the session store failed; see cause', { cause: err });
+      throw storeError(err);
     }
+  }
+
+  /** The hot path's store read: no closure, no extra async frame for in-process stores. */
+  function getRecord(handle: string): Promise<SessionRecord | null> {
+    if (closed) return Promise.reject(new ClosedError('the session manager'));
+    return timeoutMs === 0 ? store.get(handle) : withTimeout(store.get(handle), timeoutMs);
   }
 
   function clientRecord(client: ClientInfo | undefined): ClientRecord | null {
@@ -340,8 +357,12 @@ export function createSessions(options: SessionsOptions): Sessions {
   function newRecord(
     base: { userId: string | null; createdAt: number; authTime: number | null; authLevel: number; data: SessionData; client: ClientRecord | null },
     now: number,
+    given?: { readonly handle: string; readonly secret: string },
   ): { token: string; record: SessionRecord } {
-    const minted = mintToken();
+    const minted =
+      given === undefined
+        ? mintToken()
+        : { token: `${given.handle}.${given.secret}`, handle: given.handle, secretHash: hashSecret(given.secret) };
     const absoluteExpiresAt = base.createdAt + cfg.timeouts.absoluteMs;
     const idleExpiresAt = nextIdleDeadline(cfg.timeouts, absoluteExpiresAt, now);
     return {
@@ -377,6 +398,11 @@ export function createSessions(options: SessionsOptions): Sessions {
     const record = await call(() => store.get(parsed.handle));
     if (record === null || !secretMatches(parsed.secret, record.secretHash)) return { ok: false, reason: 'unknown' };
     if (record.status === 'active') return { ok: true, record, viaOverlap: false };
+    return successorOf(record, now);
+  }
+
+  /** A verified tombstone: inside a renewal overlap it stands for its successor, otherwise it is revoked. */
+  async function successorOf(record: SessionRecord, now: number): Promise<{ ok: true; record: SessionRecord; viaOverlap: true } | { ok: false; reason: 'revoked' }> {
     if (record.status === 'rotated' && record.successor !== null && now < record.expiresAt) {
       const next = await call(() => store.get(record.successor as string));
       if (next !== null && next.status === 'active') return { ok: true, record: next, viaOverlap: true };
@@ -453,9 +479,23 @@ export function createSessions(options: SessionsOptions): Sessions {
     async validate(token, options) {
       const client = options?.client;
       const now = clock.now();
-      const found = await resolve(token, now);
-      if (!found.ok) return failed(found.reason, client, now);
-      const record = found.record;
+      // The common case inline (parse, one read, compare): it runs on every request.
+      const parsed = parseToken(token);
+      if (parsed === null) return failed('malformed', client, now);
+      let record: SessionRecord | null;
+      try {
+        record = await getRecord(parsed.handle);
+      } catch (err) {
+        throw storeError(err);
+      }
+      if (record === null || !secretMatches(parsed.secret, record.secretHash)) return failed('unknown', client, now);
+      let viaOverlap = false;
+      if (record.status !== 'active') {
+        const found = await successorOf(record, now);
+        if (!found.ok) return failed(found.reason, client, now);
+        record = found.record;
+        viaOverlap = true;
+      }
       const expiry = expiryOf(record, now);
       if (expiry !== null) {
         await expire(record, expiry, now);
@@ -482,7 +522,7 @@ export function createSessions(options: SessionsOptions): Sessions {
           if (action !== 'log') return { ok: false, reason: 'binding-mismatch' };
         }
       }
-      if (!found.viaOverlap && cfg.renewal !== null && needsRenewal(cfg.renewal, record, now)) {
+      if (!viaOverlap && cfg.renewal !== null && needsRenewal(cfg.renewal, record, now)) {
         return renew(record, cfg.renewal, now);
       }
       if (needsTouch(cfg.timeouts, record, now)) {
@@ -499,6 +539,14 @@ export function createSessions(options: SessionsOptions): Sessions {
       const now = clock.now();
       const found = await resolve(token, now);
       if (!found.ok) return found;
+      const given = opts.successor;
+      if (given !== undefined) {
+        if (given === null || typeof given !== 'object' || parseToken(`${given.handle}.${given.secret}`) === null) {
+          throw new TypeError('rotate() successor must be { handle, secret } in the latchkey token format');
+        }
+        // A derived successor belongs to the presented token's own record, never to the one an overlap leads to.
+        if (found.viaOverlap) return { ok: false, reason: 'conflict' };
+      }
       const old = found.record;
       const expiry = expiryOf(old, now);
       if (expiry !== null) {
@@ -513,12 +561,14 @@ export function createSessions(options: SessionsOptions): Sessions {
       const newDevice = signsIn && userId !== null && userId !== old.userId ? await beforeSignIn(userId, client, now, old.handle) : false;
       // A sign-in starts a new session lifetime; a plain rotation keeps the old deadlines.
       const createdAt = signsIn && userId !== old.userId ? now : old.createdAt;
-      const { token: newToken, record } = newRecord({ userId, createdAt, authTime, authLevel, data: old.data, client }, now);
-      const replaced = await call(() =>
-        store.replace(old.handle, old.version, record, { status: 'revoked', successor: null, expiresAt: now + cfg.retentionMs }),
-      );
+      const { token: newToken, record } = newRecord({ userId, createdAt, authTime, authLevel, data: old.data, client }, now, given);
+      const tombstone =
+        given === undefined
+          ? ({ status: 'revoked', successor: null, expiresAt: now + cfg.retentionMs } as const)
+          : ({ status: 'revoked', successor: record.handle, expiresAt: old.absoluteExpiresAt } as const);
+      const replaced = await call(() => store.replace(old.handle, old.version, record, tombstone));
       if (!replaced) return { ok: false, reason: 'conflict' };
-      events.emit('rotated', { from: old.handle, to: record.handle, userId, cause: 'manual', at: now });
+      events.emit('rotated', { from: old.handle, to: record.handle, userId, cause: given === undefined ? 'manual' : 'refresh', at: now });
       if (newDevice && userId !== null && client !== null) events.emit('new-device', { handle: record.handle, userId, client, at: now });
       if (opts.revokeOthers === true && userId !== null) await api.revokeUser(userId, { except: record.handle });
       return { ok: true, token: newToken, session: toSession(record) };
@@ -608,6 +658,10 @@ export function createSessions(options: SessionsOptions): Sessions {
 }
 
 const EMPTY: SessionData = Object.freeze({});
+
+function storeError(err: unknown): LatchkeyError {
+  return err instanceof LatchkeyError ? err : new StoreUnavailableError('the session store failed; see cause', { cause: err });
+}
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;

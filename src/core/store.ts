@@ -104,7 +104,11 @@ export interface Store {
 /** How {@link Store.replace} rewrites the old record. */
 export interface Tombstone {
   readonly status: 'rotated' | 'revoked';
-  /** For `'rotated'`: the new handle, followed during the overlap window. */
+  /**
+   * For `'rotated'`: the new handle, followed during the overlap window. A
+   * `'revoked'` tombstone may name one too (a refresh rotation of
+   * `latchkey/tokens`: lineage only, never followed by the engine).
+   */
   readonly successor: string | null;
   /** The tombstone's `expiresAt`. */
   readonly expiresAt: number;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 import * as nodeCrypto from 'node:crypto';
 
 /** Length of a handle: 16 random bytes in base64url. */
@@ -41,10 +41,29 @@ export interface MintedToken extends ParsedToken {
  * ```
  */
 export function mintToken(): MintedToken {
-  const bytes = randomBytes(48);
-  const handle = bytes.subarray(0, 16).toString('base64url');
-  const secret = bytes.subarray(16).toString('base64url');
+  const bytes = randomChunk();
+  const handle = bytes.toString('base64url', 0, 16);
+  const secret = bytes.toString('base64url', 16, 48);
+  bytes.fill(0);
   return { token: `${handle}.${secret}`, handle, secret, secretHash: digest(secret).toString('base64url') };
+}
+
+// randomBytes() per token costs ~1.6 µs, most of it call overhead; filling a
+// pool from the same CSPRNG 128 tokens at a time costs ~0.1 µs per token.
+// Each chunk is handed out once and zeroed after use, as Node's randomUUID()
+// cache does.
+const CHUNK = 48;
+const pool = Buffer.alloc(CHUNK * 128);
+let poolOffset = pool.length;
+
+function randomChunk(): Buffer {
+  if (poolOffset === pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const chunk = pool.subarray(poolOffset, poolOffset + CHUNK);
+  poolOffset += CHUNK;
+  return chunk;
 }
 
 /** Mints a new random handle (128 bits), e.g. for a record without a token. */
