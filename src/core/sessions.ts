@@ -8,7 +8,8 @@
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { describe, durationOption, type Duration } from './duration.js';
-import { ClosedError, ConfigError, InvalidDataError, LatchkeyError, SessionLimitError, StoreUnavailableError } from './errors.js';
+import { authLevelArg, normaliseData, normalisePatch, positiveInt, userIdArg } from './arguments.js';
+import { ClosedError, ConfigError, LatchkeyError, SessionLimitError, StoreUnavailableError } from './errors.js';
 import { Emitter, type Listener, type SessionEvents } from './events.js';
 import { GuessingMonitor } from './guessing.js';
 import { parseUserAgent } from './device.js';
@@ -171,7 +172,8 @@ export interface CreateInput {
 export interface RotateOptions {
   /**
    * Sign in (or switch) to this user: the new token belongs to `userId` and
-   * `authTime` becomes now. `null` signs out but keeps the data.
+   * `authTime` becomes now. An anonymous session's data is kept; a session of
+   * another user starts with empty data. `null` signs out but keeps the data.
    */
   userId?: string | null;
   /** Record a (re-)authentication now, without changing the user. */
@@ -244,8 +246,6 @@ interface Config {
   sweepMs: number | null;
 }
 
-const MAX_USER_ID = 256;
-const MAX_KEY = 256;
 const MAX_UA = 512;
 
 /**
@@ -561,7 +561,9 @@ export function createSessions(options: SessionsOptions): Sessions {
       const newDevice = signsIn && userId !== null && userId !== old.userId ? await beforeSignIn(userId, client, now, old.handle) : false;
       // A sign-in starts a new session lifetime; a plain rotation keeps the old deadlines.
       const createdAt = signsIn && userId !== old.userId ? now : old.createdAt;
-      const { token: newToken, record } = newRecord({ userId, createdAt, authTime, authLevel, data: old.data, client }, now, given);
+      // Data follows an anonymous session into a sign-in (a cart), never from one user to another.
+      const data = signsIn && old.userId !== null && userId !== old.userId ? EMPTY : old.data;
+      const { token: newToken, record } = newRecord({ userId, createdAt, authTime, authLevel, data, client }, now, given);
       const tombstone =
         given === undefined
           ? ({ status: 'revoked', successor: null, expiresAt: now + cfg.retentionMs } as const)
@@ -730,65 +732,9 @@ function normalise(o: SessionsOptions): Config {
   return { timeouts: { idleMs, absoluteMs, touchIntervalMs }, limit, binding, renewal, retentionMs, maxDataBytes, sweepMs };
 }
 
-function positiveInt(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
-    throw new ConfigError(`${name} must be a positive whole number (got ${describe(v)})`);
-  }
-  return v;
-}
-
 function prefix(name: string, v: unknown, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
     throw new ConfigError(`${name} must be a prefix length from 0 to ${max} (got ${describe(v)})`);
   }
   return v;
-}
-
-function userIdArg(v: unknown): string | null {
-  if (v === undefined || v === null) return null;
-  if (typeof v !== 'string' || v === '' || v.length > MAX_USER_ID) {
-    throw new TypeError(`userId must be a non-empty string of at most ${MAX_USER_ID} characters`);
-  }
-  return v;
-}
-
-function authLevelArg(v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new TypeError('authLevel must be a non-negative integer');
-  return v;
-}
-
-function checkKey(key: string): void {
-  if (key === '' || key.length > MAX_KEY || key === '__proto__') {
-    throw new InvalidDataError(`data keys must be 1 to ${MAX_KEY} characters and not "__proto__"`);
-  }
-}
-
-/** JSON round trip: every store then holds exactly what a JSON store would, and the data is never shared with the caller. */
-function normaliseData(data: unknown, maxBytes: number): SessionData {
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new InvalidDataError('session data must be a plain object');
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(data);
-  } catch (err) {
-    throw new InvalidDataError(`session data is not JSON-serialisable: ${err instanceof Error ? err.message : 'unknown error'}`);
-  }
-  if (json === undefined) throw new InvalidDataError('session data is not JSON-serialisable');
-  if (Buffer.byteLength(json) > maxBytes) throw new InvalidDataError(`session data is over maxDataBytes (${maxBytes} bytes)`);
-  const out = JSON.parse(json) as Record<string, unknown>;
-  for (const key of Object.keys(out)) checkKey(key);
-  return out;
-}
-
-function normalisePatch(patch: DataPatch, maxBytes: number): DataPatch {
-  if (patch === null || typeof patch !== 'object') throw new TypeError('patch() takes { set?, unset? }');
-  const set = patch.set === undefined ? undefined : normaliseData(patch.set, maxBytes);
-  let unset: string[] | undefined;
-  if (patch.unset !== undefined) {
-    if (!Array.isArray(patch.unset) || !patch.unset.every((k) => typeof k === 'string')) {
-      throw new TypeError('patch.unset must be an array of keys');
-    }
-    for (const k of patch.unset) checkKey(k);
-    unset = patch.unset.filter((k) => set === undefined || !Object.hasOwn(set, k));
-  }
-  return { set, unset };
 }

@@ -172,6 +172,15 @@ describe('fixation and rotation', () => {
     expect((await sessions.list('alice')).map((d) => d.handle)).toEqual([login.session.handle]);
   });
 
+  it("never carries one user's data into another user's sign-in", async () => {
+    const { sessions } = setup();
+    const alice = await sessions.create({ userId: 'alice', data: { secretNote: 'for alice' } });
+    const bob = await sessions.rotate(alice.token, { userId: 'bob' });
+    expect(bob.ok && bob.session.data).toEqual({});
+    expect(bob.ok && bob.session.userId).toBe('bob');
+    expect(await sessions.list('alice')).toEqual([]);
+  });
+
   it('lets exactly one of 20 concurrent rotations of one token win', async () => {
     const { sessions } = setup();
     const { token } = await sessions.create({ userId: 'u1' });
