@@ -1,0 +1,103 @@
+/**
+ * The one HTTP failure type of latchkey's web layer. Every refusal (CSRF,
+ * throttling, a missing or stale sign-in, an unreachable store) is an
+ * {@link HttpError} carrying its status, headers and a stable reason code, so
+ * that every adapter answers it the same way.
+ *
+ * @module
+ */
+import { LatchkeyError, StoreUnavailableError } from '../core/errors.js';
+
+/**
+ * Stable reason codes of {@link HttpError}, sent as `error` in the JSON body.
+ *
+ * - `csrf-cross-site`: `Sec-Fetch-Site: cross-site` on an unsafe method.
+ * - `csrf-origin-mismatch`: an `Origin` that is neither this host nor a trusted origin.
+ * - `csrf-token-missing` / `csrf-token-invalid`: a request that needs the CSRF token lacks it or sends a wrong one.
+ * - `throttled`: too many invalid tokens from this client (429, `Retry-After`).
+ * - `unauthenticated`: the route needs a signed-in user (401).
+ * - `reauth-required`: the route needs a recent authentication (401).
+ * - `store-unavailable`: the session store failed or timed out (503).
+ */
+export type HttpReason =
+  | 'csrf-cross-site'
+  | 'csrf-origin-mismatch'
+  | 'csrf-token-missing'
+  | 'csrf-token-invalid'
+  | 'throttled'
+  | 'unauthenticated'
+  | 'reauth-required'
+  | 'store-unavailable';
+
+const MESSAGES: Record<HttpReason, string> = {
+  'csrf-cross-site': 'cross-site request refused',
+  'csrf-origin-mismatch': 'request origin not allowed',
+  'csrf-token-missing': 'CSRF token missing',
+  'csrf-token-invalid': 'CSRF token invalid',
+  throttled: 'too many invalid session tokens; retry later',
+  unauthenticated: 'sign-in required',
+  'reauth-required': 're-authentication required',
+  'store-unavailable': 'session store unavailable; retry later',
+};
+
+/**
+ * An HTTP refusal with a stable {@link HttpReason}. Adapters answer it with
+ * `status`, `headers` and the JSON body `{ "error": reason, "message": ... }`.
+ * It also carries `statusCode` and `expose`, so framework default error
+ * handlers (Express, Fastify) answer with the right status.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   session.requireFresh('5m');
+ * } catch (err) {
+ *   if (err instanceof HttpError && err.reason === 'reauth-required') redirect('/login?step-up=1');
+ * }
+ * ```
+ */
+export class HttpError extends LatchkeyError {
+  /** HTTP status to answer with. */
+  readonly status: number;
+  /** Same as `status`, for frameworks that read `statusCode`. */
+  readonly statusCode: number;
+  /** The stable reason code. */
+  readonly reason: HttpReason;
+  /** Extra response headers (`Retry-After`, `WWW-Authenticate`). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The message is safe to show to clients (it never holds a secret). */
+  readonly expose = true;
+
+  constructor(status: number, reason: HttpReason, options?: { headers?: Record<string, string>; cause?: unknown }) {
+    super('ERR_HTTP', MESSAGES[reason], options?.cause === undefined ? undefined : { cause: options.cause });
+    this.status = status;
+    this.statusCode = status;
+    this.reason = reason;
+    this.headers = options?.headers ?? {};
+  }
+
+  /** The JSON body every adapter sends. */
+  body(): { error: HttpReason; message: string } {
+    return { error: this.reason, message: this.message };
+  }
+}
+
+/**
+ * Turns what a handler threw into an {@link HttpError} when latchkey knows
+ * the answer (a store outage becomes 503 `store-unavailable`), or `null`.
+ *
+ * @example
+ * ```ts
+ * const known = toHttpError(err);
+ * if (known) return new Response(JSON.stringify(known.body()), { status: known.status });
+ * ```
+ */
+export function toHttpError(err: unknown): HttpError | null {
+  if (err instanceof HttpError) return err;
+  if (err instanceof StoreUnavailableError) return storeUnavailable(err);
+  return null;
+}
+
+/** @internal the 503 answered while the store is down */
+export function storeUnavailable(cause: unknown): HttpError {
+  return new HttpError(503, 'store-unavailable', { headers: { 'retry-after': '5' }, cause });
+}

@@ -1,0 +1,191 @@
+/**
+ * The framework-neutral request pipeline every adapter runs: find the token
+ * in its carrier, check CSRF and the invalid-token throttle, and hand out a
+ * lazily loaded {@link RequestSession}. Options are validated once, here.
+ *
+ * @module
+ */
+import { ConfigError } from '../core/errors.js';
+import type { ClientInfo } from '../core/model.js';
+import type { Sessions } from '../core/sessions.js';
+import type { Carrier, CarrierOptions } from './carriers.js';
+import { carrierConfig, readBearer, readQueryParameter } from './carriers.js';
+import type { TrustProxyOptions } from './client.js';
+import { clientIpResolver } from './client.js';
+import type { CookieOptions } from './cookies.js';
+import { cookieConfig, readCookie } from './cookies.js';
+import type { CsrfOptions } from './csrf.js';
+import { checkOrigin, csrfConfig, csrfTokenMatches, isSafeMethod } from './csrf.js';
+import { HttpError } from './errors.js';
+import type { SessionContext } from './request-session.js';
+import { RequestSession } from './request-session.js';
+
+/** Options shared by every adapter. Only `sessions` is required. */
+export interface HttpSessionsOptions extends CarrierOptions, TrustProxyOptions {
+  /** The engine, from `createSessions()`. */
+  sessions: Sessions;
+  /** The session cookie. */
+  cookie?: CookieOptions;
+  /**
+   * CSRF defence for cookie-carried sessions. `false` turns it off (only
+   * sound when no browser sends the cookie, e.g. a bearer-only API).
+   * @default on: Fetch Metadata, Origin, then the token
+   */
+  csrf?: CsrfOptions | false;
+  /**
+   * Allows `cookie.secure: false`, for plain-HTTP local development only.
+   * @default false
+   */
+  development?: boolean;
+  /**
+   * Called with errors latchkey cannot answer itself (a commit that failed
+   * after the response started, a handler's unknown error in the node:http
+   * adapter). Never receives a token.
+   * @default console.error
+   */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * The request as the HTTP layer sees it. Adapters build one per request.
+ */
+export interface HttpRequest {
+  /** The method, e.g. `'POST'`. */
+  readonly method: string;
+  /** The request target: path and query. */
+  readonly url: string;
+  /** A header by lower-case name; repeated headers joined as Node joins them. */
+  header(name: string): string | undefined;
+  /** The socket peer's address, if known. */
+  readonly remoteAddress: string | undefined;
+  /**
+   * A field of a URL-encoded or multipart form body, or `undefined` when the
+   * body is not a form. Called only for unsafe methods that need it.
+   */
+  formField?(name: string): Promise<string | undefined>;
+}
+
+/** What {@link HttpSessions.begin} decided. */
+export type BeginResult = { readonly ok: true; readonly session: RequestSession } | { readonly ok: false; readonly error: HttpError };
+
+/** The neutral HTTP layer returned by {@link createHttpSessions}. */
+export interface HttpSessions {
+  /**
+   * Starts a request: finds the token, checks CSRF and throttling, and
+   * returns the (not yet loaded) session, or the error to answer with.
+   * Synchronous unless a form body must be read.
+   */
+  begin(request: HttpRequest, onDirty?: () => void): BeginResult | Promise<BeginResult>;
+  /** The engine. */
+  readonly sessions: Sessions;
+  /** The configured `onError`. */
+  readonly reportError: (error: unknown) => void;
+}
+
+/**
+ * Creates the framework-neutral HTTP layer. Adapters call it for you; use it
+ * directly to write an adapter of your own.
+ *
+ * @throws {ConfigError} for a weakening configuration, with how to fix it.
+ * @example
+ * ```ts
+ * import { createSessions } from 'latchkey';
+ * import { createHttpSessions } from 'latchkey/http';
+ *
+ * const http = createHttpSessions({ sessions: createSessions({ store }), trustProxy: ['10.0.0.0/8'] });
+ * const begun = await http.begin({ method, url, header: (n) => headers[n], remoteAddress });
+ * ```
+ */
+export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
+  if (options === null || typeof options !== 'object') throw new TypeError('latchkey HTTP options must be an object { sessions, ... }');
+  const engine = options.sessions;
+  if (engine === null || typeof engine !== 'object' || typeof engine.validate !== 'function') {
+    throw new ConfigError('sessions must be the engine from createSessions({ store }) (import { createSessions } from "latchkey")');
+  }
+  const development = options.development ?? false;
+  if (typeof development !== 'boolean') throw new ConfigError('development must be a boolean');
+  const cookie = cookieConfig(options.cookie, development);
+  const carriers = carrierConfig(options);
+  const csrf = carriers.cookie ? csrfConfig(options.csrf, cookie.secure) : null;
+  const resolveIp = clientIpResolver(options);
+  const ctx: SessionContext = { engine, cookie, carriers, csrf };
+  const syncCarriers = carriers.order.filter((c) => c !== 'form');
+
+  function begin(req: HttpRequest, onDirty?: () => void): BeginResult | Promise<BeginResult> {
+    let token: string | null = null;
+    let carrier: Carrier | null = null;
+    for (const c of syncCarriers) {
+      const found =
+        c === 'cookie'
+          ? readCookie(req.header('cookie'), cookie.name)
+          : c === 'bearer'
+            ? readBearer(req.header('authorization'))
+            : readQueryParameter(req.url, carriers.urlParameter);
+      if (found !== null && found !== '') {
+        token = found;
+        carrier = c;
+        break;
+      }
+    }
+    const unsafe = !isSafeMethod(req.method);
+    let needsToken = false;
+    if (csrf !== null && unsafe && (carrier === null || carrier === 'cookie')) {
+      const verdict = checkOrigin(csrf, { secFetchSite: req.header('sec-fetch-site'), origin: req.header('origin'), host: req.header('host') });
+      if (verdict === 'csrf-cross-site' || verdict === 'csrf-origin-mismatch') return refuse(new HttpError(403, verdict));
+      // Without a session cookie there is nothing to forge a request with.
+      needsToken = verdict === 'needs-token' && carrier === 'cookie';
+    }
+    const headerToken = needsToken ? req.header(csrf!.header) : undefined;
+    const wantsFormCarrier = carriers.form && token === null && unsafe && req.formField !== undefined;
+    const wantsFormCsrf = needsToken && headerToken === undefined && req.formField !== undefined;
+    if (!wantsFormCarrier && !wantsFormCsrf) {
+      if (needsToken && !csrfTokenMatches(headerToken, token!)) {
+        return refuse(new HttpError(403, headerToken === undefined ? 'csrf-token-missing' : 'csrf-token-invalid'));
+      }
+      return finish(req, token, carrier, onDirty);
+    }
+    return (async (): Promise<BeginResult> => {
+      if (wantsFormCarrier) {
+        const found = await safeField(req, carriers.formField);
+        if (found !== undefined && found !== '') {
+          token = found;
+          carrier = 'form';
+        }
+      }
+      if (wantsFormCsrf) {
+        const field = await safeField(req, csrf!.field);
+        if (!csrfTokenMatches(field, token!)) return refuse(new HttpError(403, field === undefined ? 'csrf-token-missing' : 'csrf-token-invalid'));
+      }
+      return finish(req, token, carrier, onDirty);
+    })();
+  }
+
+  function finish(req: HttpRequest, token: string | null, carrier: Carrier | null, onDirty: (() => void) | undefined): BeginResult {
+    let client: ClientInfo | undefined;
+    const clientOf = (): ClientInfo => (client ??= { ip: resolveIp(req.remoteAddress, req), userAgent: req.header('user-agent') });
+    if (token !== null) {
+      const ip = clientOf().ip;
+      const wait = ip === undefined ? 0 : engine.throttled(ip);
+      if (wait > 0) return refuse(new HttpError(429, 'throttled', { headers: { 'retry-after': String(wait) } }));
+    }
+    const presented = token !== null && carrier !== null ? { token, carrier } : null;
+    return { ok: true, session: new RequestSession(ctx, presented, clientOf, onDirty) };
+  }
+
+  const onError = options.onError ?? ((error: unknown) => console.error('latchkey:', error));
+  if (typeof onError !== 'function') throw new ConfigError('onError must be a function');
+  return { begin, sessions: engine, reportError: onError };
+}
+
+function refuse(error: HttpError): BeginResult {
+  return { ok: false, error };
+}
+
+async function safeField(req: HttpRequest, name: string): Promise<string | undefined> {
+  try {
+    const v = await req.formField?.(name);
+    return typeof v === 'string' && v.length <= 4096 ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * Glue between the HTTP layer and Node's `IncomingMessage` / `ServerResponse`,
+ * shared by the Express and node:http adapters: the request view, a bounded
+ * URL-encoded form reader, the commit that runs just before the response is
+ * written, and the JSON answer to an {@link HttpError}.
+ *
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpError } from './errors.js';
+import { toHttpError } from './errors.js';
+import type { HttpRequest } from './http-sessions.js';
+import type { HeaderLine, RequestSession } from './request-session.js';
+
+/**
+ * Largest URL-encoded body the CSRF and form carriers read (bytes).
+ *
+ * @example
+ * ```ts
+ * app.use(express.urlencoded({ limit: MAX_FORM_BYTES }));
+ * ```
+ */
+export const MAX_FORM_BYTES = 1_048_576;
+
+type BodyHolder = IncomingMessage & { body?: unknown; _body?: boolean };
+
+/**
+ * The {@link HttpRequest} view of a Node request.
+ *
+ * @example
+ * ```ts
+ * const begun = http.begin(nodeRequest(req));
+ * ```
+ */
+export function nodeRequest(req: IncomingMessage): HttpRequest {
+  return new NodeRequestView(req as BodyHolder);
+}
+
+// A class rather than closures: one small object per request on the hot path.
+class NodeRequestView implements HttpRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly remoteAddress: string | undefined;
+  readonly #req: BodyHolder;
+  #parsed: Promise<Record<string, unknown>> | null = null;
+
+  constructor(req: BodyHolder) {
+    this.#req = req;
+    this.method = req.method ?? 'GET';
+    this.url = req.url ?? '/';
+    this.remoteAddress = req.socket?.remoteAddress;
+  }
+
+  header(name: string): string | undefined {
+    const v = this.#req.headers[name];
+    return v === undefined || typeof v === 'string' ? v : v.join(', ');
+  }
+
+  /**
+   * A field of a URL-encoded body: from `req.body` when a body parser already
+   * ran, otherwise by reading the stream (at most {@link MAX_FORM_BYTES}) and
+   * leaving the parsed fields on `req.body`, flagged the way body parsers
+   * recognise, so that a later `express.urlencoded()` does not wait for a
+   * consumed stream.
+   */
+  async formField(name: string): Promise<string | undefined> {
+    const req = this.#req;
+    const body = req.body;
+    if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body)) return stringField(body as Record<string, unknown>, name);
+    if (this.#parsed === null) {
+      const type = req.headers['content-type'] ?? '';
+      if (!/^application\/x-www-form-urlencoded\b/i.test(type) || req._body === true) return undefined;
+      this.#parsed = readUrlencoded(req);
+    }
+    return stringField(await this.#parsed, name);
+  }
+}
+
+function stringField(body: Record<string, unknown>, name: string): string | undefined {
+  if (!Object.hasOwn(body, name)) return undefined;
+  const v = body[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+async function readUrlencoded(req: BodyHolder): Promise<Record<string, unknown>> {
+  req._body = true;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooBig = false;
+  for await (const chunk of req as AsyncIterable<Buffer | string>) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += buf.length;
+    if (size > MAX_FORM_BYTES) tooBig = true;
+    else chunks.push(buf);
+  }
+  const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  if (!tooBig) {
+    for (const [k, v] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) {
+      if (!(k in fields)) fields[k] = v;
+    }
+  }
+  req.body = fields;
+  return fields;
+}
+
+/**
+ * Adds header lines to a response that has not sent its headers yet;
+ * `set-cookie` lines are appended, others replace.
+ *
+ * @example
+ * ```ts
+ * applyNodeHeaders(res, session.responseHeaders());
+ * ```
+ */
+export function applyNodeHeaders(res: ServerResponse, lines: readonly HeaderLine[]): void {
+  for (const [name, value] of lines) {
+    if (name === 'set-cookie') res.appendHeader(name, value);
+    else res.setHeader(name, value);
+  }
+}
+
+/**
+ * Answers an {@link HttpError} as JSON `{ error, message }`.
+ *
+ * @example
+ * ```ts
+ * if (!begun.ok) return sendNodeError(res, begun.error);
+ * ```
+ */
+export function sendNodeError(res: ServerResponse, err: HttpError): void {
+  const body = JSON.stringify(err.body());
+  res.statusCode = err.status;
+  for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.setHeader('cache-control', 'no-store');
+  res.end(body);
+}
+
+/**
+ * Makes the first `writeHead`, `write` or `end` of `res` wait for the
+ * session's commit, then adds its headers and lets the response go. Installed
+ * only once the session has something to write, so read-only requests pay
+ * nothing. If the commit fails before anything was sent, the response becomes
+ * the 503 (or other) {@link HttpError} instead.
+ *
+ * @example
+ * ```ts
+ * const begun = http.begin(nodeRequest(req), () => commitBeforeResponse(res, session, console.error));
+ * ```
+ */
+export function commitBeforeResponse(res: ServerResponse, session: RequestSession, onError: (err: unknown) => void): void {
+  const { writeHead, write, end } = res;
+  const queue: Array<() => void> = [];
+  let started = false;
+  const restore = (): void => {
+    res.writeHead = writeHead;
+    res.write = write;
+    res.end = end;
+  };
+  const run = (): void => {
+    started = true;
+    session.commit().then(
+      () => {
+        restore();
+        if (!res.headersSent) applyNodeHeaders(res, session.responseHeaders());
+        for (const call of queue.splice(0)) call();
+      },
+      (err: unknown) => {
+        restore();
+        const known = toHttpError(err);
+        if (known !== null && !res.headersSent) {
+          queue.length = 0;
+          for (const name of res.getHeaderNames()) res.removeHeader(name);
+          sendNodeError(res, known);
+          return;
+        }
+        onError(err);
+        for (const call of queue.splice(0)) call();
+      },
+    );
+  };
+  const hold = <A extends unknown[]>(fn: (...args: A) => unknown, result: (args: A) => unknown) =>
+    function (this: unknown, ...args: A): unknown {
+      queue.push(() => fn.apply(res, args));
+      if (!started) run();
+      return result(args);
+    };
+  res.writeHead = hold(writeHead as (...a: unknown[]) => unknown, () => res) as typeof res.writeHead;
+  res.write = hold(write as (...a: unknown[]) => unknown, () => true) as typeof res.write;
+  res.end = hold(end as (...a: unknown[]) => unknown, () => res) as typeof res.end;
+}
+
+/**
+ * Answers an error thrown by a handler: known ones as JSON, others as a bare 500 (and reported).
+ *
+ * @example
+ * ```ts
+ * handler(req, res, session).catch((err) => sendNodeFailure(res, err, console.error));
+ * ```
+ */
+export function sendNodeFailure(res: ServerResponse, err: unknown, onError: (err: unknown) => void): void {
+  const known = toHttpError(err);
+  if (known === null) onError(err);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (known !== null) {
+    sendNodeError(res, known);
+    return;
+  }
+  res.statusCode = 500;
+  res.setHeader('content-type', 'text/plain; charset=utf-8');
+  res.end('Internal Server Error');
+}

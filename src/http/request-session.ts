@@ -1,0 +1,514 @@
+/**
+ * The request-scoped session object every adapter hands to handlers. It
+ * loads lazily (a request that never calls `load()` costs no store access),
+ * buffers data changes, and is committed once at the end of the request as a
+ * patch of the keys that changed. Nothing changed means no store write and no
+ * `Set-Cookie`.
+ *
+ * @module
+ */
+import type { Duration } from '../core/duration.js';
+import { InvalidDataError, StoreUnavailableError } from '../core/errors.js';
+import type { ClientInfo, Session } from '../core/model.js';
+import type { InvalidReason, Sessions } from '../core/sessions.js';
+import type { Carrier, CarrierConfig } from './carriers.js';
+import { LEAKY_CARRIER_HEADERS } from './carriers.js';
+import type { CookieConfig } from './cookies.js';
+import { clearCookieHeader, setCookieHeader } from './cookies.js';
+import type { CsrfConfig } from './csrf.js';
+import { csrfTokenFor } from './csrf.js';
+import { HttpError, storeUnavailable } from './errors.js';
+
+/** @internal what a request session needs from its HTTP configuration */
+export interface SessionContext {
+  readonly engine: Sessions;
+  readonly cookie: CookieConfig;
+  readonly carriers: CarrierConfig;
+  readonly csrf: CsrfConfig | null;
+}
+
+/** Options of {@link RequestSession.login}. */
+export interface LoginOptions {
+  /** Strength of the authentication (e.g. 1 password, 2 with a second factor). @default 0 */
+  authLevel?: number;
+}
+
+/** Options of {@link RequestSession.rotate}. */
+export interface SessionRotateOptions {
+  /** Record a re-authentication now (step-up), making the session fresh. @default false */
+  reauthenticated?: boolean;
+  /** New authentication level. */
+  authLevel?: number;
+}
+
+/** One response header to add: `[lower-case name, value]`. `set-cookie` may appear more than once. */
+export type HeaderLine = readonly [string, string];
+
+/**
+ * The session of one request. Identical in every adapter: Express and
+ * Fastify put it on `req.session`, Hono on `c.var.session`, the Fetch and
+ * node:http adapters pass it to the handler.
+ *
+ * Readers (`handle`, `userId`, `get()`...) need `await session.load()` first;
+ * writers may be called at any time and are committed when the response is
+ * sent.
+ *
+ * @example
+ * ```ts
+ * app.get('/', async (req, res) => {
+ *   const session = await req.session.load();
+ *   if (!session.isAuthenticated) return res.redirect('/login');
+ *   session.set('visits', Number(session.get('visits') ?? 0) + 1);
+ *   res.send(`hello ${session.userId}`);
+ * });
+ * ```
+ */
+export class RequestSession {
+  readonly #ctx: SessionContext;
+  readonly #client: () => ClientInfo;
+  readonly #presented: string | null;
+  readonly #carrier: Carrier | null;
+  #onDirty: (() => void) | null;
+  #loading: Promise<this> | null = null;
+  #loaded = false;
+  #session: Session | null = null;
+  #token: string | null = null;
+  #invalid: InvalidReason | null = null;
+  #issued = false;
+  #clear = false;
+  #dirty = false;
+  #set: Map<string, unknown> | null = null;
+  #unset: Set<string> | null = null;
+
+  /** @internal created by the HTTP layer, never by applications */
+  constructor(ctx: SessionContext, presented: { token: string; carrier: Carrier } | null, client: () => ClientInfo, onDirty?: () => void) {
+    this.#ctx = ctx;
+    this.#presented = presented?.token ?? null;
+    this.#carrier = presented?.carrier ?? null;
+    this.#client = client;
+    this.#onDirty = onDirty ?? null;
+    // A token that travelled in a URL or form: the response must carry no-referrer and no-store.
+    this.#dirty = this.#carrier === 'url' || this.#carrier === 'form';
+  }
+
+  /**
+   * Validates the presented token (once; later calls return the same
+   * promise). An unknown, expired or revoked token leaves an anonymous
+   * session and expires the cookie; it is never adopted.
+   *
+   * @throws {HttpError} 503 `store-unavailable` when the store fails.
+   * @example
+   * ```ts
+   * const session = await req.session.load();
+   * ```
+   */
+  load(): Promise<this> {
+    return (this.#loading ??= this.#load());
+  }
+
+  async #load(): Promise<this> {
+    const token = this.#presented;
+    if (token !== null) {
+      let result: Awaited<ReturnType<Sessions['validate']>>;
+      try {
+        result = await this.#ctx.engine.validate(token, { client: this.#client() });
+      } catch (err) {
+        // A store outage must not stick: the next call tries again.
+        this.#loading = null;
+        throw err instanceof StoreUnavailableError ? storeUnavailable(err) : err;
+      }
+      if (result.ok) {
+        this.#session = result.session;
+        this.#token = token;
+        if (result.renewed !== undefined) {
+          this.#token = result.renewed.token;
+          this.#issued = true;
+          this.#markDirty();
+        }
+      } else {
+        this.#invalid = result.reason;
+        if (this.#carrier === 'cookie') {
+          this.#clear = true;
+          this.#markDirty();
+        }
+      }
+    }
+    this.#loaded = true;
+    return this;
+  }
+
+  /** Whether `load()` has completed. */
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  /** The public session handle (safe to log and show), or `null` when there is no session. */
+  get handle(): string | null {
+    return this.#read()?.handle ?? null;
+  }
+
+  /** The signed-in user, or `null`. */
+  get userId(): string | null {
+    return this.#read()?.userId ?? null;
+  }
+
+  /** Whether a user is signed in. */
+  get isAuthenticated(): boolean {
+    return this.userId !== null;
+  }
+
+  /** Strength of the last authentication (0 when anonymous). */
+  get authLevel(): number {
+    return this.#read()?.authLevel ?? 0;
+  }
+
+  /** The engine's view of the session (timestamps, deadlines, client), or `null`. Data changes of this request are not reflected. */
+  get info(): Session | null {
+    return this.#read();
+  }
+
+  /**
+   * Why the presented token was refused (`'expired-idle'`, `'revoked'`...),
+   * or `null` when none was presented or it was valid.
+   */
+  get invalidReason(): InvalidReason | null {
+    this.#read();
+    return this.#invalid;
+  }
+
+  /** Which carrier the request presented its token in, or `null`. */
+  get carrier(): Carrier | null {
+    return this.#carrier;
+  }
+
+  /**
+   * The token the client should hold after this response, for the bearer,
+   * URL and form carriers, whose tokens the application hands out itself
+   * (cookies are set automatically). A secret: never log it.
+   */
+  get token(): string | null {
+    this.#read();
+    return this.#session === null ? null : this.#token;
+  }
+
+  /**
+   * The CSRF token to embed in forms (`<input type="hidden" name="_csrf">`)
+   * or to send in the CSRF header, or `null` without a session.
+   */
+  get csrfToken(): string | null {
+    this.#read();
+    return this.#session === null || this.#token === null ? null : csrfTokenFor(this.#token);
+  }
+
+  /**
+   * A data value, including changes made earlier in this request.
+   *
+   * @example
+   * ```ts
+   * const cart = session.get('cart') ?? [];
+   * ```
+   */
+  get(key: string): unknown {
+    const s = this.#read();
+    if (this.#unset?.has(key) === true) return undefined;
+    if (this.#set?.has(key) === true) return this.#set.get(key);
+    return s === null || !Object.hasOwn(s.data, key) ? undefined : s.data[key];
+  }
+
+  /**
+   * Sets a data key to a JSON value (else throws `InvalidDataError` at once).
+   * Only the keys changed are written, so concurrent
+   * requests changing other keys lose nothing. Creates an anonymous session
+   * when there is none.
+   *
+   * @example
+   * ```ts
+   * session.set('theme', 'dark');
+   * ```
+   */
+  set(key: string, value: unknown): this {
+    checkKey(key);
+    if (value === undefined) return this.unset(key);
+    // Refuse what cannot be stored now, in the handler, rather than at commit time after the response.
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value);
+    } catch {
+      json = undefined;
+    }
+    if (json === undefined) throw new InvalidDataError(`session value for "${key.slice(0, 64)}" is not JSON-serialisable`);
+    (this.#set ??= new Map()).set(key, value);
+    this.#unset?.delete(key);
+    this.#markDirty();
+    return this;
+  }
+
+  /**
+   * Removes a data key.
+   *
+   * @example
+   * ```ts
+   * session.unset('cart');
+   * ```
+   */
+  unset(key: string): this {
+    checkKey(key);
+    this.#set?.delete(key);
+    (this.#unset ??= new Set()).add(key);
+    this.#markDirty();
+    return this;
+  }
+
+  /**
+   * Signs `userId` in. Always issues a new token and kills the old one
+   * (fixation defence); data of an anonymous session is kept.
+   *
+   * @example
+   * ```ts
+   * if (await passwordOk(form)) await session.login(user.id, { authLevel: 1 });
+   * ```
+   */
+  async login(userId: string, options: LoginOptions = {}): Promise<void> {
+    if (typeof userId !== 'string' || userId === '') throw new TypeError('login() needs a userId string');
+    await this.load();
+    const { engine } = this.#ctx;
+    const client = this.#client();
+    if (this.#session !== null && this.#token !== null) {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const r = await guard(engine.rotate(this.#token, { userId, authLevel: options.authLevel, client }));
+        if (r.ok) return this.#issue(r.token, r.session);
+        if (r.reason !== 'conflict') break;
+      }
+    }
+    const created = await guard(engine.create({ userId, authLevel: options.authLevel, client }));
+    this.#issue(created.token, created.session);
+  }
+
+  /**
+   * Signs out: revokes the session in the store at once and expires the
+   * cookie. Pending data changes are dropped.
+   *
+   * @example
+   * ```ts
+   * await session.logout();
+   * ```
+   */
+  async logout(): Promise<void> {
+    await this.load();
+    const s = this.#session;
+    if (s !== null) await guard(this.#ctx.engine.revoke(s.handle));
+    this.#forget();
+  }
+
+  /**
+   * "Sign out everywhere": revokes every session of the user, this one
+   * included, and expires the cookie. Resolves how many were revoked.
+   *
+   * @example
+   * ```ts
+   * const n = await session.logoutEverywhere();
+   * ```
+   */
+  async logoutEverywhere(): Promise<number> {
+    await this.load();
+    const s = this.#session;
+    let n = 0;
+    if (s !== null && s.userId !== null) n = (await guard(this.#ctx.engine.revokeUser(s.userId))).length;
+    else if (s !== null) n = (await guard(this.#ctx.engine.revoke(s.handle))) ? 1 : 0;
+    this.#forget();
+    return n;
+  }
+
+  /**
+   * Issues a new token for this session (after a privilege change, or with
+   * `reauthenticated: true` after a step-up). Resolves `false` when there is
+   * no session to rotate.
+   *
+   * @example
+   * ```ts
+   * await session.rotate({ reauthenticated: true });
+   * ```
+   */
+  async rotate(options: SessionRotateOptions = {}): Promise<boolean> {
+    await this.load();
+    if (this.#session === null || this.#token === null) return false;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const r = await guard(
+        this.#ctx.engine.rotate(this.#token, {
+          authenticated: options.reauthenticated === true,
+          authLevel: options.authLevel,
+          client: this.#client(),
+        }),
+      );
+      if (r.ok) {
+        this.#issue(r.token, r.session);
+        return true;
+      }
+      if (r.reason !== 'conflict') break;
+    }
+    this.#forget();
+    return false;
+  }
+
+  /**
+   * Whether the user authenticated within `maxAge`, for sensitive routes.
+   *
+   * @example
+   * ```ts
+   * if (!session.isFresh('10m')) return res.redirect('/reauth');
+   * ```
+   */
+  isFresh(maxAge: Duration): boolean {
+    const s = this.#read();
+    return s !== null && this.#ctx.engine.isFresh(s, maxAge);
+  }
+
+  /**
+   * Guard: throws a 401 `unauthenticated` {@link HttpError} unless a user is
+   * signed in (with `WWW-Authenticate` for the bearer carrier).
+   *
+   * @example
+   * ```ts
+   * session.requireUser();
+   * ```
+   */
+  requireUser(): void {
+    if (this.isAuthenticated) return;
+    throw new HttpError(401, 'unauthenticated', { headers: this.#challenge(this.#invalid === null ? null : 'invalid_token') });
+  }
+
+  /**
+   * Guard for sensitive routes: throws 401 `unauthenticated` without a user,
+   * and 401 `reauth-required` ("re-authentication required") when the last
+   * authentication is older than `maxAge`.
+   *
+   * @example
+   * ```ts
+   * session.requireFresh('5m'); // before changing the password
+   * ```
+   */
+  requireFresh(maxAge: Duration): void {
+    this.requireUser();
+    if (this.isFresh(maxAge)) return;
+    throw new HttpError(401, 'reauth-required', { headers: this.#challenge('insufficient_user_authentication') });
+  }
+
+  /**
+   * Whether the end of the request has anything to write (store or headers).
+   * Adapters check it once after `begin()`, then learn of later changes
+   * through the `onDirty` callback.
+   */
+  get dirty(): boolean {
+    return this.#dirty;
+  }
+
+  /**
+   * Writes the data changes of this request as one patch of the changed keys
+   * (creating an anonymous session if needed). Called once by adapters when
+   * the response is about to be sent.
+   *
+   * @throws {HttpError} 503 `store-unavailable` when the store fails.
+   */
+  async commit(): Promise<void> {
+    this.#onDirty = null;
+    const set = this.#set;
+    const unset = this.#unset;
+    if ((set === null || set.size === 0) && (unset === null || unset.size === 0)) return;
+    if (!this.#loaded) await this.load();
+    this.#set = null;
+    this.#unset = null;
+    const { engine } = this.#ctx;
+    const setObject = set === null || set.size === 0 ? undefined : Object.fromEntries(set);
+    const unsetList = unset === null || unset.size === 0 ? undefined : [...unset];
+    const s = this.#session;
+    if (s === null) {
+      if (setObject === undefined) return;
+      const created = await guard(engine.create({ data: setObject, client: this.#client() }));
+      this.#issue(created.token, created.session);
+      return;
+    }
+    const r = await guard(engine.patch(s.handle, { set: setObject, unset: unsetList }));
+    if (r.ok) this.#session = { ...s, data: r.data, version: r.version };
+    else this.#forget(); // revoked meanwhile: nothing to write to
+  }
+
+  /**
+   * The headers the response must carry: `Set-Cookie` for a new or expired
+   * token, and no-referrer / no-store for the URL and form carriers. Used by
+   * adapters after {@link commit}.
+   */
+  responseHeaders(): HeaderLine[] {
+    const out: HeaderLine[] = [];
+    const { carriers, cookie, csrf } = this.#ctx;
+    const writer = this.#carrier ?? (carriers.cookie ? 'cookie' : carriers.order[0]);
+    if (writer === 'cookie') {
+      const s = this.#session;
+      if (this.#issued && s !== null && this.#token !== null) {
+        const maxAge = Math.ceil((s.absoluteExpiresAt - s.issuedAt) / 1000);
+        out.push(['set-cookie', setCookieHeader(cookie, this.#token, maxAge)]);
+        if (csrf?.cookieName != null) {
+          out.push(['set-cookie', setCookieHeader({ ...cookie, name: csrf.cookieName }, csrfTokenFor(this.#token), maxAge, false)]);
+        }
+      } else if (this.#clear) {
+        out.push(['set-cookie', clearCookieHeader(cookie)]);
+        if (csrf?.cookieName != null) out.push(['set-cookie', clearCookieHeader({ ...cookie, name: csrf.cookieName }, false)]);
+      }
+    }
+    if (writer === 'url' || writer === 'form') out.push(...LEAKY_CARRIER_HEADERS);
+    return out;
+  }
+
+  #read(): Session | null {
+    if (!this.#loaded) throw new TypeError('the session is not loaded yet: call `await session.load()` before reading it');
+    return this.#session;
+  }
+
+  #issue(token: string, session: Session): void {
+    this.#session = session;
+    this.#token = token;
+    this.#issued = true;
+    this.#clear = false;
+    this.#invalid = null;
+    this.#markDirty();
+  }
+
+  #forget(): void {
+    this.#session = null;
+    this.#token = null;
+    this.#issued = false;
+    this.#set = null;
+    this.#unset = null;
+    this.#clear = this.#ctx.carriers.cookie;
+    this.#markDirty();
+  }
+
+  #challenge(error: string | null): Record<string, string> {
+    if (!this.#ctx.carriers.bearer || (this.#carrier !== null && this.#carrier !== 'bearer')) return {};
+    const realm = `Bearer realm="${this.#ctx.carriers.realm}"`;
+    return { 'www-authenticate': error === null ? realm : `${realm}, error="${error}"` };
+  }
+
+  #markDirty(): void {
+    if (this.#dirty) return;
+    this.#dirty = true;
+    const notify = this.#onDirty;
+    this.#onDirty = null;
+    notify?.();
+  }
+}
+
+function checkKey(key: unknown): void {
+  if (typeof key !== 'string' || key === '' || key.length > 256 || key === '__proto__') {
+    throw new TypeError('session data keys must be strings of 1 to 256 characters, not "__proto__"');
+  }
+}
+
+/** Engine calls through the web layer: a store outage becomes a 503 {@link HttpError}. */
+async function guard<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof StoreUnavailableError) throw storeUnavailable(err);
+    throw err;
+  }
+}

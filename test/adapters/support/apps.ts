@@ -1,0 +1,167 @@
+/**
+ * One tiny application, written once against the request-scoped session and
+ * mounted in every adapter, each on a real listening server.
+ */
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express5 from 'express';
+import express4 from 'express4';
+import Fastify from 'fastify';
+import { Hono } from 'hono';
+import { createAdaptorServer } from '@hono/node-server';
+import type { HttpSessionsOptions } from '../../../src/http/http-sessions.js';
+import type { RequestSession } from '../../../src/http/request-session.js';
+import { latchkey as expressLatchkey, errorHandler } from '../../../src/adapters/express.js';
+import { latchkey as fastifyLatchkey } from '../../../src/adapters/fastify.js';
+import { latchkey as honoLatchkey, type LatchkeyEnv } from '../../../src/adapters/hono.js';
+import { latchkey as fetchLatchkey } from '../../../src/adapters/fetch.js';
+import { latchkey as nodeLatchkey } from '../../../src/adapters/node.js';
+
+export type AdapterName = 'express5' | 'express4' | 'fastify' | 'hono' | 'fetch' | 'node';
+export const ADAPTERS: AdapterName[] = ['express5', 'express4', 'fastify', 'hono', 'fetch', 'node'];
+
+interface Result {
+  status: number;
+  body: unknown;
+}
+
+function view(session: RequestSession): Record<string, unknown> {
+  return {
+    handle: session.handle,
+    userId: session.userId,
+    authLevel: session.authLevel,
+    data: session.info?.data ?? {},
+    csrf: session.csrfToken,
+    invalid: session.invalidReason,
+    carrier: session.carrier,
+    token: session.carrier === 'cookie' ? undefined : session.token,
+  };
+}
+
+/** The application: the same routes for every adapter. */
+export async function app(session: RequestSession, path: string, query: URLSearchParams): Promise<Result> {
+  switch (path) {
+    case '/health':
+      return { status: 200, body: { ok: true } };
+    case '/me':
+    case '/form':
+      await session.load();
+      return { status: 200, body: view(session) };
+    case '/login':
+      await session.login(query.get('user') ?? 'alice', { authLevel: 1 });
+      return { status: 200, body: view(session) };
+    case '/logout':
+      await session.logout();
+      return { status: 200, body: { ok: true } };
+    case '/logout-everywhere':
+      return { status: 200, body: { revoked: await session.logoutEverywhere() } };
+    case '/set':
+      session.set(query.get('key') ?? 'k', query.get('value'));
+      return { status: 200, body: { ok: true } };
+    case '/rotate':
+      await session.rotate({ reauthenticated: true });
+      return { status: 200, body: view(session) };
+    case '/sensitive':
+      await session.load();
+      session.requireFresh('5m');
+      return { status: 200, body: view(session) };
+    default:
+      return { status: 404, body: { error: 'not-found' } };
+  }
+}
+
+const ROUTES = ['/health', '/me', '/form', '/login', '/logout', '/logout-everywhere', '/set', '/rotate', '/sensitive'];
+
+function split(url: string): { path: string; query: URLSearchParams } {
+  const u = new URL(url, 'http://x');
+  return { path: u.pathname, query: u.searchParams };
+}
+
+export interface Running {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function listen(server: Server): Promise<Running> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Starts the application on a real server through the named adapter. */
+export async function start(adapter: AdapterName, options: HttpSessionsOptions): Promise<Running> {
+  switch (adapter) {
+    case 'express5':
+    case 'express4': {
+      const factory = (adapter === 'express5' ? express5 : express4) as unknown as typeof express5;
+      const a = factory();
+      a.use(factory.urlencoded({ extended: false }));
+      a.use(expressLatchkey(options));
+      for (const route of ROUTES) {
+        a.all(route, (req, res, next) => {
+          // Express 4 does not catch rejected promises: pass them on explicitly.
+          app(req.session, req.path, split(req.url).query).then((r) => res.status(r.status).json(r.body), next);
+        });
+      }
+      a.use(errorHandler());
+      return listen(createServer(a));
+    }
+    case 'fastify': {
+      const f = Fastify();
+      await f.register(fastifyLatchkey, options);
+      f.all('/*', async (request, reply) => {
+        const { path, query } = split(request.url);
+        const r = await app(request.session, path, query);
+        return reply.code(r.status).send(r.body);
+      });
+      await f.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = f.server.address() as AddressInfo;
+      return { url: `http://127.0.0.1:${port}`, close: () => f.close() };
+    }
+    case 'hono': {
+      const h = new Hono<LatchkeyEnv>();
+      h.use(honoLatchkey(options));
+      h.all('*', async (c) => {
+        const { path, query } = split(c.req.url);
+        const r = await app(c.var.session, path, query);
+        return c.json(r.body, r.status as 200);
+      });
+      return listen(createAdaptorServer({ fetch: h.fetch }) as Server);
+    }
+    case 'fetch': {
+      const withSession = fetchLatchkey({
+        ...options,
+        remoteAddress: (_req: Request, env: { incoming: { socket: { remoteAddress?: string } } }) => env.incoming.socket.remoteAddress,
+      } as Parameters<typeof fetchLatchkey>[0]);
+      const handler = withSession(async (request, session) => {
+        const { path, query } = split(request.url);
+        const r = await app(session, path, query);
+        return Response.json(r.body, { status: r.status });
+      });
+      return listen(createAdaptorServer({ fetch: handler as (req: Request) => Promise<Response> }) as Server);
+    }
+    case 'node': {
+      const withSession = nodeLatchkey(options);
+      return listen(
+        createServer(
+          withSession(async (req, res, session) => {
+            const { path, query } = split(req.url ?? '/');
+            const r = await app(session, path, query);
+            const body = JSON.stringify(r.body);
+            res.writeHead(r.status, { 'content-type': 'application/json' });
+            res.end(body);
+          }),
+        ),
+      );
+    }
+  }
+}

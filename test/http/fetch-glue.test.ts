@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { fetchRequest, withHeaders } from '../../src/http/fetch.js';
+
+describe('Fetch API glue', () => {
+  it('adds cookies to a response whose headers are immutable by copying it', async () => {
+    const original = Response.redirect('https://app.example/next', 303);
+    const out = withHeaders(original, [
+      ['set-cookie', 'a=1'],
+      ['set-cookie', 'b=2'],
+      ['cache-control', 'no-store'],
+    ]);
+    expect(out.status).toBe(303);
+    expect(out.headers.get('location')).toBe('https://app.example/next');
+    expect(out.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+    expect(out.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('reads the request target and form fields without consuming the body for the handler', async () => {
+    const request = new Request('https://app.example/a/b?x=1', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: '_csrf=tok&title=hi',
+    });
+    const view = fetchRequest(request, '192.0.2.1');
+    expect(view.url).toBe('/a/b?x=1');
+    expect(await view.formField?.('_csrf')).toBe('tok');
+    expect(await view.formField?.('missing')).toBeUndefined();
+    expect(await request.text()).toBe('_csrf=tok&title=hi');
+  });
+
+  it('never reads a body that is not a form', async () => {
+    const request = new Request('https://app.example/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"_csrf":"tok"}' });
+    expect(await fetchRequest(request, undefined).formField?.('_csrf')).toBeUndefined();
+    expect(request.bodyUsed).toBe(false);
+  });
+});
