@@ -15,9 +15,9 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DataPatch, Store, StorePatchResult } from '../core/store.js';
-import type { ClientRecord, Device, RecordStatus, SessionData, SessionRecord } from '../core/model.js';
+import type { SessionData, SessionRecord } from '../core/model.js';
 import { ClosedError, ConfigError } from '../core/errors.js';
-import { device } from '../core/device.js';
+import { recordFromRow, type SessionRow } from './sql-columns.js';
 
 /** Options of {@link sqliteStore}. */
 export interface SqliteStoreOptions {
@@ -46,28 +46,7 @@ export const SQLITE_SCHEMA_VERSION = 1;
 
 const TABLE = 'latchkey_sessions';
 
-interface Row {
-  handle: string;
-  secret_hash: string;
-  user_id: string | null;
-  status: RecordStatus;
-  successor: string | null;
-  created_at: number;
-  issued_at: number;
-  last_seen_at: number;
-  auth_time: number | null;
-  auth_level: number;
-  idle_expires_at: number;
-  absolute_expires_at: number;
-  expires_at: number;
-  version: number;
-  data: string;
-  client_ip: string | null;
-  client_ua: string | null;
-  device_browser: string | null;
-  device_os: string | null;
-  device_type: Device['type'] | null;
-}
+type Row = SessionRow<string>;
 
 const MIGRATIONS: readonly string[] = [
   // 1: the sessions table
@@ -298,32 +277,7 @@ function toRow(r: SessionRecord): Row {
 }
 
 function fromRow(row: Row): SessionRecord {
-  let client: ClientRecord | null = null;
-  if (row.client_ip !== null || row.client_ua !== null) {
-    client = {
-      ip: row.client_ip,
-      userAgent: row.client_ua,
-      device: device(row.device_browser ?? 'Unknown', row.device_os ?? 'Unknown', row.device_type ?? 'unknown'),
-    };
-  }
-  return {
-    handle: row.handle,
-    secretHash: row.secret_hash,
-    userId: row.user_id,
-    status: row.status,
-    successor: row.successor,
-    createdAt: row.created_at,
-    issuedAt: row.issued_at,
-    lastSeenAt: row.last_seen_at,
-    authTime: row.auth_time,
-    authLevel: row.auth_level,
-    idleExpiresAt: row.idle_expires_at,
-    absoluteExpiresAt: row.absolute_expires_at,
-    expiresAt: row.expires_at,
-    version: row.version,
-    data: row.data === '{}' ? EMPTY : (JSON.parse(row.data) as SessionData),
-    client,
-  };
+  return recordFromRow(row, row.data === '{}' ? EMPTY : (JSON.parse(row.data) as SessionData));
 }
 
 const EMPTY: SessionData = Object.freeze({});
