@@ -1,0 +1,177 @@
+/**
+ * Token-mode benchmark: access-token verification by latchkey against calling
+ * jose's jwtVerify directly with a cached key (the floor a user would
+ * otherwise write), in the same run and with the same checks (algorithm,
+ * issuer, audience, typ, required claims), as a ratio; access-token signing;
+ * and refresh round trips (rotate the refresh token through the engine's
+ * atomic replace, then sign a new access token) on SQLite, and on Redis when
+ * `redis-server` is installed.
+ *
+ * Speed: ./lib/measure.js (warm-up, then interleaved rounds, medians).
+ * Verification goes round-robin over 256 tokens; refresh round-robin over
+ * 1,000 families, each op presenting the family's current refresh token.
+ *
+ * Needs `npm run build` first (it imports the built package). Prints a report
+ * and writes bench/results/tokens-latest.json.
+ *
+ * Usage: node bench/tokens.bench.js   (or: npm run bench -- tokens)
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes, KeyObject } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jwtVerify } from 'jose';
+import { createSessions } from 'latchkey';
+import { memoryStore } from 'latchkey/stores/memory';
+import { sqliteStore } from 'latchkey/stores/sqlite';
+import { createKeySet, createTokens } from 'latchkey/tokens';
+import { compare } from './lib/measure.js';
+import { writeResults } from './lib/results.js';
+import { count, micros, table, times } from './lib/table.js';
+
+const TIMING = { warmupMs: 500, roundMs: 1000, rounds: 7 };
+const TOKENS = 256;
+const FAMILIES = 1000;
+const ISSUER = 'https://auth.bench.test';
+const AUDIENCE = 'api';
+const SESSION_OPTIONS = { idleTimeout: '14d', absoluteTimeout: '30d', sweepInterval: false };
+
+const scratch = mkdtempSync(join(tmpdir(), 'latchkey-bench-tokens-'));
+const closers = [];
+let speed;
+let redisVersion = null;
+try {
+  // Verification and signing first, before any store or redis-server exists, so that no background
+  // work of theirs (WAL checkpoints, sockets) lands in these rounds.
+  const cases = [];
+  for (const algorithm of ['EdDSA', 'ES256']) cases.push(...(await verifyCases(algorithm)));
+  speed = await compare(cases, TIMING);
+  const refresh = [await refreshCase('refresh round trip, SQLite', sqliteStore({ path: join(scratch, 'tokens.db') }))];
+  const redis = await startRedisIfInstalled();
+  if (redis !== null) {
+    closers.push(redis.stop);
+    redisVersion = redis.version;
+    const { redisStore } = await import('latchkey/stores/redis');
+    refresh.push(await refreshCase('refresh round trip, Redis', redisStore({ url: redis.url, prefix: 'lk-tokens:' })));
+  }
+  speed.push(...(await compare(refresh, TIMING)));
+} finally {
+  for (const close of closers.reverse()) await close();
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+const byName = Object.fromEntries(speed.map((r) => [r.name, r]));
+// Throughput ratios (ops/s, ours over jose's: 1.00x is parity, the target is >= 0.90x) and median-latency
+// ratios (jose's p50 over ours, same direction). Throughput includes every slow op, so on a busy machine it
+// swings from round to round; the median shows the per-call cost.
+const ratios = {};
+for (const algorithm of ['EdDSA', 'ES256']) {
+  const ours = byName[`verify ${algorithm}: latchkey`];
+  for (const keyType of ['KeyObject', 'CryptoKey']) {
+    const jose = byName[`verify ${algorithm}: jose jwtVerify, cached ${keyType}`];
+    ratios[`verify ${algorithm} ops/s, latchkey / jose (${keyType})`] = ours.opsPerSec / jose.opsPerSec;
+    ratios[`verify ${algorithm} p50, jose / latchkey (${keyType})`] = jose.p50Ns / ours.p50Ns;
+  }
+}
+
+console.log(`\nlatchkey token mode (medians of ${TIMING.rounds} interleaved rounds of ~${TIMING.roundMs / 1000} s)\n`);
+console.log(table(['case', 'ops/s', 'p50 µs', 'p99 µs'], speed.map((r) => [r.name, count(r.opsPerSec), micros(r.p50Ns), micros(r.p99Ns)])));
+console.log('');
+console.log(table(['ratio', 'value', 'target'], Object.entries(ratios).map(([k, v]) => [k, times(v), '>= 0.90x'])));
+if (redisVersion === null) console.log('\nRedis: redis-server not installed, Redis case skipped.');
+
+const file = writeResults('tokens', {
+  method: { ...TIMING, tokens: TOKENS, families: FAMILIES, sessionOptions: SESSION_OPTIONS, redis: redisVersion },
+  speed: byName,
+  ratios,
+});
+console.log(`\nwrote ${file}`);
+
+/** latchkey's verify, and jose's jwtVerify with the same checks and a key cached once. */
+async function verifyCases(algorithm) {
+  const store = memoryStore();
+  const sessions = createSessions({ store, ...SESSION_OPTIONS });
+  closers.push(() => sessions.close());
+  const keys = await createKeySet({ algorithm });
+  const tokens = createTokens({ sessions, store, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: randomBytes(32), epochs: false });
+  const jwts = [];
+  for (let i = 0; i < TOKENS; i++) {
+    jwts.push(await tokens.access.sign({ subject: `user-${i}`, sessionId: randomBytes(16).toString('base64url'), scope: 'read write' }));
+  }
+  const cryptoKey = keys.verificationKey(keys.list()[0].kid).key;
+  const keyObject = KeyObject.from(cryptoKey);
+  const options = { algorithms: [algorithm], issuer: ISSUER, audience: AUDIENCE, clockTolerance: 30, typ: 'at+jwt', requiredClaims: ['exp', 'iat', 'sub', 'sid'] };
+  const check = (r) => {
+    if (r.ok === false) throw new Error(`verify failed: ${r.reason}`);
+  };
+  return [
+    { name: `verify ${algorithm}: latchkey`, op: async (i) => check(await tokens.verify(jwts[i % TOKENS])) },
+    { name: `verify ${algorithm}: jose jwtVerify, cached KeyObject`, op: (i) => jwtVerify(jwts[i % TOKENS], keyObject, options) },
+    { name: `verify ${algorithm}: jose jwtVerify, cached CryptoKey`, op: (i) => jwtVerify(jwts[i % TOKENS], cryptoKey, options) },
+    { name: `sign ${algorithm}: latchkey`, op: (i) => tokens.access.sign({ subject: `user-${i % TOKENS}`, sessionId: 'AAAAAAAAAAAAAAAAAAAAAA', scope: 'read write' }) },
+  ];
+}
+
+/** Each op presents a family's current refresh token and keeps the one it gets back. */
+async function refreshCase(name, store) {
+  const sessions = createSessions({ store, ...SESSION_OPTIONS });
+  closers.push(() => sessions.close());
+  const keys = await createKeySet();
+  const tokens = createTokens({ sessions, store, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: randomBytes(32) });
+  const current = [];
+  for (let i = 0; i < FAMILIES; i++) current.push((await tokens.issue({ userId: `user-${i}` })).refreshToken);
+  return {
+    name,
+    op: async (i) => {
+      const r = await tokens.refresh(current[i % FAMILIES]);
+      if (!r.ok) throw new Error(`refresh failed: ${r.reason}`);
+      current[i % FAMILIES] = r.refreshToken;
+    },
+  };
+}
+
+/** A redis-server of our own on a free port, saving nothing; `null` when it is not installed. */
+async function startRedisIfInstalled() {
+  if (spawnSync('redis-server', ['--version']).status !== 0) return null;
+  const port = await new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const p = srv.address().port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-tokens-redis-'));
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const version = await new Promise((resolve, reject) => {
+    let out = '';
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('Ready to accept connections')) {
+        child.stdout.removeAllListeners('data');
+        child.stdout.resume();
+        resolve(/version=([\d.]+)/.exec(out)?.[1] ?? 'unknown');
+      }
+    });
+  });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    version,
+    stop: () =>
+      new Promise((resolve) => {
+        child.removeAllListeners('exit');
+        child.once('exit', () => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}

@@ -1,0 +1,201 @@
+/**
+ * Token mode in one object: sign-in issues a short-lived access JWT and a
+ * rotating refresh token; refresh rotates both; verification is stateless by
+ * default, with an optional liveness check of the session; sign-out revokes
+ * the family, and "log out everywhere" also reaches stateless checks through
+ * per-user revocation epochs.
+ *
+ * @module
+ */
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
+import type { Duration } from '../core/duration.js';
+import { ConfigError } from '../core/errors.js';
+import type { ClientInfo, Session } from '../core/model.js';
+import type { CreateInput, Sessions } from '../core/sessions.js';
+import type { Store } from '../core/store.js';
+import type { JSONWebKeySet } from 'jose';
+import { createAccessTokens, type AccessTokenResult, type AccessTokens, type VerifyOptions } from './access.js';
+import { revocationEpochs, type RevocationEpochs } from './epochs.js';
+import type { KeySet } from './keys.js';
+import { createRefreshTokens, type RefreshEvents, type RefreshFailure, type RefreshTokens } from './refresh.js';
+
+/** Options of {@link createTokens}. */
+export interface TokensOptions {
+  /** The session engine; its timeouts are the refresh tokens' lifetimes (e.g. `idleTimeout: '14d'`, `absoluteTimeout: '30d'`). */
+  sessions: Sessions;
+  /** The store given to `createSessions()`. */
+  store: Store;
+  /** The signing keys: `await createKeySet(...)`. */
+  keys: KeySet;
+  /** `iss` of access tokens. */
+  issuer: string;
+  /** `aud` of access tokens. */
+  audience: string | readonly string[];
+  /** Key(s) deriving refresh-token successors, at least 32 bytes; see `createRefreshTokens()`. */
+  refreshSecret: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
+  /** Access-token lifetime. @default '10m' */
+  accessTtl?: Duration;
+  /** Clock skew tolerated on `exp`/`nbf`. @default '30s' */
+  clockSkew?: Duration;
+  /** Grace window of refresh-token rotation. @default '10s' */
+  graceWindow?: Duration;
+  /**
+   * Per-user revocation epochs, or `false` for none.
+   * @default revocationEpochs() (in this process, cache '30s')
+   */
+  epochs?: RevocationEpochs | false;
+  /**
+   * Scope and extra claims of the access tokens of a session, computed at
+   * sign-in and at every refresh (e.g. from `session.data`).
+   * @default none
+   */
+  claims?: (session: Session) => AccessClaimsOf | Promise<AccessClaimsOf>;
+  /** The engine's clock. @default the system clock */
+  clock?: Clock;
+  /** Called with errors thrown by event listeners. @default none */
+  onError?: (error: unknown) => void;
+}
+
+/** What {@link TokensOptions.claims} returns. */
+export interface AccessClaimsOf {
+  scope?: string | readonly string[];
+  claims?: Readonly<Record<string, unknown>>;
+}
+
+/** An access token and a refresh token, as a token endpoint answers them. */
+export interface TokenPair {
+  readonly accessToken: string;
+  readonly refreshToken: string;
+  readonly tokenType: 'Bearer';
+  /** Access-token lifetime in seconds. */
+  readonly expiresIn: number;
+  readonly session: Session;
+}
+
+/** Result of {@link Tokens.refresh}. */
+export type TokenRefreshResult = ({ readonly ok: true } & TokenPair) | { readonly ok: false; readonly reason: RefreshFailure };
+
+/** Token mode returned by {@link createTokens}. */
+export interface Tokens {
+  /** Signs in: a new family and its first token pair. */
+  issue(input: CreateInput & { userId: string }): Promise<TokenPair>;
+  /** Rotates the refresh token and issues a new access token. */
+  refresh(refreshToken: unknown, options?: { client?: ClientInfo }): Promise<TokenRefreshResult>;
+  /** Verifies an access token; `{ checkSession: true }` also checks the session in the store. */
+  verify(accessToken: unknown, options?: VerifyOptions): Promise<AccessTokenResult>;
+  /** Signs out: revokes the family of this refresh token. */
+  revoke(refreshToken: unknown): Promise<boolean>;
+  /** "Log out everywhere": revokes every family of the user and refuses their access tokens issued so far. */
+  revokeUser(userId: string): Promise<string[]>;
+  /** The public JWKS document. */
+  jwks(): JSONWebKeySet;
+  /** Subscribes to `token-theft`. */
+  on<K extends keyof RefreshEvents>(event: K, listener: (event: RefreshEvents[K]) => void): () => void;
+  /** The underlying access-token signer and verifier. */
+  readonly access: AccessTokens;
+  /** The underlying refresh-token rotation. */
+  readonly refreshTokens: RefreshTokens;
+}
+
+/**
+ * Creates token mode over a session engine and a key set.
+ *
+ * @example
+ * ```ts
+ * import { createSessions } from 'latchkey';
+ * import { sqliteStore } from 'latchkey/stores/sqlite';
+ * import { createKeySet, createTokens, fileKeyStorage } from 'latchkey/tokens';
+ *
+ * const store = sqliteStore({ path: './data/sessions.db' });
+ * const sessions = createSessions({ store, idleTimeout: '14d', absoluteTimeout: '30d' });
+ * const keys = await createKeySet({ storage: fileKeyStorage('./data/keys.json'), rotateEvery: '30d' });
+ * const tokens = createTokens({
+ *   sessions, store, keys,
+ *   issuer: 'https://auth.example.com', audience: 'api',
+ *   refreshSecret: process.env.REFRESH_SECRET!,
+ * });
+ *
+ * const pair = await tokens.issue({ userId: 'u1' });        // after checking the password
+ * const again = await tokens.refresh(pair.refreshToken);    // { ok: true, accessToken, refreshToken, ... }
+ * const result = await tokens.verify(pair.accessToken);     // { ok: true, claims } or { ok: false, reason }
+ * ```
+ */
+export function createTokens(options: TokensOptions): Tokens {
+  if (options === null || typeof options !== 'object') throw new TypeError('createTokens() takes an options object');
+  const clock = options.clock ?? systemClock;
+  const epochs = options.epochs === false ? undefined : (options.epochs ?? revocationEpochs({ clock }));
+  const claimsOf = options.claims;
+  if (claimsOf !== undefined && typeof claimsOf !== 'function') throw new ConfigError('claims must be a function (session) => { scope?, claims? }');
+  const access = createAccessTokens({
+    keys: options.keys,
+    issuer: options.issuer,
+    audience: options.audience,
+    ttl: options.accessTtl,
+    clockSkew: options.clockSkew,
+    store: options.store,
+    epochs,
+    clock,
+  });
+  const refreshTokens = createRefreshTokens({
+    sessions: options.sessions,
+    store: options.store,
+    secret: options.refreshSecret,
+    graceWindow: options.graceWindow,
+    clock,
+    onError: options.onError,
+  });
+  // A stolen refresh token may have minted access tokens: refuse the user's outstanding ones
+  // (their other devices simply refresh).
+  if (epochs !== undefined) {
+    refreshTokens.on('token-theft', (e) => {
+      if (e.userId !== null) epochs.revoke(e.userId).catch(options.onError ?? (() => {}));
+    });
+  }
+
+  async function pair(refreshToken: string, session: Session): Promise<TokenPair> {
+    if (session.userId === null) throw new TypeError('token mode needs sessions with a userId');
+    const extra = claimsOf === undefined ? undefined : await claimsOf(session);
+    const accessToken = await access.sign({
+      subject: session.userId,
+      sessionId: session.handle,
+      authTime: session.authTime,
+      scope: extra?.scope,
+      claims: extra?.claims,
+    });
+    return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: access.ttlSeconds, session };
+  }
+
+  return {
+    access,
+    refreshTokens,
+
+    async issue(input) {
+      if (input === null || typeof input !== 'object' || typeof input.userId !== 'string') {
+        throw new TypeError('issue() takes { userId, data?, client?, authLevel? }');
+      }
+      const { token, session } = await refreshTokens.issue(input);
+      return pair(token, session);
+    },
+
+    async refresh(refreshToken, opts) {
+      const r = await refreshTokens.refresh(refreshToken, opts);
+      if (!r.ok) return r;
+      return { ok: true, ...(await pair(r.token, r.session)) };
+    },
+
+    verify: access.verify,
+
+    revoke: (token) => refreshTokens.revoke(token),
+
+    async revokeUser(userId) {
+      const handles = await options.sessions.revokeUser(userId);
+      if (epochs !== undefined) await epochs.revoke(userId);
+      return handles;
+    },
+
+    jwks: () => options.keys.jwks(),
+
+    on: (event, listener) => refreshTokens.on(event, listener),
+  };
+}
