@@ -1,0 +1,187 @@
+/**
+ * Revocation epochs for sealed sessions, kept as ordinary records of any
+ * latchkey {@link Store} (no new store contract).
+ *
+ * One record per user (or, for an anonymous session, per session) holds:
+ * - `e`, the user's epoch: a session sealed under an older epoch is revoked
+ *   ("log out everywhere");
+ * - `s:<session id>` for each session revoked one by one, until its
+ *   absolute deadline.
+ *
+ * Opening a session reads that one record (or an in-process cached copy no
+ * older than the configured staleness bound). The record's handle is a hash
+ * of the user id, so it is stable across key rotations; its `secretHash` is
+ * empty, so no token can ever validate against it if the store is shared
+ * with the stateful engine.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import type { SessionData, SessionRecord } from '../core/model.js';
+import type { Store } from '../core/store.js';
+import { StoreUnavailableError } from '../core/errors.js';
+
+/** @internal */
+export interface EpochCacheConfig {
+  readonly ttlMs: number;
+  readonly maxEntries: number;
+}
+
+interface Cached {
+  readonly data: SessionData;
+  readonly at: number;
+}
+
+const SESSION_KEY = 's:';
+const EMPTY: SessionData = Object.freeze({});
+
+/** @internal */
+export class Revocations {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #retainMs: number;
+  readonly #cache: Map<string, Cached> | null;
+  readonly #cacheCfg: EpochCacheConfig | null;
+  readonly #call: <T>(op: () => Promise<T>) => Promise<T>;
+
+  constructor(store: Store, clock: Clock, retainMs: number, cache: EpochCacheConfig | null, call: <T>(op: () => Promise<T>) => Promise<T>) {
+    this.#store = store;
+    this.#clock = clock;
+    this.#retainMs = retainMs;
+    this.#cacheCfg = cache;
+    this.#cache = cache === null ? null : new Map();
+    this.#call = call;
+  }
+
+  /** Whether a session is revoked. One store read at most; none on a fresh cache hit. */
+  async isRevoked(userId: string | null, sessionId: string, userEpoch: number): Promise<boolean> {
+    const data = await this.#read(subjectOf(userId, sessionId), false);
+    const epoch = typeof data.e === 'number' ? data.e : 0;
+    return userEpoch < epoch || data[SESSION_KEY + sessionId] !== undefined;
+  }
+
+  /** The user's current epoch, read from the store (never the cache): new sessions are sealed under it. */
+  async currentEpoch(userId: string | null): Promise<number> {
+    if (userId === null) return 0;
+    const data = await this.#read(subjectOf(userId, ''), true);
+    return typeof data.e === 'number' ? data.e : 0;
+  }
+
+  /** Revokes one session until `until` (its absolute deadline). */
+  async revokeSession(userId: string | null, sessionId: string, until: number): Promise<void> {
+    await this.#write(subjectOf(userId, sessionId), (data, now) => ({ set: { [SESSION_KEY + sessionId]: until }, unset: stale(data, now) }));
+  }
+
+  /** Revokes every session of a user sealed so far; resolves the new epoch. */
+  async revokeUser(userId: string): Promise<number> {
+    let epoch = 0;
+    await this.#write(subjectOf(userId, ''), (data, now) => {
+      const old = typeof data.e === 'number' ? data.e : 0;
+      // Time-based, so that a record swept and re-created later still outranks every older epoch.
+      epoch = Math.max(old + 1, now);
+      return { set: { e: epoch }, unset: stale(data, now) };
+    });
+    return epoch;
+  }
+
+  async #read(subject: string, fresh: boolean): Promise<SessionData> {
+    const cache = this.#cache;
+    const now = this.#clock.now();
+    if (cache !== null && !fresh) {
+      const hit = cache.get(subject);
+      if (hit !== undefined && now - hit.at < (this.#cacheCfg as EpochCacheConfig).ttlMs) return hit.data;
+    }
+    const handle = handleOf(subject);
+    const record = await this.#call(() => this.#store.get(handle));
+    const data = record !== null && record.status === 'active' && record.expiresAt > now ? record.data : EMPTY;
+    if (cache !== null) {
+      cache.delete(subject);
+      if (cache.size >= (this.#cacheCfg as EpochCacheConfig).maxEntries) {
+        // Map order is insertion order: drop the oldest entry.
+        const oldest = cache.keys().next();
+        if (oldest.done !== true) cache.delete(oldest.value);
+      }
+      cache.set(subject, { data, at: now });
+    }
+    return data;
+  }
+
+  /** Read-modify-write with compare-and-set, creating the record when missing. */
+  async #write(subject: string, change: (data: SessionData, now: number) => { set: Record<string, unknown>; unset: string[] }): Promise<void> {
+    const store = this.#store;
+    const handle = handleOf(subject);
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const now = this.#clock.now();
+      const expiresAt = now + this.#retainMs;
+      const record = await this.#call(() => store.get(handle));
+      if (record === null || record.status !== 'active' || record.expiresAt <= now) {
+        if (record !== null) await this.#call(() => store.delete(handle));
+        const { set } = change(EMPTY, now);
+        if (await this.#call(() => store.create(epochRecord(handle, set, now, expiresAt)))) return this.#done(subject);
+        continue;
+      }
+      const patch = change(record.data, now);
+      const result = await this.#call(() => store.patch(handle, patch, record.version));
+      if (result.ok) {
+        await this.#call(() => store.touch(handle, now, expiresAt, expiresAt));
+        return this.#done(subject);
+      }
+    }
+    throw new StoreUnavailableError('the revocation record kept changing under concurrent writes; try again');
+  }
+
+  #done(subject: string): void {
+    this.#cache?.delete(subject);
+  }
+}
+
+/** Whose record a session's revocation lives in: its user's, or its own when anonymous. */
+function subjectOf(userId: string | null, sessionId: string): string {
+  return userId !== null ? `u\0${userId}` : `s\0${sessionId}`;
+}
+
+const handles = new Map<string, string>();
+
+/** The record's handle: a hash of the subject, stable across key rotations, shaped like any handle (22 characters). */
+export function handleOf(subject: string): string {
+  let handle = handles.get(subject);
+  if (handle === undefined) {
+    handle = createHash('sha256').update('latchkey sealed epochs\0').update(subject).digest().subarray(0, 16).toString('base64url');
+    // Deterministic, so never stale; bounded, so never a leak.
+    if (handles.size >= 10_000) handles.clear();
+    handles.set(subject, handle);
+  }
+  return handle;
+}
+
+/** Session entries whose deadline has passed: their sessions are dead anyway. */
+function stale(data: SessionData, now: number): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(data)) {
+    if (k.startsWith(SESSION_KEY) && typeof v === 'number' && v <= now) out.push(k);
+  }
+  return out;
+}
+
+function epochRecord(handle: string, data: Record<string, unknown>, now: number, expiresAt: number): SessionRecord {
+  return {
+    handle,
+    // No secret hashes to '': no token can validate against this record.
+    secretHash: '',
+    userId: null,
+    status: 'active',
+    successor: null,
+    createdAt: now,
+    issuedAt: now,
+    lastSeenAt: now,
+    authTime: null,
+    authLevel: 0,
+    idleExpiresAt: expiresAt,
+    absoluteExpiresAt: expiresAt,
+    expiresAt,
+    version: 1,
+    data,
+    client: null,
+  };
+}
