@@ -44,6 +44,16 @@ describe('tokens', () => {
     expect(secretMatches(a.secret, 'short')).toBe(false);
   });
 
+  it('refuse a stored hash that differs in any one character', () => {
+    const { secret, secretHash } = mintToken();
+    fc.assert(
+      fc.property(fc.nat(secretHash.length - 1), fc.constantFrom(...'AZaz09-_\u00e9\u0100'), (pos, ch) => {
+        const other = secretHash.slice(0, pos) + ch + secretHash.slice(pos + 1);
+        expect(secretMatches(secret, other)).toBe(other === secretHash);
+      }),
+    );
+  });
+
   it('parseToken never throws and accepts only the exact shape', () => {
     fc.assert(
       fc.property(fc.anything(), (v) => {
