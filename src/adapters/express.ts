@@ -1,7 +1,8 @@
 /**
  * Express adapter (Express 4 and 5): a middleware that puts the
- * request-scoped session on `req.session`, and an error handler that answers
- * latchkey's refusals (401, 403, 429, 503) as JSON.
+ * request-scoped session on `req.session`, an error handler that answers
+ * latchkey's refusals (401, 403, 429, 503) as JSON, and token mode's guard
+ * (`req.token`), refresh and logout endpoints.
  *
  * @module
  */
@@ -10,12 +11,18 @@ import type { HttpSessionsOptions } from '../http/http-sessions.js';
 import { createHttpSessions } from '../http/http-sessions.js';
 import type { RequestSession } from '../http/request-session.js';
 import { toHttpError } from '../http/errors.js';
-import { commitBeforeResponse, nodeRequest, sendNodeError } from '../http/node.js';
+import { commitBeforeResponse, nodeRequest, sendNodeError, sendNodeJson } from '../http/node.js';
+import type { TokenGuardOptions, TokenTransport, TokenTransportOptions } from '../http/tokens.js';
+import { asTokenTransport } from '../http/tokens.js';
+import type { AccessTokenClaims } from '../tokens/access.js';
+import type { TokenPair } from '../tokens/tokens.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
     /** latchkey's session of this request; `await req.session.load()` before reading it. */
     session: RequestSession;
+    /** The verified access-token claims, on routes behind `tokenGuard()`. */
+    token: AccessTokenClaims;
   }
 }
 
@@ -82,4 +89,79 @@ export function errorHandler(): ErrorRequestHandler {
     if (known === null || res.headersSent) return next(err);
     sendNodeError(res, known);
   };
+}
+
+/**
+ * Token mode: a middleware that verifies the access token (`Authorization:
+ * Bearer`, or the access cookie with `carrier: 'cookie'`) and puts its claims
+ * on `req.token`, or answers 401/403 with RFC 6750 `WWW-Authenticate`.
+ *
+ * @throws {ConfigError} for a bad configuration.
+ * @example
+ * ```ts
+ * import { tokenGuard } from 'latchkey/express';
+ *
+ * const transport = createTokenTransport({ tokens }); // or pass { tokens } directly
+ * app.get('/api/me', tokenGuard(transport), (req, res) => res.json({ user: req.token.sub }));
+ * app.post('/api/password', tokenGuard(transport, { checkSession: true, scope: 'account' }), changePassword);
+ * ```
+ */
+export function tokenGuard(transport: TokenTransport | TokenTransportOptions, options?: TokenGuardOptions): RequestHandler {
+  const guard = asTokenTransport(transport).guard(options);
+  return function latchkeyTokenGuard(req: Request, res: Response, next: NextFunction): void {
+    guard(nodeRequest(req)).then((r) => {
+      if (!r.ok) return sendNodeError(res, r.error);
+      req.token = r.claims;
+      next();
+    }, next);
+  };
+}
+
+/**
+ * Token mode: the refresh endpoint (`POST`). Takes `refresh_token` from a JSON
+ * or form body (bearer carrier) or the refresh cookie (cookie carrier) and
+ * answers the new pair, or 401 `invalid_grant`.
+ *
+ * @example
+ * ```ts
+ * app.post('/auth/refresh', tokenRefresh({ tokens, carrier: 'cookie' }));
+ * ```
+ */
+export function tokenRefresh(transport: TokenTransport | TokenTransportOptions): RequestHandler {
+  const t = asTokenTransport(transport);
+  return function latchkeyTokenRefresh(req: Request, res: Response, next: NextFunction): void {
+    t.refresh(nodeRequest(req)).then((r) => (r.ok ? sendNodeJson(res, r.response) : sendNodeError(res, r.error)), next);
+  };
+}
+
+/**
+ * Token mode: the logout endpoint (`POST`). Revokes the refresh token's
+ * family and, with cookies, clears them; answers `{ revoked }`.
+ *
+ * @example
+ * ```ts
+ * app.post('/auth/logout', tokenLogout(transport));
+ * ```
+ */
+export function tokenLogout(transport: TokenTransport | TokenTransportOptions): RequestHandler {
+  const t = asTokenTransport(transport);
+  return function latchkeyTokenLogout(req: Request, res: Response, next: NextFunction): void {
+    t.logout(nodeRequest(req)).then((r) => (r.ok ? sendNodeJson(res, r.response) : sendNodeError(res, r.error)), next);
+  };
+}
+
+/**
+ * Token mode: answers a sign-in with its token pair (JSON, or cookies with the
+ * cookie carrier).
+ *
+ * @example
+ * ```ts
+ * app.post('/auth/login', async (req, res) => {
+ *   const user = await checkPassword(req.body); // yours
+ *   sendTokens(res, transport, await tokens.issue({ userId: user.id }));
+ * });
+ * ```
+ */
+export function sendTokens(res: Response, transport: TokenTransport, pair: TokenPair): void {
+  sendNodeJson(res, transport.respond(pair));
 }

@@ -1,7 +1,8 @@
 /**
  * Fastify 5 adapter: a plugin that puts the request-scoped session on
  * `request.session`, commits it in `onSend`, and answers latchkey's refusals
- * (401, 403, 429, 503) as JSON.
+ * (401, 403, 429, 503) as JSON; and token mode's guard (a `preHandler`
+ * putting the claims on `request.token`), refresh and logout handlers.
  *
  * @module
  */
@@ -12,11 +13,17 @@ import type { HttpError } from '../http/errors.js';
 import { toHttpError } from '../http/errors.js';
 import type { RequestSession } from '../http/request-session.js';
 import { MAX_FORM_BYTES } from '../http/node.js';
+import type { TokenEndpointResult, TokenGuardOptions, TokenTransport, TokenTransportOptions } from '../http/tokens.js';
+import { asTokenTransport } from '../http/tokens.js';
+import type { AccessTokenClaims } from '../tokens/access.js';
+import type { TokenPair } from '../tokens/tokens.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** latchkey's session of this request; `await request.session.load()` before reading it. */
     session: RequestSession;
+    /** The verified access-token claims, on routes behind `tokenGuard()`. */
+    token: AccessTokenClaims;
   }
 }
 
@@ -116,13 +123,16 @@ function fastifyRequest(request: FastifyRequest): HttpRequest {
       return v === undefined || typeof v === 'string' ? v : v.join(', ');
     },
     remoteAddress: request.raw.socket?.remoteAddress,
-    formField: async (name) => {
-      const body = request.body;
-      if (body === null || typeof body !== 'object' || !Object.hasOwn(body, name)) return undefined;
-      const v = (body as Record<string, unknown>)[name];
-      return typeof v === 'string' ? v : undefined;
-    },
+    formField: async (name) => bodyField(request.body, name),
+    bodyField: async (name) => bodyField(request.body, name),
   };
+}
+
+// Fastify has already parsed the body (JSON by default; URL-encoded through the plugin's parser or @fastify/formbody).
+function bodyField(body: unknown, name: string): string | undefined {
+  if (body === null || typeof body !== 'object' || !Object.hasOwn(body, name)) return undefined;
+  const v = (body as Record<string, unknown>)[name];
+  return typeof v === 'string' ? v : undefined;
 }
 
 function sendError(reply: FastifyReply, err: HttpError): FastifyReply {
@@ -131,4 +141,90 @@ function sendError(reply: FastifyReply, err: HttpError): FastifyReply {
     .headers({ ...err.headers, 'cache-control': 'no-store' })
     .type('application/json; charset=utf-8')
     .send(err.body());
+}
+
+/**
+ * Token mode: a `preHandler` that verifies the access token (`Authorization:
+ * Bearer`, or the access cookie with `carrier: 'cookie'`) and puts its claims
+ * on `request.token`, or answers 401/403 with RFC 6750 `WWW-Authenticate`.
+ * Needs no plugin.
+ *
+ * @throws {ConfigError} for a bad configuration.
+ * @example
+ * ```ts
+ * import { tokenGuard } from 'latchkey/fastify';
+ *
+ * const guard = tokenGuard(transport);
+ * app.get('/api/me', { preHandler: guard }, async (request) => ({ user: request.token.sub }));
+ * app.post('/api/password', { preHandler: tokenGuard(transport, { checkSession: true }) }, changePassword);
+ * ```
+ */
+export function tokenGuard(
+  transport: TokenTransport | TokenTransportOptions,
+  options?: TokenGuardOptions,
+): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
+  const guard = asTokenTransport(transport).guard(options);
+  return async function latchkeyTokenGuard(request, reply) {
+    const r = await guard(fastifyRequest(request));
+    if (!r.ok) return sendError(reply, r.error);
+    request.token = r.claims;
+    return undefined;
+  };
+}
+
+/**
+ * Token mode: the refresh route handler (`POST`). Takes `refresh_token` from
+ * a JSON body (or a form body, with a URL-encoded parser registered) with the
+ * bearer carrier, or the refresh cookie with the cookie carrier; answers the
+ * new pair, or 401 `invalid_grant`.
+ *
+ * @example
+ * ```ts
+ * app.post('/auth/refresh', tokenRefresh(transport));
+ * ```
+ */
+export function tokenRefresh(transport: TokenTransport | TokenTransportOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
+  const t = asTokenTransport(transport);
+  return async function latchkeyTokenRefresh(request, reply) {
+    return sendResult(reply, await t.refresh(fastifyRequest(request)));
+  };
+}
+
+/**
+ * Token mode: the logout route handler (`POST`); revokes the family and, with
+ * cookies, clears them.
+ *
+ * @example
+ * ```ts
+ * app.post('/auth/logout', tokenLogout(transport));
+ * ```
+ */
+export function tokenLogout(transport: TokenTransport | TokenTransportOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
+  const t = asTokenTransport(transport);
+  return async function latchkeyTokenLogout(request, reply) {
+    return sendResult(reply, await t.logout(fastifyRequest(request)));
+  };
+}
+
+/**
+ * Token mode: answers a sign-in with its token pair (JSON, or cookies with the
+ * cookie carrier).
+ *
+ * @example
+ * ```ts
+ * app.post('/auth/login', async (request, reply) => {
+ *   const user = await checkPassword(request.body); // yours
+ *   return sendTokens(reply, transport, await tokens.issue({ userId: user.id }));
+ * });
+ * ```
+ */
+export function sendTokens(reply: FastifyReply, transport: TokenTransport, pair: TokenPair): FastifyReply {
+  return sendResult(reply, { ok: true, response: transport.respond(pair) });
+}
+
+function sendResult(reply: FastifyReply, r: TokenEndpointResult): FastifyReply {
+  if (!r.ok) return sendError(reply, r.error);
+  // Fastify appends repeated set-cookie lines and replaces other headers.
+  for (const [name, value] of r.response.headers) reply.header(name, value);
+  return reply.code(r.response.status).type('application/json; charset=utf-8').send(r.response.body);
 }

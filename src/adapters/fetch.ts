@@ -1,15 +1,20 @@
 /**
  * Fetch API adapter for runtimes that speak `Request` / `Response`: Next.js
  * route handlers, Bun, Deno, Cloudflare-style workers. Wraps a handler that
- * also receives the request's session.
+ * also receives the request's session, and token mode's guard (a wrapper
+ * passing the claims), refresh and logout handlers.
  *
  * @module
  */
 import type { HttpSessionsOptions } from '../http/http-sessions.js';
 import { createHttpSessions } from '../http/http-sessions.js';
 import { toHttpError } from '../http/errors.js';
-import { errorResponse, fetchRequest, withHeaders } from '../http/fetch.js';
+import { errorResponse, fetchRequest, jsonResponse, withHeaders } from '../http/fetch.js';
 import type { RequestSession } from '../http/request-session.js';
+import type { TokenGuardOptions, TokenTransport, TokenTransportOptions } from '../http/tokens.js';
+import { asTokenTransport } from '../http/tokens.js';
+import type { AccessTokenClaims } from '../tokens/access.js';
+import type { TokenPair } from '../tokens/tokens.js';
 
 /** A Fetch handler that also receives the request's session; `rest` is whatever the runtime passes (Next.js context, Bun server, Deno info). */
 export type FetchSessionHandler<A extends unknown[]> = (request: Request, session: RequestSession, ...rest: A) => Response | Promise<Response>;
@@ -70,4 +75,100 @@ export function latchkey(options: FetchSessionsOptions): <A extends unknown[]>(h
       return withHeaders(res, session.responseHeaders());
     };
   };
+}
+
+/** A Fetch handler that also receives the verified access-token claims. */
+export type FetchTokenHandler<A extends unknown[]> = (request: Request, token: AccessTokenClaims, ...rest: A) => Response | Promise<Response>;
+
+/**
+ * Token mode: wraps a Fetch handler so that it runs only with a valid access
+ * token (`Authorization: Bearer`, or the access cookie with `carrier:
+ * 'cookie'`) and receives its claims; otherwise answers 401/403 with RFC 6750
+ * `WWW-Authenticate`. latchkey's errors thrown by the handler are answered too.
+ *
+ * @throws {ConfigError} for a bad configuration.
+ * @example
+ * ```ts
+ * // app/api/me/route.ts (Next.js)
+ * import { tokenGuard } from 'latchkey/fetch';
+ *
+ * const guarded = tokenGuard(transport);
+ * export const GET = guarded(async (request, token) => Response.json({ user: token.sub }));
+ * ```
+ */
+export function tokenGuard(
+  transport: TokenTransport | TokenTransportOptions,
+  options?: TokenGuardOptions,
+): <A extends unknown[]>(handler: FetchTokenHandler<A>) => (request: Request, ...rest: A) => Promise<Response> {
+  const guard = asTokenTransport(transport).guard(options);
+  return <A extends unknown[]>(handler: FetchTokenHandler<A>) => {
+    if (typeof handler !== 'function') throw new TypeError('tokenGuard(options)(handler) needs a handler function');
+    return async (request: Request, ...rest: A): Promise<Response> => {
+      const r = await guard(fetchRequest(request, undefined));
+      if (!r.ok) return errorResponse(r.error);
+      try {
+        return await handler(request, r.claims, ...rest);
+      } catch (err) {
+        const known = toHttpError(err);
+        if (known === null) throw err;
+        return errorResponse(known);
+      }
+    };
+  };
+}
+
+/**
+ * Token mode: the refresh handler (`POST`). Takes `refresh_token` from a JSON
+ * or form body (bearer carrier) or the refresh cookie (cookie carrier);
+ * answers the new pair, or 401 `invalid_grant`.
+ *
+ * @example
+ * ```ts
+ * // app/auth/refresh/route.ts (Next.js)
+ * export const POST = tokenRefresh(transport);
+ * ```
+ */
+export function tokenRefresh(
+  transport: TokenTransport | TokenTransportOptions,
+  options: Pick<FetchSessionsOptions, 'remoteAddress'> = {},
+): (request: Request, ...rest: unknown[]) => Promise<Response> {
+  const t = asTokenTransport(transport);
+  const remote = options.remoteAddress as ((request: Request, ...rest: unknown[]) => string | undefined) | undefined;
+  return async (request, ...rest) => {
+    const r = await t.refresh(fetchRequest(request, remote?.(request, ...rest)));
+    return r.ok ? jsonResponse(r.response) : errorResponse(r.error);
+  };
+}
+
+/**
+ * Token mode: the logout handler (`POST`); revokes the family and, with
+ * cookies, clears them.
+ *
+ * @example
+ * ```ts
+ * export const POST = tokenLogout(transport);
+ * ```
+ */
+export function tokenLogout(transport: TokenTransport | TokenTransportOptions): (request: Request) => Promise<Response> {
+  const t = asTokenTransport(transport);
+  return async (request) => {
+    const r = await t.logout(fetchRequest(request, undefined));
+    return r.ok ? jsonResponse(r.response) : errorResponse(r.error);
+  };
+}
+
+/**
+ * Token mode: the `Response` answering a sign-in with its token pair (JSON,
+ * or cookies with the cookie carrier).
+ *
+ * @example
+ * ```ts
+ * export const POST = async (request: Request) => {
+ *   const user = await checkPassword(await request.json()); // yours
+ *   return tokenResponse(transport, await tokens.issue({ userId: user.id }));
+ * };
+ * ```
+ */
+export function tokenResponse(transport: TokenTransport, pair: TokenPair): Response {
+  return jsonResponse(transport.respond(pair));
 }

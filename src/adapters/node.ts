@@ -1,6 +1,7 @@
 /**
  * node:http adapter: wraps a `(req, res, session)` handler into a plain
- * `(req, res)` request listener for `http.createServer()` or `https`.
+ * `(req, res)` request listener for `http.createServer()` or `https`, and
+ * token mode's guard, refresh and logout endpoints likewise.
  *
  * @module
  */
@@ -8,7 +9,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpSessionsOptions } from '../http/http-sessions.js';
 import { createHttpSessions } from '../http/http-sessions.js';
 import type { RequestSession } from '../http/request-session.js';
-import { commitBeforeResponse, nodeRequest, sendNodeError, sendNodeFailure } from '../http/node.js';
+import { commitBeforeResponse, nodeRequest, sendNodeError, sendNodeFailure, sendNodeJson } from '../http/node.js';
+import type { TokenGuardOptions, TokenTransport, TokenTransportOptions } from '../http/tokens.js';
+import { asTokenTransport } from '../http/tokens.js';
+import type { AccessTokenClaims } from '../tokens/access.js';
+import type { TokenPair } from '../tokens/tokens.js';
 
 /** Options of the node:http adapter: the shared HTTP options. */
 export type NodeSessionsOptions = HttpSessionsOptions;
@@ -69,4 +74,94 @@ export function latchkey(options: NodeSessionsOptions): (handler: NodeSessionHan
       run(req, res, session);
     };
   };
+}
+
+/** A node:http handler that also receives the verified access-token claims. */
+export type NodeTokenHandler = (req: IncomingMessage, res: ServerResponse, token: AccessTokenClaims) => unknown;
+
+/**
+ * Token mode: wraps a handler so that it runs only with a valid access token
+ * (`Authorization: Bearer`, or the access cookie with `carrier: 'cookie'`)
+ * and receives its claims; otherwise answers 401/403 with RFC 6750
+ * `WWW-Authenticate`.
+ *
+ * @throws {ConfigError} for a bad configuration.
+ * @example
+ * ```ts
+ * import { tokenGuard } from 'latchkey/node';
+ *
+ * const guarded = tokenGuard({ tokens });
+ * createServer(guarded((req, res, token) => res.end(`hi ${token.sub}`))).listen(3000);
+ * ```
+ */
+export function tokenGuard(
+  transport: TokenTransport | TokenTransportOptions,
+  options?: TokenGuardOptions,
+): (handler: NodeTokenHandler) => (req: IncomingMessage, res: ServerResponse) => void {
+  const guard = asTokenTransport(transport).guard(options);
+  const report = (err: unknown) => console.error('latchkey:', err);
+  return (handler) => {
+    if (typeof handler !== 'function') throw new TypeError('tokenGuard(options)(handler) needs a handler function');
+    return (req, res) => {
+      guard(nodeRequest(req))
+        .then((r) => (r.ok ? handler(req, res, r.claims) : sendNodeError(res, r.error)))
+        .catch((err: unknown) => sendNodeFailure(res, err, report));
+    };
+  };
+}
+
+/**
+ * Token mode: the refresh endpoint (`POST`) as a request listener. Takes
+ * `refresh_token` from a JSON or form body (bearer carrier) or the refresh
+ * cookie (cookie carrier); answers the new pair, or 401 `invalid_grant`.
+ *
+ * @example
+ * ```ts
+ * const refresh = tokenRefresh(transport);
+ * createServer((req, res) => (req.url === '/auth/refresh' ? refresh(req, res) : app(req, res)));
+ * ```
+ */
+export function tokenRefresh(transport: TokenTransport | TokenTransportOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const t = asTokenTransport(transport);
+  const report = (err: unknown) => console.error('latchkey:', err);
+  return (req, res) => {
+    t.refresh(nodeRequest(req)).then(
+      (r) => (r.ok ? sendNodeJson(res, r.response) : sendNodeError(res, r.error)),
+      (err: unknown) => sendNodeFailure(res, err, report),
+    );
+  };
+}
+
+/**
+ * Token mode: the logout endpoint (`POST`) as a request listener; revokes the
+ * family and, with cookies, clears them.
+ *
+ * @example
+ * ```ts
+ * const logout = tokenLogout(transport);
+ * if (req.url === '/auth/logout') return logout(req, res);
+ * ```
+ */
+export function tokenLogout(transport: TokenTransport | TokenTransportOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const t = asTokenTransport(transport);
+  const report = (err: unknown) => console.error('latchkey:', err);
+  return (req, res) => {
+    t.logout(nodeRequest(req)).then(
+      (r) => (r.ok ? sendNodeJson(res, r.response) : sendNodeError(res, r.error)),
+      (err: unknown) => sendNodeFailure(res, err, report),
+    );
+  };
+}
+
+/**
+ * Token mode: answers a sign-in with its token pair (JSON, or cookies with the
+ * cookie carrier).
+ *
+ * @example
+ * ```ts
+ * sendTokens(res, transport, await tokens.issue({ userId: user.id }));
+ * ```
+ */
+export function sendTokens(res: ServerResponse, transport: TokenTransport, pair: TokenPair): void {
+  sendNodeJson(res, transport.respond(pair));
 }

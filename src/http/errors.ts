@@ -18,6 +18,10 @@ import { LatchkeyError, StoreUnavailableError } from '../core/errors.js';
  * - `unauthenticated`: the route needs a signed-in user (401).
  * - `reauth-required`: the route needs a recent authentication (401).
  * - `store-unavailable`: the session store failed or timed out (503).
+ * - `invalid_request`, `invalid_token`, `insufficient_scope` (RFC 6750) and
+ *   `invalid_grant` (RFC 6749): token mode's refusals, spelled as OAuth
+ *   clients expect them; `detail` then names the exact cause (`expired`,
+ *   `reused`...).
  */
 export type HttpReason =
   | 'csrf-cross-site'
@@ -27,7 +31,11 @@ export type HttpReason =
   | 'throttled'
   | 'unauthenticated'
   | 'reauth-required'
-  | 'store-unavailable';
+  | 'store-unavailable'
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'invalid_grant';
 
 const MESSAGES: Record<HttpReason, string> = {
   'csrf-cross-site': 'cross-site request refused',
@@ -38,6 +46,10 @@ const MESSAGES: Record<HttpReason, string> = {
   unauthenticated: 'sign-in required',
   'reauth-required': 're-authentication required',
   'store-unavailable': 'session store unavailable; retry later',
+  invalid_request: 'malformed token request',
+  invalid_token: 'access token invalid',
+  insufficient_scope: 'insufficient scope',
+  invalid_grant: 'refresh token invalid',
 };
 
 /**
@@ -64,20 +76,23 @@ export class HttpError extends LatchkeyError {
   readonly reason: HttpReason;
   /** Extra response headers (`Retry-After`, `WWW-Authenticate`). */
   readonly headers: Readonly<Record<string, string>>;
+  /** A stable sub-code refining `reason` (token mode: `'expired'`, `'reused'`...), or `undefined`. */
+  readonly detail: string | undefined;
   /** The message is safe to show to clients (it never holds a secret). */
   readonly expose = true;
 
-  constructor(status: number, reason: HttpReason, options?: { headers?: Record<string, string>; cause?: unknown }) {
-    super('ERR_HTTP', MESSAGES[reason], options?.cause === undefined ? undefined : { cause: options.cause });
+  constructor(status: number, reason: HttpReason, options?: { headers?: Record<string, string>; cause?: unknown; detail?: string; message?: string }) {
+    super('ERR_HTTP', options?.message ?? MESSAGES[reason], options?.cause === undefined ? undefined : { cause: options.cause });
     this.status = status;
     this.statusCode = status;
     this.reason = reason;
     this.headers = options?.headers ?? {};
+    this.detail = options?.detail;
   }
 
-  /** The JSON body every adapter sends. */
-  body(): { error: HttpReason; message: string } {
-    return { error: this.reason, message: this.message };
+  /** The JSON body every adapter sends; `detail` only when there is one. */
+  body(): { error: HttpReason; message: string; detail?: string } {
+    return this.detail === undefined ? { error: this.reason, message: this.message } : { error: this.reason, message: this.message, detail: this.detail };
   }
 }
 

@@ -7,7 +7,10 @@
 import type { HttpError } from './errors.js';
 import type { HttpRequest } from './http-sessions.js';
 import type { HeaderLine } from './request-session.js';
+import type { TokenResponse } from './tokens.js';
 
+const JSON_TYPE = /^application\/(.+\+)?json\b/i;
+const MAX_JSON_CHARS = 1_048_576;
 const FORM_TYPE = /^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i;
 
 /**
@@ -25,7 +28,16 @@ export function fetchRequest(
   readForm: () => Promise<{ get(name: string): unknown } | Record<string, unknown>> = () => request.clone().formData(),
 ): HttpRequest {
   let url: string | undefined;
+  let json: Promise<Record<string, unknown> | undefined> | undefined;
   let form: Promise<{ get(name: string): unknown } | Record<string, unknown> | undefined> | undefined;
+  const formField = async (name: string): Promise<string | undefined> => {
+    if (!FORM_TYPE.test(request.headers.get('content-type') ?? '')) return undefined;
+    form ??= readForm().catch(() => undefined);
+    const f = await form;
+    if (f === undefined) return undefined;
+    const v = typeof f.get === 'function' ? (f as { get(name: string): unknown }).get(name) : Object.hasOwn(f, name) ? (f as Record<string, unknown>)[name] : undefined;
+    return typeof v === 'string' ? v : undefined;
+  };
   return {
     method: request.method,
     get url() {
@@ -39,15 +51,26 @@ export function fetchRequest(
     },
     header: (name) => request.headers.get(name) ?? undefined,
     remoteAddress,
-    formField: async (name) => {
-      if (!FORM_TYPE.test(request.headers.get('content-type') ?? '')) return undefined;
-      form ??= readForm().catch(() => undefined);
-      const f = await form;
-      if (f === undefined) return undefined;
-      const v = typeof f.get === 'function' ? (f as { get(name: string): unknown }).get(name) : Object.hasOwn(f, name) ? (f as Record<string, unknown>)[name] : undefined;
+    formField,
+    bodyField: async (name) => {
+      if (!JSON_TYPE.test(request.headers.get('content-type') ?? '')) return formField(name);
+      json ??= readJsonObject(request);
+      const body = await json;
+      const v = body !== undefined && Object.hasOwn(body, name) ? body[name] : undefined;
       return typeof v === 'string' ? v : undefined;
     },
   };
+}
+
+async function readJsonObject(request: Request): Promise<Record<string, unknown> | undefined> {
+  try {
+    const text = await request.clone().text();
+    if (text.length > MAX_JSON_CHARS) return undefined;
+    const parsed: unknown = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -63,6 +86,22 @@ export function errorResponse(err: HttpError): Response {
   headers.set('content-type', 'application/json; charset=utf-8');
   headers.set('cache-control', 'no-store');
   return new Response(JSON.stringify(err.body()), { status: err.status, headers });
+}
+
+/**
+ * The JSON `Response` of a token endpoint's {@link TokenResponse}.
+ *
+ * @example
+ * ```ts
+ * const r = await transport.refresh(fetchRequest(request, undefined));
+ * return r.ok ? jsonResponse(r.response) : errorResponse(r.error);
+ * ```
+ */
+export function jsonResponse(answer: TokenResponse): Response {
+  const headers = new Headers();
+  add(headers, answer.headers);
+  headers.set('content-type', 'application/json; charset=utf-8');
+  return new Response(JSON.stringify(answer.body), { status: answer.status, headers });
 }
 
 /**

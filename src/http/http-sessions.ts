@@ -63,6 +63,11 @@ export interface HttpRequest {
    * body is not a form. Called only for unsafe methods that need it.
    */
   formField?(name: string): Promise<string | undefined>;
+  /**
+   * A string field of a JSON object or form body, or `undefined` (token
+   * mode's `refresh_token`). Called only by the token endpoints.
+   */
+  bodyField?(name: string): Promise<string | undefined>;
 }
 
 /** What {@link HttpSessions.begin} decided. */

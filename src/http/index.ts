@@ -1,6 +1,6 @@
 /**
  * latchkey's framework-neutral HTTP layer: cookies, carriers, CSRF, client
- * context and the request-scoped session. The adapters (`latchkey/express`,
+ * context, the request-scoped session and token mode's transport. The adapters (`latchkey/express`,
  * `latchkey/fastify`, `latchkey/hono`, `latchkey/fetch`, `latchkey/node`) are
  * thin wrappers over it; use it directly to support another framework.
  *
@@ -20,5 +20,7 @@ export { checkOrigin, csrfTokenFor, csrfTokenMatches, isSafeMethod } from './csr
 export type { CsrfOptions, OriginVerdict } from './csrf.js';
 export { parseForwarded, parseXForwardedFor } from './client.js';
 export type { ProxyHeader, TrustProxyOptions } from './client.js';
-export { applyNodeHeaders, commitBeforeResponse, nodeRequest, sendNodeError, sendNodeFailure } from './node.js';
-export { errorResponse, fetchRequest, withHeaders } from './fetch.js';
+export { applyNodeHeaders, commitBeforeResponse, nodeRequest, sendNodeError, sendNodeFailure, sendNodeJson } from './node.js';
+export { errorResponse, fetchRequest, jsonResponse, withHeaders } from './fetch.js';
+export { asTokenTransport, createTokenTransport } from './tokens.js';
+export type { TokenEndpointResult, TokenGuardOptions, TokenGuardResult, TokenResponse, TokenTransport, TokenTransportOptions } from './tokens.js';

@@ -11,6 +11,7 @@ import type { HttpError } from './errors.js';
 import { toHttpError } from './errors.js';
 import type { HttpRequest } from './http-sessions.js';
 import type { HeaderLine, RequestSession } from './request-session.js';
+import type { TokenResponse } from './tokens.js';
 
 /**
  * Largest URL-encoded body the CSRF and form carriers read (bytes).
@@ -74,6 +75,20 @@ class NodeRequestView implements HttpRequest {
     }
     return stringField(await this.#parsed, name);
   }
+
+  /** A field of a JSON or URL-encoded body: from `req.body` when a body parser already ran, otherwise read (bounded) once. */
+  async bodyField(name: string): Promise<string | undefined> {
+    const req = this.#req;
+    const body = req.body;
+    if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body)) return stringField(body as Record<string, unknown>, name);
+    if (this.#parsed === null) {
+      const type = req.headers['content-type'] ?? '';
+      const json = /^application\/(.+\+)?json\b/i.test(type);
+      if ((!json && !/^application\/x-www-form-urlencoded\b/i.test(type)) || req._body === true) return undefined;
+      this.#parsed = json ? readJson(req) : readUrlencoded(req);
+    }
+    return stringField(await this.#parsed, name);
+  }
 }
 
 function stringField(body: Record<string, unknown>, name: string): string | undefined {
@@ -82,7 +97,8 @@ function stringField(body: Record<string, unknown>, name: string): string | unde
   return typeof v === 'string' ? v : undefined;
 }
 
-async function readUrlencoded(req: BodyHolder): Promise<Record<string, unknown>> {
+/** The whole body as text, or `null` when larger than {@link MAX_FORM_BYTES} (it is still drained). */
+async function readText(req: BodyHolder): Promise<string | null> {
   req._body = true;
   const chunks: Buffer[] = [];
   let size = 0;
@@ -93,11 +109,29 @@ async function readUrlencoded(req: BodyHolder): Promise<Record<string, unknown>>
     if (size > MAX_FORM_BYTES) tooBig = true;
     else chunks.push(buf);
   }
+  return tooBig ? null : Buffer.concat(chunks).toString('utf8');
+}
+
+async function readUrlencoded(req: BodyHolder): Promise<Record<string, unknown>> {
+  const text = await readText(req);
   const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  if (!tooBig) {
-    for (const [k, v] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) {
+  if (text !== null) {
+    for (const [k, v] of new URLSearchParams(text)) {
       if (!(k in fields)) fields[k] = v;
     }
+  }
+  req.body = fields;
+  return fields;
+}
+
+async function readJson(req: BodyHolder): Promise<Record<string, unknown>> {
+  const text = await readText(req);
+  let fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  try {
+    const parsed: unknown = text === null ? null : JSON.parse(text);
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) fields = parsed as Record<string, unknown>;
+  } catch {
+    // Not JSON: no fields (the caller answers invalid_request).
   }
   req.body = fields;
   return fields;
@@ -117,6 +151,25 @@ export function applyNodeHeaders(res: ServerResponse, lines: readonly HeaderLine
     if (name === 'set-cookie') res.appendHeader(name, value);
     else res.setHeader(name, value);
   }
+}
+
+/**
+ * Answers a JSON body with its status and header lines (a token endpoint's {@link TokenResponse}).
+ *
+ * @example
+ * ```ts
+ * const r = await transport.refresh(nodeRequest(req));
+ * if (r.ok) sendNodeJson(res, r.response);
+ * else sendNodeError(res, r.error);
+ * ```
+ */
+export function sendNodeJson(res: ServerResponse, answer: TokenResponse): void {
+  const body = JSON.stringify(answer.body);
+  res.statusCode = answer.status;
+  applyNodeHeaders(res, answer.headers);
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 /**

@@ -83,7 +83,7 @@ export interface Running {
   close(): Promise<void>;
 }
 
-async function listen(server: Server): Promise<Running> {
+export async function listen(server: Server): Promise<Running> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

@@ -12,6 +12,7 @@ export interface Call {
   cookie?: string | null;
   headers?: Record<string, string>;
   form?: Record<string, string>;
+  json?: Record<string, unknown>;
   ip?: string;
 }
 
@@ -23,6 +24,10 @@ export async function call(base: string, path: string, c: Call = {}): Promise<Re
   if (c.form !== undefined) {
     body = new URLSearchParams(c.form).toString();
     headers['content-type'] = 'application/x-www-form-urlencoded';
+  }
+  if (c.json !== undefined) {
+    body = JSON.stringify(c.json);
+    headers['content-type'] = 'application/json';
   }
   const method = c.method ?? (body !== undefined ? 'POST' : 'GET');
   if (method !== 'GET' && headers['sec-fetch-site'] === undefined && !('no-fetch-metadata' in headers)) headers['sec-fetch-site'] = 'same-origin';

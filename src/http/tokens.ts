@@ -1,0 +1,438 @@
+/**
+ * Token mode over HTTP: the framework-neutral guard, refresh endpoint and
+ * logout endpoint every adapter wraps.
+ *
+ * Two carriers:
+ *
+ * - `'bearer'` (default; mobile apps, services, SPAs keeping tokens in
+ *   memory): the access token travels in `Authorization: Bearer`, the refresh
+ *   token in the `refresh_token` field of a JSON or form body, and the
+ *   endpoints answer both in JSON. No cookie, so no CSRF.
+ * - `'cookie'` (browsers): both tokens travel in HttpOnly, Secure,
+ *   SameSite=Strict cookies that scripts never see: the access cookie
+ *   (`__Host-`, `Path=/`) and the refresh cookie (`__Secure-`, scoped to the
+ *   refresh path, so it is sent to that endpoint only). The guard still
+ *   accepts `Authorization: Bearer` first.
+ *
+ * CSRF, cookie carrier only: SameSite=Strict keeps the cookies off cross-site
+ * requests, and every unsafe request that a cookie authenticates (and every
+ * refresh and logout) must also pass the HTTP layer's Fetch Metadata / Origin
+ * check. A request that check cannot vouch for (a sibling subdomain, or a
+ * client sending neither `Sec-Fetch-Site` nor `Origin`) is refused, not asked
+ * for a token: an SPA calls its API with `fetch()`, which always sends these
+ * headers, and non-browser clients use the bearer carrier. Trusted sibling
+ * origins are listed in `csrf.trustedOrigins`.
+ *
+ * Failures follow RFC 6750 (`WWW-Authenticate: Bearer realm="…",
+ * error="invalid_token", error_description="…"`) and RFC 6749
+ * (`invalid_grant`), with the exact cause in the body's `detail`. No token
+ * ever appears in a message, a header or a log.
+ *
+ * @module
+ */
+import { ConfigError } from '../core/errors.js';
+import type { Session } from '../core/model.js';
+import type { AccessTokenClaims, AccessTokenFailure, AccessTokenResult } from '../tokens/access.js';
+import type { RefreshFailure } from '../tokens/refresh.js';
+import type { TokenPair, Tokens } from '../tokens/tokens.js';
+import { readBearer } from './carriers.js';
+import type { TrustProxyOptions } from './client.js';
+import { clientIpResolver } from './client.js';
+import { clearCookieHeader, cookieConfig, readCookie, setCookieHeader, type CookieConfig } from './cookies.js';
+import { checkOrigin, csrfConfig, isSafeMethod, type CsrfConfig } from './csrf.js';
+import { HttpError, toHttpError } from './errors.js';
+import type { HttpRequest } from './http-sessions.js';
+import type { HeaderLine } from './request-session.js';
+
+/** Options of {@link createTokenTransport}. Only `tokens` is required. */
+export interface TokenTransportOptions extends TrustProxyOptions {
+  /** Token mode, from `createTokens()`. */
+  tokens: Tokens;
+  /**
+   * Where tokens travel: `'bearer'` (header + JSON body) or `'cookie'`
+   * (HttpOnly cookies, CSRF-checked).
+   * @default 'bearer'
+   */
+  carrier?: 'bearer' | 'cookie';
+  /**
+   * The access cookie (cookie carrier). Always HttpOnly, Secure,
+   * SameSite=Strict, `Path=/`, `Max-Age` = the access-token lifetime.
+   * @default { name: '__Host-latchkey-access' } ('latchkey-access' in development)
+   */
+  accessCookie?: { name?: string };
+  /**
+   * The refresh cookie (cookie carrier), sent by browsers to `path` only.
+   * Always HttpOnly, Secure, SameSite=Strict. A `__Host-` name is refused:
+   * that prefix requires `Path=/`.
+   * @default { name: '__Secure-latchkey-refresh', path: '/auth/refresh' } ('latchkey-refresh' in development)
+   */
+  refreshCookie?: { name?: string; path?: string; domain?: string };
+  /**
+   * CSRF defence of the cookie carrier; `false` turns it off (never do that
+   * while browsers hold the cookies).
+   * @default { trustedOrigins: [] }
+   */
+  csrf?: { trustedOrigins?: readonly string[] } | false;
+  /** Realm of `WWW-Authenticate`. @default 'latchkey' */
+  realm?: string;
+  /** Allows cookies without Secure, for plain-HTTP local development only. @default false */
+  development?: boolean;
+}
+
+/** Options of one guarded route, see {@link TokenTransport.guard}. */
+export interface TokenGuardOptions {
+  /**
+   * Also check the session against the store (one read): use it for
+   * sensitive operations, so that a revoked family is refused at once.
+   * @default false
+   */
+  checkSession?: boolean;
+  /**
+   * Scopes the access token must all hold, else 403 `insufficient_scope`.
+   * @default none
+   */
+  scope?: string | readonly string[];
+}
+
+/** What a guard decided: the verified claims, or the error to answer with. */
+export type TokenGuardResult = { readonly ok: true; readonly claims: AccessTokenClaims } | { readonly ok: false; readonly error: HttpError };
+
+/** A successful answer of a token endpoint, for an adapter to send as JSON. */
+export interface TokenResponse {
+  readonly status: number;
+  /** `set-cookie` lines are appended, others set. */
+  readonly headers: readonly HeaderLine[];
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+/** What a token endpoint decided. */
+export type TokenEndpointResult = { readonly ok: true; readonly response: TokenResponse } | { readonly ok: false; readonly error: HttpError };
+
+/** Token mode's HTTP transport, returned by {@link createTokenTransport}. */
+export interface TokenTransport {
+  /** The carrier in use. */
+  readonly carrier: 'bearer' | 'cookie';
+  /** The token mode it transports. */
+  readonly tokens: Tokens;
+  /** A guard for routes with these options (normalised once): verifies the request's access token. */
+  guard(options?: TokenGuardOptions): (request: HttpRequest) => Promise<TokenGuardResult>;
+  /** The refresh endpoint (`POST`): rotates the refresh token and answers the new pair. */
+  refresh(request: HttpRequest): Promise<TokenEndpointResult>;
+  /** The logout endpoint (`POST`): revokes the family and, with cookies, clears them. */
+  logout(request: HttpRequest): Promise<TokenEndpointResult>;
+  /** The answer carrying a pair, e.g. the one of `tokens.issue()` after a sign-in. */
+  respond(pair: TokenPair): TokenResponse;
+}
+
+const BRAND: unique symbol = Symbol('latchkey.tokenTransport');
+
+const DESCRIPTIONS: Record<AccessTokenFailure, string> = {
+  malformed: 'the access token is malformed',
+  expired: 'the access token expired',
+  'not-yet-valid': 'the access token is not valid yet',
+  'bad-signature': 'the access token signature is invalid',
+  'unknown-kid': 'the access token was signed with an unknown key',
+  'wrong-audience': 'the access token is not meant for this audience',
+  'wrong-issuer': 'the access token comes from another issuer',
+  'wrong-type': 'the token is not an access token',
+  'algorithm-not-allowed': 'the access token algorithm is not allowed',
+  'invalid-claims': 'the access token claims are invalid',
+  revoked: 'the access token was revoked',
+};
+
+const GRANT_DESCRIPTIONS: Record<RefreshFailure, string> = {
+  malformed: 'the refresh token is malformed',
+  unknown: 'the refresh token is unknown',
+  expired: 'the refresh token expired',
+  revoked: 'the refresh token was revoked',
+  reused: 'the refresh token was already used; its family is revoked, sign in again',
+};
+
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+const REALM = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
+const NO_STORE: readonly HeaderLine[] = [
+  ['cache-control', 'no-store'],
+  ['pragma', 'no-cache'],
+];
+
+/**
+ * Creates token mode's HTTP transport. The adapters' `tokenGuard()`,
+ * `tokenRefresh()` and `tokenLogout()` wrap it; use it directly for another
+ * framework.
+ *
+ * @throws {ConfigError} for an unsafe or inconsistent configuration, saying how to fix it.
+ * @example
+ * ```ts
+ * import { createTokenTransport, fetchRequest } from 'latchkey/http';
+ *
+ * const transport = createTokenTransport({ tokens, carrier: 'cookie' });
+ * const guard = transport.guard({ scope: 'read' });
+ *
+ * const checked = await guard(fetchRequest(request, undefined));
+ * if (!checked.ok) return errorResponse(checked.error);
+ * console.log(checked.claims.sub);
+ * ```
+ */
+export function createTokenTransport(options: TokenTransportOptions): TokenTransport {
+  if (options === null || typeof options !== 'object') throw new TypeError('token transport options must be an object { tokens, ... }');
+  const tokens = options.tokens;
+  if (tokens === null || typeof tokens !== 'object' || typeof tokens.verify !== 'function' || typeof tokens.refresh !== 'function') {
+    throw new ConfigError('tokens must be token mode from createTokens({ sessions, store, keys, ... }) (import { createTokens } from "latchkey/tokens")');
+  }
+  const carrier = options.carrier ?? 'bearer';
+  if (carrier !== 'bearer' && carrier !== 'cookie') throw new ConfigError("carrier must be 'bearer' (Authorization header and JSON body) or 'cookie' (HttpOnly cookies)");
+  const development = options.development ?? false;
+  if (typeof development !== 'boolean') throw new ConfigError('development must be a boolean');
+  const realm = options.realm ?? 'latchkey';
+  if (typeof realm !== 'string' || !REALM.test(realm)) throw new ConfigError('realm must be 1 to 64 printable ASCII characters without quotes or backslashes');
+  const resolveIp = clientIpResolver(options);
+
+  let access: CookieConfig | null = null;
+  let refresh: CookieConfig | null = null;
+  let csrf: CsrfConfig | null = null;
+  if (carrier === 'cookie') {
+    access = accessCookieConfig(options.accessCookie, development);
+    refresh = refreshCookieConfig(options.refreshCookie, development);
+    if (options.csrf !== false) {
+      const c = options.csrf ?? {};
+      if (c === null || typeof c !== 'object') throw new ConfigError('csrf must be { trustedOrigins } or false');
+      for (const key of Object.keys(c)) {
+        if (key !== 'trustedOrigins') {
+          throw new ConfigError(`csrf.${key} is not an option of token mode: its cookie carrier needs no CSRF token (only Fetch Metadata / Origin); keep only trustedOrigins`);
+        }
+      }
+      csrf = csrfConfig({ trustedOrigins: c.trustedOrigins }, access.secure);
+    }
+  } else {
+    for (const key of ['accessCookie', 'refreshCookie', 'csrf'] as const) {
+      if (options[key] !== undefined) throw new ConfigError(`${key} applies to the cookie carrier only; add carrier: 'cookie', or remove ${key}`);
+    }
+  }
+
+  const challenge = (params: string): string => `Bearer realm="${realm}"${params}`;
+
+  /** The CSRF verdict for a request a cookie authenticates, as an error or null. */
+  function crossSite(req: HttpRequest): HttpError | null {
+    if (csrf === null || isSafeMethod(req.method)) return null;
+    const verdict = checkOrigin(csrf, { secFetchSite: req.header('sec-fetch-site'), origin: req.header('origin'), host: req.header('host') });
+    if (verdict === 'pass') return null;
+    return new HttpError(403, verdict === 'needs-token' ? 'csrf-origin-mismatch' : verdict);
+  }
+
+  function guard(opts: TokenGuardOptions = {}): (request: HttpRequest) => Promise<TokenGuardResult> {
+    if (opts === null || typeof opts !== 'object') throw new TypeError('guard options must be an object { checkSession?, scope? }');
+    const checkSession = opts.checkSession ?? false;
+    if (typeof checkSession !== 'boolean') throw new ConfigError('checkSession must be a boolean');
+    const required = scopeList(opts.scope);
+    const verifyOptions = { checkSession };
+    const scopeParam = required.length === 0 ? '' : `, scope="${required.join(' ')}"`;
+    const missing = new HttpError(401, 'unauthenticated', { headers: { 'www-authenticate': challenge(scopeParam) } });
+    const badHeader = new HttpError(400, 'invalid_request', {
+      detail: 'malformed-authorization',
+      message: 'malformed Authorization header',
+      headers: { 'www-authenticate': challenge(`, error="invalid_request", error_description="malformed Authorization header"`) },
+    });
+    const insufficient = new HttpError(403, 'insufficient_scope', {
+      message: `the access token lacks a required scope (${required.join(' ')})`,
+      headers: { 'www-authenticate': challenge(`, error="insufficient_scope", error_description="the access token lacks a required scope"${scopeParam}`) },
+    });
+    const invalid = Object.fromEntries(
+      Object.entries(DESCRIPTIONS).map(([reason, description]) => [
+        reason,
+        new HttpError(401, 'invalid_token', {
+          detail: reason,
+          message: description,
+          headers: { 'www-authenticate': challenge(`, error="invalid_token", error_description="${description}"`) },
+        }),
+      ]),
+    ) as Record<AccessTokenFailure, HttpError>;
+
+    return async (req) => {
+      const authorization = req.header('authorization');
+      let token = readBearer(authorization);
+      if (token === null && authorization !== undefined && /^\s*bearer\b/i.test(authorization)) return { ok: false, error: badHeader };
+      if (token === null && access !== null) {
+        token = readCookie(req.header('cookie'), access.name);
+        if (token === '') token = null;
+        if (token !== null) {
+          const refused = crossSite(req);
+          if (refused !== null) return { ok: false, error: refused };
+        }
+      }
+      if (token === null) return { ok: false, error: missing };
+      let result: AccessTokenResult;
+      try {
+        result = await tokens.verify(token, verifyOptions);
+      } catch (err) {
+        const known = toHttpError(err);
+        if (known === null) throw err;
+        return { ok: false, error: known };
+      }
+      if (!result.ok) return { ok: false, error: invalid[result.reason] };
+      if (required.length > 0) {
+        const held = new Set((result.claims.scope ?? '').split(' '));
+        if (!required.every((s) => held.has(s))) return { ok: false, error: insufficient };
+      }
+      return { ok: true, claims: result.claims };
+    };
+  }
+
+  function respond(pair: TokenPair): TokenResponse {
+    if (access === null || refresh === null) {
+      return {
+        status: 200,
+        headers: NO_STORE,
+        body: { access_token: pair.accessToken, token_type: 'Bearer', expires_in: pair.expiresIn, refresh_token: pair.refreshToken },
+      };
+    }
+    return {
+      status: 200,
+      headers: [
+        ...NO_STORE,
+        ['set-cookie', setCookieHeader(access, pair.accessToken, pair.expiresIn)],
+        ['set-cookie', setCookieHeader(refresh, pair.refreshToken, refreshLifetime(pair.session))],
+      ],
+      // The tokens stay in HttpOnly cookies: scripts learn only when to refresh.
+      body: { token_type: 'Bearer', expires_in: pair.expiresIn },
+    };
+  }
+
+  const notPost = new HttpError(405, 'invalid_request', { detail: 'method-not-allowed', message: 'token endpoints take POST', headers: { allow: 'POST' } });
+  const noToken = new HttpError(400, 'invalid_request', { detail: 'missing', message: 'refresh_token missing' });
+  const wrongGrant = new HttpError(400, 'invalid_request', { detail: 'unsupported-grant-type', message: 'grant_type must be refresh_token' });
+  const grantFailures = Object.fromEntries(
+    Object.entries(GRANT_DESCRIPTIONS).map(([reason, description]) => [reason, new HttpError(401, 'invalid_grant', { detail: reason, message: description })]),
+  ) as Record<RefreshFailure, HttpError>;
+
+  /** The presented refresh token, or the error to answer with. */
+  async function presented(req: HttpRequest): Promise<{ token: string | null } | { error: HttpError }> {
+    if (req.method.toUpperCase() !== 'POST') return { error: notPost };
+    if (refresh !== null) {
+      const refused = crossSite(req);
+      if (refused !== null) return { error: refused };
+      const token = readCookie(req.header('cookie'), refresh.name);
+      return { token: token === '' ? null : token };
+    }
+    const [token, grantType] = await Promise.all([safeBodyField(req, 'refresh_token'), safeBodyField(req, 'grant_type')]);
+    if (grantType !== undefined && grantType !== 'refresh_token') return { error: wrongGrant };
+    return { token: token === undefined || token === '' ? null : token };
+  }
+
+  const clearing: readonly HeaderLine[] =
+    access === null || refresh === null
+      ? NO_STORE
+      : [...NO_STORE, ['set-cookie', clearCookieHeader(access)], ['set-cookie', clearCookieHeader(refresh)]];
+
+  const transport: TokenTransport & { [BRAND]: true } = {
+    [BRAND]: true,
+    carrier,
+    tokens,
+    guard,
+    respond,
+
+    async refresh(req) {
+      const p = await presented(req);
+      if ('error' in p) return { ok: false, error: p.error };
+      if (p.token === null) return { ok: false, error: noToken };
+      const client = { ip: resolveIp(req.remoteAddress, req), userAgent: req.header('user-agent') };
+      try {
+        const r = await tokens.refresh(p.token, { client });
+        return r.ok ? { ok: true, response: respond(r) } : { ok: false, error: grantFailures[r.reason] };
+      } catch (err) {
+        const known = toHttpError(err);
+        if (known === null) throw err;
+        return { ok: false, error: known };
+      }
+    },
+
+    async logout(req) {
+      const p = await presented(req);
+      if ('error' in p) return { ok: false, error: p.error };
+      // Signing out twice is not an error (RFC 7009 answers 200 for unknown tokens too).
+      if (p.token === null && refresh === null) return { ok: false, error: noToken };
+      try {
+        const revoked = p.token === null ? false : await tokens.revoke(p.token);
+        return { ok: true, response: { status: 200, headers: clearing, body: { revoked } } };
+      } catch (err) {
+        const known = toHttpError(err);
+        if (known === null) throw err;
+        return { ok: false, error: known };
+      }
+    },
+  };
+  return transport;
+}
+
+/**
+ * The transport itself when given one, else a new one from these options.
+ * Lets every adapter factory take either.
+ *
+ * @example
+ * ```ts
+ * const transport = asTokenTransport(transportOrOptions);
+ * ```
+ */
+export function asTokenTransport(input: TokenTransport | TokenTransportOptions): TokenTransport {
+  if (input !== null && typeof input === 'object' && BRAND in input) return input as TokenTransport;
+  return createTokenTransport(input as TokenTransportOptions);
+}
+
+function accessCookieConfig(o: { name?: string } | undefined, development: boolean): CookieConfig {
+  const opts = o ?? {};
+  if (opts === null || typeof opts !== 'object') throw new ConfigError('accessCookie must be an object { name? }');
+  for (const key of Object.keys(opts)) {
+    if (key !== 'name') {
+      throw new ConfigError(
+        `accessCookie.${key} cannot be set: the access cookie is always HttpOnly, Secure, SameSite=Strict and host-only on Path=/; keep only name`,
+      );
+    }
+  }
+  const secure = !development;
+  return cookieConfig({ name: opts.name ?? (secure ? '__Host-latchkey-access' : 'latchkey-access'), secure, sameSite: 'strict', path: '/' }, development, 'accessCookie');
+}
+
+function refreshCookieConfig(o: { name?: string; path?: string; domain?: string } | undefined, development: boolean): CookieConfig {
+  const opts = o ?? {};
+  if (opts === null || typeof opts !== 'object') throw new ConfigError('refreshCookie must be an object { name?, path?, domain? }');
+  for (const key of Object.keys(opts)) {
+    if (key !== 'name' && key !== 'path' && key !== 'domain') {
+      throw new ConfigError(`refreshCookie.${key} cannot be set: the refresh cookie is always HttpOnly, Secure and SameSite=Strict; keep only name, path and domain`);
+    }
+  }
+  const secure = !development;
+  const name = opts.name ?? (secure ? '__Secure-latchkey-refresh' : 'latchkey-refresh');
+  const path = opts.path ?? '/auth/refresh';
+  if (typeof name === 'string' && name.toLowerCase().startsWith('__host-')) {
+    throw new ConfigError(
+      `refreshCookie.name: a __Host- cookie must have Path=/, but the refresh cookie is scoped to the refresh path; use the __Secure- prefix (the default '__Secure-latchkey-refresh')`,
+    );
+  }
+  if (path === '/') {
+    throw new ConfigError(`refreshCookie.path: '/' would send the refresh token with every request; set it to the path of your refresh endpoint (default '/auth/refresh')`);
+  }
+  return cookieConfig({ name, secure, sameSite: 'strict', path, domain: opts.domain }, development, 'refreshCookie');
+}
+
+function scopeList(scope: string | readonly string[] | undefined): string[] {
+  if (scope === undefined) return [];
+  const list = typeof scope === 'string' ? scope.split(' ').filter((s) => s !== '') : scope;
+  if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string' && SCOPE_TOKEN.test(s))) {
+    throw new ConfigError('scope must be a space-separated string or a list of scope names (printable ASCII, no spaces, quotes or backslashes)');
+  }
+  return [...list];
+}
+
+/** Seconds the refresh cookie should live: until the family's next deadline (idle or absolute), from the refresh. */
+function refreshLifetime(session: Session): number {
+  const deadline = Math.min(session.idleExpiresAt, session.absoluteExpiresAt);
+  return Math.max(0, Math.floor((deadline - session.lastSeenAt) / 1000));
+}
+
+async function safeBodyField(req: HttpRequest, name: string): Promise<string | undefined> {
+  try {
+    const v = await req.bodyField?.(name);
+    return typeof v === 'string' && v.length <= 4096 ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}

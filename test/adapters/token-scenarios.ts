@@ -1,0 +1,350 @@
+/**
+ * The token-mode scenario table every adapter runs: a real listening server
+ * per carrier (bearer and cookie), driven with plain HTTP requests, checking
+ * what a client (or an attacker) sees and what the store behind it holds.
+ */
+import { expect } from 'vitest';
+import type { ManualClock } from '../../src/core/clock.js';
+import type { AccessTokens } from '../../src/tokens/access.js';
+import type { TokenTheftEvent } from '../../src/tokens/refresh.js';
+import type { Tokens } from '../../src/tokens/tokens.js';
+import { call, cookieHeader, cookieValue, type Call, type Reply } from './support/client.js';
+import { LOGOUT } from './support/token-apps.js';
+
+export interface TokenEnv {
+  /** The application with the bearer carrier. */
+  bearer: string;
+  /** The application with the cookie carrier. */
+  cookie: string;
+  tokens: Tokens;
+  clock: ManualClock;
+  thefts: TokenTheftEvent[];
+  /** Signs access tokens with the same keys and issuer for another audience. */
+  foreign: AccessTokens;
+  /** A user id of its own for this scenario (revocation epochs are per user). */
+  user: string;
+}
+
+export interface TokenScenario {
+  name: string;
+  run(env: TokenEnv): Promise<void>;
+}
+
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const REFRESH = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
+const ACCESS_COOKIE = '__Host-latchkey-access';
+const REFRESH_COOKIE = '__Secure-latchkey-refresh';
+const CHALLENGE = 'Bearer realm="latchkey"';
+const invalid = (description: string): string => `${CHALLENGE}, error="invalid_token", error_description="${description}"`;
+
+interface Pair {
+  access_token: string;
+  refresh_token: string;
+}
+
+async function signIn(base: string, user: string): Promise<Reply> {
+  const r = await call(base, `/auth/login?user=${user}`, { method: 'POST' });
+  expect(r.status).toBe(200);
+  return r;
+}
+
+async function bearerPair(env: TokenEnv, user = env.user): Promise<Pair> {
+  return (await signIn(env.bearer, user)).body as unknown as Pair;
+}
+
+function bearer(token: string): Call {
+  return { headers: { authorization: `Bearer ${token}` } };
+}
+
+function refreshWith(env: TokenEnv, token: string): Promise<Reply> {
+  return call(env.bearer, '/auth/refresh', { json: { grant_type: 'refresh_token', refresh_token: token } });
+}
+
+function expectNoSecretIn(r: Reply, ...secrets: string[]): void {
+  const all = r.text + JSON.stringify([...r.headers]);
+  for (const s of secrets) expect(all).not.toContain(s);
+}
+
+/** Changes the `sub` claim of a JWT while keeping its signature. */
+function tamper(jwt: string): string {
+  const [header, payload, signature] = jwt.split('.') as [string, string, string];
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+  claims.sub = 'mallory';
+  return `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+}
+
+/** Both cookies a cookie-carrier answer set, by name. */
+function cookiesOf(r: Reply): { access: string; refresh: string } {
+  const access = cookieValue(r.setCookies, ACCESS_COOKIE);
+  const refresh = cookieValue(r.setCookies, REFRESH_COOKIE);
+  expect(access).toMatch(JWT);
+  expect(refresh).toMatch(REFRESH);
+  return { access: access as string, refresh: refresh as string };
+}
+
+export const tokenScenarios: TokenScenario[] = [
+  {
+    name: 'a valid bearer token reaches the handler with its claims',
+    async run(env) {
+      const pair = await bearerPair(env);
+      const r = await call(env.bearer, '/api/me', bearer(pair.access_token));
+      expect(r.status).toBe(200);
+      expect(r.body.claims).toMatchObject({ sub: env.user, iss: 'https://auth.example.test', aud: 'api', scope: 'read' });
+      expect((r.body.claims as { sid: string }).sid).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    },
+  },
+  {
+    name: 'sign-in answers the pair as JSON, uncacheable, with exactly the OAuth fields',
+    async run(env) {
+      const r = await signIn(env.bearer, env.user);
+      expect(Object.keys(r.body).sort()).toEqual(['access_token', 'expires_in', 'refresh_token', 'token_type']);
+      expect(r.body).toMatchObject({ token_type: 'Bearer', expires_in: 600 });
+      expect(r.body.access_token).toMatch(JWT);
+      expect(r.body.refresh_token).toMatch(REFRESH);
+      expect(r.headers.get('cache-control')).toBe('no-store');
+      expect(r.headers.get('pragma')).toBe('no-cache');
+      expect(r.setCookies).toEqual([]);
+    },
+  },
+  {
+    name: 'no token gets 401 with a WWW-Authenticate challenge without an error code',
+    async run(env) {
+      const r = await call(env.bearer, '/api/me');
+      expect(r.status).toBe(401);
+      expect(r.headers.get('www-authenticate')).toBe(CHALLENGE);
+      expect(r.body).toMatchObject({ error: 'unauthenticated' });
+      const basic = await call(env.bearer, '/api/me', { headers: { authorization: 'Basic dXNlcjpwYXNz' } });
+      expect(basic.status).toBe(401);
+      expect(basic.headers.get('www-authenticate')).toBe(CHALLENGE);
+    },
+  },
+  {
+    name: 'a malformed Bearer header gets 400 invalid_request',
+    async run(env) {
+      const r = await call(env.bearer, '/api/me', { headers: { authorization: 'Bearer two words' } });
+      expect(r.status).toBe(400);
+      expect(r.body).toMatchObject({ error: 'invalid_request', detail: 'malformed-authorization' });
+      expect(r.headers.get('www-authenticate')).toBe(`${CHALLENGE}, error="invalid_request", error_description="malformed Authorization header"`);
+    },
+  },
+  {
+    name: 'an expired access token gets 401 invalid_token, and the token appears nowhere in the answer',
+    async run(env) {
+      const pair = await bearerPair(env);
+      env.clock.advance('11m');
+      const r = await call(env.bearer, '/api/me', bearer(pair.access_token));
+      expect(r.status).toBe(401);
+      expect(r.headers.get('www-authenticate')).toBe(invalid('the access token expired'));
+      expect(r.body).toEqual({ error: 'invalid_token', message: 'the access token expired', detail: 'expired' });
+      expectNoSecretIn(r, pair.access_token, pair.access_token.split('.')[2] as string);
+    },
+  },
+  {
+    name: 'a tampered access token gets 401 invalid_token',
+    async run(env) {
+      const pair = await bearerPair(env);
+      const forged = tamper(pair.access_token);
+      const r = await call(env.bearer, '/api/me', bearer(forged));
+      expect(r.status).toBe(401);
+      expect(r.headers.get('www-authenticate')).toBe(invalid('the access token signature is invalid'));
+      expect(r.body).toMatchObject({ error: 'invalid_token', detail: 'bad-signature' });
+      expectNoSecretIn(r, forged);
+    },
+  },
+  {
+    name: 'an access token for another audience gets 401 invalid_token',
+    async run(env) {
+      const jwt = await env.foreign.sign({ subject: env.user, sessionId: 'A'.repeat(22) });
+      const r = await call(env.bearer, '/api/me', bearer(jwt));
+      expect(r.status).toBe(401);
+      expect(r.headers.get('www-authenticate')).toBe(invalid('the access token is not meant for this audience'));
+      expect(r.body).toMatchObject({ error: 'invalid_token', detail: 'wrong-audience' });
+    },
+  },
+  {
+    name: 'a missing scope gets 403 insufficient_scope naming the scope; holding it passes',
+    async run(env) {
+      const pair = await bearerPair(env);
+      const r = await call(env.bearer, '/api/admin', bearer(pair.access_token));
+      expect(r.status).toBe(403);
+      expect(r.headers.get('www-authenticate')).toBe(
+        `${CHALLENGE}, error="insufficient_scope", error_description="the access token lacks a required scope", scope="admin"`,
+      );
+      expect(r.body).toMatchObject({ error: 'insufficient_scope' });
+      const root = await bearerPair(env, `root-${env.user}`);
+      const ok = await call(env.bearer, '/api/admin', bearer(root.access_token));
+      expect(ok.status).toBe(200);
+      expect(ok.body.claims).toMatchObject({ scope: 'read admin' });
+    },
+  },
+  {
+    name: 'refresh through a JSON body answers a new pair; the old token converges within the grace window',
+    async run(env) {
+      const first = await bearerPair(env);
+      const r = await refreshWith(env, first.refresh_token);
+      expect(r.status).toBe(200);
+      expect(Object.keys(r.body).sort()).toEqual(['access_token', 'expires_in', 'refresh_token', 'token_type']);
+      expect(r.headers.get('cache-control')).toBe('no-store');
+      const next = r.body as unknown as Pair;
+      expect(next.refresh_token).not.toBe(first.refresh_token);
+      expect((await call(env.bearer, '/api/live', bearer(next.access_token))).status).toBe(200);
+      env.clock.advance('5s');
+      // A second tab (or a retried request) with the old token lands on the same successor.
+      const again = await refreshWith(env, first.refresh_token);
+      expect(again.status).toBe(200);
+      expect(again.body.refresh_token).toBe(next.refresh_token);
+      expect(env.thefts).toEqual([]);
+    },
+  },
+  {
+    name: 'refresh through a form body works too',
+    async run(env) {
+      const first = await bearerPair(env);
+      const r = await call(env.bearer, '/auth/refresh', { form: { grant_type: 'refresh_token', refresh_token: first.refresh_token } });
+      expect(r.status).toBe(200);
+      expect(r.body.refresh_token).toMatch(REFRESH);
+    },
+  },
+  {
+    name: 'reusing a rotated refresh token after the grace window is theft: 401 invalid_grant reused, and the family is dead',
+    async run(env) {
+      const first = await bearerPair(env);
+      const second = (await refreshWith(env, first.refresh_token)).body as unknown as Pair;
+      env.clock.advance('11s');
+      const stolen = await call(env.bearer, '/auth/refresh', { json: { refresh_token: first.refresh_token }, ip: '198.51.100.9' });
+      expect(stolen.status).toBe(401);
+      expect(stolen.body).toMatchObject({ error: 'invalid_grant', detail: 'reused' });
+      expectNoSecretIn(stolen, first.refresh_token);
+      expect(env.thefts).toHaveLength(1);
+      expect(env.thefts[0]).toMatchObject({ userId: env.user, ip: '198.51.100.9' });
+      // The family's access tokens are refused by a session check, and its live refresh token is revoked.
+      const live = await call(env.bearer, '/api/live', bearer(second.access_token));
+      expect(live.status).toBe(401);
+      expect(live.body).toMatchObject({ error: 'invalid_token', detail: 'revoked' });
+      expect(live.headers.get('www-authenticate')).toBe(invalid('the access token was revoked'));
+      const after = await refreshWith(env, second.refresh_token);
+      expect(after.status).toBe(401);
+      expect(after.body).toMatchObject({ error: 'invalid_grant', detail: 'revoked' });
+      env.thefts.length = 0;
+    },
+  },
+  {
+    name: 'bad refresh requests get invalid_request: no token, another grant type, a GET',
+    async run(env) {
+      const pair = await bearerPair(env);
+      const none = await call(env.bearer, '/auth/refresh', { json: {} });
+      expect(none.status).toBe(400);
+      expect(none.body).toMatchObject({ error: 'invalid_request', detail: 'missing' });
+      const grant = await call(env.bearer, '/auth/refresh', { json: { grant_type: 'password', refresh_token: pair.refresh_token } });
+      expect(grant.status).toBe(400);
+      expect(grant.body).toMatchObject({ error: 'invalid_request', detail: 'unsupported-grant-type' });
+      const junk = await call(env.bearer, '/auth/refresh', { json: { refresh_token: 'not-a-token' } });
+      expect(junk.status).toBe(401);
+      expect(junk.body).toMatchObject({ error: 'invalid_grant', detail: 'malformed' });
+      // The token still refreshes: nothing above consumed it.
+      expect((await refreshWith(env, pair.refresh_token)).status).toBe(200);
+    },
+  },
+  {
+    name: 'logout revokes the family: its refresh token and its session-checked access tokens stop working',
+    async run(env) {
+      const pair = await bearerPair(env);
+      const r = await call(env.bearer, LOGOUT, { json: { refresh_token: pair.refresh_token } });
+      expect(r.status).toBe(200);
+      expect(r.body).toEqual({ revoked: true });
+      expect((await refreshWith(env, pair.refresh_token)).body).toMatchObject({ error: 'invalid_grant', detail: 'revoked' });
+      expect((await call(env.bearer, '/api/live', bearer(pair.access_token))).body).toMatchObject({ detail: 'revoked' });
+      const twice = await call(env.bearer, LOGOUT, { json: { refresh_token: pair.refresh_token } });
+      expect(twice.body).toEqual({ revoked: false });
+    },
+  },
+  {
+    name: 'cookie carrier: sign-in sets both cookies with exactly the secure attributes and no token in the body',
+    async run(env) {
+      const r = await signIn(env.cookie, env.user);
+      expect(r.body).toEqual({ token_type: 'Bearer', expires_in: 600 });
+      const { access, refresh } = cookiesOf(r);
+      expect(r.setCookies).toEqual([
+        `${ACCESS_COOKIE}=${access}; Max-Age=600; Path=/; HttpOnly; Secure; SameSite=Strict`,
+        `${REFRESH_COOKIE}=${refresh}; Max-Age=1209600; Path=/auth/refresh; HttpOnly; Secure; SameSite=Strict`,
+      ]);
+      const me = await call(env.cookie, '/api/me', { cookie: cookieHeader(access, ACCESS_COOKIE) });
+      expect(me.status).toBe(200);
+      expect(me.body.claims).toMatchObject({ sub: env.user });
+    },
+  },
+  {
+    name: 'cookie carrier: refresh through the cookie sets both cookies anew',
+    async run(env) {
+      const first = cookiesOf(await signIn(env.cookie, env.user));
+      env.clock.advance('1m');
+      const r = await call(env.cookie, '/auth/refresh', { method: 'POST', cookie: cookieHeader(first.refresh, REFRESH_COOKIE) });
+      expect(r.status).toBe(200);
+      expect(r.body).toEqual({ token_type: 'Bearer', expires_in: 600 });
+      const next = cookiesOf(r);
+      expect(next.refresh).not.toBe(first.refresh);
+      expect(r.setCookies).toEqual([
+        `${ACCESS_COOKIE}=${next.access}; Max-Age=600; Path=/; HttpOnly; Secure; SameSite=Strict`,
+        `${REFRESH_COOKIE}=${next.refresh}; Max-Age=1209600; Path=/auth/refresh; HttpOnly; Secure; SameSite=Strict`,
+      ]);
+      expect((await call(env.cookie, '/api/live', { cookie: cookieHeader(next.access, ACCESS_COOKIE) })).status).toBe(200);
+    },
+  },
+  {
+    name: 'cookie carrier: a cross-site (or unvouched) POST to the refresh endpoint is refused with 403 and consumes nothing',
+    async run(env) {
+      const { refresh } = cookiesOf(await signIn(env.cookie, env.user));
+      const cookie = cookieHeader(refresh, REFRESH_COOKIE);
+      const cases: Array<[Record<string, string>, string]> = [
+        [{ 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }, 'csrf-cross-site'],
+        [{ 'no-fetch-metadata': '', origin: 'https://evil.example' }, 'csrf-origin-mismatch'],
+        [{ 'sec-fetch-site': 'same-site', origin: 'https://sub.example.test' }, 'csrf-origin-mismatch'],
+        [{ 'no-fetch-metadata': '' }, 'csrf-origin-mismatch'],
+      ];
+      for (const [headers, error] of cases) {
+        const r = await call(env.cookie, '/auth/refresh', { method: 'POST', cookie, headers });
+        expect(r.status).toBe(403);
+        expect(r.body).toMatchObject({ error });
+        expect(r.setCookies).toEqual([]);
+      }
+      const ok = await call(env.cookie, '/auth/refresh', { method: 'POST', cookie });
+      expect(ok.status).toBe(200);
+      expect(env.thefts).toEqual([]);
+    },
+  },
+  {
+    name: 'cookie carrier: an unsafe cross-site request authenticated by the access cookie is refused; a bearer one is not',
+    async run(env) {
+      const { access } = cookiesOf(await signIn(env.cookie, env.user));
+      const crossSite = { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' };
+      const viaCookie = await call(env.cookie, '/api/me', { method: 'POST', cookie: cookieHeader(access, ACCESS_COOKIE), headers: crossSite });
+      expect(viaCookie.status).toBe(403);
+      expect(viaCookie.body).toMatchObject({ error: 'csrf-cross-site' });
+      const viaHeader = await call(env.cookie, '/api/me', { method: 'POST', headers: { ...crossSite, authorization: `Bearer ${access}` } });
+      expect(viaHeader.status).toBe(200);
+      const sameOrigin = await call(env.cookie, '/api/me', { method: 'POST', cookie: cookieHeader(access, ACCESS_COOKIE) });
+      expect(sameOrigin.status).toBe(200);
+    },
+  },
+  {
+    name: 'cookie carrier: logout revokes the family and clears both cookies',
+    async run(env) {
+      const { access, refresh } = cookiesOf(await signIn(env.cookie, env.user));
+      const r = await call(env.cookie, LOGOUT, { method: 'POST', cookie: cookieHeader(refresh, REFRESH_COOKIE) });
+      expect(r.status).toBe(200);
+      expect(r.body).toEqual({ revoked: true });
+      expect(r.setCookies).toEqual([
+        `${ACCESS_COOKIE}=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Strict`,
+        `${REFRESH_COOKIE}=; Max-Age=0; Path=/auth/refresh; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Strict`,
+      ]);
+      const live = await call(env.cookie, '/api/live', { cookie: cookieHeader(access, ACCESS_COOKIE) });
+      expect(live.status).toBe(401);
+      expect(live.body).toMatchObject({ error: 'invalid_token', detail: 'revoked' });
+      const again = await call(env.cookie, '/auth/refresh', { method: 'POST', cookie: cookieHeader(refresh, REFRESH_COOKIE) });
+      expect(again.status).toBe(401);
+      expect(again.body).toMatchObject({ error: 'invalid_grant', detail: 'revoked' });
+      const crossSite = await call(env.cookie, LOGOUT, { method: 'POST', cookie: cookieHeader(refresh, REFRESH_COOKIE), headers: { 'sec-fetch-site': 'cross-site' } });
+      expect(crossSite.status).toBe(403);
+    },
+  },
+];
