@@ -9,6 +9,8 @@
  *    touchInterval 10m so that validate never writes: the common read path);
  *  - express-session's per-request load with connect-pg-simple: unsign the
  *    cookie, then `store.get()`, awaited;
+ *  - latchkey validate with the in-process cache on (`cache: { staleness: '5s' }`,
+ *    invalidated over LISTEN/NOTIFY): a store read per session every 5 s at most;
  *  - both read paths again with 16 requests in flight (a busy server), where
  *    ops/s counts requests.
  * And the scale check: validate of the same sessions in a copy of the table
@@ -62,6 +64,8 @@ async function measure(url) {
   // latchkey: one store (and pool of 10 connections) for the pre-made sessions, one for creates.
   const store = postgresStore({ connectionString: url, tablePrefix: 'bench_' });
   const sessions = createSessions({ store, ...ENGINE_OPTIONS });
+  // The same sessions through an engine with the in-process cache (its own store: pool + LISTEN connection).
+  const cached = createSessions({ store: postgresStore({ connectionString: url, tablePrefix: 'bench_' }), ...ENGINE_OPTIONS, cache: { staleness: '5s' } });
   const creator = createSessions({ store: postgresStore({ connectionString: url, tablePrefix: 'bench_create_' }), ...ENGINE_OPTIONS });
   const tokens = [];
   const handles = [];
@@ -107,7 +111,7 @@ async function measure(url) {
   const bigName = `latchkey validate, ${count(SCALE_ROWS)} rows`;
 
   // One untimed pass over every session on both tables, so that neither pays for a cold cache in the rounds.
-  for (const engine of big !== null ? [sessions, big.sessions] : [sessions]) {
+  for (const engine of big !== null ? [sessions, cached, big.sessions] : [sessions, cached]) {
     for (let i = 0; i < POOL; i += 100) {
       await Promise.all(Array.from({ length: 100 }, (_, k) => engine.validate(tokens[i + k], reads[i + k])));
     }
@@ -117,6 +121,12 @@ async function measure(url) {
   const batch = (op) => (i) => Promise.all(Array.from({ length: IN_FLIGHT }, (_, k) => op(i * IN_FLIGHT + k)));
   const cases = [
     { name: 'latchkey validate', op: validate },
+    {
+      name: 'latchkey validate, cached',
+      op: (i) => cached.validate(tokens[i % POOL], reads[i % POOL]),
+      // Untimed: every session read within the last 5 s, as in an app that serves them; a miss costs what an uncached validate does.
+      beforeRound: () => inBatches(reads, (read, i) => cached.validate(tokens[i], read)),
+    },
     { name: 'latchkey create', op: (i) => creator.create({ userId: `user-${i % POOL}`, client: client(i) }) },
     { name: 'latchkey patch', op: (i) => sessions.patch(handles[i % POOL], { set: { cart: i } }) },
     { name: 'connect-pg-simple load', op: (i) => load(cookies[i % POOL]) },
@@ -138,10 +148,16 @@ async function measure(url) {
   }
 
   await sessions.close();
+  await cached.close();
   await creator.close();
   await big?.sessions.close();
   await peerPool.end();
   return { speed, scale };
+}
+
+/** Runs `fn` over `items`, 100 at a time. */
+async function inBatches(items, fn) {
+  for (let i = 0; i < items.length; i += 100) await Promise.all(items.slice(i, i + 100).map((x, k) => fn(x, i + k)));
 }
 
 /** A copy of the table of pre-made sessions, filled up to SCALE_ROWS rows, and an engine on it. */
@@ -177,6 +193,7 @@ function report({ speed, scale }) {
   const ratios = {
     readVsPeer: speed['connect-pg-simple load'].nsPerOp / speed['latchkey validate'].nsPerOp,
     readVsPeerMedian: speed['connect-pg-simple load'].p50Ns / speed['latchkey validate'].p50Ns,
+    cachedVsPeer: speed['connect-pg-simple load'].nsPerOp / speed['latchkey validate, cached'].nsPerOp,
     readVsPeerInFlight: speed[`latchkey validate x${IN_FLIGHT}`].opsPerSec / speed[`connect-pg-simple load x${IN_FLIGHT}`].opsPerSec,
     scaleP99: scale?.p99Ratio ?? null,
   };
@@ -192,6 +209,7 @@ function report({ speed, scale }) {
       [
         ['connect-pg-simple load time / latchkey validate time', times(ratios.readVsPeer), `>= ${times(TARGETS.readVsPeer)}`, verdict(verdicts.readVsPeer)],
         ['connect-pg-simple load median / latchkey validate median', times(ratios.readVsPeerMedian), '', ''],
+        ['connect-pg-simple load time / latchkey cached validate time', times(ratios.cachedVsPeer), '', ''],
         [`latchkey validate / connect-pg-simple load, x${IN_FLIGHT} in flight (req/s)`, times(ratios.readVsPeerInFlight), '', ''],
         [
           `validate p99, ${count(SCALE_ROWS)} rows / ${count(POOL)} rows`,

@@ -12,6 +12,8 @@
  *    connect-redis and `resave: false`: the load, then store.touch (it touches
  *    on every request when the store has touch);
  *  - connect-redis set: storing a new session (its create);
+ *  - latchkey validate with the in-process cache on (`cache: { staleness: '5s' }`,
+ *    invalidated over pub/sub): a store read per session every 5 s at most;
  *  - latchkey validate once more, through a connection with ioredis
  *    auto-pipelining (off by default), to show what that option does.
  * Speed one op at a time (latency: ./lib/measure.js, interleaved rounds,
@@ -79,6 +81,10 @@ try {
   const piped = createSessions({ store: redisStore({ url: server.url, prefix: 'lk:', redis: { enableAutoPipelining: true } }), ...ENGINE_OPTIONS });
   cleanup.push(() => piped.close());
   assert.ok((await piped.validate(tokens[0], reads[0])).ok);
+  // The same sessions through an engine with the in-process cache (its own connection + a subscriber).
+  const cached = createSessions({ store: redisStore({ url: server.url, prefix: 'lk:' }), ...ENGINE_OPTIONS, cache: { staleness: '5s' } });
+  cleanup.push(() => cached.close());
+  assert.ok((await cached.validate(tokens[0], reads[0])).ok);
   const creating = createSessions({ store: redisStore({ url: server.url, prefix: 'lk-create:' }), ...ENGINE_OPTIONS });
   cleanup.push(() => creating.close());
 
@@ -112,6 +118,12 @@ try {
 
   const cases = [
     { name: 'latchkey validate', op: (i) => sessions.validate(tokens[i % POOL], reads[i % POOL]) },
+    {
+      name: 'latchkey validate, cached',
+      op: (i) => cached.validate(tokens[i % POOL], reads[i % POOL]),
+      // Untimed: every session read within the last 5 s, as in an app that serves them; a miss costs what an uncached validate does.
+      beforeRound: () => inBatches(reads, (read, i) => cached.validate(tokens[i], read)),
+    },
     { name: 'connect-redis get', op: (i) => load(cookies[i % POOL]) },
     { name: 'express-session request (get + touch)', op: (i) => request(cookies[i % POOL]) },
     { name: 'latchkey validate, auto-pipelining', op: (i) => piped.validate(tokens[i % POOL], reads[i % POOL]) },
@@ -121,7 +133,7 @@ try {
   ];
   const speed = await compare(cases, TIMING);
   const concurrent = [];
-  for (const c of cases.slice(0, 4)) concurrent.push(await inFlight(c, IN_FLIGHT, CONCURRENT_MS));
+  for (const c of cases.slice(0, 5)) concurrent.push(await inFlight(c, IN_FLIGHT, CONCURRENT_MS));
 
   // Scale: validation on this server (the pools and what create left) against a
   // second server holding SCALE, measured in interleaved rounds so that
@@ -161,6 +173,8 @@ try {
   const cby = Object.fromEntries(concurrent.map((r) => [r.name, r]));
   const ratios = {
     validateVsGet: by['latchkey validate'].opsPerSec / by['connect-redis get'].opsPerSec,
+    cachedVsGet: by['latchkey validate, cached'].opsPerSec / by['connect-redis get'].opsPerSec,
+    concurrentCachedVsGet: cby['latchkey validate, cached'].opsPerSec / cby['connect-redis get'].opsPerSec,
     validateVsRequest: by['latchkey validate'].opsPerSec / by['express-session request (get + touch)'].opsPerSec,
     concurrentValidateVsGet: cby['latchkey validate'].opsPerSec / cby['connect-redis get'].opsPerSec,
     concurrentValidateVsRequest: cby['latchkey validate'].opsPerSec / cby['express-session request (get + touch)'].opsPerSec,
@@ -183,6 +197,7 @@ try {
       ['comparison', 'one at a time', `${IN_FLIGHT} in flight`],
       [
         ['validate vs connect-redis get', times(ratios.validateVsGet), times(ratios.concurrentValidateVsGet)],
+        ['cached validate vs connect-redis get', times(ratios.cachedVsGet), times(ratios.concurrentCachedVsGet)],
         ['validate vs express-session request', times(ratios.validateVsRequest), times(ratios.concurrentValidateVsRequest)],
         ['create vs connect-redis set', times(ratios.createVsSet), '-'],
       ],

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { SessionCache } from './cache.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { describe, durationOption, type Duration } from './duration.js';
@@ -121,6 +122,38 @@ export interface SessionsOptions {
    * @default '2s'
    */
   storeTimeout?: Duration;
+  /**
+   * An in-process cache of validated sessions: a `validate()` whose session
+   * was read from the store less than `staleness` ago answers without a store
+   * round trip. The secret is still checked (constant time, against the
+   * cached hash) and timeouts, binding, renewal and touch still apply; the
+   * engine's own writes (patch, rotate, revoke, revokeUser, expiry, renewal)
+   * drop what they change at once.
+   *
+   * Changes made by other processes reach the cache through the store's
+   * invalidation messages (`capabilities.invalidations`: Redis pub/sub,
+   * PostgreSQL LISTEN/NOTIFY), typically within milliseconds; while that
+   * subscription is down, the cache is bypassed. `staleness` is the hard
+   * bound: the longest a cached session is trusted without a store read, so
+   * the longest another process's revocation can go unseen if an
+   * announcement is lost. With a store that announces nothing (memory,
+   * SQLite shared by several processes), it is the only bound.
+   *
+   * @default off (every validation reads the store)
+   * @example
+   * ```ts
+   * const sessions = createSessions({ store: redisStore({ url }), cache: { staleness: '5s' } });
+   * ```
+   */
+  cache?: false | {
+    /** The longest a cached session is trusted without a store read, e.g. `'5s'`. Required. */
+    staleness: Duration;
+    /**
+     * Most sessions kept; the oldest-filled is evicted first.
+     * @default 10000
+     */
+    maxEntries?: number;
+  };
   /** The time source. @default the system clock */
   clock?: Clock;
   /** Called with errors of event listeners and background sweeps. @default none */
@@ -244,6 +277,7 @@ interface Config {
   retentionMs: number;
   maxDataBytes: number;
   sweepMs: number | null;
+  cache: { maxEntries: number; stalenessMs: number } | null;
 }
 
 const MAX_UA = 512;
@@ -296,6 +330,36 @@ export function createSessions(options: SessionsOptions): Sessions {
 
   const timeoutMs = store.capabilities.inProcess ? 0 : durationOption('storeTimeout', options.storeTimeout ?? '2s', { min: 1 });
 
+  let cache: SessionCache | null = null;
+  let subscription: Promise<(() => Promise<void>) | null> | null = null;
+  if (cfg.cache !== null) {
+    const announced = store.capabilities.invalidations === true;
+    if (announced && typeof store.subscribe !== 'function') {
+      throw new ConfigError('the store declares capabilities.invalidations but has no subscribe() method');
+    }
+    // Trusted at once when nothing is announced (staleness is the bound); otherwise once the subscription is live.
+    const c = new SessionCache(cfg.cache.maxEntries, cfg.cache.stalenessMs, !announced);
+    cache = c;
+    if (announced) {
+      const listener = {
+        invalidate: (message: unknown) => {
+          if (message !== null && typeof message === 'object') c.apply(message);
+          else c.clear();
+        },
+        status: (live: boolean) => c.setTrusted(live === true),
+      };
+      subscription = (store.subscribe as NonNullable<Store['subscribe']>)(listener).catch((err: unknown) => {
+        onError(err);
+        return null;
+      });
+    }
+  }
+
+  /** After one of the engine's own writes to a record (or a failed attempt, which may have landed). */
+  function forget(handle: string): void {
+    if (cache !== null) cache.drop(handle);
+  }
+
   async function call<T>(op: () => Promise<T>): Promise<T> {
     if (closed) throw new ClosedError('the session manager');
     try {
@@ -310,6 +374,18 @@ export function createSessions(options: SessionsOptions): Sessions {
     if (closed) return Promise.reject(new ClosedError('the session manager'));
     return timeoutMs === 0 ? store.get(handle) : withTimeout(store.get(handle), timeoutMs);
   }
+
+  /** getRecord that fills the cache, unless something was invalidated while the read was under way. */
+  async function getRecordCaching(handle: string): Promise<SessionRecord | null> {
+    const c = cache as SessionCache;
+    const at = clock.now();
+    const generation = c.generation;
+    const record = await getRecord(handle);
+    if (record !== null) c.fill(record, at, generation);
+    return record;
+  }
+
+  const read = cache === null ? getRecord : getRecordCaching;
 
   function clientRecord(client: ClientInfo | undefined): ClientRecord | null {
     if (client === undefined || client === null) return null;
@@ -346,9 +422,8 @@ export function createSessions(options: SessionsOptions): Sessions {
       if (cfg.limit.onLimit === 'refuse') throw new SessionLimitError(cfg.limit.max);
       const excess = live.length - cfg.limit.max + 1;
       for (const r of live.slice(0, excess)) {
-        if (await call(() => store.revoke(r.handle, now + cfg.retentionMs))) {
-          events.emit('revoked', { handle: r.handle, userId, cause: 'limit', at: now });
-        }
+        const revoked = await call(() => store.revoke(r.handle, now + cfg.retentionMs)).finally(() => forget(r.handle));
+        if (revoked) events.emit('revoked', { handle: r.handle, userId, cause: 'limit', at: now });
       }
     }
     return wantsDevice && !live.some((r) => r.client?.userAgent === client.userAgent);
@@ -411,7 +486,8 @@ export function createSessions(options: SessionsOptions): Sessions {
   }
 
   async function expire(record: SessionRecord, kind: 'expired-idle' | 'expired-absolute', now: number): Promise<void> {
-    if (await call(() => store.delete(record.handle))) {
+    const deleted = await call(() => store.delete(record.handle)).finally(() => forget(record.handle));
+    if (deleted) {
       events.emit('expired', { handle: record.handle, userId: record.userId, kind: kind === 'expired-idle' ? 'idle' : 'absolute', at: now });
     }
   }
@@ -420,7 +496,7 @@ export function createSessions(options: SessionsOptions): Sessions {
     const { token, record: next } = newRecord(record, now);
     const replaced = await call(() =>
       store.replace(record.handle, record.version, next, { status: 'rotated', successor: next.handle, expiresAt: now + renewal.overlapMs }),
-    );
+    ).finally(() => forget(record.handle));
     if (replaced) {
       events.emit('rotated', { from: record.handle, to: next.handle, userId: record.userId, cause: 'renewal', at: now });
       return { ok: true, session: toSession(next), renewed: { token } };
@@ -452,6 +528,114 @@ export function createSessions(options: SessionsOptions): Sessions {
     }
   }
 
+  async function validatePlain(token: unknown, options?: { client?: ClientInfo }): Promise<ValidateResult> {
+    const client = options?.client;
+    const now = clock.now();
+    // The common case inline (parse, one read, compare): it runs on every request.
+    const parsed = parseToken(token);
+    if (parsed === null) return failed('malformed', client, now);
+    let record: SessionRecord | null;
+    try {
+      record = await read(parsed.handle);
+    } catch (err) {
+      throw storeError(err);
+    }
+    if (record === null || !secretMatches(parsed.secret, record.secretHash)) return failed('unknown', client, now);
+    let viaOverlap = false;
+    if (record.status !== 'active') {
+      const found = await successorOf(record, now);
+      if (!found.ok) return failed(found.reason, client, now);
+      record = found.record;
+      viaOverlap = true;
+    }
+    const expiry = expiryOf(record, now);
+    if (expiry !== null) {
+      await expire(record, expiry, now);
+      return { ok: false, reason: expiry };
+    }
+    if (cfg.binding !== null && cfg.binding.onMismatch !== 'ignore') {
+      const attribute = bindingMismatch(cfg.binding, record.client, client);
+      if (attribute !== null && (await mismatched(cfg.binding.onMismatch, record, attribute, client, now))) {
+        return { ok: false, reason: 'binding-mismatch' };
+      }
+    }
+    if (!viaOverlap && cfg.renewal !== null && needsRenewal(cfg.renewal, record, now)) {
+      return renew(record, cfg.renewal, now);
+    }
+    if (needsTouch(cfg.timeouts, record, now)) {
+      const idleExpiresAt = nextIdleDeadline(cfg.timeouts, record.absoluteExpiresAt, now);
+      const expiresAt = Math.min(idleExpiresAt, record.absoluteExpiresAt);
+      await call(() => store.touch(record.handle, now, idleExpiresAt, expiresAt));
+      if (cache !== null) cache.touched(record.handle, now, idleExpiresAt, expiresAt);
+      return { ok: true, session: { ...toSession(record), lastSeenAt: now, idleExpiresAt } };
+    }
+    return { ok: true, session: toSession(record) };
+  }
+
+  /**
+   * validate() with the cache on: a trusted, fresh cached record answers
+   * without a store read; anything else (a miss, an expiry or a renewal to
+   * decide, a touch the store refuses) goes to the store.
+   */
+  async function validateCached(token: unknown, options?: { client?: ClientInfo }): Promise<ValidateResult> {
+    const c = cache as SessionCache;
+    const now = clock.now();
+    const parsed = parseToken(token);
+    const record = parsed === null || closed ? null : c.lookup(parsed.handle, now);
+    if (
+      parsed !== null &&
+      record !== null &&
+      expiryOf(record, now) === null &&
+      (cfg.renewal === null || !needsRenewal(cfg.renewal, record, now))
+    ) {
+      const client = options?.client;
+      if (!secretMatches(parsed.secret, record.secretHash)) return failed('unknown', client, now);
+      if (cfg.binding !== null && cfg.binding.onMismatch !== 'ignore') {
+        const attribute = bindingMismatch(cfg.binding, record.client, client);
+        if (attribute !== null && (await mismatched(cfg.binding.onMismatch, record, attribute, client, now))) {
+          return { ok: false, reason: 'binding-mismatch' };
+        }
+      }
+      if (!needsTouch(cfg.timeouts, record, now)) return { ok: true, session: toSession(record) };
+      const idleExpiresAt = nextIdleDeadline(cfg.timeouts, record.absoluteExpiresAt, now);
+      const expiresAt = Math.min(idleExpiresAt, record.absoluteExpiresAt);
+      if (await call(() => store.touch(record.handle, now, idleExpiresAt, expiresAt))) {
+        c.touched(record.handle, now, idleExpiresAt, expiresAt);
+        return { ok: true, session: { ...toSession(record), lastSeenAt: now, idleExpiresAt } };
+      }
+      // The store no longer holds it active: it changed unannounced. Let the store answer.
+      c.drop(record.handle);
+    } else if (record !== null) {
+      // Expired or due for renewal by the cached copy, which may be behind the store: the store decides.
+      c.drop(record.handle);
+    }
+    return validatePlain(token, options);
+  }
+
+  /** Reports a binding mismatch and applies the policy; resolves whether the request is refused. */
+  async function mismatched(
+    action: Exclude<BindingAction, 'ignore'>,
+    record: SessionRecord,
+    attribute: 'user-agent' | 'ip',
+    client: ClientInfo | undefined,
+    now: number,
+  ): Promise<boolean> {
+    events.emit('anomaly', {
+      kind: 'binding-mismatch',
+      handle: record.handle,
+      userId: record.userId,
+      attribute,
+      action,
+      ip: typeof client?.ip === 'string' ? client.ip : null,
+      at: now,
+    });
+    if (action === 'revoke') {
+      const revoked = await call(() => store.revoke(record.handle, now + cfg.retentionMs)).finally(() => forget(record.handle));
+      if (revoked) events.emit('revoked', { handle: record.handle, userId: record.userId, cause: 'binding', at: now });
+    }
+    return action !== 'log';
+  }
+
   const api: Sessions = {
     async create(input = {}) {
       if (input === null || typeof input !== 'object') throw new TypeError('create() takes an object { userId?, data?, client?, authLevel? }');
@@ -476,63 +660,7 @@ export function createSessions(options: SessionsOptions): Sessions {
       }
     },
 
-    async validate(token, options) {
-      const client = options?.client;
-      const now = clock.now();
-      // The common case inline (parse, one read, compare): it runs on every request.
-      const parsed = parseToken(token);
-      if (parsed === null) return failed('malformed', client, now);
-      let record: SessionRecord | null;
-      try {
-        record = await getRecord(parsed.handle);
-      } catch (err) {
-        throw storeError(err);
-      }
-      if (record === null || !secretMatches(parsed.secret, record.secretHash)) return failed('unknown', client, now);
-      let viaOverlap = false;
-      if (record.status !== 'active') {
-        const found = await successorOf(record, now);
-        if (!found.ok) return failed(found.reason, client, now);
-        record = found.record;
-        viaOverlap = true;
-      }
-      const expiry = expiryOf(record, now);
-      if (expiry !== null) {
-        await expire(record, expiry, now);
-        return { ok: false, reason: expiry };
-      }
-      if (cfg.binding !== null && cfg.binding.onMismatch !== 'ignore') {
-        const attribute = bindingMismatch(cfg.binding, record.client, client);
-        if (attribute !== null) {
-          const action = cfg.binding.onMismatch;
-          events.emit('anomaly', {
-            kind: 'binding-mismatch',
-            handle: record.handle,
-            userId: record.userId,
-            attribute,
-            action,
-            ip: typeof client?.ip === 'string' ? client.ip : null,
-            at: now,
-          });
-          if (action === 'revoke') {
-            if (await call(() => store.revoke(record.handle, now + cfg.retentionMs))) {
-              events.emit('revoked', { handle: record.handle, userId: record.userId, cause: 'binding', at: now });
-            }
-          }
-          if (action !== 'log') return { ok: false, reason: 'binding-mismatch' };
-        }
-      }
-      if (!viaOverlap && cfg.renewal !== null && needsRenewal(cfg.renewal, record, now)) {
-        return renew(record, cfg.renewal, now);
-      }
-      if (needsTouch(cfg.timeouts, record, now)) {
-        const idleExpiresAt = nextIdleDeadline(cfg.timeouts, record.absoluteExpiresAt, now);
-        const expiresAt = Math.min(idleExpiresAt, record.absoluteExpiresAt);
-        await call(() => store.touch(record.handle, now, idleExpiresAt, expiresAt));
-        return { ok: true, session: { ...toSession(record), lastSeenAt: now, idleExpiresAt } };
-      }
-      return { ok: true, session: toSession(record) };
-    },
+    validate: cache === null ? validatePlain : validateCached,
 
     async rotate(token, opts = {}) {
       if (opts === null || typeof opts !== 'object') throw new TypeError('rotate() options must be an object');
@@ -568,7 +696,7 @@ export function createSessions(options: SessionsOptions): Sessions {
         given === undefined
           ? ({ status: 'revoked', successor: null, expiresAt: now + cfg.retentionMs } as const)
           : ({ status: 'revoked', successor: record.handle, expiresAt: old.absoluteExpiresAt } as const);
-      const replaced = await call(() => store.replace(old.handle, old.version, record, tombstone));
+      const replaced = await call(() => store.replace(old.handle, old.version, record, tombstone)).finally(() => forget(old.handle));
       if (!replaced) return { ok: false, reason: 'conflict' };
       events.emit('rotated', { from: old.handle, to: record.handle, userId, cause: given === undefined ? 'manual' : 'refresh', at: now });
       if (newDevice && userId !== null && client !== null) events.emit('new-device', { handle: record.handle, userId, client, at: now });
@@ -583,7 +711,7 @@ export function createSessions(options: SessionsOptions): Sessions {
       if (expect !== undefined && (!Number.isSafeInteger(expect) || expect < 1)) {
         throw new TypeError('expectVersion must be a positive integer (a session.version)');
       }
-      return call(() => store.patch(handle, clean, expect));
+      return call(() => store.patch(handle, clean, expect)).finally(() => forget(handle));
     },
 
     async get(handle) {
@@ -598,7 +726,7 @@ export function createSessions(options: SessionsOptions): Sessions {
       const now = clock.now();
       const record = await call(() => store.get(handle));
       if (record === null || record.status !== 'active') return false;
-      const done = await call(() => store.revoke(handle, now + cfg.retentionMs));
+      const done = await call(() => store.revoke(handle, now + cfg.retentionMs)).finally(() => forget(handle));
       if (done) events.emit('revoked', { handle, userId: record.userId, cause: 'revoke', at: now });
       return done;
     },
@@ -608,7 +736,9 @@ export function createSessions(options: SessionsOptions): Sessions {
       if (id === null) throw new TypeError('revokeUser() needs a userId');
       const except = opts?.except;
       const now = clock.now();
-      const handles = await call(() => store.revokeUser(id, now + cfg.retentionMs, except));
+      const handles = await call(() => store.revokeUser(id, now + cfg.retentionMs, except)).finally(() => {
+        if (cache !== null) cache.dropUser(id);
+      });
       for (const handle of handles) events.emit('revoked', { handle, userId: id, cause: 'user', at: now });
       return handles;
     },
@@ -653,6 +783,9 @@ export function createSessions(options: SessionsOptions): Sessions {
       if (timer !== null) clearInterval(timer);
       if (sweeping !== null) await sweeping.catch(() => 0);
       closed = true;
+      cache?.clear();
+      const unsubscribe = subscription === null ? null : await subscription;
+      if (unsubscribe !== null) await unsubscribe().catch(onError);
       await store.close();
     },
   };
@@ -729,7 +862,17 @@ function normalise(o: SessionsOptions): Config {
   const maxDataBytes = positiveInt('maxDataBytes', o.maxDataBytes ?? 65_536);
   const sweepMs = o.sweepInterval === false ? null : durationOption('sweepInterval', o.sweepInterval ?? '5m', { min: 1000 });
   const retentionMs = durationOption('revokedRetention', o.revokedRetention ?? '1h');
-  return { timeouts: { idleMs, absoluteMs, touchIntervalMs }, limit, binding, renewal, retentionMs, maxDataBytes, sweepMs };
+
+  let cache: Config['cache'] = null;
+  if (o.cache !== undefined && o.cache !== false) {
+    const c = o.cache;
+    if (c === null || typeof c !== 'object') throw new ConfigError('cache must be false or { staleness, maxEntries? }');
+    if (c.staleness === undefined) {
+      throw new ConfigError("cache needs staleness: the longest a cached session is trusted without a store read, e.g. '5s'");
+    }
+    cache = { stalenessMs: durationOption('cache.staleness', c.staleness, { min: 1 }), maxEntries: positiveInt('cache.maxEntries', c.maxEntries ?? 10_000) };
+  }
+  return { timeouts: { idleMs, absoluteMs, touchIntervalMs }, limit, binding, renewal, retentionMs, maxDataBytes, sweepMs, cache };
 }
 
 function prefix(name: string, v: unknown, max: number): number {

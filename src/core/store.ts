@@ -33,6 +33,40 @@ export interface StoreCapabilities {
    * @default false
    */
   readonly inProcess: boolean;
+  /**
+   * The store announces, to every process subscribed through
+   * {@link Store.subscribe}, each write that changes what a validation would
+   * answer (patch, replace, revoke, revokeUser, delete; not touch, which
+   * only moves the idle deadline forward, nor sweep, which removes only
+   * records a cached copy already finds expired), so that the engines'
+   * in-process caches (the `cache` option of `createSessions`) forget what
+   * changed. A store that declares it must implement `subscribe`. Without
+   * it, a cache is bounded by its `staleness` alone.
+   * @default false
+   */
+  readonly invalidations?: boolean;
+}
+
+/**
+ * An invalidation message: forget these records. `handles`, `userId` (every
+ * record of that user) or both; a message naming neither means "forget
+ * everything".
+ */
+export interface Invalidation {
+  readonly handles?: readonly string[];
+  readonly userId?: string;
+}
+
+/** What {@link Store.subscribe} reports to. Neither method may throw. */
+export interface InvalidationListener {
+  /** Records changed in the store (by this process or another): forget them. */
+  invalidate(message: Invalidation): void;
+  /**
+   * The subscription became live (`true`: from now on every change is
+   * announced) or was lost (`false`: changes may go unannounced until it is
+   * live again). It starts not live.
+   */
+  status(live: boolean): void;
 }
 
 /**
@@ -93,6 +127,16 @@ export interface Store {
 
   /** Removes up to `limit` records whose `expiresAt <= now`; resolves how many. */
   sweep(now: number, limit: number): Promise<number>;
+
+  /**
+   * Only with `capabilities.invalidations`: starts delivering invalidation
+   * messages to `listener`, over a connection of its own that the store keeps
+   * alive (it reconnects and resubscribes by itself, reporting each loss and
+   * recovery through `listener.status`). Resolves the function that stops it;
+   * rejects only when it cannot be set up at all (not for a backend that is
+   * down: that is a `status(false)` until it is back).
+   */
+  subscribe?(listener: InvalidationListener): Promise<() => Promise<void>>;
 
   /** Whether the backend answers; used by readiness checks. */
   ping(): Promise<boolean>;

@@ -15,6 +15,16 @@
  * Consistency: a call that resolved is committed and visible to every other
  * instance at once. Durability: PostgreSQL's (with the default
  * `synchronous_commit = on`, a resolved call survives a server crash).
+ * Invalidations (`capabilities.invalidations`): every statement that changes
+ * what a validation would answer (patch, replace, revoke, revokeUser,
+ * delete; not touch) also calls `pg_notify` on the channel `latchkey_<tag>`
+ * (one per schema and table prefix) naming the handles, e.g.
+ * `{"handles":["..."]}`: in the same statement, so the notification is sent
+ * if and only if the change commits. `subscribe()` holds one connection of
+ * the pool for its LISTEN (so the pool needs at least 2), replaces it when it
+ * is lost (with a backoff of up to 2 s) and reports each loss, so that the
+ * engine's cache is bypassed until it listens again.
+ *
  * Failure: every query is bounded by `statementTimeoutMs`, every connection
  * attempt by `connectionTimeoutMs`; an unreachable server makes calls reject
  * with {@link StoreUnavailableError}, `ping()` answer `false`, and the pool
@@ -25,9 +35,10 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Pool, PoolClient, PoolConfig, QueryConfig, QueryResult, QueryResultRow } from 'pg';
-import type { DataPatch, Store, StorePatchResult, Tombstone } from '../core/store.js';
+import type { DataPatch, InvalidationListener, Store, StorePatchResult, Tombstone } from '../core/store.js';
 import type { SessionData, SessionRecord } from '../core/model.js';
 import { ClosedError, ConfigError, InvalidDataError, LatchkeyError, StoreUnavailableError } from '../core/errors.js';
+import { decodeInvalidation, encodeInvalidation } from './invalidation.js';
 import { recordFromRow, type SessionRow } from './sql-columns.js';
 
 /** Options of {@link postgresStore}. */
@@ -134,6 +145,8 @@ interface Names {
   lockKey: string;
   /** Distinguishes the prepared statements of stores on different tables sharing one pool. */
   tag: string;
+  /** The LISTEN/NOTIFY channel of these tables. */
+  channel: string;
 }
 
 /**
@@ -284,9 +297,9 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
          WHERE handle = $1 AND status = 'active' AND ($4::bigint IS NULL OR version = $4::bigint)
          RETURNING version, data
        )
-       SELECT true AS done, version, data FROM u
+       SELECT true AS done, version, data, pg_notify($5, $6)::text AS notified FROM u
        UNION ALL
-       SELECT false, version, NULL::jsonb FROM ${t} WHERE handle = $1 AND status = 'active' AND NOT EXISTS (SELECT 1 FROM u)`,
+       SELECT false, version, NULL::jsonb, NULL::text FROM ${t} WHERE handle = $1 AND status = 'active' AND NOT EXISTS (SELECT 1 FROM u)`,
     ),
     // One statement, so one transaction: the new row is inserted only from the old row's update. A
     // concurrent rotation blocks on the old row's lock, then re-checks status and version on the
@@ -297,21 +310,34 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
          UPDATE ${t} SET status = $21, successor = $22, expires_at = LEAST(expires_at, $23::bigint), data = '{}'::jsonb
          WHERE handle = $24 AND status = 'active' AND version = $25::bigint
          RETURNING 1
+       ), ins AS (
+         INSERT INTO ${t} (${COLS}) SELECT ${params} FROM old RETURNING 1
        )
-       INSERT INTO ${t} (${COLS}) SELECT ${params} FROM old`,
+       SELECT pg_notify($26, $27)::text AS notified FROM ins`,
     ),
     revoke: q(
       'revoke',
-      `UPDATE ${t} SET status = 'revoked', successor = NULL, expires_at = LEAST(expires_at, $2::bigint), data = '{}'::jsonb
-       WHERE handle = $1 AND status = 'active'`,
+      `WITH r AS (
+         UPDATE ${t} SET status = 'revoked', successor = NULL, expires_at = LEAST(expires_at, $2::bigint), data = '{}'::jsonb
+         WHERE handle = $1 AND status = 'active'
+         RETURNING 1
+       )
+       SELECT pg_notify($3, $4)::text AS notified FROM r`,
     ),
     revokeUser: q(
       'revoke_user',
-      `UPDATE ${t} SET status = 'revoked', successor = NULL, expires_at = LEAST(expires_at, $2::bigint), data = '{}'::jsonb
-       WHERE user_id = $1 AND status = 'active' AND ($3::text IS NULL OR handle <> $3::text)
-       RETURNING handle`,
+      `WITH r AS (
+         UPDATE ${t} SET status = 'revoked', successor = NULL, expires_at = LEAST(expires_at, $2::bigint), data = '{}'::jsonb
+         WHERE user_id = $1 AND status = 'active' AND ($3::text IS NULL OR handle <> $3::text)
+         RETURNING handle
+       )
+       SELECT handle, pg_notify($4, json_build_object('handles', json_build_array(handle))::text)::text AS notified FROM r`,
     ),
-    delete: q('delete', `DELETE FROM ${t} WHERE handle = $1`),
+    delete: q(
+      'delete',
+      `WITH d AS (DELETE FROM ${t} WHERE handle = $1 RETURNING 1)
+       SELECT pg_notify($2, $3)::text AS notified FROM d`,
+    ),
     listUser: q(
       'list_user',
       `SELECT ${COLS} FROM ${t} WHERE user_id = $1 AND status = 'active' ORDER BY created_at, issued_at, handle`,
@@ -359,8 +385,97 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
     }
   }
 
+  const listeners = new Set<() => Promise<void>>();
+
+  async function subscribe(listener: InvalidationListener): Promise<() => Promise<void>> {
+    if (closed) throw new ClosedError('the PostgreSQL store');
+    // The LISTEN connection is held for good: with a single connection, every query would wait behind it.
+    if ((pool.options?.max ?? 10) < 2) {
+      throw new ConfigError('invalidations need a pool of at least 2 connections: one stays on LISTEN');
+    }
+    let stopped = false;
+    let live = false;
+    let current: PoolClient | null = null;
+    let retryTimer: ReturnType<typeof setTimeout> | null = null;
+    let failures = 0;
+    const report = (up: boolean): void => {
+      if (stopped || up === live) return;
+      live = up;
+      listener.status(up);
+    };
+    const onNotification = (msg: { channel: string; payload?: string | undefined }): void => {
+      if (!stopped && msg.channel === names.channel) listener.invalidate(decodeInvalidation(msg.payload ?? ''));
+    };
+    // The connection is gone: drop it (never back into the pool) and try again later.
+    const lost = (c: PoolClient, err?: unknown): void => {
+      if (current !== c) return;
+      current = null;
+      report(false);
+      c.off('notification', onNotification);
+      c.release(err instanceof Error ? err : new Error('the LISTEN connection was lost'));
+      schedule();
+    };
+    const schedule = (): void => {
+      if (stopped || retryTimer !== null) return;
+      failures++;
+      retryTimer = setTimeout(() => {
+        retryTimer = null;
+        connect().catch(noop);
+      }, Math.min(100 * 2 ** (failures - 1), 2000));
+      retryTimer.unref();
+    };
+    const connect = async (): Promise<void> => {
+      let c: PoolClient;
+      try {
+        c = await pool.connect();
+      } catch (err) {
+        onPoolError(err);
+        schedule();
+        return;
+      }
+      if (stopped) {
+        c.release();
+        return;
+      }
+      current = c;
+      c.on('notification', onNotification);
+      c.on('error', (err: unknown) => {
+        onPoolError(err);
+        lost(c, err);
+      });
+      c.on('end', () => lost(c));
+      try {
+        await c.query({ text: `LISTEN ${ident(names.channel)}`, query_timeout: queryMs } as Query);
+      } catch (err) {
+        onPoolError(err);
+        lost(c, err);
+        return;
+      }
+      if (current === c) {
+        failures = 0;
+        report(true);
+      }
+    };
+    const stop = async (): Promise<void> => {
+      if (stopped) return;
+      stopped = true;
+      listeners.delete(stop);
+      if (retryTimer !== null) clearTimeout(retryTimer);
+      const c = current;
+      current = null;
+      if (c !== null) {
+        c.off('notification', onNotification);
+        // A listening connection must not go back to the pool: close it.
+        c.release(true);
+      }
+    };
+    listeners.add(stop);
+    await connect();
+    return stop;
+  }
+
   return {
-    capabilities: { expiresByItself: false, inProcess: false },
+    capabilities: { expiresByItself: false, inProcess: false, invalidations: true },
     tables: { sessions: names.sessions, meta: names.meta },
     ready,
 
@@ -381,7 +496,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
       const set = JSON.stringify(change.set ?? {});
       const unset = change.unset ?? [];
       const res = await run<{ done: boolean; version: number; data: Record<string, unknown> | null }>(
-        sql.patch([handle, unset, set, expectVersion ?? null]),
+        sql.patch([handle, unset, set, expectVersion ?? null, names.channel, encodeInvalidation([handle])]),
       );
       const row = res.rows[0];
       if (row === undefined) return { ok: false, reason: 'not-found' };
@@ -393,7 +508,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
 
     async replace(oldHandle, expectVersion, next, tomb: Tombstone) {
       try {
-        const values = [...toValues(next), tomb.status, tomb.successor, tomb.expiresAt, oldHandle, expectVersion];
+        const values = [...toValues(next), tomb.status, tomb.successor, tomb.expiresAt, oldHandle, expectVersion, names.channel, encodeInvalidation([oldHandle])];
         return (await run(sql.replace(values))).rowCount === 1;
       } catch (err) {
         // The new handle is taken: the statement failed as a whole, the old row is untouched.
@@ -403,15 +518,15 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
     },
 
     async revoke(handle, until) {
-      return (await run(sql.revoke([handle, until]))).rowCount === 1;
+      return (await run(sql.revoke([handle, until, names.channel, encodeInvalidation([handle])]))).rowCount === 1;
     },
 
     async revokeUser(userId, until, except) {
-      return (await run<{ handle: string }>(sql.revokeUser([userId, until, except ?? null]))).rows.map((r) => r.handle);
+      return (await run<{ handle: string }>(sql.revokeUser([userId, until, except ?? null, names.channel]))).rows.map((r) => r.handle);
     },
 
     async delete(handle) {
-      return (await run(sql.delete([handle]))).rowCount === 1;
+      return (await run(sql.delete([handle, names.channel, encodeInvalidation([handle])]))).rowCount === 1;
     },
 
     async listUser(userId) {
@@ -421,6 +536,8 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
     async sweep(now, limit) {
       return (await run(sql.sweep([now, limit]))).rowCount ?? 0;
     },
+
+    subscribe,
 
     async ping() {
       if (closed) return false;
@@ -435,6 +552,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
     async close() {
       if (closed) return;
       closed = true;
+      await Promise.all([...listeners].map((stop) => stop()));
       if (preparing !== null) await preparing.catch(noop);
       if (owned) await pool.end().catch(noop);
       pool.off('error', onPoolError);
@@ -627,6 +745,7 @@ function namesOf(options: Pick<PostgresStoreOptions, 'schema' | 'tablePrefix'>):
     meta: `${ident(schema)}.${ident(`${prefix}meta`)}`,
     lockKey: `latchkey:${schema}.${prefix}`,
     tag: createHash('sha256').update(`${schema}.${prefix}`).digest('hex').slice(0, 10),
+    channel: `latchkey_${createHash('sha256').update(`${schema}.${prefix}`).digest('hex').slice(0, 16)}`,
   };
 }
 

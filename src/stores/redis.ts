@@ -40,6 +40,16 @@
  * Durability: whatever the Redis server is configured for (RDB, AOF); a
  * resolved write has reached the primary's memory, not necessarily a replica.
  *
+ * Invalidations (`capabilities.invalidations`): every write that changes what
+ * a validation would answer (patch, replace, revoke, revokeUser, delete; not
+ * touch) is followed, before the call resolves, by a PUBLISH on the channel
+ * `P invalidate` naming the handles, e.g. `{"handles":["..."]}`. On a cluster
+ * a plain PUBLISH reaches every node. `subscribe()` listens on a connection of
+ * its own (`duplicate()` of the store's), resubscribes after every reconnect
+ * and reports each loss, so that the engine's cache is bypassed until it is
+ * back. A PUBLISH that fails after its write succeeded goes to `onError`; the
+ * caches' `staleness` bounds what it leaves stale.
+ *
  * Failure: calls on a lost connection reject at once (no offline queue, no
  * resend), a stuck server makes them reject after `commandTimeoutMs`; the
  * engine turns both into `StoreUnavailableError`. The client reconnects by
@@ -51,10 +61,11 @@ import { Cluster, Redis } from 'ioredis';
 import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
-import type { DataPatch, Store, StorePatchResult, Tombstone } from '../core/store.js';
+import type { DataPatch, InvalidationListener, Store, StorePatchResult, Tombstone } from '../core/store.js';
 import type { ClientRecord, RecordStatus, SessionData, SessionRecord } from '../core/model.js';
 import { ClosedError, ConfigError } from '../core/errors.js';
 import { device } from '../core/device.js';
+import { decodeInvalidation, encodeInvalidation } from './invalidation.js';
 
 /** Options of {@link redisStore}. Give one of `client`, `url` and/or `redis`, or `cluster`. */
 export interface RedisStoreOptions {
@@ -402,6 +413,62 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
 
   let closed = false;
   let readyOnce = client.status === 'ready';
+  const channel = `${prefix}invalidate`;
+  const subscribers = new Set<Redis | Cluster>();
+
+  /** Announces changed records to every subscribed process; a failure is reported, never thrown (the write is done). */
+  async function announce(handles: readonly string[]): Promise<void> {
+    if (handles.length === 0) return;
+    try {
+      await client.publish(channel, encodeInvalidation(handles));
+    } catch (err) {
+      onError(err);
+    }
+  }
+
+  async function subscribe(listener: InvalidationListener): Promise<() => Promise<void>> {
+    if (closed) throw new ClosedError('the Redis store');
+    // A connection of its own: a subscribed connection can run nothing else. We resubscribe ourselves,
+    // so that "live" is reported only once the SUBSCRIBE is confirmed.
+    const sub: Redis | Cluster = client.isCluster
+      ? (client as Cluster).duplicate(undefined, { lazyConnect: true })
+      : (client as Redis).duplicate({ autoResubscribe: false, lazyConnect: true, enableOfflineQueue: false });
+    subscribers.add(sub);
+    let stopped = false;
+    let live = false;
+    const report = (up: boolean): void => {
+      if (stopped || up === live) return;
+      live = up;
+      listener.status(up);
+    };
+    sub.on('error', (err: unknown) => onError(err));
+    sub.on('ready', () => {
+      sub.subscribe(channel).then(
+        () => report(true),
+        (err: unknown) => {
+          onError(err);
+          // Without a confirmed subscription the cache stays bypassed; a reconnect tries again.
+          sub.disconnect(true);
+        },
+      );
+    });
+    sub.on('close', () => report(false));
+    sub.on('end', () => report(false));
+    sub.on('message', (ch: string, text: string) => {
+      if (stopped || ch !== channel) return;
+      listener.invalidate(decodeInvalidation(text));
+    });
+    sub.connect().catch(() => {
+      // reported through 'error'; ioredis keeps retrying
+    });
+    return async () => {
+      if (stopped) return;
+      stopped = true;
+      subscribers.delete(sub);
+      sub.disconnect();
+    };
+  }
+
   let waiting: Promise<void> | null = null;
 
   /**
@@ -502,8 +569,48 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
     return out;
   }
 
+  async function replaceRecord(oldHandle: string, expectVersion: number, next: SessionRecord, t: Tombstone): Promise<boolean> {
+    const now = clock.now();
+    const score = indexScore(next);
+    const value = encode(next);
+    if (atomic) {
+      const keys = next.userId !== null ? [rk(oldHandle), rk(next.handle), ix(next.userId)] : [rk(oldHandle), rk(next.handle)];
+      const r = await cmd.latchkeyReplace(
+        keys.length,
+        ...keys,
+        now,
+        expectVersion,
+        t.status,
+        t.successor ?? '',
+        t.expiresAt,
+        prefix,
+        oldHandle,
+        next.handle,
+        next.expiresAt,
+        score,
+        value,
+      );
+      return r === 1;
+    }
+    return clusterReplace(oldHandle, expectVersion, next, t, score, value);
+  }
+
+  async function revokeRecord(handle: string, until: number): Promise<boolean> {
+    const u = await cmd.latchkeyEntomb(1, rk(handle), clock.now(), 'revoked', '', until, '', '', flag, prefix, handle);
+    if (typeof u !== 'string') return false;
+    if (!atomic && u !== '') await indexOp(u, '', 0, handle);
+    return true;
+  }
+
+  async function deleteRecord(handle: string): Promise<boolean> {
+    const u = await cmd.latchkeyDelete(1, rk(handle), clock.now(), flag, prefix, handle, '');
+    if (typeof u !== 'string') return false;
+    if (!atomic && u !== '') await indexOp(u, '', 0, handle);
+    return true;
+  }
+
   const store: Store = {
-    capabilities: { expiresByItself: true, inProcess: false },
+    capabilities: { expiresByItself: true, inProcess: false, invalidations: true },
 
     create: (record) => run(() => createRecord(record)),
 
@@ -529,57 +636,39 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
         const r = await cmd.latchkeyPatchBuffer(1, rk(handle), clock.now(), expect, sets.length / 2, ...sets, ...unsets);
         if (r === 0) return { ok: false, reason: 'not-found' };
         if (r === -1) return { ok: false, reason: 'conflict' };
+        await announce([handle]);
         const [version, value] = r as [number, Buffer];
         return { ok: true, version: Number(version), data: dataOf(split(value)) };
       }),
 
     replace: (oldHandle, expectVersion, next, t) =>
       run(async () => {
-        const now = clock.now();
-        const score = indexScore(next);
-        const value = encode(next);
-        if (atomic) {
-          const keys = next.userId !== null ? [rk(oldHandle), rk(next.handle), ix(next.userId)] : [rk(oldHandle), rk(next.handle)];
-          const r = await cmd.latchkeyReplace(
-            keys.length,
-            ...keys,
-            now,
-            expectVersion,
-            t.status,
-            t.successor ?? '',
-            t.expiresAt,
-            prefix,
-            oldHandle,
-            next.handle,
-            next.expiresAt,
-            score,
-            value,
-          );
-          return r === 1;
-        }
-        return clusterReplace(oldHandle, expectVersion, next, t, score, value);
+        const done = await replaceRecord(oldHandle, expectVersion, next, t);
+        if (done) await announce([oldHandle]);
+        return done;
       }),
 
     revoke: (handle, until) =>
       run(async () => {
-        const u = await cmd.latchkeyEntomb(1, rk(handle), clock.now(), 'revoked', '', until, '', '', flag, prefix, handle);
-        if (typeof u !== 'string') return false;
-        if (!atomic && u !== '') await indexOp(u, '', 0, handle);
-        return true;
+        const done = await revokeRecord(handle, until);
+        if (done) await announce([handle]);
+        return done;
       }),
 
     revokeUser: (userId, until, except) =>
       run(async () => {
-        if (!atomic) return (await clusterUser(userId, until, except)) as string[];
-        return (await cmd.latchkeyUser(1, ix(userId), clock.now(), prefix, userId, until, except ?? '')) as string[];
+        const handles = atomic
+          ? ((await cmd.latchkeyUser(1, ix(userId), clock.now(), prefix, userId, until, except ?? '')) as string[])
+          : ((await clusterUser(userId, until, except)) as string[]);
+        await announce(handles);
+        return handles;
       }),
 
     delete: (handle) =>
       run(async () => {
-        const u = await cmd.latchkeyDelete(1, rk(handle), clock.now(), flag, prefix, handle, '');
-        if (typeof u !== 'string') return false;
-        if (!atomic && u !== '') await indexOp(u, '', 0, handle);
-        return true;
+        const done = await deleteRecord(handle);
+        if (done) await announce([handle]);
+        return done;
       }),
 
     listUser: (userId) =>
@@ -596,6 +685,8 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
 
     sweep: (now, limit) => run(() => sweep(now, limit)),
 
+    subscribe,
+
     async ping() {
       if (closed) return false;
       try {
@@ -610,6 +701,8 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
     async close() {
       if (closed) return;
       closed = true;
+      for (const sub of subscribers) sub.disconnect();
+      subscribers.clear();
       if (!owned) return;
       try {
         if (client.status === 'ready') await bounded(client.quit(), timeoutMs);

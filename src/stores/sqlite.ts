@@ -9,6 +9,10 @@
  * `synchronous: 'normal'` it survives a crash of the process (even SIGKILL),
  * and with `'full'` also a power loss.
  *
+ * Invalidations: none across processes (`capabilities.invalidations` is not
+ * declared). Processes sharing one file with the engine's `cache` on see each
+ * other's revocations within the cache's `staleness`, not at once.
+ *
  * @module
  */
 import Database from 'better-sqlite3';

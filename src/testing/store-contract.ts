@@ -62,6 +62,14 @@ export function sampleRecord(overrides: Partial<SessionRecord> = {}): SessionRec
   };
 }
 
+async function until(check: () => boolean, message: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(message);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /**
  * Registers the conformance tests.
  *
@@ -334,6 +342,44 @@ export function storeContract(name: string, runner: ContractRunner, options: Con
         assert.equal(await store.sweep(T0 + 100, 10), 10);
         assert.equal(await store.sweep(T0 + 100, 10), 5);
         assert.equal(await store.sweep(T0 + 100, 10), 0);
+      });
+    });
+
+    describe('invalidations', () => {
+      test('announces, to a live subscription, every write that changes what a validation answers (if the store declares it)', async (store) => {
+        if (store.capabilities.invalidations !== true) return;
+        assert.equal(typeof store.subscribe, 'function', 'a store that declares capabilities.invalidations must implement subscribe()');
+        const named = new Set<string>();
+        const users = new Set<string>();
+        let live = false;
+        const stop = await (store.subscribe as NonNullable<Store['subscribe']>)({
+          invalidate: (m) => {
+            for (const h of m.handles ?? []) named.add(h);
+            if (m.userId !== undefined) users.add(m.userId);
+          },
+          status: (up) => {
+            live = up;
+          },
+        });
+        try {
+          await until(() => live, 'the subscription never became live');
+          const [patched, rotated, revoked, deleted, mine, mine2] = Array.from({ length: 6 }, (_, i) =>
+            sampleRecord(i >= 4 ? { userId: 'user-announced' } : {}),
+          ) as [SessionRecord, SessionRecord, SessionRecord, SessionRecord, SessionRecord, SessionRecord];
+          for (const r of [patched, rotated, revoked, deleted, mine, mine2]) await store.create(r);
+          await store.patch(patched.handle, { set: { a: 1 } });
+          await store.replace(rotated.handle, 1, sampleRecord(), { status: 'rotated', successor: null, expiresAt: T0 + 1000 });
+          await store.revoke(revoked.handle, T0 + 1000);
+          await store.delete(deleted.handle);
+          await store.revokeUser('user-announced', T0 + 1000);
+          const heard = (h: string): boolean => named.has(h) || users.has('user-announced');
+          await until(
+            () => [patched, rotated, revoked, deleted].every((r) => named.has(r.handle)) && heard(mine.handle) && heard(mine2.handle),
+            `not every write was announced (heard: ${[...named].length} handles)`,
+          );
+        } finally {
+          await stop();
+        }
       });
     });
 

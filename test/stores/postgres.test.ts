@@ -138,7 +138,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
       expect(await plan('get', `'h5'`)).toMatch(new RegExp(`Index Scan using ${prefix}sessions_pkey`));
       const byUser = new RegExp(`Index Scan (using|on) ${prefix}sessions_user`);
       expect(await plan('list_user', `'u7'`)).toMatch(byUser);
-      expect(await plan('revoke_user', `'u7', 0, NULL`)).toMatch(byUser);
+      expect(await plan('revoke_user', `'u7', 0, NULL, 'channel'`)).toMatch(byUser);
       const sweep = await plan('sweep', '1000010, 10');
       expect(sweep).toMatch(new RegExp(`Index Scan using ${prefix}sessions_expiry`));
       expect(sweep).toMatch(/Tid Scan/);
