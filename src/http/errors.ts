@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { LatchkeyError, StoreUnavailableError } from '../core/errors.js';
+import { LatchkeyError, SessionLimitError, StoreUnavailableError } from '../core/errors.js';
 
 /**
  * Stable reason codes of {@link HttpError}, sent as `error` in the JSON body.
@@ -32,6 +32,7 @@ export type HttpReason =
   | 'unauthenticated'
   | 'reauth-required'
   | 'store-unavailable'
+  | 'session-limit'
   | 'invalid_request'
   | 'invalid_token'
   | 'insufficient_scope'
@@ -46,6 +47,7 @@ const MESSAGES: Record<HttpReason, string> = {
   unauthenticated: 'sign-in required',
   'reauth-required': 're-authentication required',
   'store-unavailable': 'session store unavailable; retry later',
+  'session-limit': 'too many sessions for this user; sign out elsewhere first',
   invalid_request: 'malformed token request',
   invalid_token: 'access token invalid',
   insufficient_scope: 'insufficient scope',
@@ -109,6 +111,8 @@ export class HttpError extends LatchkeyError {
 export function toHttpError(err: unknown): HttpError | null {
   if (err instanceof HttpError) return err;
   if (err instanceof StoreUnavailableError) return storeUnavailable(err);
+  // maxSessionsPerUser with onLimit 'refuse': the sign-in is refused, not broken.
+  if (err instanceof SessionLimitError) return new HttpError(409, 'session-limit', { cause: err });
   return null;
 }
 
