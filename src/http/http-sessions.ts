@@ -8,6 +8,9 @@
 import { ConfigError } from '../core/errors.js';
 import type { ClientInfo } from '../core/model.js';
 import type { Sessions } from '../core/sessions.js';
+import type { SealedSessions } from '../sealed/sealed-sessions.js';
+import type { SessionBackend } from './backend.js';
+import { sealedBackend, statefulBackend } from './backend.js';
 import type { Carrier, CarrierOptions } from './carriers.js';
 import { carrierConfig, readBearer, readQueryParameter } from './carriers.js';
 import type { TrustProxyOptions } from './client.js';
@@ -20,10 +23,16 @@ import { HttpError } from './errors.js';
 import type { SessionContext } from './request-session.js';
 import { RequestSession } from './request-session.js';
 
-/** Options shared by every adapter. Only `sessions` is required. */
+/** Options shared by every adapter. Exactly one of `sessions` and `sealed` is required. */
 export interface HttpSessionsOptions extends CarrierOptions, TrustProxyOptions {
-  /** The engine, from `createSessions()`. */
-  sessions: Sessions;
+  /** The engine, from `createSessions()`: sessions kept in a store, a token in the carrier. */
+  sessions?: Sessions;
+  /**
+   * Sealed mode instead, from `createSealedSessions()` (`latchkey/sealed`):
+   * the whole session encrypted in the cookie. Cookie carrier only; the
+   * cookie's name is `sealed.cookieName`. See docs/sealed.md.
+   */
+  sealed?: SealedSessions;
   /** The session cookie. */
   cookie?: CookieOptions;
   /**
@@ -81,8 +90,10 @@ export interface HttpSessions {
    * Synchronous unless a form body must be read.
    */
   begin(request: HttpRequest, onDirty?: () => void): BeginResult | Promise<BeginResult>;
-  /** The engine. */
-  readonly sessions: Sessions;
+  /** The engine, or `null` in sealed mode. */
+  readonly sessions: Sessions | null;
+  /** The sealed sessions in sealed mode, else `null`. */
+  readonly sealed: SealedSessions | null;
   /** The configured `onError`. */
   readonly reportError: (error: unknown) => void;
 }
@@ -103,17 +114,39 @@ export interface HttpSessions {
  */
 export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
   if (options === null || typeof options !== 'object') throw new TypeError('latchkey HTTP options must be an object { sessions, ... }');
-  const engine = options.sessions;
-  if (engine === null || typeof engine !== 'object' || typeof engine.validate !== 'function') {
-    throw new ConfigError('sessions must be the engine from createSessions({ store }) (import { createSessions } from "latchkey")');
+  const engine = options.sessions ?? null;
+  const sealed = options.sealed ?? null;
+  if (engine !== null && sealed !== null) {
+    throw new ConfigError('pass either sessions (stateful: createSessions({ store })) or sealed (createSealedSessions({ secrets })), not both');
+  }
+  if (sealed === null && (engine === null || typeof engine !== 'object' || typeof engine.validate !== 'function')) {
+    throw new ConfigError(
+      'sessions must be the engine from createSessions({ store }) (import { createSessions } from "latchkey"), or pass sealed: createSealedSessions({ secrets }) from "latchkey/sealed" for sealed mode',
+    );
+  }
+  if (sealed !== null && (typeof sealed !== 'object' || typeof sealed.open !== 'function' || typeof sealed.seal !== 'function')) {
+    throw new ConfigError('sealed must come from createSealedSessions({ secrets }) (import { createSealedSessions } from "latchkey/sealed")');
   }
   const development = options.development ?? false;
   if (typeof development !== 'boolean') throw new ConfigError('development must be a boolean');
-  const cookie = cookieConfig(options.cookie, development);
+  if (sealed !== null) {
+    if (options.carriers !== undefined && (options.carriers.length !== 1 || options.carriers[0] !== 'cookie')) {
+      throw new ConfigError("sealed mode carries the session in its cookie only: remove carriers, or set carriers: ['cookie']");
+    }
+    if (options.cookie?.name !== undefined && options.cookie.name !== sealed.cookieName) {
+      throw new ConfigError(
+        `in sealed mode the cookie name is bound into the sealed blob: set cookieName in createSealedSessions() (now ${JSON.stringify(sealed.cookieName)}) and remove cookie.name`,
+      );
+    }
+  }
+  const cookie = cookieConfig(sealed === null ? options.cookie : { ...options.cookie, name: sealed.cookieName }, development);
   const carriers = carrierConfig(options);
   const csrf = carriers.cookie ? csrfConfig(options.csrf, cookie.secure) : null;
   const resolveIp = clientIpResolver(options);
-  const ctx: SessionContext = { engine, cookie, carriers, csrf };
+  const backend: SessionBackend = sealed !== null ? sealedBackend(sealed, cookie) : statefulBackend(engine as Sessions, cookie);
+  const ctx: SessionContext = { backend, cookie, carriers, csrf };
+  // Sealed mode: the CSRF token comes from a secret inside the sealed session, so the session is opened first.
+  const csrfAfterLoad = sealed !== null;
   const syncCarriers = carriers.order.filter((c) => c !== 'form');
 
   function begin(req: HttpRequest, onDirty?: () => void): BeginResult | Promise<BeginResult> {
@@ -143,6 +176,7 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     const headerToken = needsToken ? req.header(csrf!.header) : undefined;
     const wantsFormCarrier = carriers.form && token === null && unsafe && req.formField !== undefined;
     const wantsFormCsrf = needsToken && headerToken === undefined && req.formField !== undefined;
+    if (needsToken && csrfAfterLoad) return checkAfterLoad(req, token, carrier, onDirty, headerToken);
     if (!wantsFormCarrier && !wantsFormCsrf) {
       if (needsToken && !csrfTokenMatches(headerToken, token!)) {
         return refuse(new HttpError(403, headerToken === undefined ? 'csrf-token-missing' : 'csrf-token-invalid'));
@@ -165,21 +199,53 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     })();
   }
 
+  /**
+   * Sealed mode's synchronizer-token check: open the session, then compare
+   * with the token derived from its secret. A cookie that does not open is
+   * no session to forge a request with: the request goes on anonymous.
+   */
+  async function checkAfterLoad(
+    req: HttpRequest,
+    token: string | null,
+    carrier: Carrier | null,
+    onDirty: (() => void) | undefined,
+    headerToken: string | undefined,
+  ): Promise<BeginResult> {
+    // Changes made while loading here are seen through `session.dirty` once begin() resolves, as the adapters' contract says.
+    let armed = false;
+    const begun = finish(req, token, carrier, () => {
+      if (armed) onDirty?.();
+    });
+    if (!begun.ok) return begun;
+    try {
+      await begun.session.load();
+    } catch (err) {
+      if (err instanceof HttpError) return refuse(err);
+      throw err;
+    } finally {
+      armed = true;
+    }
+    if (begun.session.handle === null) return begun;
+    const presented = headerToken !== undefined || req.formField === undefined ? headerToken : await safeField(req, csrf!.field);
+    if (!begun.session.csrfMatches(presented)) return refuse(new HttpError(403, presented === undefined ? 'csrf-token-missing' : 'csrf-token-invalid'));
+    return begun;
+  }
+
   function finish(req: HttpRequest, token: string | null, carrier: Carrier | null, onDirty: (() => void) | undefined): BeginResult {
     let client: ClientInfo | undefined;
     const clientOf = (): ClientInfo => (client ??= { ip: resolveIp(req.remoteAddress, req), userAgent: req.header('user-agent') });
     if (token !== null) {
       const ip = clientOf().ip;
-      const wait = ip === undefined ? 0 : engine.throttled(ip);
+      const wait = ip === undefined ? 0 : backend.throttled(ip);
       if (wait > 0) return refuse(new HttpError(429, 'throttled', { headers: { 'retry-after': String(wait) } }));
     }
     const presented = token !== null && carrier !== null ? { token, carrier } : null;
-    return { ok: true, session: new RequestSession(ctx, presented, clientOf, onDirty) };
+    return { ok: true, session: new RequestSession(ctx, presented, clientOf, onDirty, () => req.header('cookie')) };
   }
 
   const onError = options.onError ?? ((error: unknown) => console.error('latchkey:', error));
   if (typeof onError !== 'function') throw new ConfigError('onError must be a function');
-  return { begin, sessions: engine, reportError: onError };
+  return { begin, sessions: engine, sealed, reportError: onError };
 }
 
 function refuse(error: HttpError): BeginResult {

@@ -8,20 +8,20 @@
  * @module
  */
 import type { Duration } from '../core/duration.js';
-import { InvalidDataError, StoreUnavailableError } from '../core/errors.js';
+import { InvalidDataError } from '../core/errors.js';
 import type { ClientInfo, Session } from '../core/model.js';
-import type { InvalidReason, Sessions } from '../core/sessions.js';
+import type { BackendRequest, Current, RefusalReason, SessionBackend } from './backend.js';
 import type { Carrier, CarrierConfig } from './carriers.js';
 import { LEAKY_CARRIER_HEADERS } from './carriers.js';
 import type { CookieConfig } from './cookies.js';
 import { clearCookieHeader, setCookieHeader } from './cookies.js';
 import type { CsrfConfig } from './csrf.js';
-import { csrfTokenFor } from './csrf.js';
-import { HttpError, storeUnavailable } from './errors.js';
+import { csrfTokenFor, csrfTokenMatches } from './csrf.js';
+import { HttpError } from './errors.js';
 
 /** @internal what a request session needs from its HTTP configuration */
 export interface SessionContext {
-  readonly engine: Sessions;
+  readonly backend: SessionBackend;
   readonly cookie: CookieConfig;
   readonly carriers: CarrierConfig;
   readonly csrf: CsrfConfig | null;
@@ -71,9 +71,10 @@ export class RequestSession {
   #onDirty: (() => void) | null;
   #loading: Promise<this> | null = null;
   #loaded = false;
-  #session: Session | null = null;
-  #token: string | null = null;
-  #invalid: InvalidReason | null = null;
+  #current: Current | null = null;
+  #backendRequest: BackendRequest | null = null;
+  readonly #cookieHeader: () => string | undefined;
+  #invalid: RefusalReason | null = null;
   #issued = false;
   #clear = false;
   #dirty = false;
@@ -81,8 +82,15 @@ export class RequestSession {
   #unset: Set<string> | null = null;
 
   /** @internal created by the HTTP layer, never by applications */
-  constructor(ctx: SessionContext, presented: { token: string; carrier: Carrier } | null, client: () => ClientInfo, onDirty?: () => void) {
+  constructor(
+    ctx: SessionContext,
+    presented: { token: string; carrier: Carrier } | null,
+    client: () => ClientInfo,
+    onDirty?: () => void,
+    cookieHeader: () => string | undefined = () => undefined,
+  ) {
     this.#ctx = ctx;
+    this.#cookieHeader = cookieHeader;
     this.#presented = presented?.token ?? null;
     this.#carrier = presented?.carrier ?? null;
     this.#client = client;
@@ -107,21 +115,18 @@ export class RequestSession {
   }
 
   async #load(): Promise<this> {
-    const token = this.#presented;
-    if (token !== null) {
-      let result: Awaited<ReturnType<Sessions['validate']>>;
+    if (this.#presented !== null) {
+      let result: Awaited<ReturnType<BackendRequest['load']>>;
       try {
-        result = await this.#ctx.engine.validate(token, { client: this.#client() });
+        result = await this.#backend().load(this.#client());
       } catch (err) {
         // A store outage must not stick: the next call tries again.
         this.#loading = null;
-        throw err instanceof StoreUnavailableError ? storeUnavailable(err) : err;
+        throw err;
       }
       if (result.ok) {
-        this.#session = result.session;
-        this.#token = token;
-        if (result.renewed !== undefined) {
-          this.#token = result.renewed.token;
+        this.#current = result.current;
+        if (result.issue) {
           this.#issued = true;
           this.#markDirty();
         }
@@ -171,7 +176,7 @@ export class RequestSession {
    * Why the presented token was refused (`'expired-idle'`, `'revoked'`...),
    * or `null` when none was presented or it was valid.
    */
-  get invalidReason(): InvalidReason | null {
+  get invalidReason(): RefusalReason | null {
     this.#read();
     return this.#invalid;
   }
@@ -188,7 +193,7 @@ export class RequestSession {
    */
   get token(): string | null {
     this.#read();
-    return this.#session === null ? null : this.#token;
+    return this.#current?.token ?? null;
   }
 
   /**
@@ -197,7 +202,16 @@ export class RequestSession {
    */
   get csrfToken(): string | null {
     this.#read();
-    return this.#session === null || this.#token === null ? null : csrfTokenFor(this.#token);
+    return this.#current === null ? null : csrfTokenFor(this.#current.secret);
+  }
+
+  /**
+   * @internal whether `presented` is this session's CSRF token (sealed mode,
+   * after `load()`; stateful mode checks the token before loading).
+   */
+  csrfMatches(presented: unknown): boolean {
+    const cur = this.#read() === null ? null : this.#current;
+    return cur !== null && cur.secret !== '' && csrfTokenMatches(presented, cur.secret);
   }
 
   /**
@@ -227,7 +241,7 @@ export class RequestSession {
    * ```
    */
   set(key: string, value: unknown): this {
-    checkKey(key);
+    this.#checkKey(key);
     if (value === undefined) return this.unset(key);
     // Refuse what cannot be stored now, in the handler, rather than at commit time after the response.
     let json: string | undefined;
@@ -252,7 +266,7 @@ export class RequestSession {
    * ```
    */
   unset(key: string): this {
-    checkKey(key);
+    this.#checkKey(key);
     this.#set?.delete(key);
     (this.#unset ??= new Set()).add(key);
     this.#markDirty();
@@ -271,17 +285,8 @@ export class RequestSession {
   async login(userId: string, options: LoginOptions = {}): Promise<void> {
     if (typeof userId !== 'string' || userId === '') throw new TypeError('login() needs a userId string');
     await this.load();
-    const { engine } = this.#ctx;
-    const client = this.#client();
-    if (this.#session !== null && this.#token !== null) {
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const r = await guard(engine.rotate(this.#token, { userId, authLevel: options.authLevel, client }));
-        if (r.ok) return this.#issue(r.token, r.session);
-        if (r.reason !== 'conflict') break;
-      }
-    }
-    const created = await guard(engine.create({ userId, authLevel: options.authLevel, client }));
-    this.#issue(created.token, created.session);
+    const next = await this.#backend().login(this.#current, userId, options.authLevel, this.#client());
+    this.#issue(next);
   }
 
   /**
@@ -295,8 +300,8 @@ export class RequestSession {
    */
   async logout(): Promise<void> {
     await this.load();
-    const s = this.#session;
-    if (s !== null) await guard(this.#ctx.engine.revoke(s.handle));
+    const cur = this.#current;
+    if (cur !== null) await this.#backend().logout(cur);
     this.#forget();
   }
 
@@ -311,10 +316,8 @@ export class RequestSession {
    */
   async logoutEverywhere(): Promise<number> {
     await this.load();
-    const s = this.#session;
-    let n = 0;
-    if (s !== null && s.userId !== null) n = (await guard(this.#ctx.engine.revokeUser(s.userId))).length;
-    else if (s !== null) n = (await guard(this.#ctx.engine.revoke(s.handle))) ? 1 : 0;
+    const cur = this.#current;
+    const n = cur === null ? 0 : await this.#backend().logoutEverywhere(cur);
     this.#forget();
     return n;
   }
@@ -331,20 +334,12 @@ export class RequestSession {
    */
   async rotate(options: SessionRotateOptions = {}): Promise<boolean> {
     await this.load();
-    if (this.#session === null || this.#token === null) return false;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const r = await guard(
-        this.#ctx.engine.rotate(this.#token, {
-          authenticated: options.reauthenticated === true,
-          authLevel: options.authLevel,
-          client: this.#client(),
-        }),
-      );
-      if (r.ok) {
-        this.#issue(r.token, r.session);
-        return true;
-      }
-      if (r.reason !== 'conflict') break;
+    const cur = this.#current;
+    if (cur === null) return false;
+    const next = await this.#backend().rotate(cur, { reauthenticated: options.reauthenticated === true, authLevel: options.authLevel }, this.#client());
+    if (next !== null) {
+      this.#issue(next);
+      return true;
     }
     this.#forget();
     return false;
@@ -360,7 +355,7 @@ export class RequestSession {
    */
   isFresh(maxAge: Duration): boolean {
     const s = this.#read();
-    return s !== null && this.#ctx.engine.isFresh(s, maxAge);
+    return s !== null && this.#ctx.backend.isFresh(s, maxAge);
   }
 
   /**
@@ -413,23 +408,28 @@ export class RequestSession {
     this.#onDirty = null;
     const set = this.#set;
     const unset = this.#unset;
-    if ((set === null || set.size === 0) && (unset === null || unset.size === 0)) return;
-    if (!this.#loaded) await this.load();
-    this.#set = null;
-    this.#unset = null;
-    const { engine } = this.#ctx;
+    if ((set !== null && set.size > 0) || (unset !== null && unset.size > 0)) {
+      if (!this.#loaded) await this.load();
+      this.#set = null;
+      this.#unset = null;
+      await this.#write(set, unset);
+    }
+    await this.#backend().prepare(this.#current, this.#issued, this.#clear);
+  }
+
+  async #write(set: Map<string, unknown> | null, unset: Set<string> | null): Promise<void> {
     const setObject = set === null || set.size === 0 ? undefined : Object.fromEntries(set);
     const unsetList = unset === null || unset.size === 0 ? undefined : [...unset];
-    const s = this.#session;
-    if (s === null) {
+    const cur = this.#current;
+    if (cur === null) {
       if (setObject === undefined) return;
-      const created = await guard(engine.create({ data: setObject, client: this.#client() }));
-      this.#issue(created.token, created.session);
+      this.#issue(await this.#backend().create(setObject, this.#client()));
       return;
     }
-    const r = await guard(engine.patch(s.handle, { set: setObject, unset: unsetList }));
-    if (r.ok) this.#session = { ...s, data: r.data, version: r.version };
-    else this.#forget(); // revoked meanwhile: nothing to write to
+    const r = await this.#backend().patch(cur, setObject, unsetList);
+    if (r === null) this.#forget(); // revoked meanwhile: nothing to write to
+    else if (r.issue) this.#issue(r.current);
+    else this.#current = r.current;
   }
 
   /**
@@ -442,30 +442,36 @@ export class RequestSession {
     const { carriers, cookie, csrf } = this.#ctx;
     const writer = this.#carrier ?? (carriers.cookie ? 'cookie' : carriers.order[0]);
     if (writer === 'cookie') {
-      const s = this.#session;
-      if (this.#issued && s !== null && this.#token !== null) {
-        const maxAge = Math.ceil((s.absoluteExpiresAt - s.issuedAt) / 1000);
-        out.push(['set-cookie', setCookieHeader(cookie, this.#token, maxAge)]);
-        if (csrf?.cookieName != null) {
-          out.push(['set-cookie', setCookieHeader({ ...cookie, name: csrf.cookieName }, csrfTokenFor(this.#token), maxAge, false)]);
-        }
-      } else if (this.#clear) {
-        out.push(['set-cookie', clearCookieHeader(cookie)]);
-        if (csrf?.cookieName != null) out.push(['set-cookie', clearCookieHeader({ ...cookie, name: csrf.cookieName }, false)]);
+      const cur = this.#current;
+      for (const line of this.#backend().cookies(cur, this.#issued, this.#clear)) out.push(['set-cookie', line]);
+      if (csrf?.cookieName != null) {
+        if (this.#issued && cur !== null) {
+          const maxAge = Math.ceil((cur.session.absoluteExpiresAt - cur.session.issuedAt) / 1000);
+          out.push(['set-cookie', setCookieHeader({ ...cookie, name: csrf.cookieName }, csrfTokenFor(cur.secret), maxAge, false)]);
+        } else if (this.#clear) out.push(['set-cookie', clearCookieHeader({ ...cookie, name: csrf.cookieName }, false)]);
       }
     }
     if (writer === 'url' || writer === 'form') out.push(...LEAKY_CARRIER_HEADERS);
     return out;
   }
 
-  #read(): Session | null {
-    if (!this.#loaded) throw new TypeError('the session is not loaded yet: call `await session.load()` before reading it');
-    return this.#session;
+  /** The backend's view of this request, made on first use: a request that never touches its session costs nothing. */
+  #backend(): BackendRequest {
+    return (this.#backendRequest ??= this.#ctx.backend.request(this.#presented, this.#cookieHeader));
   }
 
-  #issue(token: string, session: Session): void {
-    this.#session = session;
-    this.#token = token;
+  #checkKey(key: string): void {
+    checkKey(key);
+    if (key === this.#ctx.backend.reservedKey) throw new TypeError(`the session data key "${key}" is reserved by latchkey`);
+  }
+
+  #read(): Session | null {
+    if (!this.#loaded) throw new TypeError('the session is not loaded yet: call `await session.load()` before reading it');
+    return this.#current?.session ?? null;
+  }
+
+  #issue(next: Current): void {
+    this.#current = next;
     this.#issued = true;
     this.#clear = false;
     this.#invalid = null;
@@ -473,8 +479,7 @@ export class RequestSession {
   }
 
   #forget(): void {
-    this.#session = null;
-    this.#token = null;
+    this.#current = null;
     this.#issued = false;
     this.#set = null;
     this.#unset = null;
@@ -500,15 +505,5 @@ export class RequestSession {
 function checkKey(key: unknown): void {
   if (typeof key !== 'string' || key === '' || key.length > 256 || key === '__proto__') {
     throw new TypeError('session data keys must be strings of 1 to 256 characters, not "__proto__"');
-  }
-}
-
-/** Engine calls through the web layer: a store outage becomes a 503 {@link HttpError}. */
-async function guard<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    if (err instanceof StoreUnavailableError) throw storeUnavailable(err);
-    throw err;
   }
 }

@@ -13,6 +13,7 @@ import { describe, durationOption, type Duration } from '../core/duration.js';
 import { ConfigError, InvalidDataError, LatchkeyError, StoreUnavailableError } from '../core/errors.js';
 import type { SessionData, SessionRecord } from '../core/model.js';
 import type { DataPatch, Store } from '../core/store.js';
+import { isFresh } from '../core/policy.js';
 import { mintHandle } from '../core/token.js';
 import { authLevelArg, normaliseData, positiveInt, userIdArg } from '../core/arguments.js';
 import { chunkName, joinBlob, splitBlob, type ChunkLimits, type CookieReader, type CookieWrite } from './chunks.js';
@@ -163,6 +164,8 @@ export interface SealedSessions {
    * response), else `null`.
    */
   revokeUser(userId: string, options?: { except?: SealedSession }): Promise<SealedSession | null>;
+  /** Whether the session's user authenticated within `maxAge` (by this object's clock). */
+  isFresh(session: Pick<SealedSession, 'authTime'>, maxAge: Duration): boolean;
 }
 
 interface Config {
@@ -430,6 +433,10 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
       const epoch = await revocations.revokeUser(id);
       const except = opts.except;
       return except !== undefined && except.userId === id ? { ...except, userEpoch: epoch } : null;
+    },
+
+    isFresh(session, maxAge) {
+      return isFresh(session, durationOption('maxAge', maxAge), clock.now());
     },
   };
 }

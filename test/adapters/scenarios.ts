@@ -9,21 +9,47 @@ import type { Sessions } from '../../src/core/sessions.js';
 import { call, cookieHeader, cookieValue, type Call, type Reply } from './support/client.js';
 import type { TestStore } from './support/store.js';
 
+/** How the server keeps sessions: the engine and a store, or sealed in the cookie (with a store for revocation). */
+export type Mode = 'stateful' | 'sealed';
+export const MODES: readonly Mode[] = ['stateful', 'sealed'];
+
 export interface Env {
   url: string;
+  mode: Mode;
+  /** The store behind the engine (stateful) or behind sealed mode's revocation records (sealed). */
   store: TestStore;
   clock: ManualClock;
-  sessions: Sessions;
+  /** The engine; `null` in sealed mode, which has none. */
+  sessions: Sessions | null;
   /** A client IP of its own for this scenario (sent through the trusted proxy header). */
   ip: string;
 }
 
 export interface Scenario {
   name: string;
+  /**
+   * The modes the scenario runs in; every mode when absent. A scenario is
+   * limited to `['stateful']` only when what it checks cannot exist in
+   * sealed mode, and says why next to this field.
+   */
+  modes?: readonly Mode[];
   run(env: Env): Promise<void>;
 }
 
 const TOKEN = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
+/** A sealed session blob (one cookie): base64url, well over 43 characters. */
+const SEALED = /^[A-Za-z0-9_-]{60,}$/;
+
+/** What a session cookie's value looks like in this mode. */
+function tokenPattern(env: Env): RegExp {
+  return env.mode === 'stateful' ? TOKEN : SEALED;
+}
+
+/** The engine, in scenarios (or parts of them) that run in stateful mode only. */
+function engine(env: Env): Sessions {
+  if (env.sessions === null) throw new Error('this check needs the stateful engine');
+  return env.sessions;
+}
 const SECURE_ATTRS = '; Max-Age=43200; Path=/; HttpOnly; Secure; SameSite=Lax';
 const CLEARED = '__Host-latchkey=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax';
 
@@ -35,7 +61,7 @@ async function signIn(env: Env, user: string, cookie?: string): Promise<string> 
   const r = await req(env, `/login?user=${user}`, { method: 'POST', cookie });
   expect(r.status).toBe(200);
   const token = cookieValue(r.setCookies);
-  expect(token).toMatch(TOKEN);
+  expect(token).toMatch(tokenPattern(env));
   return token as string;
 }
 
@@ -72,7 +98,8 @@ export const scenarios: Scenario[] = [
       const r = await req(env, '/login?user=alice', { method: 'POST' });
       expect(r.status).toBe(200);
       expect(r.setCookies).toHaveLength(1);
-      expect(r.setCookies[0]).toMatch(new RegExp(`^__Host-latchkey=[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}${SECURE_ATTRS.replace(/[.;/]/g, '\\$&')}$`));
+      const value = env.mode === 'stateful' ? '[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}' : '[A-Za-z0-9_-]{60,}';
+      expect(r.setCookies[0]).toMatch(new RegExp(`^__Host-latchkey=${value}${SECURE_ATTRS.replace(/[.;/]/g, '\\$&')}$`));
     },
   },
   {
@@ -80,12 +107,19 @@ export const scenarios: Scenario[] = [
     async run(env) {
       const planted = `${'A'.repeat(22)}.${'B'.repeat(43)}`;
       const anon = await me(env, planted);
-      expect(anon.body).toMatchObject({ handle: null, userId: null, invalid: 'unknown' });
-      expect(anon.setCookies).toEqual([CLEARED]);
+      if (env.mode === 'stateful') {
+        expect(anon.body).toMatchObject({ handle: null, userId: null, invalid: 'unknown' });
+        expect(anon.setCookies).toEqual([CLEARED]);
+      } else {
+        // The planted value has the shape of a chunked session (`<count>.<part>`): every part a session may have is deleted.
+        expect(anon.body).toMatchObject({ handle: null, userId: null, invalid: 'malformed' });
+        expect(anon.setCookies[0]).toBe(CLEARED);
+        for (const line of anon.setCookies) expect(line).toMatch(/^__Host-latchkey(\.\d+)?=; Max-Age=0;/);
+      }
       const token = await signIn(env, 'victim', cookieHeader(planted));
       expect(token).not.toBe(planted);
       expect(token.slice(0, 22)).not.toBe('A'.repeat(22));
-      expect(await env.sessions.get('A'.repeat(22))).toBeNull();
+      if (env.mode === 'stateful') expect(await engine(env).get('A'.repeat(22))).toBeNull();
     },
   },
   {
@@ -93,7 +127,7 @@ export const scenarios: Scenario[] = [
     async run(env) {
       const set = await req(env, '/set?key=cart&value=3', { method: 'POST' });
       const anonymous = cookieValue(set.setCookies);
-      expect(anonymous).toMatch(TOKEN);
+      expect(anonymous).toMatch(tokenPattern(env));
       const token = await signIn(env, 'bob', cookieHeader(anonymous as string));
       expect(token).not.toBe(anonymous);
       const now = await me(env, token);
@@ -104,6 +138,8 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'the client IP (through the trusted proxy) and user agent reach the engine; a forged hop does not',
+    // Stateful only: the devices list (client IP and user agent per session) is server state; sealed sessions record no client.
+    modes: ['stateful'],
     async run(env) {
       const ua = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
       const r = await call(env.url, '/login?user=mallory-target', {
@@ -111,7 +147,7 @@ export const scenarios: Scenario[] = [
         headers: { 'user-agent': ua, 'x-forwarded-for': `6.6.6.6, ${env.ip}` },
       });
       expect(r.status).toBe(200);
-      const [device] = await env.sessions.list('mallory-target');
+      const [device] = await engine(env).list('mallory-target');
       expect(device).toMatchObject({ ip: env.ip, userAgent: ua, device: { browser: 'Firefox', os: 'Linux' } });
     },
   },
@@ -123,7 +159,7 @@ export const scenarios: Scenario[] = [
       const r = await req(env, '/logout', { method: 'POST', cookie: cookieHeader(token) });
       expect(r.status).toBe(200);
       expect(r.setCookies).toEqual([CLEARED]);
-      expect(await env.sessions.get(handle)).toBeNull();
+      if (env.mode === 'stateful') expect(await engine(env).get(handle)).toBeNull();
       const replay = await me(env, token);
       expect(replay.body).toMatchObject({ userId: null, invalid: 'revoked' });
     },
@@ -135,7 +171,8 @@ export const scenarios: Scenario[] = [
       const phone = await signIn(env, 'dave');
       const other = await signIn(env, 'erin');
       const r = await req(env, '/logout-everywhere', { method: 'POST', cookie: cookieHeader(laptop) });
-      expect(r.body).toEqual({ revoked: 2 });
+      // Sealed mode cannot count the user's other sessions (they live in their cookies): it answers 1, this one.
+      expect(r.body).toEqual({ revoked: env.mode === 'stateful' ? 2 : 1 });
       expect(r.setCookies).toEqual([CLEARED]);
       expect((await me(env, phone)).body).toMatchObject({ userId: null });
       expect((await me(env, other)).body).toMatchObject({ userId: 'erin' });
@@ -220,6 +257,8 @@ export const scenarios: Scenario[] = [
   },
   {
     name: '50 concurrent requests setting different keys of one session lose none',
+    // Stateful only: merging concurrent patches needs the session on the server; each sealed request re-seals its own copy, the last cookie wins.
+    modes: ['stateful'],
     async run(env) {
       const token = await signIn(env, 'heidi');
       // Latency makes the 50 read-modify-write cycles overlap, as they would against a network store.
@@ -264,9 +303,11 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'repeated invalid tokens from one client are throttled with 429 and Retry-After',
+    // Stateful only: the throttle is the engine's guessing defence; a sealed blob cannot be guessed (AES-GCM) and there is no engine.
+    modes: ['stateful'],
     async run(env) {
       const anomalies: string[] = [];
-      const off = env.sessions.on('anomaly', (e) => {
+      const off = engine(env).on('anomaly', (e) => {
         if (e.kind === 'invalid-token-burst') anomalies.push(e.ip);
       });
       try {
@@ -298,13 +339,15 @@ export const scenarios: Scenario[] = [
       expect(anonymous.body).toMatchObject({ error: 'unauthenticated' });
       const step = await req(env, '/rotate', { method: 'POST', cookie: cookieHeader(token) });
       const fresh = cookieValue(step.setCookies) as string;
-      expect(fresh).toMatch(TOKEN);
+      expect(fresh).toMatch(tokenPattern(env));
       expect(fresh).not.toBe(token);
       expect((await req(env, '/sensitive', { cookie: cookieHeader(fresh) })).status).toBe(200);
     },
   },
   {
     name: 'a bearer token works without cookies, and a bad one gets WWW-Authenticate',
+    // Stateful only: sealed mode supports the cookie carrier only (the HTTP layer refuses others with a ConfigError).
+    modes: ['stateful'],
     async run(env) {
       const token = await signIn(env, 'ken');
       const ok = await req(env, '/me', { headers: { authorization: `Bearer ${token}` } });
@@ -319,6 +362,26 @@ export const scenarios: Scenario[] = [
       const bad = await req(env, '/sensitive', { headers: { authorization: `Bearer ${'C'.repeat(22)}.${'D'.repeat(43)}` } });
       expect(bad.status).toBe(401);
       expect(bad.headers.get('www-authenticate')).toBe('Bearer realm="latchkey", error="invalid_token"');
+    },
+  },
+  {
+    name: 'a session too big for one cookie is split across numbered cookies, read back whole, and shrinks again',
+    // Sealed only: stateful sessions keep their data in the store, the cookie only carries the token.
+    modes: ['sealed'],
+    async run(env) {
+      const token = await signIn(env, 'mona');
+      const big = 'x'.repeat(3000);
+      const grown = await req(env, `/set?key=big&value=${big}`, { method: 'POST', cookie: cookieHeader(token) });
+      expect(grown.status).toBe(200);
+      const parts = grown.setCookies.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1, line.indexOf(';'))]);
+      expect(parts.map(([name]) => name)).toEqual(['__Host-latchkey', '__Host-latchkey.1']);
+      const jar = parts.map(([name, value]) => `${name}=${value}`).join('; ');
+      const read = await req(env, '/me', { cookie: jar });
+      expect(read.body).toMatchObject({ userId: 'mona', data: { big } });
+      const shrunk = await req(env, '/set?key=big', { method: 'POST', cookie: jar });
+      expect(shrunk.setCookies).toHaveLength(2);
+      expect(shrunk.setCookies[1]).toMatch(/^__Host-latchkey\.1=; Max-Age=0;/);
+      expect((await me(env, cookieValue(shrunk.setCookies) as string)).body).toMatchObject({ userId: 'mona', data: {} });
     },
   },
   {

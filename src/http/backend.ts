@@ -1,0 +1,248 @@
+/**
+ * Where the request session keeps its sessions: the stateful engine (a
+ * token in the carrier, the session in the store) or sealed mode (the whole
+ * session encrypted in the cookie). {@link RequestSession} holds the
+ * request's state and delegates every session operation to a per-request
+ * {@link BackendRequest}, so the request API is the same in both modes.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import type { Duration } from '../core/duration.js';
+import { StoreUnavailableError } from '../core/errors.js';
+import type { ClientInfo, Session, SessionData } from '../core/model.js';
+import type { InvalidReason, Sessions } from '../core/sessions.js';
+import type { SealedSession } from '../sealed/payload.js';
+import type { CookieWrite } from '../sealed/chunks.js';
+import type { OpenFailure, SealedSessions } from '../sealed/sealed-sessions.js';
+import type { CookieConfig } from './cookies.js';
+import { clearCookieHeader, readCookie, setCookieHeader } from './cookies.js';
+import { storeUnavailable } from './errors.js';
+
+/** Why a presented session was refused, in either mode. */
+export type RefusalReason = InvalidReason | OpenFailure;
+
+/** @internal the session of a request, as a backend hands it out */
+export interface Current {
+  /** The public view of the session (sealed mode: without the CSRF secret in its data). */
+  readonly session: Session;
+  /**
+   * The secret the CSRF token is derived from: the session token in stateful
+   * mode, a random value kept inside the sealed payload in sealed mode.
+   */
+  readonly secret: string;
+  /** The token the client holds, for carriers other than the cookie (stateful mode only). */
+  readonly token: string | null;
+}
+
+/** @internal */
+export type Loaded = { readonly ok: true; readonly current: Current; readonly issue: boolean } | { readonly ok: false; readonly reason: RefusalReason };
+
+/** @internal one request's session operations */
+export interface BackendRequest {
+  load(client: ClientInfo): Promise<Loaded>;
+  create(data: Record<string, unknown>, client: ClientInfo): Promise<Current>;
+  /** Applies a data patch; `issue` when the client's cookie must change. `null`: the session is gone. */
+  patch(current: Current, set: Record<string, unknown> | undefined, unset: string[] | undefined): Promise<{ current: Current; issue: boolean } | null>;
+  login(current: Current | null, userId: string, authLevel: number | undefined, client: ClientInfo): Promise<Current>;
+  logout(current: Current): Promise<void>;
+  logoutEverywhere(current: Current): Promise<number>;
+  rotate(current: Current, options: { reauthenticated: boolean; authLevel: number | undefined }, client: ClientInfo): Promise<Current | null>;
+  /** Runs before {@link cookies}, in `commit()`: sealed mode seals here. */
+  prepare(current: Current | null, issued: boolean, clear: boolean): Promise<void>;
+  /** The session's `Set-Cookie` values for this response. */
+  cookies(current: Current | null, issued: boolean, clear: boolean): string[];
+}
+
+/** @internal */
+export interface SessionBackend {
+  readonly mode: 'stateful' | 'sealed';
+  /** A data key the backend keeps for itself, refused by `set()`/`unset()`, or `null`. */
+  readonly reservedKey: string | null;
+  /** Starts a request; `presented` is the token (stateful) or the first cookie part (sealed). */
+  request(presented: string | null, cookieHeader: () => string | undefined): BackendRequest;
+  isFresh(session: Session, maxAge: Duration): boolean;
+  /** Seconds a client IP must wait (the invalid-token throttle; stateful mode only). */
+  throttled(ip: string): number;
+}
+
+/** Engine calls through the web layer: a store outage becomes a 503 {@link HttpError}. */
+export async function guard<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof StoreUnavailableError) throw storeUnavailable(err);
+    throw err;
+  }
+}
+
+function maxAgeOf(s: Session): number {
+  return Math.ceil((s.absoluteExpiresAt - s.issuedAt) / 1000);
+}
+
+/** @internal the engine: a token in the carrier, the session in the store */
+export function statefulBackend(engine: Sessions, cookie: CookieConfig): SessionBackend {
+  const current = (token: string, session: Session): Current => ({ session, secret: token, token });
+  return {
+    mode: 'stateful',
+    reservedKey: null,
+    isFresh: (s, maxAge) => engine.isFresh(s, maxAge),
+    throttled: (ip) => engine.throttled(ip),
+    request(presented) {
+      return {
+        async load(client) {
+          const result = await guard(engine.validate(presented as string, { client }));
+          if (!result.ok) return { ok: false, reason: result.reason };
+          if (result.renewed !== undefined) return { ok: true, current: current(result.renewed.token, result.session), issue: true };
+          return { ok: true, current: current(presented as string, result.session), issue: false };
+        },
+        async create(data, client) {
+          const created = await guard(engine.create({ data, client }));
+          return current(created.token, created.session);
+        },
+        async patch(cur, set, unset) {
+          const r = await guard(engine.patch(cur.session.handle, { set, unset }));
+          // Not ok: revoked meanwhile, nothing to write to.
+          return r.ok ? { current: { ...cur, session: { ...cur.session, data: r.data, version: r.version } }, issue: false } : null;
+        },
+        async login(cur, userId, authLevel, client) {
+          if (cur !== null) {
+            for (let attempt = 0; attempt < 3; attempt++) {
+              const r = await guard(engine.rotate(cur.secret, { userId, authLevel, client }));
+              if (r.ok) return current(r.token, r.session);
+              if (r.reason !== 'conflict') break;
+            }
+          }
+          const created = await guard(engine.create({ userId, authLevel, client }));
+          return current(created.token, created.session);
+        },
+        async logout(cur) {
+          await guard(engine.revoke(cur.session.handle));
+        },
+        async logoutEverywhere(cur) {
+          const s = cur.session;
+          if (s.userId !== null) return (await guard(engine.revokeUser(s.userId))).length;
+          return (await guard(engine.revoke(s.handle))) ? 1 : 0;
+        },
+        async rotate(cur, options, client) {
+          for (let attempt = 0; attempt < 3; attempt++) {
+            const r = await guard(engine.rotate(cur.secret, { authenticated: options.reauthenticated, authLevel: options.authLevel, client }));
+            if (r.ok) return current(r.token, r.session);
+            if (r.reason !== 'conflict') break;
+          }
+          return null;
+        },
+        async prepare() {},
+        cookies(cur, issued, clear) {
+          if (issued && cur !== null) return [setCookieHeader(cookie, cur.secret, maxAgeOf(cur.session))];
+          return clear ? [clearCookieHeader(cookie)] : [];
+        },
+      };
+    },
+  };
+}
+
+/** The data key sealed mode keeps the CSRF secret in; hidden from the request API. */
+export const CSRF_KEY = '__latchkey_csrf';
+
+const newSecret = (): string => randomBytes(32).toString('base64url');
+
+/** @internal sealed mode: the session in the cookie, revocation records (and spills) in the optional store */
+export function sealedBackend(sealed: SealedSessions, cookie: CookieConfig): SessionBackend {
+  function view(full: SealedSession): Current {
+    const { [CSRF_KEY]: secret, ...data } = full.data;
+    return { session: { ...full, data: data as SessionData }, secret: typeof secret === 'string' ? secret : '', token: null };
+  }
+  function withSecret(full: SealedSession): SealedSession {
+    return sealed.update(full, { set: { [CSRF_KEY]: newSecret() } });
+  }
+  return {
+    mode: 'sealed',
+    reservedKey: CSRF_KEY,
+    isFresh: (s, maxAge) => sealed.isFresh(s, maxAge),
+    throttled: () => 0,
+    request(_presented, cookieHeader) {
+      // The full session of this request (with its CSRF secret), the cookie parts it came in, and the writes of this response.
+      let full: SealedSession | null = null;
+      let chunks = 0;
+      let writes: CookieWrite[] = [];
+      const adopt = (s: SealedSession): Current => {
+        full = s;
+        return view(s);
+      };
+      const own = (cur: Current): SealedSession => {
+        if (full === null || full.handle !== cur.session.handle) throw new TypeError('latchkey: sealed session state out of step');
+        return full;
+      };
+      return {
+        async load() {
+          const header = cookieHeader();
+          const opened = await guard(sealed.open((name) => readCookie(header, name) ?? undefined));
+          chunks = opened.chunks;
+          if (!opened.ok) return { ok: false, reason: opened.reason };
+          let s = opened.session;
+          let issue = opened.reseal !== null;
+          if (typeof s.data[CSRF_KEY] !== 'string') {
+            // Sealed by the sealed API directly: give it a CSRF secret now.
+            s = withSecret(s);
+            issue = true;
+          }
+          return { ok: true, current: adopt(s), issue };
+        },
+        async create(data) {
+          return adopt(await guard(sealed.create({ data: { ...data, [CSRF_KEY]: newSecret() } })));
+        },
+        async patch(cur, set, unset) {
+          // set()/unset() refuse CSRF_KEY (reservedKey), so the secret survives every patch.
+          return { current: adopt(sealed.update(own(cur), { set, unset })), issue: true };
+        },
+        async login(cur, userId, authLevel) {
+          const old = cur === null ? null : own(cur);
+          // A new id and a new CSRF secret (fixation defence); the data is kept.
+          const next = withSecret(await guard(sealed.login(old, userId, { authLevel })));
+          if (old !== null && sealed.stateful) await guard(sealed.revoke(old));
+          return adopt(next);
+        },
+        async logout(cur) {
+          const old = own(cur);
+          full = null;
+          if (sealed.stateful) await guard(sealed.revoke(old));
+        },
+        async logoutEverywhere(cur) {
+          const old = own(cur);
+          full = null;
+          // The number of the user's other sessions is not known without server state: 1 for this one.
+          if (old.userId !== null) await guard(sealed.revokeUser(old.userId));
+          else if (sealed.stateful) await guard(sealed.revoke(old));
+          return 1;
+        },
+        async rotate(cur, options) {
+          const old = own(cur);
+          // A new id; the lifetime and (unless re-authenticated) the authentication time are kept.
+          const fresh = await guard(sealed.login(old, old.userId, { authLevel: options.authLevel ?? old.authLevel }));
+          const next: SealedSession = withSecret({
+            ...fresh,
+            createdAt: old.createdAt,
+            absoluteExpiresAt: old.absoluteExpiresAt,
+            idleExpiresAt: Math.min(fresh.idleExpiresAt, old.absoluteExpiresAt),
+            authTime: options.reauthenticated && old.userId !== null ? fresh.authTime : old.authTime,
+          });
+          if (sealed.stateful) await guard(sealed.revoke(old));
+          return adopt(next);
+        },
+        async prepare(cur, issued, clear) {
+          if (issued && cur !== null) {
+            writes = await guard(sealed.seal(own(cur), { previousChunks: chunks }));
+            chunks = writes.filter((w) => w.maxAge > 0).length;
+          } else if (clear) {
+            writes = sealed.clear(Math.max(1, chunks));
+            chunks = 0;
+          } else writes = [];
+        },
+        cookies() {
+          return writes.map((w) => (w.maxAge > 0 ? setCookieHeader({ ...cookie, name: w.name }, w.value, w.maxAge) : clearCookieHeader({ ...cookie, name: w.name })));
+        },
+      };
+    },
+  };
+}
