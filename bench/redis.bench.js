@@ -29,12 +29,7 @@
  * Usage: node bench/redis.bench.js   (or: npm run bench -- redis)
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { exit, hrtime } from 'node:process';
 import { sign, unsign } from 'cookie-signature';
 import { RedisStore } from 'connect-redis';
@@ -43,6 +38,7 @@ import { Redis } from 'ioredis';
 import { createSessions } from 'latchkey';
 import { redisStore } from 'latchkey/stores/redis';
 import { compare, percentile } from './lib/measure.js';
+import { redisInstalled, startRedisServer } from './lib/redis-server.js';
 import { writeResults } from './lib/results.js';
 import { count, micros, table, times } from './lib/table.js';
 import { ENGINE_OPTIONS, client, expressSession, expressSessionId } from './engine/fixtures.js';
@@ -55,7 +51,7 @@ const TARGET = 2; // latchkey's read path at least 2x connect-redis
 const SCALE = 1_000_000; // sessions stored for the scale check
 const SCALE_TARGET = 1.5; // validation p99 with SCALE sessions stored within 1.5x of that with far fewer
 
-if (spawnSync('redis-server', ['--version']).status !== 0) {
+if (!redisInstalled()) {
   // Like the test suites: loud, and fatal in CI.
   console.warn('SKIPPED: Redis benchmark — redis-server not found (apt-get install redis-server)');
   exit(process.env.CI ? 1 : 0);
@@ -269,43 +265,3 @@ async function usedMemory(redis) {
   return Number(/used_memory:(\d+)/.exec(info)[1]);
 }
 
-/** A redis-server of our own on a free port, saving nothing. */
-async function startRedisServer() {
-  const port = await new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const p = srv.address().port;
-      srv.close(() => resolve(p));
-    });
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
-  const child = spawn('redis-server', args, { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
-  const version = await new Promise((resolve, reject) => {
-    let out = '';
-    child.on('error', (err) => reject(new Error(`cannot start redis-server (apt-get install redis-server): ${err.message}`)));
-    child.on('exit', (code) => reject(new Error(`redis-server exited with ${code}:\n${out}`)));
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      if (out.includes('Ready to accept connections')) {
-        child.stdout.removeAllListeners('data');
-        child.stdout.resume();
-        resolve(/version=([\d.]+)/.exec(out)?.[1] ?? 'unknown');
-      }
-    });
-  });
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    version,
-    stop: () =>
-      new Promise((resolve) => {
-        child.removeAllListeners('exit');
-        child.once('exit', () => {
-          rmSync(dir, { recursive: true, force: true });
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
-}

@@ -16,10 +16,8 @@
  *
  * Usage: node bench/tokens.bench.js   (or: npm run bench -- tokens)
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes, KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jwtVerify } from 'jose';
@@ -28,6 +26,7 @@ import { memoryStore } from 'latchkey/stores/memory';
 import { sqliteStore } from 'latchkey/stores/sqlite';
 import { createKeySet, createTokens } from 'latchkey/tokens';
 import { compare } from './lib/measure.js';
+import { redisInstalled, startRedisServer } from './lib/redis-server.js';
 import { writeResults } from './lib/results.js';
 import { count, micros, table, times } from './lib/table.js';
 
@@ -132,46 +131,7 @@ async function refreshCase(name, store) {
   };
 }
 
-/** A redis-server of our own on a free port, saving nothing; `null` when it is not installed. */
-async function startRedisIfInstalled() {
-  if (spawnSync('redis-server', ['--version']).status !== 0) return null;
-  const port = await new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const p = srv.address().port;
-      srv.close(() => resolve(p));
-    });
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-tokens-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const version = await new Promise((resolve, reject) => {
-    let out = '';
-    child.on('error', reject);
-    child.on('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      if (out.includes('Ready to accept connections')) {
-        child.stdout.removeAllListeners('data');
-        child.stdout.resume();
-        resolve(/version=([\d.]+)/.exec(out)?.[1] ?? 'unknown');
-      }
-    });
-  });
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    version,
-    stop: () =>
-      new Promise((resolve) => {
-        child.removeAllListeners('exit');
-        child.once('exit', () => {
-          rmSync(dir, { recursive: true, force: true });
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
+/** A redis-server of our own, or `null` when it is not installed. */
+function startRedisIfInstalled() {
+  return redisInstalled() ? startRedisServer() : Promise.resolve(null);
 }

@@ -118,7 +118,7 @@ export class Revocations {
       if (record === null || record.status !== 'active' || record.expiresAt <= now) {
         if (record !== null) await this.#call(() => store.delete(handle));
         const { set } = change(EMPTY, now);
-        if (await this.#call(() => store.create(epochRecord(handle, set, now, expiresAt)))) return this.#done(subject);
+        if (await this.#call(() => store.create(dataRecord(handle, set, now, expiresAt)))) return this.#done(subject);
         continue;
       }
       const patch = change(record.data, now);
@@ -164,7 +164,12 @@ function stale(data: SessionData, now: number): string[] {
   return out;
 }
 
-function epochRecord(handle: string, data: Record<string, unknown>, now: number, expiresAt: number): SessionRecord {
+/**
+ * A record that only holds data for sealed mode (a revocation epoch, a
+ * spilled payload): no user, no client, and a secret hash no token can match.
+ * @internal
+ */
+export function dataRecord(handle: string, data: Record<string, unknown>, now: number, expiresAt: number): SessionRecord {
   return {
     handle,
     // No secret hashes to '': no token can validate against this record.

@@ -11,7 +11,7 @@ import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { describe, durationOption, type Duration } from '../core/duration.js';
 import { ConfigError, InvalidDataError, LatchkeyError, StoreUnavailableError } from '../core/errors.js';
-import type { SessionData, SessionRecord } from '../core/model.js';
+import type { SessionData } from '../core/model.js';
 import type { DataPatch, Store } from '../core/store.js';
 import { isFresh } from '../core/policy.js';
 import { mintHandle } from '../core/token.js';
@@ -19,7 +19,7 @@ import { authLevelArg, normaliseData, positiveInt, userIdArg } from '../core/arg
 import { chunkName, joinBlob, splitBlob, type ChunkLimits, type CookieReader, type CookieWrite } from './chunks.js';
 import { deriveKeyring, type SealSecret } from './keys.js';
 import { decodePayload, encodePayload, type SealedSession } from './payload.js';
-import { Revocations } from './revocation.js';
+import { dataRecord, Revocations } from './revocation.js';
 import { sealerFor, type UnsealFailure } from './sealer.js';
 
 /** Options of {@link createSealedSessions}. Every field but `secrets` has a default. */
@@ -290,24 +290,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
     if (known !== undefined && known.sessionId === session.handle) return known.handle;
     const s = store as Store;
     const handle = mintHandle();
-    const record: SessionRecord = {
-      handle,
-      secretHash: '',
-      userId: null,
-      status: 'active',
-      successor: null,
-      createdAt: now,
-      issuedAt: now,
-      lastSeenAt: now,
-      authTime: null,
-      authLevel: 0,
-      idleExpiresAt: session.absoluteExpiresAt,
-      absoluteExpiresAt: session.absoluteExpiresAt,
-      expiresAt: session.absoluteExpiresAt,
-      version: 1,
-      data: session.data,
-      client: null,
-    };
+    const record = dataRecord(handle, session.data as Record<string, unknown>, now, session.absoluteExpiresAt);
     if (!(await call(() => s.create(record)))) throw new StoreUnavailableError('the store refused a fresh spill handle; is create() atomic?');
     spilledData.set(session.data, { handle, sessionId: session.handle });
     return handle;
