@@ -62,7 +62,8 @@ export function latchkey(options: FetchSessionsOptions): <A extends unknown[]>(h
       } catch (err) {
         const known = toHttpError(err);
         if (known === null) throw err;
-        return errorResponse(known);
+        // Still commit below: a renewed token or a cookie to clear must reach the client with the error.
+        res = errorResponse(known);
       }
       if (!session.dirty) return res;
       try {

@@ -503,12 +503,10 @@ export function createSessions(options: SessionsOptions): Sessions {
     }
     // Another request renewed (or changed) it first: answer with whatever the store now holds.
     const current = await call(() => store.get(record.handle));
-    if (current?.status === 'active') return { ok: true, session: toSession(current) };
-    if (current?.status === 'rotated' && current.successor !== null) {
-      const succ = await call(() => store.get(current.successor as string));
-      if (succ?.status === 'active') return { ok: true, session: toSession(succ) };
-    }
-    return { ok: false, reason: 'revoked' };
+    if (current === null) return { ok: false, reason: 'revoked' };
+    if (current.status === 'active') return { ok: true, session: toSession(current) };
+    const found = await successorOf(current, now);
+    return found.ok ? { ok: true, session: toSession(found.record) } : found;
   }
 
   async function sweepNow(): Promise<number> {
@@ -823,6 +821,9 @@ function normalise(o: SessionsOptions): Config {
   let limit: Config['limit'] = null;
   const m = o.maxSessionsPerUser;
   if (m !== undefined) {
+    if (m === null || (typeof m !== 'number' && typeof m !== 'object')) {
+      throw new ConfigError('maxSessionsPerUser must be a number or { limit, onLimit }');
+    }
     const max = typeof m === 'number' ? m : m?.limit;
     const onLimit = typeof m === 'number' ? 'evict-oldest' : (m.onLimit ?? 'evict-oldest');
     if (onLimit !== 'evict-oldest' && onLimit !== 'refuse') {
@@ -834,6 +835,7 @@ function normalise(o: SessionsOptions): Config {
   let binding: BindingPolicy | null = null;
   if (o.binding !== undefined) {
     const b = o.binding;
+    if (b === null || typeof b !== 'object') throw new ConfigError('binding must be an object { userAgent?, ip?, onMismatch? }');
     const onMismatch = b.onMismatch ?? 'reauth';
     if (!['ignore', 'log', 'reauth', 'revoke'].includes(onMismatch)) {
       throw new ConfigError(`binding.onMismatch must be 'ignore', 'log', 'reauth' or 'revoke' (got ${describe(onMismatch)})`);
@@ -851,6 +853,7 @@ function normalise(o: SessionsOptions): Config {
   let renewal: RenewalPolicy | null = null;
   if (o.renewal !== undefined) {
     const r = o.renewal;
+    if (r === null || typeof r !== 'object') throw new ConfigError('renewal must be an object { interval?, afterIdle?, overlap? }');
     const intervalMs = r.interval !== undefined ? durationOption('renewal.interval', r.interval, { min: 1000 }) : 0;
     const afterIdleMs = r.afterIdle !== undefined ? durationOption('renewal.afterIdle', r.afterIdle, { min: 1000 }) : 0;
     if (intervalMs === 0 && afterIdleMs === 0) throw new ConfigError('renewal needs renewal.interval or renewal.afterIdle');

@@ -159,30 +159,21 @@ export function readCookie(header: unknown, name: string): string | null {
   return value;
 }
 
+/** The attributes every `Set-Cookie` of this cookie carries. */
+function attributes(cfg: CookieConfig, httpOnly: boolean) {
+  return { path: cfg.path, domain: cfg.domain, secure: cfg.secure, httpOnly, sameSite: cfg.sameSite, partitioned: cfg.partitioned };
+}
+
 /** @internal a `Set-Cookie` value giving the cookie `value` for `maxAgeSeconds` (or for the browser session) */
 export function setCookieHeader(cfg: CookieConfig, value: string, maxAgeSeconds: number | null, httpOnly = true): string {
   return serialize(cfg.name, value, {
+    ...attributes(cfg, httpOnly),
     encode: String,
-    path: cfg.path,
-    domain: cfg.domain,
-    secure: cfg.secure,
-    httpOnly,
-    sameSite: cfg.sameSite,
-    partitioned: cfg.partitioned,
     maxAge: cfg.browserSession || maxAgeSeconds === null ? undefined : Math.max(0, maxAgeSeconds),
   });
 }
 
 /** @internal a `Set-Cookie` value that makes the browser drop the cookie at once */
 export function clearCookieHeader(cfg: CookieConfig, httpOnly = true): string {
-  return serialize(cfg.name, '', {
-    path: cfg.path,
-    domain: cfg.domain,
-    secure: cfg.secure,
-    httpOnly,
-    sameSite: cfg.sameSite,
-    partitioned: cfg.partitioned,
-    maxAge: 0,
-    expires: new Date(0),
-  });
+  return serialize(cfg.name, '', { ...attributes(cfg, httpOnly), maxAge: 0, expires: new Date(0) });
 }

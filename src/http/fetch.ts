@@ -25,13 +25,13 @@ const FORM_TYPE = /^(application\/x-www-form-urlencoded|multipart\/form-data)\b/
 export function fetchRequest(
   request: Request,
   remoteAddress: string | undefined,
-  readForm: () => Promise<{ get(name: string): unknown } | Record<string, unknown>> = () => request.clone().formData(),
+  readForm: () => Promise<{ get(name: string): unknown } | Record<string, unknown>> = () => boundedForm(request),
 ): HttpRequest {
   let url: string | undefined;
   let json: Promise<Record<string, unknown> | undefined> | undefined;
   let form: Promise<{ get(name: string): unknown } | Record<string, unknown> | undefined> | undefined;
   const formField = async (name: string): Promise<string | undefined> => {
-    if (!FORM_TYPE.test(request.headers.get('content-type') ?? '')) return undefined;
+    if (!FORM_TYPE.test(request.headers.get('content-type') ?? '') || declaredTooLarge(request)) return undefined;
     form ??= readForm().catch(() => undefined);
     const f = await form;
     if (f === undefined) return undefined;
@@ -62,10 +62,48 @@ export function fetchRequest(
   };
 }
 
+/** Whether the body declares a length over the limit: then it is never read, and its fields count as absent. */
+function declaredTooLarge(request: Request): boolean {
+  const declared = request.headers.get('content-length');
+  return declared !== null && !(Number(declared) <= MAX_JSON_CHARS);
+}
+
+/**
+ * The body of a clone of the request (the handler can still read the
+ * original), or `undefined` when it is over the limit: reading stops there,
+ * whatever length the body declared or did not declare.
+ */
+async function boundedBytes(request: Request): Promise<Buffer | undefined> {
+  if (declaredTooLarge(request)) return undefined;
+  const reader = request.body === null ? undefined : request.clone().body?.getReader();
+  if (reader === undefined) return Buffer.alloc(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_JSON_CHARS) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The default form reader: a bounded read, then the platform's own form parser. */
+async function boundedForm(request: Request): Promise<FormData> {
+  const bytes = await boundedBytes(request);
+  if (bytes === undefined) throw new RangeError('form body over the limit');
+  return new Response(bytes, { headers: { 'content-type': request.headers.get('content-type') ?? '' } }).formData();
+}
+
 async function readJsonObject(request: Request): Promise<Record<string, unknown> | undefined> {
   try {
-    const text = await request.clone().text();
-    if (text.length > MAX_JSON_CHARS) return undefined;
+    const bytes = await boundedBytes(request);
+    if (bytes === undefined) return undefined;
+    const text = bytes.toString('utf8');
     const parsed: unknown = JSON.parse(text);
     return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
   } catch {

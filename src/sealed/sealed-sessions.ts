@@ -15,7 +15,7 @@ import type { SessionData } from '../core/model.js';
 import type { DataPatch, Store } from '../core/store.js';
 import { isFresh } from '../core/policy.js';
 import { mintHandle } from '../core/token.js';
-import { authLevelArg, normaliseData, positiveInt, userIdArg } from '../core/arguments.js';
+import { authLevelArg, normaliseData, normalisePatch, positiveInt, userIdArg } from '../core/arguments.js';
 import { chunkName, joinBlob, splitBlob, type ChunkLimits, type CookieReader, type CookieWrite } from './chunks.js';
 import { deriveKeyring, type SealSecret } from './keys.js';
 import { decodePayload, encodePayload, type SealedSession } from './payload.js';
@@ -352,13 +352,10 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
     },
 
     update(session, patch) {
-      if (patch === null || typeof patch !== 'object') throw new TypeError('update() takes { set?, unset? }');
+      const clean = normalisePatch(patch, cfg.maxDataBytes);
       const out: Record<string, unknown> = { ...session.data };
-      if (patch.unset !== undefined) {
-        if (!Array.isArray(patch.unset)) throw new TypeError('patch.unset must be an array of keys');
-        for (const k of patch.unset) delete out[String(k)];
-      }
-      if (patch.set !== undefined) Object.assign(out, normaliseData(patch.set, cfg.maxDataBytes));
+      for (const k of clean.unset ?? []) delete out[k];
+      if (clean.set !== undefined) Object.assign(out, clean.set);
       const data = normaliseData(out, cfg.maxDataBytes);
       return { ...session, data, version: session.version + 1 };
     },

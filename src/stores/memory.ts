@@ -300,7 +300,7 @@ function applyPatch(data: SessionData, change: DataPatch): SessionData {
   if (change.unset !== undefined) for (const k of change.unset) delete out[k];
   if (change.set !== undefined) {
     for (const [k, v] of Object.entries(change.set)) {
-      out[k] = structuredClone(v);
+      out[k] = v; // already a private JSON copy (the engine normalises every patch)
     }
   }
   deepFreeze(out);

@@ -510,7 +510,14 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
   async function run<T>(fn: () => Promise<T>): Promise<T> {
     const w = ready();
     if (w !== null) await w;
-    return fn();
+    try {
+      return await fn();
+    } catch (err) {
+      // ioredis attaches the failed command's arguments (an encoded record: secret
+      // hash, IP, user agent, data) as err.command; never let them reach a log.
+      if (err !== null && typeof err === 'object') delete (err as { command?: unknown }).command;
+      throw err;
+    }
   }
 
   /** Cluster mode: index write, prune and add/drop in one script on the index slot. */

@@ -263,7 +263,7 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
       let result = await check(token);
       if (result.ok && epochs === undefined && opts?.checkSession !== true) return result;
       // Another instance may have rotated: re-read the key storage (rate-limited) and try once more.
-      if (!result.ok && result.reason === 'unknown-kid' && (await keys.reloadIfStale())) result = await check(token);
+      if (!result.ok && result.reason === 'unknown-kid' && (await keys.reloadIfStale().catch(() => false))) result = await check(token);
       if (!result.ok) return result;
       const { claims } = result;
       if (epochs !== undefined && (await epochs.isRevoked(claims.sub, claims.iat))) return FAILURES.revoked;

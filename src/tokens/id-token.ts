@@ -86,6 +86,11 @@ export function createIdTokens(options: IdTokensOptions): IdTokens {
         if (REGISTERED.has(name)) throw new TypeError(`claims may not set the registered claim "${name}"`);
         payload[name] = value;
       }
+      if (input.nonce !== undefined && typeof input.nonce !== 'string') throw new TypeError('nonce must be a string');
+      if (input.sessionId !== undefined && typeof input.sessionId !== 'string') throw new TypeError('sessionId must be a string');
+      if (input.authTime !== undefined && input.authTime !== null && !Number.isFinite(input.authTime)) {
+        throw new TypeError('authTime must be a time in ms since the epoch');
+      }
       if (input.nonce !== undefined) payload.nonce = input.nonce;
       if (input.sessionId !== undefined) payload.sid = input.sessionId;
       if (input.authTime !== undefined && input.authTime !== null) payload.auth_time = Math.floor(input.authTime / 1000);

@@ -150,7 +150,9 @@ export async function createKeySet(options: KeySetOptions = {}): Promise<KeySet>
     const next = new Map<string, Entry>();
     for (const k of stored) {
       if (k.retiresAt !== null && k.retiresAt <= now) continue;
-      next.set(k.kid, await importEntry(k));
+      // Keys already imported stay as they are: a reload re-imports only what changed.
+      const known = entries.get(k.kid);
+      next.set(k.kid, known !== undefined && known.stored.retiresAt === k.retiresAt ? known : await importEntry(k));
     }
     const signing = [...next.values()].filter((e) => e.stored.retiresAt === null).sort((a, b) => b.stored.createdAt - a.stored.createdAt)[0];
     if (signing === undefined) throw new ConfigError('the key storage holds no signing key');

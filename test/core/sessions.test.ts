@@ -488,6 +488,9 @@ describe('configuration', () => {
     [{ binding: { ip: { v4: 33 } } }, /binding.ip.v4 must be a prefix length from 0 to 32/],
     [{ renewal: {} }, /renewal needs renewal.interval or renewal.afterIdle/],
     [{ renewal: { interval: '1m', overlap: '1h' } }, /renewal.overlap must be at most 10 minutes/],
+    [{ binding: null }, /binding must be an object/],
+    [{ renewal: null }, /renewal must be an object/],
+    [{ maxSessionsPerUser: null }, /maxSessionsPerUser must be a number or/],
   ])('refuses %j with a message that says how to fix it', (bad, message) => {
     expect(() => createSessions({ store, ...(bad as Partial<SessionsOptions>) })).toThrow(ConfigError);
     expect(() => createSessions({ store, ...(bad as Partial<SessionsOptions>) })).toThrow(message);

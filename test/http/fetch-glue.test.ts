@@ -15,6 +15,26 @@ describe('Fetch API glue', () => {
     expect(out.headers.get('cache-control')).toBe('no-store');
   });
 
+  it('never reads more than 1 MiB of a body, declared or streamed, looking for a field', async () => {
+    const big = `_csrf=tok&pad=${'x'.repeat(1_100_000)}`;
+    const declared = new Request('https://app.example/', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(big.length) },
+      body: big,
+    });
+    expect(await fetchRequest(declared, undefined).formField?.('_csrf')).toBeUndefined();
+    const stream = new ReadableStream({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(`{"refresh_token":"t","pad":"${'x'.repeat(1_100_000)}"}`));
+        c.close();
+      },
+    });
+    const streamed = new Request('https://app.example/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
+    expect(await fetchRequest(streamed, undefined).bodyField?.('refresh_token')).toBeUndefined();
+    const small = new Request('https://app.example/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"refresh_token":"t"}' });
+    expect(await fetchRequest(small, undefined).bodyField?.('refresh_token')).toBe('t');
+  });
+
   it('reads the request target and form fields without consuming the body for the handler', async () => {
     const request = new Request('https://app.example/a/b?x=1', {
       method: 'POST',
