@@ -1,0 +1,120 @@
+/**
+ * `latchkey apikeys create|list|revoke`: the API keys that callers of the
+ * service's `/v1` API present as `Authorization: Bearer <key>`. A key is
+ * shown once, when it is created, alone on the last line of standard output
+ * (scripts take it with `tail -n 1`); the store keeps only its hash.
+ *
+ * @module
+ */
+import { apiKeys } from '../server/apikeys.js';
+import { redactStoreUrl } from '../server/store-url.js';
+import { parseVerb, resolveOption, STORE_HELP, STORE_OPTIONS, stringFlag } from './args.js';
+import { group, showHelp, type Command } from './command.js';
+import { EXIT, nothingError, usageError } from './exit.js';
+import { println } from './io.js';
+import { storeCall, withStore } from './open-store.js';
+import { printable, table, when } from './table.js';
+
+const CREATE_HELP = `Usage: latchkey apikeys create [--name <name>] [--store <url>]
+
+Creates an API key for a caller of the /v1 API. The key is printed once,
+alone on the last line of standard output; the store keeps only its hash.
+Send it as "Authorization: Bearer <key>".
+
+Options:
+  --name <name>      what the key is for (at most 100 characters), shown by
+                     'latchkey apikeys list'
+${STORE_HELP}
+  -h, --help         show this help
+
+Example:
+  KEY=$(latchkey apikeys create --name billing | tail -n 1)`;
+
+const create: Command = {
+  name: 'create',
+  summary: 'create an API key; the key is printed once, on the last line',
+  help: CREATE_HELP,
+  async run(argv, io) {
+    const { values } = parseVerb(argv, { ...STORE_OPTIONS, name: { type: 'string' } }, CREATE_HELP);
+    if (values.help === true) return showHelp(io, CREATE_HELP);
+    const name = stringFlag(values, 'name') ?? '';
+    const store = resolveOption(values, io, 'store');
+    const { key, info } = await withStore(store, io, (s) => storeCall(() => apiKeys(s).create(name)));
+    println(
+      io.stdout,
+      `API key ${info.id}${info.name === '' ? '' : ` ("${printable(info.name)}")`} created in ${redactStoreUrl(store)}.`,
+      'It is shown once, here; latchkey keeps only its hash:',
+      key,
+    );
+    return EXIT.ok;
+  },
+};
+
+const LIST_HELP = `Usage: latchkey apikeys list [--json] [--store <url>]
+
+Lists the API keys (never the keys themselves): id, name, creation time, oldest
+first. With --json: {"apiKeys": [{"id", "name", "createdAt" (ms since epoch)}]}.
+
+Options:
+  --json             print JSON instead of a table
+${STORE_HELP}
+  -h, --help         show this help`;
+
+const list: Command = {
+  name: 'list',
+  summary: 'list API keys: id, name, created',
+  help: LIST_HELP,
+  async run(argv, io) {
+    const { values } = parseVerb(argv, { ...STORE_OPTIONS, json: { type: 'boolean' } }, LIST_HELP);
+    if (values.help === true) return showHelp(io, LIST_HELP);
+    const store = resolveOption(values, io, 'store');
+    const keys = await withStore(store, io, (s) => storeCall(() => apiKeys(s).list()));
+    if (values.json === true) {
+      println(io.stdout, JSON.stringify({ apiKeys: keys }));
+    } else if (keys.length === 0) {
+      println(io.stderr, `no API keys in ${redactStoreUrl(store)}; create one with 'latchkey apikeys create --name <name>'`);
+    } else {
+      println(io.stdout, ...table(['ID', 'NAME', 'CREATED'], keys.map((k) => [k.id, printable(k.name), when(k.createdAt)])));
+    }
+    return EXIT.ok;
+  },
+};
+
+const REVOKE_HELP = `Usage: latchkey apikeys revoke <id> [--store <url>]
+
+Deletes an API key by its id (the 24 hex characters after "lk_", as listed by
+'latchkey apikeys list'). A running service stops accepting the key within
+5 seconds (the time it trusts a key it has checked).
+
+Exit code 1 when there is no such key.
+
+Options:
+${STORE_HELP}
+  -h, --help         show this help`;
+
+const revoke: Command = {
+  name: 'revoke',
+  summary: 'delete an API key by id',
+  help: REVOKE_HELP,
+  async run(argv, io) {
+    const { values, positionals } = parseVerb(argv, STORE_OPTIONS, REVOKE_HELP, 1);
+    if (values.help === true) return showHelp(io, REVOKE_HELP);
+    const id = positionals[0];
+    if (id === undefined) throw usageError('which API key? give its id: latchkey apikeys revoke <id>', REVOKE_HELP);
+    // A whole key given by mistake: take its id, never echo its secret.
+    const shown = /^lk_([0-9a-f]{24})_/.exec(id)?.[1] ?? id;
+    const store = resolveOption(values, io, 'store');
+    const done = await withStore(store, io, (s) => storeCall(() => apiKeys(s).revoke(shown)));
+    if (!done) throw nothingError(`no API key with id ${JSON.stringify(printable(shown.slice(0, 64)))} in ${redactStoreUrl(store)}`);
+    println(io.stdout, `API key ${shown} revoked.`);
+    return EXIT.ok;
+  },
+};
+
+/** `latchkey apikeys`. */
+export const apikeysCommand: Command = group(
+  'apikeys',
+  'create, list and revoke the API keys of /v1 callers',
+  'API keys authenticate callers of the service\'s /v1 API\n("Authorization: Bearer <key>"). They are kept hashed in the store, next to\nthe sessions.',
+  [create, list, revoke],
+);

@@ -1,0 +1,111 @@
+/**
+ * `latchkey migrate`: creates or upgrades the store's schema. PostgreSQL runs
+ * the versioned migrations (in one transaction, under an advisory lock, so
+ * several deployments may run it at once); SQLite migrates when it opens;
+ * memory and Redis keep no schema.
+ *
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import type SqliteDatabase from 'better-sqlite3';
+import type * as PostgresModule from '../stores/postgres.js';
+import { ConfigError, LatchkeyError } from '../core/errors.js';
+import { parseStoreUrl, redactStoreUrl } from '../server/store-url.js';
+import { parseVerb, resolveOption, STORE_HELP, STORE_OPTIONS } from './args.js';
+import { showHelp, type Command } from './command.js';
+import { EXIT, storeError } from './exit.js';
+import { println } from './io.js';
+import { withStore } from './open-store.js';
+
+const HELP = `Usage: latchkey migrate [--store <url>]
+
+Creates or upgrades latchkey's schema in the store to the version this
+latchkey needs, and prints "schema v<from> → v<to>".
+
+  postgres://   runs the migrations in one transaction under an advisory
+                lock (safe to run from several places at once). Run it as a
+                database user who may create tables, then run the service
+                with a user who may only read and write them.
+  sqlite:       the file (and its folder) are created and migrated.
+  memory:, redis://, rediss://, redis-cluster://
+                keep no schema: nothing to migrate (exit code 0).
+
+A database with a newer schema than this latchkey knows is refused (exit 2).
+
+Options:
+${STORE_HELP}
+  -h, --help         show this help`;
+
+/** `latchkey migrate`. */
+export const migrateCommand: Command = {
+  name: 'migrate',
+  summary: "create or upgrade the store's schema",
+  help: HELP,
+  async run(argv, io) {
+    const { values } = parseVerb(argv, STORE_OPTIONS, HELP);
+    if (values.help === true) return showHelp(io, HELP);
+    const url = resolveOption(values, io, 'store');
+    const where = parseStoreUrl(url, io.cwd);
+    const shown = redactStoreUrl(url);
+    switch (where.kind) {
+      case 'postgres': {
+        const { migrate } = await loadPostgres();
+        let result: { from: number; to: number };
+        try {
+          result = await migrate({ connectionString: where.url });
+        } catch (err) {
+          throw err instanceof LatchkeyError ? err : storeError(err);
+        }
+        println(io.stdout, `${shown}: schema v${result.from} → v${result.to}${result.from === result.to ? ' (already up to date)' : ''}`);
+        return EXIT.ok;
+      }
+      case 'sqlite': {
+        const from = where.path === ':memory:' || !existsSync(where.path) ? 0 : await sqliteVersion(where.path);
+        const { SQLITE_SCHEMA_VERSION } = await import('../stores/sqlite.js');
+        await withStore(url, io, async () => undefined);
+        println(io.stdout, `${shown}: schema v${from} → v${SQLITE_SCHEMA_VERSION}${from === SQLITE_SCHEMA_VERSION ? ' (already up to date)' : ''}`);
+        return EXIT.ok;
+      }
+      case 'memory':
+        println(io.stdout, `Nothing to migrate: the memory store (${shown}) keeps no schema.`);
+        return EXIT.ok;
+      case 'redis':
+      case 'redis-cluster':
+        println(io.stdout, `Nothing to migrate: Redis (${shown}) keeps no schema.`);
+        return EXIT.ok;
+    }
+  },
+};
+
+/** The PostgreSQL store module, after checking that its driver is installed (exit code 2 otherwise). */
+async function loadPostgres(): Promise<typeof PostgresModule> {
+  try {
+    await import('pg');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      throw new ConfigError('a postgres:// store needs the "pg" package: npm install pg');
+    }
+    throw err;
+  }
+  return import('../stores/postgres.js');
+}
+
+/** The schema version recorded in an existing SQLite file, read-only; 0 when it has none. */
+async function sqliteVersion(path: string): Promise<number> {
+  let Database: typeof SqliteDatabase;
+  try {
+    Database = (await import('better-sqlite3')).default;
+  } catch {
+    return 0; // opening the store below reports the missing driver
+  }
+  let db: SqliteDatabase.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    const row = db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+    return row === undefined ? 0 : Number(row.value);
+  } catch {
+    return 0; // no meta table yet (an empty file), or not readable: opening the store says which
+  } finally {
+    db?.close();
+  }
+}

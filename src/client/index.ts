@@ -1,0 +1,399 @@
+/**
+ * `latchkey/client`: a typed client of the `latchkey serve` JSON API, for
+ * Node.js backends (and any runtime with `fetch`). One call per endpoint;
+ * a refused session token is a value (`validateSession`), every other failure
+ * rejects with a {@link LatchkeyApiError} that never holds a secret.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'latchkey/client';
+ *
+ * const latchkey = createClient({ baseUrl: 'http://127.0.0.1:4000', apiKey: process.env.LATCHKEY_API_KEY! });
+ * const { token } = await latchkey.createSession({ userId: 'alice', client: { ip, userAgent } });
+ * const result = await latchkey.validateSession(token, { client: { ip, userAgent } });
+ * if (result.valid) console.log(result.session.userId); // 'alice'
+ * ```
+ *
+ * @module
+ */
+import { parseDuration, type Duration } from '../core/duration.js';
+import { LatchkeyApiError } from './errors.js';
+import type {
+  CallOptions,
+  DeviceSession,
+  InvalidReason,
+  JwksDocument,
+  LatchkeyClient,
+  Session,
+  SessionWithToken,
+  TokenPairResult,
+} from './types.js';
+
+export { LatchkeyApiError } from './errors.js';
+export type { LatchkeyApiErrorCode, LatchkeyApiErrorInit, ServiceErrorCode } from './errors.js';
+export type {
+  CallOptions,
+  ClientInfo,
+  ClientRecord,
+  CreateSessionInput,
+  DataPatchInput,
+  Device,
+  DeviceSession,
+  InvalidReason,
+  IssueTokensInput,
+  JwksDocument,
+  LatchkeyClient,
+  RefreshFailure,
+  RefreshTokensOptions,
+  RevokeUserSessionsOptions,
+  RotateSessionOptions,
+  Session,
+  SessionData,
+  SessionWithToken,
+  TokenPairResult,
+  ValidateSessionOptions,
+  ValidateSessionResult,
+} from './types.js';
+export type { Duration } from '../core/duration.js';
+
+/**
+ * Options of {@link createClient}.
+ *
+ * @example
+ * ```ts
+ * const options: ClientOptions = { baseUrl: 'https://sessions.internal', apiKey: process.env.LATCHKEY_API_KEY!, timeout: '2s' };
+ * ```
+ */
+export interface ClientOptions {
+  /** Where the service listens, `http:` or `https:`, optionally with a path prefix: `'https://sessions.internal/latchkey'`. */
+  baseUrl: string;
+  /** An API key of the service (`latchkey apikeys create`), sent as `Authorization: Bearer`. */
+  apiKey: string;
+  /**
+   * How long a call may take, from sending to the last byte of the answer;
+   * then it rejects with code `timeout`.
+   * @default '5s'
+   */
+  timeout?: Duration;
+  /** The `fetch` to use (a mock, or one with a custom dispatcher). @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** The `User-Agent` header. @default 'latchkey-client' */
+  userAgent?: string;
+}
+
+/** What an error `code` or `reason` of the service looks like. */
+const SLUG = /^[a-z][a-z0-9_-]{0,63}$/;
+/** Longest service message kept in an error, in characters. */
+const MAX_MESSAGE = 300;
+/** A header value must not carry control characters (header injection), nor be empty. */
+const HEADER_SAFE = /^[\x21-\x7e][\x20-\x7e]*$/;
+
+/**
+ * Creates a client of the session service. Options are checked here, once:
+ * a mistake throws a `TypeError` (whose message never shows the API key).
+ *
+ * @throws {TypeError} when `baseUrl` is not an `http(s)` URL without
+ *   credentials, `apiKey` is not a non-empty printable string, `timeout` is
+ *   not a positive duration or `fetch` is not a function.
+ * @example
+ * ```ts
+ * import { createClient, LatchkeyApiError } from 'latchkey/client';
+ *
+ * const latchkey = createClient({
+ *   baseUrl: process.env.LATCHKEY_URL ?? 'http://127.0.0.1:4000',
+ *   apiKey: process.env.LATCHKEY_API_KEY!,
+ *   timeout: '2s',
+ * });
+ *
+ * // sign-in, after checking the password
+ * const { token, session } = await latchkey.createSession({ userId: 'alice', data: { theme: 'dark' } });
+ * // every request
+ * const result = await latchkey.validateSession(token);
+ * if (!result.valid) console.log(result.reason); // 'expired-idle', 'revoked', ...
+ * // sign-out
+ * await latchkey.revokeSession(session.handle);
+ * ```
+ */
+export function createClient(options: ClientOptions): LatchkeyClient {
+  if (options === null || typeof options !== 'object') throw new TypeError('createClient() takes an options object');
+  const baseUrl = checkBaseUrl(options.baseUrl);
+  const apiKey: unknown = options.apiKey;
+  if (typeof apiKey !== 'string' || !HEADER_SAFE.test(apiKey) || /\s/.test(apiKey)) {
+    throw new TypeError('apiKey must be a non-empty string of printable characters without spaces (value not shown)');
+  }
+  const defaultTimeout = checkTimeout('timeout', options.timeout ?? '5s');
+  const doFetch = options.fetch ?? globalThis.fetch;
+  if (typeof doFetch !== 'function') throw new TypeError('fetch must be a function (or leave it out to use globalThis.fetch)');
+  const userAgent = options.userAgent ?? 'latchkey-client';
+  if (typeof userAgent !== 'string' || !HEADER_SAFE.test(userAgent)) throw new TypeError('userAgent must be a non-empty string of printable characters');
+  const authorization = `Bearer ${apiKey}`;
+
+  interface Answer {
+    status: number;
+    body: Record<string, unknown>;
+    operation: string;
+  }
+
+  interface Call {
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+    path: string;
+    query?: Record<string, string | undefined>;
+    body?: unknown;
+    /** Values to scrub from any text that ends up in an error (tokens sent in this call). */
+    secrets?: ReadonlyArray<string | undefined>;
+    /** Failure statuses answered as a value rather than thrown (`health` and `ready` on 503). */
+    accept?: readonly number[];
+    /** Answers without a body (204). */
+    empty?: boolean;
+    options: CallOptions | undefined;
+  }
+
+  async function call(c: Call): Promise<Answer> {
+    const operation = `${c.method} ${c.path}`;
+    const secrets = [apiKey as string, ...(c.secrets ?? [])].filter((s): s is string => typeof s === 'string' && s.length >= 8);
+    const fail = (status: number, code: string, message: string, extra: { reason?: string; cause?: unknown } = {}): LatchkeyApiError =>
+      new LatchkeyApiError({ status, code, message: scrub(`latchkey ${operation}: ${message}`, secrets), reason: extra.reason, operation, cause: extra.cause });
+
+    const timeoutMs = c.options?.timeout === undefined ? defaultTimeout : checkTimeout('timeout', c.options.timeout);
+    const timeoutSignal = AbortSignal.timeout(timeoutMs);
+    const callerSignal = c.options?.signal;
+    const signal = callerSignal === undefined ? timeoutSignal : AbortSignal.any([timeoutSignal, callerSignal]);
+    const whyAborted = (err: unknown): LatchkeyApiError | null => {
+      if (callerSignal?.aborted === true) return fail(0, 'aborted', 'aborted by the caller', { cause: err });
+      if (timeoutSignal.aborted) return fail(0, 'timeout', `no answer within ${timeoutMs} ms`);
+      return null;
+    };
+
+    let url = baseUrl + c.path;
+    if (c.query !== undefined) {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(c.query)) if (v !== undefined) q.set(k, v);
+      const text = q.toString();
+      if (text !== '') url += `?${text}`;
+    }
+    const headers: Record<string, string> = { authorization, accept: 'application/json', 'user-agent': userAgent };
+    let payload: string | undefined;
+    if (c.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(c.body);
+    }
+
+    let response: Response;
+    let text: string;
+    try {
+      response = await doFetch(url, { method: c.method, headers, body: payload, signal, redirect: 'error' });
+      text = await response.text();
+    } catch (err) {
+      throw whyAborted(err) ?? fail(0, 'network', `the service could not be reached (${networkCause(err)})`, { cause: sanitizeCause(err, secrets) });
+    }
+
+    const status = response.status;
+    let body: unknown = undefined;
+    if (text !== '') {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+    }
+    const ok = (status >= 200 && status < 300) || (c.accept?.includes(status) ?? false);
+    if (!ok) {
+      const error = isObject(body) && isObject(body.error) ? body.error : null;
+      // Codes and reasons are short slugs; anything else is not latchkey's answer (and could echo a secret).
+      if (error !== null && typeof error.code === 'string' && SLUG.test(error.code)) {
+        const message = typeof error.message === 'string' ? scrub(error.message, secrets).slice(0, MAX_MESSAGE) : error.code;
+        const reason = typeof error.reason === 'string' && SLUG.test(error.reason) ? error.reason : undefined;
+        throw fail(status, error.code, `${status} ${error.code}: ${message}`, { reason });
+      }
+      throw fail(status, 'bad_response', `HTTP ${status} without a latchkey error body`);
+    }
+    if (c.empty === true && status === 204) return { status, body: {}, operation };
+    if (!isObject(body)) {
+      // An accepted failure status (a 503 from a proxy, say) is an answer even without latchkey's body.
+      if (status >= 300) return { status, body: {}, operation };
+      throw fail(status, 'bad_response', `HTTP ${status} with a body that is not a JSON object`);
+    }
+    return { status, body, operation };
+  }
+
+  /** Checks a field of a successful answer; a wrong shape means we are not talking to latchkey (or to another version). */
+  function field<T>(answer: Answer, name: string, test: (v: unknown) => boolean): T {
+    const value = answer.body[name];
+    if (!test(value)) {
+      const { status, operation } = answer;
+      throw new LatchkeyApiError({ status, code: 'bad_response', message: `latchkey ${operation}: the answer has no valid "${name}"`, operation });
+    }
+    return value as T;
+  }
+
+  const sessionWithToken = (answer: Answer): SessionWithToken => ({
+    token: field<string>(answer, 'token', isString),
+    session: field<Session>(answer, 'session', isObject),
+  });
+  const tokenPair = (answer: Answer): TokenPairResult => ({
+    accessToken: field<string>(answer, 'accessToken', isString),
+    refreshToken: field<string>(answer, 'refreshToken', isString),
+    tokenType: 'Bearer',
+    expiresIn: field<number>(answer, 'expiresIn', (v) => typeof v === 'number'),
+  });
+
+  return {
+    baseUrl,
+
+    async createSession(input) {
+      requireObject(input, 'createSession() input');
+      requireString(input.userId, 'userId');
+      const { signal, timeout, ...body } = input;
+      return sessionWithToken(await call({ method: 'POST', path: '/v1/sessions', body, options: { signal, timeout } }));
+    },
+
+    async validateSession(token, options = {}) {
+      requireString(token, 'token', true);
+      const { signal, timeout, ...rest } = options;
+      const answer = await call({ method: 'POST', path: '/v1/sessions/validate', body: { token, ...rest }, secrets: [token], options: { signal, timeout } });
+      if (answer.body.valid === true) return { valid: true, session: field<Session>(answer, 'session', isObject) };
+      return { valid: false, reason: field<InvalidReason>({ ...answer, body: answer.body.valid === false ? answer.body : {} }, 'reason', isString) };
+    },
+
+    async rotateSession(token, options = {}) {
+      requireString(token, 'token', true);
+      const { signal, timeout, ...rest } = options;
+      return sessionWithToken(await call({ method: 'POST', path: '/v1/sessions/rotate', body: { token, ...rest }, secrets: [token], options: { signal, timeout } }));
+    },
+
+    async patchSessionData(handle, patch) {
+      requireString(handle, 'handle');
+      requireObject(patch, 'patchSessionData() patch');
+      const { signal, timeout, ...body } = patch;
+      const answer = await call({ method: 'PATCH', path: `/v1/sessions/${encodeURIComponent(handle)}/data`, body, options: { signal, timeout } });
+      return field<Session>(answer, 'session', isObject);
+    },
+
+    async revokeSession(handle, options) {
+      requireString(handle, 'handle');
+      try {
+        await call({ method: 'DELETE', path: `/v1/sessions/${encodeURIComponent(handle)}`, empty: true, options });
+        return true;
+      } catch (err) {
+        // Signing out a session that is already gone is not a failure; a 404 that is not latchkey's (a wrong baseUrl behind a proxy) still is.
+        if (err instanceof LatchkeyApiError && err.status === 404 && err.code === 'not_found') return false;
+        throw err;
+      }
+    },
+
+    async listUserSessions(userId, options) {
+      requireString(userId, 'userId');
+      const answer = await call({ method: 'GET', path: `/v1/users/${encodeURIComponent(userId)}/sessions`, options });
+      return field<DeviceSession[]>(answer, 'sessions', Array.isArray);
+    },
+
+    async revokeUserSessions(userId, options = {}) {
+      requireString(userId, 'userId');
+      if (options.except !== undefined) requireString(options.except, 'except');
+      const answer = await call({ method: 'DELETE', path: `/v1/users/${encodeURIComponent(userId)}/sessions`, query: { except: options.except }, options });
+      return field<string[]>(answer, 'revoked', Array.isArray);
+    },
+
+    async issueTokens(input) {
+      requireObject(input, 'issueTokens() input');
+      requireString(input.userId, 'userId');
+      const { signal, timeout, ...body } = input;
+      return tokenPair(await call({ method: 'POST', path: '/v1/tokens', body, options: { signal, timeout } }));
+    },
+
+    async refreshTokens(refreshToken, options = {}) {
+      requireString(refreshToken, 'refreshToken', true);
+      const { signal, timeout, ...rest } = options;
+      return tokenPair(await call({ method: 'POST', path: '/v1/tokens/refresh', body: { refreshToken, ...rest }, secrets: [refreshToken], options: { signal, timeout } }));
+    },
+
+    async revokeRefreshToken(refreshToken, options) {
+      requireString(refreshToken, 'refreshToken', true);
+      const answer = await call({ method: 'POST', path: '/v1/tokens/revoke', body: { refreshToken }, secrets: [refreshToken], options });
+      return field<boolean>(answer, 'revoked', (v) => typeof v === 'boolean');
+    },
+
+    async jwks(options) {
+      const answer = await call({ method: 'GET', path: '/.well-known/jwks.json', options });
+      return { keys: field<JwksDocument['keys']>(answer, 'keys', Array.isArray) };
+    },
+
+    async health(options) {
+      const { status, body } = await call({ method: 'GET', path: '/healthz', accept: [500, 502, 503, 504], options });
+      return status === 200 && body.status === 'ok';
+    },
+
+    async ready(options) {
+      const { status, body } = await call({ method: 'GET', path: '/readyz', accept: [500, 502, 503, 504], options });
+      return status === 200 && body.status === 'ready';
+    },
+  };
+}
+
+function checkBaseUrl(value: unknown): string {
+  if (typeof value !== 'string') throw new TypeError('baseUrl must be a string such as "http://127.0.0.1:4000"');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TypeError(`baseUrl must be an absolute http(s) URL such as "http://127.0.0.1:4000" (got ${JSON.stringify(value.slice(0, 80))})`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`baseUrl must use http: or https: (got ${url.protocol})`);
+  if (url.username !== '' || url.password !== '') throw new TypeError('baseUrl must not hold credentials: pass the API key as apiKey');
+  if (url.search !== '' || url.hash !== '') throw new TypeError('baseUrl must not have a query string or a fragment');
+  return url.href.replace(/\/+$/, '');
+}
+
+function checkTimeout(name: string, value: unknown): number {
+  const ms = typeof value === 'number' || typeof value === 'string' ? parseDuration(value) : undefined;
+  if (ms === undefined || ms <= 0 || ms > 2_147_483_647) throw new TypeError(`${name} must be a positive duration such as '5s' or a number of milliseconds`);
+  return ms;
+}
+
+function requireString(value: unknown, name: string, secret = false): asserts value is string {
+  if (typeof value !== 'string' || value === '') {
+    throw new TypeError(`${name} must be a non-empty string (got ${secret ? typeof value : describeValue(value)})`);
+  }
+}
+
+function requireObject(value: unknown, name: string): asserts value is object {
+  if (!isObject(value)) throw new TypeError(`${name} must be an object`);
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string';
+  return value === null ? 'null' : typeof value;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function isString(value: unknown): value is string {
+  return typeof value === 'string';
+}
+
+/** Replaces every secret of the call in `text`, in case a server, a proxy or a driver echoes one. */
+function scrub(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) out = out.split(s).join('[redacted]');
+  return out;
+}
+
+/** A short, secret-free description of why `fetch` failed: the system error code when there is one. */
+function networkCause(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown } } | null)?.cause;
+  if (cause !== null && typeof cause === 'object' && typeof cause.code === 'string') return cause.code;
+  return err instanceof Error ? err.name : 'unknown error';
+}
+
+/** Keeps `fetch`'s error as `cause` only when no secret of the call shows in it. */
+function sanitizeCause(err: unknown, secrets: readonly string[]): unknown {
+  let text: string;
+  try {
+    text = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause)}` : String(err);
+  } catch {
+    return undefined;
+  }
+  return secrets.some((s) => text.includes(s)) ? undefined : err;
+}

@@ -1,0 +1,434 @@
+/**
+ * The service's JSON API under `/v1`: sessions and token mode for callers in
+ * any language, authenticated with API keys. Each route is declared once,
+ * with the JSON schemas Fastify validates against and the OpenAPI document
+ * is built from (`openapi.ts`), so the two cannot drift apart.
+ *
+ * @module
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ClientInfo, Session } from '../core/model.js';
+import { parseToken } from '../core/token.js';
+import { readBearer } from '../http/carriers.js';
+import type { ServiceContext } from './context.js';
+import { RESERVED_USER_PREFIX } from './context.js';
+import { ApiError } from './errors.js';
+
+type Schema = Record<string, unknown>;
+
+/** JSON Schemas of the API's objects; also the OpenAPI `components.schemas`. */
+export const SCHEMAS: Record<string, Schema> = {
+  Error: {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: {
+          code: { type: 'string', description: 'Stable machine-readable code, e.g. `bad_request`, `unauthorized`, `session_invalid`.' },
+          message: { type: 'string', description: 'For people; never holds a token or a key.' },
+          reason: { type: 'string', description: 'Why a token was refused (`session_invalid`, `invalid_grant`).' },
+        },
+      },
+    },
+  },
+  Device: {
+    type: 'object',
+    required: ['browser', 'os', 'type'],
+    properties: { browser: { type: 'string' }, os: { type: 'string' }, type: { type: 'string', enum: ['desktop', 'mobile', 'tablet', 'bot', 'unknown'] } },
+  },
+  ClientRecord: {
+    type: ['object', 'null'],
+    required: ['ip', 'userAgent', 'device'],
+    properties: { ip: { type: ['string', 'null'] }, userAgent: { type: ['string', 'null'] }, device: { $ref: '#/components/schemas/Device' } },
+  },
+  Session: {
+    type: 'object',
+    description: 'A valid session. Timestamps are milliseconds since the Unix epoch.',
+    required: ['handle', 'userId', 'createdAt', 'issuedAt', 'lastSeenAt', 'authTime', 'authLevel', 'idleExpiresAt', 'absoluteExpiresAt', 'version', 'data', 'client'],
+    properties: {
+      handle: { type: 'string', description: 'Public id of the session: safe to log and show.' },
+      userId: { type: ['string', 'null'] },
+      createdAt: { type: 'integer' },
+      issuedAt: { type: 'integer' },
+      lastSeenAt: { type: 'integer' },
+      authTime: { type: ['integer', 'null'] },
+      authLevel: { type: 'integer' },
+      idleExpiresAt: { type: 'integer' },
+      absoluteExpiresAt: { type: 'integer' },
+      version: { type: 'integer' },
+      data: { type: 'object', additionalProperties: true },
+      client: { $ref: '#/components/schemas/ClientRecord' },
+    },
+  },
+  DeviceSession: {
+    type: 'object',
+    required: ['handle', 'createdAt', 'lastSeenAt', 'authTime', 'expiresAt', 'ip', 'userAgent', 'device'],
+    properties: {
+      handle: { type: 'string' },
+      createdAt: { type: 'integer' },
+      lastSeenAt: { type: 'integer' },
+      authTime: { type: ['integer', 'null'] },
+      expiresAt: { type: 'integer' },
+      ip: { type: ['string', 'null'] },
+      userAgent: { type: ['string', 'null'] },
+      device: { $ref: '#/components/schemas/Device' },
+    },
+  },
+  TokenPair: {
+    type: 'object',
+    required: ['accessToken', 'refreshToken', 'tokenType', 'expiresIn'],
+    properties: {
+      accessToken: { type: 'string', description: 'A JWT; verify it with the keys at /.well-known/jwks.json.' },
+      refreshToken: { type: 'string' },
+      tokenType: { type: 'string', const: 'Bearer' },
+      expiresIn: { type: 'integer', description: 'Access-token lifetime in seconds.' },
+    },
+  },
+};
+
+const userId: Schema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 256,
+  not: { pattern: `^${RESERVED_USER_PREFIX}` },
+  description: `Your user id. Ids starting with \`${RESERVED_USER_PREFIX}\` are reserved.`,
+};
+const handle: Schema = { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$', description: 'A session handle.' };
+const token: Schema = { type: 'string', minLength: 1, maxLength: 1024 };
+const client: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'The end user\'s client, for the device list, binding and guessing throttles.',
+  properties: { ip: { type: 'string', maxLength: 64 }, userAgent: { type: 'string', maxLength: 1024 } },
+};
+const reserved: Schema = { not: { pattern: `^${RESERVED_USER_PREFIX}` } };
+const data: Schema = {
+  type: 'object',
+  additionalProperties: true,
+  propertyNames: reserved,
+  description: `JSON session data. Keys starting with \`${RESERVED_USER_PREFIX}\` are reserved.`,
+};
+const obj = (required: string[], properties: Record<string, Schema>): Schema => ({ type: 'object', additionalProperties: false, required, properties });
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+
+/** One route of the API: what Fastify serves and what the OpenAPI document says. */
+export interface RouteSpec {
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** Fastify path (`:param`). */
+  readonly url: string;
+  readonly operationId: string;
+  readonly summary: string;
+  readonly tag: 'sessions' | 'tokens' | 'service';
+  /** Behind an API key. */
+  readonly auth: boolean;
+  readonly body?: Schema;
+  readonly params?: Schema;
+  readonly querystring?: Schema;
+  /** status → schema (or `null` for no body); the content type, when not JSON. */
+  readonly responses: Readonly<Record<number, { readonly description: string; readonly schema: Schema | null; readonly contentType?: string }>>;
+}
+
+const E = (description: string) => ({ description, schema: ref('Error') });
+const COMMON = { 400: E('Bad request: the body or a parameter does not match the schema.'), 401: E('Missing or invalid API key.'), 413: E('Body too large.'), 415: E('Body is not JSON.'), 503: E('The store is unavailable.') };
+
+/** Every `/v1` route. */
+export const API_ROUTES: readonly RouteSpec[] = [
+  {
+    method: 'POST',
+    url: '/v1/sessions',
+    operationId: 'createSession',
+    summary: 'Create a session (sign-in). The token is returned once: hand it to the client (cookie) and keep no copy.',
+    tag: 'sessions',
+    auth: true,
+    body: obj(['userId'], { userId, data, client, authLevel: { type: 'integer', minimum: 0, maximum: 1000 } }),
+    responses: { 201: { description: 'Created.', schema: obj(['token', 'session'], { token: { type: 'string' }, session: ref('Session') }) }, ...COMMON, 409: E('`session_limit`: the user holds too many sessions.') },
+  },
+  {
+    method: 'POST',
+    url: '/v1/sessions/validate',
+    operationId: 'validateSession',
+    summary: 'Validate a token. Answers 200 either way; `valid: false` says why.',
+    tag: 'sessions',
+    auth: true,
+    body: obj(['token'], { token, client }),
+    responses: {
+      200: {
+        description: 'The verdict.',
+        schema: {
+          oneOf: [
+            obj(['valid', 'session'], { valid: { const: true }, session: ref('Session') }),
+            obj(['valid', 'reason'], { valid: { const: false }, reason: { type: 'string', enum: ['malformed', 'unknown', 'expired-idle', 'expired-absolute', 'revoked', 'binding-mismatch'] } }),
+          ],
+        },
+      },
+      ...COMMON,
+    },
+  },
+  {
+    method: 'POST',
+    url: '/v1/sessions/rotate',
+    operationId: 'rotateSession',
+    summary: 'Issue a new token for the session and kill the old one (after sign-in, privilege change or re-authentication).',
+    tag: 'sessions',
+    auth: true,
+    body: obj(['token'], {
+      token,
+      client,
+      userId: { ...userId, description: 'Sign in (or switch) to this user.' },
+      authenticated: { type: 'boolean', description: 'Record a re-authentication now (makes the session fresh).' },
+      authLevel: { type: 'integer', minimum: 0, maximum: 1000 },
+    }),
+    responses: {
+      200: { description: 'The new token.', schema: obj(['token', 'session'], { token: { type: 'string' }, session: ref('Session') }) },
+      ...COMMON,
+      401: E('`session_invalid` (with `reason`), or a bad API key.'),
+      409: E('`conflict`: another rotation won the race.'),
+    },
+  },
+  {
+    method: 'PATCH',
+    url: '/v1/sessions/:handle/data',
+    operationId: 'patchSessionData',
+    summary: 'Set and remove data keys; other keys are left as they are.',
+    tag: 'sessions',
+    auth: true,
+    params: obj(['handle'], { handle }),
+    body: obj([], { set: data, unset: { type: 'array', maxItems: 1000, items: { type: 'string', minLength: 1, maxLength: 256, ...reserved } } }),
+    responses: { 200: { description: 'The session after the change.', schema: obj(['session'], { session: ref('Session') }) }, ...COMMON, 404: E('No active session with this handle.') },
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/sessions/:handle',
+    operationId: 'revokeSession',
+    summary: 'Revoke one session (sign-out).',
+    tag: 'sessions',
+    auth: true,
+    params: obj(['handle'], { handle }),
+    responses: { 204: { description: 'Revoked.', schema: null }, 400: COMMON[400], 401: COMMON[401], 404: E('No active session with this handle.'), 503: COMMON[503] },
+  },
+  {
+    method: 'GET',
+    url: '/v1/users/:userId/sessions',
+    operationId: 'listUserSessions',
+    summary: "A user's live sessions, oldest first (a \"your devices\" page).",
+    tag: 'sessions',
+    auth: true,
+    params: obj(['userId'], { userId }),
+    responses: { 200: { description: 'The sessions.', schema: obj(['sessions'], { sessions: { type: 'array', items: ref('DeviceSession') } }) }, 400: COMMON[400], 401: COMMON[401], 503: COMMON[503] },
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/users/:userId/sessions',
+    operationId: 'revokeUserSessions',
+    summary: 'Log a user out everywhere, optionally but one session.',
+    tag: 'sessions',
+    auth: true,
+    params: obj(['userId'], { userId }),
+    querystring: obj([], { except: handle }),
+    responses: { 200: { description: 'The handles revoked.', schema: obj(['revoked'], { revoked: { type: 'array', items: { type: 'string' } } }) }, 400: COMMON[400], 401: COMMON[401], 503: COMMON[503] },
+  },
+  {
+    method: 'POST',
+    url: '/v1/tokens',
+    operationId: 'issueTokens',
+    summary: 'Token mode: sign in, answering an access JWT and a rotating refresh token.',
+    tag: 'tokens',
+    auth: true,
+    body: obj(['userId'], { userId, scope: { type: 'string', maxLength: 1024, pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+( [\\x21\\x23-\\x5B\\x5D-\\x7E]+)*$' }, data, client }),
+    responses: { 201: { description: 'The token pair.', schema: ref('TokenPair') }, ...COMMON, 409: E('`session_limit`.') },
+  },
+  {
+    method: 'POST',
+    url: '/v1/tokens/refresh',
+    operationId: 'refreshTokens',
+    summary: 'Token mode: rotate the refresh token and issue a new access token. A rotated token presented again revokes its family (theft).',
+    tag: 'tokens',
+    auth: true,
+    body: obj(['refreshToken'], { refreshToken: token, client }),
+    responses: { 200: { description: 'The new pair.', schema: ref('TokenPair') }, ...COMMON, 401: E('`invalid_grant` (with `reason`), or a bad API key.') },
+  },
+  {
+    method: 'POST',
+    url: '/v1/tokens/revoke',
+    operationId: 'revokeRefreshToken',
+    summary: 'Token mode: sign out, revoking the refresh token\'s family.',
+    tag: 'tokens',
+    auth: true,
+    body: obj(['refreshToken'], { refreshToken: token }),
+    responses: { 200: { description: 'Whether a live family was revoked.', schema: obj(['revoked'], { revoked: { type: 'boolean' } }) }, ...COMMON },
+  },
+];
+
+interface Req<B = unknown, P = unknown, Q = unknown> extends FastifyRequest {
+  body: B;
+  params: P;
+  query: Q;
+}
+
+const isReserved = (id: string | null): boolean => id !== null && id.startsWith(RESERVED_USER_PREFIX);
+
+/**
+ * The data key that marks a token-mode family. Session tokens and refresh
+ * tokens live in one store and have one format, so each endpoint checks the
+ * kind: a refresh token is no session token (it would skip the access-token
+ * step and live 14 days), and a session token cannot be refreshed into a
+ * family. Callers cannot set or unset it (data keys with the reserved
+ * prefix are refused).
+ */
+export const FAMILY_KEY = `${RESERVED_USER_PREFIX}family`;
+const isFamily = (data: Readonly<Record<string, unknown>>): boolean => data[FAMILY_KEY] === true;
+
+/** Whether a session is one the `/v1/sessions` routes may show or change. */
+const isApiSession = (s: Session): boolean => !isReserved(s.userId) && !isFamily(s.data);
+
+
+function clientOf(c: { ip?: string; userAgent?: string } | undefined): ClientInfo | undefined {
+  return c === undefined ? undefined : { ip: c.ip, userAgent: c.userAgent };
+}
+
+
+/**
+ * Registers the `/v1` routes in their own encapsulated scope, behind the
+ * API-key check.
+ */
+export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
+  const { sessions, tokens, apiKeys, metrics } = ctx;
+
+  /**
+   * What a presented refresh token names, read without touching it: a live
+   * family record, a live session (`other`: refused), or something
+   * `tokens.refresh()` judges itself. Tombstones carry no data: a refresh
+   * rotation leaves `revoked` ones (reuse detection needs them), a session
+   * rotation `rotated` ones, which are no refresh tokens.
+   */
+  const refreshTokenKind = async (presented: string): Promise<'family' | 'other' | 'undecided'> => {
+    const parsed = parseToken(presented);
+    if (parsed === null) return 'undecided';
+    const record = await ctx.store.get(parsed.handle);
+    if (record === null || record.status === 'revoked') return 'undecided';
+    return record.status === 'active' && isFamily(record.data) ? 'family' : 'other';
+  };
+
+  await app.register(async (api) => {
+    // Answers carry tokens and session data: never cached (RFC 6749 section 5.1).
+    api.addHook('onSend', async (_request, reply, payload) => {
+      reply.header('cache-control', 'no-store');
+      return payload;
+    });
+    api.addHook('onRequest', async (request: FastifyRequest) => {
+      const presented = readBearer(request.headers.authorization);
+      if (presented === null) {
+        metrics.apiKeyRejections.inc({ reason: 'missing' });
+        throw new ApiError(401, 'unauthorized', 'an API key is required: Authorization: Bearer <key>');
+      }
+      const check = await apiKeys.verify(presented);
+      if (!check.ok) {
+        metrics.apiKeyRejections.inc({ reason: check.reason });
+        throw new ApiError(401, 'unauthorized', 'the API key is not valid');
+      }
+    });
+
+    const handlers: Record<string, (request: Req<never, never, never>, reply: FastifyReply) => Promise<unknown>> = {
+      async createSession(request: Req<{ userId: string; data?: Record<string, unknown>; client?: ClientInfo; authLevel?: number }>, reply) {
+        const b = request.body;
+        const created = await sessions.create({ userId: b.userId, data: b.data, client: clientOf(b.client), authLevel: b.authLevel });
+        return reply.code(201).send({ token: created.token, session: (created.session) });
+      },
+      async validateSession(request: Req<{ token: string; client?: ClientInfo }>) {
+        const r = await sessions.validate(request.body.token, { client: clientOf(request.body.client) });
+        if (r.ok && isApiSession(r.session)) {
+          metrics.validated.inc({ result: 'valid' });
+          return { valid: true, session: (r.session) };
+        }
+        const reason = r.ok ? 'unknown' : r.reason;
+        metrics.validated.inc({ result: reason });
+        return { valid: false, reason };
+      },
+      async rotateSession(request: Req<{ token: string; client?: ClientInfo; userId?: string; authenticated?: boolean; authLevel?: number }>) {
+        const b = request.body;
+        const current = await sessions.validate(b.token, { client: clientOf(b.client) });
+        if (!current.ok) throw new ApiError(401, 'session_invalid', `the session token is not valid (${current.reason})`, current.reason);
+        if (!isApiSession(current.session)) throw new ApiError(401, 'session_invalid', 'the session token is not valid (unknown)', 'unknown');
+        const r = await sessions.rotate(current.renewed?.token ?? b.token, {
+          client: clientOf(b.client),
+          ...(b.userId !== undefined ? { userId: b.userId } : {}),
+          ...(b.authenticated !== undefined ? { authenticated: b.authenticated } : {}),
+          ...(b.authLevel !== undefined ? { authLevel: b.authLevel } : {}),
+        });
+        if (!r.ok) {
+          if (r.reason === 'conflict') throw new ApiError(409, 'conflict', 'the session was rotated concurrently; use the token the other rotation returned');
+          throw new ApiError(401, 'session_invalid', `the session token is not valid (${r.reason})`, r.reason);
+        }
+        return { token: r.token, session: (r.session) };
+      },
+      async patchSessionData(request: Req<{ set?: Record<string, unknown>; unset?: string[] }, { handle: string }>) {
+        const { handle } = request.params;
+        const before = await sessions.get(handle);
+        if (before === null || !isApiSession(before)) throw new ApiError(404, 'not_found', 'no active session with this handle');
+        const r = await sessions.patch(handle, { set: request.body.set, unset: request.body.unset });
+        if (!r.ok) throw new ApiError(404, 'not_found', 'no active session with this handle');
+        const after = await sessions.get(handle);
+        if (after === null) throw new ApiError(404, 'not_found', 'no active session with this handle');
+        return { session: (after) };
+      },
+      async revokeSession(request: Req<never, { handle: string }>, reply) {
+        const s = await sessions.get(request.params.handle);
+        if (s === null || !isApiSession(s) || !(await sessions.revoke(request.params.handle))) {
+          throw new ApiError(404, 'not_found', 'no active session with this handle');
+        }
+        return reply.code(204).send();
+      },
+      async listUserSessions(request: Req<never, { userId: string }>) {
+        return { sessions: (await sessions.list(request.params.userId)) };
+      },
+      async revokeUserSessions(request: Req<never, { userId: string }, { except?: string }>) {
+        const revoked = await sessions.revokeUser(request.params.userId, request.query.except !== undefined ? { except: request.query.except } : {});
+        if (revoked.length > 0) {
+          ctx.feed.push({ at: Date.now(), kind: 'revoked-all', userId: request.params.userId, handle: null, ip: null, detail: `${revoked.length} session(s) revoked through the API` });
+        }
+        return { revoked };
+      },
+      async issueTokens(request: Req<{ userId: string; scope?: string; data?: Record<string, unknown>; client?: ClientInfo }>, reply) {
+        const b = request.body;
+        const pair = await tokens.issue({
+          userId: b.userId,
+          data: { ...b.data, ...(b.scope !== undefined ? { scope: b.scope } : {}), [FAMILY_KEY]: true },
+          client: clientOf(b.client),
+        });
+        metrics.tokensIssued.inc();
+        return reply.code(201).send({ accessToken: pair.accessToken, refreshToken: pair.refreshToken, tokenType: pair.tokenType, expiresIn: pair.expiresIn });
+      },
+      async refreshTokens(request: Req<{ refreshToken: string; client?: ClientInfo }>) {
+        if ((await refreshTokenKind(request.body.refreshToken)) === 'other') {
+          metrics.tokenRefreshes.inc({ result: 'unknown' });
+          throw new ApiError(401, 'invalid_grant', 'the refresh token is not valid (unknown)', 'unknown');
+        }
+        const r = await tokens.refresh(request.body.refreshToken, { client: clientOf(request.body.client) });
+        metrics.tokenRefreshes.inc({ result: r.ok ? 'ok' : r.reason });
+        if (!r.ok) throw new ApiError(401, 'invalid_grant', `the refresh token is not valid (${r.reason})`, r.reason);
+        return { accessToken: r.accessToken, refreshToken: r.refreshToken, tokenType: r.tokenType, expiresIn: r.expiresIn };
+      },
+      async revokeRefreshToken(request: Req<{ refreshToken: string }>) {
+        if ((await refreshTokenKind(request.body.refreshToken)) === 'other') return { revoked: false };
+        return { revoked: await tokens.revoke(request.body.refreshToken) };
+      },
+    };
+
+    for (const route of API_ROUTES) {
+      const handler = handlers[route.operationId];
+      if (handler === undefined) throw new Error(`no handler for ${route.operationId}`);
+      api.route({
+        method: route.method,
+        url: route.url,
+        schema: {
+          ...(route.body ? { body: route.body } : {}),
+          ...(route.params ? { params: route.params } : {}),
+          ...(route.querystring ? { querystring: route.querystring } : {}),
+        },
+        handler: handler as (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+      });
+    }
+  });
+}

@@ -1,0 +1,65 @@
+/**
+ * What the parts of `latchkey serve` share: the resolved configuration, the
+ * store, the engines, token mode, API keys, the security-event feed and the
+ * metrics. `createService()` builds one context and hands it to the JSON API,
+ * the admin dashboard and the demo site.
+ *
+ * @module
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { Sessions, SessionsOptions } from '../core/sessions.js';
+import type { Store } from '../core/store.js';
+import type { Tokens } from '../tokens/tokens.js';
+import type { KeySet } from '../tokens/keys.js';
+import type { ApiKeys } from './apikeys.js';
+import type { ServiceConfig } from './config.js';
+import type { SecurityFeed } from './feed.js';
+import type { Metrics } from './metrics.js';
+
+/** The admin credential of the dashboard. */
+export interface AdminCredential {
+  /** The admin user name (`admin`). */
+  readonly username: string;
+  /** Whether `username`/`password` are the admin's, in constant time. */
+  verify(username: unknown, password: unknown): boolean;
+}
+
+/** Everything the service's parts share. */
+export interface ServiceContext {
+  readonly config: ServiceConfig;
+  /** The store, shared by every engine below. Never close it: the service does. */
+  readonly store: Store;
+  /**
+   * The main engine (cookie-length timeouts): the `/v1/sessions` API and the
+   * demo site's sessions, so that the dashboard sees and revokes them.
+   */
+  readonly sessions: Sessions;
+  /** Token mode (`/v1/tokens`), on an engine of its own with refresh-token timeouts over the same store. */
+  readonly tokens: Tokens;
+  /** The signing keys of token mode (JWKS). */
+  readonly keys: KeySet;
+  /** API keys of `/v1` callers, kept hashed in the store. */
+  readonly apiKeys: ApiKeys;
+  /** Recent security events of every engine, for the dashboard. */
+  readonly feed: SecurityFeed;
+  /** Counters and histograms served at `/metrics`. */
+  readonly metrics: Metrics;
+  /** The dashboard's admin credential. */
+  readonly admin: AdminCredential;
+  readonly log: FastifyBaseLogger;
+  /**
+   * A further engine over the shared store (the dashboard's own sessions, for
+   * one). Its events reach the feed and the metrics; it is closed with the
+   * service and never closes the store.
+   */
+  engine(options: Omit<SessionsOptions, 'store'>): Sessions;
+  /** When the service started, ms since epoch. */
+  readonly startedAt: number;
+}
+
+/**
+ * User ids that start with this prefix belong to latchkey itself (API keys,
+ * the dashboard's admin). The `/v1` API refuses them, so that no caller can
+ * mint a session that stands for one.
+ */
+export const RESERVED_USER_PREFIX = 'latchkey:';

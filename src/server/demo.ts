@@ -1,0 +1,409 @@
+/**
+ * The demo site of `latchkey serve`, at `/demo`: sign in as a demo user, see
+ * "your devices", sign a device out, sign out, sign out everywhere, and a
+ * sensitive action ("change your email") that asks for the password again
+ * when the sign-in is not fresh. Plain server-rendered HTML that works
+ * without JavaScript; every form carries the CSRF token.
+ *
+ * The demo runs on the service's main engine (`ctx.sessions`), so the admin
+ * dashboard sees and revokes its sessions. Demo users are `alice`, `bob` and
+ * `carol`, password `demo`; their user ids are `demo:alice`, `demo:bob` and
+ * `demo:carol`, so that a demo visitor can never list or revoke the sessions
+ * of a real user named `alice` created through `/v1`.
+ *
+ * Stable selectors for end-to-end tests (`[data-testid=...]`):
+ *
+ * | selector | where | what |
+ * |---|---|---|
+ * | `login-form` | /demo/login | the sign-in form (POST /demo/login) |
+ * | `login-user` | login form | `<select name="user">`: alice, bob, carol |
+ * | `login-password` | login form | `<input name="password">` |
+ * | `login-submit` | login form | the submit button |
+ * | `login-error` | /demo/login | wrong user or password (status 401) |
+ * | `notice` | any page | a flash message; `data-kind` is `ok` or `error`, `data-notice` its code (`signed-out`, `signed-out-everywhere`, `device-revoked`, `email-changed`, `reauthenticated`, or why a session ended: `revoked`, `expired-idle`, `expired-absolute`...) |
+ * | `user-name` | /demo | the signed-in user's name (`alice`) |
+ * | `devices-table` | /demo | the "Your devices" table |
+ * | `device-row` | devices table | one `<tr>` per session; `data-handle` (the public session handle) and `data-current` (`"true"` on this browser's session, else `"false"`) |
+ * | `current-badge` | current device row | the "this device" badge |
+ * | `device-revoke` | other device rows | "Sign out" button of that device (POST /demo/devices/:handle/revoke) |
+ * | `sign-out` | /demo | "Sign out" button (POST /demo/logout) |
+ * | `sign-out-everywhere` | /demo | "Sign out everywhere" button (POST /demo/logout-everywhere): every session of the user, this one included |
+ * | `sensitive-link` | /demo | link to /demo/sensitive |
+ * | `reauth-heading` | /demo/sensitive when not fresh | "Confirm it's you" |
+ * | `reauth-form` | same | the password form (POST /demo/reauth, hidden `return`) |
+ * | `reauth-password` | reauth form | `<input name="password">` |
+ * | `reauth-submit` | reauth form | the submit button |
+ * | `reauth-error` | reauth page | wrong password (status 401) |
+ * | `sensitive-heading` | /demo/sensitive when fresh | "Change your email" |
+ * | `current-email` | sensitive page | the email kept in the session data |
+ * | `sensitive-form` | sensitive page | the form (POST /demo/sensitive) |
+ * | `sensitive-email` | sensitive form | `<input name="email">` |
+ * | `sensitive-submit` | sensitive form | the submit button |
+ * | `sensitive-error` | sensitive page | not an email address (status 400) |
+ * | `sensitive-confirmation` | /demo/sensitive after a change | "Your email is now …" |
+ *
+ * Redirects are `303 See Other`. A signed-out visitor, or one whose session
+ * was revoked elsewhere (the dashboard), is sent to `/demo/login` (with
+ * `?reason=revoked` and the like when a session cookie was refused).
+ *
+ * @module
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { latchkey } from '../adapters/fastify.js';
+import type { Duration } from '../core/duration.js';
+import { durationOption } from '../core/duration.js';
+import type { DeviceSession } from '../core/model.js';
+import type { RequestSession } from '../http/request-session.js';
+import type { ServiceContext } from './context.js';
+import type { NavLink, SafeHtml } from './html.js';
+import { html, htmlHeaders, page } from './html.js';
+
+/** Options of {@link registerDemo}. */
+export interface DemoOptions {
+  /**
+   * How recent the last authentication must be for the sensitive action;
+   * older sign-ins are asked for the password again.
+   * @default '5m'
+   */
+  freshFor?: Duration;
+}
+
+/** The demo's session cookie; `__Host-` so a sibling subdomain cannot plant it. */
+const COOKIE_NAME = '__Host-latchkey-demo';
+/** Shown on the sign-in page: it is a demo. */
+const DEMO_PASSWORD = 'demo';
+const DEMO_USERS: readonly string[] = ['alice', 'bob', 'carol'];
+const USER_PREFIX = 'demo:';
+const BRAND = 'latchkey demo';
+const MAX_EMAIL = 254;
+
+/** Flash messages, chosen by a fixed code in the query string: nothing from the URL is echoed. */
+const NOTICES: Readonly<Record<string, { readonly kind: 'ok' | 'error'; readonly text: string }>> = {
+  'signed-out': { kind: 'ok', text: 'You are signed out. This session was revoked on the server at once.' },
+  'signed-out-everywhere': { kind: 'ok', text: 'You are signed out on every device, this one included.' },
+  'device-revoked': { kind: 'ok', text: 'That device is signed out: its next request will find no session.' },
+  'email-changed': { kind: 'ok', text: 'Your email was changed.' },
+  reauthenticated: { kind: 'ok', text: "Thanks, that's you. Your sign-in is fresh again: the session token was rotated." },
+  revoked: { kind: 'error', text: 'Your session was ended elsewhere (another device or an administrator). Please sign in again.' },
+  'expired-idle': { kind: 'error', text: 'Your session timed out after a while without activity. Please sign in again.' },
+  'expired-absolute': { kind: 'error', text: 'Your session reached its maximum lifetime. Please sign in again.' },
+  'binding-mismatch': { kind: 'error', text: 'Your session no longer matched this browser and was ended. Please sign in again.' },
+};
+
+/** Paths a re-authentication may return to: under /demo, same origin, no `..`, no `//`. */
+const RETURN_PATH = /^\/demo(?:\/[A-Za-z0-9_-]{1,64}){0,4}$/;
+const DEFAULT_RETURN = '/demo';
+
+type Notice = { readonly code: string; readonly kind: 'ok' | 'error'; readonly text: string };
+
+/**
+ * Registers the demo site under `/demo`, in an encapsulated scope with its
+ * own latchkey cookie (`__Host-latchkey-demo`) on the service's main engine.
+ *
+ * @param app the service's Fastify instance.
+ * @param ctx the service context: `sessions` (the main engine) and `config.trustProxy` are used.
+ * @param options `freshFor`: how recent a sign-in the sensitive action needs (@default '5m').
+ * @throws {ConfigError} when `freshFor` is not a duration.
+ * @example
+ * ```ts
+ * await registerDemo(app, ctx, { freshFor: '5m' });
+ * ```
+ */
+export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, options: DemoOptions = {}): Promise<void> {
+  const freshForMs = durationOption('demo freshFor', options.freshFor ?? '5m', { min: 1 });
+  const sessions = ctx.sessions;
+
+  await app.register(
+    async (scope: FastifyInstance) => {
+      // The latchkey plugin skips encapsulation: registered here, it applies to this scope only.
+      await scope.register(latchkey, { sessions, cookie: { name: COOKIE_NAME }, trustProxy: ctx.config.trustProxy });
+
+      scope.get('/', async (request, reply) => {
+        const s = await request.session.load();
+        const user = demoUser(s);
+        if (user === null) return toLogin(reply, s);
+        const devices = await sessions.list(s.userId as string);
+        return send(reply, 200, homePage(s, user, devices, noticeOf(request)));
+      });
+
+      scope.get('/login', async (request, reply) => {
+        // Loading clears a refused cookie, so that the next POST carries none.
+        const s = await request.session.load();
+        if (demoUser(s) !== null) return reply.redirect('/demo', 303);
+        return send(reply, 200, loginPage(s, { notice: noticeOf(request) }));
+      });
+
+      scope.post('/login', async (request, reply) => {
+        const s = await request.session.load();
+        const user = formField(request, 'user');
+        const password = formField(request, 'password');
+        if (user === undefined || !DEMO_USERS.includes(user) || !passwordMatches(password)) {
+          return send(reply, 401, loginPage(s, { error: true, user }));
+        }
+        // login() always issues a new token and kills the presented one: no fixation.
+        await s.login(USER_PREFIX + user, { authLevel: 1 });
+        return reply.redirect('/demo', 303);
+      });
+
+      scope.post('/logout', async (request, reply) => {
+        const s = await request.session.load();
+        await s.logout();
+        return reply.redirect('/demo/login?done=signed-out', 303);
+      });
+
+      scope.post('/logout-everywhere', async (request, reply) => {
+        const s = await request.session.load();
+        if (demoUser(s) === null) return toLogin(reply, s);
+        await s.logoutEverywhere();
+        return reply.redirect('/demo/login?done=signed-out-everywhere', 303);
+      });
+
+      scope.post<{ Params: { handle: string } }>('/devices/:handle/revoke', async (request, reply) => {
+        const s = await request.session.load();
+        const user = demoUser(s);
+        if (user === null) return toLogin(reply, s);
+        const handle = request.params.handle;
+        // Only the user's own sessions: a handle is public, so it proves nothing by itself.
+        const own = (await sessions.list(s.userId as string)).some((d) => d.handle === handle);
+        if (!own) return send(reply, 404, notFoundPage(s, user));
+        if (handle === s.handle) {
+          await s.logout();
+          return reply.redirect('/demo/login?done=signed-out', 303);
+        }
+        await sessions.revoke(handle);
+        return reply.redirect('/demo?done=device-revoked', 303);
+      });
+
+      scope.get('/sensitive', async (request, reply) => {
+        const s = await request.session.load();
+        const user = demoUser(s);
+        if (user === null) return toLogin(reply, s);
+        if (!s.isFresh(freshForMs)) return send(reply, 200, reauthPage(s, user, '/demo/sensitive', false));
+        return send(reply, 200, sensitivePage(s, user, { notice: noticeOf(request) }));
+      });
+
+      scope.post('/sensitive', async (request, reply) => {
+        const s = await request.session.load();
+        const user = demoUser(s);
+        if (user === null) return toLogin(reply, s);
+        // The POST needs freshness too: the form may have been left open past the window.
+        if (!s.isFresh(freshForMs)) return send(reply, 401, reauthPage(s, user, '/demo/sensitive', false));
+        const email = formField(request, 'email')?.trim();
+        if (email === undefined || !isEmail(email)) return send(reply, 400, sensitivePage(s, user, { error: true }));
+        s.set('email', email);
+        return reply.redirect('/demo/sensitive?done=email-changed', 303);
+      });
+
+      scope.post('/reauth', async (request, reply) => {
+        const s = await request.session.load();
+        const user = demoUser(s);
+        if (user === null) return toLogin(reply, s);
+        const back = safeReturn(formField(request, 'return'));
+        if (!passwordMatches(formField(request, 'password'))) return send(reply, 401, reauthPage(s, user, back, true));
+        // A step-up: a new token (the old one dies) with the authentication time set to now.
+        if (!(await s.rotate({ reauthenticated: true }))) return toLogin(reply, s);
+        return reply.redirect(`${back}?done=reauthenticated`, 303);
+      });
+    },
+    { prefix: '/demo' },
+  );
+}
+
+// ---------------------------------------------------------------------------
+// Request helpers
+
+/** The demo user name of a loaded session, or `null` when signed out (or signed in as anyone else). */
+function demoUser(s: RequestSession): string | null {
+  const id = s.userId;
+  if (id === null || !id.startsWith(USER_PREFIX)) return null;
+  const name = id.slice(USER_PREFIX.length);
+  return DEMO_USERS.includes(name) ? name : null;
+}
+
+function toLogin(reply: FastifyReply, s: RequestSession): FastifyReply {
+  const reason = s.invalidReason;
+  return reply.redirect(reason !== null && reason in NOTICES ? `/demo/login?reason=${reason}` : '/demo/login', 303);
+}
+
+function send(reply: FastifyReply, status: number, body: string): FastifyReply {
+  return reply.code(status).headers(htmlHeaders()).send(body);
+}
+
+function formField(request: FastifyRequest, name: string): string | undefined {
+  const body = request.body;
+  if (body === null || typeof body !== 'object' || !Object.hasOwn(body, name)) return undefined;
+  const v = (body as Record<string, unknown>)[name];
+  return typeof v === 'string' && v.length <= 1024 ? v : undefined;
+}
+
+function noticeOf(request: FastifyRequest): Notice | null {
+  const q = request.query as Record<string, unknown> | undefined;
+  const code = typeof q?.done === 'string' ? q.done : typeof q?.reason === 'string' ? q.reason : null;
+  if (code === null || !Object.hasOwn(NOTICES, code)) return null;
+  const n = NOTICES[code] as { kind: 'ok' | 'error'; text: string };
+  return { code, ...n };
+}
+
+const PASSWORD_DIGEST = createHash('sha256').update(DEMO_PASSWORD).digest();
+
+/** Compares in constant time, as a real password check would. */
+function passwordMatches(password: string | undefined): boolean {
+  if (password === undefined) return false;
+  return timingSafeEqual(createHash('sha256').update(password).digest(), PASSWORD_DIGEST);
+}
+
+function safeReturn(path: string | undefined): string {
+  return path !== undefined && RETURN_PATH.test(path) ? path : DEFAULT_RETURN;
+}
+
+function isEmail(email: string): boolean {
+  return email.length <= MAX_EMAIL && /^[^\s@]+@[^\s@]+$/.test(email);
+}
+
+// ---------------------------------------------------------------------------
+// Pages
+
+const NAV_HOME: NavLink = { href: '/demo', label: 'Your devices' };
+const NAV_SENSITIVE: NavLink = { href: '/demo/sensitive', label: 'Change your email' };
+
+function nav(current: 'home' | 'sensitive' | null): NavLink[] {
+  return [
+    { ...NAV_HOME, current: current === 'home' },
+    { ...NAV_SENSITIVE, current: current === 'sensitive' },
+  ];
+}
+
+function csrfField(s: RequestSession): SafeHtml {
+  const token = s.csrfToken;
+  return token === null ? html`` : html`<input type="hidden" name="_csrf" value="${token}">`;
+}
+
+function noticeBlock(n: Notice | null | undefined): SafeHtml | string {
+  if (n === null || n === undefined) return '';
+  return html`<p class="notice ${n.kind}" role="status" data-testid="notice" data-kind="${n.kind}" data-notice="${n.code}">${n.text}</p>`;
+}
+
+function aside(s: RequestSession, user: string): SafeHtml {
+  return html`<span>Signed in as <strong>${user}</strong></span><form class="inline" method="post" action="/demo/logout">${csrfField(s)}<button class="secondary" type="submit">Sign out</button></form>`;
+}
+
+function loginPage(s: RequestSession, o: { notice?: Notice | null; error?: boolean; user?: string | undefined }): string {
+  const picked = o.user !== undefined && DEMO_USERS.includes(o.user) ? o.user : DEMO_USERS[0];
+  const options = DEMO_USERS.map((u) => html`<option value="${u}"${u === picked ? html` selected` : ''}>${u}</option>`);
+  const error = o.error
+    ? html`<p class="notice error" role="alert" data-testid="login-error">Unknown user or wrong password.</p>`
+    : '';
+  const body = html`<div class="narrow">
+<h1>Sign in to the demo</h1>
+${noticeBlock(o.notice)}${error}
+<form class="card" method="post" action="/demo/login" data-testid="login-form">
+${csrfField(s)}
+<label for="user">Demo user</label>
+<select id="user" name="user" style="width:100%;padding:.5rem .6rem;border:1px solid var(--line);border-radius:6px;font:inherit;background:var(--card)" data-testid="login-user">${options}</select>
+<label for="password">Password</label>
+<input id="password" type="password" name="password" autocomplete="current-password" required data-testid="login-password">
+<p class="muted">Every demo user's password is <code>${DEMO_PASSWORD}</code>.</p>
+<button type="submit" data-testid="login-submit">Sign in</button>
+</form>
+<p class="muted">Signing in issues a fresh session token in a <code>__Host-</code> cookie (Secure, HttpOnly, SameSite=Lax): any token the browser held before is thrown away, so nobody can fix your session in advance. Sign in from a second browser to see two devices.</p>
+</div>`;
+  return page({ title: 'Sign in · latchkey demo', brand: BRAND, body });
+}
+
+function homePage(s: RequestSession, user: string, devices: readonly DeviceSession[], notice: Notice | null): string {
+  const now = Date.now();
+  const rows = devices.map((d) => {
+    const current = d.handle === s.handle;
+    const action = current
+      ? html`<span class="badge" data-testid="current-badge">this device</span>`
+      : html`<form class="inline" method="post" action="/demo/devices/${encodeURIComponent(d.handle)}/revoke">${csrfField(s)}<button class="secondary" type="submit" data-testid="device-revoke">Sign out</button></form>`;
+    return html`<tr data-testid="device-row" data-handle="${d.handle}" data-current="${current ? 'true' : 'false'}">
+<td><span title="${d.userAgent ?? ''}">${d.device.browser} on ${d.device.os}</span> <span class="muted">${d.device.type}</span></td>
+<td class="mono">${d.ip ?? 'unknown'}</td>
+<td>${when(d.createdAt, now)}</td>
+<td>${when(d.lastSeenAt, now)}</td>
+<td>${action}</td>
+</tr>`;
+  });
+  const body = html`<h1>Hello <span data-testid="user-name">${user}</span></h1>
+${noticeBlock(notice)}
+<p class="muted">You are signed in to the latchkey demo. Every browser you sign in with is a session of its own, listed below; the admin dashboard sees the same sessions and can end them.</p>
+<h2>Your devices</h2>
+<table data-testid="devices-table">
+<thead><tr><th>Device</th><th>IP address</th><th>Signed in</th><th>Last seen</th><th></th></tr></thead>
+<tbody>${rows}</tbody>
+</table>
+<h2>Sign out</h2>
+<div class="card">
+<form class="inline" method="post" action="/demo/logout">${csrfField(s)}<button type="submit" data-testid="sign-out">Sign out</button></form>
+<form class="inline" method="post" action="/demo/logout-everywhere">${csrfField(s)}<button class="danger" type="submit" data-testid="sign-out-everywhere">Sign out everywhere</button></form>
+<p class="muted">"Sign out" ends this session only. "Sign out everywhere" revokes every session of ${user}, this one included, on the server at once: every other browser finds itself signed out on its next request.</p>
+</div>
+<h2>Sensitive action</h2>
+<div class="card">
+<p>Changing your email needs a recent sign-in. After a while you will be asked for your password again, and the session token is rotated when you give it.</p>
+<a class="button" href="/demo/sensitive" data-testid="sensitive-link">Change your email</a>
+</div>`;
+  return page({ title: 'Your devices · latchkey demo', brand: BRAND, nav: nav('home'), aside: aside(s, user), body });
+}
+
+function reauthPage(s: RequestSession, user: string, back: string, error: boolean): string {
+  const body = html`<div class="narrow">
+<h1 data-testid="reauth-heading">Confirm it's you</h1>
+${error ? html`<p class="notice error" role="alert" data-testid="reauth-error">Wrong password.</p>` : ''}
+<p class="muted">Changing your email is a sensitive action, and you signed in a while ago. Enter your password again to go on.</p>
+<form class="card" method="post" action="/demo/reauth" data-testid="reauth-form">
+${csrfField(s)}
+<input type="hidden" name="return" value="${back}">
+<p>Signed in as <strong>${user}</strong></p>
+<label for="password">Password</label>
+<input id="password" type="password" name="password" autocomplete="current-password" required data-testid="reauth-password">
+<p class="muted">The demo password is <code>${DEMO_PASSWORD}</code>.</p>
+<button type="submit" data-testid="reauth-submit">Confirm</button>
+</form>
+</div>`;
+  return page({ title: "Confirm it's you · latchkey demo", brand: BRAND, nav: nav('sensitive'), aside: aside(s, user), body });
+}
+
+function sensitivePage(s: RequestSession, user: string, o: { notice?: Notice | null; error?: boolean }): string {
+  const stored = s.get('email');
+  const email = typeof stored === 'string' ? stored : `${user}@example.com`;
+  const confirmation =
+    o.notice?.code === 'email-changed'
+      ? html`<p class="notice ok" role="status" data-testid="sensitive-confirmation">Your email is now <strong>${email}</strong>.</p>`
+      : noticeBlock(o.notice);
+  const body = html`<h1 data-testid="sensitive-heading">Change your email</h1>
+${confirmation}
+${o.error ? html`<p class="notice error" role="alert" data-testid="sensitive-error">That does not look like an email address.</p>` : ''}
+<div class="card">
+<p>Current email: <strong data-testid="current-email">${email}</strong></p>
+<form method="post" action="/demo/sensitive" data-testid="sensitive-form">
+${csrfField(s)}
+<label for="email">New email</label>
+<div class="row"><input id="email" type="text" name="email" autocomplete="email" required maxlength="${MAX_EMAIL}" data-testid="sensitive-email"><button type="submit" data-testid="sensitive-submit">Save</button></div>
+</form>
+<p class="muted">This page opens only with a recent sign-in; the change is kept in the session's data.</p>
+</div>`;
+  return page({ title: 'Change your email · latchkey demo', brand: BRAND, nav: nav('sensitive'), aside: aside(s, user), body });
+}
+
+function notFoundPage(s: RequestSession, user: string): string {
+  const body = html`<h1>No such device</h1><p>None of your sessions has that handle: it may have ended already.</p><p><a href="/demo">Back to your devices</a></p>`;
+  return page({ title: 'No such device · latchkey demo', brand: BRAND, nav: nav(null), aside: aside(s, user), body });
+}
+
+/** A `<time>` with the exact instant and a coarse "5 min ago". */
+function when(ms: number, now: number): SafeHtml {
+  const iso = new Date(ms).toISOString();
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  const text =
+    s < 45
+      ? 'just now'
+      : s < 90 * 60
+        ? `${Math.max(1, Math.round(s / 60))} min ago`
+        : s < 36 * 3600
+          ? `${Math.round(s / 3600)} h ago`
+          : iso.slice(0, 10);
+  return html`<time datetime="${iso}" title="${iso.replace('T', ' ').slice(0, 19)} UTC">${text}</time>`;
+}

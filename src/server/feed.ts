@@ -1,0 +1,96 @@
+/**
+ * The security-event feed of the dashboard: the recent events of every
+ * engine that matter to an operator (refresh-token theft, binding
+ * mismatches, bursts of invalid tokens, new devices, "log out everywhere"),
+ * in a bounded ring. Events carry handles, user ids and IPs, never tokens.
+ *
+ * @module
+ */
+import type { Sessions } from '../core/sessions.js';
+import type { Tokens } from '../tokens/tokens.js';
+
+/** Kinds of {@link SecurityEvent}. */
+export type SecurityEventKind = 'token-theft' | 'binding-mismatch' | 'invalid-token-burst' | 'new-device' | 'revoked-all' | 'session-limit';
+
+/** One entry of the feed. */
+export interface SecurityEvent {
+  /** Increasing number, unique within this process. */
+  readonly id: number;
+  /** ms since epoch. */
+  readonly at: number;
+  readonly kind: SecurityEventKind;
+  readonly userId: string | null;
+  readonly handle: string | null;
+  readonly ip: string | null;
+  /** One line for people, e.g. "user agent changed; request refused (reauth)". */
+  readonly detail: string;
+}
+
+/** The feed. */
+export interface SecurityFeed {
+  /** Adds an event (the id is assigned here). */
+  push(event: Omit<SecurityEvent, 'id'>): SecurityEvent;
+  /** The newest events first, at most `limit` (default 50). */
+  recent(limit?: number): SecurityEvent[];
+  /** Forwards one engine's anomalies, new devices and limit evictions to the feed; returns the unsubscribe function. */
+  watch(engine: Sessions): () => void;
+  /** Forwards token mode's theft detections. */
+  watchTokens(tokens: Tokens): () => void;
+  /** Calls `listener` for every new event; returns the unsubscribe function. */
+  subscribe(listener: (event: SecurityEvent) => void): () => void;
+}
+
+/** A feed keeping the last `capacity` events. */
+export function securityFeed(capacity = 200): SecurityFeed {
+  const ring: SecurityEvent[] = [];
+  const listeners = new Set<(event: SecurityEvent) => void>();
+  let next = 1;
+
+  const push = (event: Omit<SecurityEvent, 'id'>): SecurityEvent => {
+    const e = Object.freeze({ id: next++, ...event });
+    ring.push(e);
+    if (ring.length > capacity) ring.shift();
+    for (const fn of listeners) {
+      try {
+        fn(e);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+    return e;
+  };
+
+  return {
+    push,
+    recent(limit = 50) {
+      return ring.slice(-Math.max(0, limit)).reverse();
+    },
+    watch(engine) {
+      const offs = [
+        engine.on('anomaly', (a) => {
+          if (a.kind === 'binding-mismatch') {
+            push({ at: a.at, kind: 'binding-mismatch', userId: a.userId, handle: a.handle, ip: a.ip, detail: `${a.attribute === 'ip' ? 'IP address' : 'user agent'} changed; ${a.action === 'log' ? 'accepted and logged' : a.action === 'reauth' ? 'request refused (re-authentication)' : 'session revoked'}` });
+          } else {
+            push({ at: a.at, kind: 'invalid-token-burst', userId: null, handle: null, ip: a.ip, detail: `${a.count} invalid tokens in the window; client throttled` });
+          }
+        }),
+        engine.on('new-device', (d) => {
+          push({ at: d.at, kind: 'new-device', userId: d.userId, handle: d.handle, ip: d.client.ip, detail: `signed in from ${d.client.device.browser} on ${d.client.device.os}` });
+        }),
+        engine.on('revoked', (r) => {
+          if (r.cause === 'limit') push({ at: r.at, kind: 'session-limit', userId: r.userId, handle: r.handle, ip: null, detail: 'oldest session revoked: too many sessions' });
+        }),
+      ];
+      return () => offs.forEach((off) => off());
+    },
+    watchTokens(tokens) {
+      return tokens.on('token-theft', (t) => {
+        push({ at: t.at, kind: 'token-theft', userId: t.userId, handle: t.handle, ip: t.ip, detail: 'a rotated refresh token was replayed; the token family is revoked' });
+      });
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

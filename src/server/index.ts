@@ -1,0 +1,19 @@
+/**
+ * The standalone session service as a library: what `latchkey serve` runs,
+ * for embedding it in your own process or tests.
+ *
+ * @module
+ */
+export { createService, SERVICE_VERSION } from './service.js';
+export type { Service, ServiceOptions } from './service.js';
+export { loadConfig, CONFIG_OPTIONS, envName, flagName } from './config.js';
+export type { ConfigSources, LogLevel, ServiceConfig } from './config.js';
+export { openStore, parseStoreUrl, redactStoreUrl } from './store-url.js';
+export type { OpenStoreOptions, StoreLocation } from './store-url.js';
+export { apiKeys, API_KEY_USER } from './apikeys.js';
+export type { ApiKeyCheck, ApiKeyInfo, ApiKeys, ApiKeysOptions } from './apikeys.js';
+export type { AdminCredential, ServiceContext } from './context.js';
+export { RESERVED_USER_PREFIX } from './context.js';
+export type { SecurityEvent, SecurityEventKind, SecurityFeed } from './feed.js';
+export type { Metrics, MetricsSnapshot } from './metrics.js';
+export { openApiDocument } from './openapi.js';

@@ -1,0 +1,187 @@
+/**
+ * The service's metrics, served at `/metrics` in the Prometheus text
+ * exposition format (version 0.0.4): session and token counters by outcome,
+ * store errors, and request latency histograms by route.
+ *
+ * @module
+ */
+import type { Sessions } from '../core/sessions.js';
+
+/** Default latency buckets, in seconds: 0.5 ms to 2.5 s. */
+const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+type Labels = Readonly<Record<string, string>>;
+
+class Counter {
+  readonly #values = new Map<string, { labels: Labels; value: number }>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+  inc(labels: Labels = {}, by = 1): void {
+    const key = labelText(labels);
+    const entry = this.#values.get(key);
+    if (entry === undefined) this.#values.set(key, { labels, value: by });
+    else entry.value += by;
+  }
+  entries(): Array<{ labels: Labels; value: number }> {
+    return [...this.#values.values()].map((e) => ({ labels: e.labels, value: e.value }));
+  }
+  total(filter?: (labels: Labels) => boolean): number {
+    let sum = 0;
+    for (const { labels, value } of this.#values.values()) if (filter === undefined || filter(labels)) sum += value;
+    return sum;
+  }
+  render(): string {
+    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n`;
+    if (this.#values.size === 0) out += `${this.name} 0\n`;
+    for (const [key, { value }] of this.#values) out += `${this.name}${key} ${value}\n`;
+    return out;
+  }
+}
+
+class Histogram {
+  readonly #series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[] = BUCKETS,
+  ) {}
+  #total = 0;
+  /** Observations over every series. */
+  get total(): number {
+    return this.#total;
+  }
+  observe(labels: Labels, seconds: number): void {
+    this.#total++;
+    const key = labelText(labels);
+    let s = this.#series.get(key);
+    if (s === undefined) {
+      s = { labels, counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 };
+      this.#series.set(key, s);
+    }
+    for (let i = 0; i < this.buckets.length; i++) if (seconds <= (this.buckets[i] as number)) s.counts[i] = (s.counts[i] as number) + 1;
+    s.sum += seconds;
+    s.count++;
+  }
+  render(): string {
+    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} histogram\n`;
+    for (const { labels, counts, sum, count } of this.#series.values()) {
+      for (let i = 0; i < this.buckets.length; i++) out += `${this.name}_bucket${labelText({ ...labels, le: String(this.buckets[i]) })} ${counts[i]}\n`;
+      out += `${this.name}_bucket${labelText({ ...labels, le: '+Inf' })} ${count}\n`;
+      out += `${this.name}_sum${labelText(labels)} ${sum}\n${this.name}_count${labelText(labels)} ${count}\n`;
+    }
+    return out;
+  }
+}
+
+function labelText(labels: Labels): string {
+  const keys = Object.keys(labels);
+  if (keys.length === 0) return '';
+  return `{${keys.map((k) => `${k}="${(labels[k] as string).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
+}
+
+/** What the dashboard shows of the metrics. */
+export interface MetricsSnapshot {
+  readonly sessionsCreated: number;
+  readonly validations: number;
+  readonly rejected: number;
+  readonly rejectedByReason: Readonly<Record<string, number>>;
+  readonly revoked: number;
+  readonly rotated: number;
+  readonly tokensIssued: number;
+  readonly tokenRefreshes: number;
+  readonly storeErrors: number;
+  readonly requests: number;
+}
+
+/** The service's metrics. */
+export interface Metrics {
+  /** `latchkey_sessions_created_total` */
+  readonly created: Counter;
+  /** `latchkey_sessions_validated_total{result}`: `valid` or the refusal reason. */
+  readonly validated: Counter;
+  /** `latchkey_sessions_revoked_total{cause}` */
+  readonly revoked: Counter;
+  /** `latchkey_sessions_rotated_total{cause}` */
+  readonly rotated: Counter;
+  /** `latchkey_tokens_issued_total` */
+  readonly tokensIssued: Counter;
+  /** `latchkey_token_refreshes_total{result}` */
+  readonly tokenRefreshes: Counter;
+  /** `latchkey_store_errors_total` */
+  readonly storeErrors: Counter;
+  /** `latchkey_api_key_rejections_total{reason}` */
+  readonly apiKeyRejections: Counter;
+  /** `latchkey_http_request_duration_seconds{method,route,status}` */
+  readonly requestDuration: Histogram;
+  /** Counts an engine's lifecycle events (created, rotated, revoked). */
+  watch(engine: Sessions): () => void;
+  snapshot(): MetricsSnapshot;
+  /** The exposition text. */
+  render(): string;
+}
+
+/** Creates the service's metrics. */
+export function createMetrics(): Metrics {
+  const created = new Counter('latchkey_sessions_created_total', 'Sessions created.');
+  const validated = new Counter('latchkey_sessions_validated_total', 'Session validations through the API, by result (valid or the refusal reason).');
+  const revoked = new Counter('latchkey_sessions_revoked_total', 'Sessions revoked, by cause.');
+  const rotated = new Counter('latchkey_sessions_rotated_total', 'Session tokens rotated, by cause.');
+  const tokensIssued = new Counter('latchkey_tokens_issued_total', 'Token pairs issued at sign-in.');
+  const tokenRefreshes = new Counter('latchkey_token_refreshes_total', 'Refresh-token rotations, by result.');
+  const storeErrors = new Counter('latchkey_store_errors_total', 'Requests that failed because the store was unavailable.');
+  const apiKeyRejections = new Counter('latchkey_api_key_rejections_total', 'API requests refused for their API key, by reason.');
+  const requestDuration = new Histogram('latchkey_http_request_duration_seconds', 'Time to answer HTTP requests, by method, route and status.');
+  const started = Date.now() / 1000;
+  const all = [created, validated, revoked, rotated, tokensIssued, tokenRefreshes, storeErrors, apiKeyRejections];
+  return {
+    created,
+    validated,
+    revoked,
+    rotated,
+    tokensIssued,
+    tokenRefreshes,
+    storeErrors,
+    apiKeyRejections,
+    requestDuration,
+    watch(engine) {
+      const offs = [
+        engine.on('created', () => created.inc()),
+        engine.on('rotated', (e) => rotated.inc({ cause: e.cause })),
+        engine.on('revoked', (e) => revoked.inc({ cause: e.cause })),
+      ];
+      return () => offs.forEach((off) => off());
+    },
+    snapshot() {
+      const byReason: Record<string, number> = {};
+      for (const { labels, value } of validated.entries()) {
+        const result = labels.result ?? 'unknown';
+        if (result !== 'valid') byReason[result] = (byReason[result] ?? 0) + value;
+      }
+      return {
+        sessionsCreated: created.total(),
+        validations: validated.total(),
+        rejected: validated.total((l) => l.result !== 'valid'),
+        rejectedByReason: byReason,
+        revoked: revoked.total(),
+        rotated: rotated.total(),
+        tokensIssued: tokensIssued.total(),
+        tokenRefreshes: tokenRefreshes.total(),
+        storeErrors: storeErrors.total(),
+        requests: requestDuration.total,
+      };
+    },
+    render() {
+      const mem = process.memoryUsage();
+      return (
+        all.map((c) => c.render()).join('') +
+        requestDuration.render() +
+        `# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds ${started}\n` +
+        `# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes ${mem.rss}\n`
+      );
+    },
+  };
+}
+
+export type { Counter, Histogram };

@@ -1,0 +1,115 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSessions } from '../../src/core/sessions.js';
+import type { Store } from '../../src/core/store.js';
+import { API_KEY_USER, apiKeys } from '../../src/server/apikeys.js';
+import { openStore } from '../../src/server/store-url.js';
+import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';
+import { redisAvailable, startRedis, type RedisServer } from '../servers/redis.js';
+
+const KEY = /^lk_[0-9a-f]{24}_[A-Za-z0-9_-]{43}$/;
+const dir = mkdtempSync(join(tmpdir(), 'latchkey-apikeys-'));
+
+let redis: RedisServer | undefined;
+let postgres: PostgresServer | undefined;
+const pgMissing = postgresMissing();
+
+beforeAll(async () => {
+  if (redisAvailable) redis = await startRedis();
+  if (pgMissing === null) postgres = await startPostgres();
+}, 60_000);
+afterAll(async () => {
+  await redis?.stop();
+  await postgres?.stop();
+});
+
+const stores: Array<[string, () => string | null]> = [
+  ['memory', () => 'memory:'],
+  ['SQLite', () => `sqlite:${join(dir, 'keys.db')}`],
+  ['Redis', () => (redis ? redis.url : null)],
+  ['PostgreSQL', () => (postgres ? postgres.url : null)],
+];
+
+describe.each(stores)('API keys on %s', (_name, url) => {
+  let store: Store;
+  beforeAll(async () => {
+    const u = url();
+    if (u !== null) store = await openStore(u);
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  it('are made, listed, verified and revoked; the store keeps only a hash', async (t) => {
+    if (store === undefined) return t.skip();
+    const keys = apiKeys(store, { cacheMs: 0 });
+    const { key, info } = await keys.create('billing backend');
+    expect(key).toMatch(KEY);
+    expect(key.slice(3, 27)).toBe(info.id);
+    expect(info.name).toBe('billing backend');
+
+    const raw = await store.get(info.id);
+    expect(raw?.userId).toBe(API_KEY_USER);
+    expect(JSON.stringify(raw)).not.toContain(key.slice(28));
+
+    expect((await keys.list()).map((k) => k.id)).toContain(info.id);
+    expect(await keys.verify(key)).toEqual({ ok: true, key: info });
+    expect(await keys.revoke(info.id)).toBe(true);
+    expect(await keys.verify(key)).toEqual({ ok: false, reason: 'unknown' });
+    expect(await keys.revoke(info.id)).toBe(false);
+    expect((await keys.list()).map((k) => k.id)).not.toContain(info.id);
+  });
+
+  it('refuse a wrong secret, a malformed key and a session token', async (t) => {
+    if (store === undefined) return t.skip();
+    const keys = apiKeys(store, { cacheMs: 0 });
+    const { key } = await keys.create();
+    const last = key.at(-1) === 'A' ? 'B' : 'A';
+    expect(await keys.verify(key.slice(0, -1) + last)).toEqual({ ok: false, reason: 'unknown' });
+    for (const bad of [undefined, 42, '', 'lk_', key + 'x', key.replace('lk_', 'lx_'), `Bearer ${key}`]) {
+      expect(await keys.verify(bad), String(bad)).toEqual({ ok: false, reason: 'malformed' });
+    }
+    const sessions = createSessions({ store: { ...store, close: async () => {} }, sweepInterval: false });
+    const { token } = await sessions.create({ userId: 'u1' });
+    expect(await keys.verify(token)).toEqual({ ok: false, reason: 'malformed' });
+  });
+
+  it('cannot be used as session tokens, and sessions cannot stand for keys', async (t) => {
+    if (store === undefined) return t.skip();
+    const keys = apiKeys(store, { cacheMs: 0 });
+    const { key, info } = await keys.create();
+    const sessions = createSessions({ store: { ...store, close: async () => {} }, sweepInterval: false });
+    // The key's id is not a session handle: every engine call refuses it.
+    expect(await sessions.validate(`${info.id}.${key.slice(28)}`)).toMatchObject({ ok: false, reason: 'malformed' });
+    expect(await sessions.get(info.id).catch(() => null)).toBeNull();
+    // A session of the reserved user (which the API refuses to make) is still not a key.
+    const { token, session } = await sessions.create({ userId: API_KEY_USER });
+    expect(await keys.verify(`lk_${'0'.repeat(24)}_${token.split('.')[1]}`)).toEqual({ ok: false, reason: 'unknown' });
+    expect((await keys.list()).map((k) => k.id)).not.toContain(session.handle);
+  });
+
+  it('trust a verified key for cacheMs, but a revocation through the same object at once', async (t) => {
+    if (store === undefined) return t.skip();
+    let now = Date.now();
+    const a = apiKeys(store, { cacheMs: 5000, now: () => now });
+    const b = apiKeys(store, { cacheMs: 5000, now: () => now });
+    const { key, info } = await a.create('cached');
+    expect((await a.verify(key)).ok).toBe(true);
+    expect((await b.verify(key)).ok).toBe(true);
+    expect(await b.revoke(info.id)).toBe(true);
+    expect((await b.verify(key)).ok).toBe(false); // at once where it was revoked
+    expect((await a.verify(key)).ok).toBe(true); // another process: within cacheMs
+    now += 5001;
+    expect((await a.verify(key)).ok).toBe(false);
+  });
+});
+
+it('refuses a bad name and a bad cacheMs', async () => {
+  const store = await openStore('memory:');
+  expect(() => apiKeys(store, { cacheMs: -1 })).toThrow(/cacheMs/);
+  await expect(apiKeys(store).create('x'.repeat(101))).rejects.toThrow(/at most 100/);
+  await expect(apiKeys(store).create('a\nb')).rejects.toThrow(/printable/);
+  await store.close();
+});

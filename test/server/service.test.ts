@@ -1,0 +1,205 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/server/config.js';
+import { fileKeyStorage } from '../../src/tokens/key-storage.js';
+import { createKeySet } from '../../src/tokens/keys.js';
+import { createService, type Service } from '../../src/server/service.js';
+import { redisAvailable, startRedis, type RedisServer } from '../servers/redis.js';
+
+const fresh = () => mkdtempSync(join(tmpdir(), 'latchkey-service-'));
+
+function configOf(flags: Record<string, string>) {
+  return loadConfig({ flags: { port: '0', logLevel: 'warn', ...flags }, env: {} });
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are checked field by field
+type Json = any;
+
+async function json(base: string, key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
+  const r = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  return { status: r.status, body: text === '' ? null : JSON.parse(text) };
+}
+
+describe('the service on SQLite, across a restart', () => {
+  it('keeps its secrets private and stable: sessions, API keys, refresh tokens and signing keys survive', async () => {
+    const dataDir = fresh();
+    const flags = { store: `sqlite:${join(dataDir, 'latchkey.db')}`, dataDir };
+    let service = await createService(configOf(flags));
+    let base = await service.listen();
+    const { key } = await service.ctx.apiKeys.create('restart');
+    const created = await json(base, key, 'POST', '/v1/sessions', { userId: 'alice' });
+    const pair = await json(base, key, 'POST', '/v1/tokens', { userId: 'bob' });
+    expect(created.status).toBe(201);
+    expect(pair.status).toBe(201);
+
+    // Files of the data folder: private, and the generated admin password is where the service says.
+    for (const name of ['refresh-secret', 'admin-password']) expect(statSync(join(dataDir, name)).mode & 0o777, name).toBe(0o600);
+    expect(service.adminPasswordFile).toBe(join(dataDir, 'admin-password'));
+    const password = readFileSync(join(dataDir, 'admin-password'), 'utf8').trim();
+    expect(service.ctx.admin.verify('admin', password)).toBe(true);
+    expect(service.ctx.admin.verify('admin', `${password}x`)).toBe(false);
+    expect(service.ctx.admin.verify('root', password)).toBe(false);
+    await service.close();
+
+    service = await createService(configOf(flags));
+    base = await service.listen();
+    try {
+      expect(service.ctx.admin.verify('admin', password)).toBe(true);
+      const v = await json(base, key, 'POST', '/v1/sessions/validate', { token: created.body.token });
+      expect(v.body).toMatchObject({ valid: true, session: { userId: 'alice' } });
+      // The access token of the first run verifies with the second run's JWKS (same persisted key).
+      const jwks = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: never[] };
+      const { payload } = await jwtVerify(pair.body.accessToken, createLocalJWKSet(jwks), { issuer: 'latchkey', audience: 'latchkey' });
+      expect(payload.sub).toBe('bob');
+      // The refresh secret is the same, so the first run's refresh token rotates.
+      const refreshed = await json(base, key, 'POST', '/v1/tokens/refresh', { refreshToken: pair.body.refreshToken });
+      expect(refreshed.status).toBe(200);
+      expect(refreshed.body.refreshToken).not.toBe(pair.body.refreshToken);
+    } finally {
+      await service.close();
+    }
+  });
+});
+
+describe('signing keys', () => {
+  it('follow a rotation in the key file (latchkey keys rotate) without a restart', async () => {
+    const dataDir = fresh();
+    const service = await createService(configOf({ store: 'memory:', dataDir, adminPassword: 'correct horse battery' }), { keyReloadMs: 100 });
+    const base = await service.listen();
+    try {
+      const { key } = await service.ctx.apiKeys.create('keys');
+      const kidOf = (jwt: string) => (JSON.parse(Buffer.from(jwt.split('.')[0] as string, 'base64url').toString()) as { kid: string }).kid;
+      const before = kidOf((await json(base, key, 'POST', '/v1/tokens', { userId: 'u1' })).body.accessToken);
+      const other = await createKeySet({ storage: fileKeyStorage(join(dataDir, 'keys.json')) });
+      const rotated = await other.rotate();
+      expect(rotated).not.toBe(before);
+      await sleep(400);
+      const jwks = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
+      expect(jwks.keys.map((k) => k.kid).sort()).toEqual([before, rotated].sort());
+      expect(kidOf((await json(base, key, 'POST', '/v1/tokens', { userId: 'u1' })).body.accessToken)).toBe(rotated);
+    } finally {
+      await service.close();
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('lets a request in flight finish, refuses new connections, and closes the store', async () => {
+    const service = await createService(configOf({ store: 'memory:', dataDir: fresh(), adminPassword: 'correct horse battery' }));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    service.app.get('/test/slow', async () => {
+      await gate;
+      return { done: true };
+    });
+    const base = await service.listen();
+    const inFlight = fetch(`${base}/test/slow`).then(async (r) => ({ status: r.status, body: await r.json() }));
+    await sleep(100);
+    const closed = service.close();
+    await sleep(100);
+    await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+    release();
+    expect(await inFlight).toEqual({ status: 200, body: { done: true } });
+    await closed;
+    expect(await service.ctx.store.ping()).toBe(false); // the store is closed after the last request
+    await expect(service.close()).resolves.toBeUndefined();
+  });
+
+  it('cuts requests that outlive shutdownTimeout', async () => {
+    const service = await createService(configOf({ store: 'memory:', dataDir: fresh(), adminPassword: 'correct horse battery', shutdownTimeout: '300ms' }));
+    service.app.get('/test/forever', () => new Promise(() => {}));
+    const base = await service.listen();
+    const inFlight = fetch(`${base}/test/forever`).then(
+      () => 'answered',
+      () => 'cut',
+    );
+    await sleep(100);
+    const started = Date.now();
+    await service.close();
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(await inFlight).toBe('cut');
+  });
+});
+
+describe('logs', () => {
+  it('hold no token, API key or password, even for failures', async () => {
+    const lines: string[] = [];
+    const dataDir = fresh();
+    const service = await createService(configOf({ store: 'memory:', dataDir, adminPassword: 'correct horse battery', logLevel: 'trace' }), {
+      logStream: { write: (line: string) => void lines.push(line) },
+    });
+    service.app.get('/test/boom', async () => {
+      throw new Error('boom');
+    });
+    const base = await service.listen();
+    try {
+      const { key } = await service.ctx.apiKeys.create('logs');
+      const s = await json(base, key, 'POST', '/v1/sessions', { userId: 'alice' });
+      const t = await json(base, key, 'POST', '/v1/tokens', { userId: 'alice' });
+      await json(base, key, 'POST', '/v1/sessions/validate', { token: s.body.token, bogus: true });
+      await json(base, key, 'POST', '/v1/sessions/rotate', { token: `${s.body.token.slice(0, -2)}xx` });
+      await json(base, `${key}x`, 'GET', '/v1/users/alice/sessions');
+      await fetch(`${base}/test/boom`, { headers: { authorization: `Bearer ${key}`, cookie: `__Host-latchkey-demo=${s.body.token}` } });
+      await json(base, key, 'POST', '/v1/tokens/refresh', { refreshToken: t.body.refreshToken });
+      await json(base, key, 'POST', '/v1/tokens/refresh', { refreshToken: `${t.body.refreshToken}x` });
+    } finally {
+      await service.close();
+    }
+    const log = lines.join('');
+    expect(log).toContain('boom'); // the unexpected error is logged...
+    const secrets = [readFileSync(join(dataDir, 'refresh-secret'), 'utf8').trim(), 'correct horse battery'];
+    for (const line of lines) {
+      expect(line).not.toMatch(/lk_[0-9a-f]{24}_/); // ...but never an API key
+      expect(line).not.toMatch(/[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}/); // nor a session token
+      expect(line).not.toMatch(/eyJ[A-Za-z0-9_-]+\./); // nor a JWT
+      for (const s of secrets) expect(line).not.toContain(s);
+    }
+  });
+});
+
+describe.skipIf(!redisAvailable)('a store outage', () => {
+  let redis: RedisServer;
+  let service: Service;
+  let base: string;
+  let key: string;
+  beforeAll(async () => {
+    redis = await startRedis();
+    service = await createService(configOf({ store: redis.url, dataDir: fresh(), adminPassword: 'correct horse battery', logLevel: 'silent' }), { apiKeyCacheMs: 60_000 });
+    base = await service.listen();
+    key = (await service.ctx.apiKeys.create('outage')).key;
+  }, 30_000);
+  afterAll(async () => {
+    await service?.close();
+    await redis?.stop();
+  });
+
+  it('answers 503 store_unavailable and readyz 503 while Redis is down, and recovers by itself', async () => {
+    const { body } = await json(base, key, 'POST', '/v1/sessions', { userId: 'alice' });
+    await redis.kill();
+    const during = await json(base, key, 'POST', '/v1/sessions/validate', { token: body.token });
+    expect(during.status).toBe(503);
+    expect(during.body.error.code).toBe('store_unavailable');
+    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/latchkey_store_errors_total [1-9]/);
+
+    await redis.restart();
+    let after: { status: number; body: Json } = { status: 0, body: null };
+    for (let i = 0; i < 50 && after.status !== 201; i++) {
+      await sleep(100);
+      after = await json(base, key, 'POST', '/v1/sessions', { userId: 'alice' });
+    }
+    expect(after.status).toBe(201);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+  }, 30_000);
+});
