@@ -19,7 +19,7 @@ class Counter {
     readonly help: string,
   ) {}
   inc(labels: Labels = {}, by = 1): void {
-    const key = labelText(labels);
+    const key = seriesKey(labels);
     const entry = this.#values.get(key);
     if (entry === undefined) this.#values.set(key, { labels, value: by });
     else entry.value += by;
@@ -35,7 +35,7 @@ class Counter {
   render(): string {
     let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n`;
     if (this.#values.size === 0) out += `${this.name} 0\n`;
-    for (const [key, { value }] of this.#values) out += `${this.name}${key} ${value}\n`;
+    for (const { labels, value } of this.#values.values()) out += `${this.name}${labelText(labels)} ${value}\n`;
     return out;
   }
 }
@@ -54,7 +54,7 @@ class Histogram {
   }
   observe(labels: Labels, seconds: number): void {
     this.#total++;
-    const key = labelText(labels);
+    const key = seriesKey(labels);
     let s = this.#series.get(key);
     if (s === undefined) {
       s = { labels, counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 };
@@ -75,6 +75,14 @@ class Histogram {
   }
 }
 
+/** The identity of a series: its label values (label names are fixed per metric). Cheap, on the request path. */
+function seriesKey(labels: Labels): string {
+  let key = '';
+  for (const k in labels) key += `${labels[k]}\u0000`;
+  return key;
+}
+
+/** `{a="1",b="2"}`, escaped; at render time only. */
 function labelText(labels: Labels): string {
   const keys = Object.keys(labels);
   if (keys.length === 0) return '';
