@@ -97,32 +97,47 @@ async function api(base, key, method, path, body) {
   return { status: res.status, body: text === '' ? null : JSON.parse(text) };
 }
 
-/** Sessions, traffic and security events, through the `/v1` API like a real backend, so that the counters move too. */
+/**
+ * Sessions, traffic and security events. Demo users' devices are made on an engine over the
+ * service's store (the demo's users are reserved ids the API refuses); the traffic goes through
+ * the `/v1` API like a real backend's, so that the counters move too.
+ */
 async function seed(base) {
   const { key } = await ctx.apiKeys.create('screenshots');
+  const engine = ctx.engine({});
   const devices = [
-    ['demo:alice', '203.0.113.24', UA.iphone, 9 * HOUR, 12 * MIN],
-    ['demo:alice', '198.51.100.7', UA.windowsFirefox, 4 * HOUR, 26 * MIN],
-    ['demo:alice', '2001:db8:4f2a::17', UA.ipad, 2 * HOUR, 3 * MIN],
-    ['demo:bob', '192.0.2.88', UA.android, 6 * HOUR, 8 * MIN],
-    ['demo:bob', '192.0.2.88', UA.windowsEdge, 3 * HOUR, 21 * MIN],
-    ['demo:carol', '198.51.100.152', UA.macSafari, 5 * HOUR, 2 * MIN],
-    ['demo:carol', '203.0.113.201', UA.linuxChrome, 50 * MIN, 17 * MIN],
+    ['latchkey:demo:alice', '203.0.113.24', UA.iphone, 9 * HOUR, 12 * MIN],
+    ['latchkey:demo:alice', '198.51.100.7', UA.windowsFirefox, 4 * HOUR, 26 * MIN],
+    ['latchkey:demo:alice', '2001:db8:4f2a::17', UA.ipad, 2 * HOUR, 3 * MIN],
+    ['latchkey:demo:bob', '192.0.2.88', UA.android, 6 * HOUR, 8 * MIN],
+    ['latchkey:demo:bob', '192.0.2.88', UA.windowsEdge, 3 * HOUR, 21 * MIN],
+    ['latchkey:demo:carol', '198.51.100.152', UA.macSafari, 5 * HOUR, 2 * MIN],
+    ['latchkey:demo:carol', '203.0.113.201', UA.linuxChrome, 50 * MIN, 17 * MIN],
   ];
   const seeded = [];
   for (const [userId, ip, userAgent, createdAgo, seenAgo] of devices) {
+    const r = await engine.create({ userId, client: { ip, userAgent } });
+    seeded.push({ token: r.token, handle: r.session.handle, client: { ip, userAgent }, createdAgo, seenAgo });
+  }
+  // A backend's users, through the API.
+  const users = [];
+  for (const [userId, ip, userAgent] of [
+    ['u-1042', '198.51.100.20', UA.macSafari],
+    ['u-2291', '203.0.113.140', UA.windowsEdge],
+    ['u-3178', '192.0.2.61', UA.android],
+  ]) {
     const r = await api(base, key, 'POST', '/v1/sessions', { userId, client: { ip, userAgent } });
     if (r.status !== 201) throw new Error(`POST /v1/sessions answered ${r.status}: ${JSON.stringify(r.body)}`);
-    seeded.push({ token: r.body.token, handle: r.body.session.handle, client: { ip, userAgent }, createdAgo, seenAgo });
+    users.push({ token: r.body.token, client: { ip, userAgent } });
   }
 
   // Traffic: validations, a few refused tokens (malformed, revoked).
   for (let i = 0; i < 120; i++) {
-    const s = seeded[i % seeded.length];
+    const s = users[i % users.length];
     await api(base, key, 'POST', '/v1/sessions/validate', { token: s.token, client: s.client });
   }
   for (let i = 0; i < 5; i++) await api(base, key, 'POST', '/v1/sessions/validate', { token: `forged-token-${i}` });
-  const gone = await api(base, key, 'POST', '/v1/sessions', { userId: 'demo:bob', client: { ip: '192.0.2.14', userAgent: UA.linuxChrome } });
+  const gone = await api(base, key, 'POST', '/v1/sessions', { userId: 'u-2291', client: { ip: '192.0.2.14', userAgent: UA.linuxChrome } });
   await api(base, key, 'DELETE', `/v1/sessions/${gone.body.session.handle}`);
   for (let i = 0; i < 3; i++) await api(base, key, 'POST', '/v1/sessions/validate', { token: gone.body.token });
 
@@ -134,7 +149,7 @@ async function seed(base) {
   ctx.feed.push({
     at: Date.now(),
     kind: 'binding-mismatch',
-    userId: 'demo:alice',
+    userId: 'latchkey:demo:alice',
     handle: seeded[1].handle,
     ip: '203.0.113.90',
     detail: 'user agent changed; request refused (re-authentication)',
@@ -142,7 +157,7 @@ async function seed(base) {
 
   // Token mode: a refresh token replayed after its rotation's grace window (10 s) is a theft: the whole family is revoked.
   const client = { ip: '198.51.100.33', userAgent: UA.android };
-  const pair = await api(base, key, 'POST', '/v1/tokens', { userId: 'demo:bob', scope: 'read', client });
+  const pair = await api(base, key, 'POST', '/v1/tokens', { userId: 'u-3178', scope: 'read', client });
   await api(base, key, 'POST', '/v1/tokens/refresh', { refreshToken: pair.body.refreshToken, client });
   await sleep(10_500);
   await api(base, key, 'POST', '/v1/tokens/refresh', { refreshToken: pair.body.refreshToken, client: { ip: '203.0.113.66', userAgent: UA.linuxChrome } });
@@ -191,7 +206,7 @@ try {
   await adminPage.getByTestId('login-submit').click();
   await adminPage.waitForURL(`${base}/admin`);
   await shoot(adminPage, 'admin-overview.png');
-  await adminPage.goto(`${base}/admin/users?user=${encodeURIComponent('demo:alice')}`);
+  await adminPage.goto(`${base}/admin/users?user=${encodeURIComponent('latchkey:demo:alice')}`);
   await adminPage.getByTestId('devices').waitFor();
   await shoot(adminPage, 'admin-user.png');
   await adminPage.goto(`${base}/admin/events`);

@@ -54,6 +54,7 @@ const LIST_HELP = `Usage: latchkey apikeys list [--json] [--store <url>]
 
 Lists the API keys (never the keys themselves): id, name, creation time, oldest
 first. With --json: {"apiKeys": [{"id", "name", "createdAt" (ms since epoch)}]}.
+An SQLite file that does not exist is refused (exit code 3), never created.
 
 Options:
   --json             print JSON instead of a table
@@ -68,7 +69,7 @@ const list: Command = {
     const { values } = parseVerb(argv, { ...STORE_OPTIONS, json: { type: 'boolean' } }, LIST_HELP);
     if (values.help === true) return showHelp(io, LIST_HELP);
     const store = resolveOption(values, io, 'store');
-    const keys = await withStore(store, io, (s) => storeCall(() => apiKeys(s).list()));
+    const keys = await withStore(store, io, (s) => storeCall(() => apiKeys(s).list()), { create: false });
     if (values.json === true) {
       println(io.stdout, JSON.stringify({ apiKeys: keys }));
     } else if (keys.length === 0) {
@@ -86,7 +87,8 @@ Deletes an API key by its id (the 24 hex characters after "lk_", as listed by
 'latchkey apikeys list'). A running service stops accepting the key within
 5 seconds (the time it trusts a key it has checked).
 
-Exit code 1 when there is no such key.
+Exit code 1 when there is no such key; exit code 3 for an SQLite file that
+does not exist (it is never created).
 
 Options:
 ${STORE_HELP}
@@ -104,7 +106,7 @@ const revoke: Command = {
     // A whole key given by mistake: take its id, never echo its secret.
     const shown = /^lk_([0-9a-f]{24})_/.exec(id)?.[1] ?? id;
     const store = resolveOption(values, io, 'store');
-    const done = await withStore(store, io, (s) => storeCall(() => apiKeys(s).revoke(shown)));
+    const done = await withStore(store, io, (s) => storeCall(() => apiKeys(s).revoke(shown)), { create: false });
     if (!done) throw nothingError(`no API key with id ${JSON.stringify(printable(shown.slice(0, 64)))} in ${redactStoreUrl(store)}`);
     println(io.stdout, `API key ${shown} revoked.`);
     return EXIT.ok;

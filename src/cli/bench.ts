@@ -9,6 +9,8 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync, rmdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { hrtime } from 'node:process';
 import { createSessions } from '../core/sessions.js';
 import type { Store } from '../core/store.js';
@@ -31,7 +33,8 @@ A quick benchmark of the session engine on a store: creates <n> sessions
 (progress on standard error), then validates them round-robin, one at a time,
 for <s> seconds, and prints operations per second and p50/p99 latency of
 create() and validate(). The sessions it made are deleted at the end (also
-after Ctrl+C). For the full comparison with other libraries: npm run bench.
+after Ctrl+C), and so is an SQLite file that did not exist before. For the
+full comparison with other libraries: npm run bench.
 
 Options:
   --store <url>      the store to measure (default: memory:; LATCHKEY_STORE is
@@ -65,7 +68,7 @@ export const benchCommand: Command = {
     );
     if (values.help === true) return showHelp(io, HELP);
     const url = stringFlag(values, 'store') ?? 'memory:';
-    const { kind } = parseStoreUrl(url, io.cwd);
+    const where = parseStoreUrl(url, io.cwd);
     const count = intFlag(values, 'sessions', 10_000, 1, MAX_SESSIONS, HELP);
     const seconds = intFlag(values, 'duration', 5, 1, MAX_SECONDS, HELP);
 
@@ -76,8 +79,11 @@ export const benchCommand: Command = {
       println(io.stderr, 'stopping; deleting the benchmark sessions (Ctrl+C again to quit at once)');
     };
     process.on('SIGINT', onSignal);
+    // An SQLite file made for the benchmark goes with it; one that was there stays (without the benchmark's sessions).
+    const removeAfter = where.kind === 'sqlite' ? createdBy(where.path) : null;
+    const persistent = where.kind !== 'memory' && removeAfter === null;
     try {
-      const results = await withStore(url, io, (store) => measure(store, count, seconds, io, () => interrupted, kind !== 'memory'));
+      const results = await withStore(url, io, (store) => measure(store, count, seconds, io, () => interrupted, persistent));
       if (interrupted) return 130;
       const shown = redactStoreUrl(url);
       if (values.json === true) {
@@ -96,9 +102,35 @@ export const benchCommand: Command = {
       return EXIT.ok;
     } finally {
       process.off('SIGINT', onSignal);
+      if (removeAfter !== null) removeAfter(io);
     }
   },
 };
+
+/**
+ * Called before the store opens, when the SQLite file at `path` does not
+ * exist yet: what removes it afterwards with its companions (-wal, -shm,
+ * -journal) and the folders opening it made (only while empty). Null when
+ * the file exists (or is `:memory:`): it stays.
+ */
+function createdBy(path: string): ((io: CliIO) => void) | null {
+  if (path === ':memory:' || existsSync(path)) return null;
+  const newFolders: string[] = [];
+  for (let d = dirname(path); !existsSync(d) && dirname(d) !== d; d = dirname(d)) newFolders.push(d);
+  return (io) => {
+    try {
+      for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${path}${suffix}`, { force: true });
+    } catch (err) {
+      println(io.stderr, `warning: could not delete the benchmark's database ${path}: ${(err as Error).message}`);
+      return;
+    }
+    try {
+      for (const d of newFolders) rmdirSync(d);
+    } catch {
+      // Not empty: something else was put there meanwhile; leave it.
+    }
+  };
+}
 
 async function measure(
   store: Store,

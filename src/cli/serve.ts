@@ -21,10 +21,12 @@ const PLACEHOLDER: Record<string, string> = {
   port: '<port>',
   int: '<n>',
   duration: '<duration>',
-  list: '<list>',
+  count: '<n>',
+  proxies: '<list>',
   level: '<level>',
   store: '<url>',
   secret: '<secret>',
+  key: '<secret>',
 };
 
 /** The serve flags: each configuration option, `--no-<flag>` for booleans, and `--config`. */
@@ -50,10 +52,11 @@ function shownDefault(o: (typeof CONFIG_OPTIONS)[number]): string {
 function optionLines(): string {
   const entries = CONFIG_OPTIONS.map((o) => ({
     flag: o.kind === 'bool' ? `--[no-]${flagName(o.name)}` : `--${flagName(o.name)} ${o.name === 'dataDir' ? '<dir>' : PLACEHOLDER[o.kind]}`,
-    text: `${o.help[0]?.toUpperCase()}${o.help.slice(1)}.${shownDefault(o)} Variable: ${envName(o.name)}.`,
+    // As the table gives it: a help text may begin with a lower-case name (iss, aud, fatal).
+    text: `${o.help}.${shownDefault(o)} Variable: ${envName(o.name)}.`,
   }));
-  entries.push({ flag: '--config <file>', text: 'A JSON config file of these options by name, e.g. {"port": 8080, "idleTimeout": "1h"}. Variable: LATCHKEY_CONFIG.' });
-  entries.push({ flag: '-h, --help', text: 'Show this help.' });
+  entries.push({ flag: '--config <file>', text: 'a JSON config file of these options by name, e.g. {"port": 8080, "idleTimeout": "1h"}. Variable: LATCHKEY_CONFIG.' });
+  entries.push({ flag: '-h, --help', text: 'show this help.' });
   return entries.map((e) => `  ${e.flag}\n${wrap(e.text, 72).map((l) => `      ${l}`).join('\n')}`).join('\n');
 }
 
@@ -176,7 +179,26 @@ function shutdownRequested(io: CliIO): Promise<void> {
   });
 }
 
-/** `createService` of the service module, loaded only by this verb (it pulls in Fastify). */
-async function loadServiceFactory(): Promise<(config: ServiceConfig) => Promise<Service>> {
-  return (await import('../server/service.js')).createService;
+/** The service module, or what stands in for it in a test. */
+type ServiceModule = { readonly createService: (config: ServiceConfig) => Promise<Service> };
+
+/**
+ * `createService` of the service module, loaded only by this verb (it pulls
+ * in Fastify, an optional peer dependency). Without Fastify installed: exit
+ * code 2 with the `npm install` line, as for a missing store driver.
+ */
+export async function loadServiceFactory(
+  load: () => Promise<ServiceModule> = () => import('../server/service.js'),
+): Promise<ServiceModule['createService']> {
+  try {
+    return (await load()).createService;
+  } catch (err) {
+    if (isMissingFastify(err)) throw new CliError(EXIT.usage, 'latchkey serve needs the "fastify" package: npm install fastify', { cause: err });
+    throw err;
+  }
+}
+
+/** Node's "Cannot find package 'fastify' imported from …" (not a module of fastify's own that is missing). */
+function isMissingFastify(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === 'ERR_MODULE_NOT_FOUND' && /Cannot find package ['"]fastify['"]/.test((err as Error).message);
 }

@@ -25,6 +25,7 @@ created, last seen (UTC). Handles are public identifiers, safe to show and log;
 pass one to 'latchkey sessions revoke'. With --json:
 {"sessions": [{"handle", "createdAt", "lastSeenAt", "authTime", "expiresAt"
 (ms since epoch), "ip", "userAgent", "device": {"browser", "os", "type"}}]}.
+An SQLite file that does not exist is refused (exit code 3), never created.
 
 Options:
   --user <id>        the user whose sessions to list (required)
@@ -64,7 +65,8 @@ Revokes one session by its handle, or every session of a user ("log out
 everywhere"), but the one named by --except. Revocation is immediate: the next
 validation of a revoked token fails on every instance sharing the store.
 
-Exit code 1 when there was nothing to revoke (no such live session).
+Exit code 1 when there was nothing to revoke (no such live session); exit
+code 3 for an SQLite file that does not exist (it is never created).
 
 Options:
   --user <id>        revoke every session of this user
@@ -114,7 +116,7 @@ function userFlag(user: string | undefined, usage: string): string | undefined {
   return user;
 }
 
-/** Runs `action` on a session engine over the store; closes both. */
+/** Runs `action` on a session engine over an existing store (never a new SQLite file); closes both. */
 async function withSessions<T>(url: string, io: CliIO, action: (sessions: Sessions) => Promise<T>): Promise<T> {
   return withStore(url, io, async (store) => {
     // No background sweep: this engine lives for one command. Closing it closes the store, which withStore tolerates.
@@ -124,7 +126,7 @@ async function withSessions<T>(url: string, io: CliIO, action: (sessions: Sessio
     } finally {
       await sessions.close().catch(() => {});
     }
-  });
+  }, { create: false });
 }
 
 /** `latchkey sessions`. */

@@ -154,6 +154,20 @@ export interface SessionsOptions {
      */
     maxEntries?: number;
   };
+  /**
+   * Which records this engine honours tokens of, when several engines share
+   * one store (cookie sessions, token-mode refresh families, an admin area):
+   * a token whose record fails the test is `'unknown'` to `validate()` and
+   * `rotate()`, and nothing about the record is touched, renewed or revoked.
+   * Calls by handle or by user (`get`, `patch`, `revoke`, `revokeUser`,
+   * `list`) are not filtered: they are the operator's.
+   * @default every record
+   * @example
+   * ```ts
+   * const admin = createSessions({ store, accepts: (r) => r.userId === null || r.userId === 'admin' });
+   * ```
+   */
+  accepts?: (record: Pick<SessionRecord, 'userId' | 'data'>) => boolean;
   /** The time source. @default the system clock */
   clock?: Clock;
   /** Called with errors of event listeners and background sweeps. @default none */
@@ -304,6 +318,8 @@ export function createSessions(options: SessionsOptions): Sessions {
   }
   const cfg = normalise(options);
   const clock = options.clock ?? systemClock;
+  if (options.accepts !== undefined && typeof options.accepts !== 'function') throw new ConfigError('accepts must be a function (record) => boolean');
+  const accepts: (record: SessionRecord) => boolean = options.accepts ?? (() => true);
   const onError = options.onError ?? (() => {});
   const events = new Emitter(onError);
   const g = options.guessing;
@@ -472,8 +488,9 @@ export function createSessions(options: SessionsOptions): Sessions {
     if (parsed === null) return { ok: false, reason: 'malformed' };
     const record = await call(() => store.get(parsed.handle));
     if (record === null || !secretMatches(parsed.secret, record.secretHash)) return { ok: false, reason: 'unknown' };
-    if (record.status === 'active') return { ok: true, record, viaOverlap: false };
-    return successorOf(record, now);
+    if (record.status === 'active') return accepts(record) ? { ok: true, record, viaOverlap: false } : { ok: false, reason: 'unknown' };
+    const found = await successorOf(record, now);
+    return found.ok && !accepts(found.record) ? { ok: false, reason: 'unknown' } : found;
   }
 
   /** A verified tombstone: inside a renewal overlap it stands for its successor, otherwise it is revoked. */
@@ -546,6 +563,8 @@ export function createSessions(options: SessionsOptions): Sessions {
       record = found.record;
       viaOverlap = true;
     }
+    // Another engine's record: unknown here, and left exactly as it is.
+    if (!accepts(record)) return failed('unknown', client, now);
     const expiry = expiryOf(record, now);
     if (expiry !== null) {
       await expire(record, expiry, now);
@@ -587,7 +606,7 @@ export function createSessions(options: SessionsOptions): Sessions {
       (cfg.renewal === null || !needsRenewal(cfg.renewal, record, now))
     ) {
       const client = options?.client;
-      if (!secretMatches(parsed.secret, record.secretHash)) return failed('unknown', client, now);
+      if (!secretMatches(parsed.secret, record.secretHash) || !accepts(record)) return failed('unknown', client, now);
       if (cfg.binding !== null && cfg.binding.onMismatch !== 'ignore') {
         const attribute = bindingMismatch(cfg.binding, record.client, client);
         if (attribute !== null && (await mismatched(cfg.binding.onMismatch, record, attribute, client, now))) {

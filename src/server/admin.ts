@@ -43,7 +43,7 @@ import { latchkey } from '../adapters/fastify.js';
 import { MAX_USER_ID } from '../core/arguments.js';
 import { clientIpResolver } from '../http/client.js';
 import type { RequestSession } from '../http/request-session.js';
-import { loginThrottle } from './admin/login-throttle.js';
+import { loginThrottle } from './login-throttle.js';
 import type { AdminFrame } from './admin/views.js';
 import { errorPage, eventsPage, loginPage, OVERVIEW_SCRIPT, overviewPage, searchPage, span, userPage } from './admin/views.js';
 import { API_KEY_USER } from './apikeys.js';
@@ -84,7 +84,13 @@ type NoticeCode = keyof typeof NOTICES | 'revoked-all';
 export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
   await app.register(
     async (scope) => {
-      const engine = ctx.engine({ idleTimeout: '30m', absoluteTimeout: '8h', binding: { userAgent: true } });
+      const engine = ctx.engine({
+        idleTimeout: '30m',
+        absoluteTimeout: '8h',
+        binding: { userAgent: true },
+        // Only the admin's (and the anonymous sign-in form's) tokens: another engine's token in this cookie is unknown, untouched.
+        accepts: (r) => r.userId === null || r.userId === ADMIN_USER,
+      });
       await scope.register(latchkey, {
         sessions: engine,
         cookie: { name: ADMIN_COOKIE },

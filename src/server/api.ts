@@ -143,7 +143,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
     tag: 'sessions',
     auth: true,
     body: obj(['userId'], { userId, data, client, authLevel: { type: 'integer', minimum: 0, maximum: 1000 } }),
-    responses: { 201: { description: 'Created.', schema: obj(['token', 'session'], { token: { type: 'string' }, session: ref('Session') }) }, ...COMMON, 409: E('`session_limit`: the user holds too many sessions.') },
+    responses: { 201: { description: 'Created.', schema: obj(['token', 'session'], { token: { type: 'string' }, session: ref('Session') }) }, ...COMMON },
   },
   {
     method: 'POST',
@@ -164,6 +164,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
         },
       },
       ...COMMON,
+      429: E('`too_many_requests`: `client.ip` sent a burst of invalid tokens; wait `Retry-After` seconds.'),
     },
   },
   {
@@ -184,7 +185,8 @@ export const API_ROUTES: readonly RouteSpec[] = [
       200: { description: 'The new token.', schema: obj(['token', 'session'], { token: { type: 'string' }, session: ref('Session') }) },
       ...COMMON,
       401: E('`session_invalid` (with `reason`), or a bad API key.'),
-      409: E('`conflict`: another rotation won the race.'),
+      409: E('`conflict`: the session changed during the call (a concurrent rotation or revocation won).'),
+      429: E('`too_many_requests`: `client.ip` sent a burst of invalid tokens.'),
     },
   },
   {
@@ -237,7 +239,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
     tag: 'tokens',
     auth: true,
     body: obj(['userId'], { userId, scope: { type: 'string', maxLength: 1024, pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+( [\\x21\\x23-\\x5B\\x5D-\\x7E]+)*$' }, data, client }),
-    responses: { 201: { description: 'The token pair.', schema: ref('TokenPair') }, ...COMMON, 409: E('`session_limit`.') },
+    responses: { 201: { description: 'The token pair.', schema: ref('TokenPair') }, ...COMMON },
   },
   {
     method: 'POST',
@@ -311,6 +313,14 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
     return record.status === 'active' && isFamily(record.data) ? 'family' : 'other';
   };
 
+  /** A client that sent a burst of invalid tokens waits (the engine counts them per `client.ip`). */
+  const refuseThrottled = (client: { ip?: string } | undefined): void => {
+    const ip = client?.ip;
+    if (ip === undefined) return;
+    const wait = sessions.throttled(ip);
+    if (wait > 0) throw new ApiError(429, 'too_many_requests', `too many invalid tokens from this client; retry in ${wait} s`, undefined, { 'retry-after': String(wait) });
+  };
+
   await app.register(async (api) => {
     // Answers carry tokens and session data: never cached (RFC 6749 section 5.1).
     api.addHook('onSend', async (_request, reply, payload) => {
@@ -337,6 +347,7 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
         return reply.code(201).send({ token: created.token, session: (created.session) });
       },
       async validateSession(request: Req<{ token: string; client?: ClientInfo }>) {
+        refuseThrottled(request.body.client);
         const r = await sessions.validate(request.body.token, { client: clientOf(request.body.client) });
         if (r.ok && isApiSession(r.session)) {
           metrics.validated.inc({ result: 'valid' });
@@ -348,6 +359,7 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
       },
       async rotateSession(request: Req<{ token: string; client?: ClientInfo; userId?: string; authenticated?: boolean; authLevel?: number }>) {
         const b = request.body;
+        refuseThrottled(b.client);
         const current = await sessions.validate(b.token, { client: clientOf(b.client) });
         if (!current.ok) throw new ApiError(401, 'session_invalid', `the session token is not valid (${current.reason})`, current.reason);
         if (!isApiSession(current.session)) throw new ApiError(401, 'session_invalid', 'the session token is not valid (unknown)', 'unknown');
@@ -358,7 +370,10 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
           ...(b.authLevel !== undefined ? { authLevel: b.authLevel } : {}),
         });
         if (!r.ok) {
-          if (r.reason === 'conflict') throw new ApiError(409, 'conflict', 'the session was rotated concurrently; use the token the other rotation returned');
+          // The token was valid a moment ago (just validated): a loser of a race, not a dead session.
+          if (r.reason === 'conflict' || r.reason === 'revoked') {
+            throw new ApiError(409, 'conflict', 'the session changed during the rotation (a concurrent rotation or revocation won); validate the token you hold again');
+          }
           throw new ApiError(401, 'session_invalid', `the session token is not valid (${r.reason})`, r.reason);
         }
         return { token: r.token, session: (r.session) };

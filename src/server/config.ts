@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
-import { parseStoreUrl, redactStoreUrl } from './store-url.js';
+import { clientIpResolver } from '../http/client.js';
+import { parseStoreUrl } from './store-url.js';
 
 /** Log levels of the service's structured (pino) logs. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -45,6 +46,8 @@ export interface ServiceConfig {
   readonly refreshIdleTimeout: string;
   /** Token mode: refresh-token absolute timeout. @default '30d' */
   readonly refreshAbsoluteTimeout: string;
+  /** Most sessions (and token families, each) a user may hold; the oldest is revoked to make room. 0: no limit. @default 0 */
+  readonly maxSessionsPerUser: number;
   /** Largest request body, in bytes. @default 131072 */
   readonly bodyLimit: number;
   /** @default 'info' */
@@ -69,7 +72,7 @@ export interface ConfigSources {
   readonly cwd?: string;
 }
 
-type Kind = 'string' | 'port' | 'int' | 'duration' | 'bool' | 'list' | 'level' | 'store' | 'secret';
+type Kind = 'string' | 'port' | 'int' | 'count' | 'duration' | 'bool' | 'proxies' | 'level' | 'store' | 'secret' | 'key';
 
 /** Every option: name, kind, default. The flag is the kebab-case name, the variable LATCHKEY_ + SNAKE_CASE. */
 export const CONFIG_OPTIONS: ReadonlyArray<{ readonly name: keyof ServiceConfig; readonly kind: Kind; readonly default: unknown; readonly help: string }> = [
@@ -78,8 +81,8 @@ export const CONFIG_OPTIONS: ReadonlyArray<{ readonly name: keyof ServiceConfig;
   { name: 'store', kind: 'store', default: 'sqlite:./.latchkey/latchkey.db', help: 'store URL: sqlite:<path>, memory:, redis://, rediss://, redis-cluster://, postgres://' },
   { name: 'dataDir', kind: 'string', default: './.latchkey', help: 'folder of signing keys, the refresh secret and the generated admin password' },
   { name: 'adminPassword', kind: 'secret', default: null, help: 'dashboard admin password (default: generated into <data-dir>/admin-password)' },
-  { name: 'refreshSecret', kind: 'secret', default: null, help: 'refresh-token key, 32+ characters (default: generated into <data-dir>/refresh-secret)' },
-  { name: 'trustProxy', kind: 'list', default: [], help: 'comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed' },
+  { name: 'refreshSecret', kind: 'key', default: null, help: 'refresh-token key, 32+ characters (default: generated into <data-dir>/refresh-secret)' },
+  { name: 'trustProxy', kind: 'proxies', default: [], help: 'comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed' },
   { name: 'issuer', kind: 'string', default: 'latchkey', help: 'iss of access tokens' },
   { name: 'audience', kind: 'string', default: 'latchkey', help: 'aud of access tokens' },
   { name: 'idleTimeout', kind: 'duration', default: '30m', help: 'session idle timeout' },
@@ -87,6 +90,7 @@ export const CONFIG_OPTIONS: ReadonlyArray<{ readonly name: keyof ServiceConfig;
   { name: 'accessTtl', kind: 'duration', default: '10m', help: 'access-token lifetime' },
   { name: 'refreshIdleTimeout', kind: 'duration', default: '14d', help: 'refresh-token idle timeout' },
   { name: 'refreshAbsoluteTimeout', kind: 'duration', default: '30d', help: 'refresh-token absolute timeout' },
+  { name: 'maxSessionsPerUser', kind: 'count', default: 0, help: 'most sessions a user may hold; the oldest is signed out to make room (0: no limit)' },
   { name: 'bodyLimit', kind: 'int', default: 131072, help: 'largest request body in bytes' },
   { name: 'logLevel', kind: 'level', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
   { name: 'demo', kind: 'bool', default: true, help: 'serve the demo site at /demo' },
@@ -157,7 +161,8 @@ export function loadConfig(sources: ConfigSources = {}): ServiceConfig {
     }
     const checked = check(o.kind, value, cwd);
     if (typeof checked === 'object' && checked !== null && 'problem' in checked) {
-      const shown = o.kind === 'secret' ? '' : o.kind === 'store' && typeof value === 'string' ? ` ${JSON.stringify(redactStoreUrl(value))}` : ` ${JSON.stringify(value)}`;
+      // Secrets are never shown; a store URL's message already names it (redacted).
+      const shown = o.kind === 'secret' || o.kind === 'key' || o.kind === 'store' ? '' : ` ${JSON.stringify(value)}`;
       problems.push(`${from}${shown}: ${checked.problem}`);
     } else out[o.name] = checked;
   }
@@ -174,6 +179,10 @@ function check(kind: Kind, value: unknown, cwd: string): unknown {
       if (value === null) return null;
       if (typeof value !== 'string' || value.length < 12) return { problem: 'must be a string of at least 12 characters (value not shown)' };
       return value;
+    case 'key':
+      if (value === null) return null;
+      if (typeof value !== 'string' || Buffer.byteLength(value) < 32) return { problem: 'must be a string of at least 32 bytes, e.g. 32 random bytes in base64url (value not shown)' };
+      return value;
     case 'port': {
       const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
       return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : { problem: 'must be a port number (0-65535)' };
@@ -181,6 +190,10 @@ function check(kind: Kind, value: unknown, cwd: string): unknown {
     case 'int': {
       const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
       return Number.isSafeInteger(n) && n >= 1024 ? n : { problem: 'must be a whole number of at least 1024' };
+    }
+    case 'count': {
+      const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+      return Number.isSafeInteger(n) && n >= 0 && n <= 1_000_000 ? n : { problem: 'must be a whole number from 0 to 1000000' };
     }
     case 'duration': {
       if (typeof value !== 'string' && typeof value !== 'number') return { problem: "must be a duration such as '30m', '12h' or '14d'" };
@@ -192,10 +205,22 @@ function check(kind: Kind, value: unknown, cwd: string): unknown {
       if (typeof value === 'string' && /^(true|1|yes|on)$/i.test(value.trim())) return true;
       if (typeof value === 'string' && /^(false|0|no|off)$/i.test(value.trim())) return false;
       return { problem: 'must be true or false' };
-    case 'list':
-      if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return Object.freeze(value.map((v: string) => v.trim()).filter(Boolean));
-      if (typeof value === 'string') return Object.freeze(value.split(',').map((v) => v.trim()).filter(Boolean));
-      return { problem: 'must be a comma-separated list' };
+    case 'proxies': {
+      let list: string[];
+      if (Array.isArray(value) && value.every((v) => typeof v === 'string')) list = value.map((v: string) => v.trim()).filter(Boolean);
+      else if (typeof value === 'string') list = value.split(',').map((v) => v.trim()).filter(Boolean);
+      else return { problem: 'must be a comma-separated list of addresses or CIDR ranges' };
+      const bad = list.filter((entry) => {
+        try {
+          clientIpResolver({ trustProxy: [entry] });
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      if (bad.length > 0) return { problem: `${bad.map((b) => JSON.stringify(b.slice(0, 64))).join(', ')}: not an IP address or CIDR range` };
+      return Object.freeze(list);
+    }
     case 'level':
       return typeof value === 'string' && LEVELS.has(value) ? value : { problem: 'must be one of fatal, error, warn, info, debug, trace, silent' };
     case 'store': {

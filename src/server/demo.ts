@@ -5,11 +5,15 @@
  * when the sign-in is not fresh. Plain server-rendered HTML that works
  * without JavaScript; every form carries the CSRF token.
  *
- * The demo runs on the service's main engine (`ctx.sessions`), so the admin
- * dashboard sees and revokes its sessions. Demo users are `alice`, `bob` and
- * `carol`, password `demo`; their user ids are `demo:alice`, `demo:bob` and
- * `demo:carol`, so that a demo visitor can never list or revoke the sessions
- * of a real user named `alice` created through `/v1`.
+ * The demo runs on an engine of its own over the service's store, so the
+ * admin dashboard sees and revokes its sessions. Demo users are `alice`,
+ * `bob` and `carol`, password `demo`; their user ids are
+ * `latchkey:demo:alice`... under the reserved prefix, so that a demo visitor
+ * can never list or revoke the sessions of a real user named `alice`, the
+ * `/v1` API never honours a demo token (nor the demo a `/v1` token), and the
+ * public password opens nothing but the demo. Each demo user keeps at most
+ * 10 sessions (the oldest is signed out), and failed sign-ins are braked per
+ * client IP.
  *
  * Stable selectors for end-to-end tests (`[data-testid=...]`):
  *
@@ -55,7 +59,10 @@ import type { Duration } from '../core/duration.js';
 import { durationOption } from '../core/duration.js';
 import type { DeviceSession } from '../core/model.js';
 import type { RequestSession } from '../http/request-session.js';
+import { clientIpResolver } from '../http/client.js';
 import type { ServiceContext } from './context.js';
+import { RESERVED_USER_PREFIX } from './context.js';
+import { loginThrottle } from './login-throttle.js';
 import type { NavLink, SafeHtml } from './html.js';
 import { html, htmlHeaders, page } from './html.js';
 
@@ -74,7 +81,7 @@ const COOKIE_NAME = '__Host-latchkey-demo';
 /** Shown on the sign-in page: it is a demo. */
 const DEMO_PASSWORD = 'demo';
 const DEMO_USERS: readonly string[] = ['alice', 'bob', 'carol'];
-const USER_PREFIX = 'demo:';
+const USER_PREFIX = `${RESERVED_USER_PREFIX}demo:`;
 const BRAND = 'latchkey demo';
 const MAX_EMAIL = 254;
 
@@ -99,10 +106,10 @@ type Notice = { readonly code: string; readonly kind: 'ok' | 'error'; readonly t
 
 /**
  * Registers the demo site under `/demo`, in an encapsulated scope with its
- * own latchkey cookie (`__Host-latchkey-demo`) on the service's main engine.
+ * own latchkey cookie (`__Host-latchkey-demo`) and engine over the service's store.
  *
  * @param app the service's Fastify instance.
- * @param ctx the service context: `sessions` (the main engine) and `config.trustProxy` are used.
+ * @param ctx the service context: `engine()`, `config.idleTimeout`, `config.absoluteTimeout` and `config.trustProxy` are used.
  * @param options `freshFor`: how recent a sign-in the sensitive action needs (@default '5m').
  * @throws {ConfigError} when `freshFor` is not a duration.
  * @example
@@ -112,7 +119,19 @@ type Notice = { readonly code: string; readonly kind: 'ok' | 'error'; readonly t
  */
 export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, options: DemoOptions = {}): Promise<void> {
   const freshForMs = durationOption('demo freshFor', options.freshFor ?? '5m', { min: 1 });
-  const sessions = ctx.sessions;
+  const sessions = ctx.engine({
+    idleTimeout: ctx.config.idleTimeout,
+    absoluteTimeout: ctx.config.absoluteTimeout,
+    // The password is public: bound what one visitor can pile up.
+    maxSessionsPerUser: { limit: 10 },
+    accepts: (r) => r.userId === null || r.userId.startsWith(USER_PREFIX),
+  });
+  const throttle = loginThrottle({ limit: 20, windowMs: 60_000 });
+  const resolveIp = clientIpResolver({ trustProxy: ctx.config.trustProxy });
+  const clientIp = (request: FastifyRequest): string => {
+    const h = request.headers;
+    return resolveIp(request.raw.socket?.remoteAddress, { header: (name) => { const v = h[name]; return v === undefined || typeof v === 'string' ? v : v.join(', '); } }) ?? 'unknown';
+  };
 
   await app.register(
     async (scope: FastifyInstance) => {
@@ -138,7 +157,14 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
         const s = await request.session.load();
         const user = formField(request, 'user');
         const password = formField(request, 'password');
+        const ip = clientIp(request);
+        const wait = throttle.retryAfter(ip, Date.now());
+        if (wait > 0) {
+          reply.header('retry-after', String(wait));
+          return send(reply, 429, loginPage(s, { error: true, user }));
+        }
         if (user === undefined || !DEMO_USERS.includes(user) || !passwordMatches(password)) {
+          throttle.failed(ip, Date.now());
           return send(reply, 401, loginPage(s, { error: true, user }));
         }
         // login() always issues a new token and kills the presented one: no fixation.

@@ -19,6 +19,7 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly reason?: string,
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -35,7 +36,8 @@ const FASTIFY_CODES: Record<string, [number, string, string]> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'unsupported_media_type', 'the request body must be application/json'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'bad_request', 'the Content-Length does not match the body'],
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'bad_request', 'the JSON body is empty'],
-  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'bad_request', 'the body is not valid JSON'],
+  // Fastify's parser says no more: JSON syntax, or a prototype-poisoning key it refuses.
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'bad_request', 'the body is not valid JSON, or holds a "__proto__" or "constructor.prototype" key'],
 };
 
 /** Installs the JSON error and not-found handlers on the root instance (inherited by every scope). */
@@ -48,12 +50,20 @@ export function installErrorHandlers(app: FastifyInstance, metrics: Metrics): vo
     reply.header('cache-control', 'no-store');
     if (err instanceof ApiError) {
       if (err.status === 401 && err.code === 'unauthorized') reply.header('www-authenticate', 'Bearer realm="latchkey"');
+      for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
       return reply.code(err.status).send(errorBody(err.code, err.message, err.reason));
     }
     if (err.validation !== undefined) {
       const first = err.validation[0];
-      // The only `not` in the schemas is the reserved prefix (user ids, data keys); say so rather than "must NOT be valid".
-      const message = first?.keyword === 'not' ? `${err.validationContext ?? 'body'}${first.instancePath}: names starting with "${RESERVED_USER_PREFIX}" are reserved` : err.message;
+      const where = `${err.validationContext ?? 'body'}${first?.instancePath ?? ''}`;
+      const extra = (first?.params as { additionalProperty?: unknown } | undefined)?.additionalProperty;
+      const message =
+        // The only `not` in the schemas is the reserved prefix (user ids, data keys); say so rather than "must NOT be valid".
+        first?.keyword === 'not'
+          ? `${where}: names starting with "${RESERVED_USER_PREFIX}" are reserved`
+          : first?.keyword === 'additionalProperties' && typeof extra === 'string'
+            ? `${where}: unknown field ${JSON.stringify(extra.slice(0, 64))}`
+            : err.message;
       return reply.code(400).send(errorBody('bad_request', message));
     }
     const known = err.code !== undefined ? FASTIFY_CODES[err.code] : undefined;

@@ -40,14 +40,18 @@ export interface SecurityFeed {
   subscribe(listener: (event: SecurityEvent) => void): () => void;
 }
 
-/** A feed keeping the last `capacity` events. */
+/** A feed keeping the last `capacity` new-device events and the last `capacity` of every other kind. */
 export function securityFeed(capacity = 200): SecurityFeed {
-  const ring: SecurityEvent[] = [];
+  // New devices are the common, harmless kind (and anyone can make them on the demo): they get a
+  // ring of their own, so a flood of them never pushes a theft or a binding mismatch out of the feed.
+  const alerts: SecurityEvent[] = [];
+  const devices: SecurityEvent[] = [];
   const listeners = new Set<(event: SecurityEvent) => void>();
   let next = 1;
 
   const push = (event: Omit<SecurityEvent, 'id'>): SecurityEvent => {
     const e = Object.freeze({ id: next++, ...event });
+    const ring = e.kind === 'new-device' ? devices : alerts;
     ring.push(e);
     if (ring.length > capacity) ring.shift();
     for (const fn of listeners) {
@@ -63,7 +67,8 @@ export function securityFeed(capacity = 200): SecurityFeed {
   return {
     push,
     recent(limit = 50) {
-      return ring.slice(-Math.max(0, limit)).reverse();
+      const n = Math.max(0, limit);
+      return [...alerts.slice(-n), ...devices.slice(-n)].sort((a, b) => b.id - a.id).slice(0, n);
     },
     watch(engine) {
       const offs = [

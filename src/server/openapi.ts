@@ -30,6 +30,24 @@ export const PUBLIC_ROUTES: readonly RouteSpec[] = [
   },
   {
     method: 'GET',
+    url: '/v1',
+    operationId: 'index',
+    summary: 'What this is: the service, its version, where its OpenAPI document is and how to authenticate.',
+    tag: 'service',
+    auth: false,
+    responses: {
+      200: {
+        description: 'The index.',
+        schema: {
+          type: 'object',
+          required: ['service', 'version', 'openapi', 'auth'],
+          properties: { service: { const: 'latchkey' }, version: { type: 'string' }, openapi: { type: 'string' }, auth: { type: 'string' } },
+        },
+      },
+    },
+  },
+  {
+    method: 'GET',
     url: '/healthz',
     operationId: 'health',
     summary: 'Liveness: the process is up.',

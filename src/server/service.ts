@@ -17,17 +17,18 @@ import { createKeySet } from '../tokens/keys.js';
 import { fileKeyStorage } from '../tokens/key-storage.js';
 import { createTokens } from '../tokens/tokens.js';
 import { registerAdmin } from './admin.js';
-import { registerApi } from './api.js';
+import { FAMILY_KEY, registerApi } from './api.js';
 import { apiKeys } from './apikeys.js';
 import type { ServiceConfig } from './config.js';
 import type { AdminCredential, ServiceContext } from './context.js';
+import { RESERVED_USER_PREFIX } from './context.js';
 import { registerDemo } from './demo.js';
 import { errorBody, installErrorHandlers } from './errors.js';
 import { securityFeed } from './feed.js';
 import { html, htmlHeaders, page } from './html.js';
 import { createMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
-import { openStore, redactStoreUrl } from './store-url.js';
+import { openStore } from './store-url.js';
 
 /** Programmatic options of {@link createService}, beyond the configuration. */
 export interface ServiceOptions {
@@ -195,8 +196,21 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     return e;
   };
 
-  const sessions = engine({ idleTimeout: config.idleTimeout, absoluteTimeout: config.absoluteTimeout });
-  const tokenEngine = engine({ idleTimeout: config.refreshIdleTimeout, absoluteTimeout: config.refreshAbsoluteTimeout });
+  // Engines share the store; each honours only its own kind of token (see SessionsOptions.accepts), so that
+  // no token of one (a refresh token, a demo or admin cookie) is valid at another or touched by it.
+  const limit = config.maxSessionsPerUser > 0 ? { maxSessionsPerUser: { limit: config.maxSessionsPerUser } } : {};
+  const sessions = engine({
+    idleTimeout: config.idleTimeout,
+    absoluteTimeout: config.absoluteTimeout,
+    ...limit,
+    accepts: (r) => r.userId !== null && !r.userId.startsWith(RESERVED_USER_PREFIX) && r.data[FAMILY_KEY] !== true,
+  });
+  const tokenEngine = engine({
+    idleTimeout: config.refreshIdleTimeout,
+    absoluteTimeout: config.refreshAbsoluteTimeout,
+    ...limit,
+    accepts: (r) => r.data[FAMILY_KEY] === true,
+  });
   const keys = await createKeySet({ storage: fileKeyStorage(join(config.dataDir, 'keys.json')) });
   const tokens = createTokens({
     sessions: tokenEngine,
@@ -243,6 +257,9 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   const openapi = JSON.stringify(openApiDocument({ version: VERSION }));
   app.get('/openapi.json', async (_request, reply) => reply.header('cache-control', 'no-cache').type('application/json; charset=utf-8').send(openapi));
   app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(tokens.jwks()));
+  app.get('/v1', async (_request, reply) =>
+    reply.header('cache-control', 'no-cache').send({ service: 'latchkey', version: VERSION, openapi: '/openapi.json', auth: 'Authorization: Bearer <API key> (latchkey apikeys create)' }),
+  );
   app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const ready = await Promise.race([store.ping().catch(() => false), new Promise<boolean>((r) => setTimeout(r, 1000, false).unref())]);
@@ -256,7 +273,8 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
       html`<li><a href="/openapi.json">OpenAPI document</a> of the <code>/v1</code> API (API keys: <code>latchkey apikeys create</code>).</li>`,
       html`<li><a href="/.well-known/jwks.json">JWKS</a> · <a href="/healthz">healthz</a> · <a href="/readyz">readyz</a> · <a href="/metrics">metrics</a></li>`,
     ];
-    const body = html`<h1>latchkey ${VERSION}</h1><div class="card"><p class="muted">Session service on <code>${redactStoreUrl(config.store)}</code>.</p><ul>${links}</ul></div>`;
+    // Public page: nothing about the deployment (the store is on the signed-in dashboard).
+    const body = html`<h1>latchkey ${VERSION}</h1><div class="card"><p class="muted">Session service.</p><ul>${links}</ul></div>`;
     return reply.headers(htmlHeaders()).send(page({ title: 'latchkey', brand: 'latchkey', body }));
   });
 

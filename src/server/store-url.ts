@@ -18,12 +18,25 @@ export type StoreLocation =
   | { readonly kind: 'redis-cluster'; readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>; readonly username?: string; readonly password?: string }
   | { readonly kind: 'postgres'; readonly url: string };
 
-/** The URL with any password replaced by `***`, for logs and messages. */
+/**
+ * The URL with every password replaced by `***`, for logs and messages: the
+ * userinfo's password (which may itself hold `@` or `/`), a `password` query
+ * parameter (node-postgres reads one), and the passwords of a
+ * `redis-cluster://` node list.
+ */
 export function redactStoreUrl(url: string): string {
-  return url.replace(/^([a-z+-]+:\/\/)([^@/]*)@/i, (_m, scheme: string, userinfo: string) => {
+  const scheme = /^[a-z][a-z0-9+-]*:\/\//i.exec(url);
+  if (scheme === null) return url;
+  let rest = url.slice(scheme[0].length);
+  // The authority ends at the first `/`, `?` or `#` after the last `@` (a password may hold `@` and `/`).
+  const at = rest.lastIndexOf('@', Math.max(...['?', '#'].map((c) => (rest.includes(c) ? rest.indexOf(c) : rest.length))));
+  if (at !== -1) {
+    const userinfo = rest.slice(0, at);
     const colon = userinfo.indexOf(':');
-    return `${scheme}${colon === -1 ? userinfo : `${userinfo.slice(0, colon)}:***`}@`;
-  });
+    rest = `${colon === -1 ? userinfo : `${userinfo.slice(0, colon)}:***`}${rest.slice(at)}`;
+  }
+  rest = rest.replace(/([?&](?:password|pass|pwd)=)[^&#]*/gi, '$1***');
+  return scheme[0] + rest;
 }
 
 /**

@@ -82,7 +82,7 @@ describe('the latchkey executable', () => {
   it('ends with exit code 2 on a bad store URL, and 3 on an unreachable store, never showing the password', async () => {
     const bad = await latchkey(['sessions', 'list', '--user', 'u', '--store', 'postgres://app:s3cret-pw@/db']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/^latchkey: invalid configuration: --store "postgres:\/\/app:\*\*\*@\/db"/);
+    expect(bad.stderr).toMatch(/^latchkey: invalid configuration: --store: store URL "postgres:\/\/app:\*\*\*@\/db" is not a valid URL/);
     const down = await latchkey(['apikeys', 'list'], { LATCHKEY_STORE: 'postgres://app:s3cret-pw@127.0.0.1:1/db' });
     expect(down.code).toBe(3);
     expect(down.stderr.trim().split('\n')).toHaveLength(1);

@@ -7,7 +7,8 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/run.js';
+import { report, run } from '../../src/cli/run.js';
+import { loadServiceFactory } from '../../src/cli/serve.js';
 import { manualClock } from '../../src/core/clock.js';
 import { createSessions } from '../../src/core/sessions.js';
 import { CONFIG_OPTIONS, envName, flagName } from '../../src/server/config.js';
@@ -118,6 +119,13 @@ describe('help and usage', () => {
     expect(stdout).toContain('--config <file>');
   });
 
+  it('shows each help text of "serve --help" as the configuration gives it, not capitalised', async () => {
+    const flat = (await cli(['serve', '--help'])).stdout.replace(/\s+/g, ' ');
+    for (const o of CONFIG_OPTIONS) expect(flat).toContain(` ${o.help}.`);
+    expect(flat).toContain(' iss of access tokens. Default: latchkey. Variable: LATCHKEY_ISSUER.');
+    expect(flat).not.toMatch(/Iss of|Aud of|Fatal, error/);
+  });
+
   it('says how a running service learns of a rotated key', async () => {
     const { stdout } = await cli(['keys', 'rotate', '--help']);
     expect(stdout).toContain('re-reads keys.json every minute');
@@ -160,7 +168,8 @@ describe('configuration errors and unreachable stores', () => {
   it('refuses a bad store URL with exit code 2, without showing its password', async () => {
     const out = await cli(['apikeys', 'list', '--store', 'postgres://app:s3cret-pw@/db']);
     expect(out.code).toBe(2);
-    expect(out.stderr).toMatch(/^latchkey: invalid configuration: --store "postgres:\/\/app:\*\*\*@\/db": store URL .* is not a valid URL/);
+    expect(out.stderr).toMatch(/^latchkey: invalid configuration: --store: store URL "postgres:\/\/app:\*\*\*@\/db" is not a valid URL/);
+    expect(out.stderr.split('postgres://app:***@/db')).toHaveLength(2);
     expect(out.stderr).not.toContain('s3cret-pw');
     expect((await cli(['sessions', 'list', '--user', 'u', '--store', 'mysql://db'])).code).toBe(2);
   });
@@ -168,7 +177,7 @@ describe('configuration errors and unreachable stores', () => {
   it('refuses a bad LATCHKEY_STORE the same way, naming the variable', async () => {
     const out = await cli(['apikeys', 'list'], { env: { LATCHKEY_STORE: 'sqlite:' } });
     expect(out.code).toBe(2);
-    expect(out.stderr).toContain('LATCHKEY_STORE "sqlite:"');
+    expect(out.stderr).toContain('LATCHKEY_STORE: store URL "sqlite:" has no file path');
   });
 
   it('reports an unreachable PostgreSQL with exit code 3, without its password', async () => {
@@ -221,6 +230,31 @@ describe('configuration errors and unreachable stores', () => {
     expect(out.stderr).toContain('LATCHKEY_IDLE_TIMEOUT "soon"');
     expect(out.stderr).not.toContain('short-pw');
     expect(existsSync(join(dir, 'data'))).toBe(false);
+  });
+});
+
+describe('latchkey serve without fastify', () => {
+  /** What `latchkey serve` prints and answers when loading the service fails with `err`. */
+  async function reported(err: Error): Promise<{ code: number; stderr: string }> {
+    const thrown = await loadServiceFactory(() => Promise.reject(err)).then(
+      () => expect.unreachable('the service loaded'),
+      (e: unknown) => e,
+    );
+    let stderr = '';
+    const code = report(thrown, ['serve'], { stderr: { write: (t: string) => (stderr += t) }, env: {} });
+    return { code, stderr };
+  }
+  const notFound = (name: string): Error =>
+    Object.assign(new Error(`Cannot find package '${name}' imported from ${join(dir, 'dist', 'server', 'service.js')}`), { code: 'ERR_MODULE_NOT_FOUND' });
+
+  it('ends with exit code 2 and the npm install line when the fastify package is missing', async () => {
+    expect(await reported(notFound('fastify'))).toEqual({ code: 2, stderr: 'latchkey: latchkey serve needs the "fastify" package: npm install fastify\n' });
+  });
+
+  it('keeps any other missing module an internal error', async () => {
+    const { code, stderr } = await reported(notFound('avvio'));
+    expect(code).toBe(70);
+    expect(stderr).toMatch(/^latchkey: internal error: Cannot find package 'avvio'/);
   });
 });
 
@@ -350,7 +384,42 @@ describe('latchkey apikeys', () => {
     await cli(['apikeys', 'create', '--name', 'from-env'], { env });
     expect(existsSync(join(dir, 'env.db'))).toBe(true);
     expect((await cli(['apikeys', 'list'], { env })).stdout).toContain('from-env');
-    expect((await cli(['apikeys', 'list', '--store', 'sqlite:./flag.db'], { env })).stdout).toBe('');
+    expect((await cli(['apikeys', 'list', '--store', 'sqlite:./flag.db'], { env })).code).toBe(3);
+    expect(existsSync(join(dir, 'flag.db'))).toBe(false);
+  });
+});
+
+describe('verbs that only read or delete, on an SQLite file that does not exist', () => {
+  it.each([
+    [['sessions', 'list', '--user', 'a']],
+    [['sessions', 'revoke', '--user', 'a']],
+    [['sessions', 'revoke', 'some-handle']],
+    [['apikeys', 'list']],
+    [['apikeys', 'revoke', '0'.repeat(24)]],
+  ])('%j refuses it with exit code 3 and creates neither it nor its folder', async (args) => {
+    const path = join(dir, 'nonexistent', 'dir', 'x.db');
+    const out = await cli([...args, '--store', `sqlite:${path}`]);
+    expect(out).toEqual({
+      code: 3,
+      stdout: '',
+      stderr: `latchkey: no database at ${path} (start latchkey serve or run latchkey migrate to create it)\n`,
+      lines: [],
+    });
+    expect(existsSync(join(dir, 'nonexistent'))).toBe(false);
+  });
+
+  it('refuses the default store the same way when nothing created it yet', async () => {
+    const out = await cli(['apikeys', 'list']);
+    expect(out.code).toBe(3);
+    expect(out.stderr).toContain(`no database at ${join(dir, '.latchkey', 'latchkey.db')}`);
+    expect(existsSync(join(dir, '.latchkey'))).toBe(false);
+  });
+
+  it('is created by apikeys create and migrate, and then read', async () => {
+    expect((await cli(['apikeys', 'create', '--name', 'k', '--store', 'sqlite:./a/keys.db'])).code).toBe(0);
+    expect((await cli(['apikeys', 'list', '--store', 'sqlite:./a/keys.db'])).stdout).toContain(' k ');
+    expect((await cli(['migrate', '--store', 'sqlite:./b/sessions.db'])).code).toBe(0);
+    expect(await cli(['sessions', 'list', '--user', 'a', '--json', '--store', 'sqlite:./b/sessions.db'])).toMatchObject({ code: 0, stdout: '{"sessions":[]}\n' });
   });
 });
 
@@ -520,7 +589,9 @@ describe('latchkey bench', () => {
     expect(out.stderr).toContain('created 300 sessions; validating for 1 s');
   });
 
-  it('reports JSON and leaves no session behind in a persistent store', async () => {
+  it('reports JSON and leaves no session behind in a persistent store that existed, which stays', async () => {
+    const path = join(dir, 'bench.db');
+    const kept = await seedSessions(path, { resident: 1 });
     const out = await cli(['bench', '--sessions', '200', '--duration', '1', '--json', '--store', 'sqlite:./bench.db']);
     expect(out.code).toBe(0);
     const report = JSON.parse(out.stdout) as { store: string; sessions: number; results: Array<{ operation: string; ops: number; opsPerSec: number; p50Us: number; p99Us: number }> };
@@ -529,9 +600,21 @@ describe('latchkey bench', () => {
     const validate = report.results[1];
     expect(validate?.ops).toBeGreaterThan(100);
     expect(validate?.p99Us).toBeGreaterThanOrEqual(validate?.p50Us as number);
-    const store = sqliteStore({ path: join(dir, 'bench.db') });
-    expect(await store.sweep(Number.MAX_SAFE_INTEGER, 10_000)).toBe(0);
+    expect(existsSync(path)).toBe(true);
+    const store = sqliteStore({ path });
+    // Only the session that was there before: sweeping as if every session had expired finds just it.
+    expect(await store.sweep(Number.MAX_SAFE_INTEGER, 10_000)).toBe(1);
     await store.close();
+    expect(kept.resident).toHaveLength(1);
+  });
+
+  it('deletes an SQLite file it created, with its -wal and -shm and the folder made for it', async () => {
+    const out = await cli(['bench', '--sessions', '50', '--duration', '1', '--json', '--store', 'sqlite:./new/bench.db']);
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout)).toMatchObject({ store: 'sqlite:./new/bench.db', sessions: 50 });
+    for (const file of ['bench.db', 'bench.db-wal', 'bench.db-shm']) expect(existsSync(join(dir, 'new', file))).toBe(false);
+    expect(existsSync(join(dir, 'new'))).toBe(false);
+    expect(existsSync(dir)).toBe(true);
   });
 
   it('benchmarks memory: even when LATCHKEY_STORE names another store', async () => {

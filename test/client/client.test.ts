@@ -314,6 +314,42 @@ describe('errors without an answer', () => {
     expect(everythingIn(err)).not.toContain(apiKey);
   });
 
+  /** A client whose fetch fails as undici does: a TypeError wrapping the real reason, here one level deeper still. */
+  const failingWith = (reason: unknown): LatchkeyClient =>
+    createClient({
+      baseUrl: 'http://latchkey.invalid',
+      apiKey,
+      fetch: async () => {
+        throw new TypeError('fetch failed', { cause: new Error('connect failed', { cause: reason }) });
+      },
+    });
+
+  it('names the innermost cause of a network error, its code first, and keeps the chain as cause', async () => {
+    const dns = Object.assign(new Error('getaddrinfo ENOTFOUND latchkey.invalid'), { code: 'ENOTFOUND' });
+    const err = await rejection(failingWith(dns).createSession({ userId: 'alice' }));
+    expect(err).toMatchObject({ status: 0, code: 'network' });
+    expect(err.message).toBe('latchkey POST /v1/sessions: the service could not be reached (ENOTFOUND)');
+    expect((err.cause as Error).cause).toBeInstanceOf(Error);
+    expect(((err.cause as Error).cause as Error).cause).toBe(dns);
+
+    const refused = new AggregateError([Object.assign(new Error('connect ECONNREFUSED ::1:4000'), { code: 'ECONNREFUSED' })], 'all refused');
+    expect((await rejection(failingWith(refused).health())).message).toMatch(/could not be reached \(ECONNREFUSED\)$/);
+  });
+
+  it("names the innermost cause's message when no error of the chain has a code", async () => {
+    const err = await rejection(failingWith(new Error('certificate\nhas expired')).validateSession('some-session-token'));
+    expect(err.message).toBe('latchkey POST /v1/sessions/validate: the service could not be reached (certificate has expired)');
+  });
+
+  it('never shows the API key or a token from a network error, in the message or the cause', async () => {
+    const token = 'tok_0123456789abcdef';
+    const err = await rejection(failingWith(new Error(`refused ${apiKey} and ${token}`)).validateSession(token));
+    expect(err.code).toBe('network');
+    expect(everythingIn(err)).not.toContain(apiKey);
+    expect(everythingIn(err)).not.toContain(token);
+    expect(err.cause).toBeUndefined();
+  });
+
   it('says aborted when the caller aborts', async () => {
     const silent = await fakeServer(() => null);
     try {

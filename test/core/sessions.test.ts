@@ -500,3 +500,45 @@ describe('configuration', () => {
     expect(() => createSessions({ store: {} as Store })).toThrow(/store must be a latchkey Store/);
   });
 });
+
+describe('engines sharing one store (accepts)', () => {
+  const setup = (cache: boolean) => {
+    const clock = manualClock();
+    const store = counting(memoryStore({ now: () => clock.now() }));
+    const shared = { ...store, close: async () => {} };
+    const common = { store: shared, clock, sweepInterval: false as const, idleTimeout: '30m', touchInterval: '1m' };
+    const families = createSessions({ ...common, idleTimeout: '14d', absoluteTimeout: '30d', accepts: (r) => r.data.family === true });
+    const cookies = createSessions({
+      ...common,
+      accepts: (r) => r.data.family !== true,
+      binding: { userAgent: true, onMismatch: 'revoke' },
+      renewal: { interval: '5m' },
+      ...(cache ? { cache: { staleness: '5s' } } : {}),
+    });
+    return { clock, store, families, cookies };
+  };
+
+  it.each([false, true])('treat another engine\'s token as unknown and leave its record untouched (cache: %s)', async (cache) => {
+    const { clock, store, families, cookies } = setup(cache);
+    const { token, session } = await families.create({ userId: 'u1', data: { family: true }, client: laptop });
+    clock.advance(10 * 60_000); // past the touch interval and the renewal interval of the cookie engine
+    const before = await store.get(session.handle);
+    const writes = store.writes.length;
+    for (let i = 0; i < 2; i++) {
+      expect(await cookies.validate(token, { client: { ...laptop, userAgent: FIREFOX_WIN } })).toEqual({ ok: false, reason: 'unknown' });
+    }
+    expect(await cookies.rotate(token)).toEqual({ ok: false, reason: 'unknown' });
+    expect(store.writes.length).toBe(writes); // no touch, renewal, binding revocation or rotation
+    expect(await store.get(session.handle)).toEqual(before);
+    // Its own engine still honours it, and the operator's calls by handle are not filtered.
+    expect((await families.validate(token, { client: laptop })).ok).toBe(true);
+    expect((await cookies.get(session.handle))?.userId).toBe('u1');
+    expect((await cookies.list('u1')).map((d) => d.handle)).toEqual([session.handle]);
+    expect(await cookies.revoke(session.handle)).toBe(true);
+    expect(await families.validate(token)).toEqual({ ok: false, reason: 'revoked' });
+  });
+
+  it('refuses a non-function', () => {
+    expect(() => createSessions({ store: memoryStore(), accepts: 'yes' as never })).toThrow(ConfigError);
+  });
+});

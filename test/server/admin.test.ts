@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loginThrottle } from '../../src/server/admin/login-throttle.js';
+import { loginThrottle } from '../../src/server/login-throttle.js';
 import { relative, span, utc } from '../../src/server/admin/views.js';
 import { loadConfig } from '../../src/server/config.js';
 import { createService } from '../../src/server/service.js';

@@ -53,6 +53,16 @@ describe('loadConfig', () => {
     expect(m).toContain('LATCHKEY_DEMO "maybe": must be true or false');
   });
 
+  it('checks the refresh secret\'s length, the proxy list and the session limit at start', () => {
+    const e = () => loadConfig({ flags: { refreshSecret: 'only-twenty-chars-xx', trustProxy: '10.0.0.0/8,notanip,999.1.1.1/99' }, env: { LATCHKEY_MAX_SESSIONS_PER_USER: '-1' }, cwd });
+    expect(e).toThrow(/--refresh-secret: must be a string of at least 32 bytes/);
+    expect(e).toThrow(/--trust-proxy .*"notanip", "999\.1\.1\.1\/99": not an IP address or CIDR range/);
+    expect(e).toThrow(/LATCHKEY_MAX_SESSIONS_PER_USER "-1": must be a whole number/);
+    expect(e).not.toThrow(/only-twenty/);
+    const ok = loadConfig({ flags: { refreshSecret: 'x'.repeat(32), trustProxy: '10.0.0.0/8, ::1', maxSessionsPerUser: '5' }, env: {}, cwd });
+    expect([ok.trustProxy, ok.maxSessionsPerUser]).toEqual([['10.0.0.0/8', '::1'], 5]);
+  });
+
   it('refuses unknown flags and unknown file keys', () => {
     const file = join(cwd, 'b.json');
     writeFileSync(file, JSON.stringify({ prot: 4000 }));
@@ -116,6 +126,12 @@ describe('store URLs', () => {
     expect(redactStoreUrl('redis://:secretpw@h:6379')).toBe('redis://:***@h:6379');
     expect(redactStoreUrl('postgres://app:secretpw@db/app')).toBe('postgres://app:***@db/app');
     expect(redactStoreUrl('postgres://app@db/app')).toBe('postgres://app@db/app');
+    // A password holding `@` or `/`, a password in the query, a cluster's node list.
+    expect(redactStoreUrl('redis://default:p@ss@redis.internal:6379')).toBe('redis://default:***@redis.internal:6379');
+    expect(redactStoreUrl('postgres://app:se/cret@db.internal:5432/x')).toBe('postgres://app:***@db.internal:5432/x');
+    expect(redactStoreUrl('postgres://app@db.internal/latchkey?sslmode=require&password=s3cret')).toBe('postgres://app@db.internal/latchkey?sslmode=require&password=***');
+    expect(redactStoreUrl('postgres://app@db/x?password=a@b')).toBe('postgres://app@db/x?password=***');
+    expect(redactStoreUrl('redis-cluster://u:pw@10.0.0.1:7000,10.0.0.2:7001')).toBe('redis-cluster://u:***@10.0.0.1:7000,10.0.0.2:7001');
   });
 
   it('never throws anything but a ConfigError, and never echoes a password (fuzzed)', () => {

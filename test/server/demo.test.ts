@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Duration } from '../../src/core/duration.js';
+import type { Sessions } from '../../src/core/sessions.js';
 import { loadConfig } from '../../src/server/config.js';
 import type { Service } from '../../src/server/service.js';
 import { createService } from '../../src/server/service.js';
@@ -96,6 +97,17 @@ function deviceRows(body: string): Array<[string, boolean]> {
 
 const dirs: string[] = [];
 
+/** An engine that honours every record of the service's store, to check from outside what the demo's own engine holds. */
+const inspectors = new WeakMap<Service, Sessions>();
+function inspector(service: Service): Sessions {
+  let engine = inspectors.get(service);
+  if (engine === undefined) {
+    engine = service.ctx.engine({});
+    inspectors.set(service, engine);
+  }
+  return engine;
+}
+
 async function start(demoFreshFor?: Duration): Promise<{ service: Service; base: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-demo-'));
   dirs.push(dataDir);
@@ -119,7 +131,7 @@ describe('the demo site', () => {
     await service.close();
   });
 
-  const valid = async (token: string | undefined) => (await service.ctx.sessions.validate(token)).ok;
+  const valid = async (token: string | undefined) => (await inspector(service).validate(token)).ok;
 
   it('sends a signed-out visitor to the sign-in page, which shows the demo users and password', async () => {
     const b = new Browser(base);
@@ -166,8 +178,8 @@ describe('the demo site', () => {
     expect(attrs).toContain('path=/');
     expect(attrs.some((a) => a.startsWith('domain='))).toBe(false);
     expect(r.body).not.toContain(b.token as string);
-    const session = await service.ctx.sessions.validate(b.token);
-    expect(session.ok && session.session.userId).toBe('demo:alice');
+    const session = await inspector(service).validate(b.token);
+    expect(session.ok && session.session.userId).toBe('latchkey:demo:alice');
     const home = await b.get('/demo');
     expect(home.status).toBe(200);
     expect(home.body).toMatch(/Hello <span data-testid="user-name">alice<\/span>/);
@@ -265,7 +277,7 @@ describe('the demo site', () => {
     expect(await valid(tokenA)).toBe(false);
     expect(await valid(b.token)).toBe(false);
     expect(await valid(other.token)).toBe(true);
-    expect(await service.ctx.sessions.list('demo:carol')).toEqual([]);
+    expect(await service.ctx.sessions.list('latchkey:demo:carol')).toEqual([]);
   });
 
   it('bounces a session revoked elsewhere (the dashboard) to the sign-in page on the next navigation', async () => {
@@ -295,7 +307,7 @@ describe('the demo site', () => {
     const done = await b.get(r.location as string);
     expect(done.body).toContain('data-testid="sensitive-confirmation"');
     expect(done.body).toContain('bob@elsewhere.example');
-    const stored = await service.ctx.sessions.validate(b.token);
+    const stored = await inspector(service).validate(b.token);
     expect(stored.ok && stored.session.data.email).toBe('bob@elsewhere.example');
     const bad = await b.post('/demo/sensitive', { _csrf: csrfOf(done.body), email: 'not an email' });
     expect(bad.status).toBe(400);
@@ -335,7 +347,7 @@ describe('the demo site', () => {
     expect(csrfOf(sensitive.body)).toBe(csrfOf(page.body));
     expect(b.token).toBe(token);
     expect(await valid(token)).toBe(true);
-    const s = await service.ctx.sessions.validate(token);
+    const s = await inspector(service).validate(token);
     expect(s.ok && s.session.data.email).toBeUndefined();
     // A same-origin browser request passes on Fetch Metadata alone (with the token too, as the forms send it).
     const ok = await b.post('/demo/logout', { _csrf: csrfOf(page.body) }, { 'sec-fetch-site': 'same-origin' });
@@ -416,13 +428,13 @@ describe('the demo site when the sign-in is not fresh', () => {
     expect(right.status).toBe(303);
     expect(right.location).toBe('/demo/sensitive?done=reauthenticated');
     expect(b.token).not.toBe(before);
-    expect(await service.ctx.sessions.validate(before).then((r) => r.ok)).toBe(false);
+    expect(await inspector(service).validate(before).then((r) => r.ok)).toBe(false);
 
     const page = await b.get(right.location as string);
     expect(page.body).toContain('data-testid="sensitive-form"');
     const change = await b.post('/demo/sensitive', { _csrf: csrfOf(page.body), email: 'alice@new.example' });
     expect(change.status).toBe(303);
-    const s = await service.ctx.sessions.validate(b.token);
+    const s = await inspector(service).validate(b.token);
     expect(s.ok && s.session.data.email).toBe('alice@new.example');
   });
 

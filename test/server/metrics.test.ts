@@ -41,7 +41,13 @@ describe('metrics', () => {
     expect(kinds).toContain('new-device');
     expect(kinds).toContain('invalid-token-burst');
     for (let i = 0; i < 5; i++) feed.push({ at: i, kind: 'revoked-all', userId: 'u', handle: null, ip: null, detail: String(i) });
-    expect(feed.recent().map((e) => e.detail)).toEqual(['4', '3', '2']);
+    expect(feed.recent().filter((e) => e.kind === 'revoked-all').map((e) => e.detail)).toEqual(['4', '3', '2']);
+    // A flood of new devices (anyone can sign in on the demo) never pushes an alert out.
+    feed.push({ at: 9, kind: 'token-theft', userId: 'u', handle: null, ip: null, detail: 'theft' });
+    for (let i = 0; i < 50; i++) feed.push({ at: 10 + i, kind: 'new-device', userId: 'u', handle: null, ip: null, detail: `d${i}` });
+    expect(feed.recent(100).some((e) => e.kind === 'token-theft')).toBe(true);
+    expect(feed.recent(100).filter((e) => e.kind === 'new-device')).toHaveLength(3);
+    expect(feed.recent(2).map((e) => e.detail)).toEqual(['d49', 'd48']);
     expect(JSON.stringify(feed.recent())).not.toContain(token);
   });
 });

@@ -203,3 +203,102 @@ describe.skipIf(!redisAvailable)('a store outage', () => {
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
   }, 30_000);
 });
+
+describe('engines, tokens and abuse', () => {
+  let service: Service;
+  let base: string;
+  let key: string;
+  beforeAll(async () => {
+    service = await createService(configOf({ store: 'memory:', dataDir: fresh(), adminPassword: 'correct horse battery', maxSessionsPerUser: '3' }));
+    base = await service.listen();
+    key = (await service.ctx.apiKeys.create('abuse')).key;
+  });
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it('leaves a refresh token presented as a session token untouched (its 14-day deadline stays)', async () => {
+    const pair = await json(base, key, 'POST', '/v1/tokens', { userId: 'u-refresh' });
+    const handle = (pair.body.refreshToken as string).split('.')[0] as string;
+    const before = await service.ctx.store.get(handle);
+    await sleep(5);
+    expect((await json(base, key, 'POST', '/v1/sessions/validate', { token: pair.body.refreshToken })).body).toEqual({ valid: false, reason: 'unknown' });
+    expect(await service.ctx.store.get(handle)).toEqual(before);
+  });
+
+  it('never honours a demo or admin token on /v1, nor a /v1 token on the demo', async () => {
+    const other = service.ctx.engine({});
+    for (const userId of ['latchkey:demo:alice', 'latchkey:admin']) {
+      const { token } = await other.create({ userId });
+      expect((await json(base, key, 'POST', '/v1/sessions/validate', { token })).body).toEqual({ valid: false, reason: 'unknown' });
+    }
+    const api = await json(base, key, 'POST', '/v1/sessions', { userId: 'alice' });
+    const demo = await fetch(`${base}/demo`, { headers: { cookie: `__Host-latchkey-demo=${api.body.token}` }, redirect: 'manual' });
+    expect(demo.status).toBe(303);
+    expect(demo.headers.get('location')).toMatch(/^\/demo\/login/);
+    expect((await json(base, key, 'POST', '/v1/sessions/validate', { token: api.body.token })).body.valid).toBe(true);
+  });
+
+  it('throttles a client that sends a burst of invalid tokens (429 with Retry-After)', async () => {
+    const client = { ip: '198.51.100.77' };
+    let last = { status: 0, body: null as Json };
+    for (let i = 0; i < 25 && last.status !== 429; i++) {
+      last = await json(base, key, 'POST', '/v1/sessions/validate', { token: `${'A'.repeat(22)}.${String(i).padEnd(43, 'B')}`, client });
+    }
+    expect(last.status).toBe(429);
+    expect(last.body.error.code).toBe('too_many_requests');
+    // Another client is not affected.
+    expect((await json(base, key, 'POST', '/v1/sessions/validate', { token: 'x', client: { ip: '198.51.100.78' } })).status).toBe(200);
+  });
+
+  it('lets exactly one of concurrent rotations win; the others get 409 conflict or 401 revoked, never a second token', async () => {
+    const { body } = await json(base, key, 'POST', '/v1/sessions', { userId: 'racer' });
+    const answers = await Promise.all(Array.from({ length: 6 }, () => json(base, key, 'POST', '/v1/sessions/rotate', { token: body.token })));
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
+    for (const a of answers.filter((x) => x.status !== 200)) {
+      expect([409, 401]).toContain(a.status);
+      if (a.status === 401) expect(a.body.error.reason).toBe('revoked');
+    }
+  });
+
+  it('names an unknown field and a forbidden key in its 400s', async () => {
+    const extra = await json(base, key, 'POST', '/v1/sessions', { userId: 'a', colour: 'blue' });
+    expect(extra.body.error.message).toBe('body: unknown field "colour"');
+    const r = await fetch(`${base}/v1/sessions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: '{"userId":"a","data":{"__proto__":{"admin":true}}}',
+    });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as Json).error.message).toMatch(/"__proto__"/);
+  });
+
+  it('keeps at most maxSessionsPerUser sessions, signing the oldest out', async () => {
+    const tokens: string[] = [];
+    for (let i = 0; i < 4; i++) tokens.push((await json(base, key, 'POST', '/v1/sessions', { userId: 'busy' })).body.token);
+    expect((await json(base, key, 'GET', '/v1/users/busy/sessions')).body.sessions).toHaveLength(3);
+    expect((await json(base, key, 'POST', '/v1/sessions/validate', { token: tokens[0] })).body).toEqual({ valid: false, reason: 'revoked' });
+  });
+
+  it('answers GET /v1 with an index, and shows nothing of the deployment on the public index page', async () => {
+    const index = (await (await fetch(`${base}/v1`)).json()) as Json;
+    expect(index).toMatchObject({ service: 'latchkey', openapi: '/openapi.json' });
+    expect(await (await fetch(`${base}/`)).text()).not.toContain('memory:');
+  });
+
+  it('brakes failed demo sign-ins per client and keeps at most 10 sessions per demo user', async () => {
+    const form = (password: string) =>
+      fetch(`${base}/demo/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base, 'sec-fetch-site': 'same-origin' },
+        body: `user=bob&password=${password}`,
+      });
+    for (let i = 0; i < 12; i++) expect((await form('demo')).status).toBe(303);
+    expect(await service.ctx.sessions.list('latchkey:demo:bob')).toHaveLength(10);
+    let status = 0;
+    for (let i = 0; i < 25 && status !== 429; i++) status = (await form('wrong')).status;
+    expect(status).toBe(429);
+    expect((await form('demo')).status).toBe(429); // even the right password, until the window passes
+  });
+});

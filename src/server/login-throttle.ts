@@ -1,5 +1,5 @@
 /**
- * Brute-force brake of the dashboard's sign-in: failed attempts are counted
+ * Brute-force brake of the dashboard's and the demo's sign-in: failed attempts are counted
  * per client IP in a sliding window, in memory (one process; a fleet brakes
  * per instance). Once an IP has failed `limit` times within `windowMs`, every
  * attempt from it, right or wrong, is refused until the oldest failure leaves
