@@ -182,7 +182,21 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   });
   const log = app.log;
 
-  const store = await openStore(config.store, { onError: (err) => log.warn({ err: { message: (err as Error)?.message } }, 'store connection error') });
+  // A store that is down reports every reconnection attempt: one warning per 10 s, with how many were folded in.
+  let lastWarned = 0;
+  let folded = 0;
+  const onStoreError = (err: unknown): void => {
+    const now = Date.now();
+    if (now - lastWarned < 10_000) {
+      folded++;
+      return;
+    }
+    lastWarned = now;
+    const e = err as { name?: unknown; message?: unknown; code?: unknown } | null;
+    log.warn({ err: { type: typeof e?.name === 'string' ? e.name : 'Error', code: e?.code, message: String(e?.message ?? err) }, repeated: folded }, 'store connection error');
+    folded = 0;
+  };
+  const store = await openStore(config.store, { onError: onStoreError });
   const shared = sharedView(store);
   const feed = securityFeed();
   const metrics = createMetrics();

@@ -167,13 +167,17 @@ describe('logs', () => {
 });
 
 describe.skipIf(!redisAvailable)('a store outage', () => {
+  const logLines: string[] = [];
   let redis: RedisServer;
   let service: Service;
   let base: string;
   let key: string;
   beforeAll(async () => {
     redis = await startRedis();
-    service = await createService(configOf({ store: redis.url, dataDir: fresh(), adminPassword: 'correct horse battery', logLevel: 'silent' }), { apiKeyCacheMs: 60_000 });
+    service = await createService(configOf({ store: redis.url, dataDir: fresh(), adminPassword: 'correct horse battery', logLevel: 'warn' }), {
+      apiKeyCacheMs: 60_000,
+      logStream: { write: (line: string) => void logLines.push(line) },
+    });
     base = await service.listen();
     key = (await service.ctx.apiKeys.create('outage')).key;
   }, 30_000);
@@ -193,6 +197,11 @@ describe.skipIf(!redisAvailable)('a store outage', () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/latchkey_store_errors_total [1-9]/);
 
+    // Reconnection attempts are many; the log gets one warning per 10 s, not one per attempt.
+    await sleep(1500);
+    const warnings = logLines.filter((l) => l.includes('store connection error'));
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+    expect(warnings.length).toBeLessThanOrEqual(2);
     await redis.restart();
     let after: { status: number; body: Json } = { status: 0, body: null };
     for (let i = 0; i < 50 && after.status !== 201; i++) {
