@@ -8,6 +8,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ClientInfo, Session } from '../core/model.js';
+import { GuessingMonitor } from '../core/guessing.js';
 import { parseToken } from '../core/token.js';
 import { readBearer } from '../http/carriers.js';
 import type { ServiceContext } from './context.js';
@@ -249,7 +250,12 @@ export const API_ROUTES: readonly RouteSpec[] = [
     tag: 'tokens',
     auth: true,
     body: obj(['refreshToken'], { refreshToken: token, client }),
-    responses: { 200: { description: 'The new pair.', schema: ref('TokenPair') }, ...COMMON, 401: E('`invalid_grant` (with `reason`), or a bad API key.') },
+    responses: {
+      200: { description: 'The new pair.', schema: ref('TokenPair') },
+      ...COMMON,
+      401: E('`invalid_grant` (with `reason`), or a bad API key.'),
+      429: E('`too_many_requests`: `client.ip` sent a burst of invalid refresh tokens.'),
+    },
   },
   {
     method: 'POST',
@@ -319,6 +325,23 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
     if (ip === undefined) return;
     const wait = sessions.throttled(ip);
     if (wait > 0) throw new ApiError(429, 'too_many_requests', `too many invalid tokens from this client; retry in ${wait} s`, undefined, { 'retry-after': String(wait) });
+  };
+
+  /** Refresh rotation has no guessing monitor of its own: invalid refresh tokens are counted here, per `client.ip`. */
+  const refreshGuesses = new GuessingMonitor({ threshold: 20, windowMs: 60_000, maxClients: 10_000 });
+  const refuseThrottledRefresh = (ip: string | undefined): void => {
+    if (ip === undefined) return;
+    const now = Date.now();
+    if (refreshGuesses.blocked(ip, now)) {
+      const wait = refreshGuesses.retryAfterSeconds(ip, now);
+      throw new ApiError(429, 'too_many_requests', `too many invalid refresh tokens from this client; retry in ${wait} s`, undefined, { 'retry-after': String(wait) });
+    }
+  };
+  const refreshFailed = (ip: string | undefined, reason: string): void => {
+    if (ip === undefined || (reason !== 'malformed' && reason !== 'unknown')) return;
+    const now = Date.now();
+    const count = refreshGuesses.fail(ip, now);
+    if (count > 0) ctx.feed.push({ at: now, kind: 'invalid-token-burst', userId: null, handle: null, ip, detail: `${count} invalid refresh tokens in the window; client throttled` });
   };
 
   await app.register(async (api) => {
@@ -416,13 +439,19 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
         return reply.code(201).send({ accessToken: pair.accessToken, refreshToken: pair.refreshToken, tokenType: pair.tokenType, expiresIn: pair.expiresIn });
       },
       async refreshTokens(request: Req<{ refreshToken: string; client?: ClientInfo }>) {
+        const ip = request.body.client?.ip;
+        refuseThrottledRefresh(ip);
         if ((await refreshTokenKind(request.body.refreshToken)) === 'other') {
           metrics.tokenRefreshes.inc({ result: 'unknown' });
+          refreshFailed(ip, 'unknown');
           throw new ApiError(401, 'invalid_grant', 'the refresh token is not valid (unknown)', 'unknown');
         }
         const r = await tokens.refresh(request.body.refreshToken, { client: clientOf(request.body.client) });
         metrics.tokenRefreshes.inc({ result: r.ok ? 'ok' : r.reason });
-        if (!r.ok) throw new ApiError(401, 'invalid_grant', `the refresh token is not valid (${r.reason})`, r.reason);
+        if (!r.ok) {
+          refreshFailed(ip, r.reason);
+          throw new ApiError(401, 'invalid_grant', `the refresh token is not valid (${r.reason})`, r.reason);
+        }
         return { accessToken: r.accessToken, refreshToken: r.refreshToken, tokenType: r.tokenType, expiresIn: r.expiresIn };
       },
       async revokeRefreshToken(request: Req<{ refreshToken: string }>) {

@@ -260,6 +260,19 @@ describe('engines, tokens and abuse', () => {
     expect((await json(base, key, 'POST', '/v1/sessions/validate', { token: 'x', client: { ip: '198.51.100.78' } })).status).toBe(200);
   });
 
+  it('throttles a client that sends a burst of invalid refresh tokens too', async () => {
+    const client = { ip: '198.51.100.79' };
+    let last = { status: 0, body: null as Json };
+    for (let i = 0; i < 25 && last.status !== 429; i++) {
+      last = await json(base, key, 'POST', '/v1/tokens/refresh', { refreshToken: `${'C'.repeat(22)}.${String(i).padEnd(43, 'D')}`, client });
+    }
+    expect(last.status).toBe(429);
+    expect(last.body.error.code).toBe('too_many_requests');
+    expect(service.ctx.feed.recent(200).some((e) => e.kind === 'invalid-token-burst' && e.ip === client.ip)).toBe(true);
+    const pair = await json(base, key, 'POST', '/v1/tokens', { userId: 'u-ok' });
+    expect((await json(base, key, 'POST', '/v1/tokens/refresh', { refreshToken: pair.body.refreshToken, client: { ip: '198.51.100.80' } })).status).toBe(200);
+  });
+
   it('lets exactly one of concurrent rotations win; the others get 409 conflict or 401 revoked, never a second token', async () => {
     const { body } = await json(base, key, 'POST', '/v1/sessions', { userId: 'racer' });
     const answers = await Promise.all(Array.from({ length: 6 }, () => json(base, key, 'POST', '/v1/sessions/rotate', { token: body.token })));
