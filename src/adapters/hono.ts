@@ -145,7 +145,8 @@ export function tokenRefresh(transport: TokenTransport | TokenTransportOptions, 
   const t = asTokenTransport(transport);
   const remote = options.remoteAddress ?? defaultRemoteAddress;
   return async function latchkeyTokenRefresh(c) {
-    const r = await t.refresh(fetchRequest(c.req.raw, remote(c), () => c.req.parseBody()));
+    // A final handler: the bounded form reader (1 MiB), not Hono's parseBody, which buffers any size.
+    const r = await t.refresh(fetchRequest(c.req.raw, remote(c)));
     return r.ok ? jsonResponse(r.response) : errorResponse(r.error);
   };
 }
@@ -162,7 +163,7 @@ export function tokenRefresh(transport: TokenTransport | TokenTransportOptions, 
 export function tokenLogout(transport: TokenTransport | TokenTransportOptions): Handler {
   const t = asTokenTransport(transport);
   return async function latchkeyTokenLogout(c) {
-    const r = await t.logout(fetchRequest(c.req.raw, undefined, () => c.req.parseBody()));
+    const r = await t.logout(fetchRequest(c.req.raw, undefined));
     return r.ok ? jsonResponse(r.response) : errorResponse(r.error);
   };
 }

@@ -98,8 +98,9 @@ export function tokenGuard(
   transport: TokenTransport | TokenTransportOptions,
   options?: TokenGuardOptions,
 ): (handler: NodeTokenHandler) => (req: IncomingMessage, res: ServerResponse) => void {
-  const guard = asTokenTransport(transport).guard(options);
-  const report = (err: unknown) => console.error('latchkey:', err);
+  const t = asTokenTransport(transport);
+  const guard = t.guard(options);
+  const report = t.reportError;
   return (handler) => {
     if (typeof handler !== 'function') throw new TypeError('tokenGuard(options)(handler) needs a handler function');
     return (req, res) => {
@@ -123,7 +124,7 @@ export function tokenGuard(
  */
 export function tokenRefresh(transport: TokenTransport | TokenTransportOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const t = asTokenTransport(transport);
-  const report = (err: unknown) => console.error('latchkey:', err);
+  const report = t.reportError;
   return (req, res) => {
     t.refresh(nodeRequest(req)).then(
       (r) => (r.ok ? sendNodeJson(res, r.response) : sendNodeError(res, r.error)),
@@ -144,7 +145,7 @@ export function tokenRefresh(transport: TokenTransport | TokenTransportOptions):
  */
 export function tokenLogout(transport: TokenTransport | TokenTransportOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const t = asTokenTransport(transport);
-  const report = (err: unknown) => console.error('latchkey:', err);
+  const report = t.reportError;
   return (req, res) => {
     t.logout(nodeRequest(req)).then(
       (r) => (r.ok ? sendNodeJson(res, r.response) : sendNodeError(res, r.error)),

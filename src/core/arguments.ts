@@ -1,6 +1,6 @@
 /**
  * Checks of caller-supplied values shared by every session mode: user ids,
- * authentication levels, session data and data patches. Data is normalised
+ * authentication levels, session data and data patches, lists of secrets. Data is normalised
  * by a JSON round trip, so every store and every mode holds exactly what a
  * JSON store would, and the caller's objects are never shared.
  *
@@ -23,6 +23,56 @@ export function positiveInt(name: string, v: unknown): number {
     throw new ConfigError(`${name} must be a positive whole number (got ${describe(v)})`);
   }
   return v;
+}
+
+/**
+ * The smallest secret accepted, in bytes, for keys derived from it (sealing,
+ * refresh-token successors).
+ *
+ * @example
+ * ```ts
+ * const secret = crypto.randomBytes(MIN_SECRET_BYTES).toString('base64url');
+ * ```
+ */
+export const MIN_SECRET_BYTES = 32;
+
+const GENERATE = `node -e "console.log(require('node:crypto').randomBytes(32).toString('base64url'))"`;
+
+/**
+ * A secret, or a non-empty list of secrets newest first (for rotation), each a
+ * string or bytes of at least {@link MIN_SECRET_BYTES} and no two alike: as
+ * Buffers, in order. Messages name the option and position (`secrets[1]`),
+ * say what the secret is for (`noun`, e.g. "sealing secret") and never show
+ * a secret.
+ */
+export function secretListArg(name: string, value: unknown, noun: string, example: string): Buffer[] {
+  const list: unknown = typeof value === 'string' || value instanceof Uint8Array ? [value] : value;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new ConfigError(
+      `${name} is required: pass one or more random secrets of at least ${MIN_SECRET_BYTES} bytes, newest first, e.g. ${example} (generate one with: ${GENERATE})`,
+    );
+  }
+  const out: Buffer[] = [];
+  list.forEach((secret: unknown, i) => {
+    let bytes: Buffer;
+    if (typeof secret === 'string') {
+      bytes = Buffer.from(secret, 'utf8');
+      if (bytes.length < MIN_SECRET_BYTES) {
+        throw new ConfigError(`${name}[${i}] is ${bytes.length} bytes; a ${noun} must be at least ${MIN_SECRET_BYTES} random bytes. Generate one with: ${GENERATE}`);
+      }
+    } else if (secret instanceof Uint8Array) {
+      bytes = Buffer.from(secret);
+      if (bytes.length < MIN_SECRET_BYTES) {
+        throw new ConfigError(`${name}[${i}] is ${bytes.length} bytes; a ${noun} must be at least ${MIN_SECRET_BYTES} random bytes, e.g. crypto.randomBytes(32)`);
+      }
+    } else {
+      throw new ConfigError(`${name}[${i}] must be a string or a Uint8Array of at least ${MIN_SECRET_BYTES} bytes (got ${typeof secret})`);
+    }
+    const same = out.findIndex((b) => b.equals(bytes));
+    if (same !== -1) throw new ConfigError(`${name}[${i}] is the same as ${name}[${same}]; remove the duplicate`);
+    out.push(bytes);
+  });
+  return out;
 }
 
 /** A user id, or `null` for none. */

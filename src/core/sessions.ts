@@ -10,7 +10,7 @@ import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { describe, durationOption, type Duration } from './duration.js';
 import { authLevelArg, normaliseData, normalisePatch, positiveInt, userIdArg } from './arguments.js';
-import { ClosedError, ConfigError, LatchkeyError, SessionLimitError, StoreUnavailableError } from './errors.js';
+import { ClosedError, ConfigError, SessionLimitError, StoreUnavailableError } from './errors.js';
 import { Emitter, type Listener, type SessionEvents } from './events.js';
 import { GuessingMonitor } from './guessing.js';
 import { parseUserAgent } from './device.js';
@@ -30,6 +30,7 @@ import {
   type TimeoutPolicy,
 } from './policy.js';
 import type { DataPatch, Store } from './store.js';
+import { callStore, storeError, storeTimeoutMs, withTimeout } from './store-call.js';
 import { hashSecret, isHandle, mintToken, parseToken, secretMatches } from './token.js';
 
 /** Options of {@link createSessions}. Every field but `store` has a secure default. */
@@ -344,7 +345,7 @@ export function createSessions(options: SessionsOptions): Sessions {
     timer.unref();
   }
 
-  const timeoutMs = store.capabilities.inProcess ? 0 : durationOption('storeTimeout', options.storeTimeout ?? '2s', { min: 1 });
+  const timeoutMs = storeTimeoutMs(store, options.storeTimeout);
 
   let cache: SessionCache | null = null;
   let subscription: Promise<(() => Promise<void>) | null> | null = null;
@@ -376,13 +377,9 @@ export function createSessions(options: SessionsOptions): Sessions {
     if (cache !== null) cache.drop(handle);
   }
 
-  async function call<T>(op: () => Promise<T>): Promise<T> {
-    if (closed) throw new ClosedError('the session manager');
-    try {
-      return timeoutMs === 0 ? await op() : await withTimeout(op(), timeoutMs);
-    } catch (err) {
-      throw storeError(err);
-    }
+  function call<T>(op: () => Promise<T>): Promise<T> {
+    if (closed) return Promise.reject(new ClosedError('the session manager'));
+    return callStore(op, timeoutMs);
   }
 
   /** The hot path's store read: no closure, no extra async frame for in-process stores. */
@@ -810,20 +807,6 @@ export function createSessions(options: SessionsOptions): Sessions {
 }
 
 const EMPTY: SessionData = Object.freeze({});
-
-function storeError(err: unknown): LatchkeyError {
-  return err instanceof LatchkeyError ? err : new StoreUnavailableError('the session store failed; see cause', { cause: err });
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreUnavailableError(`the session store did not answer within ${ms} ms`)), ms);
-  });
-  // The losing promise must never become an unhandled rejection.
-  p.catch(() => {});
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
 
 function normalise(o: SessionsOptions): Config {
   const idleMs = durationOption('idleTimeout', o.idleTimeout ?? '30m', { min: 1000 });

@@ -185,14 +185,14 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     }
     return (async (): Promise<BeginResult> => {
       if (wantsFormCarrier) {
-        const found = await safeField(req, carriers.formField);
+        const found = await requestField(req, 'formField', carriers.formField);
         if (found !== undefined && found !== '') {
           token = found;
           carrier = 'form';
         }
       }
       if (wantsFormCsrf) {
-        const field = await safeField(req, csrf!.field);
+        const field = await requestField(req, 'formField', csrf!.field);
         if (!csrfTokenMatches(field, token!)) return refuse(new HttpError(403, field === undefined ? 'csrf-token-missing' : 'csrf-token-invalid'));
       }
       return finish(req, token, carrier, onDirty);
@@ -226,7 +226,7 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
       armed = true;
     }
     if (begun.session.handle === null) return begun;
-    const presented = headerToken !== undefined || req.formField === undefined ? headerToken : await safeField(req, csrf!.field);
+    const presented = headerToken !== undefined || req.formField === undefined ? headerToken : await requestField(req, 'formField', csrf!.field);
     if (!begun.session.csrfMatches(presented)) return refuse(new HttpError(403, presented === undefined ? 'csrf-token-missing' : 'csrf-token-invalid'));
     return begun;
   }
@@ -252,10 +252,19 @@ function refuse(error: HttpError): BeginResult {
   return { ok: false, error };
 }
 
-async function safeField(req: HttpRequest, name: string): Promise<string | undefined> {
+/** Longest token-carrying field read from a body (a session token, a CSRF or refresh token is far shorter). */
+const MAX_FIELD_CHARS = 4096;
+
+/**
+ * @internal A form field (`formField`) or a form-or-JSON field (`bodyField`)
+ * of the request, or `undefined`: absent, not a string, oversized, or the
+ * body could not be read. Never throws.
+ */
+export async function requestField(req: HttpRequest, from: 'formField' | 'bodyField', name: string): Promise<string | undefined> {
   try {
-    const v = await req.formField?.(name);
-    return typeof v === 'string' && v.length <= 4096 ? v : undefined;
+    // Called as a method: adapters' views rely on `this`.
+    const v = await req[from]?.(name);
+    return typeof v === 'string' && v.length <= MAX_FIELD_CHARS ? v : undefined;
   } catch {
     return undefined;
   }

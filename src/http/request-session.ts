@@ -197,6 +197,19 @@ export class RequestSession {
   }
 
   /**
+   * The client of this request as latchkey sees it: the IP address resolved
+   * through `trustProxy`, and the user agent. Readable before `load()`.
+   *
+   * @example
+   * ```ts
+   * if (throttle.retryAfter(req.session.client.ip ?? 'unknown', Date.now()) > 0) return res.status(429).end();
+   * ```
+   */
+  get client(): ClientInfo {
+    return this.#client();
+  }
+
+  /**
    * The CSRF token to embed in forms (`<input type="hidden" name="_csrf">`)
    * or to send in the CSRF header, or `null` without a session.
    */

@@ -41,7 +41,7 @@ import { clientIpResolver } from './client.js';
 import { clearCookieHeader, cookieConfig, readCookie, setCookieHeader, type CookieConfig } from './cookies.js';
 import { checkOrigin, csrfConfig, isSafeMethod, type CsrfConfig } from './csrf.js';
 import { HttpError, toHttpError } from './errors.js';
-import type { HttpRequest } from './http-sessions.js';
+import { requestField, type HttpRequest } from './http-sessions.js';
 import type { HeaderLine } from './request-session.js';
 
 /** Options of {@link createTokenTransport}. Only `tokens` is required. */
@@ -77,6 +77,13 @@ export interface TokenTransportOptions extends TrustProxyOptions {
   realm?: string;
   /** Allows cookies without Secure, for plain-HTTP local development only. @default false */
   development?: boolean;
+  /**
+   * Called with errors latchkey cannot answer itself (in the node:http
+   * adapter: a guarded handler's unknown error, a failed answer). Never
+   * receives a token.
+   * @default console.error
+   */
+  onError?: (error: unknown) => void;
 }
 
 /** Options of one guarded route, see {@link TokenTransport.guard}. */
@@ -114,6 +121,8 @@ export interface TokenTransport {
   readonly carrier: 'bearer' | 'cookie';
   /** The token mode it transports. */
   readonly tokens: Tokens;
+  /** The configured `onError`. */
+  readonly reportError: (error: unknown) => void;
   /** A guard for routes with these options (normalised once): verifies the request's access token. */
   guard(options?: TokenGuardOptions): (request: HttpRequest) => Promise<TokenGuardResult>;
   /** The refresh endpoint (`POST`): rotates the refresh token and answers the new pair. */
@@ -182,6 +191,8 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
   const carrier = options.carrier ?? 'bearer';
   if (carrier !== 'bearer' && carrier !== 'cookie') throw new ConfigError("carrier must be 'bearer' (Authorization header and JSON body) or 'cookie' (HttpOnly cookies)");
   const development = options.development ?? false;
+  const reportError = options.onError ?? ((error: unknown) => console.error('latchkey:', error));
+  if (typeof reportError !== 'function') throw new ConfigError('onError must be a function');
   if (typeof development !== 'boolean') throw new ConfigError('development must be a boolean');
   const realm = options.realm ?? 'latchkey';
   if (typeof realm !== 'string' || !REALM.test(realm)) throw new ConfigError('realm must be 1 to 64 printable ASCII characters without quotes or backslashes');
@@ -313,7 +324,7 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
       const token = readCookie(req.header('cookie'), refresh.name);
       return { token: token === '' ? null : token };
     }
-    const [token, grantType] = await Promise.all([safeBodyField(req, 'refresh_token'), safeBodyField(req, 'grant_type')]);
+    const [token, grantType] = await Promise.all([requestField(req, 'bodyField', 'refresh_token'), requestField(req, 'bodyField', 'grant_type')]);
     if (grantType !== undefined && grantType !== 'refresh_token') return { error: wrongGrant };
     return { token: token === undefined || token === '' ? null : token };
   }
@@ -325,6 +336,7 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
 
   const transport: TokenTransport & { [BRAND]: true } = {
     [BRAND]: true,
+    reportError,
     carrier,
     tokens,
     guard,
@@ -426,13 +438,4 @@ function scopeList(scope: string | readonly string[] | undefined): string[] {
 function refreshLifetime(session: Session): number {
   const deadline = Math.min(session.idleExpiresAt, session.absoluteExpiresAt);
   return Math.max(0, Math.floor((deadline - session.lastSeenAt) / 1000));
-}
-
-async function safeBodyField(req: HttpRequest, name: string): Promise<string | undefined> {
-  try {
-    const v = await req.bodyField?.(name);
-    return typeof v === 'string' && v.length <= 4096 ? v : undefined;
-  } catch {
-    return undefined;
-  }
 }

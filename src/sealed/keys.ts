@@ -6,20 +6,14 @@
  * @module
  */
 import { hkdfSync, randomBytes } from 'node:crypto';
+import { secretListArg } from '../core/arguments.js';
 import { ConfigError } from '../core/errors.js';
 
 /** A secret to derive sealing keys from: at least 32 bytes (a string counts its UTF-8 bytes). */
 export type SealSecret = string | Uint8Array;
 
-/**
- * The smallest secret accepted, in bytes.
- *
- * @example
- * ```ts
- * const secret = crypto.randomBytes(MIN_SECRET_BYTES).toString('base64url');
- * ```
- */
-export const MIN_SECRET_BYTES = 32;
+/** The smallest secret accepted, in bytes (shared with refresh-token secrets). */
+export { MIN_SECRET_BYTES } from '../core/arguments.js';
 
 /** @internal one derived key */
 export interface SealKey {
@@ -47,44 +41,15 @@ const ID_INFO = Buffer.from('key id');
 
 /** @internal validates the secrets and derives every key once */
 export function deriveKeyring(secrets: unknown): Keyring {
-  const list = typeof secrets === 'string' || secrets instanceof Uint8Array ? [secrets] : secrets;
-  if (!Array.isArray(list) || list.length === 0) {
-    throw new ConfigError(
-      "secrets is required: pass one or more random secrets of at least 32 bytes, newest first, e.g. secrets: [process.env.SESSION_SECRET] (generate one with: node -e \"console.log(require('node:crypto').randomBytes(32).toString('base64url'))\")",
-    );
-  }
   const byId = new Map<number, SealKey>();
-  list.forEach((secret: unknown, index) => {
-    const ikm = secretBytes(secret, index);
+  secretListArg('secrets', secrets, 'sealing secret', 'secrets: [process.env.SESSION_SECRET]').forEach((ikm, index) => {
     const key = Buffer.from(hkdfSync('sha256', ikm, SALT, KEY_INFO, 32));
     const id = Buffer.from(hkdfSync('sha256', ikm, SALT, ID_INFO, 4)).readUInt32BE(0);
     const same = byId.get(id);
-    if (same !== undefined) {
-      throw new ConfigError(`secrets[${index}] is the same as secrets[${same.index}]; remove the duplicate`);
-    }
+    // Distinct secrets with one 32-bit id: a blob could not say which key sealed it.
+    if (same !== undefined) throw new ConfigError(`secrets[${index}] has the same key id as secrets[${same.index}]; use another random secret`);
     byId.set(id, { id, key, index });
   });
   const current = [...byId.values()][0] as SealKey;
   return { current, byId, decoy: randomBytes(32) };
-}
-
-function secretBytes(secret: unknown, index: number): Buffer {
-  if (typeof secret === 'string') {
-    const bytes = Buffer.from(secret, 'utf8');
-    if (bytes.length < MIN_SECRET_BYTES) {
-      throw new ConfigError(
-        `secrets[${index}] is ${bytes.length} bytes; a sealing secret must be at least ${MIN_SECRET_BYTES} random bytes. Generate one with: node -e "console.log(require('node:crypto').randomBytes(32).toString('base64url'))"`,
-      );
-    }
-    return bytes;
-  }
-  if (secret instanceof Uint8Array) {
-    if (secret.byteLength < MIN_SECRET_BYTES) {
-      throw new ConfigError(
-        `secrets[${index}] is ${secret.byteLength} bytes; a sealing secret must be at least ${MIN_SECRET_BYTES} random bytes, e.g. crypto.randomBytes(32)`,
-      );
-    }
-    return Buffer.from(secret);
-  }
-  throw new ConfigError(`secrets[${index}] must be a string or a Uint8Array of at least ${MIN_SECRET_BYTES} bytes (got ${typeof secret})`);
 }

@@ -10,7 +10,8 @@
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { describe, durationOption, type Duration } from '../core/duration.js';
-import { ConfigError, InvalidDataError, LatchkeyError, StoreUnavailableError } from '../core/errors.js';
+import { ConfigError, InvalidDataError, StoreUnavailableError } from '../core/errors.js';
+import { callStore } from '../core/store-call.js';
 import type { SessionData } from '../core/model.js';
 import type { DataPatch, Store } from '../core/store.js';
 import { isFresh } from '../core/policy.js';
@@ -422,25 +423,6 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
 }
 
 const EMPTY: SessionData = Object.freeze({});
-
-async function callStore<T>(op: () => Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    if (timeoutMs === 0) return await op();
-    const p = op();
-    // The losing promise must never become an unhandled rejection.
-    p.catch(() => {});
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreUnavailableError(`the session store did not answer within ${timeoutMs} ms`)), timeoutMs);
-    });
-    return await Promise.race([p, timeout]);
-  } catch (err) {
-    if (err instanceof LatchkeyError) throw err;
-    throw new StoreUnavailableError('the session store failed; see cause', { cause: err });
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function normalise(o: SealedSessionsOptions): Config {
   const idleMs = durationOption('idleTimeout', o.idleTimeout ?? '30m', { min: 1000 });

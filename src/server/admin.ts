@@ -41,7 +41,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { latchkey } from '../adapters/fastify.js';
 import { MAX_USER_ID } from '../core/arguments.js';
-import { clientIpResolver } from '../http/client.js';
 import type { RequestSession } from '../http/request-session.js';
 import { loginThrottle } from './login-throttle.js';
 import type { AdminFrame } from './admin/views.js';
@@ -51,7 +50,7 @@ import type { ServiceContext } from './context.js';
 import { RESERVED_USER_PREFIX } from './context.js';
 import { htmlHeaders } from './html.js';
 import type { MetricsSnapshot } from './metrics.js';
-import { redactStoreUrl } from './store-url.js';
+import { redactStoreUrl, storeReady } from './store-url.js';
 
 /** The dashboard's session cookie. The demo site uses another. */
 export const ADMIN_COOKIE = '__Host-latchkey-admin';
@@ -59,8 +58,6 @@ export const ADMIN_COOKIE = '__Host-latchkey-admin';
 /** The user id of the dashboard's sessions: reserved, so that the `/v1` API can never mint one. */
 export const ADMIN_USER = `${RESERVED_USER_PREFIX}admin`;
 
-/** Handles are 22 base64url characters; allow some room, refuse anything else before the store sees it. */
-const HANDLE = /^[A-Za-z0-9_-]{8,64}$/;
 
 /** The flash messages that redirects may ask for: constant text only, never text from the URL. */
 const NOTICES = {
@@ -98,9 +95,8 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
         onError: (err: unknown) => ctx.log.error({ err: { message: (err as Error)?.message, type: (err as Error)?.name } }, 'admin dashboard: session error'),
       });
 
-      const resolveIp = clientIpResolver({ trustProxy: ctx.config.trustProxy });
-      const clientIp = (request: FastifyRequest): string =>
-        resolveIp(request.raw.socket?.remoteAddress, { header: (name) => headerValue(request, name) }) ?? 'unknown';
+      // The IP the latchkey plugin resolved (through trustProxy) for this request.
+      const clientIp = (request: FastifyRequest): string => request.session.client.ip ?? 'unknown';
       const throttle = loginThrottle({ limit: 10, windowMs: 60_000 });
 
       /** The admin's loaded session, or `null` (no session, or one of someone else's planted in the cookie). */
@@ -170,7 +166,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
       scope.get('/', async (request, reply) => {
         const session = await adminSession(request);
         if (session === null) return toLogin(reply);
-        const ready = await storeReady(ctx);
+        const ready = await storeReady(ctx.store);
         const f = frame(session);
         const page = overviewPage(f, {
           counts: ctx.metrics.snapshot(),
@@ -184,7 +180,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
         const session = await adminSession(request);
         if (session === null) return reply.code(401).header('cache-control', 'no-store').send({ error: 'unauthenticated', message: 'sign-in required' });
         const counts: MetricsSnapshot = ctx.metrics.snapshot();
-        return reply.header('cache-control', 'no-store').send({ counts, uptime: span(Date.now() - ctx.startedAt), ready: await storeReady(ctx) });
+        return reply.header('cache-control', 'no-store').send({ counts, uptime: span(Date.now() - ctx.startedAt), ready: await storeReady(ctx.store) });
       });
 
       scope.get('/events', async (request, reply) => {
@@ -218,11 +214,9 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
         const back = (user: string, notice: NoticeCode): string =>
           user === '' || refuseUser(user) !== null ? '/admin' : `/admin/users?user=${encodeURIComponent(user)}&notice=${notice}`;
         const handle = request.params.handle;
-        const target = HANDLE.test(handle) ? await ctx.sessions.get(handle) : null;
+        // get() answers null for anything that is not a session handle (an API key's id among them).
+        const target = await ctx.sessions.get(handle);
         if (target === null) return redirect(reply, back(formUser, 'not-found'));
-        if (target.userId !== null && target.userId.startsWith(API_KEY_USER)) {
-          return html(reply, 400, searchPage(frame(session), '', { kind: 'error', text: apiKeyRefusal }));
-        }
         ctx.log.info({ handle, userId: target.userId }, 'admin revoked a session');
         if (handle === session.handle) {
           // Revoking one's own session is signing out.
@@ -268,18 +262,6 @@ function refuseUser(user: string): string | null {
   if (user.length > MAX_USER_ID) return `User ids are at most ${MAX_USER_ID} characters.`;
   if (user.startsWith(API_KEY_USER)) return apiKeyRefusal;
   return null;
-}
-
-async function storeReady(ctx: ServiceContext): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), 1000);
-  });
-  try {
-    return await Promise.race([ctx.store.ping().catch(() => false), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function html(reply: FastifyReply, status: number, body: string, script?: string): FastifyReply {

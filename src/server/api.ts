@@ -7,6 +7,7 @@
  * @module
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { MAX_USER_ID } from '../core/arguments.js';
 import type { ClientInfo, Session } from '../core/model.js';
 import { GuessingMonitor } from '../core/guessing.js';
 import { parseToken } from '../core/token.js';
@@ -89,11 +90,13 @@ export const SCHEMAS: Record<string, Schema> = {
   },
 };
 
+/** Names (user ids, data keys) with latchkey's own prefix are refused: they belong to API keys, the dashboard, the demo, families. */
+const reserved: Schema = { not: { pattern: `^${RESERVED_USER_PREFIX}` } };
 const userId: Schema = {
   type: 'string',
   minLength: 1,
-  maxLength: 256,
-  not: { pattern: `^${RESERVED_USER_PREFIX}` },
+  maxLength: MAX_USER_ID,
+  ...reserved,
   description: `Your user id. Ids starting with \`${RESERVED_USER_PREFIX}\` are reserved.`,
 };
 const handle: Schema = { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$', description: 'A session handle.' };
@@ -104,7 +107,6 @@ const client: Schema = {
   description: 'The end user\'s client, for the device list, binding and guessing throttles.',
   properties: { ip: { type: 'string', maxLength: 64 }, userAgent: { type: 'string', maxLength: 1024 } },
 };
-const reserved: Schema = { not: { pattern: `^${RESERVED_USER_PREFIX}` } };
 const data: Schema = {
   type: 'object',
   additionalProperties: true,
@@ -275,22 +277,28 @@ interface Req<B = unknown, P = unknown, Q = unknown> extends FastifyRequest {
   query: Q;
 }
 
-const isReserved = (id: string | null): boolean => id !== null && id.startsWith(RESERVED_USER_PREFIX);
-
 /**
- * The data key that marks a token-mode family. Session tokens and refresh
- * tokens live in one store and have one format, so each endpoint checks the
- * kind: a refresh token is no session token (it would skip the access-token
- * step and live 14 days), and a session token cannot be refreshed into a
- * family. Callers cannot set or unset it (data keys with the reserved
- * prefix are refused).
+ * The data key that marks a token-mode family. Callers cannot set or unset
+ * it (data keys with the reserved prefix are refused).
  */
 export const FAMILY_KEY = `${RESERVED_USER_PREFIX}family`;
-const isFamily = (data: Readonly<Record<string, unknown>>): boolean => data[FAMILY_KEY] === true;
 
-/** Whether a session is one the `/v1/sessions` routes may show or change. */
-const isApiSession = (s: Session): boolean => !isReserved(s.userId) && !isFamily(s.data);
+/**
+ * The records of the `/v1/sessions` routes: neither a reserved user's (API
+ * keys, the dashboard's admin, the demo's users) nor a token family. The
+ * service's sessions engine honours only these (`accepts`), so a token of
+ * another kind is `unknown` to validate and rotate before any side effect;
+ * the routes by handle (patch, delete), which the engine does not filter,
+ * check it themselves.
+ */
+export function isApiRecord(r: Pick<Session, 'userId' | 'data'>): boolean {
+  return r.userId !== null && !r.userId.startsWith(RESERVED_USER_PREFIX) && r.data[FAMILY_KEY] !== true;
+}
 
+/** The records of token mode: the token engine honours only these. */
+export function isFamilyRecord(r: Pick<Session, 'data'>): boolean {
+  return r.data[FAMILY_KEY] === true;
+}
 
 function clientOf(c: { ip?: string; userAgent?: string } | undefined): ClientInfo | undefined {
   return c === undefined ? undefined : { ip: c.ip, userAgent: c.userAgent };
@@ -305,18 +313,17 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
   const { sessions, tokens, apiKeys, metrics } = ctx;
 
   /**
-   * What a presented refresh token names, read without touching it: a live
-   * family record, a live session (`other`: refused), or something
-   * `tokens.refresh()` judges itself. Tombstones carry no data: a refresh
-   * rotation leaves `revoked` ones (reuse detection needs them), a session
-   * rotation `rotated` ones, which are no refresh tokens.
+   * Whether a presented refresh token names a record that is not a family's
+   * (a live session, or a session's rotation tombstone): refused by `/v1/tokens/revoke`, whose family walk
+   * revokes by handle, which no engine filters. Refresh needs no such check:
+   * the token engine's `accepts` refuses the rotation.
    */
-  const refreshTokenKind = async (presented: string): Promise<'family' | 'other' | 'undecided'> => {
+  const isOtherKind = async (presented: string): Promise<boolean> => {
     const parsed = parseToken(presented);
-    if (parsed === null) return 'undecided';
+    if (parsed === null) return false;
     const record = await ctx.store.get(parsed.handle);
-    if (record === null || record.status === 'revoked') return 'undecided';
-    return record.status === 'active' && isFamily(record.data) ? 'family' : 'other';
+    // A session's `rotated` tombstone counts too: the family walk would follow its successor.
+    return record !== null && record.status !== 'revoked' && !(record.status === 'active' && isFamilyRecord(record));
   };
 
   /** A client that sent a burst of invalid tokens waits (the engine counts them per `client.ip`). */
@@ -338,19 +345,17 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
     }
   };
   const refreshFailed = (ip: string | undefined, reason: string): void => {
-    if (ip === undefined || (reason !== 'malformed' && reason !== 'unknown')) return;
+    // 'reused' too: each replay of a stolen token walks its family's lineage in the store.
+    if (ip === undefined || (reason !== 'malformed' && reason !== 'unknown' && reason !== 'reused')) return;
     const now = Date.now();
     const count = refreshGuesses.fail(ip, now);
     if (count > 0) ctx.feed.push({ at: now, kind: 'invalid-token-burst', userId: null, handle: null, ip, detail: `${count} invalid refresh tokens in the window; client throttled` });
   };
 
   await app.register(async (api) => {
-    // Answers carry tokens and session data: never cached (RFC 6749 section 5.1).
-    api.addHook('onSend', async (_request, reply, payload) => {
+    api.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+      // Answers carry tokens and session data: never cached (RFC 6749 section 5.1); errors say so too.
       reply.header('cache-control', 'no-store');
-      return payload;
-    });
-    api.addHook('onRequest', async (request: FastifyRequest) => {
       const presented = readBearer(request.headers.authorization);
       if (presented === null) {
         metrics.apiKeyRejections.inc({ reason: 'missing' });
@@ -367,25 +372,19 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
       async createSession(request: Req<{ userId: string; data?: Record<string, unknown>; client?: ClientInfo; authLevel?: number }>, reply) {
         const b = request.body;
         const created = await sessions.create({ userId: b.userId, data: b.data, client: clientOf(b.client), authLevel: b.authLevel });
-        return reply.code(201).send({ token: created.token, session: (created.session) });
+        return reply.code(201).send({ token: created.token, session: created.session });
       },
       async validateSession(request: Req<{ token: string; client?: ClientInfo }>) {
         refuseThrottled(request.body.client);
         const r = await sessions.validate(request.body.token, { client: clientOf(request.body.client) });
-        if (r.ok && isApiSession(r.session)) {
-          metrics.validated.inc({ result: 'valid' });
-          return { valid: true, session: (r.session) };
-        }
-        const reason = r.ok ? 'unknown' : r.reason;
-        metrics.validated.inc({ result: reason });
-        return { valid: false, reason };
+        metrics.validated.inc({ result: r.ok ? 'valid' : r.reason });
+        return r.ok ? { valid: true, session: r.session } : { valid: false, reason: r.reason };
       },
       async rotateSession(request: Req<{ token: string; client?: ClientInfo; userId?: string; authenticated?: boolean; authLevel?: number }>) {
         const b = request.body;
         refuseThrottled(b.client);
         const current = await sessions.validate(b.token, { client: clientOf(b.client) });
         if (!current.ok) throw new ApiError(401, 'session_invalid', `the session token is not valid (${current.reason})`, current.reason);
-        if (!isApiSession(current.session)) throw new ApiError(401, 'session_invalid', 'the session token is not valid (unknown)', 'unknown');
         const r = await sessions.rotate(current.renewed?.token ?? b.token, {
           client: clientOf(b.client),
           ...(b.userId !== undefined ? { userId: b.userId } : {}),
@@ -399,21 +398,20 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
           }
           throw new ApiError(401, 'session_invalid', `the session token is not valid (${r.reason})`, r.reason);
         }
-        return { token: r.token, session: (r.session) };
+        return { token: r.token, session: r.session };
       },
       async patchSessionData(request: Req<{ set?: Record<string, unknown>; unset?: string[] }, { handle: string }>) {
         const { handle } = request.params;
         const before = await sessions.get(handle);
-        if (before === null || !isApiSession(before)) throw new ApiError(404, 'not_found', 'no active session with this handle');
+        if (before === null || !isApiRecord(before)) throw new ApiError(404, 'not_found', 'no active session with this handle');
+        // A key-level patch: concurrent patches of other keys are not conflicts, so no compare-and-set.
         const r = await sessions.patch(handle, { set: request.body.set, unset: request.body.unset });
         if (!r.ok) throw new ApiError(404, 'not_found', 'no active session with this handle');
-        const after = await sessions.get(handle);
-        if (after === null) throw new ApiError(404, 'not_found', 'no active session with this handle');
-        return { session: (after) };
+        return { session: { ...before, version: r.version, data: r.data } };
       },
       async revokeSession(request: Req<never, { handle: string }>, reply) {
         const s = await sessions.get(request.params.handle);
-        if (s === null || !isApiSession(s) || !(await sessions.revoke(request.params.handle))) {
+        if (s === null || !isApiRecord(s) || !(await sessions.revoke(request.params.handle))) {
           throw new ApiError(404, 'not_found', 'no active session with this handle');
         }
         return reply.code(204).send();
@@ -441,11 +439,6 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
       async refreshTokens(request: Req<{ refreshToken: string; client?: ClientInfo }>) {
         const ip = request.body.client?.ip;
         refuseThrottledRefresh(ip);
-        if ((await refreshTokenKind(request.body.refreshToken)) === 'other') {
-          metrics.tokenRefreshes.inc({ result: 'unknown' });
-          refreshFailed(ip, 'unknown');
-          throw new ApiError(401, 'invalid_grant', 'the refresh token is not valid (unknown)', 'unknown');
-        }
         const r = await tokens.refresh(request.body.refreshToken, { client: clientOf(request.body.client) });
         metrics.tokenRefreshes.inc({ result: r.ok ? 'ok' : r.reason });
         if (!r.ok) {
@@ -455,7 +448,7 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
         return { accessToken: r.accessToken, refreshToken: r.refreshToken, tokenType: r.tokenType, expiresIn: r.expiresIn };
       },
       async revokeRefreshToken(request: Req<{ refreshToken: string }>) {
-        if ((await refreshTokenKind(request.body.refreshToken)) === 'other') return { revoked: false };
+        if (await isOtherKind(request.body.refreshToken)) return { revoked: false };
         return { revoked: await tokens.revoke(request.body.refreshToken) };
       },
     };

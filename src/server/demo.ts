@@ -59,7 +59,6 @@ import type { Duration } from '../core/duration.js';
 import { durationOption } from '../core/duration.js';
 import type { DeviceSession } from '../core/model.js';
 import type { RequestSession } from '../http/request-session.js';
-import { clientIpResolver } from '../http/client.js';
 import type { ServiceContext } from './context.js';
 import { RESERVED_USER_PREFIX } from './context.js';
 import { loginThrottle } from './login-throttle.js';
@@ -127,12 +126,6 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
     accepts: (r) => r.userId === null || r.userId.startsWith(USER_PREFIX),
   });
   const throttle = loginThrottle({ limit: 20, windowMs: 60_000 });
-  const resolveIp = clientIpResolver({ trustProxy: ctx.config.trustProxy });
-  const clientIp = (request: FastifyRequest): string => {
-    const h = request.headers;
-    return resolveIp(request.raw.socket?.remoteAddress, { header: (name) => { const v = h[name]; return v === undefined || typeof v === 'string' ? v : v.join(', '); } }) ?? 'unknown';
-  };
-
   await app.register(
     async (scope: FastifyInstance) => {
       // The latchkey plugin skips encapsulation: registered here, it applies to this scope only.
@@ -157,7 +150,8 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
         const s = await request.session.load();
         const user = formField(request, 'user');
         const password = formField(request, 'password');
-        const ip = clientIp(request);
+        // The IP the latchkey plugin resolved (through trustProxy) for this request.
+        const ip = s.client.ip ?? 'unknown';
         const wait = throttle.retryAfter(ip, Date.now());
         if (wait > 0) {
           reply.header('retry-after', String(wait));

@@ -17,18 +17,17 @@ import { createKeySet } from '../tokens/keys.js';
 import { fileKeyStorage } from '../tokens/key-storage.js';
 import { createTokens } from '../tokens/tokens.js';
 import { registerAdmin } from './admin.js';
-import { FAMILY_KEY, registerApi } from './api.js';
+import { isApiRecord, isFamilyRecord, registerApi } from './api.js';
 import { apiKeys } from './apikeys.js';
 import type { ServiceConfig } from './config.js';
 import type { AdminCredential, ServiceContext } from './context.js';
-import { RESERVED_USER_PREFIX } from './context.js';
 import { registerDemo } from './demo.js';
 import { errorBody, installErrorHandlers } from './errors.js';
 import { securityFeed } from './feed.js';
 import { html, htmlHeaders, page } from './html.js';
 import { createMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
-import { openStore } from './store-url.js';
+import { openStore, storeReady } from './store-url.js';
 
 /** Programmatic options of {@link createService}, beyond the configuration. */
 export interface ServiceOptions {
@@ -217,13 +216,13 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     idleTimeout: config.idleTimeout,
     absoluteTimeout: config.absoluteTimeout,
     ...limit,
-    accepts: (r) => r.userId !== null && !r.userId.startsWith(RESERVED_USER_PREFIX) && r.data[FAMILY_KEY] !== true,
+    accepts: isApiRecord,
   });
   const tokenEngine = engine({
     idleTimeout: config.refreshIdleTimeout,
     absoluteTimeout: config.refreshAbsoluteTimeout,
     ...limit,
-    accepts: (r) => r.data[FAMILY_KEY] === true,
+    accepts: isFamilyRecord,
   });
   const keys = await createKeySet({ storage: fileKeyStorage(join(config.dataDir, 'keys.json')) });
   const tokens = createTokens({
@@ -276,7 +275,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   );
   app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
-    const ready = await Promise.race([store.ping().catch(() => false), new Promise<boolean>((r) => setTimeout(r, 1000, false).unref())]);
+    const ready = await storeReady(store);
     return reply.code(ready ? 200 : 503).header('cache-control', 'no-store').send({ status: ready ? 'ready' : 'unavailable' });
   });
   app.get('/metrics', async (_request, reply) => reply.header('cache-control', 'no-store').type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render()));

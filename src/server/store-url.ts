@@ -94,6 +94,19 @@ export function parseStoreUrl(url: string, cwd: string = process.cwd()): StoreLo
   }
 }
 
+/** Whether the store answers a ping within `ms` (readiness checks); never throws, leaves no timer behind. */
+export async function storeReady(store: Store, ms = 1000): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([store.ping().catch(() => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions {
   readonly cwd?: string;

@@ -15,6 +15,7 @@ import { ConfigError } from '../core/errors.js';
 import type { Store } from '../core/store.js';
 import type { RevocationEpochs } from './epochs.js';
 import type { KeySet } from './keys.js';
+import { storeTimeoutMs } from '../core/store-call.js';
 import { liveRecord } from './lib/lineage.js';
 
 /** Options of {@link createAccessTokens}. */
@@ -37,6 +38,8 @@ export interface AccessTokensOptions {
   clockSkew?: Duration;
   /** The session store, for `verify(token, { checkSession: true })`. @default none */
   store?: Store;
+  /** How long the `checkSession` store read may take (not armed for in-process stores). @default '2s' */
+  storeTimeout?: Duration;
   /** Per-user revocation epochs checked on every verification ("log out everywhere"). @default none */
   epochs?: RevocationEpochs;
   /** @default the system clock */
@@ -159,6 +162,7 @@ const FAILURES = Object.fromEntries(
 export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
   if (options === null || typeof options !== 'object') throw new TypeError('createAccessTokens() takes an options object');
   const { keys, store, epochs } = options;
+  const storeMs = store === undefined ? 0 : storeTimeoutMs(store, options.storeTimeout);
   if (keys === null || typeof keys !== 'object' || typeof keys.verificationKey !== 'function') {
     throw new ConfigError('keys must be a KeySet: await createKeySet(...)');
   }
@@ -269,7 +273,7 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
       if (epochs !== undefined && (await epochs.isRevoked(claims.sub, claims.iat))) return FAILURES.revoked;
       if (opts?.checkSession === true) {
         if (store === undefined) throw new ConfigError('verify() with checkSession needs the store option of createAccessTokens()');
-        if ((await liveRecord(store, claims.sid, clock.now())) === null) return FAILURES.revoked;
+        if ((await liveRecord(store, claims.sid, clock.now(), storeMs)) === null) return FAILURES.revoked;
       }
       return result;
     },

@@ -16,6 +16,7 @@
  * @module
  */
 import { createHmac } from 'node:crypto';
+import { secretListArg } from '../core/arguments.js';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { durationOption, type Duration } from '../core/duration.js';
@@ -26,7 +27,8 @@ import { expiryOf } from '../core/policy.js';
 import type { CreateInput, Sessions } from '../core/sessions.js';
 import type { Store } from '../core/store.js';
 import { parseToken, secretMatches, type ParsedToken } from '../core/token.js';
-import { liveRecord, MAX_LINEAGE, storeCall } from './lib/lineage.js';
+import { callStore, storeTimeoutMs } from '../core/store-call.js';
+import { liveRecord, MAX_LINEAGE } from './lib/lineage.js';
 
 /** Options of {@link createRefreshTokens}. */
 export interface RefreshTokensOptions {
@@ -51,6 +53,13 @@ export interface RefreshTokensOptions {
    * @default '10s'
    */
   graceWindow?: Duration;
+  /**
+   * How long one store read may take before it fails with
+   * `StoreUnavailableError`; not armed for in-process stores. Give the
+   * engine's `storeTimeout`.
+   * @default '2s'
+   */
+  storeTimeout?: Duration;
   /** The engine's clock. @default the system clock */
   clock?: Clock;
   /** Called with errors thrown by event listeners. @default none */
@@ -133,7 +142,8 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
   if (store === null || typeof store !== 'object' || typeof store.get !== 'function') {
     throw new ConfigError('store must be the Store given to createSessions()');
   }
-  const keys = secretKeys(options.secret);
+  const keys = secretListArg('secret', options.secret, 'refresh secret', 'secret: process.env.REFRESH_SECRET');
+  const timeoutMs = storeTimeoutMs(store, options.storeTimeout);
   const graceMs = durationOption('graceWindow', options.graceWindow ?? '10s');
   if (graceMs > 60_000) throw new ConfigError('graceWindow must be at most 1 minute: an old refresh token should not outlive its use');
   const clock = options.clock ?? systemClock;
@@ -163,7 +173,7 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
     const revoked: string[] = [];
     let h: string | null = from;
     for (let i = 0; h !== null && i < MAX_FAMILY; i++) {
-      const r: SessionRecord | null = await storeCall(() => store.get(h as string));
+      const r: SessionRecord | null = await callStore(() => store.get(h as string), timeoutMs);
       if (r === null) break;
       if (r.status === 'active') {
         if (await sessions.revoke(r.handle)) revoked.push(r.handle);
@@ -187,7 +197,7 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
       const next = successorOf(cur, r.successor);
       // Not a refresh rotation of ours (a manual rotate, a renewal): the old token is simply dead.
       if (next === null) return { ok: false, reason: 'revoked' };
-      const s = await storeCall(() => store.get(next.handle));
+      const s = await callStore(() => store.get(next.handle), timeoutMs);
       if (s === null || !secretMatches(next.secret, s.secretHash)) return { ok: false, reason: 'revoked' };
       if (step === 0 && now - s.issuedAt >= graceMs) {
         const revoked = await revokeFamily(s.handle);
@@ -211,7 +221,7 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
       if (parsed === null) return { ok: false, reason: 'malformed' };
       const now = clock.now();
       for (let attempt = 0; ; attempt++) {
-        const rec = await storeCall(() => store.get(parsed.handle));
+        const rec = await callStore(() => store.get(parsed.handle), timeoutMs);
         if (rec === null || !secretMatches(parsed.secret, rec.secretHash)) return { ok: false, reason: 'unknown' };
         if (rec.status !== 'active') return follow(parsed, rec, client, now);
         const successor = derive(keys[0] as Buffer, parsed);
@@ -227,14 +237,14 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
     async revoke(token) {
       const parsed = parseToken(token);
       if (parsed === null) return false;
-      const rec = await storeCall(() => store.get(parsed.handle));
+      const rec = await callStore(() => store.get(parsed.handle), timeoutMs);
       if (rec === null || !secretMatches(parsed.secret, rec.secretHash)) return false;
       return (await revokeFamily(rec.handle)).length > 0;
     },
 
     async session(handle) {
       if (typeof handle !== 'string' || handle === '') return null;
-      const r = await liveRecord(store, handle, clock.now());
+      const r = await liveRecord(store, handle, clock.now(), timeoutMs);
       return r === null ? null : toSession(r);
     },
 
@@ -254,18 +264,4 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
 function derive(key: Buffer, from: ParsedToken): ParsedToken {
   const mac = createHmac('sha512', key).update(INFO).update(from.handle).update('.').update(from.secret).digest();
   return { handle: mac.subarray(0, 16).toString('base64url'), secret: mac.subarray(16, 48).toString('base64url') };
-}
-
-function secretKeys(secret: RefreshTokensOptions['secret']): Buffer[] {
-  const list = typeof secret === 'string' || secret instanceof Uint8Array ? [secret] : secret;
-  if (!Array.isArray(list) || list.length === 0) {
-    throw new ConfigError('secret must be a string or Uint8Array of at least 32 bytes, or a non-empty list of them');
-  }
-  return list.map((s, i) => {
-    const buf = typeof s === 'string' ? Buffer.from(s, 'utf8') : s instanceof Uint8Array ? Buffer.from(s) : null;
-    if (buf === null || buf.length < 32) {
-      throw new ConfigError(`secret${list.length > 1 ? `[${i}]` : ''} must be at least 32 bytes (e.g. 32 random bytes, base64url)`);
-    }
-    return buf;
-  });
 }

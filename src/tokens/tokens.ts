@@ -40,6 +40,8 @@ export interface TokensOptions {
   clockSkew?: Duration;
   /** Grace window of refresh-token rotation. @default '10s' */
   graceWindow?: Duration;
+  /** How long one store read of token mode may take (not armed for in-process stores); give the engine's. @default '2s' */
+  storeTimeout?: Duration;
   /**
    * Per-user revocation epochs, or `false` for none.
    * @default revocationEpochs() (in this process, cache '30s')
@@ -134,6 +136,7 @@ export function createTokens(options: TokensOptions): Tokens {
     ttl: options.accessTtl,
     clockSkew: options.clockSkew,
     store: options.store,
+    storeTimeout: options.storeTimeout,
     epochs,
     clock,
   });
@@ -142,6 +145,7 @@ export function createTokens(options: TokensOptions): Tokens {
     store: options.store,
     secret: options.refreshSecret,
     graceWindow: options.graceWindow,
+    storeTimeout: options.storeTimeout,
     clock,
     onError: options.onError,
   });

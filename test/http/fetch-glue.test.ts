@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { Hono } from 'hono';
+import { tokenRefresh } from '../../src/adapters/hono.js';
+import { manualClock } from '../../src/core/clock.js';
 import { fetchRequest, withHeaders } from '../../src/http/fetch.js';
+import { createTokenTransport } from '../../src/http/tokens.js';
+import { setup } from '../tokens/helpers.js';
 
 describe('Fetch API glue', () => {
   it('adds cookies to a response whose headers are immutable by copying it', async () => {
@@ -33,6 +38,26 @@ describe('Fetch API glue', () => {
     expect(await fetchRequest(streamed, undefined).bodyField?.('refresh_token')).toBeUndefined();
     const small = new Request('https://app.example/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"refresh_token":"t"}' });
     expect(await fetchRequest(small, undefined).bodyField?.('refresh_token')).toBe('t');
+  });
+
+  it("bounds Hono's token endpoints too: a streamed form body past 1 MiB is not read for its refresh_token", async () => {
+    const { tokens } = await setup({ clock: manualClock(Date.now()) });
+    const app = new Hono().post('/auth/refresh', tokenRefresh(createTokenTransport({ tokens })));
+    const pair = await tokens.issue({ userId: 'u1' });
+    const form = (pad: number) =>
+      new Request('https://app.example/auth/refresh', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new ReadableStream({
+          start(c) {
+            c.enqueue(new TextEncoder().encode(`refresh_token=${pair.refreshToken}&pad=${'x'.repeat(pad)}`));
+            c.close();
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit);
+    expect((await app.fetch(form(1_100_000))).status).toBeGreaterThanOrEqual(400);
+    expect((await app.fetch(form(10))).status).toBe(200);
   });
 
   it('reads the request target and form fields without consuming the body for the handler', async () => {

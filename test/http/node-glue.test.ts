@@ -4,7 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createSessions } from '../../src/core/sessions.js';
 import { memoryStore } from '../../src/stores/memory.js';
-import { latchkey } from '../../src/adapters/node.js';
+import { latchkey, tokenGuard } from '../../src/adapters/node.js';
+import { manualClock } from '../../src/core/clock.js';
+import { createTokenTransport } from '../../src/http/tokens.js';
+import { setup } from '../tokens/helpers.js';
 import { testStore } from '../adapters/support/store.js';
 
 async function withServer(listener: RequestListener, fn: (url: string) => Promise<void>): Promise<void> {
@@ -66,5 +69,24 @@ describe('committing before a node:http response', () => {
       expect(await res.text()).toBe('Internal Server Error');
       expect(reported).toHaveLength(1);
     });
+  });
+});
+
+describe('token mode on node:http', () => {
+  it("reports a guarded handler's unknown error to the transport's onError, not the console", async () => {
+    const { tokens } = await setup({ clock: manualClock(Date.now()) });
+    const reported: unknown[] = [];
+    const transport = createTokenTransport({ tokens, onError: (e) => reported.push(e) });
+    const handler = tokenGuard(transport)(async () => {
+      throw new Error('secret-free failure');
+    });
+    const pair = await tokens.issue({ userId: 'u1' });
+    await withServer(handler, async (url) => {
+      const res = await fetch(url, { headers: { authorization: `Bearer ${pair.accessToken}` } });
+      expect(res.status).toBe(500);
+      expect(reported).toHaveLength(1);
+      expect(String(reported[0])).toContain('secret-free failure');
+    });
+    expect(() => createTokenTransport({ tokens, onError: 'log' as never })).toThrow(/onError must be a function/);
   });
 });

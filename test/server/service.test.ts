@@ -248,6 +248,19 @@ describe('engines, tokens and abuse', () => {
     expect((await json(base, key, 'POST', '/v1/sessions/validate', { token: api.body.token })).body.valid).toBe(true);
   });
 
+  it('neither changes nor revokes an anonymous session of another engine by handle, nor a session by /v1/tokens/revoke', async () => {
+    const other = service.ctx.engine({});
+    const anonymous = await other.create({ data: { cart: 1 } });
+    expect((await json(base, key, 'PATCH', `/v1/sessions/${anonymous.session.handle}/data`, { set: { role: 'admin' } })).status).toBe(404);
+    expect((await json(base, key, 'DELETE', `/v1/sessions/${anonymous.session.handle}`)).status).toBe(404);
+    const still = await other.validate(anonymous.token);
+    expect(still.ok && still.session.data).toEqual({ cart: 1 });
+
+    const { body } = await json(base, key, 'POST', '/v1/sessions', { userId: 'not-a-family' });
+    expect((await json(base, key, 'POST', '/v1/tokens/revoke', { refreshToken: body.token })).body).toEqual({ revoked: false });
+    expect((await json(base, key, 'POST', '/v1/sessions/validate', { token: body.token })).body.valid).toBe(true);
+  });
+
   it('throttles a client that sends a burst of invalid tokens (429 with Retry-After)', async () => {
     const client = { ip: '198.51.100.77' };
     let last = { status: 0, body: null as Json };

@@ -232,3 +232,17 @@ describe('refresh race across processes', () => {
     await sessions.close();
   });
 });
+
+describe('a store that does not answer', () => {
+  it('fails refresh and revoke with StoreUnavailableError after storeTimeout', async () => {
+    const base = memoryStore();
+    const hanging: Store = { ...base, capabilities: { ...base.capabilities, inProcess: false }, get: () => new Promise(() => {}) };
+    const sessions = createSessions({ store: hanging, sweepInterval: false, storeTimeout: '50ms' });
+    const refresh = createRefreshTokens({ sessions, store: hanging, secret: 'k'.repeat(32), storeTimeout: '50ms' });
+    const token = `${'A'.repeat(22)}.${'B'.repeat(43)}`;
+    const started = Date.now();
+    await expect(refresh.refresh(token)).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    await expect(refresh.revoke(token)).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
