@@ -39,6 +39,22 @@ function view(session: RequestSession): Record<string, unknown> {
   };
 }
 
+/** Requests held in a route until the test lets them go on (`/held`), by gate id. */
+const gates = new Map<string, { arrive(): void; released: Promise<void> }>();
+
+/**
+ * A gate for `/held?gate=<id>`: `arrived` resolves once the request has
+ * loaded its session and waits; `release()` lets it go on.
+ */
+export function holdGate(id: string): { arrived: Promise<void>; release(): void } {
+  let arrive = (): void => {};
+  let release = (): void => {};
+  const arrived = new Promise<void>((resolve) => (arrive = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  gates.set(id, { arrive, released });
+  return { arrived, release };
+}
+
 /** The application: the same routes for every adapter. */
 export async function app(session: RequestSession, path: string, query: URLSearchParams): Promise<Result> {
   switch (path) {
@@ -66,12 +82,22 @@ export async function app(session: RequestSession, path: string, query: URLSearc
       await session.load();
       session.requireFresh('5m');
       return { status: 200, body: view(session) };
+    case '/held': {
+      // A slow request: it loads the session, waits for the test, then writes.
+      await session.load();
+      const gate = gates.get(query.get('gate') ?? '');
+      if (gate === undefined) return { status: 404, body: { error: 'no-gate' } };
+      gate.arrive();
+      await gate.released;
+      session.set(query.get('key') ?? 'k', query.get('value'));
+      return { status: 200, body: { ok: true } };
+    }
     default:
       return { status: 404, body: { error: 'not-found' } };
   }
 }
 
-const ROUTES = ['/health', '/me', '/form', '/login', '/logout', '/logout-everywhere', '/set', '/rotate', '/sensitive'];
+const ROUTES = ['/health', '/me', '/form', '/login', '/logout', '/logout-everywhere', '/set', '/rotate', '/sensitive', '/held'];
 
 function split(url: string): { path: string; query: URLSearchParams } {
   const u = new URL(url, 'http://x');
