@@ -18,6 +18,11 @@ type Line = readonly [string, string];
  * endpoint) asks the browser to clear with `Clear-Site-Data`. `"cache"` is
  * always sent: pages cached while signed in must not be shown after
  * sign-out. Browsers act on it over HTTPS only.
+ *
+ * @example
+ * ```ts
+ * latchkey({ sessions, clearSiteData: { storage: true } }); // Clear-Site-Data: "cache", "storage"
+ * ```
  */
 export interface ClearSiteDataOptions {
   /**
@@ -36,14 +41,7 @@ export interface ClearSiteDataOptions {
   cookies?: boolean;
 }
 
-/**
- * The header lines that keep a response out of every cache.
- *
- * @example
- * ```ts
- * for (const [name, value] of NO_STORE) res.setHeader(name, value);
- * ```
- */
+/** @internal the header lines that keep a response out of every cache */
 export const NO_STORE: readonly Line[] = [['cache-control', 'no-store']];
 
 /**

@@ -214,11 +214,13 @@ const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /**
  * Creates sealed sessions.
  *
+ * @throws {ConfigError} for a bad option, and without a store unless `revocable: false`.
  * @example
  * ```ts
  * import { createSealedSessions } from 'latchkey/sealed';
+ * import { sqliteStore } from 'latchkey/stores/sqlite';
  *
- * const sealed = createSealedSessions({ secrets: [process.env.SESSION_SECRET!], idleTimeout: '30m' });
+ * const sealed = createSealedSessions({ secrets: [process.env.SESSION_SECRET!], store: sqliteStore({ path: 'sessions.db' }), idleTimeout: '30m' });
  * // sign-in
  * const session = await sealed.create({ userId: 'u1', data: { theme: 'dark' } });
  * const cookies = await sealed.seal(session); // [{ name, value, maxAge }]

@@ -125,6 +125,7 @@ export const scenarios: Scenario[] = [
       const login = await req(env, '/login?user=nora', { method: 'POST', cookie: cookieHeader(cookieValue(created.setCookies) as string) });
       const token = cookieValue(login.setCookies);
       expect(token).toMatch(tokenPattern(env));
+      // The sign-in route asked for 'private, max-age=60': latchkey's no-store wins.
       expect(login.headers.get('cache-control')).toBe('no-store');
       const read = await me(env, token as string);
       expect(read.setCookies).toEqual([]);
