@@ -477,7 +477,7 @@ export const scenarios: Scenario[] = [
     },
   },
   {
-    name: 'a bearer token works without cookies, and a bad one gets WWW-Authenticate',
+    name: 'a bearer token works without cookies, a rotated one is handed out uncacheable, and a bad one gets WWW-Authenticate',
     // Stateful only: sealed mode supports the cookie carrier only (the HTTP layer refuses others with a ConfigError).
     modes: ['stateful'],
     async run(env) {
@@ -491,6 +491,8 @@ export const scenarios: Scenario[] = [
       expect(post.setCookies).toEqual([]);
       expect(post.body.token).toMatch(TOKEN);
       expect(post.body.token).not.toBe(token);
+      // The application hands the new token out in its body: the response must not be cached.
+      expect(post.headers.get('cache-control')).toBe('no-store');
       const bad = await req(env, '/sensitive', { headers: { authorization: `Bearer ${'C'.repeat(22)}.${'D'.repeat(43)}` } });
       expect(bad.status).toBe(401);
       expect(bad.headers.get('www-authenticate')).toBe('Bearer realm="latchkey", error="invalid_token"');
