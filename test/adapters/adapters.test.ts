@@ -120,6 +120,7 @@ describe.each(ADAPTERS)('the %s adapter at startup', (adapter) => {
       expect((await call(server.url, '/me', { cookie })).body).toMatchObject({ userId: 'una' });
       expect(reported).toHaveLength(1);
       expect(reported[0]).toBeInstanceOf(ConfigWarning);
+      expect(reported[0]).toMatchObject({ code: 'WARN_CONFIG' });
       expect((reported[0] as ConfigWarning).message).toBe(
         'sealed sessions are not revocable (revocable: false): sign-out only deletes the cookie in this browser, and a copy of it keeps working until its idle or absolute deadline; give createSealedSessions() a store to make sign-out final',
       );
