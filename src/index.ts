@@ -21,6 +21,7 @@ export type { AnomalyEvent, Listener, SessionEvents } from './core/events.js';
 export {
   ClosedError,
   ConfigError,
+  ConfigWarning,
   InvalidDataError,
   LatchkeyError,
   SessionLimitError,

@@ -9,6 +9,7 @@
 /** Stable machine-readable codes of every {@link LatchkeyError}. */
 export type LatchkeyErrorCode =
   | 'ERR_CONFIG'
+  | 'WARN_CONFIG'
   | 'ERR_STORE_UNAVAILABLE'
   | 'ERR_SESSION_LIMIT'
   | 'ERR_INVALID_DATA'
@@ -44,6 +45,23 @@ export class LatchkeyError extends Error {
 export class ConfigError extends LatchkeyError {
   constructor(message: string) {
     super('ERR_CONFIG', message);
+  }
+}
+
+/**
+ * A configuration that works but gives up a protection on purpose (sealed
+ * sessions with `revocable: false`). Never thrown: handed once, at
+ * construction, to the configured `onError` (else written with
+ * `console.warn`).
+ *
+ * @example
+ * ```ts
+ * latchkey({ sealed, onError: (e) => (e instanceof ConfigWarning ? log.warn(e.message) : log.error(e)) });
+ * ```
+ */
+export class ConfigWarning extends LatchkeyError {
+  constructor(message: string) {
+    super('WARN_CONFIG', message);
   }
 }
 

@@ -52,6 +52,8 @@ export interface BackendRequest {
   prepare(current: Current | null, issued: boolean, clear: boolean): Promise<void>;
   /** The session's `Set-Cookie` values for this response. */
   cookies(current: Current | null, issued: boolean, clear: boolean): string[];
+  /** Seconds a persistent session cookie issued on this response lives: the CSRF cookie lives as long. */
+  maxAge(current: Current): number;
 }
 
 /** @internal */
@@ -137,6 +139,7 @@ export function statefulBackend(engine: Sessions, cookie: CookieConfig): Session
           if (issued && cur !== null) return [setCookieHeader(cookie, cur.secret, maxAgeOf(cur.session))];
           return clear ? [clearCookieHeader(cookie)] : [];
         },
+        maxAge: (cur) => maxAgeOf(cur.session),
       };
     },
   };
@@ -147,7 +150,7 @@ export const CSRF_KEY = '__latchkey_csrf';
 
 const newSecret = (): string => randomBytes(32).toString('base64url');
 
-/** @internal sealed mode: the session in the cookie, revocation records (and spills) in the optional store */
+/** @internal sealed mode: the session in the cookie, revocation records (and spills) in the store */
 export function sealedBackend(sealed: SealedSessions, cookie: CookieConfig): SessionBackend {
   function view(full: SealedSession): Current {
     const { [CSRF_KEY]: secret, ...data } = full.data;
@@ -198,36 +201,37 @@ export function sealedBackend(sealed: SealedSessions, cookie: CookieConfig): Ses
         },
         async login(cur, userId, authLevel) {
           const old = cur === null ? null : own(cur);
-          // A new id and a new CSRF secret (fixation defence); the data is kept.
+          // A fresh payload: a new id, a new CSRF secret and no data of the session before (fixation defence).
           const next = withSecret(await guard(sealed.login(old, userId, { authLevel })));
-          if (old !== null && sealed.stateful) await guard(sealed.revoke(old));
+          if (old !== null && sealed.revocable) await guard(sealed.revoke(old));
           return adopt(next);
         },
         async logout(cur) {
           const old = own(cur);
           full = null;
-          if (sealed.stateful) await guard(sealed.revoke(old));
+          if (sealed.revocable) await guard(sealed.revoke(old));
         },
         async logoutEverywhere(cur) {
           const old = own(cur);
           full = null;
           // The number of the user's other sessions is not known without server state: 1 for this one.
           if (old.userId !== null) await guard(sealed.revokeUser(old.userId));
-          else if (sealed.stateful) await guard(sealed.revoke(old));
+          else if (sealed.revocable) await guard(sealed.revoke(old));
           return 1;
         },
         async rotate(cur, options) {
           const old = own(cur);
-          // A new id; the lifetime and (unless re-authenticated) the authentication time are kept.
+          // A new id; the data, the lifetime and (unless re-authenticated) the authentication time are kept.
           const fresh = await guard(sealed.login(old, old.userId, { authLevel: options.authLevel ?? old.authLevel }));
           const next: SealedSession = withSecret({
             ...fresh,
+            data: old.data,
             createdAt: old.createdAt,
             absoluteExpiresAt: old.absoluteExpiresAt,
             idleExpiresAt: Math.min(fresh.idleExpiresAt, old.absoluteExpiresAt),
             authTime: options.reauthenticated && old.userId !== null ? fresh.authTime : old.authTime,
           });
-          if (sealed.stateful) await guard(sealed.revoke(old));
+          if (sealed.revocable) await guard(sealed.revoke(old));
           return adopt(next);
         },
         async prepare(cur, issued, clear) {
@@ -242,6 +246,8 @@ export function sealedBackend(sealed: SealedSessions, cookie: CookieConfig): Ses
         cookies() {
           return writes.map((w) => (w.maxAge > 0 ? setCookieHeader({ ...cookie, name: w.name }, w.value, w.maxAge) : clearCookieHeader({ ...cookie, name: w.name })));
         },
+        // What seal() gave the parts: the time left to the absolute deadline, by the sealed sessions' clock.
+        maxAge: () => writes[0]?.maxAge ?? 0,
       };
     },
   };

@@ -18,7 +18,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ConfigError } from '../core/errors.js';
-import type { CookieOptions } from './cookies.js';
+import type { CookieConfig, CookieOptions } from './cookies.js';
+import { checkCookiePrefix, defaultCookieName } from './cookies.js';
 
 /** Options of the CSRF defence. */
 export interface CsrfOptions {
@@ -34,8 +35,11 @@ export interface CsrfOptions {
   field?: string;
   /**
    * Also publish the token in a script-readable cookie, for SPAs that echo it
-   * in `header` (double submit). `true` uses the session cookie's attributes
-   * and the name `__Host-latchkey-csrf` (`latchkey-csrf` without Secure).
+   * in `header` (double submit). It takes the session cookie's attributes
+   * (but not HttpOnly) and, with `true`, the name `__Host-csrf`
+   * (`__Secure-csrf` when the session cookie has a Domain or a narrower
+   * path, `csrf` without Secure). A name of your own must carry the same
+   * prefix outside development.
    * @default false
    */
   cookie?: boolean | Pick<CookieOptions, 'name'>;
@@ -52,8 +56,12 @@ export interface CsrfConfig {
 const HEADER = /^[a-z0-9-]{1,64}$/;
 const FIELD = /^[A-Za-z0-9_.-]{1,64}$/;
 
-/** @internal */
-export function csrfConfig(o: CsrfOptions | false | undefined, secure: boolean): CsrfConfig | null {
+/** @internal `session` is the session cookie, whose attributes the double-submit cookie shares */
+export function csrfConfig(
+  o: CsrfOptions | false | undefined,
+  session: Pick<CookieConfig, 'secure' | 'path' | 'domain'>,
+  development: boolean,
+): CsrfConfig | null {
   if (o === false) return null;
   const opts = o ?? {};
   const origins = opts.trustedOrigins ?? [];
@@ -77,8 +85,10 @@ export function csrfConfig(o: CsrfOptions | false | undefined, secure: boolean):
   if (!FIELD.test(field)) throw new ConfigError('csrf.field must be 1 to 64 letters, digits, "_", "." or "-"');
   let cookieName: string | null = null;
   if (opts.cookie !== undefined && opts.cookie !== false) {
-    cookieName = opts.cookie === true ? (secure ? '__Host-latchkey-csrf' : 'latchkey-csrf') : (opts.cookie.name ?? null);
-    if (cookieName === null || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookieName)) throw new ConfigError('csrf.cookie.name must be a cookie token');
+    const named = opts.cookie === true ? undefined : opts.cookie.name;
+    cookieName = named ?? defaultCookieName('csrf', session);
+    if (typeof cookieName !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookieName)) throw new ConfigError('csrf.cookie.name must be a cookie token');
+    checkCookiePrefix(cookieName, session, development, 'csrf.cookie.name');
   }
   return { trustedOrigins: trusted, header, field, cookieName };
 }

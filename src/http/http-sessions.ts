@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, ConfigWarning } from '../core/errors.js';
 import type { ClientInfo } from '../core/model.js';
 import type { Sessions } from '../core/sessions.js';
 import type { SealedSessions } from '../sealed/sealed-sessions.js';
@@ -17,6 +17,8 @@ import type { TrustProxyOptions } from './client.js';
 import { clientIpResolver } from './client.js';
 import type { CookieOptions } from './cookies.js';
 import { cookieConfig, readCookie } from './cookies.js';
+import type { ClearSiteDataOptions } from './credential-headers.js';
+import { clearSiteDataLine } from './credential-headers.js';
 import type { CsrfOptions } from './csrf.js';
 import { checkOrigin, csrfConfig, csrfTokenMatches, isSafeMethod } from './csrf.js';
 import { HttpError } from './errors.js';
@@ -33,8 +35,15 @@ export interface HttpSessionsOptions extends CarrierOptions, TrustProxyOptions {
    * cookie's name is `sealed.cookieName`. See docs/sealed.md.
    */
   sealed?: SealedSessions;
-  /** The session cookie. */
+  /** The session cookie: `__Host-session`, a browser-session cookie unless `persistent`. */
   cookie?: CookieOptions;
+  /**
+   * What `logout()` and `logoutEverywhere()` ask the browser to clear with
+   * `Clear-Site-Data`: `"cache"` always, `"storage"` and `"cookies"` (every
+   * cookie of the site) on request.
+   * @default { storage: false, cookies: false }: `Clear-Site-Data: "cache"`
+   */
+  clearSiteData?: ClearSiteDataOptions;
   /**
    * CSRF defence for cookie-carried sessions. `false` turns it off (only
    * sound when no browser sends the cookie, e.g. a bearer-only API).
@@ -42,15 +51,17 @@ export interface HttpSessionsOptions extends CarrierOptions, TrustProxyOptions {
    */
   csrf?: CsrfOptions | false;
   /**
-   * Allows `cookie.secure: false`, for plain-HTTP local development only.
+   * Allows `cookie.secure: false` and cookie names without the `__Host-` /
+   * `__Secure-` prefix, for plain-HTTP local development only.
    * @default false
    */
   development?: boolean;
   /**
    * Called with errors latchkey cannot answer itself (a commit that failed
    * after the response started, a handler's unknown error in the node:http
-   * adapter). Never receives a token.
-   * @default console.error
+   * adapter), and once, at construction, with a {@link ConfigWarning} when
+   * sealed sessions are not revocable (`revocable: false`). Never receives a token.
+   * @default console.error (console.warn for the warning)
    */
   onError?: (error: unknown) => void;
 }
@@ -139,12 +150,16 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
       );
     }
   }
-  const cookie = cookieConfig(sealed === null ? options.cookie : { ...options.cookie, name: sealed.cookieName }, development);
+  const cookie =
+    sealed === null
+      ? cookieConfig(options.cookie, development)
+      : cookieConfig({ ...options.cookie, name: sealed.cookieName }, development, 'cookie', { nameLabel: 'the sealed cookieName (createSealedSessions({ cookieName }))' });
   const carriers = carrierConfig(options);
-  const csrf = carriers.cookie ? csrfConfig(options.csrf, cookie.secure) : null;
+  const csrf = carriers.cookie ? csrfConfig(options.csrf, cookie, development) : null;
+  const clearSiteData = clearSiteDataLine(options.clearSiteData);
   const resolveIp = clientIpResolver(options);
   const backend: SessionBackend = sealed !== null ? sealedBackend(sealed, cookie) : statefulBackend(engine as Sessions, cookie);
-  const ctx: SessionContext = { backend, cookie, carriers, csrf };
+  const ctx: SessionContext = { backend, cookie, carriers, csrf, clearSiteData };
   // Sealed mode: the CSRF token comes from a secret inside the sealed session, so the session is opened first.
   const csrfAfterLoad = sealed !== null;
   const syncCarriers = carriers.order.filter((c) => c !== 'form');
@@ -245,6 +260,14 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
 
   const onError = options.onError ?? ((error: unknown) => console.error('latchkey:', error));
   if (typeof onError !== 'function') throw new ConfigError('onError must be a function');
+  if (sealed !== null && !sealed.revocable) {
+    // Said once, at startup: the application chose this explicitly, a line per request would drown the logs.
+    const warning = new ConfigWarning(
+      'sealed sessions are not revocable (revocable: false): sign-out only deletes the cookie in this browser, and a copy of it keeps working until its idle or absolute deadline; give createSealedSessions() a store to make sign-out final',
+    );
+    if (options.onError !== undefined) options.onError(warning);
+    else console.warn(`latchkey: ${warning.message}`);
+  }
   return { begin, sessions: engine, sealed, reportError: onError };
 }
 

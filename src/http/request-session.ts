@@ -15,6 +15,7 @@ import type { Carrier, CarrierConfig } from './carriers.js';
 import { LEAKY_CARRIER_HEADERS } from './carriers.js';
 import type { CookieConfig } from './cookies.js';
 import { clearCookieHeader, setCookieHeader } from './cookies.js';
+import { NO_STORE } from './credential-headers.js';
 import type { CsrfConfig } from './csrf.js';
 import { csrfTokenFor, csrfTokenMatches } from './csrf.js';
 import { HttpError } from './errors.js';
@@ -25,6 +26,8 @@ export interface SessionContext {
   readonly cookie: CookieConfig;
   readonly carriers: CarrierConfig;
   readonly csrf: CsrfConfig | null;
+  /** The `Clear-Site-Data` line of a sign-out. */
+  readonly clearSiteData: HeaderLine;
 }
 
 /** Options of {@link RequestSession.login}. */
@@ -77,6 +80,8 @@ export class RequestSession {
   #invalid: RefusalReason | null = null;
   #issued = false;
   #clear = false;
+  /** Whether this request signed out (`logout()`, `logoutEverywhere()`) and nothing was issued since. */
+  #signedOut = false;
   #dirty = false;
   #set: Map<string, unknown> | null = null;
   #unset: Set<string> | null = null;
@@ -288,7 +293,10 @@ export class RequestSession {
 
   /**
    * Signs `userId` in. Always issues a new token and kills the old one
-   * (fixation defence); data of an anonymous session is kept.
+   * (fixation defence). Stateful mode keeps the data of an anonymous
+   * session; sealed mode starts from a fresh payload (nothing of the
+   * anonymous session is carried: copy what you need with `get()` before
+   * and `set()` after).
    *
    * @example
    * ```ts
@@ -303,8 +311,9 @@ export class RequestSession {
   }
 
   /**
-   * Signs out: revokes the session in the store at once and expires the
-   * cookie. Pending data changes are dropped.
+   * Signs out: revokes the session in the store at once, expires the
+   * cookie and asks the browser to forget (`Clear-Site-Data`). Pending data
+   * changes are dropped.
    *
    * @example
    * ```ts
@@ -316,11 +325,13 @@ export class RequestSession {
     const cur = this.#current;
     if (cur !== null) await this.#backend().logout(cur);
     this.#forget();
+    this.#signedOut = true;
   }
 
   /**
    * "Sign out everywhere": revokes every session of the user, this one
-   * included, and expires the cookie. Resolves how many were revoked.
+   * included, expires the cookie and asks the browser to forget
+   * (`Clear-Site-Data`). Resolves how many were revoked.
    *
    * @example
    * ```ts
@@ -332,6 +343,7 @@ export class RequestSession {
     const cur = this.#current;
     const n = cur === null ? 0 : await this.#backend().logoutEverywhere(cur);
     this.#forget();
+    this.#signedOut = true;
     return n;
   }
 
@@ -447,7 +459,9 @@ export class RequestSession {
 
   /**
    * The headers the response must carry: `Set-Cookie` for a new or expired
-   * token, and no-referrer / no-store for the URL and form carriers. Used by
+   * token (and the CSRF cookie), `Cache-Control: no-store` whenever a
+   * credential is set, cleared or handed out, `Clear-Site-Data` after a
+   * sign-out, and no-referrer for the URL and form carriers. Used by
    * adapters after {@link commit}.
    */
   responseHeaders(): HeaderLine[] {
@@ -459,12 +473,15 @@ export class RequestSession {
       for (const line of this.#backend().cookies(cur, this.#issued, this.#clear)) out.push(['set-cookie', line]);
       if (csrf?.cookieName != null) {
         if (this.#issued && cur !== null) {
-          const maxAge = Math.ceil((cur.session.absoluteExpiresAt - cur.session.issuedAt) / 1000);
+          const maxAge = this.#backend().maxAge(cur);
           out.push(['set-cookie', setCookieHeader({ ...cookie, name: csrf.cookieName }, csrfTokenFor(cur.secret), maxAge, false)]);
         } else if (this.#clear) out.push(['set-cookie', clearCookieHeader({ ...cookie, name: csrf.cookieName }, false)]);
       }
     }
     if (writer === 'url' || writer === 'form') out.push(...LEAKY_CARRIER_HEADERS);
+    // A cached copy of a response that sets a cookie or hands out a token (session.token) would give it to the next reader.
+    else if (out.length > 0 || this.#issued || this.#clear || this.#signedOut) out.push(...NO_STORE);
+    if (this.#signedOut) out.push(this.#ctx.clearSiteData);
     return out;
   }
 
@@ -487,6 +504,8 @@ export class RequestSession {
     this.#current = next;
     this.#issued = true;
     this.#clear = false;
+    // Signed in again in the same request: clearing the site's data now would take the new sign-in with it.
+    this.#signedOut = false;
     this.#invalid = null;
     this.#markDirty();
   }

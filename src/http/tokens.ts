@@ -10,9 +10,13 @@
  *   endpoints answer both in JSON. No cookie, so no CSRF.
  * - `'cookie'` (browsers): both tokens travel in HttpOnly, Secure,
  *   SameSite=Strict cookies that scripts never see: the access cookie
- *   (`__Host-`, `Path=/`) and the refresh cookie (`__Secure-`, scoped to the
- *   refresh path, so it is sent to that endpoint only). The guard still
- *   accepts `Authorization: Bearer` first.
+ *   (`__Host-access`, `Path=/`) and the refresh cookie (`__Secure-refresh`,
+ *   scoped to the refresh path, so it is sent to that endpoint only). The
+ *   guard still accepts `Authorization: Bearer` first.
+ *
+ * Every answer that carries a token (in its body or a cookie) or clears one
+ * is `Cache-Control: no-store`; the logout endpoint's answer also carries
+ * `Clear-Site-Data` (`clearSiteData`).
  *
  * CSRF, cookie carrier only: SameSite=Strict keeps the cookies off cross-site
  * requests, and every unsafe request that a cookie authenticates (and every
@@ -39,6 +43,7 @@ import { readBearer } from './carriers.js';
 import type { TrustProxyOptions } from './client.js';
 import { clientIpResolver } from './client.js';
 import { clearCookieHeader, cookieConfig, readCookie, setCookieHeader, type CookieConfig } from './cookies.js';
+import { clearSiteDataLine, NO_STORE as NO_STORE_LINES, type ClearSiteDataOptions } from './credential-headers.js';
 import { checkOrigin, csrfConfig, isSafeMethod, type CsrfConfig } from './csrf.js';
 import { HttpError, toHttpError } from './errors.js';
 import { requestField, type HttpRequest } from './http-sessions.js';
@@ -56,17 +61,30 @@ export interface TokenTransportOptions extends TrustProxyOptions {
   carrier?: 'bearer' | 'cookie';
   /**
    * The access cookie (cookie carrier). Always HttpOnly, Secure,
-   * SameSite=Strict, `Path=/`, `Max-Age` = the access-token lifetime.
-   * @default { name: '__Host-latchkey-access' } ('latchkey-access' in development)
+   * SameSite=Strict, `Path=/`, `Max-Age` = the access-token lifetime (it
+   * never outlives its token). Outside development the name must carry the
+   * `__Host-` prefix.
+   * @default { name: '__Host-access' } ('access' in development)
    */
   accessCookie?: { name?: string };
   /**
    * The refresh cookie (cookie carrier), sent by browsers to `path` only.
-   * Always HttpOnly, Secure, SameSite=Strict. A `__Host-` name is refused:
-   * that prefix requires `Path=/`.
-   * @default { name: '__Secure-latchkey-refresh', path: '/auth/refresh' } ('latchkey-refresh' in development)
+   * Always HttpOnly, Secure, SameSite=Strict. Outside development the name
+   * must carry the `__Secure-` prefix (`__Host-` requires `Path=/`). A
+   * browser-session cookie unless `persistent: true`, which gives it a
+   * `Max-Age` up to the family's next deadline (idle or absolute), at most
+   * 400 days.
+   * @default { name: '__Secure-refresh', path: '/auth/refresh', persistent: false } ('refresh' in development)
    */
-  refreshCookie?: { name?: string; path?: string; domain?: string };
+  refreshCookie?: { name?: string; path?: string; domain?: string; persistent?: boolean };
+  /**
+   * What the logout endpoint asks the browser to clear with
+   * `Clear-Site-Data`: `"cache"` always, `"storage"` (where an SPA keeps
+   * bearer tokens or user data) and `"cookies"` (every cookie of the site)
+   * on request.
+   * @default { storage: false, cookies: false }: `Clear-Site-Data: "cache"`
+   */
+  clearSiteData?: ClearSiteDataOptions;
   /**
    * CSRF defence of the cookie carrier; `false` turns it off (never do that
    * while browsers hold the cookies).
@@ -159,10 +177,8 @@ const GRANT_DESCRIPTIONS: Record<RefreshFailure, string> = {
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 const REALM = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
-const NO_STORE: readonly HeaderLine[] = [
-  ['cache-control', 'no-store'],
-  ['pragma', 'no-cache'],
-];
+// RFC 6749 section 5.1 asks for Pragma too, for HTTP/1.0 caches.
+const NO_STORE: readonly HeaderLine[] = [...NO_STORE_LINES, ['pragma', 'no-cache']];
 
 /**
  * Creates token mode's HTTP transport. The adapters' `tokenGuard()`,
@@ -198,6 +214,7 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
   if (typeof realm !== 'string' || !REALM.test(realm)) throw new ConfigError('realm must be 1 to 64 printable ASCII characters without quotes or backslashes');
   const resolveIp = clientIpResolver(options);
 
+  const clearSiteData = clearSiteDataLine(options.clearSiteData);
   let access: CookieConfig | null = null;
   let refresh: CookieConfig | null = null;
   let csrf: CsrfConfig | null = null;
@@ -212,7 +229,7 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
           throw new ConfigError(`csrf.${key} is not an option of token mode: its cookie carrier needs no CSRF token (only Fetch Metadata / Origin); keep only trustedOrigins`);
         }
       }
-      csrf = csrfConfig({ trustedOrigins: c.trustedOrigins }, access.secure);
+      csrf = csrfConfig({ trustedOrigins: c.trustedOrigins }, access, development);
     }
   } else {
     for (const key of ['accessCookie', 'refreshCookie', 'csrf'] as const) {
@@ -331,8 +348,8 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
 
   const clearing: readonly HeaderLine[] =
     access === null || refresh === null
-      ? NO_STORE
-      : [...NO_STORE, ['set-cookie', clearCookieHeader(access)], ['set-cookie', clearCookieHeader(refresh)]];
+      ? [...NO_STORE, clearSiteData]
+      : [...NO_STORE, clearSiteData, ['set-cookie', clearCookieHeader(access)], ['set-cookie', clearCookieHeader(refresh)]];
 
   const transport: TokenTransport & { [BRAND]: true } = {
     [BRAND]: true,
@@ -400,29 +417,32 @@ function accessCookieConfig(o: { name?: string } | undefined, development: boole
     }
   }
   const secure = !development;
-  return cookieConfig({ name: opts.name ?? (secure ? '__Host-latchkey-access' : 'latchkey-access'), secure, sameSite: 'strict', path: '/' }, development, 'accessCookie');
+  // Persistent: Max-Age is the token's own lifetime (minutes), so the cookie never outlives what it carries.
+  return cookieConfig({ name: opts.name, secure, sameSite: 'strict', path: '/', persistent: true }, development, 'accessCookie', { base: 'access' });
 }
 
-function refreshCookieConfig(o: { name?: string; path?: string; domain?: string } | undefined, development: boolean): CookieConfig {
+function refreshCookieConfig(o: { name?: string; path?: string; domain?: string; persistent?: boolean } | undefined, development: boolean): CookieConfig {
   const opts = o ?? {};
-  if (opts === null || typeof opts !== 'object') throw new ConfigError('refreshCookie must be an object { name?, path?, domain? }');
+  if (opts === null || typeof opts !== 'object') throw new ConfigError('refreshCookie must be an object { name?, path?, domain?, persistent? }');
   for (const key of Object.keys(opts)) {
-    if (key !== 'name' && key !== 'path' && key !== 'domain') {
-      throw new ConfigError(`refreshCookie.${key} cannot be set: the refresh cookie is always HttpOnly, Secure and SameSite=Strict; keep only name, path and domain`);
+    if (key !== 'name' && key !== 'path' && key !== 'domain' && key !== 'persistent') {
+      throw new ConfigError(
+        `refreshCookie.${key} cannot be set: the refresh cookie is always HttpOnly, Secure and SameSite=Strict; keep only name, path, domain and persistent`,
+      );
     }
   }
   const secure = !development;
-  const name = opts.name ?? (secure ? '__Secure-latchkey-refresh' : 'latchkey-refresh');
+  const name = opts.name;
   const path = opts.path ?? '/auth/refresh';
   if (typeof name === 'string' && name.toLowerCase().startsWith('__host-')) {
     throw new ConfigError(
-      `refreshCookie.name: a __Host- cookie must have Path=/, but the refresh cookie is scoped to the refresh path; use the __Secure- prefix (the default '__Secure-latchkey-refresh')`,
+      `refreshCookie.name: a __Host- cookie must have Path=/, but the refresh cookie is scoped to the refresh path; use the __Secure- prefix (the default '__Secure-refresh')`,
     );
   }
   if (path === '/') {
     throw new ConfigError(`refreshCookie.path: '/' would send the refresh token with every request; set it to the path of your refresh endpoint (default '/auth/refresh')`);
   }
-  return cookieConfig({ name, secure, sameSite: 'strict', path, domain: opts.domain }, development, 'refreshCookie');
+  return cookieConfig({ name, secure, sameSite: 'strict', path, domain: opts.domain, persistent: opts.persistent }, development, 'refreshCookie', { base: 'refresh' });
 }
 
 function scopeList(scope: string | readonly string[] | undefined): string[] {

@@ -37,8 +37,8 @@ export interface ChunkLimits {
  *
  * @example
  * ```ts
- * chunkName('__Host-latchkey', 0); // '__Host-latchkey'
- * chunkName('__Host-latchkey', 2); // '__Host-latchkey.2'
+ * chunkName('__Host-session', 0); // '__Host-session'
+ * chunkName('__Host-session', 2); // '__Host-session.2'
  * ```
  */
 export function chunkName(name: string, i: number): string {

@@ -1,7 +1,8 @@
 /**
  * latchkey's client-side sealed sessions: the session lives in the cookie,
- * encrypted and authenticated with AES-256-GCM, and can still be revoked
- * when a store is configured. See docs/sealed.md.
+ * encrypted and authenticated with AES-256-GCM, and can still be revoked:
+ * a store keeps the revocation epochs (required unless `revocable: false`).
+ * See docs/sealed.md.
  *
  * @module
  */

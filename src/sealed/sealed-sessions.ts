@@ -1,9 +1,10 @@
 /**
  * Client-side sealed sessions: the whole session travels in the cookie,
  * encrypted and authenticated, with its idle and absolute deadlines inside.
- * With an optional {@link Store}, sealed sessions can still be revoked (one
- * by one or per user), and a session too big for its cookies spills its data
- * to the store.
+ * A {@link Store} keeps their revocation epochs, so that sign-out ends a
+ * session (one by one or per user) even where a copy of its cookie lives on,
+ * and a session too big for its cookies can spill its data there. Going
+ * without a store is an explicit choice: `revocable: false`.
  *
  * @module
  */
@@ -33,8 +34,9 @@ export interface SealedSessionsOptions {
   secrets: SealSecret | readonly SealSecret[];
   /**
    * Name of the session cookie. It is bound to the blob as associated data:
-   * a blob copied into another cookie does not open.
-   * @default '__Host-latchkey'
+   * a blob copied into another cookie does not open. The HTTP layer
+   * requires the `__Host-` prefix outside development.
+   * @default '__Host-session'
    */
   cookieName?: string;
   /** A session unused for this long expires (sliding). @default '30m' */
@@ -66,12 +68,21 @@ export interface SealedSessionsOptions {
   /** Largest JSON size of session data; larger data is refused with `InvalidDataError`. @default 65536 */
   maxDataBytes?: number;
   /**
-   * Enables revocation (per session and per user) and spilling. Sealed mode
-   * keeps two kinds of ordinary records there: one revocation record per
-   * user (or anonymous session), and the data of spilled sessions.
-   * @default none: sessions cannot be revoked before they expire
+   * Where revocation epochs live (per session and per user), and spilled
+   * data. Sealed mode keeps two kinds of ordinary records there: one
+   * revocation record per user (or anonymous session), and the data of
+   * spilled sessions. Required unless `revocable: false`.
    */
   store?: Store;
+  /**
+   * `false` runs without a store, giving up revocation: sign-out only
+   * deletes the cookie in the browser that signs out, and a copy of the
+   * cookie (stolen, or saved before sign-out) keeps working until its idle
+   * or absolute deadline; "sign out everywhere" is impossible. The HTTP
+   * layer says so once, at startup. `false` does not go with a store.
+   * @default true: a store is required
+   */
+  revocable?: boolean;
   /**
    * What to do with a session too big for one cookie: `'chunk'` splits it
    * across numbered cookies (within `maxTotalBytes`); `'spill'` keeps its
@@ -132,8 +143,8 @@ export interface SealedCreateInput {
 export interface SealedSessions {
   /** The session cookie's name (the first part when chunked). */
   readonly cookieName: string;
-  /** Whether a store is configured (revocation and spill available). */
-  readonly stateful: boolean;
+  /** Whether sessions can be revoked: a store keeps their revocation epochs (`false` only with `revocable: false`). */
+  readonly revocable: boolean;
   /**
    * Opens the session carried by a request's cookies. Never throws for bad
    * cookies: the result says why. Rejects only with `StoreUnavailableError`
@@ -145,8 +156,11 @@ export interface SealedSessions {
   /** A copy of the session with data keys set and removed; other keys are kept. */
   update(session: SealedSession, patch: DataPatch): SealedSession;
   /**
-   * Signs a user in (or out with `null`): a new session id, a new lifetime,
-   * the data kept. Revoke the old id with `revoke()` if a store is configured.
+   * Signs a user in (or out with `null`) from a fresh payload: a new session
+   * id, a new lifetime, the user's current revocation epoch, and no data:
+   * nothing of `session` is carried (its `authLevel` is the default of
+   * `options.authLevel`). Copy what must survive with `update()`; revoke the
+   * old id with `revoke()` when `revocable`.
    */
   login(session: SealedSession | null, userId: string | null, options?: { authLevel?: number }): Promise<SealedSession>;
   /**
@@ -189,6 +203,7 @@ const OPTION_NAMES = new Set([
   'maxChunks',
   'maxDataBytes',
   'store',
+  'revocable',
   'overflow',
   'revocationCache',
   'storeTimeout',
@@ -199,11 +214,13 @@ const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /**
  * Creates sealed sessions.
  *
+ * @throws {ConfigError} for a bad option, and without a store unless `revocable: false`.
  * @example
  * ```ts
  * import { createSealedSessions } from 'latchkey/sealed';
+ * import { sqliteStore } from 'latchkey/stores/sqlite';
  *
- * const sealed = createSealedSessions({ secrets: [process.env.SESSION_SECRET!], idleTimeout: '30m' });
+ * const sealed = createSealedSessions({ secrets: [process.env.SESSION_SECRET!], store: sqliteStore({ path: 'sessions.db' }), idleTimeout: '30m' });
  * // sign-in
  * const session = await sealed.create({ userId: 'u1', data: { theme: 'dark' } });
  * const cookies = await sealed.seal(session); // [{ name, value, maxAge }]
@@ -226,6 +243,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
   if (store !== null && (typeof store !== 'object' || typeof store.get !== 'function' || store.capabilities === undefined)) {
     throw new ConfigError('store must be a latchkey Store, e.g. memoryStore() from latchkey/stores/memory or sqliteStore() from latchkey/stores/sqlite');
   }
+  revocableOption(options.revocable, store !== null);
   const overflow = options.overflow ?? (store !== null ? 'spill' : 'chunk');
   if (overflow !== 'chunk' && overflow !== 'spill') throw new ConfigError(`overflow must be 'chunk' or 'spill' (got ${describe(overflow)})`);
   if (overflow === 'spill' && store === null) throw new ConfigError("overflow: 'spill' needs a store; pass store, or use overflow: 'chunk'");
@@ -299,7 +317,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
 
   return {
     cookieName: name,
-    stateful: store !== null,
+    revocable: store !== null,
 
     async open(read) {
       if (typeof read !== 'function') throw new TypeError('open() takes a function that reads a cookie by name');
@@ -364,7 +382,8 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
     async login(session, userId, opts = {}) {
       const id = userIdArg(userId);
       const authLevel = authLevelArg(opts.authLevel ?? (id === null ? 0 : (session?.authLevel ?? 0)));
-      return fresh({ userId: id, data: session?.data ?? EMPTY, authLevel }, clock.now(), await epochFor(id));
+      // A fresh payload: data of the session signed out of (an anonymous visitor's, possibly planted) never rides into the new one.
+      return fresh({ userId: id, data: EMPTY, authLevel }, clock.now(), await epochFor(id));
     },
 
     async seal(session, opts = {}) {
@@ -403,12 +422,12 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
     },
 
     async revoke(session) {
-      if (revocations === null) throw new ConfigError('revoke() needs a store: configure store to revoke sealed sessions before they expire');
+      if (revocations === null) throw new ConfigError('revoke() needs revocation: configure store (and remove revocable: false) to revoke sealed sessions before they expire');
       await revocations.revokeSession(session.userId, session.handle, session.absoluteExpiresAt);
     },
 
     async revokeUser(userId, opts = {}) {
-      if (revocations === null) throw new ConfigError('revokeUser() needs a store: configure store to revoke sealed sessions before they expire');
+      if (revocations === null) throw new ConfigError('revokeUser() needs revocation: configure store (and remove revocable: false) to revoke sealed sessions before they expire');
       const id = userIdArg(userId);
       if (id === null) throw new TypeError('revokeUser() needs a userId');
       const epoch = await revocations.revokeUser(id);
@@ -446,11 +465,25 @@ function normalise(o: SealedSessionsOptions): Config {
 }
 
 function cookieNameOption(v: unknown): string {
-  const n = v ?? '__Host-latchkey';
+  const n = v ?? '__Host-session';
   if (typeof n !== 'string' || !COOKIE_NAME.test(n) || n.length > 200) {
-    throw new ConfigError(`cookieName must be a cookie name token such as '__Host-latchkey' (got ${describe(n)})`);
+    throw new ConfigError(`cookieName must be a cookie name token such as '__Host-session' (got ${describe(n)})`);
   }
   return n;
+}
+
+/** Revocation is the default: going without it must be said, with `revocable: false`, and is not mixed with a store. */
+function revocableOption(v: unknown, hasStore: boolean): void {
+  if (v !== undefined && typeof v !== 'boolean') throw new ConfigError(`revocable must be a boolean (got ${describe(v)})`);
+  if (v !== false) {
+    if (hasStore) return;
+    throw new ConfigError(
+      'sealed sessions need a store for their revocation epochs, so that sign-out ends a session even where a copy of its cookie lives on: pass store (e.g. sqliteStore() from latchkey/stores/sqlite, or your Redis or PostgreSQL store), or give up revocation explicitly with revocable: false',
+    );
+  }
+  if (hasStore) {
+    throw new ConfigError('revocable: false and a store contradict each other: a store makes sealed sessions revocable; remove revocable: false to keep revocation, or remove store');
+  }
 }
 
 function nonNegativeInt(name: string, v: unknown): number {

@@ -5,7 +5,7 @@
  * without script (a small inline script refreshes the counters).
  *
  * The dashboard eats its own cooking: its sign-in is a latchkey cookie
- * session (`__Host-latchkey-admin`, Secure, HttpOnly, SameSite=Lax) on an
+ * session (`__Host-admin`, Secure, HttpOnly, SameSite=Lax) on an
  * engine of its own over the shared store (30 min idle, 8 h absolute, bound
  * to the user agent), with latchkey's CSRF defence on every POST (Fetch
  * Metadata / Origin, then the `_csrf` form field that every form carries).
@@ -53,7 +53,7 @@ import type { MetricsSnapshot } from './metrics.js';
 import { redactStoreUrl, storeReady } from './store-url.js';
 
 /** The dashboard's session cookie. The demo site uses another. */
-export const ADMIN_COOKIE = '__Host-latchkey-admin';
+export const ADMIN_COOKIE = '__Host-admin';
 
 /** The user id of the dashboard's sessions: reserved, so that the `/v1` API can never mint one. */
 export const ADMIN_USER = `${RESERVED_USER_PREFIX}admin`;

@@ -76,7 +76,7 @@ export interface DemoOptions {
 }
 
 /** The demo's session cookie; `__Host-` so a sibling subdomain cannot plant it. */
-const COOKIE_NAME = '__Host-latchkey-demo';
+const COOKIE_NAME = '__Host-demo';
 /** Shown on the sign-in page: it is a demo. */
 const DEMO_PASSWORD = 'demo';
 const DEMO_USERS: readonly string[] = ['alice', 'bob', 'carol'];
@@ -105,7 +105,7 @@ type Notice = { readonly code: string; readonly kind: 'ok' | 'error'; readonly t
 
 /**
  * Registers the demo site under `/demo`, in an encapsulated scope with its
- * own latchkey cookie (`__Host-latchkey-demo`) and engine over the service's store.
+ * own latchkey cookie (`__Host-demo`) and engine over the service's store.
  *
  * @param app the service's Fastify instance.
  * @param ctx the service context: `engine()`, `config.idleTimeout`, `config.absoluteTimeout` and `config.trustProxy` are used.

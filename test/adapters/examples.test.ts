@@ -80,7 +80,7 @@ describe('the examples', () => {
     const login = await post('/login', null, { username: 'ann' });
     expect(login.status).toBe(303);
     const set = login.headers.getSetCookie()[0] ?? '';
-    expect(set).toMatch(/^latchkey=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Max-Age=43200; Path=\/; HttpOnly; SameSite=Lax$/);
+    expect(set).toMatch(/^session=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/);
     const cookie = set.slice(0, set.indexOf(';'));
 
     const page = await (await fetch(url + '/', { headers: { cookie } })).text();
@@ -94,7 +94,8 @@ describe('the examples', () => {
 
     const out = await post('/logout-everywhere', cookie, { _csrf: csrf });
     expect(out.status).toBe(303);
-    expect(out.headers.getSetCookie()[0]).toMatch(/^latchkey=; Max-Age=0;/);
+    expect(out.headers.getSetCookie()[0]).toMatch(/^session=; Max-Age=0;/);
+    expect(out.headers.get('clear-site-data')).toBe('"cache"');
     expect(await (await fetch(url + '/', { headers: { cookie } })).text()).toContain('Sign in');
   });
 });

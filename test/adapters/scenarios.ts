@@ -6,6 +6,7 @@
 import { expect } from 'vitest';
 import type { ManualClock } from '../../src/core/clock.js';
 import type { Sessions } from '../../src/core/sessions.js';
+import { holdGate } from './support/apps.js';
 import { call, cookieHeader, cookieValue, type Call, type Reply } from './support/client.js';
 import type { TestStore } from './support/store.js';
 
@@ -15,6 +16,13 @@ export const MODES: readonly Mode[] = ['stateful', 'sealed'];
 
 export interface Env {
   url: string;
+  /**
+   * The same application with every opt-in on: `cookie.persistent`, the
+   * CSRF double-submit cookie, `clearSiteData: { storage, cookies }`; its
+   * engine (or sealed sessions) has a 200-day idle and a 500-day absolute
+   * timeout, over the same store and clock.
+   */
+  optIn: string;
   mode: Mode;
   /** The store behind the engine (stateful) or behind sealed mode's revocation records (sealed). */
   store: TestStore;
@@ -50,8 +58,11 @@ function engine(env: Env): Sessions {
   if (env.sessions === null) throw new Error('this check needs the stateful engine');
   return env.sessions;
 }
-const SECURE_ATTRS = '; Max-Age=43200; Path=/; HttpOnly; Secure; SameSite=Lax';
-const CLEARED = '__Host-latchkey=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax';
+const SECURE_ATTRS = '; Path=/; HttpOnly; Secure; SameSite=Lax';
+const CLEARED = '__Host-session=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax';
+const CSRF_CLEARED = '__Host-csrf=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure; SameSite=Lax';
+/** 400 days, RFC 6265bis's cap on a cookie's lifetime, in seconds. */
+const MAX_AGE_CAP = 34_560_000;
 
 function req(env: Env, path: string, c: Call = {}): Promise<Reply> {
   return call(env.url, path, { ip: env.ip, ...c });
@@ -93,13 +104,85 @@ export const scenarios: Scenario[] = [
     },
   },
   {
-    name: 'login sets a __Host- cookie with exactly the secure attributes',
+    name: 'sign-in sets a __Host-session browser-session cookie (no Max-Age) with exactly the secure attributes',
     async run(env) {
       const r = await req(env, '/login?user=alice', { method: 'POST' });
       expect(r.status).toBe(200);
       expect(r.setCookies).toHaveLength(1);
       const value = env.mode === 'stateful' ? '[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}' : '[A-Za-z0-9_-]{60,}';
-      expect(r.setCookies[0]).toMatch(new RegExp(`^__Host-latchkey=${value}${SECURE_ATTRS.replace(/[.;/]/g, '\\$&')}$`));
+      expect(r.setCookies[0]).toMatch(new RegExp(`^__Host-session=${value}${SECURE_ATTRS.replace(/[.;/]/g, '\\$&')}$`));
+    },
+  },
+  {
+    name: 'every response that sets or clears the session cookie is Cache-Control: no-store, and no other response is touched',
+    async run(env) {
+      const plain = await req(env, '/me');
+      expect(plain.setCookies).toEqual([]);
+      expect(plain.headers.get('cache-control')).toBeNull();
+      const created = await req(env, '/set?key=a&value=1', { method: 'POST' });
+      expect(cookieValue(created.setCookies)).toMatch(tokenPattern(env));
+      expect(created.headers.get('cache-control')).toBe('no-store');
+      const login = await req(env, '/login?user=nora', { method: 'POST', cookie: cookieHeader(cookieValue(created.setCookies) as string) });
+      const token = cookieValue(login.setCookies);
+      expect(token).toMatch(tokenPattern(env));
+      // The sign-in route asked for 'private, max-age=60': latchkey's no-store wins.
+      expect(login.headers.get('cache-control')).toBe('no-store');
+      const read = await me(env, token as string);
+      expect(read.setCookies).toEqual([]);
+      expect(read.headers.get('cache-control')).toBeNull();
+      // A renewed (stateful) or re-sealed (sealed, sliding idle deadline) cookie on a read.
+      let renewed: Reply | null = null;
+      let current = token as string;
+      for (let i = 0; i < 6 && renewed === null; i++) {
+        env.clock.advance('20m');
+        const r = await me(env, current);
+        expect(r.body).toMatchObject({ userId: 'nora' });
+        if (r.setCookies.length > 0) renewed = r;
+      }
+      expect(renewed?.headers.get('cache-control')).toBe('no-store');
+      current = cookieValue(renewed?.setCookies ?? []) as string;
+      const refused = await me(env, `${'R'.repeat(22)}.${'S'.repeat(43)}`);
+      expect(refused.setCookies[0]).toBe(CLEARED);
+      expect(refused.headers.get('cache-control')).toBe('no-store');
+      const out = await req(env, '/logout', { method: 'POST', cookie: cookieHeader(current) });
+      expect(out.setCookies).toEqual([CLEARED]);
+      expect(out.headers.get('cache-control')).toBe('no-store');
+    },
+  },
+  {
+    name: 'a persistent cookie is an opt-in: its Max-Age follows the absolute deadline, capped at 400 days, and the CSRF cookie follows it',
+    async run(env) {
+      const r = await call(env.optIn, '/login?user=pat', { method: 'POST', ip: env.ip });
+      const token = cookieValue(r.setCookies) as string;
+      expect(token).toMatch(tokenPattern(env));
+      const csrf = r.body.csrf as string;
+      // The absolute deadline is 500 days away: the cookie asks for 400.
+      expect(r.setCookies).toEqual([
+        `__Host-session=${token}; Max-Age=${MAX_AGE_CAP}; Path=/; HttpOnly; Secure; SameSite=Lax`,
+        `__Host-csrf=${csrf}; Max-Age=${MAX_AGE_CAP}; Path=/; Secure; SameSite=Lax`,
+      ]);
+      expect(r.headers.get('cache-control')).toBe('no-store');
+      env.clock.advance('150d');
+      const later = await call(env.optIn, '/me', { cookie: cookieHeader(token), ip: env.ip });
+      expect(later.body).toMatchObject({ userId: 'pat' });
+      // Renewed (stateful) or re-sealed (sealed): 350 days are left.
+      const next = cookieValue(later.setCookies) as string;
+      expect(later.setCookies).toEqual([
+        `__Host-session=${next}; Max-Age=${350 * 86_400}; Path=/; HttpOnly; Secure; SameSite=Lax`,
+        `__Host-csrf=${later.body.csrf as string}; Max-Age=${350 * 86_400}; Path=/; Secure; SameSite=Lax`,
+      ]);
+    },
+  },
+  {
+    name: 'sign-out on the opt-in server also asks the browser to clear storage and every cookie, and clears the CSRF cookie',
+    async run(env) {
+      const r = await call(env.optIn, '/login?user=quinn', { method: 'POST', ip: env.ip });
+      const token = cookieValue(r.setCookies) as string;
+      const out = await call(env.optIn, '/logout', { method: 'POST', cookie: cookieHeader(token), ip: env.ip });
+      expect(out.status).toBe(200);
+      expect(out.setCookies).toEqual([CLEARED, CSRF_CLEARED]);
+      expect(out.headers.get('clear-site-data')).toBe('"cache", "storage", "cookies"');
+      expect(out.headers.get('cache-control')).toBe('no-store');
     },
   },
   {
@@ -114,7 +197,7 @@ export const scenarios: Scenario[] = [
         // The planted value has the shape of a chunked session (`<count>.<part>`): every part a session may have is deleted.
         expect(anon.body).toMatchObject({ handle: null, userId: null, invalid: 'malformed' });
         expect(anon.setCookies[0]).toBe(CLEARED);
-        for (const line of anon.setCookies) expect(line).toMatch(/^__Host-latchkey(\.\d+)?=; Max-Age=0;/);
+        for (const line of anon.setCookies) expect(line).toMatch(/^__Host-session(\.\d+)?=; Max-Age=0;/);
       }
       const token = await signIn(env, 'victim', cookieHeader(planted));
       expect(token).not.toBe(planted);
@@ -124,6 +207,8 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'login issues a new token, kills the old one and keeps anonymous data',
+    // Stateful only: sealed sign-in starts from a fresh payload (the next scenario).
+    modes: ['stateful'],
     async run(env) {
       const set = await req(env, '/set?key=cart&value=3', { method: 'POST' });
       const anonymous = cookieValue(set.setCookies);
@@ -134,6 +219,24 @@ export const scenarios: Scenario[] = [
       expect(now.body).toMatchObject({ userId: 'bob', data: { cart: '3' } });
       const old = await me(env, anonymous);
       expect(old.body).toMatchObject({ userId: null, invalid: 'revoked' });
+    },
+  },
+  {
+    name: 'sealed sign-in starts from a fresh payload: nothing of the anonymous session survives, and its cookie is revoked',
+    // Sealed only: a stateful sign-in rotates the session in the store and keeps its data (the scenario above).
+    modes: ['sealed'],
+    async run(env) {
+      const set = await req(env, '/set?key=cart&value=3', { method: 'POST' });
+      const anonymous = cookieValue(set.setCookies) as string;
+      const before = await me(env, anonymous);
+      expect(before.body).toMatchObject({ userId: null, data: { cart: '3' } });
+      const token = await signIn(env, 'bob', cookieHeader(anonymous));
+      const now = await me(env, token);
+      expect(now.body).toMatchObject({ userId: 'bob' });
+      expect(now.body.data).toEqual({});
+      expect(now.body.handle).not.toBe(before.body.handle);
+      expect(now.body.csrf).not.toBe(before.body.csrf);
+      expect((await me(env, anonymous)).body).toMatchObject({ userId: null, invalid: 'revoked' });
     },
   },
   {
@@ -159,9 +262,36 @@ export const scenarios: Scenario[] = [
       const r = await req(env, '/logout', { method: 'POST', cookie: cookieHeader(token) });
       expect(r.status).toBe(200);
       expect(r.setCookies).toEqual([CLEARED]);
+      expect(r.headers.get('clear-site-data')).toBe('"cache"');
       if (env.mode === 'stateful') expect(await engine(env).get(handle)).toBeNull();
+      // A copy of the cookie taken before sign-out is refused after it.
       const replay = await me(env, token);
       expect(replay.body).toMatchObject({ userId: null, invalid: 'revoked' });
+      expect(replay.headers.get('clear-site-data')).toBeNull();
+    },
+  },
+  {
+    name: 'a request in flight during sign-out does not sign the browser in again',
+    async run(env) {
+      const token = await signIn(env, 'olga');
+      const id = `${env.url} ${env.ip}`;
+      const gate = holdGate(id);
+      const slow = req(env, `/held?gate=${encodeURIComponent(id)}&key=late&value=1`, { method: 'POST', cookie: cookieHeader(token) });
+      await gate.arrived;
+      const out = await req(env, '/logout', { method: 'POST', cookie: cookieHeader(token) });
+      expect(out.setCookies).toEqual([CLEARED]);
+      gate.release();
+      const late = await slow;
+      expect(late.status).toBe(200);
+      // Stateful: the session is gone, nothing to write to, the cookie is cleared. Sealed: the late
+      // re-seal carries a session revoked in the store. Either way the browser holds no live session.
+      const left = cookieValue(late.setCookies);
+      if (env.mode === 'stateful') expect(late.setCookies).toEqual([CLEARED]);
+      else expect(left).toMatch(SEALED);
+      for (const held of [left, token]) {
+        if (held === null || held === '') continue;
+        expect((await me(env, held)).body).toMatchObject({ userId: null, invalid: 'revoked' });
+      }
     },
   },
   {
@@ -174,6 +304,8 @@ export const scenarios: Scenario[] = [
       // Sealed mode cannot count the user's other sessions (they live in their cookies): it answers 1, this one.
       expect(r.body).toEqual({ revoked: env.mode === 'stateful' ? 2 : 1 });
       expect(r.setCookies).toEqual([CLEARED]);
+      expect(r.headers.get('clear-site-data')).toBe('"cache"');
+      expect(r.headers.get('cache-control')).toBe('no-store');
       expect((await me(env, phone)).body).toMatchObject({ userId: null });
       expect((await me(env, other)).body).toMatchObject({ userId: 'erin' });
     },
@@ -201,8 +333,8 @@ export const scenarios: Scenario[] = [
         expect(r.body).toMatchObject({ userId: 'busy' });
         const next = cookieValue(r.setCookies);
         if (next !== null) {
-          // Renewal keeps the absolute deadline: Max-Age shrinks.
-          expect(Number(/Max-Age=(\d+)/.exec(r.setCookies[0] as string)?.[1])).toBeLessThan(43200);
+          // A browser-session cookie: the server's deadlines decide, not the browser's.
+          expect(r.setCookies[0]).not.toMatch(/Max-Age|Expires/i);
           token = next;
           renewed++;
         }
@@ -345,7 +477,7 @@ export const scenarios: Scenario[] = [
     },
   },
   {
-    name: 'a bearer token works without cookies, and a bad one gets WWW-Authenticate',
+    name: 'a bearer token works without cookies, a rotated one is handed out uncacheable, and a bad one gets WWW-Authenticate',
     // Stateful only: sealed mode supports the cookie carrier only (the HTTP layer refuses others with a ConfigError).
     modes: ['stateful'],
     async run(env) {
@@ -359,6 +491,8 @@ export const scenarios: Scenario[] = [
       expect(post.setCookies).toEqual([]);
       expect(post.body.token).toMatch(TOKEN);
       expect(post.body.token).not.toBe(token);
+      // The application hands the new token out in its body: the response must not be cached.
+      expect(post.headers.get('cache-control')).toBe('no-store');
       const bad = await req(env, '/sensitive', { headers: { authorization: `Bearer ${'C'.repeat(22)}.${'D'.repeat(43)}` } });
       expect(bad.status).toBe(401);
       expect(bad.headers.get('www-authenticate')).toBe('Bearer realm="latchkey", error="invalid_token"');
@@ -374,13 +508,13 @@ export const scenarios: Scenario[] = [
       const grown = await req(env, `/set?key=big&value=${big}`, { method: 'POST', cookie: cookieHeader(token) });
       expect(grown.status).toBe(200);
       const parts = grown.setCookies.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1, line.indexOf(';'))]);
-      expect(parts.map(([name]) => name)).toEqual(['__Host-latchkey', '__Host-latchkey.1']);
+      expect(parts.map(([name]) => name)).toEqual(['__Host-session', '__Host-session.1']);
       const jar = parts.map(([name, value]) => `${name}=${value}`).join('; ');
       const read = await req(env, '/me', { cookie: jar });
       expect(read.body).toMatchObject({ userId: 'mona', data: { big } });
       const shrunk = await req(env, '/set?key=big', { method: 'POST', cookie: jar });
       expect(shrunk.setCookies).toHaveLength(2);
-      expect(shrunk.setCookies[1]).toMatch(/^__Host-latchkey\.1=; Max-Age=0;/);
+      expect(shrunk.setCookies[1]).toMatch(/^__Host-session\.1=; Max-Age=0;/);
       expect((await me(env, cookieValue(shrunk.setCookies) as string)).body).toMatchObject({ userId: 'mona', data: {} });
     },
   },
@@ -390,12 +524,12 @@ export const scenarios: Scenario[] = [
       const token = await signIn(env, 'leo');
       const reads = env.store.reads;
       const headers = [
-        '__Host-latchkey=%%%; ;;=;==',
-        `__Host-latchkey=${token}; pad=${'x'.repeat(9000)}`,
-        `__Host-latchkey=${token}; __Host-latchkey=${'A'.repeat(22)}.${'B'.repeat(43)}`,
-        '__Host-latchkey="unterminated',
-        '__Host-latchkey=\u00e9t\u00e9.\u00ff',
-        `__Host-latchkey=${token.slice(0, 40)}`,
+        '__Host-session=%%%; ;;=;==',
+        `__Host-session=${token}; pad=${'x'.repeat(9000)}`,
+        `__Host-session=${token}; __Host-session=${'A'.repeat(22)}.${'B'.repeat(43)}`,
+        '__Host-session="unterminated',
+        '__Host-session=\u00e9t\u00e9.\u00ff',
+        `__Host-session=${token.slice(0, 40)}`,
       ];
       for (const cookie of headers) {
         const r = await req(env, '/me', { cookie });

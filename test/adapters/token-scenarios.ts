@@ -16,6 +16,8 @@ export interface TokenEnv {
   bearer: string;
   /** The application with the cookie carrier. */
   cookie: string;
+  /** The cookie carrier with every opt-in: `refreshCookie.persistent`, `clearSiteData: { storage: true }`. */
+  optIn: string;
   tokens: Tokens;
   clock: ManualClock;
   thefts: TokenTheftEvent[];
@@ -32,8 +34,8 @@ export interface TokenScenario {
 
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const REFRESH = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
-const ACCESS_COOKIE = '__Host-latchkey-access';
-const REFRESH_COOKIE = '__Secure-latchkey-refresh';
+const ACCESS_COOKIE = '__Host-access';
+const REFRESH_COOKIE = '__Secure-refresh';
 const CHALLENGE = 'Bearer realm="latchkey"';
 const invalid = (description: string): string => `${CHALLENGE}, error="invalid_token", error_description="${description}"`;
 
@@ -252,6 +254,8 @@ export const tokenScenarios: TokenScenario[] = [
       const r = await call(env.bearer, LOGOUT, { json: { refresh_token: pair.refresh_token } });
       expect(r.status).toBe(200);
       expect(r.body).toEqual({ revoked: true });
+      expect(r.headers.get('clear-site-data')).toBe('"cache"');
+      expect(r.headers.get('cache-control')).toBe('no-store');
       expect((await refreshWith(env, pair.refresh_token)).body).toMatchObject({ error: 'invalid_grant', detail: 'revoked' });
       expect((await call(env.bearer, '/api/live', bearer(pair.access_token))).body).toMatchObject({ detail: 'revoked' });
       const twice = await call(env.bearer, LOGOUT, { json: { refresh_token: pair.refresh_token } });
@@ -259,15 +263,16 @@ export const tokenScenarios: TokenScenario[] = [
     },
   },
   {
-    name: 'cookie carrier: sign-in sets both cookies with exactly the secure attributes and no token in the body',
+    name: 'cookie carrier: sign-in sets both cookies with exactly the secure attributes (a browser-session refresh cookie), uncacheable, and no token in the body',
     async run(env) {
       const r = await signIn(env.cookie, env.user);
       expect(r.body).toEqual({ token_type: 'Bearer', expires_in: 600 });
       const { access, refresh } = cookiesOf(r);
       expect(r.setCookies).toEqual([
         `${ACCESS_COOKIE}=${access}; Max-Age=600; Path=/; HttpOnly; Secure; SameSite=Strict`,
-        `${REFRESH_COOKIE}=${refresh}; Max-Age=1209600; Path=/auth/refresh; HttpOnly; Secure; SameSite=Strict`,
+        `${REFRESH_COOKIE}=${refresh}; Path=/auth/refresh; HttpOnly; Secure; SameSite=Strict`,
       ]);
+      expect(r.headers.get('cache-control')).toBe('no-store');
       const me = await call(env.cookie, '/api/me', { cookie: cookieHeader(access, ACCESS_COOKIE) });
       expect(me.status).toBe(200);
       expect(me.body.claims).toMatchObject({ sub: env.user });
@@ -285,8 +290,9 @@ export const tokenScenarios: TokenScenario[] = [
       expect(next.refresh).not.toBe(first.refresh);
       expect(r.setCookies).toEqual([
         `${ACCESS_COOKIE}=${next.access}; Max-Age=600; Path=/; HttpOnly; Secure; SameSite=Strict`,
-        `${REFRESH_COOKIE}=${next.refresh}; Max-Age=1209600; Path=/auth/refresh; HttpOnly; Secure; SameSite=Strict`,
+        `${REFRESH_COOKIE}=${next.refresh}; Path=/auth/refresh; HttpOnly; Secure; SameSite=Strict`,
       ]);
+      expect(r.headers.get('cache-control')).toBe('no-store');
       expect((await call(env.cookie, '/api/live', { cookie: cookieHeader(next.access, ACCESS_COOKIE) })).status).toBe(200);
     },
   },
@@ -337,6 +343,8 @@ export const tokenScenarios: TokenScenario[] = [
         `${ACCESS_COOKIE}=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Strict`,
         `${REFRESH_COOKIE}=; Max-Age=0; Path=/auth/refresh; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Strict`,
       ]);
+      expect(r.headers.get('cache-control')).toBe('no-store');
+      expect(r.headers.get('clear-site-data')).toBe('"cache"');
       const live = await call(env.cookie, '/api/live', { cookie: cookieHeader(access, ACCESS_COOKIE) });
       expect(live.status).toBe(401);
       expect(live.body).toMatchObject({ error: 'invalid_token', detail: 'revoked' });
@@ -345,6 +353,21 @@ export const tokenScenarios: TokenScenario[] = [
       expect(again.body).toMatchObject({ error: 'invalid_grant', detail: 'revoked' });
       const crossSite = await call(env.cookie, LOGOUT, { method: 'POST', cookie: cookieHeader(refresh, REFRESH_COOKIE), headers: { 'sec-fetch-site': 'cross-site' } });
       expect(crossSite.status).toBe(403);
+    },
+  },
+  {
+    name: 'cookie carrier: a persistent refresh cookie is an opt-in whose Max-Age follows the family deadline, and logout can clear storage too',
+    async run(env) {
+      const r = await signIn(env.optIn, env.user);
+      const { access, refresh } = cookiesOf(r);
+      // The family's idle deadline (14 days) comes before its absolute one (30 days).
+      expect(r.setCookies).toEqual([
+        `${ACCESS_COOKIE}=${access}; Max-Age=600; Path=/; HttpOnly; Secure; SameSite=Strict`,
+        `${REFRESH_COOKIE}=${refresh}; Max-Age=1209600; Path=/auth/refresh; HttpOnly; Secure; SameSite=Strict`,
+      ]);
+      const out = await call(env.optIn, LOGOUT, { method: 'POST', cookie: cookieHeader(refresh, REFRESH_COOKIE) });
+      expect(out.body).toEqual({ revoked: true });
+      expect(out.headers.get('clear-site-data')).toBe('"cache", "storage"');
     },
   },
 ];

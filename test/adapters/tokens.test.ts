@@ -38,8 +38,9 @@ describe.each(ADAPTERS)('token mode through the %s adapter', (adapter) => {
     servers = await Promise.all([
       startTokens(adapter, createTokenTransport({ tokens, trustProxy: ['127.0.0.1'] }), tokens),
       startTokens(adapter, createTokenTransport({ tokens, carrier: 'cookie' }), tokens),
+      startTokens(adapter, createTokenTransport({ tokens, carrier: 'cookie', refreshCookie: { persistent: true }, clearSiteData: { storage: true } }), tokens),
     ]);
-    env = { bearer: servers[0]!.url, cookie: servers[1]!.url, tokens, clock, thefts, foreign };
+    env = { bearer: servers[0]!.url, cookie: servers[1]!.url, optIn: servers[2]!.url, tokens, clock, thefts, foreign };
   });
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()));

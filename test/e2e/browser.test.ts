@@ -18,8 +18,8 @@ import { createService, type Service } from '../../src/server/service.js';
 import { chromiumPath, launchChromium } from './chromium.js';
 
 const ADMIN_PASSWORD = 'e2e admin password';
-const DEMO_COOKIE = '__Host-latchkey-demo';
-const ADMIN_COOKIE = '__Host-latchkey-admin';
+const DEMO_COOKIE = '__Host-demo';
+const ADMIN_COOKIE = '__Host-admin';
 /** The demo's freshness window for the sensitive action: short, so the test can outwait it. */
 const FRESH_MS = 3_000;
 const FIREFOX_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:132.0) Gecko/20100101 Firefox/132.0';
@@ -102,7 +102,7 @@ suite('browser end to end (headless Chromium)', () => {
     return handle as string;
   }
 
-  it('signs in on the demo with a __Host-, Secure, HttpOnly, SameSite=Lax, host-only cookie that scripts cannot read', async () => {
+  it('signs in on the demo with a __Host-, Secure, HttpOnly, SameSite=Lax, host-only browser-session cookie that scripts cannot read', async () => {
     const context = await newContext();
     const page = await context.newPage();
     const setCookie = await demoSignIn(page, 'alice');
@@ -115,6 +115,7 @@ suite('browser end to end (headless Chromium)', () => {
     expect(c!.sameSite).toBe('Lax');
     expect(c!.path).toBe('/');
     expect(c!.domain).toBe('127.0.0.1'); // no leading dot: host-only
+    expect(c!.expires).toBe(-1); // a browser-session cookie: the server's deadlines decide
     // As the server sent it: no Domain attribute at all.
     expect(setCookie).toMatch(new RegExp(`^${DEMO_COOKIE}=`));
     expect(setCookie!.toLowerCase()).not.toContain('domain=');

@@ -13,7 +13,7 @@ describe('the request pipeline under arbitrary headers', () => {
     const store = testStore(memoryStore());
     const sessions = createSessions({ store, sweepInterval: false, guessing: false });
     const http = createHttpSessions({ sessions, carriers: ['cookie', 'bearer', 'url'], trustProxy: ['0.0.0.0/0'], onError: () => {} });
-    const text = fc.oneof(fc.string({ maxLength: 120 }), fc.string({ unit: 'binary', maxLength: 120 }), fc.constant(`__Host-latchkey=${'a'.repeat(22)}.${'b'.repeat(43)}`));
+    const text = fc.oneof(fc.string({ maxLength: 120 }), fc.string({ unit: 'binary', maxLength: 120 }), fc.constant(`__Host-session=${'a'.repeat(22)}.${'b'.repeat(43)}`));
     await fc.assert(
       fc.asyncProperty(
         fc.record({ cookie: text, authorization: text, origin: text, 'sec-fetch-site': text, 'x-forwarded-for': text, host: text }, { requiredKeys: [] }),
@@ -34,7 +34,7 @@ describe('the request pipeline under arbitrary headers', () => {
             return;
           }
           await begun.session.load();
-          const cookie = readCookie(headers.cookie, '__Host-latchkey');
+          const cookie = readCookie(headers.cookie, '__Host-session');
           const bearer = /^Bearer +(\S+) *$/i.exec(headers.authorization ?? '')?.[1];
           const wellFormed = parseToken(cookie) !== null || parseToken(bearer) !== null || parseToken(readQueryParameter(`/${path}`, 'session')) !== null;
           if (!wellFormed) expect(store.reads).toBe(reads);

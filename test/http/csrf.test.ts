@@ -1,9 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
+import { cookieConfig } from '../../src/http/cookies.js';
 import { checkOrigin, csrfConfig, csrfTokenFor, csrfTokenMatches } from '../../src/http/csrf.js';
 
-const cfg = csrfConfig({ trustedOrigins: ['https://admin.example.com'] }, true)!;
+const session = cookieConfig(undefined, false);
+const cfg = csrfConfig({ trustedOrigins: ['https://admin.example.com'] }, session, false)!;
 
 describe('CSRF origin checks', () => {
   const table: Array<[string | undefined, string | undefined, string]> = [
@@ -33,7 +35,16 @@ describe('CSRF origin checks', () => {
   });
 
   it('refuses trusted origins with a path', () => {
-    expect(() => csrfConfig({ trustedOrigins: ['https://a.example/path'] }, true)).toThrow(ConfigError);
+    expect(() => csrfConfig({ trustedOrigins: ['https://a.example/path'] }, session, false)).toThrow(ConfigError);
+  });
+
+  it('names the double-submit cookie __Host-csrf (__Secure-csrf beside a shared session cookie) and refuses other names outside development', () => {
+    expect(csrfConfig({ cookie: true }, session, false)?.cookieName).toBe('__Host-csrf');
+    expect(csrfConfig({ cookie: {} }, session, false)?.cookieName).toBe('__Host-csrf');
+    expect(csrfConfig({ cookie: true }, cookieConfig({ domain: 'example.com' }, false), false)?.cookieName).toBe('__Secure-csrf');
+    expect(csrfConfig({ cookie: true }, cookieConfig({ secure: false }, true), true)?.cookieName).toBe('csrf');
+    expect(() => csrfConfig({ cookie: { name: 'XSRF-TOKEN' } }, session, false)).toThrow('csrf.cookie.name "XSRF-TOKEN" lacks the __Host- prefix');
+    expect(csrfConfig({ cookie: { name: 'XSRF-TOKEN' } }, session, true)?.cookieName).toBe('XSRF-TOKEN');
   });
 });
 

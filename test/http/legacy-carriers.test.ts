@@ -68,7 +68,7 @@ describe('the double-submit cookie for SPAs', () => {
       const { csrf } = (await res.json()) as { csrf: string };
       const cookies = res.headers.getSetCookie();
       expect(cookies).toHaveLength(2);
-      expect(cookies[1]).toBe(`__Host-latchkey-csrf=${csrf}; Max-Age=43200; Path=/; Secure; SameSite=Lax`);
+      expect(cookies[1]).toBe(`__Host-csrf=${csrf}; Path=/; Secure; SameSite=Lax`);
     } finally {
       server.close();
     }
@@ -81,7 +81,8 @@ describe('HTTP configuration', () => {
     ['an engine that is not one', { sessions: {} as never }],
     ['Secure off without the development flag', { cookie: { secure: false } }],
     ['SameSite=None without Secure', { cookie: { sameSite: 'none', secure: false, name: 'sid' }, development: true }],
-    ['a __Host- cookie with a Domain', { cookie: { domain: 'example.com' } }],
+    ['a __Host- cookie with a Domain', { cookie: { name: '__Host-sid', domain: 'example.com' } }],
+    ['an unprefixed cookie name', { cookie: { name: 'sid' } }],
     ['an unknown carrier', { carriers: ['query' as never] }],
     ['a malformed trusted proxy', { trustProxy: ['10.0.0.0/99'] }],
   ])('refuses %s at construction', (_label, opts) => {

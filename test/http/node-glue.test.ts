@@ -36,7 +36,7 @@ describe('committing before a node:http response', () => {
       const res = await fetch(url);
       expect(await res.text()).toBe('abc');
       expect(res.headers.get('content-type')).toBe('text/plain');
-      expect(res.headers.getSetCookie()[0]).toMatch(/^__Host-latchkey=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Max-Age=43200;/);
+      expect(res.headers.getSetCookie()[0]).toMatch(/^__Host-session=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Path=\//);
     });
   });
 

@@ -35,7 +35,10 @@ describe('the request-scoped session', () => {
     await s.commit();
     expect(s.handle).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(s.info?.data).toEqual({ b: { x: [1, 2] } });
-    expect(s.responseHeaders()).toHaveLength(1);
+    expect(s.responseHeaders()).toEqual([
+      ['set-cookie', expect.stringMatching(/^__Host-session=/)],
+      ['cache-control', 'no-store'],
+    ]);
   });
 
   it('refuses values that cannot be stored at once, with a typed error', async () => {

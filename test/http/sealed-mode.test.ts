@@ -1,6 +1,6 @@
 /**
  * The HTTP layer in sealed mode (`latchkey({ sealed })`): configuration,
- * key rotation, the CSRF secret and sign-out without a store. The shared
+ * key rotation, the CSRF secret and sign-out without revocation. The shared
  * adapter scenario table (test/adapters) covers the rest in both modes.
  */
 import { createHash } from 'node:crypto';
@@ -20,9 +20,10 @@ const BASE = 'https://app.example.test';
 
 type Route = (session: RequestSession, url: URL) => Promise<unknown>;
 
+/** A sealed application; without a store in `options`, explicitly not revocable. */
 function server(options: Partial<SealedSessionsOptions>, route: Route) {
-  const sealed = createSealedSessions({ secrets: [NEW], ...options });
-  const handle = latchkey({ sealed })(async (request, session) => Response.json((await route(session, new URL(request.url))) ?? null));
+  const sealed = createSealedSessions({ secrets: [NEW], ...(options.store === undefined ? { revocable: false } : {}), ...options });
+  const handle = latchkey({ sealed, onError: () => {} })(async (request, session) => Response.json((await route(session, new URL(request.url))) ?? null));
   return async (path: string, init: { method?: string; cookie?: string; headers?: Record<string, string> } = {}) => {
     const headers: Record<string, string> = { ...init.headers };
     if (init.cookie !== undefined) headers.cookie = init.cookie;
@@ -33,8 +34,8 @@ function server(options: Partial<SealedSessionsOptions>, route: Route) {
 }
 
 const value = (lines: string[]): string => {
-  const line = lines.find((l) => l.startsWith('__Host-latchkey=')) as string;
-  return line.slice('__Host-latchkey='.length, line.indexOf(';'));
+  const line = lines.find((l) => l.startsWith('__Host-session=')) as string;
+  return line.slice('__Host-session='.length, line.indexOf(';'));
 };
 
 const routes: Route = async (session, url) => {
@@ -58,7 +59,7 @@ const routes: Route = async (session, url) => {
 
 describe('the HTTP layer in sealed mode', () => {
   it('takes exactly one of sessions and sealed, the cookie carrier only, and the sealed cookie name', () => {
-    const sealed = createSealedSessions({ secrets: [NEW] });
+    const sealed = createSealedSessions({ secrets: [NEW], store: memoryStore() });
     const sessions = createSessions({ store: memoryStore(), sweepInterval: false });
     expect(() => createHttpSessions({ sessions, sealed })).toThrow(ConfigError);
     expect(() => createHttpSessions({ sessions, sealed })).toThrow(/either sessions .* or sealed/);
@@ -76,21 +77,21 @@ describe('the HTTP layer in sealed mode', () => {
     const before = server({ secrets: [OLD] }, routes);
     const token = value((await before('/login', { method: 'POST' })).cookies);
     const after = server({ secrets: [NEW, OLD] }, routes);
-    const read = await after('/me', { cookie: `__Host-latchkey=${token}` });
+    const read = await after('/me', { cookie: `__Host-session=${token}` });
     expect(read.body).toMatchObject({ user: 'u1', token: null });
     expect(read.cookies).toHaveLength(1);
     const resealed = value(read.cookies);
     expect(resealed).not.toBe(token);
     // The new cookie opens with the new key alone.
     const only = server({ secrets: [NEW] }, routes);
-    expect((await only('/me', { cookie: `__Host-latchkey=${resealed}` })).body).toMatchObject({ user: 'u1' });
-    expect((await only('/me', { cookie: `__Host-latchkey=${token}` })).body).toMatchObject({ user: null });
+    expect((await only('/me', { cookie: `__Host-session=${resealed}` })).body).toMatchObject({ user: 'u1' });
+    expect((await only('/me', { cookie: `__Host-session=${token}` })).body).toMatchObject({ user: null });
   });
 
-  it('derives the CSRF token from a secret in the payload: not from the handle, hidden from the data, new at sign-in', async () => {
+  it('derives the CSRF token from a secret in the payload: not from the handle, hidden from the data, new at sign-in with a fresh payload', async () => {
     const call = server({}, routes);
     const anonymous = await call('/set?v=1', { method: 'POST' });
-    const anonCookie = `__Host-latchkey=${value(anonymous.cookies)}`;
+    const anonCookie = `__Host-session=${value(anonymous.cookies)}`;
     const anon = await call('/me', { cookie: anonCookie });
     expect(anon.body.data).toEqual({ k: '1' });
     const login = await call('/login', { method: 'POST', cookie: anonCookie });
@@ -99,9 +100,11 @@ describe('the HTTP layer in sealed mode', () => {
     expect(csrf).not.toBe(anon.body.csrf);
     const handle = login.body.handle as string;
     expect(csrf).not.toBe(createHash('sha256').update('latchkey-csrf\0').update(handle).digest('base64url'));
-    const cookie = `__Host-latchkey=${value(login.cookies)}`;
+    const cookie = `__Host-session=${value(login.cookies)}`;
     const me = await call('/me', { cookie });
-    expect(me.body).toMatchObject({ csrf, data: { k: '1' } });
+    // Sign-in starts from a fresh payload: the anonymous data is not carried.
+    expect(me.body).toMatchObject({ csrf });
+    expect(me.body.data).toEqual({});
     // Without Fetch Metadata or Origin, a write needs the token.
     const bare = { 'sec-fetch-site': '', host: 'app.example.test' };
     expect((await call('/set?v=2', { method: 'POST', cookie, headers: bare })).status).toBe(403);
@@ -109,26 +112,27 @@ describe('the HTTP layer in sealed mode', () => {
   });
 
   it('refuses the data key that holds the CSRF secret', async () => {
-    const http = createHttpSessions({ sealed: createSealedSessions({ secrets: [NEW] }) });
+    const http = createHttpSessions({ sealed: createSealedSessions({ secrets: [NEW], store: memoryStore() }) });
     const begun = await http.begin({ method: 'GET', url: '/', header: () => undefined, remoteAddress: undefined });
     if (!begun.ok) throw new Error('refused');
     expect(() => begun.session.set('__latchkey_csrf', 'mine')).toThrow(/reserved/);
     expect(() => begun.session.unset('__latchkey_csrf')).toThrow(/reserved/);
   });
 
-  it('signs out without a store by deleting the cookie; sign-out everywhere needs a store', async () => {
-    const call = server({}, routes);
-    const cookie = `__Host-latchkey=${value((await call('/login', { method: 'POST' })).cookies)}`;
+  it('with revocable: false, signs out by deleting the cookie only; sign-out everywhere needs revocation', async () => {
+    const call = server({ revocable: false }, routes);
+    const cookie = `__Host-session=${value((await call('/login', { method: 'POST' })).cookies)}`;
     const out = await call('/logout', { method: 'POST', cookie });
-    expect(out.cookies).toEqual([expect.stringMatching(/^__Host-latchkey=; Max-Age=0;/)]);
-    await expect(call('/everywhere', { method: 'POST', cookie })).rejects.toThrow(/revokeUser\(\) needs a store/);
+    expect(out.cookies).toEqual([expect.stringMatching(/^__Host-session=; Max-Age=0;/)]);
+    expect((await call('/me', { cookie })).body).toMatchObject({ user: 'u1' });
+    await expect(call('/everywhere', { method: 'POST', cookie })).rejects.toThrow(/revokeUser\(\) needs revocation: configure store \(and remove revocable: false\)/);
   });
 
   it('answers 503 when the revocation store is down, and re-seals on touch', async () => {
     const clock = manualClock();
     const store = memoryStore({ now: clock.now });
     const call = server({ store, clock, idleTimeout: '30m' }, routes);
-    const cookie = `__Host-latchkey=${value((await call('/login', { method: 'POST' })).cookies)}`;
+    const cookie = `__Host-session=${value((await call('/login', { method: 'POST' })).cookies)}`;
     clock.advance('2m');
     const touched = await call('/me', { cookie });
     expect(touched.cookies).toHaveLength(1);

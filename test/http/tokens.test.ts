@@ -30,7 +30,7 @@ describe('createTokenTransport', () => {
     refuses({ refreshCookie: { path: '/auth/refresh' } }, "refreshCookie applies to the cookie carrier only; add carrier: 'cookie', or remove refreshCookie");
     refuses(
       { carrier: 'cookie', refreshCookie: { name: '__Host-refresh' } },
-      "refreshCookie.name: a __Host- cookie must have Path=/, but the refresh cookie is scoped to the refresh path; use the __Secure- prefix (the default '__Secure-latchkey-refresh')",
+      "refreshCookie.name: a __Host- cookie must have Path=/, but the refresh cookie is scoped to the refresh path; use the __Secure- prefix (the default '__Secure-refresh')",
     );
     refuses({ carrier: 'cookie', refreshCookie: { path: '/' } }, "refreshCookie.path: '/' would send the refresh token with every request");
     refuses({ carrier: 'cookie', refreshCookie: { sameSite: 'none' } as never }, 'refreshCookie.sameSite cannot be set: the refresh cookie is always HttpOnly, Secure and SameSite=Strict');
@@ -39,6 +39,11 @@ describe('createTokenTransport', () => {
     refuses({ carrier: 'cookie', csrf: { header: 'x-csrf' } as never }, 'csrf.header is not an option of token mode');
     refuses({ carrier: 'cookie', csrf: { trustedOrigins: ['https://a.example/path'] } }, 'csrf.trustedOrigins entry "https://a.example/path" must be an origin');
     refuses({ realm: 'a"b' }, 'realm must be 1 to 64 printable ASCII characters');
+    refuses({ carrier: 'cookie', accessCookie: { name: 'at' } }, 'accessCookie.name "at" lacks the __Host- prefix');
+    refuses({ carrier: 'cookie', refreshCookie: { name: 'rt' } }, 'refreshCookie.name "rt" lacks the __Secure- prefix: with path "/auth/refresh" it cannot be __Host-');
+    refuses({ carrier: 'cookie', refreshCookie: { persistent: 'yes' as never } }, 'refreshCookie.persistent must be true');
+    refuses({ clearSiteData: { executionContexts: true } as never }, 'clearSiteData.executionContexts is not an option; known options: storage, cookies');
+    refuses({ clearSiteData: { storage: 'yes' } as never }, 'clearSiteData.storage must be a boolean');
     expect(() => createTokenTransport({ tokens }).guard({ scope: 'a "b"' })).toThrow('scope must be a space-separated string');
   });
 
@@ -47,8 +52,10 @@ describe('createTokenTransport', () => {
     const pair = await tokens.issue({ userId: 'dev' });
     const t = createTokenTransport({ tokens, carrier: 'cookie', development: true });
     const lines = t.respond(pair).headers.filter(([n]) => n === 'set-cookie').map(([, v]) => v);
-    expect(lines[0]).toBe(`latchkey-access=${pair.accessToken}; Max-Age=600; Path=/; HttpOnly; SameSite=Strict`);
-    expect(lines[1]).toMatch(/^latchkey-refresh=[^;]+; Max-Age=1209600; Path=\/auth\/refresh; HttpOnly; SameSite=Strict$/);
+    expect(lines[0]).toBe(`access=${pair.accessToken}; Max-Age=600; Path=/; HttpOnly; SameSite=Strict`);
+    expect(lines[1]).toMatch(/^refresh=[^;]+; Path=\/auth\/refresh; HttpOnly; SameSite=Strict$/);
+    const named = createTokenTransport({ tokens, carrier: 'cookie', development: true, accessCookie: { name: 'at' }, refreshCookie: { name: 'rt' } });
+    expect(named.respond(pair).headers.filter(([n]) => n === 'set-cookie').map(([, v]) => v.slice(0, 3))).toEqual(['at=', 'rt=']);
   });
 
   it('takes either a transport or its options in adapters', async () => {
@@ -105,7 +112,7 @@ describe('createTokenTransport', () => {
     );
     await fc.assert(
       fc.asyncProperty(text, text, fc.constantFrom('GET', 'POST'), async (authorization, cookie, method) => {
-        const r = await guard(request({ authorization, cookie: `__Host-latchkey-access=${cookie}`, 'sec-fetch-site': 'same-origin' }, method));
+        const r = await guard(request({ authorization, cookie: `__Host-access=${cookie}`, 'sec-fetch-site': 'same-origin' }, method));
         expect(r.ok).toBe(false);
         if (r.ok) return;
         expect(r.error).toBeInstanceOf(HttpError);

@@ -38,9 +38,11 @@ function counting(store: Store) {
   return { store: wrapped, calls };
 }
 
+/** Sealed sessions on a manual clock; without a store in `options`, explicitly not revocable. */
 function setup(options: Partial<SealedSessionsOptions> = {}) {
   const clock = manualClock();
-  const sealed = createSealedSessions({ secrets: [K1], clock, idleTimeout: '30m', absoluteTimeout: '12h', ...options });
+  const revocable = options.store === undefined ? { revocable: false } : {};
+  const sealed = createSealedSessions({ secrets: [K1], clock, idleTimeout: '30m', absoluteTimeout: '12h', ...revocable, ...options });
   return { clock, sealed, browser: jar() };
 }
 
@@ -49,7 +51,7 @@ describe('sealed sessions', () => {
     const { sealed, browser, clock } = setup();
     const created = await sealed.create({ userId: 'u1', data: { theme: 'dark' }, authLevel: 2 });
     browser.apply(await sealed.seal(created));
-    expect([...browser.cookies.keys()]).toEqual(['__Host-latchkey']);
+    expect([...browser.cookies.keys()]).toEqual(['__Host-session']);
     const opened = await sealed.open(browser.read);
     expect(opened).toEqual({ ok: true, session: created, reseal: null, chunks: 1 });
     expect(created).toMatchObject({ userId: 'u1', authTime: clock.now(), authLevel: 2, data: { theme: 'dark' }, version: 1 });
@@ -74,8 +76,8 @@ describe('sealed sessions', () => {
 
   it('binds the blob to the cookie name', async () => {
     const clock = manualClock();
-    const a = createSealedSessions({ secrets: [K1], clock, cookieName: 'a' });
-    const b = createSealedSessions({ secrets: [K1], clock, cookieName: 'b' });
+    const a = createSealedSessions({ revocable: false, secrets: [K1], clock, cookieName: 'a' });
+    const b = createSealedSessions({ revocable: false, secrets: [K1], clock, cookieName: 'b' });
     const [cookie] = await a.seal(await a.create({ userId: 'u1' }));
     expect(await b.open(() => cookie?.value)).toEqual({ ok: false, reason: 'invalid', chunks: 1 });
   });
@@ -83,7 +85,7 @@ describe('sealed sessions', () => {
   it('accepts no fuzzed cookie value and throws nothing', async () => {
     const { sealed, browser } = setup();
     browser.apply(await sealed.seal(await sealed.create({ userId: 'u1', data: { n: 1 } })));
-    const real = browser.read('__Host-latchkey') as string;
+    const real = browser.read('__Host-session') as string;
     await fc.assert(
       fc.asyncProperty(fc.oneof(fc.string({ maxLength: 300 }), fc.nat().map((i) => real.slice(0, i % real.length))), async (value) => {
         const result = await sealed.open(() => value);
@@ -146,8 +148,8 @@ describe('sealed sessions', () => {
   describe('key rotation', () => {
     it('opens a session sealed with a retired key and asks for a re-seal with the new one', async () => {
       const clock = manualClock();
-      const before = createSealedSessions({ secrets: [K2], clock });
-      const after = createSealedSessions({ secrets: [K1, K2], clock });
+      const before = createSealedSessions({ revocable: false, secrets: [K2], clock });
+      const after = createSealedSessions({ revocable: false, secrets: [K1, K2], clock });
       const browser = jar();
       browser.apply(await before.seal(await before.create({ userId: 'u1' })));
       const opened = await after.open(browser.read);
@@ -157,14 +159,14 @@ describe('sealed sessions', () => {
       const again = await after.open(browser.read);
       expect(again.ok && again.reseal).toBe(null);
       // The old key can now be dropped.
-      const only = createSealedSessions({ secrets: [K1], clock });
+      const only = createSealedSessions({ revocable: false, secrets: [K1], clock });
       expect((await only.open(browser.read)).ok).toBe(true);
     });
 
     it('refuses a session sealed with a key no longer configured', async () => {
       const clock = manualClock();
-      const before = createSealedSessions({ secrets: [K2], clock });
-      const after = createSealedSessions({ secrets: [K1], clock });
+      const before = createSealedSessions({ revocable: false, secrets: [K2], clock });
+      const after = createSealedSessions({ revocable: false, secrets: [K1], clock });
       const [cookie] = await before.seal(await before.create());
       expect(await after.open(() => cookie?.value)).toEqual({ ok: false, reason: 'unknown-key', chunks: 1 });
     });
@@ -194,7 +196,7 @@ describe('sealed sessions', () => {
       const s = await sealed.create({ userId: 'u1', data: { notes: 'n'.repeat(2000) } });
       const writes = await sealed.seal(s);
       expect(writes.length).toBeGreaterThan(1);
-      expect(writes.map((w) => w.name)).toEqual(writes.map((_, i) => (i === 0 ? '__Host-latchkey' : `__Host-latchkey.${i}`)));
+      expect(writes.map((w) => w.name)).toEqual(writes.map((_, i) => (i === 0 ? '__Host-session' : `__Host-session.${i}`)));
       for (const w of writes) expect(w.name.length + 1 + w.value.length + 120).toBeLessThanOrEqual(1000);
       browser.apply(writes);
       const opened = await sealed.open(browser.read);
@@ -210,26 +212,26 @@ describe('sealed sessions', () => {
       const writes = await sealed.seal(sealed.update(opened.session, { unset: ['notes'] }), { previousChunks: opened.chunks });
       expect(opened.chunks).toBeGreaterThan(1);
       expect(writes.map((w) => [w.name, w.maxAge === 0])).toEqual(
-        Array.from({ length: opened.chunks }, (_, i) => [i === 0 ? '__Host-latchkey' : `__Host-latchkey.${i}`, i > 0]),
+        Array.from({ length: opened.chunks }, (_, i) => [i === 0 ? '__Host-session' : `__Host-session.${i}`, i > 0]),
       );
       browser.apply(writes);
-      expect([...browser.cookies.keys()]).toEqual(['__Host-latchkey']);
+      expect([...browser.cookies.keys()]).toEqual(['__Host-session']);
       expect((await sealed.open(browser.read)).ok).toBe(true);
     });
 
     it('refuses a missing or re-ordered part', async () => {
       const { sealed, browser } = setup({ maxCookieBytes: 1000, maxTotalBytes: 5000, maxChunks: 5 });
       browser.apply(await sealed.seal(await sealed.create({ data: { notes: 'n'.repeat(2000) } })));
-      const one = browser.cookies.get('__Host-latchkey.1') as string;
-      const two = browser.cookies.get('__Host-latchkey.2') as string;
+      const one = browser.cookies.get('__Host-session.1') as string;
+      const two = browser.cookies.get('__Host-session.2') as string;
       expect(one.length).toBe(two.length);
-      browser.cookies.set('__Host-latchkey.1', two);
-      browser.cookies.set('__Host-latchkey.2', one);
+      browser.cookies.set('__Host-session.1', two);
+      browser.cookies.set('__Host-session.2', one);
       expect(await sealed.open(browser.read)).toMatchObject({ ok: false, reason: 'invalid' });
-      browser.cookies.set('__Host-latchkey.1', one);
-      browser.cookies.set('__Host-latchkey.2', two);
+      browser.cookies.set('__Host-session.1', one);
+      browser.cookies.set('__Host-session.2', two);
       expect((await sealed.open(browser.read)).ok).toBe(true);
-      browser.cookies.delete('__Host-latchkey.2');
+      browser.cookies.delete('__Host-session.2');
       expect(await sealed.open(browser.read)).toMatchObject({ ok: false, reason: 'malformed' });
     });
 
@@ -268,7 +270,7 @@ describe('sealed sessions', () => {
       expect((await sealed.open(browser.read)).ok).toBe(true);
     });
 
-    it('gives a signed-in session its own spill record, living as long as the new session', async () => {
+    it('gives data carried into a signed-in session its own spill record, living as long as the new session', async () => {
       const { store, calls } = counting(memoryStore());
       const { sealed, browser, clock } = setup({ store, idleTimeout: '1h', absoluteTimeout: '2h' });
       const data = { notes: 'n'.repeat(10_000) };
@@ -277,7 +279,8 @@ describe('sealed sessions', () => {
       clock.advance('30m');
       const opened = await sealed.open(anon.read);
       if (!opened.ok) throw new Error(opened.reason);
-      const signedIn = await sealed.login(opened.session, 'u1');
+      // Sign-in starts from a fresh payload: the application carries the data over explicitly.
+      const signedIn = sealed.update(await sealed.login(opened.session, 'u1'), { set: opened.session.data as Record<string, unknown> });
       calls.length = 0;
       browser.apply(await sealed.seal(signedIn));
       expect(calls).toEqual(['create']);
@@ -438,26 +441,30 @@ describe('sealed sessions', () => {
       await expect(down.open(browser.read)).rejects.toThrow(StoreUnavailableError);
     });
 
-    it('refuses to revoke without a store, saying why', async () => {
+    it('refuses to revoke with revocable: false, saying why', async () => {
       const { sealed } = setup();
       const s = await sealed.create({ userId: 'u1' });
-      await expect(sealed.revoke(s)).rejects.toThrow('revoke() needs a store: configure store to revoke sealed sessions before they expire');
+      await expect(sealed.revoke(s)).rejects.toThrow('revoke() needs revocation: configure store (and remove revocable: false) to revoke sealed sessions before they expire');
       await expect(sealed.revokeUser('u1')).rejects.toThrow(
-        'revokeUser() needs a store: configure store to revoke sealed sessions before they expire',
+        'revokeUser() needs revocation: configure store (and remove revocable: false) to revoke sealed sessions before they expire',
       );
     });
   });
 
   describe('sign-in', () => {
-    it('gives a new id and a new lifetime at login, keeping the data', async () => {
-      const { sealed, clock } = setup();
+    it('starts from a fresh payload at login: a new id, a new lifetime, the user epoch, and none of the data', async () => {
+      const { sealed, clock } = setup({ store: memoryStore() });
+      await sealed.revokeUser('u1');
       const anon = await sealed.create({ data: { cart: [1] } });
       clock.advance('10m');
       const signedIn = await sealed.login(anon, 'u1', { authLevel: 1 });
       expect(signedIn.handle).not.toBe(anon.handle);
-      expect(signedIn).toMatchObject({ userId: 'u1', createdAt: clock.now(), authTime: clock.now(), authLevel: 1, data: { cart: [1] } });
+      expect(signedIn).toMatchObject({ userId: 'u1', createdAt: clock.now(), authTime: clock.now(), authLevel: 1, version: 1 });
+      expect(signedIn.data).toEqual({});
+      expect(signedIn.userEpoch).toBeGreaterThan(0);
       const out = await sealed.login(signedIn, null);
       expect(out).toMatchObject({ userId: null, authTime: null, authLevel: 0 });
+      expect(out.data).toEqual({});
     });
   });
 
@@ -471,25 +478,43 @@ describe('sealed sessions', () => {
       [{ overflow: 'spill' }, "overflow: 'spill' needs a store; pass store, or use overflow: 'chunk'"],
       [{ overflow: 'drop' as 'chunk' }, "overflow must be 'chunk' or 'spill' (got \"drop\")"],
       [{ revocationCache: { ttl: '5s' } }, 'revocationCache needs a store: revocation records live there'],
-      [{ cookieName: 'bad name' }, "cookieName must be a cookie name token such as '__Host-latchkey' (got \"bad name\")"],
+      [{ cookieName: 'bad name' }, "cookieName must be a cookie name token such as '__Host-session' (got \"bad name\")"],
+      [{ revocable: 'no' as never }, 'revocable must be a boolean (got "no")'],
+      [
+        { revocable: false, store: memoryStore() },
+        'revocable: false and a store contradict each other: a store makes sealed sessions revocable; remove revocable: false to keep revocation, or remove store',
+      ],
       [{ idleTimeout: 'soon' }, "idleTimeout must be a duration such as '30m', '12h' or a number of milliseconds (got \"soon\")"],
       [{ store: {} as Store }, 'store must be a latchkey Store, e.g. memoryStore() from latchkey/stores/memory or sqliteStore() from latchkey/stores/sqlite'],
       [{ secrets: 'too short' }, 'secrets[0] is 9 bytes; a sealing secret must be at least 32 random bytes.'],
       [
         { idleTimout: '5m' } as Partial<SealedSessionsOptions>,
-        'idleTimout is not an option of createSealedSessions(); known options: secrets, cookieName, idleTimeout, absoluteTimeout, touchInterval, maxCookieBytes, cookieAttributeBytes, maxTotalBytes, maxChunks, maxDataBytes, store, overflow, revocationCache, storeTimeout, clock',
+        'idleTimout is not an option of createSealedSessions(); known options: secrets, cookieName, idleTimeout, absoluteTimeout, touchInterval, maxCookieBytes, cookieAttributeBytes, maxTotalBytes, maxChunks, maxDataBytes, store, revocable, overflow, revocationCache, storeTimeout, clock',
       ],
     ];
     for (const [options, message] of cases) {
       it(`refuses ${JSON.stringify(Object.keys(options))}: ${message}`, () => {
-        const make = () => createSealedSessions({ secrets: [K1], ...options });
+        const make = () => createSealedSessions({ secrets: [K1], revocable: false, ...options });
         expect(make).toThrow(ConfigError);
         expect(make).toThrow(message);
       });
     }
 
+    it('requires a store for the revocation epochs unless revocable: false says otherwise, naming both fixes', () => {
+      for (const options of [{}, { revocable: true }]) {
+        const make = () => createSealedSessions({ secrets: [K1], ...options });
+        expect(make).toThrow(ConfigError);
+        expect(make).toThrow(
+          'sealed sessions need a store for their revocation epochs, so that sign-out ends a session even where a copy of its cookie lives on: pass store (e.g. sqliteStore() from latchkey/stores/sqlite, or your Redis or PostgreSQL store), or give up revocation explicitly with revocable: false',
+        );
+      }
+      expect(createSealedSessions({ secrets: [K1], store: memoryStore() }).revocable).toBe(true);
+      expect(createSealedSessions({ secrets: [K1], revocable: true, store: memoryStore() }).revocable).toBe(true);
+      expect(createSealedSessions({ secrets: [K1], revocable: false }).revocable).toBe(false);
+    });
+
     it('does not change the options object it is given', () => {
-      const options = Object.freeze({ secrets: Object.freeze([K1]), idleTimeout: '10m' });
+      const options = Object.freeze({ secrets: Object.freeze([K1]), idleTimeout: '10m', revocable: false });
       expect(() => createSealedSessions(options)).not.toThrow();
     });
   });
@@ -497,20 +522,20 @@ describe('sealed sessions', () => {
 
 describe('the sealer and sealed sessions agree', () => {
   it('uses the same format: a session cookie opens with createSealer under the cookie name', async () => {
-    const sealed = createSealedSessions({ secrets: [K1] });
+    const sealed = createSealedSessions({ revocable: false, secrets: [K1] });
     const [cookie] = await sealed.seal(await sealed.create({ userId: 'u1' }));
-    const opened = createSealer({ secrets: [K1] }).unseal(cookie?.value, '__Host-latchkey');
+    const opened = createSealer({ secrets: [K1] }).unseal(cookie?.value, '__Host-session');
     expect(opened.ok && JSON.parse(opened.plaintext.toString())[1]).toBe('u1');
   });
 
   it('refuses an authentic blob that does not hold a session payload', async () => {
-    const sealed = createSealedSessions({ secrets: [K1] });
+    const sealed = createSealedSessions({ revocable: false, secrets: [K1] });
     const sealer = createSealer({ secrets: [K1] });
     for (const plaintext of ['{"u":"u1"}', 'not json', '[]', '["a",null,1,0,0,null,0,1,1,1,0,[]]', '["a",null,-1,0,0,null,0,1,1,1,0,{}]']) {
-      const value = sealer.seal(plaintext, '__Host-latchkey');
+      const value = sealer.seal(plaintext, '__Host-session');
       expect(await sealed.open(() => value)).toEqual({ ok: false, reason: 'malformed', chunks: 1 });
     }
-    const valid = sealer.seal('["a",null,1,0,0,null,0,100000,100000,1,0,{}]', '__Host-latchkey');
-    expect((await createSealedSessions({ secrets: [K1], clock: { now: () => 2 } }).open(() => valid)).ok).toBe(true);
+    const valid = sealer.seal('["a",null,1,0,0,null,0,100000,100000,1,0,{}]', '__Host-session');
+    expect((await createSealedSessions({ revocable: false, secrets: [K1], clock: { now: () => 2 } }).open(() => valid)).ok).toBe(true);
   });
 });

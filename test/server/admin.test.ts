@@ -146,12 +146,12 @@ describe('the admin dashboard', () => {
     expect(refused.setCookies).toEqual([]);
   });
 
-  it('signs the admin in with a __Host- cookie that is Secure, HttpOnly, SameSite=Lax and Path=/', async () => {
+  it('signs the admin in with a __Host-admin browser-session cookie that is Secure, HttpOnly, SameSite=Lax and Path=/', async () => {
     const client = new Client(base);
     const a = await client.post('/admin/login', { username: 'admin', password: PASSWORD });
     expect(a.status).toBe(303);
     expect(a.location).toBe('/admin');
-    const line = a.setCookies.find((c) => c.startsWith('__Host-latchkey-admin='));
+    const line = a.setCookies.find((c) => c.startsWith('__Host-admin='));
     expect(line).toBeDefined();
     const attributes = (line as string)
       .split(';')
@@ -159,8 +159,10 @@ describe('the admin dashboard', () => {
       .map((s) => s.trim().toLowerCase());
     expect(attributes).toEqual(expect.arrayContaining(['secure', 'httponly', 'samesite=lax', 'path=/']));
     expect(attributes.some((x) => x.startsWith('domain='))).toBe(false);
+    expect(attributes.some((x) => x.startsWith('max-age=') || x.startsWith('expires='))).toBe(false);
+    expect(a.headers.get('cache-control')).toBe('no-store');
     // The admin's session is a session of the reserved admin user.
-    const handle = (client.cookies.get('__Host-latchkey-admin') as string).split('.')[0] as string;
+    const handle = (client.cookies.get('__Host-admin') as string).split('.')[0] as string;
     expect((await service.ctx.sessions.get(handle))?.userId).toBe('latchkey:admin');
     // Signed in, the sign-in page sends the admin on.
     expect((await client.get('/admin/login')).location).toBe('/admin');
@@ -229,7 +231,7 @@ describe('the admin dashboard', () => {
 
   it("marks the admin's own session as current", async () => {
     const { client } = await signIn();
-    const handle = (client.cookies.get('__Host-latchkey-admin') as string).split('.')[0] as string;
+    const handle = (client.cookies.get('__Host-admin') as string).split('.')[0] as string;
     const page = await client.get(`/admin/users?user=${encodeURIComponent('latchkey:admin')}`);
     expect(page.text).toContain(`<tr data-testid="device-row" data-handle="${handle}" data-current="true">`);
     expect(page.text.match(/data-current="true"/g)).toHaveLength(1);
@@ -344,25 +346,27 @@ describe('the admin dashboard', () => {
     expect((await ctx.apiKeys.verify(key.key)).ok).toBe(true);
   });
 
-  it('signs out: the cookie is cleared and the old token no longer opens the dashboard', async () => {
+  it('signs out: the cookie is cleared, the browser asked to forget, and the old token no longer opens the dashboard', async () => {
     const { client, overview } = await signIn();
-    const token = client.cookies.get('__Host-latchkey-admin') as string;
+    const token = client.cookies.get('__Host-admin') as string;
     const out = await client.post('/admin/logout', { _csrf: csrfOf(overview.text) });
     expect(out.status).toBe(303);
     expect(out.location).toBe('/admin/login?notice=signed-out');
-    expect(out.setCookies.some((c) => c.startsWith('__Host-latchkey-admin=;') && /max-age=0/i.test(c))).toBe(true);
-    expect(client.cookies.has('__Host-latchkey-admin')).toBe(false);
+    expect(out.headers.get('clear-site-data')).toBe('"cache"');
+    expect(out.headers.get('cache-control')).toBe('no-store');
+    expect(out.setCookies.some((c) => c.startsWith('__Host-admin=;') && /max-age=0/i.test(c))).toBe(true);
+    expect(client.cookies.has('__Host-admin')).toBe(false);
     expect((await client.get(out.location as string)).text).toContain('Signed out.');
     expect(await service.ctx.sessions.validate(token)).toEqual({ ok: false, reason: 'revoked' });
     const replay = new Client(base);
-    replay.cookies.set('__Host-latchkey-admin', token);
+    replay.cookies.set('__Host-admin', token);
     expect((await replay.get('/admin')).location).toBe('/admin/login');
   });
 
   it('binds the admin session to its user agent', async () => {
     const { client } = await signIn();
     const thief = new Client(base, FIREFOX);
-    thief.cookies.set('__Host-latchkey-admin', client.cookies.get('__Host-latchkey-admin') as string);
+    thief.cookies.set('__Host-admin', client.cookies.get('__Host-admin') as string);
     expect((await thief.get('/admin')).location).toBe('/admin/login');
     expect((await client.get('/admin')).status).toBe(200);
     // The refusal is a security event on the feed.
@@ -373,7 +377,7 @@ describe('the admin dashboard', () => {
   it("does not take a session of the main engine's users for an admin", async () => {
     const { token } = await service.ctx.sessions.create({ userId: 'mallory', client: { userAgent: CHROME } });
     const client = new Client(base);
-    client.cookies.set('__Host-latchkey-admin', token);
+    client.cookies.set('__Host-admin', token);
     expect((await client.get('/admin')).location).toBe('/admin/login');
   });
 

@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/server/config.js';
 import type { Service } from '../../src/server/service.js';
 import { createService } from '../../src/server/service.js';
 
-const COOKIE = '__Host-latchkey-demo';
+const COOKIE = '__Host-demo';
 const CHROME_LINUX = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 const FIREFOX_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:132.0) Gecko/20100101 Firefox/132.0';
 
@@ -164,11 +164,12 @@ describe('the demo site', () => {
     expect(b.token).toBeUndefined();
   });
 
-  it('signs in with a __Host- cookie that is Secure, HttpOnly, SameSite=Lax, Path=/ and has no Domain', async () => {
+  it('signs in with a __Host-demo browser-session cookie that is Secure, HttpOnly, SameSite=Lax, Path=/ and has no Domain, on an uncacheable redirect', async () => {
     const b = new Browser(base);
     const r = await b.login('alice');
     expect(r.status).toBe(303);
     expect(r.location).toBe('/demo');
+    expect(r.headers.get('cache-control')).toBe('no-store');
     const line = r.setCookies.find((c) => c.startsWith(`${COOKIE}=`));
     expect(line).toBeDefined();
     const attrs = (line as string).split(';').map((a) => a.trim().toLowerCase());
@@ -177,6 +178,7 @@ describe('the demo site', () => {
     expect(attrs).toContain('samesite=lax');
     expect(attrs).toContain('path=/');
     expect(attrs.some((a) => a.startsWith('domain='))).toBe(false);
+    expect(attrs.some((a) => a.startsWith('max-age=') || a.startsWith('expires='))).toBe(false);
     expect(r.body).not.toContain(b.token as string);
     const session = await inspector(service).validate(b.token);
     expect(session.ok && session.session.userId).toBe('latchkey:demo:alice');
@@ -256,6 +258,8 @@ describe('the demo site', () => {
     expect(r.status).toBe(303);
     expect(r.location).toBe('/demo/login?done=signed-out');
     expect(r.setCookies.some((l) => l.startsWith(`${COOKIE}=;`))).toBe(true);
+    expect(r.headers.get('clear-site-data')).toBe('"cache"');
+    expect(r.headers.get('cache-control')).toBe('no-store');
     expect(b.token).toBeUndefined();
     expect(await valid(token)).toBe(false);
     expect((await b.get('/demo')).location).toBe('/demo/login');
@@ -273,6 +277,7 @@ describe('the demo site', () => {
     const r = await a.submit('/demo', '/demo/logout-everywhere');
     expect(r.status).toBe(303);
     expect(r.location).toBe('/demo/login?done=signed-out-everywhere');
+    expect(r.headers.get('clear-site-data')).toBe('"cache"');
     expect(a.token).toBeUndefined();
     expect(await valid(tokenA)).toBe(false);
     expect(await valid(b.token)).toBe(false);

@@ -148,7 +148,7 @@ describe('logs', () => {
       await json(base, key, 'POST', '/v1/sessions/validate', { token: s.body.token, bogus: true });
       await json(base, key, 'POST', '/v1/sessions/rotate', { token: `${s.body.token.slice(0, -2)}xx` });
       await json(base, `${key}x`, 'GET', '/v1/users/alice/sessions');
-      await fetch(`${base}/test/boom`, { headers: { authorization: `Bearer ${key}`, cookie: `__Host-latchkey-demo=${s.body.token}` } });
+      await fetch(`${base}/test/boom`, { headers: { authorization: `Bearer ${key}`, cookie: `__Host-demo=${s.body.token}` } });
       await json(base, key, 'POST', '/v1/tokens/refresh', { refreshToken: t.body.refreshToken });
       await json(base, key, 'POST', '/v1/tokens/refresh', { refreshToken: `${t.body.refreshToken}x` });
     } finally {
@@ -242,7 +242,7 @@ describe('engines, tokens and abuse', () => {
       expect((await json(base, key, 'POST', '/v1/sessions/validate', { token })).body).toEqual({ valid: false, reason: 'unknown' });
     }
     const api = await json(base, key, 'POST', '/v1/sessions', { userId: 'alice' });
-    const demo = await fetch(`${base}/demo`, { headers: { cookie: `__Host-latchkey-demo=${api.body.token}` }, redirect: 'manual' });
+    const demo = await fetch(`${base}/demo`, { headers: { cookie: `__Host-demo=${api.body.token}` }, redirect: 'manual' });
     expect(demo.status).toBe(303);
     expect(demo.headers.get('location')).toMatch(/^\/demo\/login/);
     expect((await json(base, key, 'POST', '/v1/sessions/validate', { token: api.body.token })).body.valid).toBe(true);

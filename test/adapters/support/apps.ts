@@ -24,6 +24,8 @@ export const ADAPTERS: AdapterName[] = ['express5', 'express4', 'fastify', 'hono
 interface Result {
   status: number;
   body: unknown;
+  /** Headers the handler sets with its framework's usual API. */
+  headers?: Record<string, string>;
 }
 
 function view(session: RequestSession): Record<string, unknown> {
@@ -39,6 +41,22 @@ function view(session: RequestSession): Record<string, unknown> {
   };
 }
 
+/** Requests held in a route until the test lets them go on (`/held`), by gate id. */
+const gates = new Map<string, { arrive(): void; released: Promise<void> }>();
+
+/**
+ * A gate for `/held?gate=<id>`: `arrived` resolves once the request has
+ * loaded its session and waits; `release()` lets it go on.
+ */
+export function holdGate(id: string): { arrived: Promise<void>; release(): void } {
+  let arrive = (): void => {};
+  let release = (): void => {};
+  const arrived = new Promise<void>((resolve) => (arrive = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  gates.set(id, { arrive, released });
+  return { arrived, release };
+}
+
 /** The application: the same routes for every adapter. */
 export async function app(session: RequestSession, path: string, query: URLSearchParams): Promise<Result> {
   switch (path) {
@@ -50,7 +68,8 @@ export async function app(session: RequestSession, path: string, query: URLSearc
       return { status: 200, body: view(session) };
     case '/login':
       await session.login(query.get('user') ?? 'alice', { authLevel: 1 });
-      return { status: 200, body: view(session) };
+      // A careless handler: a response carrying a new session cookie must not be cached whatever it says.
+      return { status: 200, body: view(session), headers: { 'cache-control': 'private, max-age=60' } };
     case '/logout':
       await session.logout();
       return { status: 200, body: { ok: true } };
@@ -66,12 +85,22 @@ export async function app(session: RequestSession, path: string, query: URLSearc
       await session.load();
       session.requireFresh('5m');
       return { status: 200, body: view(session) };
+    case '/held': {
+      // A slow request: it loads the session, waits for the test, then writes.
+      await session.load();
+      const gate = gates.get(query.get('gate') ?? '');
+      if (gate === undefined) return { status: 404, body: { error: 'no-gate' } };
+      gate.arrive();
+      await gate.released;
+      session.set(query.get('key') ?? 'k', query.get('value'));
+      return { status: 200, body: { ok: true } };
+    }
     default:
       return { status: 404, body: { error: 'not-found' } };
   }
 }
 
-const ROUTES = ['/health', '/me', '/form', '/login', '/logout', '/logout-everywhere', '/set', '/rotate', '/sensitive'];
+const ROUTES = ['/health', '/me', '/form', '/login', '/logout', '/logout-everywhere', '/set', '/rotate', '/sensitive', '/held'];
 
 function split(url: string): { path: string; query: URLSearchParams } {
   const u = new URL(url, 'http://x');
@@ -109,7 +138,7 @@ export async function start(adapter: AdapterName, options: HttpSessionsOptions):
       for (const route of ROUTES) {
         a.all(route, (req, res, next) => {
           // Express 4 does not catch rejected promises: pass them on explicitly.
-          app(req.session, req.path, split(req.url).query).then((r) => res.status(r.status).json(r.body), next);
+          app(req.session, req.path, split(req.url).query).then((r) => res.set(r.headers ?? {}).status(r.status).json(r.body), next);
         });
       }
       a.use(errorHandler());
@@ -121,7 +150,7 @@ export async function start(adapter: AdapterName, options: HttpSessionsOptions):
       f.all('/*', async (request, reply) => {
         const { path, query } = split(request.url);
         const r = await app(request.session, path, query);
-        return reply.code(r.status).send(r.body);
+        return reply.code(r.status).headers(r.headers ?? {}).send(r.body);
       });
       await f.listen({ port: 0, host: '127.0.0.1' });
       const { port } = f.server.address() as AddressInfo;
@@ -133,7 +162,7 @@ export async function start(adapter: AdapterName, options: HttpSessionsOptions):
       h.all('*', async (c) => {
         const { path, query } = split(c.req.url);
         const r = await app(c.var.session, path, query);
-        return c.json(r.body, r.status as 200);
+        return c.json(r.body, r.status as 200, r.headers);
       });
       return listen(createAdaptorServer({ fetch: h.fetch }) as Server);
     }
@@ -145,7 +174,7 @@ export async function start(adapter: AdapterName, options: HttpSessionsOptions):
       const handler = withSession(async (request, session) => {
         const { path, query } = split(request.url);
         const r = await app(session, path, query);
-        return Response.json(r.body, { status: r.status });
+        return Response.json(r.body, { status: r.status, headers: r.headers });
       });
       return listen(createAdaptorServer({ fetch: handler as (req: Request) => Promise<Response> }) as Server);
     }
@@ -157,6 +186,7 @@ export async function start(adapter: AdapterName, options: HttpSessionsOptions):
             const { path, query } = split(req.url ?? '/');
             const r = await app(session, path, query);
             const body = JSON.stringify(r.body);
+            for (const [name, value] of Object.entries(r.headers ?? {})) res.setHeader(name, value);
             res.writeHead(r.status, { 'content-type': 'application/json' });
             res.end(body);
           }),

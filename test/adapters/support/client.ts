@@ -44,13 +44,13 @@ export async function call(base: string, path: string, c: Call = {}): Promise<Re
 }
 
 /** The token a Set-Cookie line gives the named cookie, or null. */
-export function cookieValue(setCookies: string[], name = '__Host-latchkey'): string | null {
+export function cookieValue(setCookies: string[], name = '__Host-session'): string | null {
   for (const line of setCookies) {
     if (line.startsWith(`${name}=`)) return line.slice(name.length + 1, line.indexOf(';'));
   }
   return null;
 }
 
-export function cookieHeader(token: string, name = '__Host-latchkey'): string {
+export function cookieHeader(token: string, name = '__Host-session'): string {
   return `${name}=${token}`;
 }
