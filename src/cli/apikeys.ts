@@ -13,6 +13,7 @@ import { group, showHelp, type Command } from './command.js';
 import { EXIT, nothingError, usageError } from './exit.js';
 import { println } from './io.js';
 import { storeCall, withStore } from './open-store.js';
+import { shown } from './redact.js';
 import { printable, table, when } from './table.js';
 
 const CREATE_HELP = `Usage: latchkey apikeys create [--name <name>] [--store <url>]
@@ -101,14 +102,14 @@ const revoke: Command = {
   async run(argv, io) {
     const { values, positionals } = parseVerb(argv, STORE_OPTIONS, REVOKE_HELP, 1);
     if (values.help === true) return showHelp(io, REVOKE_HELP);
-    const id = positionals[0];
-    if (id === undefined) throw usageError('which API key? give its id: latchkey apikeys revoke <id>', REVOKE_HELP);
+    const given = positionals[0];
+    if (given === undefined) throw usageError('which API key? give its id: latchkey apikeys revoke <id>', REVOKE_HELP);
     // A whole key given by mistake: take its id, never echo its secret.
-    const shown = /^lk_([0-9a-f]{24})_/.exec(id)?.[1] ?? id;
+    const id = /^lk_([0-9a-f]{24})_/.exec(given)?.[1] ?? given;
     const store = resolveOption(values, io, 'store');
-    const done = await withStore(store, io, (s) => storeCall(() => apiKeys(s).revoke(shown)), { create: false });
-    if (!done) throw nothingError(`no API key with id ${JSON.stringify(printable(shown.slice(0, 64)))} in ${redactStoreUrl(store)}`);
-    println(io.stdout, `API key ${shown} revoked.`);
+    const done = await withStore(store, io, (s) => storeCall(() => apiKeys(s).revoke(id)), { create: false });
+    if (!done) throw nothingError(`no API key with id ${JSON.stringify(shown(id, 64))} in ${redactStoreUrl(store)}`);
+    println(io.stdout, `API key ${shown(id)} revoked.`);
     return EXIT.ok;
   },
 };
