@@ -725,7 +725,7 @@ export function createSessions(options: SessionsOptions): Sessions {
       if (expect !== undefined && (!Number.isSafeInteger(expect) || expect < 1)) {
         throw new TypeError('expectVersion must be a positive integer (a session.version)');
       }
-      return call(() => store.patch(handle, clean, expect)).finally(() => forget(handle));
+      return call(() => store.patch(handle, clean, clock.now(), expect)).finally(() => forget(handle));
     },
 
     async get(handle) {

@@ -119,7 +119,7 @@ function sharedView(store: Store): Store {
     create: (r) => store.create(r),
     get: (h) => store.get(h),
     touch: (h, a, b, c) => store.touch(h, a, b, c),
-    patch: (h, p, v) => store.patch(h, p, v),
+    patch: (h, p, n, v) => store.patch(h, p, n, v),
     replace: (h, v, n, t) => store.replace(h, v, n, t),
     revoke: (h, u) => store.revoke(h, u),
     revokeUser: (u, t, e) => store.revokeUser(u, t, e),
