@@ -1,9 +1,11 @@
 /**
  * The demo site of `latchkey serve`, at `/demo`: sign in as a demo user, see
  * "your devices", sign a device out, sign out, sign out everywhere, and a
- * sensitive action ("change your email") that asks for the password again
- * when the sign-in is not fresh. Plain server-rendered HTML that works
- * without JavaScript; every form carries the CSRF token.
+ * sensitive action ("change your email"). Signing out another device or
+ * everywhere, and the sensitive action, need a recent sign-in (ASVS 5.0
+ * 7.5.2): an older one is asked for the password again first. Signing out
+ * this device never is. Plain server-rendered HTML that works without
+ * JavaScript; every form carries the CSRF token.
  *
  * The demo runs on an engine of its own over the service's store, so the
  * admin dashboard sees and revokes its sessions. Demo users are `alice`,
@@ -33,8 +35,9 @@
  * | `sign-out` | /demo | "Sign out" button (POST /demo/logout) |
  * | `sign-out-everywhere` | /demo | "Sign out everywhere" button (POST /demo/logout-everywhere): every session of the user, this one included |
  * | `sensitive-link` | /demo | link to /demo/sensitive |
- * | `reauth-heading` | /demo/sensitive when not fresh | "Confirm it's you" |
- * | `reauth-form` | same | the password form (POST /demo/reauth, hidden `return`) |
+ * | `reauth-heading` | /demo/sensitive, or a POST of `device-revoke` (another device) or `sign-out-everywhere`, when not fresh (the POSTs answer 401) | "Confirm it's you" |
+ * | `reauth-action` | same | what needs the confirmation ("change your email", "sign out another device", "sign out everywhere") |
+ * | `reauth-form` | same | the password form (POST /demo/reauth, hidden `return`: back to the page the action was on) |
  * | `reauth-password` | reauth form | `<input name="password">` |
  * | `reauth-submit` | reauth form | the submit button |
  * | `reauth-error` | reauth page | wrong password (status 401) |
@@ -68,8 +71,9 @@ import { html, htmlHeaders, page } from './html.js';
 /** Options of {@link registerDemo}. */
 export interface DemoOptions {
   /**
-   * How recent the last authentication must be for the sensitive action;
-   * older sign-ins are asked for the password again.
+   * How recent the last authentication must be for the sensitive action and
+   * for signing out another device or everywhere; older sign-ins are asked
+   * for the password again.
    * @default '5m'
    */
   freshFor?: Duration;
@@ -109,7 +113,7 @@ type Notice = { readonly code: string; readonly kind: 'ok' | 'error'; readonly t
  *
  * @param app the service's Fastify instance.
  * @param ctx the service context: `engine()`, `config.idleTimeout`, `config.absoluteTimeout` and `config.trustProxy` are used.
- * @param options `freshFor`: how recent a sign-in the sensitive action needs (@default '5m').
+ * @param options `freshFor`: how recent a sign-in the sensitive action and signing out other devices need (@default '5m').
  * @throws {ConfigError} when `freshFor` is not a duration.
  * @example
  * ```ts
@@ -174,7 +178,10 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
 
       scope.post('/logout-everywhere', async (request, reply) => {
         const s = await request.session.load();
-        if (demoUser(s) === null) return toLogin(reply, s);
+        const user = demoUser(s);
+        if (user === null) return toLogin(reply, s);
+        // It ends other devices' sessions too: only after a recent sign-in (ASVS 5.0 7.5.2).
+        if (!s.isFresh(freshForMs)) return send(reply, 401, reauthPage(s, user, DEFAULT_RETURN, 'everywhere', false));
         await s.logoutEverywhere();
         return reply.redirect('/demo/login?done=signed-out-everywhere', 303);
       });
@@ -191,6 +198,8 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
           await s.logout();
           return reply.redirect('/demo/login?done=signed-out', 303);
         }
+        // Another device's session: only after a recent sign-in (ASVS 5.0 7.5.2).
+        if (!s.isFresh(freshForMs)) return send(reply, 401, reauthPage(s, user, DEFAULT_RETURN, 'device', false));
         await sessions.revoke(handle);
         return reply.redirect('/demo?done=device-revoked', 303);
       });
@@ -199,7 +208,7 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
         const s = await request.session.load();
         const user = demoUser(s);
         if (user === null) return toLogin(reply, s);
-        if (!s.isFresh(freshForMs)) return send(reply, 200, reauthPage(s, user, '/demo/sensitive', false));
+        if (!s.isFresh(freshForMs)) return send(reply, 200, reauthPage(s, user, '/demo/sensitive', 'email', false));
         return send(reply, 200, sensitivePage(s, user, { notice: noticeOf(request) }));
       });
 
@@ -208,7 +217,7 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
         const user = demoUser(s);
         if (user === null) return toLogin(reply, s);
         // The POST needs freshness too: the form may have been left open past the window.
-        if (!s.isFresh(freshForMs)) return send(reply, 401, reauthPage(s, user, '/demo/sensitive', false));
+        if (!s.isFresh(freshForMs)) return send(reply, 401, reauthPage(s, user, '/demo/sensitive', 'email', false));
         const email = formField(request, 'email')?.trim();
         if (email === undefined || !isEmail(email)) return send(reply, 400, sensitivePage(s, user, { error: true }));
         s.set('email', email);
@@ -220,7 +229,7 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
         const user = demoUser(s);
         if (user === null) return toLogin(reply, s);
         const back = safeReturn(formField(request, 'return'));
-        if (!passwordMatches(formField(request, 'password'))) return send(reply, 401, reauthPage(s, user, back, true));
+        if (!passwordMatches(formField(request, 'password'))) return send(reply, 401, reauthPage(s, user, back, actionOf(formField(request, 'action')), true));
         // A step-up: a new token (the old one dies) with the authentication time set to now.
         if (!(await s.rotate({ reauthenticated: true }))) return toLogin(reply, s);
         return reply.redirect(`${back}?done=reauthenticated`, 303);
@@ -358,7 +367,7 @@ ${noticeBlock(notice)}
 <div class="card">
 <form class="inline" method="post" action="/demo/logout">${csrfField(s)}<button type="submit" data-testid="sign-out">Sign out</button></form>
 <form class="inline" method="post" action="/demo/logout-everywhere">${csrfField(s)}<button class="danger" type="submit" data-testid="sign-out-everywhere">Sign out everywhere</button></form>
-<p class="muted">"Sign out" ends this session only. "Sign out everywhere" revokes every session of ${user}, this one included, on the server at once: every other browser finds itself signed out on its next request.</p>
+<p class="muted">"Sign out" ends this session only. "Sign out everywhere" revokes every session of ${user}, this one included, on the server at once: every other browser finds itself signed out on its next request. Signing out another device, or everywhere, needs a recent sign-in: after a while you will be asked for your password first.</p>
 </div>
 <h2>Sensitive action</h2>
 <div class="card">
@@ -368,14 +377,29 @@ ${noticeBlock(notice)}
   return page({ title: 'Your devices · latchkey demo', brand: BRAND, nav: nav('home'), aside: aside(s, user), body });
 }
 
-function reauthPage(s: RequestSession, user: string, back: string, error: boolean): string {
+/** The actions that need a recent sign-in, as the confirmation page names them. */
+const FRESH_ACTIONS = {
+  email: { name: 'change your email', text: 'Changing your email is a sensitive action' },
+  device: { name: 'sign out another device', text: 'Signing out another of your devices is a sensitive action' },
+  everywhere: { name: 'sign out everywhere', text: 'Signing out all your devices is a sensitive action' },
+} as const;
+type FreshAction = keyof typeof FRESH_ACTIONS;
+
+function actionOf(value: string | undefined): FreshAction {
+  return value !== undefined && Object.hasOwn(FRESH_ACTIONS, value) ? (value as FreshAction) : 'email';
+}
+
+function reauthPage(s: RequestSession, user: string, back: string, action: FreshAction, error: boolean): string {
+  const what = FRESH_ACTIONS[action];
+  const then = action === 'email' ? 'to go on' : 'then choose it again';
   const body = html`<div class="narrow">
 <h1 data-testid="reauth-heading">Confirm it's you</h1>
 ${error ? html`<p class="notice error" role="alert" data-testid="reauth-error">Wrong password.</p>` : ''}
-<p class="muted">Changing your email is a sensitive action, and you signed in a while ago. Enter your password again to go on.</p>
+<p class="muted" data-testid="reauth-action" data-action="${what.name}">${what.text}, and you signed in a while ago. Enter your password again ${then}.</p>
 <form class="card" method="post" action="/demo/reauth" data-testid="reauth-form">
 ${csrfField(s)}
 <input type="hidden" name="return" value="${back}">
+<input type="hidden" name="action" value="${action}">
 <p>Signed in as <strong>${user}</strong></p>
 <label for="password">Password</label>
 <input id="password" type="password" name="password" autocomplete="current-password" required data-testid="reauth-password">
@@ -383,7 +407,7 @@ ${csrfField(s)}
 <button type="submit" data-testid="reauth-submit">Confirm</button>
 </form>
 </div>`;
-  return page({ title: "Confirm it's you · latchkey demo", brand: BRAND, nav: nav('sensitive'), aside: aside(s, user), body });
+  return page({ title: "Confirm it's you · latchkey demo", brand: BRAND, nav: nav(action === 'email' ? 'sensitive' : 'home'), aside: aside(s, user), body });
 }
 
 function sensitivePage(s: RequestSession, user: string, o: { notice?: Notice | null; error?: boolean }): string {
