@@ -145,6 +145,8 @@ describe('the demo site', () => {
     expect(login.status).toBe(200);
     expect(login.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(login.headers.get('content-security-policy')).toContain("default-src 'none'");
+    // The demo runs no script at all.
+    expect(login.headers.get('content-security-policy')).toMatch(/(^|;\s*)script-src 'none'(;|$)/);
     expect(login.headers.get('cache-control')).toBe('no-store');
     expect(login.body).toContain('data-testid="login-form"');
     for (const user of ['alice', 'bob', 'carol']) expect(login.body).toContain(`<option value="${user}"`);
