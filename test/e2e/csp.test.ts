@@ -122,7 +122,7 @@ suite('the HTML pages under their Content-Security-Policy (headless Chromium)', 
     await visit('/admin');
     const before = Number(await page.locator('[data-stat="requests"]').textContent());
     expect((await polled).status()).toBe(200);
-    await page.waitForFunction((n) => Number(document.querySelector('[data-stat="requests"]')?.textContent) > n, before, { timeout: 3_000 });
+    await page.waitForFunction(`Number(document.querySelector('[data-stat="requests"]')?.textContent) > ${before}`, undefined, { timeout: 3_000 });
     expect(await violations(page)).toEqual([]);
 
     expect(w.errors).toEqual([]);
