@@ -14,7 +14,7 @@ import { EXIT, nothingError, usageError } from './exit.js';
 import { println } from './io.js';
 import { storeCall, withStore } from './open-store.js';
 import { shown } from './redact.js';
-import { printable, table, when } from './table.js';
+import { table, when } from './table.js';
 
 const CREATE_HELP = `Usage: latchkey apikeys create [--name <name>] [--store <url>]
 
@@ -43,7 +43,7 @@ const create: Command = {
     const { key, info } = await withStore(store, io, (s) => storeCall(() => apiKeys(s).create(name)));
     println(
       io.stdout,
-      `API key ${info.id}${info.name === '' ? '' : ` ("${printable(info.name)}")`} created in ${redactStoreUrl(store)}.`,
+      `API key ${info.id}${info.name === '' ? '' : ` ("${shown(info.name)}")`} created in ${redactStoreUrl(store)}.`,
       'It is shown once, here; latchkey keeps only its hash:',
       key,
     );
@@ -76,7 +76,7 @@ const list: Command = {
     } else if (keys.length === 0) {
       println(io.stderr, `no API keys in ${redactStoreUrl(store)}; create one with 'latchkey apikeys create --name <name>'`);
     } else {
-      println(io.stdout, ...table(['ID', 'NAME', 'CREATED'], keys.map((k) => [k.id, printable(k.name), when(k.createdAt)])));
+      println(io.stdout, ...table(['ID', 'NAME', 'CREATED'], keys.map((k) => [k.id, shown(k.name), when(k.createdAt)])));
     }
     return EXIT.ok;
   },
