@@ -13,11 +13,12 @@ export type {
   RotateResult,
   Sessions,
   SessionsOptions,
+  ValidateOptions,
   ValidateResult,
 } from './core/sessions.js';
 export type { ClientInfo, ClientRecord, Device, DeviceSession, RecordStatus, Session, SessionData, SessionRecord } from './core/model.js';
 export type { DataPatch, Invalidation, InvalidationListener, Store, StoreCapabilities, StorePatchResult, Tombstone } from './core/store.js';
-export type { AnomalyEvent, Listener, SessionEvents } from './core/events.js';
+export type { AnomalyEvent, InvalidTokenEvent, Listener, SessionEvents } from './core/events.js';
 export {
   ClosedError,
   ConfigError,

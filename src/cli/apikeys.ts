@@ -13,7 +13,8 @@ import { group, showHelp, type Command } from './command.js';
 import { EXIT, nothingError, usageError } from './exit.js';
 import { println } from './io.js';
 import { storeCall, withStore } from './open-store.js';
-import { printable, table, when } from './table.js';
+import { shown } from './redact.js';
+import { table, when } from './table.js';
 
 const CREATE_HELP = `Usage: latchkey apikeys create [--name <name>] [--store <url>]
 
@@ -42,7 +43,7 @@ const create: Command = {
     const { key, info } = await withStore(store, io, (s) => storeCall(() => apiKeys(s).create(name)));
     println(
       io.stdout,
-      `API key ${info.id}${info.name === '' ? '' : ` ("${printable(info.name)}")`} created in ${redactStoreUrl(store)}.`,
+      `API key ${info.id}${info.name === '' ? '' : ` ("${shown(info.name)}")`} created in ${redactStoreUrl(store)}.`,
       'It is shown once, here; latchkey keeps only its hash:',
       key,
     );
@@ -75,7 +76,7 @@ const list: Command = {
     } else if (keys.length === 0) {
       println(io.stderr, `no API keys in ${redactStoreUrl(store)}; create one with 'latchkey apikeys create --name <name>'`);
     } else {
-      println(io.stdout, ...table(['ID', 'NAME', 'CREATED'], keys.map((k) => [k.id, printable(k.name), when(k.createdAt)])));
+      println(io.stdout, ...table(['ID', 'NAME', 'CREATED'], keys.map((k) => [k.id, shown(k.name), when(k.createdAt)])));
     }
     return EXIT.ok;
   },
@@ -101,14 +102,14 @@ const revoke: Command = {
   async run(argv, io) {
     const { values, positionals } = parseVerb(argv, STORE_OPTIONS, REVOKE_HELP, 1);
     if (values.help === true) return showHelp(io, REVOKE_HELP);
-    const id = positionals[0];
-    if (id === undefined) throw usageError('which API key? give its id: latchkey apikeys revoke <id>', REVOKE_HELP);
+    const given = positionals[0];
+    if (given === undefined) throw usageError('which API key? give its id: latchkey apikeys revoke <id>', REVOKE_HELP);
     // A whole key given by mistake: take its id, never echo its secret.
-    const shown = /^lk_([0-9a-f]{24})_/.exec(id)?.[1] ?? id;
+    const id = /^lk_([0-9a-f]{24})_/.exec(given)?.[1] ?? given;
     const store = resolveOption(values, io, 'store');
-    const done = await withStore(store, io, (s) => storeCall(() => apiKeys(s).revoke(shown)), { create: false });
-    if (!done) throw nothingError(`no API key with id ${JSON.stringify(printable(shown.slice(0, 64)))} in ${redactStoreUrl(store)}`);
-    println(io.stdout, `API key ${shown} revoked.`);
+    const done = await withStore(store, io, (s) => storeCall(() => apiKeys(s).revoke(id)), { create: false });
+    if (!done) throw nothingError(`no API key with id ${JSON.stringify(shown(id, 64))} in ${redactStoreUrl(store)}`);
+    println(io.stdout, `API key ${shown(id)} revoked.`);
     return EXIT.ok;
   },
 };

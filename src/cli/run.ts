@@ -2,8 +2,11 @@
  * The `latchkey` command: dispatches a verb, turns every failure into one
  * line on standard error (`latchkey: <message>`) and an exit code (see
  * `exit.ts`), and never prints a stack trace (unless `LATCHKEY_DEBUG=1`), a
- * secret or a store password. `run()` is the whole command without the
- * process around it, for tests and embedding.
+ * secret or a store password: everything it writes goes through
+ * `redact.ts`, which leaves only the handle of a token, the id of an API key
+ * (but the one `apikeys create` prints on purpose) and nothing of a JWT.
+ * `run()` is the whole command without the process around it, for tests and
+ * embedding.
  *
  * @module
  */
@@ -15,6 +18,7 @@ import { CliError, classify, EXIT, usageError } from './exit.js';
 import { println, type CliIO } from './io.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
+import { redactingOutput, redactSecrets } from './redact.js';
 import { serveCommand } from './serve.js';
 import { sessionsCommand } from './sessions.js';
 import { packageVersion } from './version.js';
@@ -69,7 +73,9 @@ Examples:
  * const code = await run(['apikeys', 'list', '--json'], { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
  * ```
  */
-export async function run(argv: readonly string[], io: CliIO): Promise<number> {
+export async function run(argv: readonly string[], given: CliIO): Promise<number> {
+  // A credential pasted in the wrong place, or echoed by a parser or a driver, is redacted on its way out.
+  const io: CliIO = { ...given, stdout: redactingOutput(given.stdout, { apiKeys: false }), stderr: redactingOutput(given.stderr) };
   try {
     const [verb, ...rest] = argv;
     if (verb === undefined) throw usageError('which command?', HELP);
@@ -99,7 +105,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
 export function report(err: unknown, argv: readonly string[], io: Pick<CliIO, 'stderr' | 'env'>): number {
   const { code, message } = classify(err);
   const secrets = secretsOf(argv, io.env);
-  const scrub = (text: string): string => secrets.reduce((t, s) => t.split(s).join('***'), text);
+  const scrub = (text: string): string => redactSecrets(secrets.reduce((t, s) => t.split(s).join('***'), text));
   const lines = [`latchkey: ${scrub(message)}`];
   if (err instanceof CliError && err.usage !== undefined) {
     const usage = err.usage.split('\n\n')[0] as string;

@@ -9,6 +9,7 @@
  */
 import type { DeviceSession } from '../core/model.js';
 import { createSessions, type Sessions } from '../core/sessions.js';
+import { parseToken } from '../core/token.js';
 import { API_KEY_USER } from '../server/apikeys.js';
 import { redactStoreUrl } from '../server/store-url.js';
 import { parseVerb, resolveOption, STORE_HELP, STORE_OPTIONS, stringFlag } from './args.js';
@@ -16,6 +17,7 @@ import { group, showHelp, type Command } from './command.js';
 import { EXIT, nothingError, usageError } from './exit.js';
 import { println, type CliIO } from './io.js';
 import { withStore } from './open-store.js';
+import { shown } from './redact.js';
 import { printable, table, when } from './table.js';
 
 const LIST_HELP = `Usage: latchkey sessions list --user <id> [--json] [--store <url>]
@@ -45,7 +47,7 @@ const list: Command = {
     const store = resolveOption(values, io, 'store');
     const found = await withSessions(store, io, (sessions) => sessions.list(user));
     if (values.json === true) println(io.stdout, JSON.stringify({ sessions: found }));
-    else if (found.length === 0) println(io.stderr, `no live sessions of user ${JSON.stringify(printable(user))} in ${redactStoreUrl(store)}`);
+    else if (found.length === 0) println(io.stderr, `no live sessions of user ${JSON.stringify(shown(user))} in ${redactStoreUrl(store)}`);
     else println(io.stdout, ...table(['HANDLE', 'DEVICE', 'IP', 'CREATED', 'LAST SEEN'], found.map(row)));
     return EXIT.ok;
   },
@@ -63,7 +65,9 @@ const REVOKE_HELP = `Usage: latchkey sessions revoke <handle> [--store <url>]
 
 Revokes one session by its handle, or every session of a user ("log out
 everywhere"), but the one named by --except. Revocation is immediate: the next
-validation of a revoked token fails on every instance sharing the store.
+validation of a revoked token fails on every instance sharing the store. A
+whole token given in place of a handle stands for its handle; only the handle
+is ever printed.
 
 Exit code 1 when there was nothing to revoke (no such live session); exit
 code 3 for an SQLite file that does not exist (it is never created).
@@ -86,9 +90,9 @@ const revoke: Command = {
       1,
     );
     if (values.help === true) return showHelp(io, REVOKE_HELP);
-    const handle = positionals[0];
+    const handle = handleOf(positionals[0]);
     const user = userFlag(stringFlag(values, 'user'), REVOKE_HELP);
-    const except = stringFlag(values, 'except');
+    const except = handleOf(stringFlag(values, 'except'));
     if (handle !== undefined && user !== undefined) throw usageError('give a session handle or --user <id>, not both', REVOKE_HELP);
     if (handle === undefined && user === undefined) throw usageError('what to revoke? give a session handle, or --user <id>', REVOKE_HELP);
     if (except !== undefined && user === undefined) throw usageError('--except goes with --user <id>', REVOKE_HELP);
@@ -96,17 +100,22 @@ const revoke: Command = {
 
     if (handle !== undefined) {
       const done = await withSessions(store, io, (sessions) => sessions.revoke(handle));
-      if (!done) throw nothingError(`no live session with handle ${JSON.stringify(printable(handle.slice(0, 64)))} in ${redactStoreUrl(store)}`);
+      if (!done) throw nothingError(`no live session with handle ${JSON.stringify(shown(handle, 64))} in ${redactStoreUrl(store)}`);
       println(io.stdout, `session ${handle} revoked.`);
       return EXIT.ok;
     }
     const revoked = await withSessions(store, io, (sessions) => sessions.revokeUser(user as string, except === undefined ? undefined : { except }));
-    const who = `user ${JSON.stringify(printable(user as string))}`;
+    const who = `user ${JSON.stringify(shown(user as string))}`;
     if (revoked.length === 0) throw nothingError(`no live session of ${who}${except === undefined ? '' : ' but the one kept'} in ${redactStoreUrl(store)}`);
     println(io.stdout, `${revoked.length} session${revoked.length === 1 ? '' : 's'} of ${who} revoked:`, ...revoked.map((h) => `  ${h}`));
     return EXIT.ok;
   },
 };
+
+/** A session handle, or the handle of a whole token given in its place (its secret is never needed, nor shown). */
+function handleOf(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : (parseToken(value)?.handle ?? value);
+}
 
 /** A `--user` value: non-empty, and never the reserved owner of the API keys. */
 function userFlag(user: string | undefined, usage: string): string | undefined {

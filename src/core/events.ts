@@ -26,6 +26,33 @@ export interface SessionEvents {
   expired: { readonly handle: string; readonly userId: string | null; readonly kind: 'idle' | 'absolute'; readonly at: number };
   'new-device': { readonly handle: string; readonly userId: string; readonly client: ClientRecord; readonly at: number };
   anomaly: AnomalyEvent;
+  'invalid-token': InvalidTokenEvent;
+}
+
+/**
+ * Tokens `validate()` refused that no other event reports: malformed, never
+ * issued (or another engine's), or revoked. Aggregated per client IP,
+ * carrier and reason: one event per window (`guessing.window`, one minute by
+ * default), sent when the window ends, with how many there were. Never holds
+ * the token, nor any part of it.
+ */
+export interface InvalidTokenEvent {
+  /** The client (IP) that presented them, as the caller reported it, or `null` when it did not. */
+  readonly ip: string | null;
+  /**
+   * Where the tokens travelled, as the caller said: `'cookie'`, `'bearer'`,
+   * `'url'` or `'form'` from latchkey's HTTP layer, `'api'` from the
+   * session service's `/v1` API; `null` when the caller did not say.
+   */
+  readonly carrier: string | null;
+  /** `'malformed'` (not a latchkey token at all), `'unknown'` (never issued, or a wrong secret) or `'revoked'`. */
+  readonly reason: 'malformed' | 'unknown' | 'revoked';
+  /** How many such tokens in this window (at least 1). */
+  readonly count: number;
+  /** ms since epoch of the first one. */
+  readonly since: number;
+  /** ms since epoch of the last one. */
+  readonly at: number;
 }
 
 /** Something that may be an attack. */

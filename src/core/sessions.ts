@@ -13,6 +13,7 @@ import { authLevelArg, normaliseData, normalisePatch, positiveInt, userIdArg } f
 import { ClosedError, ConfigError, SessionLimitError, StoreUnavailableError } from './errors.js';
 import { Emitter, type Listener, type SessionEvents } from './events.js';
 import { GuessingMonitor } from './guessing.js';
+import { InvalidTokenReports, type ReportedReason } from './invalid-tokens.js';
 import { parseUserAgent } from './device.js';
 import { ipBytes } from './ip.js';
 import type { ClientInfo, ClientRecord, DeviceSession, Session, SessionData, SessionRecord } from './model.js';
@@ -101,8 +102,12 @@ export interface SessionsOptions {
   revokedRetention?: Duration;
   /**
    * Count invalid tokens per client IP; `threshold` within `window` raises an
-   * `anomaly` event and makes `throttled(ip)` answer true. `false` turns it off.
-   * @default { threshold: 20, window: '1m' }
+   * `anomaly` event and makes `throttled(ip)` answer true. `false` turns the
+   * throttle off. `window` and `maxClients` also bound the `invalid-token`
+   * reports (one per client IP, carrier and reason per window, at most
+   * `maxClients` windows open at once), which `false` leaves on, at their
+   * defaults.
+   * @default { threshold: 20, window: '1m', maxClients: 10000 }
    */
   guessing?: false | { threshold?: number; window?: Duration; maxClients?: number };
   /**
@@ -184,6 +189,20 @@ export type InvalidReason =
   | 'revoked'
   | 'binding-mismatch';
 
+/** Options of {@link Sessions.validate}. */
+export interface ValidateOptions {
+  /** The client presenting the token: for binding, the invalid-token throttle and reports. */
+  client?: ClientInfo;
+  /**
+   * Where the token travelled, for `invalid-token` events: a short lower-case
+   * label (letters, digits, `-`, at most 16 characters), such as the HTTP
+   * layer's `'cookie'`, `'bearer'`, `'url'`, `'form'`. Anything else is
+   * reported as `null`.
+   * @default null
+   */
+  carrier?: string;
+}
+
 /** Result of {@link Sessions.validate}. */
 export type ValidateResult =
   | {
@@ -253,9 +272,11 @@ export interface Sessions {
   /**
    * Checks a token. Never throws for bad tokens: the result says why. Writes
    * to the store only to extend the idle deadline (throttled by
-   * `touchInterval`) or to renew the token.
+   * `touchInterval`) or to renew the token. A refusal is counted against
+   * `client.ip` (see `guessing`) and reported in an `invalid-token` event
+   * with `carrier`.
    */
-  validate(token: unknown, options?: { client?: ClientInfo }): Promise<ValidateResult>;
+  validate(token: unknown, options?: ValidateOptions): Promise<ValidateResult>;
   /** Issues a new token for the session and kills the old one at once. */
   rotate(token: unknown, options?: RotateOptions): Promise<RotateResult>;
   /**
@@ -296,6 +317,8 @@ interface Config {
 }
 
 const MAX_UA = 512;
+/** A carrier label as `invalid-token` events report it; anything else is `null` (no caller-made string grows the report map). */
+const CARRIER_LABEL = /^[a-z][a-z0-9-]{0,15}$/;
 
 /**
  * Creates the session engine.
@@ -324,15 +347,14 @@ export function createSessions(options: SessionsOptions): Sessions {
   const onError = options.onError ?? (() => {});
   const events = new Emitter(onError);
   const g = options.guessing;
+  const guessingWindowMs = g === false ? 60_000 : durationOption('guessing.window', g?.window ?? '1m', { min: 1 });
+  const guessingClients = g === false ? 10_000 : positiveInt('guessing.maxClients', g?.maxClients ?? 10_000);
   const guessing = new GuessingMonitor(
     g === false
       ? { threshold: 0, windowMs: 1, maxClients: 1 }
-      : {
-          threshold: positiveInt('guessing.threshold', g?.threshold ?? 20),
-          windowMs: durationOption('guessing.window', g?.window ?? '1m', { min: 1 }),
-          maxClients: positiveInt('guessing.maxClients', g?.maxClients ?? 10_000),
-        },
+      : { threshold: positiveInt('guessing.threshold', g?.threshold ?? 20), windowMs: guessingWindowMs, maxClients: guessingClients },
   );
+  const reports = new InvalidTokenReports(guessingWindowMs, guessingClients, () => clock.now(), (e) => events.emit('invalid-token', e));
   const uaCache = new Map<string, string>();
   let closed = false;
   let sweeping: Promise<number> | null = null;
@@ -415,11 +437,21 @@ export function createSessions(options: SessionsOptions): Sessions {
     return { ip, userAgent: ua, device: parseUserAgent(ua) };
   }
 
-  function failed(reason: InvalidReason, client: ClientInfo | undefined, now: number): ValidateResult {
-    const ip = client?.ip;
+  function failed(reason: ReportedReason, options: ValidateOptions | undefined, now: number): ValidateResult {
+    const ip = options?.client?.ip;
     if (typeof ip === 'string' && ip !== '' && (reason === 'malformed' || reason === 'unknown')) {
       const count = guessing.fail(ip, now);
       if (count > 0) events.emit('anomaly', { kind: 'invalid-token-burst', ip, count, at: now });
+    }
+    // Counted only while someone listens: otherwise a refusal costs nothing more.
+    if (events.has('invalid-token')) {
+      const carrier = options?.carrier;
+      reports.record(
+        typeof ip === 'string' && ipBytes(ip) !== null ? ip : null,
+        typeof carrier === 'string' && CARRIER_LABEL.test(carrier) ? carrier : null,
+        reason,
+        now,
+      );
     }
     return { ok: false, reason };
   }
@@ -540,28 +572,28 @@ export function createSessions(options: SessionsOptions): Sessions {
     }
   }
 
-  async function validatePlain(token: unknown, options?: { client?: ClientInfo }): Promise<ValidateResult> {
+  async function validatePlain(token: unknown, options?: ValidateOptions): Promise<ValidateResult> {
     const client = options?.client;
     const now = clock.now();
     // The common case inline (parse, one read, compare): it runs on every request.
     const parsed = parseToken(token);
-    if (parsed === null) return failed('malformed', client, now);
+    if (parsed === null) return failed('malformed', options, now);
     let record: SessionRecord | null;
     try {
       record = await read(parsed.handle);
     } catch (err) {
       throw storeError(err);
     }
-    if (record === null || !secretMatches(parsed.secret, record.secretHash)) return failed('unknown', client, now);
+    if (record === null || !secretMatches(parsed.secret, record.secretHash)) return failed('unknown', options, now);
     let viaOverlap = false;
     if (record.status !== 'active') {
       const found = await successorOf(record, now);
-      if (!found.ok) return failed(found.reason, client, now);
+      if (!found.ok) return failed(found.reason, options, now);
       record = found.record;
       viaOverlap = true;
     }
     // Another engine's record: unknown here, and left exactly as it is.
-    if (!accepts(record)) return failed('unknown', client, now);
+    if (!accepts(record)) return failed('unknown', options, now);
     const expiry = expiryOf(record, now);
     if (expiry !== null) {
       await expire(record, expiry, now);
@@ -591,7 +623,7 @@ export function createSessions(options: SessionsOptions): Sessions {
    * without a store read; anything else (a miss, an expiry or a renewal to
    * decide, a touch the store refuses) goes to the store.
    */
-  async function validateCached(token: unknown, options?: { client?: ClientInfo }): Promise<ValidateResult> {
+  async function validateCached(token: unknown, options?: ValidateOptions): Promise<ValidateResult> {
     const c = cache as SessionCache;
     const now = clock.now();
     const parsed = parseToken(token);
@@ -603,7 +635,7 @@ export function createSessions(options: SessionsOptions): Sessions {
       (cfg.renewal === null || !needsRenewal(cfg.renewal, record, now))
     ) {
       const client = options?.client;
-      if (!secretMatches(parsed.secret, record.secretHash) || !accepts(record)) return failed('unknown', client, now);
+      if (!secretMatches(parsed.secret, record.secretHash) || !accepts(record)) return failed('unknown', options, now);
       if (cfg.binding !== null && cfg.binding.onMismatch !== 'ignore') {
         const attribute = bindingMismatch(cfg.binding, record.client, client);
         if (attribute !== null && (await mismatched(cfg.binding.onMismatch, record, attribute, client, now))) {
@@ -725,7 +757,7 @@ export function createSessions(options: SessionsOptions): Sessions {
       if (expect !== undefined && (!Number.isSafeInteger(expect) || expect < 1)) {
         throw new TypeError('expectVersion must be a positive integer (a session.version)');
       }
-      return call(() => store.patch(handle, clean, expect)).finally(() => forget(handle));
+      return call(() => store.patch(handle, clean, clock.now(), expect)).finally(() => forget(handle));
     },
 
     async get(handle) {
@@ -797,6 +829,8 @@ export function createSessions(options: SessionsOptions): Sessions {
       if (timer !== null) clearInterval(timer);
       if (sweeping !== null) await sweeping.catch(() => 0);
       closed = true;
+      // What was counted is reported, not lost with the engine.
+      reports.flush();
       cache?.clear();
       const unsubscribe = subscription === null ? null : await subscription;
       if (unsubscribe !== null) await unsubscribe().catch(onError);

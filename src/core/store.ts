@@ -72,7 +72,10 @@ export interface InvalidationListener {
 /**
  * Session storage. All methods are atomic with respect to each other for the
  * same handle. Records are returned as stored; expired records may still be
- * returned until swept and the engine decides what they mean.
+ * returned until swept and the engine decides what they mean. A data write
+ * ({@link Store.patch}) takes the engine's `now` and never lands in a record
+ * whose time is up, so that nothing is written into a session that `get()`
+ * and `validate()` already treat as gone.
  */
 export interface Store {
   readonly capabilities: StoreCapabilities;
@@ -91,12 +94,19 @@ export interface Store {
   touch(handle: string, lastSeenAt: number, idleExpiresAt: number, expiresAt: number): Promise<boolean>;
 
   /**
-   * Applies set/unset to the data of an active record, leaving other keys as
-   * they are in the store (never a whole-record overwrite), and increments
-   * `version`. With `expectVersion`, applies only if the stored version equals
-   * it (compare-and-set), else resolves `{ ok: false, reason: 'conflict' }`.
+   * Applies set/unset to the data of a live record (active, and
+   * `expiresAt > now`), leaving other keys as they are in the store (never a
+   * whole-record overwrite), and increments `version`. A record that is
+   * missing, not active, or whose time is up (`expiresAt <= now`, as
+   * {@link sweep} counts it, even though no sweep removed it yet) resolves
+   * `{ ok: false, reason: 'not-found' }` and is left exactly as it is. With
+   * `expectVersion`, applies only if the stored version equals it
+   * (compare-and-set), else resolves `{ ok: false, reason: 'conflict' }`.
+   *
+   * `now` is the engine's clock, as for `sweep()`: the store compares it
+   * with `expiresAt` and holds no timeout policy of its own.
    */
-  patch(handle: string, patch: DataPatch, expectVersion?: number): Promise<StorePatchResult>;
+  patch(handle: string, patch: DataPatch, now: number, expectVersion?: number): Promise<StorePatchResult>;
 
   /**
    * Rotation in one atomic step: if the record `oldHandle` is active and its

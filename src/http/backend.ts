@@ -15,6 +15,7 @@ import type { InvalidReason, Sessions } from '../core/sessions.js';
 import type { SealedSession } from '../sealed/payload.js';
 import type { CookieWrite } from '../sealed/chunks.js';
 import type { OpenFailure, SealedSessions } from '../sealed/sealed-sessions.js';
+import type { Carrier } from './carriers.js';
 import type { CookieConfig } from './cookies.js';
 import { clearCookieHeader, readCookie, setCookieHeader } from './cookies.js';
 import { storeUnavailable } from './errors.js';
@@ -40,7 +41,8 @@ export type Loaded = { readonly ok: true; readonly current: Current; readonly is
 
 /** @internal one request's session operations */
 export interface BackendRequest {
-  load(client: ClientInfo): Promise<Loaded>;
+  /** Validates the presented token; `carrier` is where it travelled (for the engine's `invalid-token` reports). */
+  load(client: ClientInfo, carrier: Carrier | null): Promise<Loaded>;
   create(data: Record<string, unknown>, client: ClientInfo): Promise<Current>;
   /** Applies a data patch; `issue` when the client's cookie must change. `null`: the session is gone. */
   patch(current: Current, set: Record<string, unknown> | undefined, unset: string[] | undefined): Promise<{ current: Current; issue: boolean } | null>;
@@ -92,8 +94,8 @@ export function statefulBackend(engine: Sessions, cookie: CookieConfig): Session
     throttled: (ip) => engine.throttled(ip),
     request(presented) {
       return {
-        async load(client) {
-          const result = await guard(engine.validate(presented as string, { client }));
+        async load(client, carrier) {
+          const result = await guard(engine.validate(presented as string, carrier === null ? { client } : { client, carrier }));
           if (!result.ok) return { ok: false, reason: result.reason };
           if (result.renewed !== undefined) return { ok: true, current: current(result.renewed.token, result.session), issue: true };
           return { ok: true, current: current(presented as string, result.session), issue: false };

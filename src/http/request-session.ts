@@ -123,7 +123,7 @@ export class RequestSession {
     if (this.#presented !== null) {
       let result: Awaited<ReturnType<BackendRequest['load']>>;
       try {
-        result = await this.#backend().load(this.#client());
+        result = await this.#backend().load(this.#client(), this.#carrier);
       } catch (err) {
         // A store outage must not stick: the next call tries again.
         this.#loading = null;

@@ -122,7 +122,7 @@ export class Revocations {
         continue;
       }
       const patch = change(record.data, now);
-      const result = await this.#call(() => store.patch(handle, patch, record.version));
+      const result = await this.#call(() => store.patch(handle, patch, now, record.version));
       if (result.ok) {
         await this.#call(() => store.touch(handle, now, expiresAt, expiresAt));
         return this.#done(subject);

@@ -21,7 +21,7 @@
  * | | `[data-testid=login-error]` | the error of a refused sign-in (401 wrong credential, 429 throttled) |
  * | every signed-in page | `[data-testid=signed-in-as]`, `[data-testid=logout]` (in `[data-testid=logout-form]`) | header: who, and "Sign out" |
  * | | `.notice.ok`, `.notice.error` | the flash message after an action (role=status) |
- * | /admin | `[data-testid=counts]` | the counter grid; one `[data-testid=count-<key>]` per counter, its number in `[data-stat=<key>]`; keys: sessionsCreated, validations, rejected, revoked, rotated, tokensIssued, tokenRefreshes, storeErrors, requests |
+ * | /admin | `[data-testid=counts]` | the counter grid; one `[data-testid=count-<key>]` per counter, its number in `[data-stat=<key>]`; keys: sessionsCreated, validations, rejected, revoked, rotated, invalidTokens, tokensIssued, tokenRefreshes, storeErrors, requests |
  * | | `[data-testid=uptime]`, `[data-testid=store-url]`, `[data-testid=store-ready]` | service status (`ready` / `unreachable`) |
  * | | `[data-testid=rejected-by-reason]` (or `[data-testid=rejected-none]`) | rejected validations, rows `tr[data-reason=<reason>]` |
  * | /admin, /admin/users | `[data-testid=user-search-form]`, `[data-testid=user-search]` (`#user`), `[data-testid=user-search-submit]` | "sessions of user" (GET /admin/users?user=) |

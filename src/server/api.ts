@@ -376,14 +376,14 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
       },
       async validateSession(request: Req<{ token: string; client?: ClientInfo }>) {
         refuseThrottled(request.body.client);
-        const r = await sessions.validate(request.body.token, { client: clientOf(request.body.client) });
+        const r = await sessions.validate(request.body.token, { client: clientOf(request.body.client), carrier: 'api' });
         metrics.validated.inc({ result: r.ok ? 'valid' : r.reason });
         return r.ok ? { valid: true, session: r.session } : { valid: false, reason: r.reason };
       },
       async rotateSession(request: Req<{ token: string; client?: ClientInfo; userId?: string; authenticated?: boolean; authLevel?: number }>) {
         const b = request.body;
         refuseThrottled(b.client);
-        const current = await sessions.validate(b.token, { client: clientOf(b.client) });
+        const current = await sessions.validate(b.token, { client: clientOf(b.client), carrier: 'api' });
         if (!current.ok) throw new ApiError(401, 'session_invalid', `the session token is not valid (${current.reason})`, current.reason);
         const r = await sessions.rotate(current.renewed?.token ?? b.token, {
           client: clientOf(b.client),

@@ -1,9 +1,11 @@
 /**
  * The demo site of `latchkey serve`, at `/demo`: sign in as a demo user, see
  * "your devices", sign a device out, sign out, sign out everywhere, and a
- * sensitive action ("change your email") that asks for the password again
- * when the sign-in is not fresh. Plain server-rendered HTML that works
- * without JavaScript; every form carries the CSRF token.
+ * sensitive action ("change your email"). Signing out another device or
+ * everywhere, and the sensitive action, need a recent sign-in (ASVS 5.0
+ * 7.5.2): an older one is asked for the password again first. Signing out
+ * this device never is. Plain server-rendered HTML that works without
+ * JavaScript; every form carries the CSRF token.
  *
  * The demo runs on an engine of its own over the service's store, so the
  * admin dashboard sees and revokes its sessions. Demo users are `alice`,
@@ -33,8 +35,9 @@
  * | `sign-out` | /demo | "Sign out" button (POST /demo/logout) |
  * | `sign-out-everywhere` | /demo | "Sign out everywhere" button (POST /demo/logout-everywhere): every session of the user, this one included |
  * | `sensitive-link` | /demo | link to /demo/sensitive |
- * | `reauth-heading` | /demo/sensitive when not fresh | "Confirm it's you" |
- * | `reauth-form` | same | the password form (POST /demo/reauth, hidden `return`) |
+ * | `reauth-heading` | /demo/sensitive, or a POST of `device-revoke` (another device) or `sign-out-everywhere`, when not fresh (the POSTs answer 401) | "Confirm it's you" |
+ * | `reauth-action` | same | what needs the confirmation ("change your email", "sign out another device", "sign out everywhere") |
+ * | `reauth-form` | same | the password form (POST /demo/reauth, hidden `return`: back to the page the action was on) |
  * | `reauth-password` | reauth form | `<input name="password">` |
  * | `reauth-submit` | reauth form | the submit button |
  * | `reauth-error` | reauth page | wrong password (status 401) |
@@ -46,7 +49,7 @@
  * | `sensitive-error` | sensitive page | not an email address (status 400) |
  * | `sensitive-confirmation` | /demo/sensitive after a change | "Your email is now …" |
  *
- * Redirects are `303 See Other`. A signed-out visitor, or one whose session
+ * The pages themselves are drawn by `demo/views.ts`. Redirects are `303 See Other`. A signed-out visitor, or one whose session
  * was revoked elsewhere (the dashboard), is sent to `/demo/login` (with
  * `?reason=revoked` and the like when a session cookie was refused).
  *
@@ -57,19 +60,19 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { latchkey } from '../adapters/fastify.js';
 import type { Duration } from '../core/duration.js';
 import { durationOption } from '../core/duration.js';
-import type { DeviceSession } from '../core/model.js';
 import type { RequestSession } from '../http/request-session.js';
 import type { ServiceContext } from './context.js';
 import { RESERVED_USER_PREFIX } from './context.js';
 import { loginThrottle } from './login-throttle.js';
-import type { NavLink, SafeHtml } from './html.js';
-import { html, htmlHeaders, page } from './html.js';
+import { DEMO_PASSWORD, DEMO_USERS, MAX_EMAIL, actionOf, homePage, loginPage, notFoundPage, reauthPage, sensitivePage, type Notice } from './demo/views.js';
+import { htmlHeaders } from './html.js';
 
 /** Options of {@link registerDemo}. */
 export interface DemoOptions {
   /**
-   * How recent the last authentication must be for the sensitive action;
-   * older sign-ins are asked for the password again.
+   * How recent the last authentication must be for the sensitive action and
+   * for signing out another device or everywhere; older sign-ins are asked
+   * for the password again.
    * @default '5m'
    */
   freshFor?: Duration;
@@ -77,12 +80,7 @@ export interface DemoOptions {
 
 /** The demo's session cookie; `__Host-` so a sibling subdomain cannot plant it. */
 const COOKIE_NAME = '__Host-demo';
-/** Shown on the sign-in page: it is a demo. */
-const DEMO_PASSWORD = 'demo';
-const DEMO_USERS: readonly string[] = ['alice', 'bob', 'carol'];
 const USER_PREFIX = `${RESERVED_USER_PREFIX}demo:`;
-const BRAND = 'latchkey demo';
-const MAX_EMAIL = 254;
 
 /** Flash messages, chosen by a fixed code in the query string: nothing from the URL is echoed. */
 const NOTICES: Readonly<Record<string, { readonly kind: 'ok' | 'error'; readonly text: string }>> = {
@@ -101,15 +99,13 @@ const NOTICES: Readonly<Record<string, { readonly kind: 'ok' | 'error'; readonly
 const RETURN_PATH = /^\/demo(?:\/[A-Za-z0-9_-]{1,64}){0,4}$/;
 const DEFAULT_RETURN = '/demo';
 
-type Notice = { readonly code: string; readonly kind: 'ok' | 'error'; readonly text: string };
-
 /**
  * Registers the demo site under `/demo`, in an encapsulated scope with its
  * own latchkey cookie (`__Host-demo`) and engine over the service's store.
  *
  * @param app the service's Fastify instance.
  * @param ctx the service context: `engine()`, `config.idleTimeout`, `config.absoluteTimeout` and `config.trustProxy` are used.
- * @param options `freshFor`: how recent a sign-in the sensitive action needs (@default '5m').
+ * @param options `freshFor`: how recent a sign-in the sensitive action and signing out other devices need (@default '5m').
  * @throws {ConfigError} when `freshFor` is not a duration.
  * @example
  * ```ts
@@ -174,7 +170,10 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
 
       scope.post('/logout-everywhere', async (request, reply) => {
         const s = await request.session.load();
-        if (demoUser(s) === null) return toLogin(reply, s);
+        const user = demoUser(s);
+        if (user === null) return toLogin(reply, s);
+        // It ends other devices' sessions too: only after a recent sign-in (ASVS 5.0 7.5.2).
+        if (!s.isFresh(freshForMs)) return send(reply, 401, reauthPage(s, user, DEFAULT_RETURN, 'everywhere', false));
         await s.logoutEverywhere();
         return reply.redirect('/demo/login?done=signed-out-everywhere', 303);
       });
@@ -191,6 +190,8 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
           await s.logout();
           return reply.redirect('/demo/login?done=signed-out', 303);
         }
+        // Another device's session: only after a recent sign-in (ASVS 5.0 7.5.2).
+        if (!s.isFresh(freshForMs)) return send(reply, 401, reauthPage(s, user, DEFAULT_RETURN, 'device', false));
         await sessions.revoke(handle);
         return reply.redirect('/demo?done=device-revoked', 303);
       });
@@ -199,7 +200,7 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
         const s = await request.session.load();
         const user = demoUser(s);
         if (user === null) return toLogin(reply, s);
-        if (!s.isFresh(freshForMs)) return send(reply, 200, reauthPage(s, user, '/demo/sensitive', false));
+        if (!s.isFresh(freshForMs)) return send(reply, 200, reauthPage(s, user, '/demo/sensitive', 'email', false));
         return send(reply, 200, sensitivePage(s, user, { notice: noticeOf(request) }));
       });
 
@@ -208,7 +209,7 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
         const user = demoUser(s);
         if (user === null) return toLogin(reply, s);
         // The POST needs freshness too: the form may have been left open past the window.
-        if (!s.isFresh(freshForMs)) return send(reply, 401, reauthPage(s, user, '/demo/sensitive', false));
+        if (!s.isFresh(freshForMs)) return send(reply, 401, reauthPage(s, user, '/demo/sensitive', 'email', false));
         const email = formField(request, 'email')?.trim();
         if (email === undefined || !isEmail(email)) return send(reply, 400, sensitivePage(s, user, { error: true }));
         s.set('email', email);
@@ -220,7 +221,7 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
         const user = demoUser(s);
         if (user === null) return toLogin(reply, s);
         const back = safeReturn(formField(request, 'return'));
-        if (!passwordMatches(formField(request, 'password'))) return send(reply, 401, reauthPage(s, user, back, true));
+        if (!passwordMatches(formField(request, 'password'))) return send(reply, 401, reauthPage(s, user, back, actionOf(formField(request, 'action')), true));
         // A step-up: a new token (the old one dies) with the authentication time set to now.
         if (!(await s.rotate({ reauthenticated: true }))) return toLogin(reply, s);
         return reply.redirect(`${back}?done=reauthenticated`, 303);
@@ -279,151 +280,4 @@ function safeReturn(path: string | undefined): string {
 
 function isEmail(email: string): boolean {
   return email.length <= MAX_EMAIL && /^[^\s@]+@[^\s@]+$/.test(email);
-}
-
-// ---------------------------------------------------------------------------
-// Pages
-
-const NAV_HOME: NavLink = { href: '/demo', label: 'Your devices' };
-const NAV_SENSITIVE: NavLink = { href: '/demo/sensitive', label: 'Change your email' };
-
-function nav(current: 'home' | 'sensitive' | null): NavLink[] {
-  return [
-    { ...NAV_HOME, current: current === 'home' },
-    { ...NAV_SENSITIVE, current: current === 'sensitive' },
-  ];
-}
-
-function csrfField(s: RequestSession): SafeHtml {
-  const token = s.csrfToken;
-  return token === null ? html`` : html`<input type="hidden" name="_csrf" value="${token}">`;
-}
-
-function noticeBlock(n: Notice | null | undefined): SafeHtml | string {
-  if (n === null || n === undefined) return '';
-  return html`<p class="notice ${n.kind}" role="status" data-testid="notice" data-kind="${n.kind}" data-notice="${n.code}">${n.text}</p>`;
-}
-
-function aside(s: RequestSession, user: string): SafeHtml {
-  return html`<span>Signed in as <strong>${user}</strong></span><form class="inline" method="post" action="/demo/logout">${csrfField(s)}<button class="secondary" type="submit">Sign out</button></form>`;
-}
-
-function loginPage(s: RequestSession, o: { notice?: Notice | null; error?: boolean; user?: string | undefined }): string {
-  const picked = o.user !== undefined && DEMO_USERS.includes(o.user) ? o.user : DEMO_USERS[0];
-  const options = DEMO_USERS.map((u) => html`<option value="${u}"${u === picked ? html` selected` : ''}>${u}</option>`);
-  const error = o.error
-    ? html`<p class="notice error" role="alert" data-testid="login-error">Unknown user or wrong password.</p>`
-    : '';
-  const body = html`<div class="narrow">
-<h1>Sign in to the demo</h1>
-${noticeBlock(o.notice)}${error}
-<form class="card" method="post" action="/demo/login" data-testid="login-form">
-${csrfField(s)}
-<label for="user">Demo user</label>
-<select id="user" name="user" style="width:100%;padding:.5rem .6rem;border:1px solid var(--line);border-radius:6px;font:inherit;background:var(--card)" data-testid="login-user">${options}</select>
-<label for="password">Password</label>
-<input id="password" type="password" name="password" autocomplete="current-password" required data-testid="login-password">
-<p class="muted">Every demo user's password is <code>${DEMO_PASSWORD}</code>.</p>
-<button type="submit" data-testid="login-submit">Sign in</button>
-</form>
-<p class="muted">Signing in issues a fresh session token in a <code>__Host-</code> cookie (Secure, HttpOnly, SameSite=Lax): any token the browser held before is thrown away, so nobody can fix your session in advance. Sign in from a second browser to see two devices.</p>
-</div>`;
-  return page({ title: 'Sign in · latchkey demo', brand: BRAND, body });
-}
-
-function homePage(s: RequestSession, user: string, devices: readonly DeviceSession[], notice: Notice | null): string {
-  const now = Date.now();
-  const rows = devices.map((d) => {
-    const current = d.handle === s.handle;
-    const action = current
-      ? html`<span class="badge" data-testid="current-badge">this device</span>`
-      : html`<form class="inline" method="post" action="/demo/devices/${encodeURIComponent(d.handle)}/revoke">${csrfField(s)}<button class="secondary" type="submit" data-testid="device-revoke">Sign out</button></form>`;
-    return html`<tr data-testid="device-row" data-handle="${d.handle}" data-current="${current ? 'true' : 'false'}">
-<td><span title="${d.userAgent ?? ''}">${d.device.browser} on ${d.device.os}</span> <span class="muted">${d.device.type}</span></td>
-<td class="mono">${d.ip ?? 'unknown'}</td>
-<td>${when(d.createdAt, now)}</td>
-<td>${when(d.lastSeenAt, now)}</td>
-<td>${action}</td>
-</tr>`;
-  });
-  const body = html`<h1>Hello <span data-testid="user-name">${user}</span></h1>
-${noticeBlock(notice)}
-<p class="muted">You are signed in to the latchkey demo. Every browser you sign in with is a session of its own, listed below; the admin dashboard sees the same sessions and can end them.</p>
-<h2>Your devices</h2>
-<table data-testid="devices-table">
-<thead><tr><th>Device</th><th>IP address</th><th>Signed in</th><th>Last seen</th><th></th></tr></thead>
-<tbody>${rows}</tbody>
-</table>
-<h2>Sign out</h2>
-<div class="card">
-<form class="inline" method="post" action="/demo/logout">${csrfField(s)}<button type="submit" data-testid="sign-out">Sign out</button></form>
-<form class="inline" method="post" action="/demo/logout-everywhere">${csrfField(s)}<button class="danger" type="submit" data-testid="sign-out-everywhere">Sign out everywhere</button></form>
-<p class="muted">"Sign out" ends this session only. "Sign out everywhere" revokes every session of ${user}, this one included, on the server at once: every other browser finds itself signed out on its next request.</p>
-</div>
-<h2>Sensitive action</h2>
-<div class="card">
-<p>Changing your email needs a recent sign-in. After a while you will be asked for your password again, and the session token is rotated when you give it.</p>
-<a class="button" href="/demo/sensitive" data-testid="sensitive-link">Change your email</a>
-</div>`;
-  return page({ title: 'Your devices · latchkey demo', brand: BRAND, nav: nav('home'), aside: aside(s, user), body });
-}
-
-function reauthPage(s: RequestSession, user: string, back: string, error: boolean): string {
-  const body = html`<div class="narrow">
-<h1 data-testid="reauth-heading">Confirm it's you</h1>
-${error ? html`<p class="notice error" role="alert" data-testid="reauth-error">Wrong password.</p>` : ''}
-<p class="muted">Changing your email is a sensitive action, and you signed in a while ago. Enter your password again to go on.</p>
-<form class="card" method="post" action="/demo/reauth" data-testid="reauth-form">
-${csrfField(s)}
-<input type="hidden" name="return" value="${back}">
-<p>Signed in as <strong>${user}</strong></p>
-<label for="password">Password</label>
-<input id="password" type="password" name="password" autocomplete="current-password" required data-testid="reauth-password">
-<p class="muted">The demo password is <code>${DEMO_PASSWORD}</code>.</p>
-<button type="submit" data-testid="reauth-submit">Confirm</button>
-</form>
-</div>`;
-  return page({ title: "Confirm it's you · latchkey demo", brand: BRAND, nav: nav('sensitive'), aside: aside(s, user), body });
-}
-
-function sensitivePage(s: RequestSession, user: string, o: { notice?: Notice | null; error?: boolean }): string {
-  const stored = s.get('email');
-  const email = typeof stored === 'string' ? stored : `${user}@example.com`;
-  const confirmation =
-    o.notice?.code === 'email-changed'
-      ? html`<p class="notice ok" role="status" data-testid="sensitive-confirmation">Your email is now <strong>${email}</strong>.</p>`
-      : noticeBlock(o.notice);
-  const body = html`<h1 data-testid="sensitive-heading">Change your email</h1>
-${confirmation}
-${o.error ? html`<p class="notice error" role="alert" data-testid="sensitive-error">That does not look like an email address.</p>` : ''}
-<div class="card">
-<p>Current email: <strong data-testid="current-email">${email}</strong></p>
-<form method="post" action="/demo/sensitive" data-testid="sensitive-form">
-${csrfField(s)}
-<label for="email">New email</label>
-<div class="row"><input id="email" type="text" name="email" autocomplete="email" required maxlength="${MAX_EMAIL}" data-testid="sensitive-email"><button type="submit" data-testid="sensitive-submit">Save</button></div>
-</form>
-<p class="muted">This page opens only with a recent sign-in; the change is kept in the session's data.</p>
-</div>`;
-  return page({ title: 'Change your email · latchkey demo', brand: BRAND, nav: nav('sensitive'), aside: aside(s, user), body });
-}
-
-function notFoundPage(s: RequestSession, user: string): string {
-  const body = html`<h1>No such device</h1><p>None of your sessions has that handle: it may have ended already.</p><p><a href="/demo">Back to your devices</a></p>`;
-  return page({ title: 'No such device · latchkey demo', brand: BRAND, nav: nav(null), aside: aside(s, user), body });
-}
-
-/** A `<time>` with the exact instant and a coarse "5 min ago". */
-function when(ms: number, now: number): SafeHtml {
-  const iso = new Date(ms).toISOString();
-  const s = Math.max(0, Math.round((now - ms) / 1000));
-  const text =
-    s < 45
-      ? 'just now'
-      : s < 90 * 60
-        ? `${Math.max(1, Math.round(s / 60))} min ago`
-        : s < 36 * 3600
-          ? `${Math.round(s / 3600)} h ago`
-          : iso.slice(0, 10);
-  return html`<time datetime="${iso}" title="${iso.replace('T', ' ').slice(0, 19)} UTC">${text}</time>`;
 }

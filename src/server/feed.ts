@@ -1,8 +1,9 @@
 /**
  * The security-event feed of the dashboard: the recent events of every
  * engine that matter to an operator (refresh-token theft, binding
- * mismatches, bursts of invalid tokens, new devices, "log out everywhere"),
- * in a bounded ring. Events carry handles, user ids and IPs, never tokens.
+ * mismatches, bursts of invalid tokens, invalid tokens below the burst
+ * threshold, new devices, "log out everywhere"), in bounded rings. Events
+ * carry handles, user ids and IPs, never tokens.
  *
  * @module
  */
@@ -10,7 +11,14 @@ import type { Sessions } from '../core/sessions.js';
 import type { Tokens } from '../tokens/tokens.js';
 
 /** Kinds of {@link SecurityEvent}. */
-export type SecurityEventKind = 'token-theft' | 'binding-mismatch' | 'invalid-token-burst' | 'new-device' | 'revoked-all' | 'session-limit';
+export type SecurityEventKind =
+  | 'token-theft'
+  | 'binding-mismatch'
+  | 'invalid-token-burst'
+  | 'invalid-token'
+  | 'new-device'
+  | 'revoked-all'
+  | 'session-limit';
 
 /** One entry of the feed. */
 export interface SecurityEvent {
@@ -32,7 +40,7 @@ export interface SecurityFeed {
   push(event: Omit<SecurityEvent, 'id'>): SecurityEvent;
   /** The newest events first, at most `limit` (default 50). */
   recent(limit?: number): SecurityEvent[];
-  /** Forwards one engine's anomalies, new devices and limit evictions to the feed; returns the unsubscribe function. */
+  /** Forwards one engine's anomalies, invalid-token reports, new devices and limit evictions to the feed; returns the unsubscribe function. */
   watch(engine: Sessions): () => void;
   /** Forwards token mode's theft detections. */
   watchTokens(tokens: Tokens): () => void;
@@ -40,18 +48,20 @@ export interface SecurityFeed {
   subscribe(listener: (event: SecurityEvent) => void): () => void;
 }
 
-/** A feed keeping the last `capacity` new-device events and the last `capacity` of every other kind. */
+/** A feed keeping the last `capacity` new-device events, the last `capacity` invalid-token reports and the last `capacity` of every other kind. */
 export function securityFeed(capacity = 200): SecurityFeed {
-  // New devices are the common, harmless kind (and anyone can make them on the demo): they get a
-  // ring of their own, so a flood of them never pushes a theft or a binding mismatch out of the feed.
+  // New devices and invalid-token reports are the common kinds (anyone can make them, on the demo or with
+  // made-up tokens): each gets a ring of its own, so a flood of them never pushes a theft or a binding
+  // mismatch out of the feed.
   const alerts: SecurityEvent[] = [];
   const devices: SecurityEvent[] = [];
+  const invalid: SecurityEvent[] = [];
   const listeners = new Set<(event: SecurityEvent) => void>();
   let next = 1;
 
   const push = (event: Omit<SecurityEvent, 'id'>): SecurityEvent => {
     const e = Object.freeze({ id: next++, ...event });
-    const ring = e.kind === 'new-device' ? devices : alerts;
+    const ring = e.kind === 'new-device' ? devices : e.kind === 'invalid-token' ? invalid : alerts;
     ring.push(e);
     if (ring.length > capacity) ring.shift();
     for (const fn of listeners) {
@@ -68,7 +78,7 @@ export function securityFeed(capacity = 200): SecurityFeed {
     push,
     recent(limit = 50) {
       const n = Math.max(0, limit);
-      return [...alerts.slice(-n), ...devices.slice(-n)].sort((a, b) => b.id - a.id).slice(0, n);
+      return [...alerts.slice(-n), ...devices.slice(-n), ...invalid.slice(-n)].sort((a, b) => b.id - a.id).slice(0, n);
     },
     watch(engine) {
       const offs = [
@@ -78,6 +88,10 @@ export function securityFeed(capacity = 200): SecurityFeed {
           } else {
             push({ at: a.at, kind: 'invalid-token-burst', userId: null, handle: null, ip: a.ip, detail: `${a.count} invalid tokens in the window; client throttled` });
           }
+        }),
+        engine.on('invalid-token', (t) => {
+          const where = t.carrier === null ? '' : t.carrier === 'api' ? ' through the API' : ` in the ${t.carrier}`;
+          push({ at: t.at, kind: 'invalid-token', userId: null, handle: null, ip: t.ip, detail: `${t.count} ${t.reason} token${t.count === 1 ? '' : 's'}${where} since ${new Date(t.since).toISOString()}` });
         }),
         engine.on('new-device', (d) => {
           push({ at: d.at, kind: 'new-device', userId: d.userId, handle: d.handle, ip: d.client.ip, detail: `signed in from ${d.client.device.browser} on ${d.client.device.os}` });

@@ -1,10 +1,14 @@
 /**
  * Server-rendered HTML for the dashboard and the demo: a tagged template
  * that escapes every interpolated value, and one page shell with the shared
- * stylesheet. No build step, no client framework.
+ * stylesheet. No build step, no client framework. The few pages with a
+ * script carry it inline, and their Content-Security-Policy allows exactly
+ * that script by its SHA-256 hash: never `'unsafe-inline'`, never an inline
+ * event handler, so markup injected into a page could run nothing.
  *
  * @module
  */
+import { createHash } from 'node:crypto';
 
 /** HTML that is already safe to emit. Only {@link html} and {@link raw} make one. */
 export class SafeHtml {
@@ -67,7 +71,10 @@ export interface PageOptions {
   readonly body: SafeHtml;
   /** A short flash message shown above the body. */
   readonly notice?: { readonly kind: 'ok' | 'error'; readonly text: string } | null;
-  /** Inline script (trusted constant text) for the few interactive bits. */
+  /**
+   * Inline script (trusted constant text) for the few interactive bits. Send
+   * the page with `htmlHeaders(script)`, whose policy allows this exact text.
+   */
   readonly script?: string;
 }
 
@@ -79,7 +86,16 @@ export function page(o: PageOptions): string {
   return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer"><title>${o.title}</title><style>${raw(STYLE)}</style></head><body><header><strong class="brand">${o.brand}</strong><nav>${nav}</nav><div class="aside">${o.aside ?? ''}</div></header><main>${notice}${o.body}</main>${script}</body></html>`}`;
 }
 
-/** Security headers for every HTML page: no framing, no inline script but our own, no referrer. */
+/**
+ * Security headers for every HTML page: no framing, no referrer, and no
+ * script but `script`, the page's own inline script (allowed by its hash);
+ * without one, no script at all.
+ *
+ * @example
+ * ```ts
+ * reply.headers(htmlHeaders(OVERVIEW_SCRIPT)).send(page({ title, brand, body, script: OVERVIEW_SCRIPT }));
+ * ```
+ */
 export function htmlHeaders(script?: string): Record<string, string> {
   return {
     'content-type': 'text/html; charset=utf-8',
@@ -87,8 +103,20 @@ export function htmlHeaders(script?: string): Record<string, string> {
     'x-frame-options': 'DENY',
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
-    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'; script-src ${script === undefined ? "'none'" : "'unsafe-inline'"}`,
+    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'; script-src ${script === undefined ? "'none'" : scriptSource(script)}`,
   };
+}
+
+const sources = new Map<string, string>();
+
+/** `'sha256-…'` of a script's exact text (CSP Level 2 hash source); the scripts are a few constants, hashed once each. */
+function scriptSource(script: string): string {
+  let source = sources.get(script);
+  if (source === undefined) {
+    source = `'sha256-${createHash('sha256').update(script, 'utf8').digest('base64')}'`;
+    if (sources.size < 16) sources.set(script, source);
+  }
+  return source;
 }
 
 const STYLE = `

@@ -97,6 +97,7 @@ export interface MetricsSnapshot {
   readonly rejectedByReason: Readonly<Record<string, number>>;
   readonly revoked: number;
   readonly rotated: number;
+  readonly invalidTokens: number;
   readonly tokensIssued: number;
   readonly tokenRefreshes: number;
   readonly storeErrors: number;
@@ -113,6 +114,8 @@ export interface Metrics {
   readonly revoked: Counter;
   /** `latchkey_sessions_rotated_total{cause}` */
   readonly rotated: Counter;
+  /** `latchkey_invalid_tokens_total{carrier,reason}`: the engines' `invalid-token` reports. */
+  readonly invalidTokens: Counter;
   /** `latchkey_tokens_issued_total` */
   readonly tokensIssued: Counter;
   /** `latchkey_token_refreshes_total{result}` */
@@ -123,7 +126,7 @@ export interface Metrics {
   readonly apiKeyRejections: Counter;
   /** `latchkey_http_request_duration_seconds{method,route,status}` */
   readonly requestDuration: Histogram;
-  /** Counts an engine's lifecycle events (created, rotated, revoked). */
+  /** Counts an engine's lifecycle events (created, rotated, revoked) and its invalid-token reports. */
   watch(engine: Sessions): () => void;
   snapshot(): MetricsSnapshot;
   /** The exposition text. */
@@ -136,18 +139,23 @@ export function createMetrics(): Metrics {
   const validated = new Counter('latchkey_sessions_validated_total', 'Session validations through the API, by result (valid or the refusal reason).');
   const revoked = new Counter('latchkey_sessions_revoked_total', 'Sessions revoked, by cause.');
   const rotated = new Counter('latchkey_sessions_rotated_total', 'Session tokens rotated, by cause.');
+  const invalidTokens = new Counter(
+    'latchkey_invalid_tokens_total',
+    'Tokens refused as malformed, unknown or revoked, by carrier and reason; counted when reported, at the end of each client window.',
+  );
   const tokensIssued = new Counter('latchkey_tokens_issued_total', 'Token pairs issued at sign-in.');
   const tokenRefreshes = new Counter('latchkey_token_refreshes_total', 'Refresh-token rotations, by result.');
   const storeErrors = new Counter('latchkey_store_errors_total', 'Requests that failed because the store was unavailable.');
   const apiKeyRejections = new Counter('latchkey_api_key_rejections_total', 'API requests refused for their API key, by reason.');
   const requestDuration = new Histogram('latchkey_http_request_duration_seconds', 'Time to answer HTTP requests, by method, route and status.');
   const started = Date.now() / 1000;
-  const all = [created, validated, revoked, rotated, tokensIssued, tokenRefreshes, storeErrors, apiKeyRejections];
+  const all = [created, validated, revoked, rotated, invalidTokens, tokensIssued, tokenRefreshes, storeErrors, apiKeyRejections];
   return {
     created,
     validated,
     revoked,
     rotated,
+    invalidTokens,
     tokensIssued,
     tokenRefreshes,
     storeErrors,
@@ -158,6 +166,8 @@ export function createMetrics(): Metrics {
         engine.on('created', () => created.inc()),
         engine.on('rotated', (e) => rotated.inc({ cause: e.cause })),
         engine.on('revoked', (e) => revoked.inc({ cause: e.cause })),
+        // Labels from a fixed set: the engine reports a carrier outside of it as null.
+        engine.on('invalid-token', (e) => invalidTokens.inc({ carrier: e.carrier ?? 'none', reason: e.reason }, e.count)),
       ];
       return () => offs.forEach((off) => off());
     },
@@ -174,6 +184,7 @@ export function createMetrics(): Metrics {
         rejectedByReason: byReason,
         revoked: revoked.total(),
         rotated: rotated.total(),
+        invalidTokens: invalidTokens.total(),
         tokensIssued: tokensIssued.total(),
         tokenRefreshes: tokenRefreshes.total(),
         storeErrors: storeErrors.total(),

@@ -38,6 +38,14 @@ export interface ServiceOptions {
   /** How long a verified API key is trusted without a store read, in ms. @default 5000 */
   apiKeyCacheMs?: number;
   /**
+   * The window of every engine's invalid-token throttle and `invalid-token`
+   * reports (the feed's `invalid-token` entries and
+   * `latchkey_invalid_tokens_total` arrive once per client, carrier and
+   * reason per window).
+   * @default '1m'
+   */
+  guessingWindow?: Duration;
+  /**
    * How often the signing keys are re-read from `<dataDir>/keys.json`, so that
    * a `latchkey keys rotate` (or another instance's rotation) reaches the
    * JWKS and the signing of this one, in ms.
@@ -119,7 +127,7 @@ function sharedView(store: Store): Store {
     create: (r) => store.create(r),
     get: (h) => store.get(h),
     touch: (h, a, b, c) => store.touch(h, a, b, c),
-    patch: (h, p, v) => store.patch(h, p, v),
+    patch: (h, p, n, v) => store.patch(h, p, n, v),
     replace: (h, v, n, t) => store.replace(h, v, n, t),
     revoke: (h, u) => store.revoke(h, u),
     revokeUser: (u, t, e) => store.revokeUser(u, t, e),
@@ -202,7 +210,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   const engines: Sessions[] = [];
   const onError = (err: unknown) => log.error({ err: { message: (err as Error)?.message, type: (err as Error)?.name } }, 'background error');
   const engine = (o: Omit<SessionsOptions, 'store'>): Sessions => {
-    const e = createSessions({ onError, ...o, store: shared });
+    const e = createSessions({ onError, ...(options.guessingWindow !== undefined ? { guessing: { window: options.guessingWindow } } : {}), ...o, store: shared });
     engines.push(e);
     feed.watch(e);
     metrics.watch(e);

@@ -149,10 +149,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       return true;
     },
 
-    async patch(handle, change, expectVersion): Promise<StorePatchResult> {
+    async patch(handle, change, at, expectVersion): Promise<StorePatchResult> {
       open();
       const r = records.get(handle);
-      if (r === undefined || r.status !== 'active') return { ok: false, reason: 'not-found' };
+      if (r === undefined || r.status !== 'active' || r.expiresAt <= at) return { ok: false, reason: 'not-found' };
       if (expectVersion !== undefined && r.version !== expectVersion) return { ok: false, reason: 'conflict' };
       const data = applyPatch(r.data, change);
       const version = r.version + 1;

@@ -294,12 +294,12 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
       'patch',
       `WITH u AS (
          UPDATE ${t} SET data = (data - $2::text[]) || $3::jsonb, version = version + 1
-         WHERE handle = $1 AND status = 'active' AND ($4::bigint IS NULL OR version = $4::bigint)
+         WHERE handle = $1 AND status = 'active' AND expires_at > $7::bigint AND ($4::bigint IS NULL OR version = $4::bigint)
          RETURNING version, data
        )
        SELECT true AS done, version, data, pg_notify($5, $6)::text AS notified FROM u
        UNION ALL
-       SELECT false, version, NULL::jsonb, NULL::text FROM ${t} WHERE handle = $1 AND status = 'active' AND NOT EXISTS (SELECT 1 FROM u)`,
+       SELECT false, version, NULL::jsonb, NULL::text FROM ${t} WHERE handle = $1 AND status = 'active' AND expires_at > $7::bigint AND NOT EXISTS (SELECT 1 FROM u)`,
     ),
     // One statement, so one transaction: the new row is inserted only from the old row's update. A
     // concurrent rotation blocks on the old row's lock, then re-checks status and version on the
@@ -492,11 +492,11 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
       return (await run(sql.touch([handle, lastSeenAt, idleExpiresAt, expiresAt]))).rowCount === 1;
     },
 
-    async patch(handle, change: DataPatch, expectVersion): Promise<StorePatchResult> {
+    async patch(handle, change: DataPatch, now, expectVersion): Promise<StorePatchResult> {
       const set = JSON.stringify(change.set ?? {});
       const unset = change.unset ?? [];
       const res = await run<{ done: boolean; version: number; data: Record<string, unknown> | null }>(
-        sql.patch([handle, unset, set, expectVersion ?? null, names.channel, encodeInvalidation([handle])]),
+        sql.patch([handle, unset, set, expectVersion ?? null, names.channel, encodeInvalidation([handle]), now]),
       );
       const row = res.rows[0];
       if (row === undefined) return { ok: false, reason: 'not-found' };

@@ -200,10 +200,10 @@ local ix = indexof(ARGV[6], t[U])
 redis.call('ZADD', ix, 'GT', ARGV[4], ARGV[7])
 reindex(ix, ARGV[1])
 return 1`,
-  // KEYS: record; ARGV: now, expectVersion or '', number of keys to set, key, value, ..., keys to remove ...
+  // KEYS: record; ARGV: now (the engine's: a record whose time is up is not written), expectVersion or '', number of keys to set, key, value, ..., keys to remove ...
   latchkeyPatch: `
 local t = load(KEYS[1])
-if not t or t[S] ~= 'active' then return 0 end
+if not t or t[S] ~= 'active' or tonumber(t[E]) <= tonumber(ARGV[1]) then return 0 end
 if ARGV[2] ~= '' and t[V] ~= ARGV[2] then return -1 end
 local last = 3 + 2 * tonumber(ARGV[3])
 local drop = {}
@@ -636,11 +636,11 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
         return r !== 0;
       }),
 
-    patch: (handle, change, expectVersion) =>
+    patch: (handle, change, now, expectVersion) =>
       run(async (): Promise<StorePatchResult> => {
         const { sets, unsets } = patchArgs(change);
         const expect = expectVersion === undefined ? '' : expectVersion;
-        const r = await cmd.latchkeyPatchBuffer(1, rk(handle), clock.now(), expect, sets.length / 2, ...sets, ...unsets);
+        const r = await cmd.latchkeyPatchBuffer(1, rk(handle), now, expect, sets.length / 2, ...sets, ...unsets);
         if (r === 0) return { ok: false, reason: 'not-found' };
         if (r === -1) return { ok: false, reason: 'conflict' };
         await announce([handle]);

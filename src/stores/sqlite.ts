@@ -120,7 +120,7 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
     touch: db.prepare(
       `UPDATE ${TABLE} SET last_seen_at = ?, idle_expires_at = ?, expires_at = ? WHERE handle = ? AND status = 'active'`,
     ),
-    patchRead: db.prepare(`SELECT data, version FROM ${TABLE} WHERE handle = ? AND status = 'active'`),
+    patchRead: db.prepare(`SELECT data, version FROM ${TABLE} WHERE handle = ? AND status = 'active' AND expires_at > ?`),
     patchWrite: db.prepare(`UPDATE ${TABLE} SET data = ?, version = version + 1 WHERE handle = ?`),
     oldForReplace: db.prepare(`SELECT version FROM ${TABLE} WHERE handle = ? AND status = 'active'`),
     exists: db.prepare(`SELECT 1 FROM ${TABLE} WHERE handle = ?`),
@@ -139,8 +139,8 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
     ping: db.prepare('SELECT 1'),
   };
 
-  const patchTx = db.transaction((handle: string, change: DataPatch, expectVersion: number | undefined): StorePatchResult => {
-    const row = q.patchRead.get(handle) as { data: string; version: number } | undefined;
+  const patchTx = db.transaction((handle: string, change: DataPatch, now: number, expectVersion: number | undefined): StorePatchResult => {
+    const row = q.patchRead.get(handle, now) as { data: string; version: number } | undefined;
     if (row === undefined) return { ok: false, reason: 'not-found' };
     if (expectVersion !== undefined && row.version !== expectVersion) return { ok: false, reason: 'conflict' };
     const data = JSON.parse(row.data) as Record<string, unknown>;
@@ -185,9 +185,9 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
       return q.touch.run(lastSeenAt, idleExpiresAt, expiresAt, handle).changes === 1;
     },
 
-    async patch(handle, change, expectVersion) {
+    async patch(handle, change, now, expectVersion) {
       open();
-      return patchTx.immediate(handle, change, expectVersion);
+      return patchTx.immediate(handle, change, now, expectVersion);
     },
 
     async replace(oldHandle, expectVersion, next, t) {

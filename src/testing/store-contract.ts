@@ -171,7 +171,7 @@ export function storeContract(name: string, runner: ContractRunner, options: Con
       test('sets and removes only the keys named and bumps the version', async (store) => {
         const r = sampleRecord({ data: { keep: 1, drop: 2, change: 3 } });
         await store.create(r);
-        const res = await store.patch(r.handle, { set: { change: 30, add: [4] }, unset: ['drop'] });
+        const res = await store.patch(r.handle, { set: { change: 30, add: [4] }, unset: ['drop'] }, T0);
         assert.deepEqual(res, { ok: true, version: 2, data: { keep: 1, change: 30, add: [4] } });
         const got = await store.get(r.handle);
         assert.deepEqual(got?.data, { keep: 1, change: 30, add: [4] });
@@ -181,25 +181,36 @@ export function storeContract(name: string, runner: ContractRunner, options: Con
       test('applies a compare-and-set only at the expected version', async (store) => {
         const r = sampleRecord({ data: { v: 0 } });
         await store.create(r);
-        assert.deepEqual(await store.patch(r.handle, { set: { v: 1 } }, 2), { ok: false, reason: 'conflict' });
+        assert.deepEqual(await store.patch(r.handle, { set: { v: 1 } }, T0, 2), { ok: false, reason: 'conflict' });
         assert.deepEqual((await store.get(r.handle))?.data, { v: 0 });
-        assert.equal((await store.patch(r.handle, { set: { v: 1 } }, 1)).ok, true);
-        assert.deepEqual(await store.patch(r.handle, { set: { v: 2 } }, 1), { ok: false, reason: 'conflict' });
+        assert.equal((await store.patch(r.handle, { set: { v: 1 } }, T0, 1)).ok, true);
+        assert.deepEqual(await store.patch(r.handle, { set: { v: 2 } }, T0, 1), { ok: false, reason: 'conflict' });
         assert.deepEqual((await store.get(r.handle))?.data, { v: 1 });
       });
 
       test('answers not-found for a missing or revoked record', async (store) => {
         const r = sampleRecord();
-        assert.deepEqual(await store.patch(r.handle, { set: { a: 1 } }), { ok: false, reason: 'not-found' });
+        assert.deepEqual(await store.patch(r.handle, { set: { a: 1 } }, T0), { ok: false, reason: 'not-found' });
         await store.create(r);
         await store.revoke(r.handle, T0 + 10);
-        assert.deepEqual(await store.patch(r.handle, { set: { a: 1 } }), { ok: false, reason: 'not-found' });
+        assert.deepEqual(await store.patch(r.handle, { set: { a: 1 } }, T0), { ok: false, reason: 'not-found' });
+      });
+
+      test('answers not-found for a record whose time is up, even before any sweep, and writes nothing', async (store) => {
+        const r = sampleRecord({ data: { v: 0 }, expiresAt: T0 + 1000 });
+        await store.create(r);
+        // Expired exactly at expiresAt, as sweep() counts it.
+        assert.deepEqual(await store.patch(r.handle, { set: { v: 1 } }, T0 + 1000), { ok: false, reason: 'not-found' });
+        assert.deepEqual(await store.patch(r.handle, { set: { v: 1 }, unset: ['v'] }, T0 + 60_000, 1), { ok: false, reason: 'not-found' });
+        assert.deepEqual(await store.get(r.handle), r);
+        // A moment earlier, the same record takes the change.
+        assert.deepEqual(await store.patch(r.handle, { set: { v: 2 } }, T0 + 999, 1), { ok: true, version: 2, data: { v: 2 } });
       });
 
       test(`loses no key when ${n} patches to different keys run at once`, async (store) => {
         const r = sampleRecord({ data: { base: true } });
         await store.create(r);
-        const results = await Promise.all(Array.from({ length: n }, (_, i) => store.patch(r.handle, { set: { [`k${i}`]: i } })));
+        const results = await Promise.all(Array.from({ length: n }, (_, i) => store.patch(r.handle, { set: { [`k${i}`]: i } }, T0)));
         assert.ok(results.every((x) => x.ok));
         const got = await store.get(r.handle);
         const expected: Record<string, unknown> = { base: true };
@@ -211,7 +222,7 @@ export function storeContract(name: string, runner: ContractRunner, options: Con
       test(`lets exactly one of ${n} concurrent compare-and-sets at one version win`, async (store) => {
         const r = sampleRecord();
         await store.create(r);
-        const results = await Promise.all(Array.from({ length: n }, (_, i) => store.patch(r.handle, { set: { winner: i } }, 1)));
+        const results = await Promise.all(Array.from({ length: n }, (_, i) => store.patch(r.handle, { set: { winner: i } }, T0, 1)));
         const winners = results.filter((x) => x.ok);
         assert.equal(winners.length, 1);
         assert.equal(results.filter((x) => !x.ok && x.reason === 'conflict').length, n - 1);
@@ -245,7 +256,7 @@ export function storeContract(name: string, runner: ContractRunner, options: Con
       test('changes nothing when the version moved on or the old record is gone', async (store) => {
         const old = sampleRecord();
         await store.create(old);
-        await store.patch(old.handle, { set: { x: 1 } });
+        await store.patch(old.handle, { set: { x: 1 } }, T0);
         const next = sampleRecord();
         assert.equal(await store.replace(old.handle, 1, next, { status: 'revoked', successor: null, expiresAt: T0 }), false);
         assert.equal(await store.get(next.handle), null);
@@ -367,7 +378,7 @@ export function storeContract(name: string, runner: ContractRunner, options: Con
             sampleRecord(i >= 4 ? { userId: 'user-announced' } : {}),
           ) as [SessionRecord, SessionRecord, SessionRecord, SessionRecord, SessionRecord, SessionRecord];
           for (const r of [patched, rotated, revoked, deleted, mine, mine2]) await store.create(r);
-          await store.patch(patched.handle, { set: { a: 1 } });
+          await store.patch(patched.handle, { set: { a: 1 } }, T0);
           await store.replace(rotated.handle, 1, sampleRecord(), { status: 'rotated', successor: null, expiresAt: T0 + 1000 });
           await store.revoke(revoked.handle, T0 + 1000);
           await store.delete(deleted.handle);

@@ -5,6 +5,7 @@
  */
 import { expect } from 'vitest';
 import type { ManualClock } from '../../src/core/clock.js';
+import type { InvalidTokenEvent } from '../../src/core/events.js';
 import type { Sessions } from '../../src/core/sessions.js';
 import { holdGate } from './support/apps.js';
 import { call, cookieHeader, cookieValue, type Call, type Reply } from './support/client.js';
@@ -452,6 +453,47 @@ export const scenarios: Scenario[] = [
         expect(Number(last?.headers.get('retry-after'))).toBeGreaterThan(0);
         expect(last?.body).toMatchObject({ error: 'throttled' });
         expect(anomalies).toContain(env.ip);
+      } finally {
+        off();
+        env.clock.advance('2m');
+      }
+    },
+  },
+  {
+    name: 'invalid tokens below the burst threshold are reported once per client, carrier and reason, with a count and never the token',
+    // Stateful only: the reports are the engine's, and sealed mode has no engine (nor any token to guess).
+    modes: ['stateful'],
+    async run(env) {
+      const reports: InvalidTokenEvent[] = [];
+      const off = engine(env).on('invalid-token', (e) => reports.push(e));
+      try {
+        env.clock.advance('2m'); // every earlier window has ended: what follows opens windows of its own
+        const revoked = await signIn(env, 'nina');
+        expect((await req(env, '/logout', { method: 'POST', cookie: cookieHeader(revoked) })).status).toBe(200);
+        const neverIssued = `${'N'.repeat(22)}.${'x'.repeat(43)}`;
+        const presented = [neverIssued, revoked, 'not-a-token'];
+        const opened = env.clock.now();
+        // Four invalid tokens in all: under the burst threshold (5), so nothing is throttled and no anomaly says a word.
+        expect((await me(env, neverIssued)).body).toMatchObject({ invalid: 'unknown' });
+        env.clock.advance('1s');
+        expect((await me(env, neverIssued)).body).toMatchObject({ invalid: 'unknown' });
+        expect((await req(env, '/me', { headers: { authorization: 'Bearer not-a-token' } })).body).toMatchObject({ invalid: 'malformed' });
+        expect((await me(env, revoked)).body).toMatchObject({ invalid: 'revoked' });
+        // Counted, not yet reported: one report per window, when it ends.
+        expect(reports.filter((r) => r.ip === env.ip)).toEqual([]);
+
+        env.clock.advance('1m');
+        // The next refusal (here a new window of the same client) reports the windows that ended.
+        await me(env, neverIssued);
+        const mine = reports.filter((r) => r.ip === env.ip);
+        expect(mine).toEqual([
+          { ip: env.ip, carrier: 'cookie', reason: 'unknown', count: 2, since: opened, at: opened + 1000 },
+          { ip: env.ip, carrier: 'bearer', reason: 'malformed', count: 1, since: opened + 1000, at: opened + 1000 },
+          { ip: env.ip, carrier: 'cookie', reason: 'revoked', count: 1, since: opened + 1000, at: opened + 1000 },
+        ]);
+        const text = JSON.stringify(mine);
+        for (const token of presented) expect(text).not.toContain(token);
+        expect(text).not.toContain(revoked.split('.')[0]);
       } finally {
         off();
         env.clock.advance('2m');

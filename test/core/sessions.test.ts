@@ -432,6 +432,20 @@ describe('data', () => {
     expect(await sessions.patch(session.handle, { set: { n: 99 } }, { expectVersion: session.version })).toEqual({ ok: false, reason: 'conflict' });
   });
 
+  it('answers not-found to a patch of a session past its deadline that no sweep removed yet, and writes nothing', async () => {
+    const { sessions, clock, store } = setup({ idleTimeout: '30m' });
+    const { session } = await sessions.create({ userId: 'u1', data: { n: 0 } });
+    clock.advance('29m');
+    expect(await sessions.patch(session.handle, { set: { n: 1 } })).toEqual({ ok: true, version: 2, data: { n: 1 } });
+    clock.advance('1m');
+    const before = await store.get(session.handle);
+    expect(before?.status).toBe('active');
+    expect(await sessions.get(session.handle)).toBeNull();
+    expect(await sessions.patch(session.handle, { set: { n: 99 } })).toEqual({ ok: false, reason: 'not-found' });
+    expect(await sessions.patch(session.handle, { unset: ['n'] }, { expectVersion: 2 })).toEqual({ ok: false, reason: 'not-found' });
+    expect(await store.get(session.handle)).toEqual(before);
+  });
+
   it('refuses data that JSON cannot hold or that is too large, storing nothing', async () => {
     const { sessions, store } = setup({ maxDataBytes: 100 });
     store.writes.length = 0;

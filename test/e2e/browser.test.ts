@@ -249,6 +249,7 @@ suite('browser end to end (headless Chromium)', () => {
     const context = await newContext();
     const page = await context.newPage();
     await demoSignIn(page, 'carol');
+    const signedInAt = Date.now();
     const token = (await cookie(context, DEMO_COOKIE))!.value;
     const target = `${base}/demo/logout-everywhere`;
 
@@ -274,11 +275,59 @@ suite('browser end to end (headless Chromium)', () => {
       expect(result.ok && result.session.userId).toBe('latchkey:demo:carol');
     }
 
-    // Still signed in in the browser; and the genuine button, same endpoint, does sign out everywhere.
+    // Still signed in in the browser; and the genuine button, same endpoint, does sign out everywhere,
+    // once the (by then stale) sign-in is confirmed with the password.
+    await sleep(Math.max(0, signedInAt + FRESH_MS + 300 - Date.now()));
     await page.goto(`${base}/demo`);
     expect(await page.getByTestId('user-name').textContent()).toBe('carol');
     await page.getByTestId('sign-out-everywhere').click();
+    await page.getByTestId('reauth-heading').waitFor();
+    expect((await inspector.validate(token)).ok).toBe(true);
+    await page.getByTestId('reauth-password').fill('demo');
+    await page.getByTestId('reauth-submit').click();
+    await page.waitForURL(`${base}/demo?done=reauthenticated`);
+    const confirmed = (await cookie(context, DEMO_COOKIE))!.value;
+    await page.getByTestId('sign-out-everywhere').click();
     await page.waitForURL(`${base}/demo/login?done=signed-out-everywhere`);
+    expect((await inspector.validate(confirmed)).ok).toBe(false);
     expect((await inspector.validate(token)).ok).toBe(false);
+  }, 30_000);
+
+  it('asks a stale sign-in for the password before signing out another device or everywhere, and does it after', async () => {
+    const laptop = await newContext();
+    const laptopPage = await laptop.newPage();
+    await demoSignIn(laptopPage, 'alice');
+    const phone = await newContext(FIREFOX_UA);
+    const phonePage = await phone.newPage();
+    await demoSignIn(phonePage, 'alice');
+    const phoneHandle = await currentHandle(phonePage);
+    const phoneToken = (await cookie(phone, DEMO_COOKIE))!.value;
+
+    // Past the freshness window, the laptop tries to sign the phone out: "Confirm it's you", nothing revoked.
+    await sleep(FRESH_MS + 300);
+    await laptopPage.goto(`${base}/demo`);
+    const refused = laptopPage.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith(`/demo/devices/${phoneHandle}/revoke`));
+    await laptopPage.locator(`[data-testid=device-row][data-handle="${phoneHandle}"]`).getByTestId('device-revoke').click();
+    expect((await refused).status()).toBe(401);
+    expect(await laptopPage.getByTestId('reauth-heading').textContent()).toBe("Confirm it's you");
+    expect(await laptopPage.getByTestId('reauth-action').getAttribute('data-action')).toBe('sign out another device');
+    expect((await inspector.validate(phoneToken)).ok).toBe(true);
+
+    // "Sign out everywhere" is held back the same way.
+    await laptopPage.goto(`${base}/demo`);
+    await laptopPage.getByTestId('sign-out-everywhere').click();
+    await laptopPage.getByTestId('reauth-heading').waitFor();
+    expect(await laptopPage.getByTestId('reauth-action').getAttribute('data-action')).toBe('sign out everywhere');
+    expect((await inspector.validate(phoneToken)).ok).toBe(true);
+
+    // The password, then the same button signs the phone out.
+    await laptopPage.getByTestId('reauth-password').fill('demo');
+    await laptopPage.getByTestId('reauth-submit').click();
+    await laptopPage.waitForURL(`${base}/demo?done=reauthenticated`);
+    await laptopPage.locator(`[data-testid=device-row][data-handle="${phoneHandle}"]`).getByTestId('device-revoke').click();
+    await laptopPage.waitForURL(`${base}/demo?done=device-revoked`);
+    expect(await inspector.validate(phoneToken)).toEqual({ ok: false, reason: 'revoked' });
+    await phonePage.goto(`${base}/demo`);
+    expect(new URL(phonePage.url()).searchParams.get('reason')).toBe('revoked');
   }, 30_000);
 });

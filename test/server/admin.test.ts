@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +68,12 @@ function csrfOf(page: string): string {
   return m[1] as string;
 }
 
+/** The sources of the policy's script-src directive. */
+function scriptSrcOf(policy: string | null): string[] {
+  const directive = (policy ?? '').split(';').map((d) => d.trim().split(/\s+/)).find((d) => d[0] === 'script-src');
+  return directive?.slice(1) ?? [];
+}
+
 function statOf(page: string, key: string): number {
   const m = new RegExp(`data-stat="${key}">(\\d+)<`).exec(page);
   if (m === null) throw new Error(`no counter ${key}`);
@@ -78,6 +85,9 @@ function expectHtmlHeaders(a: Answer): void {
   expect(a.headers.get('cache-control')).toBe('no-store');
   expect(a.headers.get('x-frame-options')).toBe('DENY');
   expect(a.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+  expect(scriptSrcOf(a.headers.get('content-security-policy'))).not.toContain("'unsafe-inline'");
+  // No inline event handler anywhere: the policy would block it, and nothing may need one.
+  expect(a.text).not.toMatch(/<[^>]*\son[a-z]+\s*=/i);
 }
 
 describe('the admin dashboard', () => {
@@ -176,7 +186,11 @@ describe('the admin dashboard', () => {
     ctx.metrics.validated.inc({ result: 'expired-idle' }, 2);
     const { client, overview } = await signIn();
     expectHtmlHeaders(overview);
-    expect(overview.headers.get('content-security-policy')).toContain("script-src 'unsafe-inline'");
+    // The one inline script runs by its hash: no 'unsafe-inline', and nothing else could run.
+    const scripts = [...overview.text.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1] as string);
+    expect(scripts).toHaveLength(1);
+    const scriptSrc = scriptSrcOf(overview.headers.get('content-security-policy'));
+    expect(scriptSrc).toEqual([`'sha256-${createHash('sha256').update(scripts[0] as string).digest('base64')}'`]);
     const snap = ctx.metrics.snapshot();
     expect(snap.sessionsCreated).toBeGreaterThanOrEqual(3); // alice, bob and the admin's own
     expect(statOf(overview.text, 'sessionsCreated')).toBe(snap.sessionsCreated);

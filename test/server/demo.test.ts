@@ -145,6 +145,8 @@ describe('the demo site', () => {
     expect(login.status).toBe(200);
     expect(login.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(login.headers.get('content-security-policy')).toContain("default-src 'none'");
+    // The demo runs no script at all.
+    expect(login.headers.get('content-security-policy')).toMatch(/(^|;\s*)script-src 'none'(;|$)/);
     expect(login.headers.get('cache-control')).toBe('no-store');
     expect(login.body).toContain('data-testid="login-form"');
     for (const user of ['alice', 'bob', 'carol']) expect(login.body).toContain(`<option value="${user}"`);
@@ -404,6 +406,8 @@ describe('the demo site when the sign-in is not fresh', () => {
     await service.close();
   });
 
+  const valid = async (token: string | undefined) => (await inspector(service).validate(token)).ok;
+
   const stale = async (user: string): Promise<Browser> => {
     const b = new Browser(base);
     await b.login(user);
@@ -441,6 +445,63 @@ describe('the demo site when the sign-in is not fresh', () => {
     expect(change.status).toBe(303);
     const s = await inspector(service).validate(b.token);
     expect(s.ok && s.session.data.email).toBe('alice@new.example');
+  });
+
+  it('asks for the password again before signing out another device or everywhere, and signs out only after it', async () => {
+    const a = await stale('carol');
+    const b = new Browser(base, FIREFOX_WINDOWS);
+    await b.login('carol');
+    const home = await a.get('/demo');
+    expect(home.body).toContain('data-testid="sign-out-everywhere"');
+
+    // Another device: refused with the confirmation page, nothing revoked.
+    const device = await a.post(`/demo/devices/${b.handle}/revoke`, { _csrf: csrfOf(home.body) });
+    expect(device.status).toBe(401);
+    expect(device.body).toContain('data-testid="reauth-form"');
+    expect(device.body).toContain('data-action="sign out another device"');
+    expect(device.body).toContain('name="return" value="/demo"');
+    expect(await valid(b.token)).toBe(true);
+
+    // Everywhere: the same, and every session of the user lives on.
+    const everywhere = await a.post('/demo/logout-everywhere', { _csrf: csrfOf(home.body) });
+    expect(everywhere.status).toBe(401);
+    expect(everywhere.body).toContain('data-action="sign out everywhere"');
+    expect(await valid(a.token)).toBe(true);
+    expect(await valid(b.token)).toBe(true);
+
+    // A wrong password keeps the prompt for the same action; the right one rotates the token and returns home.
+    const wrong = await a.post('/demo/reauth', { _csrf: csrfOf(everywhere.body), password: 'nope', return: '/demo', action: 'device' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body).toContain('data-action="sign out another device"');
+    const c = new Browser(base);
+    await c.login('carol');
+    const before = a.token;
+    const right = await a.post('/demo/reauth', { _csrf: csrfOf(everywhere.body), password: 'demo', return: '/demo', action: 'device' });
+    expect(right.status).toBe(303);
+    expect(right.location).toBe('/demo?done=reauthenticated');
+    expect(a.token).not.toBe(before);
+
+    // Fresh now: the same two actions go through.
+    const revoked = await a.submit('/demo', `/demo/devices/${b.handle}/revoke`);
+    expect(revoked.status).toBe(303);
+    expect(revoked.location).toBe('/demo?done=device-revoked');
+    expect(await valid(b.token)).toBe(false);
+    const out = await a.submit('/demo', '/demo/logout-everywhere');
+    expect(out.location).toBe('/demo/login?done=signed-out-everywhere');
+    expect(await valid(c.token)).toBe(false);
+    expect(await service.ctx.sessions.list('latchkey:demo:carol')).toEqual([]);
+  });
+
+  it('signs this device out without asking for the password again', async () => {
+    const a = await stale('alice');
+    const token = a.token;
+    const own = await a.submit('/demo', `/demo/devices/${a.handle}/revoke`);
+    expect(own.location).toBe('/demo/login?done=signed-out');
+    expect(await valid(token)).toBe(false);
+    const b = await stale('alice');
+    const out = await b.submit('/demo', '/demo/logout');
+    expect(out.location).toBe('/demo/login?done=signed-out');
+    expect(await valid(b.token)).toBe(false);
   });
 
   it('returns only to paths under /demo after re-authentication (no open redirect)', async () => {

@@ -132,9 +132,9 @@ describe.skipIf(!redisAvailable)('the Redis store on a standalone server', () =>
     const r = shortLived(60_000, { data: { a: 1 } });
     await a.create(r);
     const stale = await a.get(r.handle);
-    expect(await b.patch(r.handle, { set: { a: 'changed elsewhere', ...odd } })).toMatchObject({ ok: true, version: 2 });
+    expect(await b.patch(r.handle, { set: { a: 'changed elsewhere', ...odd } }, Date.now())).toMatchObject({ ok: true, version: 2 });
     expect(stale?.data).toEqual({ a: 1 });
-    await a.patch(r.handle, { set: { c: true } });
+    await a.patch(r.handle, { set: { c: true } }, Date.now());
     expect((await a.get(r.handle))?.data).toEqual({ a: 'changed elsewhere', ...odd, c: true });
     await Promise.all([a.close(), b.close()]);
   });

@@ -103,6 +103,7 @@ const STATS: ReadonlyArray<readonly [keyof MetricsSnapshot & string, string]> = 
   ['rejected', 'validations rejected'],
   ['revoked', 'sessions revoked'],
   ['rotated', 'tokens rotated'],
+  ['invalidTokens', 'invalid tokens'],
   ['tokensIssued', 'token pairs issued'],
   ['tokenRefreshes', 'token refreshes'],
   ['storeErrors', 'store errors'],
@@ -170,7 +171,7 @@ export function overviewPage(f: AdminFrame, o: { counts: MetricsSnapshot; status
 
 /** The full security-event feed. */
 export function eventsPage(f: AdminFrame, events: readonly SecurityEvent[]): string {
-  const body = html`<h1>Security events</h1><p class="muted">Refresh-token theft, binding mismatches, bursts of invalid tokens, new devices, session-limit evictions and "log out everywhere", newest first. Kept in memory by this instance since it started, the last 200 at most.</p>${eventTable(events, f.now, 'event-feed')}`;
+  const body = html`<h1>Security events</h1><p class="muted">Refresh-token theft, binding mismatches, bursts of invalid tokens, invalid tokens (per client, carrier and reason, once a minute), new devices, session-limit evictions and "log out everywhere", newest first. Kept in memory by this instance since it started, the last 200 at most.</p>${eventTable(events, f.now, 'event-feed')}`;
   return page({ title: 'Security events · latchkey admin', brand: BRAND, nav: nav('events'), aside: aside(f), body });
 }
 
