@@ -8,11 +8,11 @@
  */
 import { apiKeys } from '../server/apikeys.js';
 import { redactStoreUrl } from '../server/store-url.js';
-import { parseVerb, resolveOption, STORE_HELP, STORE_OPTIONS, stringFlag } from './args.js';
+import { parseVerb, STORE_HELP, STORE_OPTIONS, stringFlag } from './args.js';
 import { group, showHelp, type Command } from './command.js';
 import { EXIT, nothingError, usageError } from './exit.js';
 import { println } from './io.js';
-import { storeCall, withStore } from './open-store.js';
+import { serviceStore, storeCall, withStore } from './open-store.js';
 import { shown } from './redact.js';
 import { table, when } from './table.js';
 
@@ -21,6 +21,11 @@ const CREATE_HELP = `Usage: latchkey apikeys create [--name <name>] [--store <ur
 Creates an API key for a caller of the /v1 API. The key is printed once,
 alone on the last line of standard output; the store keeps only its hash.
 Send it as "Authorization: Bearer <key>".
+
+The store must exist: an SQLite file that does not exist is refused (exit
+code 3) and a PostgreSQL database without latchkey's tables too (exit code
+2), never created; 'latchkey serve' or 'latchkey migrate' creates them.
+memory: is refused: the key would vanish with this command.
 
 Options:
   --name <name>      what the key is for (at most 100 characters), shown by
@@ -39,8 +44,8 @@ const create: Command = {
     const { values } = parseVerb(argv, { ...STORE_OPTIONS, name: { type: 'string' } }, CREATE_HELP);
     if (values.help === true) return showHelp(io, CREATE_HELP);
     const name = stringFlag(values, 'name') ?? '';
-    const store = resolveOption(values, io, 'store');
-    const { key, info } = await withStore(store, io, (s) => storeCall(() => apiKeys(s).create(name)));
+    const store = serviceStore(values, io, 'apikeys create');
+    const { key, info } = await withStore(store, io, (s) => storeCall(() => apiKeys(s).create(name)), { create: false });
     println(
       io.stdout,
       `API key ${info.id}${info.name === '' ? '' : ` ("${shown(info.name)}")`} created in ${redactStoreUrl(store)}.`,
@@ -69,7 +74,7 @@ const list: Command = {
   async run(argv, io) {
     const { values } = parseVerb(argv, { ...STORE_OPTIONS, json: { type: 'boolean' } }, LIST_HELP);
     if (values.help === true) return showHelp(io, LIST_HELP);
-    const store = resolveOption(values, io, 'store');
+    const store = serviceStore(values, io, 'apikeys list');
     const keys = await withStore(store, io, (s) => storeCall(() => apiKeys(s).list()), { create: false });
     if (values.json === true) {
       println(io.stdout, JSON.stringify({ apiKeys: keys }));
@@ -106,7 +111,7 @@ const revoke: Command = {
     if (given === undefined) throw usageError('which API key? give its id: latchkey apikeys revoke <id>', REVOKE_HELP);
     // A whole key given by mistake: take its id, never echo its secret.
     const id = /^lk_([0-9a-f]{24})_/.exec(given)?.[1] ?? given;
-    const store = resolveOption(values, io, 'store');
+    const store = serviceStore(values, io, 'apikeys revoke');
     const done = await withStore(store, io, (s) => storeCall(() => apiKeys(s).revoke(id)), { create: false });
     if (!done) throw nothingError(`no API key with id ${JSON.stringify(shown(id, 64))} in ${redactStoreUrl(store)}`);
     println(io.stdout, `API key ${shown(id)} revoked.`);

@@ -31,8 +31,9 @@ export function defaultOf(name: keyof ServiceConfig): unknown {
 }
 
 /** Help lines of {@link STORE_OPTIONS}. */
-export const STORE_HELP = `  --store <url>      the store: sqlite:<path>, memory:, redis://…, rediss://…,
-                     redis-cluster://h1:p1,h2:p2, postgres://…
+export const STORE_HELP = `  --store <url>      the store of the service: sqlite:<path>, redis://…,
+                     rediss://…, redis-cluster://h1:p1,h2:p2, postgres://…
+                     (not memory:, which lives inside one process)
                      (default: $LATCHKEY_STORE, else the config file's, else
                      ${String(defaultOf('store'))})
   --config <file>    a JSON config file of latchkey serve to read "store" from

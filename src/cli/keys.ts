@@ -7,6 +7,7 @@
  * @module
  */
 import { join } from 'node:path';
+import { makeStateFolder } from '../server/state-folder.js';
 import { fileKeyStorage, type StoredKey } from '../tokens/key-storage.js';
 import { createKeySet } from '../tokens/keys.js';
 import { defaultOf, parseVerb, resolveOption } from './args.js';
@@ -34,7 +35,8 @@ const ROTATE_HELP = `Usage: latchkey keys rotate [--data-dir <dir>]
 Generates a new signing key for access tokens in <data-dir>/${KEY_FILE} and
 prints its kid alone on the last line. The previous key keeps verifying tokens
 for ${OVERLAP} (the overlap), then retires; it stays in the JWKS until then.
-With no key file yet, creates one with a first key.
+With no key file yet, creates one with a first key (and the data folder,
+private and with a .gitignore, when it does not exist).
 
 A running 'latchkey serve' re-reads ${KEY_FILE} every minute: within a
 minute it signs with the new key and serves it in its JWKS. Instances sharing
@@ -51,7 +53,10 @@ const rotate: Command = {
   async run(argv, io) {
     const { values } = parseVerb(argv, DATA_DIR_OPTIONS, ROTATE_HELP);
     if (values.help === true) return showHelp(io, ROTATE_HELP);
-    const path = join(resolveOption(values, io, 'dataDir'), KEY_FILE);
+    const dataDir = resolveOption(values, io, 'dataDir');
+    // Made as latchkey serve makes it: private, with a .gitignore, when it does not exist yet.
+    makeStateFolder(dataDir);
+    const path = join(dataDir, KEY_FILE);
     const storage = fileKeyStorage(path);
     const before = await storage.load();
     const previous = before === null ? undefined : signingKey(before);

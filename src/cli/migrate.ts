@@ -11,11 +11,12 @@ import type SqliteDatabase from 'better-sqlite3';
 import type * as PostgresModule from '../stores/postgres.js';
 import { ConfigError, LatchkeyError } from '../core/errors.js';
 import { parseStoreUrl, redactStoreUrl } from '../server/store-url.js';
-import { parseVerb, resolveOption, STORE_HELP, STORE_OPTIONS } from './args.js';
+import { makeStoreFolder } from '../server/state-folder.js';
+import { parseVerb, STORE_HELP, STORE_OPTIONS } from './args.js';
 import { showHelp, type Command } from './command.js';
 import { EXIT, storeError } from './exit.js';
 import { println } from './io.js';
-import { withStore } from './open-store.js';
+import { serviceStore, withStore } from './open-store.js';
 
 const HELP = `Usage: latchkey migrate [--store <url>]
 
@@ -26,9 +27,12 @@ latchkey needs, and prints "schema v<from> → v<to>".
                 lock (safe to run from several places at once). Run it as a
                 database user who may create tables, then run the service
                 with a user who may only read and write them.
-  sqlite:       the file (and its folder) are created and migrated.
-  memory:, redis://, rediss://, redis-cluster://
+  sqlite:       the file (and its folder) are created and migrated; a
+                folder created for it is private (mode 0700) and gets a
+                .gitignore that keeps it out of commits.
+  redis://, rediss://, redis-cluster://
                 keep no schema: nothing to migrate (exit code 0).
+  memory:       refused (exit code 2): it lives only inside one process.
 
 A database with a newer schema than this latchkey knows is refused (exit 2).
 
@@ -44,7 +48,7 @@ export const migrateCommand: Command = {
   async run(argv, io) {
     const { values } = parseVerb(argv, STORE_OPTIONS, HELP);
     if (values.help === true) return showHelp(io, HELP);
-    const url = resolveOption(values, io, 'store');
+    const url = serviceStore(values, io, 'migrate');
     const where = parseStoreUrl(url, io.cwd);
     const shown = redactStoreUrl(url);
     switch (where.kind) {
@@ -62,13 +66,13 @@ export const migrateCommand: Command = {
       case 'sqlite': {
         const from = where.path === ':memory:' || !existsSync(where.path) ? 0 : await sqliteVersion(where.path);
         const { SQLITE_SCHEMA_VERSION } = await import('../stores/sqlite.js');
+        if (where.path !== ':memory:') makeStoreFolder(url, io.cwd);
         await withStore(url, io, async () => undefined);
         println(io.stdout, `${shown}: schema v${from} → v${SQLITE_SCHEMA_VERSION}${from === SQLITE_SCHEMA_VERSION ? ' (already up to date)' : ''}`);
         return EXIT.ok;
       }
       case 'memory':
-        println(io.stdout, `Nothing to migrate: the memory store (${shown}) keeps no schema.`);
-        return EXIT.ok;
+        return EXIT.usage; // refused by serviceStore above
       case 'redis':
       case 'redis-cluster':
         println(io.stdout, `Nothing to migrate: Redis (${shown}) keeps no schema.`);

@@ -46,8 +46,9 @@ serve, sessions, apikeys and migrate work on the store named by --store <url>,
 else LATCHKEY_STORE, else "store" of the config file (--config or
 LATCHKEY_CONFIG), else ${String(defaultOf('store'))}.
 Store URLs: sqlite:<path>, memory:, redis://host:port, rediss://…,
-redis-cluster://h1:p1,h2:p2, postgres://…. (bench measures memory: unless
-given --store.)
+redis-cluster://h1:p1,h2:p2, postgres://…. memory: lives inside one process:
+serve and bench take it, the one-shot verbs refuse it. (bench measures
+memory: unless given --store.)
 
 Exit codes:
    0  success

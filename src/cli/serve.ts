@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { CONFIG_OPTIONS, envName, flagName, loadConfig, type ServiceConfig } from '../server/config.js';
+import { CONFIG_OPTIONS, envName, flagName, loadConfig, platformVariable, type ServiceConfig } from '../server/config.js';
 import type { Service } from '../server/service.js';
 import { redactStoreUrl } from '../server/store-url.js';
 import { parseVerb } from './args.js';
@@ -48,12 +48,18 @@ function shownDefault(o: (typeof CONFIG_OPTIONS)[number]): string {
   return ` Default: ${String(o.default)}.`;
 }
 
+/** The platform's variables, read after latchkey's own (see `platformVariable`). */
+const PLATFORM_HELP: Record<string, string> = {
+  host: ', else HOST when it holds an IP address or localhost',
+  port: ', else PORT',
+};
+
 /** One entry per option: the flag on its line, then what it does, its default and its variable. */
 function optionLines(): string {
   const entries = CONFIG_OPTIONS.map((o) => ({
     flag: o.kind === 'bool' ? `--[no-]${flagName(o.name)}` : `--${flagName(o.name)} ${o.name === 'dataDir' ? '<dir>' : PLACEHOLDER[o.kind]}`,
     // As the table gives it: a help text may begin with a lower-case name (iss, aud, fatal).
-    text: `${o.help}.${shownDefault(o)} Variable: ${envName(o.name)}.`,
+    text: `${o.help}.${shownDefault(o)} Variable: ${envName(o.name)}${PLATFORM_HELP[o.name] ?? ''}.`,
   }));
   entries.push({ flag: '--config <file>', text: 'a JSON config file of these options by name, e.g. {"port": 8080, "idleTimeout": "1h"}. Variable: LATCHKEY_CONFIG.' });
   entries.push({ flag: '-h, --help', text: 'show this help.' });
@@ -81,8 +87,10 @@ API key, see 'latchkey apikeys create'), /.well-known/jwks.json,
 the demo site at /demo. Prints its URLs once it listens.
 
 Each option is a flag, an environment variable or a key of the config file;
-a flag wins over a variable, a variable over the file. Durations: 30s, 10m,
-12h, 14d. Everything is checked at start; any problem ends with exit code 2.
+a flag wins over a variable, a variable over the file. PORT and HOST, as
+platforms and container images set them, are read after LATCHKEY_PORT and
+LATCHKEY_HOST (and before the file). Durations: 30s, 10m, 12h, 14d.
+Everything is checked at start; any problem ends with exit code 2.
 
 The dashboard's admin password is --admin-password (or LATCHKEY_ADMIN_PASSWORD);
 without one, a password is generated into <data-dir>/admin-password and
@@ -114,6 +122,11 @@ export const serveCommand: Command = {
       flags[o.name] = values[flag] === true ? true : values[`no-${flag}`] === true ? false : undefined;
     }
     const config = loadConfig({ flags, env: io.env, cwd: io.cwd });
+    const host = io.env.HOST?.trim();
+    if (host && flags.host === undefined && !io.env.LATCHKEY_HOST && platformVariable('host', io.env) === undefined) {
+      // Said once, so that a service that is unreachable from outside is not a mystery.
+      println(io.stderr, `latchkey: HOST ${JSON.stringify(host.slice(0, 64))} is not an IP address (some shells set it to the machine's name): ignored; use --host or LATCHKEY_HOST`);
+    }
     return serve(config, io);
   },
 };

@@ -12,11 +12,11 @@ import { createSessions, type Sessions } from '../core/sessions.js';
 import { parseToken } from '../core/token.js';
 import { API_KEY_USER } from '../server/apikeys.js';
 import { redactStoreUrl } from '../server/store-url.js';
-import { parseVerb, resolveOption, STORE_HELP, STORE_OPTIONS, stringFlag } from './args.js';
+import { parseVerb, STORE_HELP, STORE_OPTIONS, stringFlag } from './args.js';
 import { group, showHelp, type Command } from './command.js';
 import { EXIT, nothingError, usageError } from './exit.js';
 import { println, type CliIO } from './io.js';
-import { withStore } from './open-store.js';
+import { serviceStore, withStore } from './open-store.js';
 import { shown } from './redact.js';
 import { printable, table, when } from './table.js';
 
@@ -44,7 +44,7 @@ const list: Command = {
     if (values.help === true) return showHelp(io, LIST_HELP);
     const user = userFlag(stringFlag(values, 'user'), LIST_HELP);
     if (user === undefined) throw usageError('whose sessions? give --user <id>', LIST_HELP);
-    const store = resolveOption(values, io, 'store');
+    const store = serviceStore(values, io, 'sessions list');
     const found = await withSessions(store, io, (sessions) => sessions.list(user));
     if (values.json === true) println(io.stdout, JSON.stringify({ sessions: found }));
     else if (found.length === 0) println(io.stderr, `no live sessions of user ${JSON.stringify(shown(user))} in ${redactStoreUrl(store)}`);
@@ -96,7 +96,7 @@ const revoke: Command = {
     if (handle !== undefined && user !== undefined) throw usageError('give a session handle or --user <id>, not both', REVOKE_HELP);
     if (handle === undefined && user === undefined) throw usageError('what to revoke? give a session handle, or --user <id>', REVOKE_HELP);
     if (except !== undefined && user === undefined) throw usageError('--except goes with --user <id>', REVOKE_HELP);
-    const store = resolveOption(values, io, 'store');
+    const store = serviceStore(values, io, 'sessions revoke');
 
     if (handle !== undefined) {
       const done = await withSessions(store, io, (sessions) => sessions.revoke(handle));

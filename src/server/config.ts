@@ -1,12 +1,14 @@
 /**
  * Configuration of `latchkey serve`: command-line flags, then `LATCHKEY_*`
- * environment variables, then an optional JSON config file, then the
+ * environment variables, then the platform's `HOST` and `PORT` (as PaaS and
+ * container images set them), then an optional JSON config file, then the
  * defaults. Everything is checked at start, and every problem is reported at
  * once with the option's name and where it came from.
  *
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
@@ -18,9 +20,9 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 
 /** The resolved configuration of the service. */
 export interface ServiceConfig {
-  /** Interface to listen on. @default '127.0.0.1' */
+  /** Interface to listen on (`--host`, `LATCHKEY_HOST`, else `HOST` when it holds an IP address or `localhost`). @default '127.0.0.1' */
   readonly host: string;
-  /** Port to listen on; 0 picks a free one. @default 4000 */
+  /** Port to listen on; 0 picks a free one (`--port`, `LATCHKEY_PORT`, else `PORT`). @default 4000 */
   readonly port: number;
   /** Store URL: `sqlite:<path>`, `memory:`, `redis://…`, `rediss://…`, `redis-cluster://h1:p1,h2:p2`, `postgres://…`. @default 'sqlite:./.latchkey/latchkey.db' */
   readonly store: string;
@@ -100,6 +102,31 @@ export const CONFIG_OPTIONS: ReadonlyArray<{ readonly name: keyof ServiceConfig;
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
+/**
+ * The variable a platform sets for an option, read after latchkey's own:
+ * `PORT` (Heroku, Cloud Run, Render, Fly.io... set it) and `HOST`. `HOST` is
+ * taken only when it is an IP address or `localhost`: some shells (tcsh)
+ * export the machine's name as `HOST`, which must not decide where the
+ * service listens.
+ *
+ * @example
+ * ```ts
+ * platformVariable('port', { PORT: '8080' }); // { name: 'PORT', value: '8080' }
+ * platformVariable('host', { HOST: 'build-box-3' }); // undefined: not an address
+ * ```
+ */
+export function platformVariable(option: string, env: Readonly<Record<string, string | undefined>>): { name: string; value: string } | undefined {
+  if (option === 'port') {
+    const value = env.PORT?.trim();
+    return value === undefined || value === '' ? undefined : { name: 'PORT', value };
+  }
+  if (option === 'host') {
+    const value = env.HOST?.trim();
+    return value !== undefined && (isIP(value) !== 0 || value === 'localhost') ? { name: 'HOST', value } : undefined;
+  }
+  return undefined;
+}
+
 /** `dataDir` → `data-dir`. */
 export function flagName(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -149,12 +176,16 @@ export function loadConfig(sources: ConfigSources = {}): ServiceConfig {
     let value: unknown = o.default;
     let from = 'default';
     const envValue = env[envName(o.name)];
+    const platform = platformVariable(o.name, env);
     if (flags[o.name] !== undefined) {
       value = flags[o.name];
       from = `--${flagName(o.name)}`;
     } else if (envValue !== undefined && envValue !== '') {
       value = envValue;
       from = envName(o.name);
+    } else if (platform !== undefined) {
+      value = platform.value;
+      from = platform.name;
     } else if (Object.hasOwn(file, o.name)) {
       value = file[o.name];
       from = `config file "${o.name}"`;

@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Duration } from '../core/duration.js';
@@ -27,6 +27,7 @@ import { securityFeed } from './feed.js';
 import { html, htmlHeaders, page } from './html.js';
 import { createMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
+import { makeStateFolder, makeStoreFolder } from './state-folder.js';
 import { openStore, storeReady } from './store-url.js';
 
 /** Programmatic options of {@link createService}, beyond the configuration. */
@@ -159,7 +160,7 @@ function sharedView(store: Store): Store {
  * ```
  */
 export async function createService(config: ServiceConfig, options: ServiceOptions = {}): Promise<Service> {
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  makeStateFolder(config.dataDir);
   const refreshSecret = config.refreshSecret ?? readOrCreateSecret(join(config.dataDir, 'refresh-secret'), () => randomBytes(32).toString('base64url')).value;
   let adminPasswordFile: string | null = null;
   let adminPassword = config.adminPassword;
@@ -203,6 +204,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     log.warn({ err: { type: typeof e?.name === 'string' ? e.name : 'Error', code: e?.code, message: String(e?.message ?? err) }, repeated: folded }, 'store connection error');
     folded = 0;
   };
+  makeStoreFolder(config.store);
   const store = await openStore(config.store, { onError: onStoreError });
   const shared = sharedView(store);
   const feed = securityFeed();

@@ -57,9 +57,8 @@ describe('the latchkey executable', () => {
   it('is an executable node script', () => {
     expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
     expect(statSync(bin).mode & 0o111).not.toBe(0);
-    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
     expect(pkg.bin).toEqual({ latchkey: './dist/cli/main.js' });
-    expect(pkg.scripts.build).toContain('chmod +x dist/cli/main.js');
     // Started as a program, not through node.
     expect(execFileSync(bin, ['--version'], { cwd: dir, encoding: 'utf8' }).trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
@@ -93,6 +92,8 @@ describe('the latchkey executable', () => {
   });
 
   it('creates an API key alone on the last line, lists it, and revokes it', async () => {
+    // The store of a service that ran once: apikeys never creates one.
+    expect((await latchkey(['migrate'])).code).toBe(0);
     const created = await latchkey(['apikeys', 'create', '--name', 'ci']);
     expect(created.code).toBe(0);
     const key = created.stdout.trimEnd().split('\n').at(-1) as string;

@@ -1,29 +1,20 @@
 /**
  * The built executable for the tests that spawn it: `dist/cli/main.js`,
- * rebuilt with `npm run build` (which also makes it executable) when it is
- * missing or older than the sources it is built from. Test files run in
- * parallel: a lock folder keeps two of them from building at once.
+ * rebuilt by `scripts/build.js --if-stale` (which also makes it executable)
+ * unless dist/ is stamped as the build of the sources as they are. Test files
+ * run in parallel: a lock folder keeps two of them from building at once.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const root = join(import.meta.dirname, '..', '..');
 export const bin = join(root, 'dist', 'cli', 'main.js');
 
-function newestMtime(folder: string): number {
-  return Math.max(...readdirSync(folder, { recursive: true, encoding: 'utf8' }).map((f) => statSync(join(folder, f)).mtimeMs));
-}
-
-function stale(): boolean {
-  return !existsSync(bin) || statSync(bin).mtimeMs < Math.max(newestMtime(join(root, 'src', 'cli')), newestMtime(join(root, 'src', 'server')));
-}
-
-/** Builds the package if `dist/cli/main.js` is missing or stale. */
+/** Builds the package unless dist/ is up to date with src/ (see scripts/build.js). */
 export function ensureBuilt(): void {
-  if (!stale()) return;
   const lock = join(tmpdir(), `latchkey-build-${createHash('sha256').update(root).digest('hex').slice(0, 12)}.lock`);
   const until = Date.now() + 170_000;
   for (;;) {
@@ -38,12 +29,12 @@ export function ensureBuilt(): void {
     }
   }
   try {
-    if (stale()) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'pipe' });
+    execFileSync(process.execPath, [join(root, 'scripts', 'build.js'), '--if-stale'], { cwd: root, stdio: 'pipe' });
   } catch (err) {
     // `npm test` builds first and fails loudly on its own; here, a tree mid-edit elsewhere should not hide the CLI's results.
     if (!existsSync(bin)) throw err;
     const output = String((err as { stdout?: Buffer }).stdout ?? '').trim().split('\n').slice(-5).join('\n');
-    console.warn(`WARNING: npm run build failed; testing the previous build of ${bin}.\n${output}`);
+    console.warn(`WARNING: the build failed; testing the previous build of ${bin}.\n${output}`);
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }

@@ -38,6 +38,22 @@ describe('loadConfig', () => {
     expect([c.host, c.port, c.store]).toEqual(['::1', 0, 'memory:']);
   });
 
+  it('reads the platform variables PORT and HOST after LATCHKEY_PORT and LATCHKEY_HOST, before the file', () => {
+    const file = join(cwd, 'platform.json');
+    writeFileSync(file, JSON.stringify({ port: 5000, host: '127.0.0.5' }));
+    const platform = { PORT: '8080', HOST: '0.0.0.0' };
+    expect(loadConfig({ env: platform, file, cwd })).toMatchObject({ port: 8080, host: '0.0.0.0' });
+    expect(loadConfig({ env: { ...platform, LATCHKEY_PORT: '9000', LATCHKEY_HOST: '::1' }, file, cwd })).toMatchObject({ port: 9000, host: '::1' });
+    expect(loadConfig({ flags: { port: '7000', host: '127.0.0.7' }, env: platform, file, cwd })).toMatchObject({ port: 7000, host: '127.0.0.7' });
+    expect(loadConfig({ env: { PORT: '', HOST: '' }, file, cwd })).toMatchObject({ port: 5000, host: '127.0.0.5' });
+    expect(loadConfig({ env: { HOST: 'localhost' }, cwd }).host).toBe('localhost');
+  });
+
+  it("ignores a HOST that is not an address (a shell's machine name), and names PORT in its problem", () => {
+    expect(loadConfig({ env: { HOST: 'build-box-3' }, cwd }).host).toBe('127.0.0.1');
+    expect(() => loadConfig({ env: { PORT: '80x' }, cwd })).toThrow('invalid configuration: PORT "80x": must be a port number (0-65535)');
+  });
+
   it('names every problem at once, with where the value came from', () => {
     let error: unknown;
     try {

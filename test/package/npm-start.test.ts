@@ -1,0 +1,56 @@
+/**
+ * `npm start` in a clone whose dist/ is current answers /healthz within 3 s:
+ * the build step sees dist/ stamped as the build of src/ and skips tsc
+ * (13 s), then `latchkey serve` starts. Run for real through npm, with the
+ * store and data folder in a temporary folder.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, root } from '../cli/built.js';
+import { cleanEnv } from '../cli/process.js';
+
+let dir: string;
+
+beforeAll(() => {
+  ensureBuilt();
+  dir = mkdtempSync(join(tmpdir(), 'latchkey-npm-start-'));
+}, 180_000);
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('npm start', () => {
+  it('answers /healthz within 3 s when dist/ is up to date with src/', async () => {
+    const started = performance.now();
+    const child = spawn('npm', ['start'], {
+      cwd: root,
+      detached: true, // its own process group: npm, the shell and node stop together
+      env: cleanEnv({ LATCHKEY_PORT: '0', LATCHKEY_DATA_DIR: join(dir, 'data'), LATCHKEY_STORE: `sqlite:${join(dir, 'latchkey.db')}`, LATCHKEY_LOG_LEVEL: 'warn' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    try {
+      const base = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', () => {
+          const m = /latchkey is listening on (http:\/\/\S+)\n/.exec(output);
+          if (m !== null) resolve(m[1] as string);
+        });
+        void exited.then(() => reject(new Error(`npm start ended before listening:\n${output}`)));
+      });
+      const health = await fetch(`${base}/healthz`);
+      const elapsed = performance.now() - started;
+      expect(health.status).toBe(200);
+      expect(output).toContain('dist/ is up to date with src/ (build skipped');
+      expect(elapsed, `npm start answered /healthz after ${Math.round(elapsed)} ms`).toBeLessThan(3000);
+    } finally {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
+      await exited;
+    }
+  });
+});

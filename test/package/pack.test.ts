@@ -1,0 +1,180 @@
+/**
+ * The package as npm ships it, used as the README says. `npm pack` makes the
+ * tarball; a scratch project installs it with exactly the packages that the
+ * README's Install section names; every TypeScript (and JavaScript) snippet
+ * of the README is compiled there as it stands, with the strictest settings
+ * a user may have (strict, exactOptionalPropertyTypes,
+ * noUncheckedIndexedAccess, skipLibCheck false, NodeNext); and the Quick
+ * start runs. The README is parsed on every run: edit it, and this follows.
+ *
+ * Snippets: ```ts blocks are compiled as .ts files, ```js blocks as .js files
+ * with checkJs under the same settings; each is a module of its own, so a
+ * snippet must declare (or import) everything it uses. Other blocks (sh,
+ * text...) are not compiled.
+ *
+ * Offline apart from npm's registry: packages come from npm's cache when it
+ * has them (`--prefer-offline`), at the versions this project's own suites
+ * use (its devDependencies), and better-sqlite3's native addon is copied from
+ * this project's node_modules (same version, same Node) instead of being
+ * downloaded or compiled by its install script.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, root } from '../cli/built.js';
+import { codeBlocks, installedPackages, relativeLinks, section, splitSpec, withinRange, type Snippet } from './readme.js';
+
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+
+let scratch: string;
+let app: string;
+/** What tsc said about the snippets, once for every test. */
+let compile: { status: number | null; output: string };
+/** Paths in the tarball, relative to the package root. */
+let shipped: Set<string>;
+
+/** npm as a user runs it: none of the npm_* variables of an `npm test` around this test. */
+function npm(args: string[], cwd: string): string {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k)) env[k] = v;
+  return execFileSync('npm', args, { cwd, env: { ...env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** The compiled snippets: `readme-<fence line>.ts` (or .js). */
+const snippetFile = (s: Snippet): string => `readme-${s.line}.${s.lang === 'ts' || s.lang === 'typescript' ? 'ts' : 'js'}`;
+const compiled = codeBlocks(readme).filter((b) => ['ts', 'typescript', 'js', 'javascript'].includes(b.lang));
+
+beforeAll(() => {
+  ensureBuilt();
+  scratch = mkdtempSync(join(tmpdir(), 'latchkey-pack-'));
+  const [packed] = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', scratch], root)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  if (packed === undefined) throw new Error('npm pack made no tarball');
+  shipped = new Set(packed.files.map((f) => f.path));
+
+  app = join(scratch, 'app');
+  mkdirSync(join(app, 'snippets'), { recursive: true });
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'readme-check', private: true, type: 'module' }));
+  // The version this project tests with, when the README's range allows it; else what the README says.
+  const specs = installedPackages(section(readme, 'Install')).map((spec) => {
+    const { name, range } = splitSpec(spec);
+    if (name === 'latchkey') return join(scratch, packed.filename);
+    const ours = pkg.devDependencies[name];
+    return ours !== undefined && withinRange(ours, range) ? `${name}@${ours}` : spec;
+  });
+  npm(['install', '--prefer-offline', '--ignore-scripts', '--no-package-lock', ...specs], app);
+  const sqlite = join(app, 'node_modules', 'better-sqlite3');
+  if (existsSync(sqlite)) {
+    const version = (dir: string): string => (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+    const ours = join(root, 'node_modules', 'better-sqlite3');
+    if (version(sqlite) === version(ours)) {
+      mkdirSync(join(sqlite, 'build', 'Release'), { recursive: true });
+      copyFileSync(join(ours, 'build', 'Release', 'better_sqlite3.node'), join(sqlite, 'build', 'Release', 'better_sqlite3.node'));
+    } else {
+      npm(['rebuild', 'better-sqlite3'], app);
+    }
+  }
+
+  for (const s of compiled) writeFileSync(join(app, 'snippets', snippetFile(s)), s.code);
+  writeFileSync(
+    join(app, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        lib: ['ES2023'],
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        exactOptionalPropertyTypes: true,
+        noUncheckedIndexedAccess: true,
+        skipLibCheck: false,
+        verbatimModuleSyntax: true,
+        moduleDetection: 'force',
+        allowJs: true,
+        checkJs: true,
+        rootDir: 'snippets',
+        outDir: 'out',
+      },
+      include: ['snippets'],
+    }),
+  );
+  const local = join(app, 'node_modules', 'typescript', 'bin', 'tsc');
+  const tsc = existsSync(local) ? local : join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--pretty', 'false'], { cwd: app, encoding: 'utf8' });
+  compile = { status: r.status, output: `${r.stdout}${r.stderr}` };
+}, 300_000);
+
+afterAll(() => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+/** tsc's diagnostics, each placed on its README line when it is a snippet's; those of packages' types folded after 10. */
+function diagnostics(output: string): string[] {
+  const problems: string[] = [];
+  let elsewhere = 0;
+  for (const line of output.split('\n')) {
+    const m = /^snippets\/readme-(\d+)\.(?:ts|js)\((\d+),(\d+)\): error (TS\d+): (.*)$/.exec(line);
+    if (m !== null) {
+      const fence = Number(m[1]);
+      const snippet = compiled.find((s) => s.line === fence) as Snippet;
+      const at = fence + Number(m[2]);
+      const source = readme.split('\n')[at - 1]?.trim() ?? '';
+      problems.push(`README.md:${at}:${m[3]} (the \`\`\`${snippet.lang} block of line ${fence}, under "${snippet.heading}"): ${m[4]} ${m[5]}\n      ${source}`);
+    } else if (/: error TS\d+:/.test(line)) {
+      if (++elsewhere <= 10) problems.push(`${line} (not in a snippet: the package's types, or a package the Install section does not name)`);
+    } else if (/^\s+\S/.test(line) && problems.length > 0) {
+      problems[problems.length - 1] += `\n    ${line.trim()}`;
+    }
+  }
+  if (elsewhere > 10) problems.push(`... and ${elsewhere - 10} more errors outside the snippets`);
+  return problems;
+}
+
+describe('the npm package', () => {
+  it('ships every file that the README and the shipped docs link to', () => {
+    const missing: string[] = [];
+    const check = (file: string): void => {
+      const base = file.includes('/') ? file.slice(0, file.lastIndexOf('/') + 1) : '';
+      for (const link of relativeLinks(readFileSync(join(root, file), 'utf8'))) {
+        if (link.target === '') continue;
+        const target = new URL(link.target, `file:///${base}`).pathname.slice(1);
+        const found = target.endsWith('/') ? [...shipped].some((p) => p.startsWith(target)) : shipped.has(target);
+        if (!found) missing.push(`${file}:${link.line} links to ${link.target}, which the package does not ship`);
+      }
+    };
+    check('README.md');
+    for (const file of shipped) if (file.startsWith('docs/') && file.endsWith('.md')) check(file);
+    expect(missing, missing.join('\n')).toEqual([]);
+    expect([...shipped].filter((p) => p.startsWith('docs/screenshots/')).length).toBeGreaterThan(0);
+  });
+
+  it('ships its licence, changelog and security policy, and no build stamp', () => {
+    for (const file of ['LICENSE', 'CHANGELOG.md', 'SECURITY.md', 'README.md', 'package.json']) expect(shipped, file).toContain(file);
+    expect(shipped).not.toContain('dist/.build-stamp');
+  });
+
+  it('installs with the packages of the README\'s Install section', () => {
+    const names = installedPackages(section(readme, 'Install')).map((spec) => splitSpec(spec).name);
+    expect(names).toContain('latchkey');
+    for (const name of names) expect(existsSync(join(app, 'node_modules', name, 'package.json')), name).toBe(true);
+  });
+
+  it('compiles every TypeScript and JavaScript snippet of the README as it stands', () => {
+    expect(compiled.length).toBeGreaterThan(10);
+    const problems = diagnostics(compile.output);
+    if (compile.status !== 0 && problems.length === 0) problems.push(`tsc ended with ${compile.status}:\n${compile.output}`);
+    expect(problems.length, `README snippets that do not compile:\n  ${problems.join('\n  ')}`).toBe(0);
+  });
+
+  it('runs the Quick start', () => {
+    const quickStart = compiled.find((s) => s.heading === '## Quick start');
+    if (quickStart === undefined) throw new Error('README.md has no ```ts block under "## Quick start"');
+    const file = join(app, 'out', snippetFile(quickStart).replace(/\.ts$/, '.js'));
+    // tsc emits even when some snippet has errors: the Quick start runs if it was compiled at all.
+    expect(existsSync(file), `${file}: the Quick start was not compiled:\n${compile.output}`).toBe(true);
+    const r = spawnSync(process.execPath, [file], { cwd: app, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, `the Quick start (README.md:${quickStart.line}) ended with ${r.status ?? r.signal}:\n${r.stdout}${r.stderr}`).toBe(0);
+  }, 60_000);
+});
