@@ -39,7 +39,8 @@ describe.each(ADAPTERS)('token mode through the %s adapter', (adapter) => {
       startTokens(adapter, createTokenTransport({ tokens, trustProxy: ['127.0.0.1'] }), tokens),
       startTokens(adapter, createTokenTransport({ tokens, carrier: 'cookie' }), tokens),
     ]);
-    env = { bearer: servers[0]!.url, cookie: servers[1]!.url, tokens, clock, thefts, foreign };
+    const otherEngine = createSessions({ store, clock, sweepInterval: false });
+    env = { bearer: servers[0]!.url, cookie: servers[1]!.url, tokens, otherEngine, clock, thefts, foreign };
   });
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()));

@@ -47,7 +47,7 @@ describe('createTokenTransport', () => {
     const pair = await tokens.issue({ userId: 'dev' });
     const t = createTokenTransport({ tokens, carrier: 'cookie', development: true });
     const lines = t.respond(pair).headers.filter(([n]) => n === 'set-cookie').map(([, v]) => v);
-    expect(lines[0]).toBe(`latchkey-access=${pair.accessToken}; Max-Age=600; Path=/; HttpOnly; SameSite=Strict`);
+    expect(lines[0]).toBe(`latchkey-access=${pair.accessToken}; Max-Age=300; Path=/; HttpOnly; SameSite=Strict`);
     expect(lines[1]).toMatch(/^latchkey-refresh=[^;]+; Max-Age=1209600; Path=\/auth\/refresh; HttpOnly; SameSite=Strict$/);
   });
 
@@ -81,7 +81,7 @@ describe('createTokenTransport', () => {
     const wrongType = await post(JSON.stringify({ refresh_token: 42 }));
     expect(wrongType.ok === false && wrongType.error.status).toBe(400);
     const ok = await post(JSON.stringify({ refresh_token: pair.refreshToken }));
-    expect(ok.ok && ok.response.body).toMatchObject({ token_type: 'Bearer', expires_in: 600 });
+    expect(ok.ok && ok.response.body).toMatchObject({ token_type: 'Bearer', expires_in: 300 });
   });
 
   it('signs out without a refresh cookie by clearing the cookies (nothing to revoke)', async () => {
