@@ -336,6 +336,52 @@ export const tokenScenarios: TokenScenario[] = [
     },
   },
   {
+    name: 'an access token sent twice (Authorization header and access_token in the query or a form body) gets 400 invalid_request',
+    async run(env) {
+      const pair = await bearerPair(env);
+      const expectTwice = (r: Reply): void => {
+        expect(r.status).toBe(400);
+        expect(r.body).toMatchObject({ error: 'invalid_request', detail: 'duplicate-token' });
+        expect(r.headers.get('www-authenticate')).toBe(`${CHALLENGE}, error="invalid_request", error_description="the access token was sent more than once"`);
+        expectNoSecretIn(r, pair.access_token);
+      };
+      expectTwice(await call(env.bearer, `/api/me?access_token=${pair.access_token}`, bearer(pair.access_token)));
+      expectTwice(await call(env.bearer, '/api/me?x=1&access_token=other', bearer(pair.access_token)));
+      expectTwice(await call(env.bearer, '/api/me', { ...bearer(pair.access_token), form: { access_token: pair.access_token } }));
+      const { access } = cookiesOf(await signIn(env.cookie, env.user));
+      expectTwice(await call(env.cookie, `/api/me?access_token=${access}`, bearer(access)));
+      // Once is fine, and so is an unrelated parameter or a JSON field of that name.
+      expect((await call(env.bearer, '/api/me?access=1', bearer(pair.access_token))).status).toBe(200);
+      expect((await call(env.bearer, '/api/me', { ...bearer(pair.access_token), form: { note: 'access_token' } })).status).toBe(200);
+      expect((await call(env.bearer, '/api/me', { ...bearer(pair.access_token), json: { access_token: 'linked account' } })).status).toBe(200);
+    },
+  },
+  {
+    name: 'an access token of ordinary RS256 size (over 1,050 characters) passes the guard; one over the 8,192-character limit does not',
+    async run(env) {
+      const pair = await bearerPair(env);
+      const sized = async (length: number): Promise<string> => {
+        // The family's live session, so that only the size differs from a token it issued.
+        const sessionId = (JSON.parse(Buffer.from(pair.access_token.split('.')[1] as string, 'base64url').toString()) as { sid: string }).sid;
+        const bare = await env.tokens.access.sign({ subject: env.user, sessionId, claims: { pad: '' } });
+        return env.tokens.access.sign({ subject: env.user, sessionId, claims: { pad: 'p'.repeat(Math.ceil(((length - bare.length) * 3) / 4)) } });
+      };
+      const ordinary = await sized(1100);
+      expect(ordinary.length).toBeGreaterThanOrEqual(1050);
+      const r = await call(env.bearer, '/api/me', bearer(ordinary));
+      expect(r.status).toBe(200);
+      expect((r.body.claims as { sub: string }).sub).toBe(env.user);
+      const large = await sized(8100);
+      expect(large.length).toBeLessThanOrEqual(8192);
+      expect((await call(env.bearer, '/api/me', bearer(large))).status).toBe(200);
+      const huge = await sized(8300);
+      expect(huge.length).toBeGreaterThan(8192);
+      const refused = await call(env.bearer, '/api/me', bearer(huge));
+      expect(refused.status).toBe(400);
+      expect(refused.body).toMatchObject({ error: 'invalid_request', detail: 'malformed-authorization' });
+    },
+  },
+  {
     name: 'cookie carrier: sign-in sets both cookies with exactly the secure attributes and no token in the body',
     async run(env) {
       const r = await signIn(env.cookie, env.user);

@@ -58,6 +58,24 @@ describe('createTokenTransport', () => {
     expect(asTokenTransport({ tokens }).carrier).toBe('bearer');
   });
 
+  it('lets an RS256 access token of ordinary size (about 1,050 characters) through the guard, as verify() does', async () => {
+    const { tokens, clock } = await setup({ keys: { algorithm: 'RS256' } });
+    const pair = await tokens.issue({ userId: 'user-0123456789' });
+    const claims = {
+      email: 'ada.lovelace@analytical-engines.example.com',
+      name: 'Ada King, Countess of Lovelace',
+      roles: ['billing:read', 'billing:write', 'reports:read', 'reports:export', 'admin:users'],
+      tenant: 'tenant-7f3c9a2e-5b1d-4e8f-9a6c-0d2b4f8e1c3a',
+      org: 'org-2e9b7c4d-1a3f-4b5e-8c6d-7e9f0a1b2c3d',
+    };
+    const jwt = await tokens.access.sign({ subject: 'user-0123456789', sessionId: pair.session.handle, scope: 'openid profile email billing reports', authTime: clock.now(), claims });
+    expect(jwt.length).toBeGreaterThanOrEqual(1050);
+    expect(jwt.length).toBeLessThan(1200);
+    expect((await tokens.verify(jwt)).ok).toBe(true);
+    const r = await createTokenTransport({ tokens }).guard()(request({ authorization: `Bearer ${jwt}` }));
+    expect(r.ok && r.claims.email).toBe(claims.email);
+  });
+
   it('answers 503 store-unavailable when a session check cannot reach the store', async () => {
     const { tokens, store } = await setup();
     const pair = await tokens.issue({ userId: 'u1' });
