@@ -117,6 +117,8 @@ export interface Metrics {
   readonly tokensIssued: Counter;
   /** `latchkey_token_refreshes_total{result}` */
   readonly tokenRefreshes: Counter;
+  /** `latchkey_tokens_introspected_total{result}`: `active` or why the token is not. */
+  readonly tokensIntrospected: Counter;
   /** `latchkey_store_errors_total` */
   readonly storeErrors: Counter;
   /** `latchkey_api_key_rejections_total{reason}` */
@@ -138,11 +140,12 @@ export function createMetrics(): Metrics {
   const rotated = new Counter('latchkey_sessions_rotated_total', 'Session tokens rotated, by cause.');
   const tokensIssued = new Counter('latchkey_tokens_issued_total', 'Token pairs issued at sign-in.');
   const tokenRefreshes = new Counter('latchkey_token_refreshes_total', 'Refresh-token rotations, by result.');
+  const tokensIntrospected = new Counter('latchkey_tokens_introspected_total', 'Access tokens introspected, by result (active or why not).');
   const storeErrors = new Counter('latchkey_store_errors_total', 'Requests that failed because the store was unavailable.');
   const apiKeyRejections = new Counter('latchkey_api_key_rejections_total', 'API requests refused for their API key, by reason.');
   const requestDuration = new Histogram('latchkey_http_request_duration_seconds', 'Time to answer HTTP requests, by method, route and status.');
   const started = Date.now() / 1000;
-  const all = [created, validated, revoked, rotated, tokensIssued, tokenRefreshes, storeErrors, apiKeyRejections];
+  const all = [created, validated, revoked, rotated, tokensIssued, tokenRefreshes, tokensIntrospected, storeErrors, apiKeyRejections];
   return {
     created,
     validated,
@@ -150,6 +153,7 @@ export function createMetrics(): Metrics {
     rotated,
     tokensIssued,
     tokenRefreshes,
+    tokensIntrospected,
     storeErrors,
     apiKeyRejections,
     requestDuration,
