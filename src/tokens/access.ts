@@ -182,6 +182,8 @@ const FAILURES = Object.fromEntries(
   ).map((reason) => [reason, Object.freeze({ ok: false, reason })]),
 ) as { [R in AccessTokenFailure]: { readonly ok: false; readonly reason: R } };
 
+const ACCESS_OPTIONS: ReadonlySet<string> = new Set(['keys', 'issuer', 'audience', 'ttl', 'clockSkew', 'store', 'storeTimeout', 'revocation', 'clock', 'onError']);
+
 /**
  * Creates an access-token signer and verifier.
  *
@@ -199,6 +201,16 @@ const FAILURES = Object.fromEntries(
  */
 export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
   if (options === null || typeof options !== 'object') throw new TypeError('createAccessTokens() takes an options object');
+  for (const key of Object.keys(options)) {
+    // A misspelt or retired option would silently fall back to its default: refuse it.
+    if (!ACCESS_OPTIONS.has(key)) {
+      throw new ConfigError(
+        key === 'epochs'
+          ? 'epochs is no longer an option: give the store option, and access tokens are refused once their session ends (see revocation)'
+          : `${key} is not an option of createAccessTokens(); known options: ${[...ACCESS_OPTIONS].join(', ')}`,
+      );
+    }
+  }
   const { keys, store } = options;
   if (store !== undefined && (store === null || typeof store !== 'object' || typeof store.get !== 'function' || store.capabilities === undefined)) {
     throw new ConfigError('store must be the latchkey Store the sessions live in');

@@ -114,6 +114,27 @@ export interface Tokens {
   readonly refreshTokens: RefreshTokens;
 }
 
+const TOKENS_OPTIONS: ReadonlySet<string> = new Set([
+  'sessions',
+  'store',
+  'keys',
+  'issuer',
+  'audience',
+  'refreshSecret',
+  'accessTtl',
+  'clockSkew',
+  'graceWindow',
+  'storeTimeout',
+  'revocation',
+  'claims',
+  'clock',
+  'onError',
+]);
+
+/** What callers of the per-user epochs, which the revocation check replaced, are told. */
+const RETIRED_EPOCHS =
+  "epochs is no longer an option: access tokens are refused once their session ends (sign-out, log out everywhere, theft) through the revocation check; remove epochs, and tune it with revocation: { staleness } (or turn it off with revocation: false)";
+
 /**
  * Creates token mode over a session engine and a key set.
  *
@@ -139,6 +160,11 @@ export interface Tokens {
  */
 export function createTokens(options: TokensOptions): Tokens {
   if (options === null || typeof options !== 'object') throw new TypeError('createTokens() takes an options object');
+  for (const key of Object.keys(options)) {
+    // A misspelt or retired option would silently fall back to its default: refuse it.
+    if (key === 'epochs') throw new ConfigError(RETIRED_EPOCHS);
+    if (!TOKENS_OPTIONS.has(key)) throw new ConfigError(`${key} is not an option of createTokens(); known options: ${[...TOKENS_OPTIONS].join(', ')}`);
+  }
   const clock = options.clock ?? systemClock;
   const claimsOf = options.claims;
   if (claimsOf !== undefined && typeof claimsOf !== 'function') throw new ConfigError('claims must be a function (session) => { scope?, claims? }');

@@ -233,4 +233,17 @@ describe('access tokens of an ended session', () => {
     // Without a store, verification is stateless (nothing to ask), as before.
     expect(() => createAccessTokens(base)).not.toThrow();
   });
+
+  it('refuses the retired epochs option and misspelt options rather than ignore them', async () => {
+    const { sessions, store, keys } = await setup();
+    const base = { sessions, store, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET };
+    expect(() => createTokens({ ...base, epochs: false } as never)).toThrow(
+      new ConfigError(
+        'epochs is no longer an option: access tokens are refused once their session ends (sign-out, log out everywhere, theft) through the revocation check; remove epochs, and tune it with revocation: { staleness } (or turn it off with revocation: false)',
+      ),
+    );
+    expect(() => createTokens({ ...base, revokation: false } as never)).toThrow(/^revokation is not an option of createTokens\(\); known options: sessions, store, keys/);
+    expect(() => createAccessTokens({ keys, issuer: ISSUER, audience: AUDIENCE, epochs: {} } as never)).toThrow(/^epochs is no longer an option: give the store option/);
+    expect(() => createAccessTokens({ keys, issuer: ISSUER, audience: AUDIENCE, tll: '5m' } as never)).toThrow(/^tll is not an option of createAccessTokens\(\)/);
+  });
 });
