@@ -50,6 +50,7 @@ export type {
   Session,
   SessionData,
   SessionWithToken,
+  TokenIntrospection,
   TokenPairResult,
   ValidateSessionOptions,
   ValidateSessionResult,
@@ -313,6 +314,26 @@ export function createClient(options: ClientOptions): LatchkeyClient {
       return field<boolean>(answer, 'revoked', (v) => typeof v === 'boolean');
     },
 
+    async introspectToken(token, options) {
+      requireString(token, 'token', true);
+      const answer = await call({ method: 'POST', path: '/v1/tokens/introspect', body: { token }, secrets: [token], options });
+      if (answer.body.active !== true) return { active: field<false>(answer, 'active', (v) => v === false) };
+      const b = answer.body;
+      return {
+        active: true,
+        tokenType: 'Bearer',
+        sub: field<string>(answer, 'sub', isString),
+        sid: field<string>(answer, 'sid', isString),
+        iss: field<string>(answer, 'iss', isString),
+        aud: field<string | string[]>(answer, 'aud', (v) => isString(v) || (Array.isArray(v) && v.every(isString))),
+        iat: field<number>(answer, 'iat', isNumber),
+        exp: field<number>(answer, 'exp', isNumber),
+        ...(isNumber(b.nbf) ? { nbf: b.nbf } : {}),
+        ...(isString(b.scope) ? { scope: b.scope } : {}),
+        ...(isNumber(b.auth_time) ? { authTime: b.auth_time } : {}),
+      };
+    },
+
     async jwks(options) {
       const answer = await call({ method: 'GET', path: '/.well-known/jwks.json', options });
       return { keys: field<JwksDocument['keys']>(answer, 'keys', Array.isArray) };
@@ -371,6 +392,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function isString(value: unknown): value is string {
   return typeof value === 'string';
+}
+
+function isNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
 }
 
 /** Replaces every secret of the call in `text`, in case a server, a proxy or a driver echoes one. */

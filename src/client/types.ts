@@ -184,6 +184,37 @@ export interface RefreshTokensOptions extends CallOptions {
 }
 
 /**
+ * What {@link LatchkeyClient.introspectToken} answers (RFC 7662 names): an
+ * inactive token says nothing more; an active one gives its claims, times in
+ * seconds since the Unix epoch.
+ *
+ * @example
+ * ```ts
+ * const t: TokenIntrospection = await latchkey.introspectToken(accessToken);
+ * if (t.active) console.log(t.sub, t.scope);
+ * ```
+ */
+export type TokenIntrospection =
+  | { readonly active: false }
+  | {
+      readonly active: true;
+      readonly tokenType: 'Bearer';
+      /** The user. */
+      readonly sub: string;
+      /** The session (token family) the token was issued for: `revokeSession(sid)` ends it. */
+      readonly sid: string;
+      readonly iss: string;
+      readonly aud: string | readonly string[];
+      readonly iat: number;
+      readonly nbf?: number;
+      readonly exp: number;
+      /** Space-separated scopes. */
+      readonly scope?: string;
+      /** When the user last authenticated. */
+      readonly authTime?: number;
+    };
+
+/**
  * A JSON Web Key Set (RFC 7517): the public keys that verify access tokens,
  * ready for `jose`'s `createLocalJWKSet()`.
  *
@@ -259,7 +290,9 @@ export interface LatchkeyClient {
    */
   patchSessionData(handle: string, patch: DataPatchInput): Promise<Session>;
   /**
-   * `DELETE /v1/sessions/{handle}`: signs a session out at once. Resolves
+   * `DELETE /v1/sessions/{handle}`: signs a session out at once: a session
+   * of `createSession()`, or a token family by any handle it had (an access
+   * token's `sid`), whose access tokens then stop being active. Resolves
    * `false` when there was no such live session (already signed out).
    *
    * @example
@@ -327,6 +360,20 @@ export interface LatchkeyClient {
    * ```
    */
   revokeRefreshToken(refreshToken: string, options?: CallOptions): Promise<boolean>;
+  /**
+   * `POST /v1/tokens/introspect`: whether an access token is active (valid
+   * signature and times, and its session not ended: signed out, revoked,
+   * "log out everywhere", theft), with its claims. For backends that do not
+   * verify JWTs themselves; an inactive token resolves `{ active: false }`.
+   *
+   * @example
+   * ```ts
+   * const t = await latchkey.introspectToken(bearerToken);
+   * if (!t.active) return res.status(401).end();
+   * console.log(t.sub, t.scope);
+   * ```
+   */
+  introspectToken(token: string, options?: CallOptions): Promise<TokenIntrospection>;
   /**
    * `GET /.well-known/jwks.json`: the public keys that verify access tokens.
    *

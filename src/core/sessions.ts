@@ -6,6 +6,7 @@
  * @module
  */
 import { SessionCache } from './cache.js';
+import { announceLocally, watchInvalidations } from './invalidations.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { describe, durationOption, type Duration } from './duration.js';
@@ -133,8 +134,9 @@ export interface SessionsOptions {
    * was read from the store less than `staleness` ago answers without a store
    * round trip. The secret is still checked (constant time, against the
    * cached hash) and timeouts, binding, renewal and touch still apply; the
-   * engine's own writes (patch, rotate, revoke, revokeUser, expiry, renewal)
-   * drop what they change at once.
+   * writes (patch, rotate, revoke, revokeUser, expiry, renewal) of every
+   * engine of this process over the same store object drop what they change
+   * at once.
    *
    * Changes made by other processes reach the cache through the store's
    * invalidation messages (`capabilities.invalidations`: Redis pub/sub,
@@ -370,7 +372,7 @@ export function createSessions(options: SessionsOptions): Sessions {
   const timeoutMs = storeTimeoutMs(store, options.storeTimeout);
 
   let cache: SessionCache | null = null;
-  let subscription: Promise<(() => Promise<void>) | null> | null = null;
+  let unwatch: (() => Promise<void>) | null = null;
   if (cfg.cache !== null) {
     const announced = store.capabilities.invalidations === true;
     if (announced && typeof store.subscribe !== 'function') {
@@ -379,24 +381,26 @@ export function createSessions(options: SessionsOptions): Sessions {
     // Trusted at once when nothing is announced (staleness is the bound); otherwise once the subscription is live.
     const c = new SessionCache(cfg.cache.maxEntries, cfg.cache.stalenessMs, !announced);
     cache = c;
-    if (announced) {
-      const listener = {
+    unwatch = watchInvalidations(
+      store,
+      {
         invalidate: (message: unknown) => {
           if (message !== null && typeof message === 'object') c.apply(message);
           else c.clear();
         },
         status: (live: boolean) => c.setTrusted(live === true),
-      };
-      subscription = (store.subscribe as NonNullable<Store['subscribe']>)(listener).catch((err: unknown) => {
-        onError(err);
-        return null;
-      });
-    }
+      },
+      onError,
+    );
   }
 
-  /** After one of the engine's own writes to a record (or a failed attempt, which may have landed). */
+  /**
+   * After one of the engine's own writes to a record (or a failed attempt,
+   * which may have landed): every cache of this store in the process forgets it.
+   */
   function forget(handle: string): void {
     if (cache !== null) cache.drop(handle);
+    announceLocally(store, { handles: [handle] });
   }
 
   function call<T>(op: () => Promise<T>): Promise<T> {
@@ -784,6 +788,7 @@ export function createSessions(options: SessionsOptions): Sessions {
       const now = clock.now();
       const handles = await call(() => store.revokeUser(id, now + cfg.retentionMs, except)).finally(() => {
         if (cache !== null) cache.dropUser(id);
+        announceLocally(store, { userId: id });
       });
       for (const handle of handles) events.emit('revoked', { handle, userId: id, cause: 'user', at: now });
       return handles;
@@ -832,8 +837,7 @@ export function createSessions(options: SessionsOptions): Sessions {
       // What was counted is reported, not lost with the engine.
       reports.flush();
       cache?.clear();
-      const unsubscribe = subscription === null ? null : await subscription;
-      if (unsubscribe !== null) await unsubscribe().catch(onError);
+      if (unwatch !== null) await unwatch().catch(onError);
       await store.close();
     },
   };

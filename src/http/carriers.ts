@@ -72,22 +72,26 @@ export function carrierConfig(o: CarrierOptions): CarrierConfig {
   };
 }
 
-// RFC 6750 b64token, bounded.
+// RFC 6750 b64token.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+/** Room for the scheme and its spaces around the token, so that the header is bounded before the pattern runs. */
+const SCHEME_ROOM = 64;
 
 /**
  * Reads the token of an `Authorization: Bearer` header (RFC 6750 §2.1).
- * Never throws; `null` when absent, not Bearer, malformed or oversized.
+ * Never throws; `null` when absent, not Bearer, malformed, or when the token
+ * is longer than `maxLength` characters (a session token is 66; token mode
+ * passes its access-token limit).
  *
  * @example
  * ```ts
  * readBearer('Bearer abc.def'); // 'abc.def'
  * ```
  */
-export function readBearer(header: unknown): string | null {
-  if (typeof header !== 'string' || header.length > 1024) return null;
+export function readBearer(header: unknown, maxLength = 1024): string | null {
+  if (typeof header !== 'string' || header.length > maxLength + SCHEME_ROOM) return null;
   const m = BEARER.exec(header);
-  return m === null ? null : (m[1] as string);
+  return m === null || (m[1] as string).length > maxLength ? null : (m[1] as string);
 }
 
 /**

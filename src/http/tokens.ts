@@ -28,15 +28,19 @@
  * origins are listed in `csrf.trustedOrigins`.
  *
  * Failures follow RFC 6750 (`WWW-Authenticate: Bearer realm="…",
- * error="invalid_token", error_description="…"`) and RFC 6749
- * (`invalid_grant`), with the exact cause in the body's `detail`. No token
- * ever appears in a message, a header or a log.
+ * error="invalid_token", error_description="…"`; 400 `invalid_request` for
+ * a token sent twice, in the header and as an `access_token` parameter) and
+ * RFC 6749 (`invalid_grant`), with the exact cause in the body's `detail`.
+ * No token ever appears in a message, a header or a log. The guard verifies
+ * that the token's session is still live (see `createAccessTokens`'s
+ * `revocation`), and accepts tokens up to `MAX_ACCESS_TOKEN_LENGTH`, the
+ * limit `verify()` applies.
  *
  * @module
  */
 import { ConfigError } from '../core/errors.js';
 import type { Session } from '../core/model.js';
-import type { AccessTokenClaims, AccessTokenFailure, AccessTokenResult } from '../tokens/access.js';
+import { MAX_ACCESS_TOKEN_LENGTH, type AccessTokenClaims, type AccessTokenFailure, type AccessTokenResult } from '../tokens/access.js';
 import type { RefreshFailure } from '../tokens/refresh.js';
 import type { TokenPair, Tokens } from '../tokens/tokens.js';
 import { readBearer } from './carriers.js';
@@ -107,8 +111,10 @@ export interface TokenTransportOptions extends TrustProxyOptions {
 /** Options of one guarded route, see {@link TokenTransport.guard}. */
 export interface TokenGuardOptions {
   /**
-   * Also check the session against the store (one read): use it for
-   * sensitive operations, so that a revoked family is refused at once.
+   * Check the session against the store (one read per request) instead of
+   * the revocation cache: use it for sensitive operations, so that a family
+   * ended by another instance is refused even before the store announces it.
+   * (A family ended on this instance is refused at once either way.)
    * @default false
    */
   checkSession?: boolean;
@@ -260,6 +266,11 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
       message: 'malformed Authorization header',
       headers: { 'www-authenticate': challenge(`, error="invalid_request", error_description="malformed Authorization header"`) },
     });
+    const twice = new HttpError(400, 'invalid_request', {
+      detail: 'duplicate-token',
+      message: 'the access token was sent more than once',
+      headers: { 'www-authenticate': challenge(`, error="invalid_request", error_description="the access token was sent more than once"`) },
+    });
     const insufficient = new HttpError(403, 'insufficient_scope', {
       message: `the access token lacks a required scope (${required.join(' ')})`,
       headers: { 'www-authenticate': challenge(`, error="insufficient_scope", error_description="the access token lacks a required scope"${scopeParam}`) },
@@ -277,8 +288,10 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
 
     return async (req) => {
       const authorization = req.header('authorization');
-      let token = readBearer(authorization);
+      let token = readBearer(authorization, MAX_ACCESS_TOKEN_LENGTH);
       if (token === null && authorization !== undefined && /^\s*bearer\b/i.test(authorization)) return { ok: false, error: badHeader };
+      // RFC 6750 section 2: one method per request; a second copy in the query or a form body is a malformed request.
+      if (token !== null && (inQuery(req.url) || (needsFormCheck(req) && (await inForm(req))))) return { ok: false, error: twice };
       if (token === null && access !== null) {
         token = readCookie(req.header('cookie'), access.name);
         if (token === '') token = null;
@@ -443,6 +456,29 @@ function refreshCookieConfig(o: { name?: string; path?: string; domain?: string;
     throw new ConfigError(`refreshCookie.path: '/' would send the refresh token with every request; set it to the path of your refresh endpoint (default '/auth/refresh')`);
   }
   return cookieConfig({ name, secure, sameSite: 'strict', path, domain: opts.domain, persistent: opts.persistent }, development, 'refreshCookie', { base: 'refresh' });
+}
+
+const FORM = /^application\/x-www-form-urlencoded\b/i;
+
+/** Whether the request target carries `access_token` (RFC 6750 section 2.3). Synchronous: it runs on every guarded request. */
+function inQuery(url: string): boolean {
+  const q = url.indexOf('?');
+  return q !== -1 && url.includes('access_token', q) && new URLSearchParams(url.slice(q + 1)).has('access_token');
+}
+
+/** Whether the request may carry a form-encoded body (RFC 6750 section 2.2) worth reading. */
+function needsFormCheck(req: HttpRequest): boolean {
+  return !isSafeMethod(req.method) && req.formField !== undefined && FORM.test(req.header('content-type') ?? '');
+}
+
+/** Whether the form-encoded body carries `access_token`. */
+async function inForm(req: HttpRequest): Promise<boolean> {
+  try {
+    // Called as a method: adapters' views rely on `this`.
+    return typeof (await req.formField?.('access_token')) === 'string';
+  } catch {
+    return false;
+  }
 }
 
 function scopeList(scope: string | readonly string[] | undefined): string[] {

@@ -12,6 +12,7 @@ import type { ClientInfo, Session } from '../core/model.js';
 import { GuessingMonitor } from '../core/guessing.js';
 import { parseToken } from '../core/token.js';
 import { readBearer } from '../http/carriers.js';
+import { MAX_ACCESS_TOKEN_LENGTH } from '../tokens/access.js';
 import type { ServiceContext } from './context.js';
 import { RESERVED_USER_PREFIX } from './context.js';
 import { ApiError } from './errors.js';
@@ -87,6 +88,31 @@ export const SCHEMAS: Record<string, Schema> = {
       tokenType: { type: 'string', const: 'Bearer' },
       expiresIn: { type: 'integer', description: 'Access-token lifetime in seconds.' },
     },
+  },
+  Introspection: {
+    description:
+      'RFC 7662-style: whether the access token is active (signature, issuer, audience and times check out, and its session has not ended), and if so its claims. An inactive token gets `{ "active": false }` and nothing else.',
+    oneOf: [
+      { type: 'object', additionalProperties: false, required: ['active'], properties: { active: { const: false } } },
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['active', 'token_type', 'sub', 'sid', 'iss', 'aud', 'iat', 'exp'],
+        properties: {
+          active: { const: true },
+          token_type: { const: 'Bearer' },
+          sub: { type: 'string', description: 'The user.' },
+          sid: { type: 'string', description: 'The session (token family) the token was issued for: a handle for `DELETE /v1/sessions/{handle}`.' },
+          iss: { type: 'string' },
+          aud: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+          iat: { type: 'integer', description: 'Issued at, seconds since the Unix epoch.' },
+          nbf: { type: 'integer' },
+          exp: { type: 'integer', description: 'Expires at, seconds since the Unix epoch.' },
+          scope: { type: 'string', description: 'Space-separated scopes.' },
+          auth_time: { type: 'integer', description: 'When the user last authenticated, seconds since the Unix epoch.' },
+        },
+      },
+    ],
   },
 };
 
@@ -207,11 +233,12 @@ export const API_ROUTES: readonly RouteSpec[] = [
     method: 'DELETE',
     url: '/v1/sessions/:handle',
     operationId: 'revokeSession',
-    summary: 'Revoke one session (sign-out).',
+    summary:
+      "Revoke one session (sign-out): a session of `/v1/sessions`, or a token family by any handle it had (such as an access token's `sid`), which also ends the family's access tokens.",
     tag: 'sessions',
     auth: true,
     params: obj(['handle'], { handle }),
-    responses: { 204: { description: 'Revoked.', schema: null }, 400: COMMON[400], 401: COMMON[401], 404: E('No active session with this handle.'), 503: COMMON[503] },
+    responses: { 204: { description: 'Revoked.', schema: null }, 400: COMMON[400], 401: COMMON[401], 404: E('No active session or token family with this handle.'), 503: COMMON[503] },
   },
   {
     method: 'GET',
@@ -227,7 +254,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
     method: 'DELETE',
     url: '/v1/users/:userId/sessions',
     operationId: 'revokeUserSessions',
-    summary: 'Log a user out everywhere, optionally but one session.',
+    summary: 'Log a user out everywhere, optionally but one session: every session and token family of the user, and the families\' access tokens.',
     tag: 'sessions',
     auth: true,
     params: obj(['userId'], { userId }),
@@ -263,11 +290,25 @@ export const API_ROUTES: readonly RouteSpec[] = [
     method: 'POST',
     url: '/v1/tokens/revoke',
     operationId: 'revokeRefreshToken',
-    summary: 'Token mode: sign out, revoking the refresh token\'s family.',
+    summary: 'Token mode: sign out, revoking the refresh token\'s family and the family\'s access tokens.',
     tag: 'tokens',
     auth: true,
     body: obj(['refreshToken'], { refreshToken: token }),
     responses: { 200: { description: 'Whether a live family was revoked.', schema: obj(['revoked'], { revoked: { type: 'boolean' } }) }, ...COMMON },
+  },
+  {
+    method: 'POST',
+    url: '/v1/tokens/introspect',
+    operationId: 'introspectToken',
+    summary:
+      'Token mode, RFC 7662-style introspection for backends that verify no JWT themselves: whether an access token is active, and its claims. A token whose session ended (sign-out, revocation, log out everywhere, theft) is inactive at once on the instance that ended it, and on other instances once the store announces it (at most the revocation staleness bound).',
+    tag: 'tokens',
+    auth: true,
+    body: obj(['token'], {
+      token: { type: 'string', minLength: 1, maxLength: MAX_ACCESS_TOKEN_LENGTH, description: 'The access token.' },
+      token_type_hint: { type: 'string', maxLength: 64, description: 'Accepted as in RFC 7662 and ignored: only access tokens are introspected.' },
+    }),
+    responses: { 200: { description: 'The verdict.', schema: ref('Introspection') }, ...COMMON },
   },
 ];
 
@@ -410,11 +451,16 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
         return { session: { ...before, version: r.version, data: r.data } };
       },
       async revokeSession(request: Req<never, { handle: string }>, reply) {
-        const s = await sessions.get(request.params.handle);
-        if (s === null || !isApiRecord(s) || !(await sessions.revoke(request.params.handle))) {
-          throw new ApiError(404, 'not_found', 'no active session with this handle');
+        const { handle } = request.params;
+        const s = await sessions.get(handle);
+        if (s !== null && isApiRecord(s)) {
+          if (await sessions.revoke(handle)) return reply.code(204).send();
+        } else {
+          // A token family, by any handle it had (an access token's sid): ending it ends its access tokens too.
+          const family = await tokens.refreshTokens.session(handle);
+          if (family !== null && isFamilyRecord(family) && (await tokens.revokeFamily(handle))) return reply.code(204).send();
         }
-        return reply.code(204).send();
+        throw new ApiError(404, 'not_found', 'no active session or token family with this handle');
       },
       async listUserSessions(request: Req<never, { userId: string }>) {
         return { sessions: (await sessions.list(request.params.userId)) };
@@ -450,6 +496,25 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
       async revokeRefreshToken(request: Req<{ refreshToken: string }>) {
         if (await isOtherKind(request.body.refreshToken)) return { revoked: false };
         return { revoked: await tokens.revoke(request.body.refreshToken) };
+      },
+      async introspectToken(request: Req<{ token: string }>) {
+        const r = await tokens.verify(request.body.token);
+        metrics.tokensIntrospected.inc({ result: r.ok ? 'active' : r.reason });
+        if (!r.ok) return { active: false };
+        const c = r.claims;
+        return {
+          active: true,
+          token_type: 'Bearer',
+          sub: c.sub,
+          sid: c.sid,
+          iss: c.iss,
+          aud: c.aud,
+          iat: c.iat,
+          ...(typeof c.nbf === 'number' ? { nbf: c.nbf } : {}),
+          exp: c.exp,
+          ...(c.scope !== undefined ? { scope: c.scope } : {}),
+          ...(typeof c.auth_time === 'number' ? { auth_time: c.auth_time } : {}),
+        };
       },
     };
 

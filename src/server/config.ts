@@ -42,7 +42,7 @@ export interface ServiceConfig {
   readonly idleTimeout: string;
   /** Sessions: absolute timeout. @default '12h' */
   readonly absoluteTimeout: string;
-  /** Token mode: access-token lifetime. @default '10m' */
+  /** Token mode: access-token lifetime. @default '5m' */
   readonly accessTtl: string;
   /** Token mode: refresh-token idle timeout. @default '14d' */
   readonly refreshIdleTimeout: string;
@@ -89,7 +89,7 @@ export const CONFIG_OPTIONS: ReadonlyArray<{ readonly name: keyof ServiceConfig;
   { name: 'audience', kind: 'string', default: 'latchkey', help: 'aud of access tokens' },
   { name: 'idleTimeout', kind: 'duration', default: '30m', help: 'session idle timeout' },
   { name: 'absoluteTimeout', kind: 'duration', default: '12h', help: 'session absolute timeout' },
-  { name: 'accessTtl', kind: 'duration', default: '10m', help: 'access-token lifetime' },
+  { name: 'accessTtl', kind: 'duration', default: '5m', help: 'access-token lifetime' },
   { name: 'refreshIdleTimeout', kind: 'duration', default: '14d', help: 'refresh-token idle timeout' },
   { name: 'refreshAbsoluteTimeout', kind: 'duration', default: '30d', help: 'refresh-token absolute timeout' },
   { name: 'maxSessionsPerUser', kind: 'count', default: 0, help: 'most sessions a user may hold; the oldest is signed out to make room (0: no limit)' },

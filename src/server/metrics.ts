@@ -120,6 +120,8 @@ export interface Metrics {
   readonly tokensIssued: Counter;
   /** `latchkey_token_refreshes_total{result}` */
   readonly tokenRefreshes: Counter;
+  /** `latchkey_tokens_introspected_total{result}`: `active` or why the token is not. */
+  readonly tokensIntrospected: Counter;
   /** `latchkey_store_errors_total` */
   readonly storeErrors: Counter;
   /** `latchkey_api_key_rejections_total{reason}` */
@@ -145,11 +147,12 @@ export function createMetrics(): Metrics {
   );
   const tokensIssued = new Counter('latchkey_tokens_issued_total', 'Token pairs issued at sign-in.');
   const tokenRefreshes = new Counter('latchkey_token_refreshes_total', 'Refresh-token rotations, by result.');
+  const tokensIntrospected = new Counter('latchkey_tokens_introspected_total', 'Access tokens introspected, by result (active or why not).');
   const storeErrors = new Counter('latchkey_store_errors_total', 'Requests that failed because the store was unavailable.');
   const apiKeyRejections = new Counter('latchkey_api_key_rejections_total', 'API requests refused for their API key, by reason.');
   const requestDuration = new Histogram('latchkey_http_request_duration_seconds', 'Time to answer HTTP requests, by method, route and status.');
   const started = Date.now() / 1000;
-  const all = [created, validated, revoked, rotated, invalidTokens, tokensIssued, tokenRefreshes, storeErrors, apiKeyRejections];
+  const all = [created, validated, revoked, rotated, invalidTokens, tokensIssued, tokenRefreshes, tokensIntrospected, storeErrors, apiKeyRejections];
   return {
     created,
     validated,
@@ -158,6 +161,7 @@ export function createMetrics(): Metrics {
     invalidTokens,
     tokensIssued,
     tokenRefreshes,
+    tokensIntrospected,
     storeErrors,
     apiKeyRejections,
     requestDuration,

@@ -5,6 +5,10 @@
  * bounded clock skew, and typed results: an invalid token is a value, never
  * an exception, and never appears in a message or an event.
  *
+ * Given the session store, verification also refuses a token whose session
+ * (refresh family) has ended, without a store read per verification: see
+ * {@link AccessTokensOptions.revocation}.
+ *
  * @module
  */
 import { jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload, type JWTVerifyOptions } from 'jose';
@@ -13,10 +17,10 @@ import { systemClock } from '../core/clock.js';
 import { durationOption, type Duration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import type { Store } from '../core/store.js';
-import type { RevocationEpochs } from './epochs.js';
 import type { KeySet } from './keys.js';
 import { storeTimeoutMs } from '../core/store-call.js';
 import { liveRecord } from './lib/lineage.js';
+import { FamilyLiveness } from './lib/liveness.js';
 
 /** Options of {@link createAccessTokens}. */
 export interface AccessTokensOptions {
@@ -28,7 +32,7 @@ export interface AccessTokensOptions {
   audience: string | readonly string[];
   /**
    * Lifetime of an access token.
-   * @default '10m'
+   * @default '5m'
    */
   ttl?: Duration;
   /**
@@ -36,14 +40,39 @@ export interface AccessTokensOptions {
    * @default '30s'
    */
   clockSkew?: Duration;
-  /** The session store, for `verify(token, { checkSession: true })`. @default none */
+  /**
+   * The session store the tokens' sessions (`sid`) live in: needed for the
+   * revocation check and for `verify(token, { checkSession: true })`.
+   * Without it, verification is stateless: a token is valid until its `exp`.
+   * @default none
+   */
   store?: Store;
-  /** How long the `checkSession` store read may take (not armed for in-process stores). @default '2s' */
+  /** How long one store read of verification may take (not armed for in-process stores). @default '2s' */
   storeTimeout?: Duration;
-  /** Per-user revocation epochs checked on every verification ("log out everywhere"). @default none */
-  epochs?: RevocationEpochs;
+  /**
+   * The revocation check of every verification (needs `store`): a token
+   * whose session (refresh family) has ended (signed out, revoked, "log out
+   * everywhere", theft, expired) is refused as `'revoked'`. Whether a
+   * session is live is cached per `sid`; a cache miss costs one store read
+   * (one more per refresh since the token was signed), a hit none.
+   *
+   * A session ended in this process is refused at once, whichever engine
+   * over the same store object ended it. One ended by another process is
+   * refused as soon as the store announces it (Redis pub/sub, PostgreSQL
+   * LISTEN/NOTIFY: milliseconds), and in any case within `staleness`, the
+   * longest a live verdict is trusted without a store read: the bound with a
+   * store that announces nothing (memory, SQLite shared by several
+   * processes), while the store's subscription is down, or if an
+   * announcement is lost. `false` turns the check off: tokens then stay
+   * valid until they expire.
+   *
+   * @default { staleness: '10s', maxEntries: 100000 } when `store` is given
+   */
+  revocation?: false | { staleness?: Duration; maxEntries?: number };
   /** @default the system clock */
   clock?: Clock;
+  /** Called with background errors (the store's invalidation subscription could not be set up). @default none */
+  onError?: (error: unknown) => void;
 }
 
 /** The claims of a verified access token. */
@@ -117,8 +146,17 @@ export interface AccessTokens {
 /** Claims an application may not set through `claims`. */
 export const REGISTERED_CLAIMS: ReadonlySet<string> = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sid', 'scope', 'auth_time']);
 
-/** Longest token verified; anything longer is refused before parsing. */
-const MAX_TOKEN_LENGTH = 8192;
+/**
+ * Longest access token accepted, in characters, by `verify()` and by the
+ * HTTP guard alike (one limit): room for RS256 tokens with generous claims;
+ * anything longer is refused before it is parsed.
+ *
+ * @example
+ * ```ts
+ * if (token.length > MAX_ACCESS_TOKEN_LENGTH) return unauthorized();
+ * ```
+ */
+export const MAX_ACCESS_TOKEN_LENGTH = 8192;
 const TYP = 'at+jwt';
 
 class UnknownKid extends Error {}
@@ -144,6 +182,8 @@ const FAILURES = Object.fromEntries(
   ).map((reason) => [reason, Object.freeze({ ok: false, reason })]),
 ) as { [R in AccessTokenFailure]: { readonly ok: false; readonly reason: R } };
 
+const ACCESS_OPTIONS: ReadonlySet<string> = new Set(['keys', 'issuer', 'audience', 'ttl', 'clockSkew', 'store', 'storeTimeout', 'revocation', 'clock', 'onError']);
+
 /**
  * Creates an access-token signer and verifier.
  *
@@ -161,7 +201,20 @@ const FAILURES = Object.fromEntries(
  */
 export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
   if (options === null || typeof options !== 'object') throw new TypeError('createAccessTokens() takes an options object');
-  const { keys, store, epochs } = options;
+  for (const key of Object.keys(options)) {
+    // A misspelt or retired option would silently fall back to its default: refuse it.
+    if (!ACCESS_OPTIONS.has(key)) {
+      throw new ConfigError(
+        key === 'epochs'
+          ? 'epochs is no longer an option: give the store option, and access tokens are refused once their session ends (see revocation)'
+          : `${key} is not an option of createAccessTokens(); known options: ${[...ACCESS_OPTIONS].join(', ')}`,
+      );
+    }
+  }
+  const { keys, store } = options;
+  if (store !== undefined && (store === null || typeof store !== 'object' || typeof store.get !== 'function' || store.capabilities === undefined)) {
+    throw new ConfigError('store must be the latchkey Store the sessions live in');
+  }
   const storeMs = store === undefined ? 0 : storeTimeoutMs(store, options.storeTimeout);
   if (keys === null || typeof keys !== 'object' || typeof keys.verificationKey !== 'function') {
     throw new ConfigError('keys must be a KeySet: await createKeySet(...)');
@@ -172,16 +225,19 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
   if (!Array.isArray(audience) || audience.length === 0 || !audience.every((a) => typeof a === 'string' && a !== '')) {
     throw new ConfigError('audience must be a non-empty string or a non-empty list of them');
   }
-  const ttlMs = durationOption('ttl', options.ttl ?? '10m', { min: 1000 });
+  const ttlMs = durationOption('ttl', options.ttl ?? '5m', { min: 1000 });
   if (ttlMs > 86_400_000) throw new ConfigError('ttl must be at most 1 day: access tokens cannot be revoked statelessly before they expire');
   const skewMs = durationOption('clockSkew', options.clockSkew ?? '30s');
   if (skewMs > 300_000) throw new ConfigError('clockSkew must be at most 5 minutes');
   if (keys.overlap < ttlMs + skewMs) {
     throw new ConfigError(`the key set's overlap (${keys.overlap} ms) must be at least ttl + clockSkew (${ttlMs + skewMs} ms), or tokens stop verifying before they expire`);
   }
+  const clock = options.clock ?? systemClock;
+  const onError = options.onError ?? (() => {});
+  if (typeof onError !== 'function') throw new ConfigError('onError must be a function');
+  const liveness = livenessOf(options.revocation, store, { clock, timeoutMs: storeMs, endedForMs: ttlMs + skewMs, onError });
   const ttlSeconds = Math.ceil(ttlMs / 1000);
   const skewSeconds = Math.ceil(skewMs / 1000);
-  const clock = options.clock ?? systemClock;
   const systemTime = clock === systemClock;
   const signAudience = audience.length === 1 ? (audience[0] as string) : [...audience];
   const verifyAudience = [...audience];
@@ -263,21 +319,51 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
     },
 
     async verify(token, opts) {
-      if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return FAILURES.malformed;
+      if (typeof token !== 'string' || token.length === 0 || token.length > MAX_ACCESS_TOKEN_LENGTH) return FAILURES.malformed;
+      const checkSession = opts?.checkSession === true;
       let result = await check(token);
-      if (result.ok && epochs === undefined && opts?.checkSession !== true) return result;
-      // Another instance may have rotated: re-read the key storage (rate-limited) and try once more.
-      if (!result.ok && result.reason === 'unknown-kid' && (await keys.reloadIfStale().catch(() => false))) result = await check(token);
+      if (result.ok) {
+        if (liveness === null && !checkSession) return result;
+      } else if (result.reason === 'unknown-kid' && (await keys.reloadIfStale().catch(() => false))) {
+        // Another instance may have rotated: the key storage was re-read (rate-limited); try once more.
+        result = await check(token);
+      }
       if (!result.ok) return result;
-      const { claims } = result;
-      if (epochs !== undefined && (await epochs.isRevoked(claims.sub, claims.iat))) return FAILURES.revoked;
-      if (opts?.checkSession === true) {
+      const sid = result.claims.sid;
+      if (checkSession) {
         if (store === undefined) throw new ConfigError('verify() with checkSession needs the store option of createAccessTokens()');
-        if ((await liveRecord(store, claims.sid, clock.now(), storeMs)) === null) return FAILURES.revoked;
+        return (await liveRecord(store, sid, clock.now(), storeMs)) === null ? FAILURES.revoked : result;
+      }
+      if (liveness !== null) {
+        const cached = liveness.lookup(sid, clock.now());
+        if (cached === undefined ? !(await liveness.read(sid)) : !cached) return FAILURES.revoked;
       }
       return result;
     },
   };
+}
+
+/** The revocation check `option` asks for, or `null` for none. */
+function livenessOf(
+  option: AccessTokensOptions['revocation'],
+  store: Store | undefined,
+  o: { clock: Clock; timeoutMs: number; endedForMs: number; onError: (error: unknown) => void },
+): FamilyLiveness | null {
+  if (option === false) return null;
+  if (option !== undefined && (option === null || typeof option !== 'object')) {
+    throw new ConfigError("revocation must be false or { staleness?, maxEntries? }, e.g. { staleness: '10s' }");
+  }
+  for (const key of Object.keys(option ?? {})) {
+    if (key !== 'staleness' && key !== 'maxEntries') throw new ConfigError(`revocation.${key} is not an option; revocation takes { staleness?, maxEntries? }`);
+  }
+  if (store === undefined) {
+    if (option === undefined) return null;
+    throw new ConfigError('revocation needs the store option: the store the sessions (refresh families) live in');
+  }
+  const stalenessMs = durationOption('revocation.staleness', option?.staleness ?? '10s', { min: 1 });
+  const maxEntries = option?.maxEntries ?? 100_000;
+  if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new ConfigError('revocation.maxEntries must be a positive whole number');
+  return new FamilyLiveness({ store, stalenessMs, maxEntries, ...o });
 }
 
 function scopeString(scope: string | readonly string[]): string {

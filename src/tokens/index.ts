@@ -1,14 +1,14 @@
 /**
  * Token mode: short-lived access JWTs (signed and verified with `jose`),
  * rotating, theft-detecting, race-proof refresh tokens on the session engine,
- * signing keys with rotation and a JWKS document, revocation epochs and
- * optional ID tokens.
+ * access tokens refused once their session ends, signing keys with rotation
+ * and a JWKS document, and optional ID tokens.
  *
  * @module
  */
 export { createTokens } from './tokens.js';
 export type { AccessClaimsOf, TokenPair, TokenRefreshResult, Tokens, TokensOptions } from './tokens.js';
-export { createAccessTokens, REGISTERED_CLAIMS } from './access.js';
+export { createAccessTokens, MAX_ACCESS_TOKEN_LENGTH, REGISTERED_CLAIMS } from './access.js';
 export type {
   AccessTokenClaims,
   AccessTokenFailure,
@@ -24,7 +24,5 @@ export { createKeySet } from './keys.js';
 export type { KeyInfo, KeySet, KeySetOptions, SigningAlgorithm } from './keys.js';
 export { fileKeyStorage, memoryKeyStorage } from './key-storage.js';
 export type { KeyStorage, StoredKey } from './key-storage.js';
-export { memoryEpochStore, revocationEpochs } from './epochs.js';
-export type { EpochStore, RevocationEpochs, RevocationEpochsOptions } from './epochs.js';
 export { createIdTokens } from './id-token.js';
 export type { IdTokenInput, IdTokens, IdTokensOptions, UserClaims } from './id-token.js';

@@ -266,6 +266,9 @@ async function generate(alg: SigningAlgorithm, now: number): Promise<StoredKey> 
   return { kid: randomBytes(12).toString('base64url'), alg, createdAt: now, retiresAt: null, jwk };
 }
 
+/** Shortest HS256 key accepted, in bytes: the SHA-256 output size. */
+const MIN_HS256_BYTES = 32;
+
 const PRIVATE_MEMBERS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'key_ops', 'ext', 'use', 'alg', 'kid']);
 
 async function importEntry(k: StoredKey): Promise<Entry> {
@@ -275,6 +278,13 @@ async function importEntry(k: StoredKey): Promise<Entry> {
   try {
     if (k.alg === 'HS256') {
       if (k.jwk.kty !== 'oct') throw new Error('kty');
+      const bytes = typeof k.jwk.k === 'string' ? Buffer.from(k.jwk.k, 'base64url').length : 0;
+      // RFC 8725 section 3.5 (and RFC 7518 section 3.2): an HMAC key at least as long as the hash output.
+      if (bytes < MIN_HS256_BYTES) {
+        throw new ConfigError(
+          `key ${k.kid} (HS256) is ${bytes} bytes long; an HS256 key must be at least ${MIN_HS256_BYTES} random bytes (RFC 8725 section 3.5): give its "k" ${MIN_HS256_BYTES} or more random bytes (base64url), or remove it from the key storage so that a new key is generated`,
+        );
+      }
       sign = verify = (await importJWK(k.jwk, 'HS256', { extractable: false })) as CryptoKey;
     } else {
       if (k.jwk.kty === 'oct' || typeof k.jwk.d !== 'string') throw new Error('kty');
@@ -285,6 +295,7 @@ async function importEntry(k: StoredKey): Promise<Entry> {
       publicJwk = { ...pub, kid: k.kid, alg: k.alg, use: 'sig' };
     }
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     // The message names the key, never its material.
     throw new ConfigError(`key ${k.kid} (${k.alg}) cannot be imported: ${err instanceof Error && err.message === 'kty' ? 'wrong key type for its algorithm' : 'invalid JWK'}`);
   }

@@ -107,6 +107,8 @@ export interface RefreshTokens {
   revoke(token: unknown): Promise<boolean>;
   /** The live session of the family that `handle` (any handle it ever had, e.g. an access token's `sid`) belongs to. */
   session(handle: string): Promise<Session | null>;
+  /** Revokes the family that `handle` (any handle it ever had) belongs to. Resolves whether a live session was revoked. */
+  revokeFamily(handle: string): Promise<boolean>;
   /** Subscribes to an event; returns the unsubscribe function. */
   on<K extends keyof RefreshEvents>(event: K, listener: (event: RefreshEvents[K]) => void): () => void;
 }
@@ -240,6 +242,11 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
       const rec = await callStore(() => store.get(parsed.handle), timeoutMs);
       if (rec === null || !secretMatches(parsed.secret, rec.secretHash)) return false;
       return (await revokeFamily(rec.handle)).length > 0;
+    },
+
+    async revokeFamily(handle) {
+      if (typeof handle !== 'string' || handle === '') return false;
+      return (await revokeFamily(handle)).length > 0;
     },
 
     async session(handle) {

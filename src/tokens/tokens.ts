@@ -1,9 +1,10 @@
 /**
  * Token mode in one object: sign-in issues a short-lived access JWT and a
- * rotating refresh token; refresh rotates both; verification is stateless by
- * default, with an optional liveness check of the session; sign-out revokes
- * the family, and "log out everywhere" also reaches stateless checks through
- * per-user revocation epochs.
+ * rotating refresh token; refresh rotates both; verification checks the
+ * signature and claims, and that the token's session (refresh family) is
+ * still live through a cache that needs no store read per verification;
+ * sign-out, "log out everywhere" and theft detection end the family, and with
+ * it every access token issued for it.
  *
  * @module
  */
@@ -15,8 +16,7 @@ import type { ClientInfo, Session } from '../core/model.js';
 import type { CreateInput, Sessions } from '../core/sessions.js';
 import type { Store } from '../core/store.js';
 import type { JSONWebKeySet } from 'jose';
-import { createAccessTokens, type AccessTokenResult, type AccessTokens, type VerifyOptions } from './access.js';
-import { revocationEpochs, type RevocationEpochs } from './epochs.js';
+import { createAccessTokens, type AccessTokenResult, type AccessTokens, type AccessTokensOptions, type VerifyOptions } from './access.js';
 import type { KeySet } from './keys.js';
 import { createRefreshTokens, type RefreshEvents, type RefreshFailure, type RefreshTokens } from './refresh.js';
 
@@ -34,7 +34,7 @@ export interface TokensOptions {
   audience: string | readonly string[];
   /** Key(s) deriving refresh-token successors, at least 32 bytes; see `createRefreshTokens()`. */
   refreshSecret: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
-  /** Access-token lifetime. @default '10m' */
+  /** Access-token lifetime. @default '5m' */
   accessTtl?: Duration;
   /** Clock skew tolerated on `exp`/`nbf`. @default '30s' */
   clockSkew?: Duration;
@@ -43,10 +43,14 @@ export interface TokensOptions {
   /** How long one store read of token mode may take (not armed for in-process stores); give the engine's. @default '2s' */
   storeTimeout?: Duration;
   /**
-   * Per-user revocation epochs, or `false` for none.
-   * @default revocationEpochs() (in this process, cache '30s')
+   * How verification learns that a token's session (refresh family) ended:
+   * see `AccessTokensOptions.revocation`. A family ended in this process is
+   * refused at once; one ended by another process as soon as the store
+   * announces it, and in any case within `staleness`. `false`: access tokens
+   * stay valid until they expire, whatever happens to their session.
+   * @default { staleness: '10s', maxEntries: 100000 }
    */
-  epochs?: RevocationEpochs | false;
+  revocation?: AccessTokensOptions['revocation'];
   /**
    * Scope and extra claims of the access tokens of a session, computed at
    * sign-in and at every refresh (e.g. from `session.data`).
@@ -84,11 +88,21 @@ export interface Tokens {
   issue(input: CreateInput & { userId: string }): Promise<TokenPair>;
   /** Rotates the refresh token and issues a new access token. */
   refresh(refreshToken: unknown, options?: { client?: ClientInfo }): Promise<TokenRefreshResult>;
-  /** Verifies an access token; `{ checkSession: true }` also checks the session in the store. */
+  /**
+   * Verifies an access token: signature, claims, and that its session
+   * (refresh family) is live (cached; see {@link TokensOptions.revocation}).
+   * `{ checkSession: true }` reads the store instead of the cache.
+   */
   verify(accessToken: unknown, options?: VerifyOptions): Promise<AccessTokenResult>;
-  /** Signs out: revokes the family of this refresh token. */
+  /** Signs out: revokes the family of this refresh token, and with it the family's access tokens. */
   revoke(refreshToken: unknown): Promise<boolean>;
-  /** "Log out everywhere": revokes every family of the user and refuses their access tokens issued so far. */
+  /**
+   * Ends the family that `handle` belongs to (any handle it ever had, such as
+   * an access token's `sid`): "sign out that device". Resolves whether a live
+   * family was ended.
+   */
+  revokeFamily(handle: string): Promise<boolean>;
+  /** "Log out everywhere": revokes every family of the user, and with them their access tokens. */
   revokeUser(userId: string): Promise<string[]>;
   /** The public JWKS document. */
   jwks(): JSONWebKeySet;
@@ -99,6 +113,27 @@ export interface Tokens {
   /** The underlying refresh-token rotation. */
   readonly refreshTokens: RefreshTokens;
 }
+
+const TOKENS_OPTIONS: ReadonlySet<string> = new Set([
+  'sessions',
+  'store',
+  'keys',
+  'issuer',
+  'audience',
+  'refreshSecret',
+  'accessTtl',
+  'clockSkew',
+  'graceWindow',
+  'storeTimeout',
+  'revocation',
+  'claims',
+  'clock',
+  'onError',
+]);
+
+/** What callers of the per-user epochs, which the revocation check replaced, are told. */
+const RETIRED_EPOCHS =
+  "epochs is no longer an option: access tokens are refused once their session ends (sign-out, log out everywhere, theft) through the revocation check; remove epochs, and tune it with revocation: { staleness } (or turn it off with revocation: false)";
 
 /**
  * Creates token mode over a session engine and a key set.
@@ -125,8 +160,12 @@ export interface Tokens {
  */
 export function createTokens(options: TokensOptions): Tokens {
   if (options === null || typeof options !== 'object') throw new TypeError('createTokens() takes an options object');
+  for (const key of Object.keys(options)) {
+    // A misspelt or retired option would silently fall back to its default: refuse it.
+    if (key === 'epochs') throw new ConfigError(RETIRED_EPOCHS);
+    if (!TOKENS_OPTIONS.has(key)) throw new ConfigError(`${key} is not an option of createTokens(); known options: ${[...TOKENS_OPTIONS].join(', ')}`);
+  }
   const clock = options.clock ?? systemClock;
-  const epochs = options.epochs === false ? undefined : (options.epochs ?? revocationEpochs({ clock }));
   const claimsOf = options.claims;
   if (claimsOf !== undefined && typeof claimsOf !== 'function') throw new ConfigError('claims must be a function (session) => { scope?, claims? }');
   const access = createAccessTokens({
@@ -137,8 +176,9 @@ export function createTokens(options: TokensOptions): Tokens {
     clockSkew: options.clockSkew,
     store: options.store,
     storeTimeout: options.storeTimeout,
-    epochs,
+    revocation: options.revocation,
     clock,
+    onError: options.onError,
   });
   const refreshTokens = createRefreshTokens({
     sessions: options.sessions,
@@ -149,14 +189,6 @@ export function createTokens(options: TokensOptions): Tokens {
     clock,
     onError: options.onError,
   });
-  // A stolen refresh token may have minted access tokens: refuse the user's outstanding ones
-  // (their other devices simply refresh).
-  if (epochs !== undefined) {
-    refreshTokens.on('token-theft', (e) => {
-      if (e.userId !== null) epochs.revoke(e.userId).catch(options.onError ?? (() => {}));
-    });
-  }
-
   async function pair(refreshToken: string, session: Session): Promise<TokenPair> {
     if (session.userId === null) throw new TypeError('token mode needs sessions with a userId');
     const extra = claimsOf === undefined ? undefined : await claimsOf(session);
@@ -192,11 +224,9 @@ export function createTokens(options: TokensOptions): Tokens {
 
     revoke: (token) => refreshTokens.revoke(token),
 
-    async revokeUser(userId) {
-      const handles = await options.sessions.revokeUser(userId);
-      if (epochs !== undefined) await epochs.revoke(userId);
-      return handles;
-    },
+    revokeFamily: (handle) => refreshTokens.revokeFamily(handle),
+
+    revokeUser: (userId) => options.sessions.revokeUser(userId),
 
     jwks: () => options.keys.jwks(),
 

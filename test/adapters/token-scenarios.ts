@@ -5,6 +5,7 @@
  */
 import { expect } from 'vitest';
 import type { ManualClock } from '../../src/core/clock.js';
+import type { Sessions } from '../../src/core/sessions.js';
 import type { AccessTokens } from '../../src/tokens/access.js';
 import type { TokenTheftEvent } from '../../src/tokens/refresh.js';
 import type { Tokens } from '../../src/tokens/tokens.js';
@@ -19,11 +20,13 @@ export interface TokenEnv {
   /** The cookie carrier with every opt-in: `refreshCookie.persistent`, `clearSiteData: { storage: true }`. */
   optIn: string;
   tokens: Tokens;
+  /** Another engine over the same store (the application's cookie sessions, say), which can end a user's families too. */
+  otherEngine: Sessions;
   clock: ManualClock;
   thefts: TokenTheftEvent[];
   /** Signs access tokens with the same keys and issuer for another audience. */
   foreign: AccessTokens;
-  /** A user id of its own for this scenario (revocation epochs are per user). */
+  /** A user id of its own for this scenario ("log out everywhere" is per user). */
   user: string;
 }
 
@@ -100,7 +103,7 @@ export const tokenScenarios: TokenScenario[] = [
     async run(env) {
       const r = await signIn(env.bearer, env.user);
       expect(Object.keys(r.body).sort()).toEqual(['access_token', 'expires_in', 'refresh_token', 'token_type']);
-      expect(r.body).toMatchObject({ token_type: 'Bearer', expires_in: 600 });
+      expect(r.body).toMatchObject({ token_type: 'Bearer', expires_in: 300 });
       expect(r.body.access_token).toMatch(JWT);
       expect(r.body.refresh_token).toMatch(REFRESH);
       expect(r.headers.get('cache-control')).toBe('no-store');
@@ -219,7 +222,12 @@ export const tokenScenarios: TokenScenario[] = [
       expectNoSecretIn(stolen, first.refresh_token);
       expect(env.thefts).toHaveLength(1);
       expect(env.thefts[0]).toMatchObject({ userId: env.user, ip: '198.51.100.9' });
-      // The family's access tokens are refused by a session check, and its live refresh token is revoked.
+      // The family's access tokens of every generation are refused (by the default guard too), and its live refresh token is revoked.
+      for (const copy of [first.access_token, second.access_token]) {
+        const me = await call(env.bearer, '/api/me', bearer(copy));
+        expect(me.status).toBe(401);
+        expect(me.body).toMatchObject({ error: 'invalid_token', detail: 'revoked' });
+      }
       const live = await call(env.bearer, '/api/live', bearer(second.access_token));
       expect(live.status).toBe(401);
       expect(live.body).toMatchObject({ error: 'invalid_token', detail: 'revoked' });
@@ -263,13 +271,128 @@ export const tokenScenarios: TokenScenario[] = [
     },
   },
   {
+    name: 'after logout, a copied access token is refused by the default guard (401 invalid_token revoked)',
+    async run(env) {
+      const pair = await bearerPair(env);
+      const copy = pair.access_token;
+      expect((await call(env.bearer, '/api/me', bearer(copy))).status).toBe(200);
+      expect((await call(env.bearer, LOGOUT, { json: { refresh_token: pair.refresh_token } })).body).toEqual({ revoked: true });
+      const r = await call(env.bearer, '/api/me', bearer(copy));
+      expect(r.status).toBe(401);
+      expect(r.body).toMatchObject({ error: 'invalid_token', detail: 'revoked' });
+      expect(r.headers.get('www-authenticate')).toBe(invalid('the access token was revoked'));
+      expectNoSecretIn(r, copy);
+    },
+  },
+  {
+    name: 'cookie carrier: after logout, a copied access cookie is refused by the default guard, as a cookie or as a bearer header',
+    async run(env) {
+      const { access, refresh } = cookiesOf(await signIn(env.cookie, env.user));
+      expect((await call(env.cookie, '/api/me', { cookie: cookieHeader(access, ACCESS_COOKIE) })).status).toBe(200);
+      expect((await call(env.cookie, LOGOUT, { method: 'POST', cookie: cookieHeader(refresh, REFRESH_COOKIE) })).body).toEqual({ revoked: true });
+      const viaCookie = await call(env.cookie, '/api/me', { cookie: cookieHeader(access, ACCESS_COOKIE) });
+      expect(viaCookie.status).toBe(401);
+      expect(viaCookie.body).toMatchObject({ error: 'invalid_token', detail: 'revoked' });
+      const viaHeader = await call(env.cookie, '/api/me', bearer(access));
+      expect(viaHeader.status).toBe(401);
+      expect(viaHeader.body).toMatchObject({ error: 'invalid_token', detail: 'revoked' });
+    },
+  },
+  {
+    name: 'after log out everywhere, copied access tokens of every family and both carriers are refused; another user’s are not',
+    async run(env) {
+      const viaBearer = await bearerPair(env);
+      const viaCookie = cookiesOf(await signIn(env.cookie, env.user)).access;
+      const other = await bearerPair(env, `other-${env.user}`);
+      expect((await call(env.bearer, '/api/me', bearer(viaBearer.access_token))).status).toBe(200);
+      expect((await call(env.cookie, '/api/me', { cookie: cookieHeader(viaCookie, ACCESS_COOKIE) })).status).toBe(200);
+      expect(await env.tokens.revokeUser(env.user)).toHaveLength(2);
+      const a = await call(env.bearer, '/api/me', bearer(viaBearer.access_token));
+      expect(a.status).toBe(401);
+      expect(a.body).toMatchObject({ error: 'invalid_token', detail: 'revoked' });
+      const b = await call(env.cookie, '/api/me', { cookie: cookieHeader(viaCookie, ACCESS_COOKIE) });
+      expect(b.status).toBe(401);
+      expect(b.body).toMatchObject({ error: 'invalid_token', detail: 'revoked' });
+      expect((await call(env.bearer, '/api/me', bearer(other.access_token))).status).toBe(200);
+      // Another engine over the same store logging that user out everywhere ends their families just as well.
+      expect(await env.otherEngine.revokeUser(`other-${env.user}`)).toHaveLength(1);
+      const c = await call(env.bearer, '/api/me', bearer(other.access_token));
+      expect(c.status).toBe(401);
+      expect(c.body).toMatchObject({ error: 'invalid_token', detail: 'revoked' });
+    },
+  },
+  {
+    name: 'cookie carrier: after theft of the refresh cookie, the family’s copied access cookies of every generation are refused',
+    async run(env) {
+      const first = cookiesOf(await signIn(env.cookie, env.user));
+      const second = cookiesOf(await call(env.cookie, '/auth/refresh', { method: 'POST', cookie: cookieHeader(first.refresh, REFRESH_COOKIE) }));
+      for (const access of [first.access, second.access]) expect((await call(env.cookie, '/api/me', { cookie: cookieHeader(access, ACCESS_COOKIE) })).status).toBe(200);
+      env.clock.advance('11s');
+      const replay = await call(env.cookie, '/auth/refresh', { method: 'POST', cookie: cookieHeader(first.refresh, REFRESH_COOKIE) });
+      expect(replay.body).toMatchObject({ error: 'invalid_grant', detail: 'reused' });
+      expect(env.thefts).toHaveLength(1);
+      for (const access of [first.access, second.access]) {
+        const r = await call(env.cookie, '/api/me', { cookie: cookieHeader(access, ACCESS_COOKIE) });
+        expect(r.status).toBe(401);
+        expect(r.body).toMatchObject({ error: 'invalid_token', detail: 'revoked' });
+      }
+      env.thefts.length = 0;
+    },
+  },
+  {
+    name: 'an access token sent twice (Authorization header and access_token in the query or a form body) gets 400 invalid_request',
+    async run(env) {
+      const pair = await bearerPair(env);
+      const expectTwice = (r: Reply): void => {
+        expect(r.status).toBe(400);
+        expect(r.body).toMatchObject({ error: 'invalid_request', detail: 'duplicate-token' });
+        expect(r.headers.get('www-authenticate')).toBe(`${CHALLENGE}, error="invalid_request", error_description="the access token was sent more than once"`);
+        expectNoSecretIn(r, pair.access_token);
+      };
+      expectTwice(await call(env.bearer, `/api/me?access_token=${pair.access_token}`, bearer(pair.access_token)));
+      expectTwice(await call(env.bearer, '/api/me?x=1&access_token=other', bearer(pair.access_token)));
+      expectTwice(await call(env.bearer, '/api/me', { ...bearer(pair.access_token), form: { access_token: pair.access_token } }));
+      const { access } = cookiesOf(await signIn(env.cookie, env.user));
+      expectTwice(await call(env.cookie, `/api/me?access_token=${access}`, bearer(access)));
+      // Once is fine, and so is an unrelated parameter or a JSON field of that name.
+      expect((await call(env.bearer, '/api/me?access=1', bearer(pair.access_token))).status).toBe(200);
+      expect((await call(env.bearer, '/api/me', { ...bearer(pair.access_token), form: { note: 'access_token' } })).status).toBe(200);
+      expect((await call(env.bearer, '/api/me', { ...bearer(pair.access_token), json: { access_token: 'linked account' } })).status).toBe(200);
+    },
+  },
+  {
+    name: 'an access token of ordinary RS256 size (over 1,050 characters) passes the guard; one over the 8,192-character limit does not',
+    async run(env) {
+      const pair = await bearerPair(env);
+      const sized = async (length: number): Promise<string> => {
+        // The family's live session, so that only the size differs from a token it issued.
+        const sessionId = (JSON.parse(Buffer.from(pair.access_token.split('.')[1] as string, 'base64url').toString()) as { sid: string }).sid;
+        const bare = await env.tokens.access.sign({ subject: env.user, sessionId, claims: { pad: '' } });
+        return env.tokens.access.sign({ subject: env.user, sessionId, claims: { pad: 'p'.repeat(Math.ceil(((length - bare.length) * 3) / 4)) } });
+      };
+      const ordinary = await sized(1100);
+      expect(ordinary.length).toBeGreaterThanOrEqual(1050);
+      const r = await call(env.bearer, '/api/me', bearer(ordinary));
+      expect(r.status).toBe(200);
+      expect((r.body.claims as { sub: string }).sub).toBe(env.user);
+      const large = await sized(8100);
+      expect(large.length).toBeLessThanOrEqual(8192);
+      expect((await call(env.bearer, '/api/me', bearer(large))).status).toBe(200);
+      const huge = await sized(8300);
+      expect(huge.length).toBeGreaterThan(8192);
+      const refused = await call(env.bearer, '/api/me', bearer(huge));
+      expect(refused.status).toBe(400);
+      expect(refused.body).toMatchObject({ error: 'invalid_request', detail: 'malformed-authorization' });
+    },
+  },
+  {
     name: 'cookie carrier: sign-in sets both cookies with exactly the secure attributes (a browser-session refresh cookie), uncacheable, and no token in the body',
     async run(env) {
       const r = await signIn(env.cookie, env.user);
-      expect(r.body).toEqual({ token_type: 'Bearer', expires_in: 600 });
+      expect(r.body).toEqual({ token_type: 'Bearer', expires_in: 300 });
       const { access, refresh } = cookiesOf(r);
       expect(r.setCookies).toEqual([
-        `${ACCESS_COOKIE}=${access}; Max-Age=600; Path=/; HttpOnly; Secure; SameSite=Strict`,
+        `${ACCESS_COOKIE}=${access}; Max-Age=300; Path=/; HttpOnly; Secure; SameSite=Strict`,
         `${REFRESH_COOKIE}=${refresh}; Path=/auth/refresh; HttpOnly; Secure; SameSite=Strict`,
       ]);
       expect(r.headers.get('cache-control')).toBe('no-store');
@@ -285,11 +408,11 @@ export const tokenScenarios: TokenScenario[] = [
       env.clock.advance('1m');
       const r = await call(env.cookie, '/auth/refresh', { method: 'POST', cookie: cookieHeader(first.refresh, REFRESH_COOKIE) });
       expect(r.status).toBe(200);
-      expect(r.body).toEqual({ token_type: 'Bearer', expires_in: 600 });
+      expect(r.body).toEqual({ token_type: 'Bearer', expires_in: 300 });
       const next = cookiesOf(r);
       expect(next.refresh).not.toBe(first.refresh);
       expect(r.setCookies).toEqual([
-        `${ACCESS_COOKIE}=${next.access}; Max-Age=600; Path=/; HttpOnly; Secure; SameSite=Strict`,
+        `${ACCESS_COOKIE}=${next.access}; Max-Age=300; Path=/; HttpOnly; Secure; SameSite=Strict`,
         `${REFRESH_COOKIE}=${next.refresh}; Path=/auth/refresh; HttpOnly; Secure; SameSite=Strict`,
       ]);
       expect(r.headers.get('cache-control')).toBe('no-store');
@@ -362,7 +485,7 @@ export const tokenScenarios: TokenScenario[] = [
       const { access, refresh } = cookiesOf(r);
       // The family's idle deadline (14 days) comes before its absolute one (30 days).
       expect(r.setCookies).toEqual([
-        `${ACCESS_COOKIE}=${access}; Max-Age=600; Path=/; HttpOnly; Secure; SameSite=Strict`,
+        `${ACCESS_COOKIE}=${access}; Max-Age=300; Path=/; HttpOnly; Secure; SameSite=Strict`,
         `${REFRESH_COOKIE}=${refresh}; Max-Age=1209600; Path=/auth/refresh; HttpOnly; Secure; SameSite=Strict`,
       ]);
       const out = await call(env.optIn, LOGOUT, { method: 'POST', cookie: cookieHeader(refresh, REFRESH_COOKIE) });

@@ -40,7 +40,8 @@ describe.each(ADAPTERS)('token mode through the %s adapter', (adapter) => {
       startTokens(adapter, createTokenTransport({ tokens, carrier: 'cookie' }), tokens),
       startTokens(adapter, createTokenTransport({ tokens, carrier: 'cookie', refreshCookie: { persistent: true }, clearSiteData: { storage: true } }), tokens),
     ]);
-    env = { bearer: servers[0]!.url, cookie: servers[1]!.url, optIn: servers[2]!.url, tokens, clock, thefts, foreign };
+    const otherEngine = createSessions({ store, clock, sweepInterval: false });
+    env = { bearer: servers[0]!.url, cookie: servers[1]!.url, optIn: servers[2]!.url, tokens, otherEngine, clock, thefts, foreign };
   });
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()));

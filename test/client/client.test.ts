@@ -197,7 +197,7 @@ describe('against the service', () => {
   it('issues, refreshes and revokes token pairs whose access tokens verify against jwks()', async () => {
     const userId = freshUser();
     const pair = await latchkey.issueTokens({ userId, scope: 'read write', data: { plan: 'pro' }, client: { userAgent: UA } });
-    expect(pair).toEqual({ accessToken: expect.any(String), refreshToken: expect.any(String), tokenType: 'Bearer', expiresIn: 600 });
+    expect(pair).toEqual({ accessToken: expect.any(String), refreshToken: expect.any(String), tokenType: 'Bearer', expiresIn: 300 });
     const keys = createLocalJWKSet(await latchkey.jwks());
     const { payload } = await jwtVerify(pair.accessToken, keys, { issuer: 'latchkey', audience: 'latchkey' });
     expect(payload).toMatchObject({ sub: userId, scope: 'read write' });

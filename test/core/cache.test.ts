@@ -38,7 +38,7 @@ function setup(options: Partial<SessionsOptions> = {}, announcing = false) {
   const clock = manualClock();
   const { store, inner, seen } = observed(announcing);
   const sessions = createSessions({ store, clock, sweepInterval: false, cache: { staleness: '5s' }, ...options });
-  return { sessions, clock, inner, seen };
+  return { sessions, clock, store, inner, seen };
 }
 
 describe('the cache option', () => {
@@ -301,6 +301,45 @@ describe('the cache with a store that announces invalidations', () => {
     expect((await sessions.validate(token)).ok).toBe(true);
     clock.advance('1ms');
     expect(await sessions.validate(token)).toEqual({ ok: false, reason: 'revoked' });
+  });
+
+  it('sees at once what another engine of this process changed in the same store, though the store announces nothing', async () => {
+    const { sessions, seen, clock, store } = setup({ cache: { staleness: '1h' } });
+    const other = createSessions({ store, clock, sweepInterval: false });
+    const one = await sessions.create({ userId: 'u1' });
+    const two = await sessions.create({ userId: 'u2' });
+    expect((await sessions.validate(one.token)).ok).toBe(true);
+    expect((await sessions.validate(two.token)).ok).toBe(true);
+    const reads = seen.reads;
+    expect((await sessions.validate(one.token)).ok).toBe(true);
+    expect(seen.reads).toBe(reads);
+    expect(await other.revoke(one.session.handle)).toBe(true);
+    expect(await sessions.validate(one.token)).toEqual({ ok: false, reason: 'revoked' });
+    expect(await other.revokeUser('u2')).toEqual([two.session.handle]);
+    expect(await sessions.validate(two.token)).toEqual({ ok: false, reason: 'revoked' });
+  });
+
+  it('shares one subscription to the store among the engines of a process, until the last one closes', async () => {
+    const clock = manualClock();
+    const { store } = observed(true);
+    let subscribed = 0;
+    let stopped = 0;
+    const subscribe = store.subscribe!.bind(store);
+    store.subscribe = async (listener) => {
+      subscribed++;
+      const stop = await subscribe(listener);
+      return async () => {
+        stopped++;
+        await stop();
+      };
+    };
+    const a = createSessions({ store, clock, sweepInterval: false, cache: { staleness: '5s' } });
+    const b = createSessions({ store, clock, sweepInterval: false, cache: { staleness: '5s' } });
+    expect(subscribed).toBe(1);
+    await a.close().catch(() => undefined);
+    expect(stopped).toBe(0);
+    await b.close().catch(() => undefined);
+    expect(stopped).toBe(1);
   });
 
   it('unsubscribes on close()', async () => {

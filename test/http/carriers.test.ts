@@ -13,6 +13,16 @@ describe('carriers', () => {
     expect(readBearer(`Bearer ${'a'.repeat(2000)}`)).toBeNull();
   });
 
+  it('bounds the bearer token by the length the caller allows (token mode allows its access-token limit)', () => {
+    expect(readBearer(`Bearer ${'a'.repeat(1024)}`)).toBe('a'.repeat(1024));
+    expect(readBearer(`Bearer ${'a'.repeat(1025)}`)).toBeNull();
+    expect(readBearer(`Bearer ${'a'.repeat(8192)}`, 8192)).toBe('a'.repeat(8192));
+    expect(readBearer(`Bearer   ${'a'.repeat(8192)}  `, 8192)).toBe('a'.repeat(8192));
+    expect(readBearer(`Bearer ${'a'.repeat(8193)}`, 8192)).toBeNull();
+    // The header is bounded too, before the pattern runs: a token in the limit, padded far past it, is refused.
+    expect(readBearer(`Bearer ${' '.repeat(300)}${'a'.repeat(8000)}`, 8192)).toBeNull();
+  });
+
   it('reads one query parameter and refuses conflicting repeats', () => {
     expect(readQueryParameter('/a?session=x&b=1', 'session')).toBe('x');
     expect(readQueryParameter('/a?session=x&session=y', 'session')).toBeNull();

@@ -52,7 +52,7 @@ describe('createTokenTransport', () => {
     const pair = await tokens.issue({ userId: 'dev' });
     const t = createTokenTransport({ tokens, carrier: 'cookie', development: true });
     const lines = t.respond(pair).headers.filter(([n]) => n === 'set-cookie').map(([, v]) => v);
-    expect(lines[0]).toBe(`access=${pair.accessToken}; Max-Age=600; Path=/; HttpOnly; SameSite=Strict`);
+    expect(lines[0]).toBe(`access=${pair.accessToken}; Max-Age=300; Path=/; HttpOnly; SameSite=Strict`);
     expect(lines[1]).toMatch(/^refresh=[^;]+; Path=\/auth\/refresh; HttpOnly; SameSite=Strict$/);
     const named = createTokenTransport({ tokens, carrier: 'cookie', development: true, accessCookie: { name: 'at' }, refreshCookie: { name: 'rt' } });
     expect(named.respond(pair).headers.filter(([n]) => n === 'set-cookie').map(([, v]) => v.slice(0, 3))).toEqual(['at=', 'rt=']);
@@ -63,6 +63,24 @@ describe('createTokenTransport', () => {
     const t = createTokenTransport({ tokens });
     expect(asTokenTransport(t)).toBe(t);
     expect(asTokenTransport({ tokens }).carrier).toBe('bearer');
+  });
+
+  it('lets an RS256 access token of ordinary size (about 1,050 characters) through the guard, as verify() does', async () => {
+    const { tokens, clock } = await setup({ keys: { algorithm: 'RS256' } });
+    const pair = await tokens.issue({ userId: 'user-0123456789' });
+    const claims = {
+      email: 'ada.lovelace@analytical-engines.example.com',
+      name: 'Ada King, Countess of Lovelace',
+      roles: ['billing:read', 'billing:write', 'reports:read', 'reports:export', 'admin:users'],
+      tenant: 'tenant-7f3c9a2e-5b1d-4e8f-9a6c-0d2b4f8e1c3a',
+      org: 'org-2e9b7c4d-1a3f-4b5e-8c6d-7e9f0a1b2c3d',
+    };
+    const jwt = await tokens.access.sign({ subject: 'user-0123456789', sessionId: pair.session.handle, scope: 'openid profile email billing reports', authTime: clock.now(), claims });
+    expect(jwt.length).toBeGreaterThanOrEqual(1050);
+    expect(jwt.length).toBeLessThan(1200);
+    expect((await tokens.verify(jwt)).ok).toBe(true);
+    const r = await createTokenTransport({ tokens }).guard()(request({ authorization: `Bearer ${jwt}` }));
+    expect(r.ok && r.claims.email).toBe(claims.email);
   });
 
   it('answers 503 store-unavailable when a session check cannot reach the store', async () => {
@@ -88,7 +106,7 @@ describe('createTokenTransport', () => {
     const wrongType = await post(JSON.stringify({ refresh_token: 42 }));
     expect(wrongType.ok === false && wrongType.error.status).toBe(400);
     const ok = await post(JSON.stringify({ refresh_token: pair.refreshToken }));
-    expect(ok.ok && ok.response.body).toMatchObject({ token_type: 'Bearer', expires_in: 600 });
+    expect(ok.ok && ok.response.body).toMatchObject({ token_type: 'Bearer', expires_in: 300 });
   });
 
   it('signs out without a refresh cookie by clearing the cookies (nothing to revoke)', async () => {

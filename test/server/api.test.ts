@@ -639,12 +639,12 @@ describe('token mode: /v1/tokens', () => {
     const userId = freshUser();
     const r = await api('POST', '/v1/tokens', { userId, scope: 'read write', data: { plan: 'pro' }, client: { ip: '192.0.2.4', userAgent: UA_FIREFOX_MAC } });
     expect(r.status).toBe(201);
-    expect(r.json).toEqual({ accessToken: expect.any(String), refreshToken: expect.any(String), tokenType: 'Bearer', expiresIn: 600 });
+    expect(r.json).toEqual({ accessToken: expect.any(String), refreshToken: expect.any(String), tokenType: 'Bearer', expiresIn: 300 });
     const { payload, protectedHeader } = await verifyAccess(r.json.accessToken);
     expect(payload.sub).toBe(userId);
     expect(payload.scope).toBe('read write');
     expect(typeof payload.sid).toBe('string');
-    expect((payload.exp as number) - (payload.iat as number)).toBe(600);
+    expect((payload.exp as number) - (payload.iat as number)).toBe(300);
     expect(typeof protectedHeader.kid).toBe('string');
     expect(protectedHeader.alg).not.toBe('none');
   });
@@ -653,7 +653,7 @@ describe('token mode: /v1/tokens', () => {
     const issued = (await api('POST', '/v1/tokens', { userId: freshUser() })).json;
     const refreshed = await api('POST', '/v1/tokens/refresh', { refreshToken: issued.refreshToken });
     expect(refreshed.status).toBe(200);
-    expect(refreshed.json).toEqual({ accessToken: expect.any(String), refreshToken: expect.any(String), tokenType: 'Bearer', expiresIn: 600 });
+    expect(refreshed.json).toEqual({ accessToken: expect.any(String), refreshToken: expect.any(String), tokenType: 'Bearer', expiresIn: 300 });
     expect(refreshed.json.refreshToken).not.toBe(issued.refreshToken);
     const first = await verifyAccess(issued.accessToken);
     const second = await verifyAccess(refreshed.json.accessToken);

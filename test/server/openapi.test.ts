@@ -95,6 +95,7 @@ describe('the OpenAPI document', () => {
         'POST /v1/tokens',
         'POST /v1/tokens/refresh',
         'POST /v1/tokens/revoke',
+        'POST /v1/tokens/introspect',
         'GET /.well-known/jwks.json',
         'GET /v1',
         'GET /openapi.json',
@@ -232,9 +233,16 @@ describe('the server answers as documented', () => {
     await conforms('issueTokens', { body: { scope: 'read' } });
     const refreshed = await conforms('refreshTokens', { body: { refreshToken } });
     expect(refreshed.status).toBe(200);
+    const { accessToken } = refreshed.body as { accessToken: string };
+    expect((await conforms('introspectToken', { body: { token: accessToken } })).body).toMatchObject({ active: true, sub: 'doc-user', scope: 'read' });
+    expect((await conforms('introspectToken', { body: { token: 'garbage' } })).body).toEqual({ active: false });
+    expect((await conforms('introspectToken', { body: {} })).status).toBe(400);
+    expect((await conforms('introspectToken', { body: { token: accessToken }, key: null })).status).toBe(401);
     expect((await conforms('refreshTokens', { body: { refreshToken: 'garbage' } })).status).toBe(401);
     expect((await conforms('revokeRefreshToken', { body: { refreshToken: (refreshed.body as { refreshToken: string }).refreshToken } })).body).toEqual({ revoked: true });
     expect((await conforms('revokeRefreshToken', { body: {} })).status).toBe(400);
+    // Signed out: the family's access token is no longer active.
+    expect((await conforms('introspectToken', { body: { token: accessToken } })).body).toEqual({ active: false });
 
     for (const id of ['jwks', 'openapi', 'health', 'ready', 'metrics']) expect((await conforms(id, { key: null })).status).toBe(200);
   });

@@ -48,6 +48,35 @@ describe('key set', () => {
     expect(String((err as Error).message)).not.toContain('c2VjcmV0');
   });
 
+  it('refuses HS256 keys shorter than 32 bytes from a key storage or a keys.json, naming the key and never its material (RFC 8725 3.5)', async () => {
+    for (const bytes of [0, 16, 31]) {
+      const secret = Buffer.alloc(bytes, 7).toString('base64url');
+      const stored = { kid: `short-${bytes}`, alg: 'HS256' as const, createdAt: 0, retiresAt: null, jwk: { kty: 'oct', k: secret } };
+      const storage = memoryKeyStorage();
+      await storage.save([stored]);
+      const err = await createKeySet({ algorithm: 'HS256', storage }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toBe(
+        `key short-${bytes} (HS256) is ${bytes} bytes long; an HS256 key must be at least 32 random bytes (RFC 8725 section 3.5): give its "k" 32 or more random bytes (base64url), or remove it from the key storage so that a new key is generated`,
+      );
+      const path = join(scratch, `short-${bytes}.json`);
+      writeFileSync(path, JSON.stringify({ version: 1, keys: [stored] }), { mode: 0o600 });
+      const fromFile = await createKeySet({ algorithm: 'HS256', storage: fileKeyStorage(path) }).catch((e: unknown) => e);
+      expect(fromFile).toBeInstanceOf(ConfigError);
+      expect((fromFile as Error).message).toMatch(/is \d+ bytes long; an HS256 key must be at least 32/);
+      if (secret !== '') expect((fromFile as Error).message).not.toContain(secret);
+    }
+    // A retiring short key is refused too: it would still verify.
+    const storage = memoryKeyStorage();
+    const good = { kid: 'good', alg: 'HS256' as const, createdAt: 1, retiresAt: null, jwk: { kty: 'oct', k: Buffer.alloc(32, 9).toString('base64url') } };
+    const old = { kid: 'old', alg: 'HS256' as const, createdAt: 0, retiresAt: Date.now() + 3_600_000, jwk: { kty: 'oct', k: Buffer.alloc(20, 9).toString('base64url') } };
+    await storage.save([good, old]);
+    await expect(createKeySet({ algorithm: 'HS256', storage })).rejects.toThrow('key old (HS256) is 20 bytes long');
+    // 32 bytes is enough.
+    await storage.save([good]);
+    expect((await createKeySet({ algorithm: 'HS256', storage })).list().map((k) => k.kid)).toEqual(['good']);
+  });
+
   it('rotates on demand: the new key signs, old tokens verify during the overlap, not after retirement', async () => {
     const clock = manualClock();
     const keys = await createKeySet({ clock, overlap: '1h' });

@@ -14,10 +14,20 @@ import type { Store } from '../../core/store.js';
 /** Longest lineage walked: far more refreshes than fit in one access token's lifetime. */
 export const MAX_LINEAGE = 64;
 
-/** The live, unexpired record the lineage from `handle` leads to, or `null` (revoked, expired, gone). */
-export async function liveRecord(store: Store, handle: string, now: number, timeoutMs: number): Promise<SessionRecord | null> {
+/**
+ * The live, unexpired record the lineage from `handle` leads to, or `null`
+ * (revoked, expired, gone). `visit` is told each handle just before it is read.
+ */
+export async function liveRecord(
+  store: Store,
+  handle: string,
+  now: number,
+  timeoutMs: number,
+  visit?: (handle: string) => void,
+): Promise<SessionRecord | null> {
   let h = handle;
   for (let i = 0; i < MAX_LINEAGE; i++) {
+    visit?.(h);
     const r = await callStore(() => store.get(h), timeoutMs);
     if (r === null) return null;
     if (r.status === 'active') return expiryOf(r, now) === null ? r : null;
