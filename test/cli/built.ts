@@ -1,7 +1,8 @@
 /**
- * The built executable for the tests that spawn it: `dist/cli/main.js`,
- * rebuilt with `npm run build` (which also makes it executable) when it is
- * missing or older than the sources it is built from. Test files run in
+ * The built package for the tests that spawn it or load it from `dist/`
+ * (the executable `dist/cli/main.js`, the runtime tests), rebuilt with `npm
+ * run build` (which also makes the executable executable) when it is missing
+ * or older than any source. Test files run in
  * parallel: a lock folder keeps two of them from building at once.
  */
 import { execFileSync } from 'node:child_process';
@@ -18,7 +19,8 @@ function newestMtime(folder: string): number {
 }
 
 function stale(): boolean {
-  return !existsSync(bin) || statSync(bin).mtimeMs < Math.max(newestMtime(join(root, 'src', 'cli')), newestMtime(join(root, 'src', 'server')));
+  // The whole of src/: the runtime tests load the engine, adapters and sealed mode from dist/ too.
+  return !existsSync(bin) || statSync(bin).mtimeMs < newestMtime(join(root, 'src'));
 }
 
 /** Builds the package if `dist/cli/main.js` is missing or stale. */
