@@ -13,8 +13,10 @@
  * timers and random numbers, so every workerd cell also proves that
  * constructing latchkey does neither.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanUpWorkerBundle, requireRuntime, runtimeVersion, startApp, type Mode, type RunningApp, type RuntimeName, type WorkerdOptions } from './harness.js';
+import { cleanUpWorkerBundle, requireRuntime, root, runtimeVersion, startApp, type Mode, type RunningApp, type RuntimeName, type WorkerdOptions } from './harness.js';
 
 afterAll(() => cleanUpWorkerBundle());
 
@@ -172,9 +174,9 @@ const SCENARIOS: Record<Mode, { title: string; run: (app: RunningApp) => Promise
   },
 };
 
-function runtimeSuite(runtime: RuntimeName, label: string, options: WorkerdOptions = {}): void {
+function runtimeSuite(runtime: RuntimeName, label: string, options: WorkerdOptions = {}, suffix = ''): void {
   const bin = requireRuntime(runtime);
-  describe.skipIf(bin === null)(`on ${label} ${runtimeVersion(runtime)}`, () => {
+  describe.skipIf(bin === null)(`on ${label} ${runtimeVersion(runtime)}${suffix}`, () => {
     for (const mode of ['stateful', 'sealed', 'tokens'] as const) {
       it(SCENARIOS[mode].title, async () => {
         const app = await startApp(runtime, bin as string, mode, options);
@@ -197,7 +199,7 @@ describe('runtime conformance', () => {
   runtimeSuite('node22', 'Node.js');
   runtimeSuite('bun', 'Bun');
   runtimeSuite('deno', 'Deno');
-  runtimeSuite('workerd', 'workerd (nodejs_compat)', { nodeCompat: true });
+  runtimeSuite('workerd', 'workerd', { nodeCompat: true }, ' with nodejs_compat');
 
   const workerd = requireRuntime('workerd');
   describe.skipIf(workerd === null)(`on workerd ${runtimeVersion('workerd')} without nodejs_compat`, () => {
@@ -206,5 +208,20 @@ describe('runtime conformance', () => {
     it('does not load yet: the bundle imports node:net', async () => {
       await expect(startApp('workerd', workerd as string, 'sealed', { nodeCompat: false })).rejects.toThrow(/No such module "node:net"/);
     });
+  });
+
+  it("is what the README's runtime matrix cites, at the pinned versions", () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const cited = [
+      ...(['stateful sessions', 'sealed sessions', 'token mode'] as const).flatMap((mode) => [
+        `on Node.js ${runtimeVersion('node22')} › ${mode}`,
+        `on Bun ${runtimeVersion('bun')} › ${mode}`,
+        `on Deno ${runtimeVersion('deno')} › ${mode}`,
+        `on workerd ${runtimeVersion('workerd')} with nodejs_compat › ${mode}`,
+      ]),
+      `on workerd ${runtimeVersion('workerd')} without nodejs_compat › does not load yet`,
+      `Node.js ${runtimeVersion('node24')}`,
+    ];
+    for (const name of cited) expect(readme).toContain(name);
   });
 });

@@ -33,7 +33,7 @@ interface Manifest {
 const manifest = JSON.parse(readFileSync(join(root, 'scripts', 'runtimes.json'), 'utf8')) as Manifest;
 
 /** The pinned version of a runtime (scripts/runtimes.json). */
-export function runtimeVersion(name: RuntimeName): string {
+export function runtimeVersion(name: RuntimeName | 'node24'): string {
   return (manifest[name] as Manifest[string]).version;
 }
 
