@@ -9,7 +9,7 @@
 //   GET  /            a page: sign-in form, or who is signed in and their notes
 //   POST /login       sign in (form field `username`) → 303 to /
 //   GET  /me          the signed-in user and notes as JSON; 401 when signed out
-//   POST /notes       adds a note (form field `note`) to the session's data
+//   POST /notes       adds a note (form field `note`) to the session's data → JSON (303 to / for a browser)
 //   POST /logout      sign out → 303 to /
 //
 // Token mode (mode: 'tokens', cookie carrier): POST /login sets the access and
@@ -86,7 +86,8 @@ export function createFetchApp({ mode, secret, remoteAddress }) {
       session.requireUser();
       const notes = [...(session.get('notes') ?? []), await field(request, 'note')].slice(-20);
       session.set('notes', notes);
-      return Response.json({ notes });
+      // A browser's form post goes back to the page; an API client gets JSON.
+      return (request.headers.get('accept') ?? '').includes('text/html') ? home() : Response.json({ notes });
     }
     if (route === 'POST /logout') {
       await session.logout();

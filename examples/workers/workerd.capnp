@@ -12,7 +12,9 @@ const config :Workerd.Config = (
 const worker :Workerd.Worker = (
   modules = [ (name = "worker", esModule = embed "dist/worker.js") ],
   compatibilityDate = "2026-11-01",
-  compatibilityFlags = ["nodejs_compat"],
+  # latchkey needs Node.js compatibility for now (node:crypto, node:net, Buffer). It is
+  # on by default from compatibility date 2026-08-04; with an older date add "nodejs_compat".
+  compatibilityFlags = [],
   bindings = [
     (name = "LATCHKEY_MODE", fromEnvironment = "LATCHKEY_MODE"),
     (name = "SESSION_SECRET", fromEnvironment = "SESSION_SECRET"),
