@@ -45,8 +45,10 @@ export function runtimeBinary(name: RuntimeName): string | null {
   return existsSync(join(dir, '.installed')) ? join(dir, rt.bin) : null;
 }
 
+const warned = new Set<RuntimeName>();
+
 /**
- * The binary, or `null` after a loud SKIPPED warning; under CI a missing
+ * The binary, or `null` after a loud SKIPPED warning (once per runtime); under CI a missing
  * binary throws (CI installs them first with `node scripts/runtimes.js install`).
  */
 export function requireRuntime(name: RuntimeName): string | null {
@@ -54,7 +56,8 @@ export function requireRuntime(name: RuntimeName): string | null {
   if (bin !== null) return bin;
   const how = `node scripts/runtimes.js install ${name}`;
   if (process.env.CI) throw new Error(`${name} ${runtimeVersion(name)} is not installed, and CI is set: run ${how}`);
-  console.warn(`SKIPPED: runtime conformance on ${name} — ${name} ${runtimeVersion(name)} is not installed (${how})`);
+  if (!warned.has(name)) console.warn(`SKIPPED: runtime conformance on ${name} — ${name} ${runtimeVersion(name)} is not installed (${how})`);
+  warned.add(name);
   return null;
 }
 
