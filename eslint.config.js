@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist.tmp*/', 'node_modules/', 'coverage/', '.latchkey/', '.scratch*/'] },
+  { ignores: ['dist/', 'examples/workers/dist/', 'dist.tmp*/', 'node_modules/', 'coverage/', '.latchkey/', '.scratch*/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -7,6 +7,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { isHandle } from '../core/token.js';
 import { CONFIG_OPTIONS, envName, flagName, loadConfig, type ServiceConfig } from '../server/config.js';
 import { usageError } from './exit.js';
 import type { CliIO } from './io.js';
@@ -49,7 +50,7 @@ export const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const sa
 export function parseVerb(argv: readonly string[], options: Options, usage: string, maxPositionals = 0): ParsedArgs {
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: [...argv], options: { ...HELP_OPTION, ...options }, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: dashedHandlesAsValues(argv, options), options: { ...HELP_OPTION, ...options }, strict: true, allowPositionals: true });
   } catch (err) {
     throw usageError(parseMessage(err), usage);
   }
@@ -58,6 +59,34 @@ export function parseVerb(argv: readonly string[], options: Options, usage: stri
     throw usageError(`unexpected argument${extra.length > 1 ? 's' : ''} ${extra.map((a) => JSON.stringify(a)).join(' ')}`, usage);
   }
   return { values: parsed.values as ParsedArgs['values'], positionals: parsed.positionals };
+}
+
+/**
+ * One session handle in 64 begins with '-' (handles are random base64url),
+ * and parseArgs takes such a word for an option: `revoke -Xy…` would be an
+ * unknown option and `--except -Xy…` a missing value. A word of a handle's
+ * exact shape is never one of our flags, so it becomes the value of the
+ * string option just before it (`--except=-Xy…`) or a positional (after `--`).
+ */
+function dashedHandlesAsValues(argv: readonly string[], options: Options): string[] {
+  const args: string[] = [];
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('-') || !isHandle(arg)) {
+      args.push(arg);
+      continue;
+    }
+    const before = args.at(-1);
+    const option = before !== undefined && before.startsWith('--') && !before.includes('=') ? options[before.slice(2)] : undefined;
+    if (option?.type === 'string') args[args.length - 1] = `${before}=${arg}`;
+    else positionals.push(arg);
+  }
+  return positionals.length === 0 ? args : [...args, '--', ...positionals];
 }
 
 /** parseArgs' messages, without their advice to use `--`. */

@@ -34,6 +34,7 @@ import {
 import type { DataPatch, Store } from './store.js';
 import { callStore, storeError, storeTimeoutMs, withTimeout } from './store-call.js';
 import { hashSecret, isHandle, mintToken, parseToken, secretMatches } from './token.js';
+import { repeat, type StopTimer } from './timers.js';
 
 /** Options of {@link createSessions}. Every field but `store` has a secure default. */
 export interface SessionsOptions {
@@ -361,12 +362,16 @@ export function createSessions(options: SessionsOptions): Sessions {
   let closed = false;
   let sweeping: Promise<number> | null = null;
 
-  let timer: ReturnType<typeof setInterval> | null = null;
-  if (cfg.sweepMs !== null && !store.capabilities.expiresByItself) {
-    timer = setInterval(() => {
+  // The sweeper starts with the first store call, not here: construction has no
+  // timers (a Workers module's global scope refuses them), and an engine never
+  // used never ticks.
+  let stopSweeper: StopTimer | null = null;
+  let sweeperDue = cfg.sweepMs !== null && !store.capabilities.expiresByItself;
+  function startSweeper(): void {
+    sweeperDue = false;
+    stopSweeper = repeat(() => {
       sweepNow().catch(onError);
-    }, cfg.sweepMs);
-    timer.unref();
+    }, cfg.sweepMs as number);
   }
 
   const timeoutMs = storeTimeoutMs(store, options.storeTimeout);
@@ -405,12 +410,14 @@ export function createSessions(options: SessionsOptions): Sessions {
 
   function call<T>(op: () => Promise<T>): Promise<T> {
     if (closed) return Promise.reject(new ClosedError('the session manager'));
+    if (sweeperDue) startSweeper();
     return callStore(op, timeoutMs);
   }
 
   /** The hot path's store read: no closure, no extra async frame for in-process stores. */
   function getRecord(handle: string): Promise<SessionRecord | null> {
     if (closed) return Promise.reject(new ClosedError('the session manager'));
+    if (sweeperDue) startSweeper();
     return timeoutMs === 0 ? store.get(handle) : withTimeout(store.get(handle), timeoutMs);
   }
 
@@ -831,7 +838,8 @@ export function createSessions(options: SessionsOptions): Sessions {
 
     async close() {
       if (closed) return;
-      if (timer !== null) clearInterval(timer);
+      sweeperDue = false;
+      stopSweeper?.();
       if (sweeping !== null) await sweeping.catch(() => 0);
       closed = true;
       // What was counted is reported, not lost with the engine.

@@ -1,7 +1,8 @@
 /**
- * Sealing keys: derived once, at construction, from the configured secrets
- * with HKDF-SHA256, never per request. The first secret seals; every secret
- * opens, so that keys can be rotated without logging anyone out.
+ * Sealing keys: derived once from the configured secrets with HKDF-SHA256,
+ * on first use rather than at construction (the secrets are checked at
+ * construction), and never per request. The first secret seals; every
+ * secret opens, so that keys can be rotated without logging anyone out.
  *
  * @module
  */
@@ -26,7 +27,7 @@ export interface SealKey {
 }
 
 /** @internal the derived keys, by id */
-export interface Keyring {
+export interface DerivedKeys {
   readonly current: SealKey;
   readonly byId: ReadonlyMap<number, SealKey>;
   /** A random key no blob was sealed with: unseal decrypts with it when the id is unknown, so that every failure takes the same path. */
@@ -39,14 +40,31 @@ const SALT = Buffer.from('latchkey/sealed/v1');
 const KEY_INFO = Buffer.from('aes-256-gcm key');
 const ID_INFO = Buffer.from('key id');
 
-/** @internal validates the secrets and derives every key once */
-export function deriveKeyring(secrets: unknown): Keyring {
+/** @internal the keys of a list of secrets, derived when first asked for */
+export interface Keyring {
+  /** The derived keys: the first call derives them, later calls return the same object. */
+  keys(): DerivedKeys;
+}
+
+/**
+ * @internal validates the secrets now; derives the keys on first use. Nothing
+ * here draws random bytes or computes at construction, so that sealed
+ * sessions can be created where a runtime forbids it (a Workers module's
+ * global scope) and cost nothing until a request needs them.
+ */
+export function keyringOf(secrets: unknown): Keyring {
+  const list = secretListArg('secrets', secrets, 'sealing secret', 'secrets: [process.env.SESSION_SECRET]');
+  let derived: DerivedKeys | null = null;
+  return { keys: () => (derived ??= derive(list)) };
+}
+
+function derive(secrets: readonly Buffer[]): DerivedKeys {
   const byId = new Map<number, SealKey>();
-  secretListArg('secrets', secrets, 'sealing secret', 'secrets: [process.env.SESSION_SECRET]').forEach((ikm, index) => {
+  secrets.forEach((ikm, index) => {
     const key = Buffer.from(hkdfSync('sha256', ikm, SALT, KEY_INFO, 32));
     const id = Buffer.from(hkdfSync('sha256', ikm, SALT, ID_INFO, 4)).readUInt32BE(0);
     const same = byId.get(id);
-    // Distinct secrets with one 32-bit id: a blob could not say which key sealed it.
+    // Distinct secrets with one 32-bit id (one chance in 2^32; equal secrets are refused at construction): a blob could not say which key sealed it.
     if (same !== undefined) throw new ConfigError(`secrets[${index}] has the same key id as secrets[${same.index}]; use another random secret`);
     byId.set(id, { id, key, index });
   });

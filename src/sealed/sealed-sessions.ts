@@ -19,7 +19,7 @@ import { isFresh } from '../core/policy.js';
 import { mintHandle } from '../core/token.js';
 import { authLevelArg, normaliseData, normalisePatch, positiveInt, userIdArg } from '../core/arguments.js';
 import { chunkName, joinBlob, splitBlob, type ChunkLimits, type CookieReader, type CookieWrite } from './chunks.js';
-import { deriveKeyring, type SealSecret } from './keys.js';
+import { keyringOf, type SealSecret } from './keys.js';
 import { decodePayload, encodePayload, type SealedSession } from './payload.js';
 import { dataRecord, Revocations } from './revocation.js';
 import { sealerFor, type UnsealFailure } from './sealer.js';
@@ -235,7 +235,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
     // A misspelt option would silently fall back to its default: refuse it.
     if (!OPTION_NAMES.has(key)) throw new ConfigError(`${key} is not an option of createSealedSessions(); known options: ${[...OPTION_NAMES].join(', ')}`);
   }
-  const keyring = deriveKeyring(options.secrets);
+  const keyring = keyringOf(options.secrets);
   const cfg = normalise(options);
   const name = cookieNameOption(options.cookieName);
   const clock = options.clock ?? systemClock;

@@ -19,7 +19,7 @@
  * @module
  */
 import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
-import { deriveKeyring, type Keyring, type SealSecret } from './keys.js';
+import { keyringOf, type DerivedKeys, type Keyring, type SealSecret } from './keys.js';
 import { ConfigError } from '../core/errors.js';
 import { describe } from '../core/duration.js';
 
@@ -106,7 +106,8 @@ function nextIv(): Buffer {
 }
 
 /**
- * Creates a sealer. Key derivation (HKDF-SHA256) happens once, here.
+ * Creates a sealer. The secrets are checked here; key derivation
+ * (HKDF-SHA256) happens once, at the first seal or unseal.
  *
  * Every failure takes the same path up to and including a full GCM
  * decryption (with a decoy key and a decoy buffer when the blob is too short
@@ -125,7 +126,7 @@ function nextIv(): Buffer {
  */
 export function createSealer(options: SealerOptions): Sealer {
   if (options === null || typeof options !== 'object') throw new TypeError('createSealer() takes an options object { secrets }');
-  const keyring = deriveKeyring(options.secrets);
+  const keyring = keyringOf(options.secrets);
   const maxBlobLength = options.maxBlobLength ?? 65_536;
   if (typeof maxBlobLength !== 'number' || !Number.isSafeInteger(maxBlobLength) || maxBlobLength < 64) {
     throw new ConfigError(`maxBlobLength must be a whole number of at least 64 characters (got ${describe(maxBlobLength)})`);
@@ -135,10 +136,17 @@ export function createSealer(options: SealerOptions): Sealer {
 
 /** @internal */
 export function sealerFor(keyring: Keyring, maxBlobLength: number): Sealer {
-  const current = keyring.current;
-  const header = Buffer.alloc(5);
-  header[0] = SEAL_VERSION;
-  header.writeUInt32BE(current.id, 1);
+  let ready: { readonly keys: DerivedKeys; readonly header: Buffer } | null = null;
+  function derived(): { readonly keys: DerivedKeys; readonly header: Buffer } {
+    if (ready === null) {
+      const keys = keyring.keys();
+      const header = Buffer.alloc(5);
+      header[0] = SEAL_VERSION;
+      header.writeUInt32BE(keys.current.id, 1);
+      ready = { keys, header };
+    }
+    return ready;
+  }
   // A well-formed decoy: version, an id, zero IV, empty ciphertext, zero tag.
   const decoy = Buffer.alloc(HEADER_BYTES + TAG_BYTES);
 
@@ -157,8 +165,9 @@ export function sealerFor(keyring: Keyring, maxBlobLength: number): Sealer {
     seal(plaintext, context) {
       if (typeof context !== 'string') throw new TypeError('seal() needs a context string, e.g. the cookie name');
       const data = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
+      const { keys, header } = derived();
       const iv = nextIv();
-      const cipher = createCipheriv('aes-256-gcm', current.key, iv);
+      const cipher = createCipheriv('aes-256-gcm', keys.current.key, iv);
       // Associated data: the header, then the context (GCM takes it in pieces).
       cipher.setAAD(header);
       cipher.setAAD(contextBytes(context));
@@ -184,12 +193,13 @@ export function sealerFor(keyring: Keyring, maxBlobLength: number): Sealer {
         bytes = decoy;
       }
       if (bytes[0] !== SEAL_VERSION) reason ??= 'unknown-version';
-      const found = keyring.byId.get(bytes.readUInt32BE(1));
+      const keys = derived().keys;
+      const found = keys.byId.get(bytes.readUInt32BE(1));
       if (found === undefined) reason ??= 'unknown-key';
       const tagAt = bytes.length - TAG_BYTES;
       let plaintext: Buffer | null = null;
       try {
-        const decipher = createDecipheriv('aes-256-gcm', found?.key ?? keyring.decoy, bytes.subarray(5, HEADER_BYTES));
+        const decipher = createDecipheriv('aes-256-gcm', found?.key ?? keys.decoy, bytes.subarray(5, HEADER_BYTES));
         decipher.setAuthTag(bytes.subarray(tagAt));
         decipher.setAAD(bytes.subarray(0, 5));
         decipher.setAAD(contextBytes(typeof context === 'string' ? context : ''));

@@ -493,6 +493,34 @@ describe('latchkey sessions', () => {
     expect(none.stderr).toContain('no live session of user "bob"');
   });
 
+  it('takes a handle that begins with a dash, as the handle to revoke and as the value of --except', async () => {
+    // One handle in 64 begins with '-', which a flag parser takes for an option.
+    const path = join(dir, 'dashed.db');
+    const sessions = createSessions({ store: sqliteStore({ path }), sweepInterval: false });
+    const dashed: string[] = [];
+    let others = 0;
+    for (let i = 0; i < 5000 && dashed.length < 2; i++) {
+      const { session } = await sessions.create({ userId: 'dash' });
+      if (session.handle.startsWith('-')) dashed.push(session.handle);
+      else others++;
+    }
+    await sessions.close();
+    expect(dashed).toHaveLength(2);
+    const [kept, revoked] = dashed as [string, string];
+    const store = `sqlite:${path}`;
+
+    const one = await cli(['sessions', 'revoke', revoked, '--store', store]);
+    expect(one).toMatchObject({ code: 0, stdout: `session ${revoked} revoked.\n`, stderr: '' });
+    const all = await cli(['sessions', 'revoke', '--user', 'dash', '--except', kept, '--store', store]);
+    expect(all.stderr).toBe('');
+    expect(all.code).toBe(0);
+    expect(all.lines[0]).toBe(`${others} session${others === 1 ? '' : 's'} of user "dash" revoked:`);
+    const left = JSON.parse((await cli(['sessions', 'list', '--user', 'dash', '--json', '--store', store])).stdout) as { sessions: Array<{ handle: string }> };
+    expect(left.sessions.map((s) => s.handle)).toEqual([kept]);
+    // What the flag parser already understood still works.
+    expect((await cli(['sessions', 'revoke', '--store', store, '--', kept])).code).toBe(0);
+  });
+
   it('makes the revocation visible to a running engine on the same store at once', async () => {
     const sessions = createSessions({ store: sqliteStore({ path: db }), sweepInterval: false });
     const { token, session } = await sessions.create({ userId: 'dave' });

@@ -1,0 +1,17 @@
+/* global Bun */
+// latchkey on Bun: Bun.serve with the Fetch adapter (latchkey/fetch).
+// Run: npm run build && bun examples/bun/server.js
+//      LATCHKEY_MODE=sealed SESSION_SECRET=$(openssl rand -base64 32) bun examples/bun/server.js
+// LATCHKEY_MODE is stateful (memory store, the default), sealed or tokens.
+import { createFetchApp } from '../shared/fetch-app.js';
+
+const mode = Bun.env.LATCHKEY_MODE ?? 'stateful';
+const secret = Bun.env.SESSION_SECRET;
+if (mode !== 'stateful' && secret === undefined) {
+  console.error(`${mode} mode needs SESSION_SECRET (32 random bytes or more), e.g. SESSION_SECRET=$(openssl rand -base64 32)`);
+  process.exit(1);
+}
+const app = createFetchApp({ mode, secret, remoteAddress: (request, server) => server.requestIP(request)?.address });
+
+const server = Bun.serve({ hostname: Bun.env.HOST ?? '127.0.0.1', port: Number(Bun.env.PORT ?? 3000), fetch: app });
+console.log(`listening on http://${server.hostname}:${server.port} (${mode}, Bun ${Bun.version})`);

@@ -1,0 +1,23 @@
+// latchkey on Cloudflare Workers: a module with `fetch`, on the Fetch adapter
+// (latchkey/fetch). Everything is constructed here, in the module's global
+// scope, as the other examples do: latchkey starts no timer, draws no random
+// bytes and derives no key until the first request, which is what workerd
+// allows in global scope.
+//
+// Bindings: LATCHKEY_MODE (stateful, sealed or tokens) and SESSION_SECRET
+// (32 random bytes or more; sealed and tokens). Build and run: see the
+// README's "Runtimes" section (node examples/workers/build.js, then workerd).
+//
+// Memory is per isolate on Workers: in stateful mode the memory store lives in
+// one isolate, so a session exists only for requests that reach that isolate
+// and ends when the isolate is evicted. Use it for local runs and tests; in
+// production use sealed mode (the session travels in the cookie).
+import { env } from 'cloudflare:workers';
+import { createFetchApp } from '../shared/fetch-app.js';
+
+const mode = env.LATCHKEY_MODE || 'stateful';
+const app = createFetchApp({ mode, secret: env.SESSION_SECRET, remoteAddress: (request) => request.headers.get('cf-connecting-ip') ?? undefined });
+
+export default {
+  fetch: (request) => app(request),
+};

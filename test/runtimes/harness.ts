@@ -1,0 +1,188 @@
+/**
+ * Starts the conformance app (examples/shared/fetch-app.js) on a real
+ * runtime binary from scripts/runtimes.js — Node 22, Bun, Deno or workerd —
+ * on a free port of 127.0.0.1, and stops it. A missing binary is a loud
+ * SKIPPED outside CI and a failure under CI=true.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../servers/redis.js';
+
+export const root = join(import.meta.dirname, '..', '..');
+
+/** The runtimes the conformance app runs on. */
+export type RuntimeName = 'node22' | 'bun' | 'deno' | 'workerd';
+/** The app's session modes. */
+export type Mode = 'stateful' | 'sealed' | 'tokens';
+
+/** A sealing / refresh secret for the test apps only. */
+export const TEST_SECRET = 'conformance-secret-0123456789-abcdefghijklmnop';
+
+/**
+ * workerd's compatibility date for the Workers example and the tests. From
+ * 2026-08-04 on, nodejs_compat is on by default at this date; switching it
+ * off takes the two disable flags below.
+ */
+export const WORKERD_COMPATIBILITY_DATE = '2026-11-01';
+
+interface Manifest {
+  [name: string]: { package: string; version: string; bin: string };
+}
+const manifest = JSON.parse(readFileSync(join(root, 'scripts', 'runtimes.json'), 'utf8')) as Manifest;
+
+/** The pinned version of a runtime (scripts/runtimes.json). */
+export function runtimeVersion(name: RuntimeName | 'node24'): string {
+  return (manifest[name] as Manifest[string]).version;
+}
+
+/** The runtime's binary as scripts/runtimes.js unpacked it, or `null`: the same cache folder and key. */
+export function runtimeBinary(name: RuntimeName): string | null {
+  const rt = manifest[name] as Manifest[string];
+  const cache = process.env.LATCHKEY_RUNTIMES_DIR || join(homedir(), '.cache', 'latchkey', 'runtimes');
+  const dir = join(cache, `${rt.package.replace('/', '+')}@${rt.version}`);
+  return existsSync(join(dir, '.installed')) ? join(dir, rt.bin) : null;
+}
+
+const warned = new Set<RuntimeName>();
+
+/**
+ * The binary, or `null` after a loud SKIPPED warning (once per runtime); under CI a missing
+ * binary throws (CI installs them first with `node scripts/runtimes.js install`).
+ */
+export function requireRuntime(name: RuntimeName): string | null {
+  const bin = runtimeBinary(name);
+  if (bin !== null) return bin;
+  const how = `node scripts/runtimes.js install ${name}`;
+  if (process.env.CI) throw new Error(`${name} ${runtimeVersion(name)} is not installed, and CI is set: run ${how}`);
+  if (!warned.has(name)) console.warn(`SKIPPED: runtime conformance on ${name} — ${name} ${runtimeVersion(name)} is not installed (${how})`);
+  warned.add(name);
+  return null;
+}
+
+/** Options of a workerd run. */
+export interface WorkerdOptions {
+  /**
+   * Node.js compatibility (`node:*` modules, `Buffer`). `false` runs the
+   * worker with `no_nodejs_compat` and `no_nodejs_compat_v2`, as a Worker
+   * without the flag would.
+   * @default true
+   */
+  nodeCompat?: boolean;
+}
+
+/** A running app. */
+export interface RunningApp {
+  readonly url: string;
+  /** What the process printed so far (stdout and stderr). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+let bundled: { dir: string; file: string } | null = null;
+
+/** The Workers example bundled once per test process (workerd resolves no package names). */
+function workerBundle(): { dir: string; file: string } {
+  if (bundled === null) {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-workerd-'));
+    const file = join(dir, 'worker.js');
+    execFileSync(process.execPath, [join(root, 'examples', 'workers', 'build.js'), file], { cwd: root, stdio: 'pipe' });
+    bundled = { dir, file };
+  }
+  return bundled;
+}
+
+/** Removes the bundle folder. */
+export function cleanUpWorkerBundle(): void {
+  if (bundled !== null) rmSync(bundled.dir, { recursive: true, force: true });
+  bundled = null;
+}
+
+/** The example's workerd config with the bundle beside it and the compatibility flags of `options`. */
+function workerdConfig(options: WorkerdOptions): string {
+  const { dir } = workerBundle();
+  const flags = options.nodeCompat === false ? ['no_nodejs_compat', 'no_nodejs_compat_v2'] : [];
+  let text = readFileSync(join(root, 'examples', 'workers', 'workerd.capnp'), 'utf8');
+  const edits: Array<[RegExp, string]> = [
+    [/embed "dist\/worker\.js"/, 'embed "worker.js"'],
+    [/compatibilityDate = "[^"]*"/, `compatibilityDate = "${WORKERD_COMPATIBILITY_DATE}"`],
+    [/compatibilityFlags = \[[^\]]*\]/, `compatibilityFlags = [${flags.map((f) => JSON.stringify(f)).join(', ')}]`],
+  ];
+  for (const [from, to] of edits) {
+    if (!from.test(text)) throw new Error(`examples/workers/workerd.capnp no longer has ${from}`);
+    text = text.replace(from, to);
+  }
+  const config = join(dir, `workerd-${options.nodeCompat === false ? 'plain' : 'compat'}.capnp`);
+  writeFileSync(config, text);
+  return config;
+}
+
+function command(runtime: RuntimeName, bin: string, port: number, options: WorkerdOptions): string[] {
+  switch (runtime) {
+    case 'node22':
+      return [bin, join(root, 'test', 'runtimes', 'node-server.mjs')];
+    case 'bun':
+      return [bin, join(root, 'examples', 'bun', 'server.js')];
+    case 'deno':
+      return [bin, 'run', '--allow-net=127.0.0.1', '--allow-env', '--allow-read', join(root, 'examples', 'deno', 'server.js')];
+    case 'workerd':
+      return [bin, 'serve', workerdConfig(options), '--socket-addr', `http=127.0.0.1:${port}`];
+  }
+}
+
+/**
+ * Starts the app in `mode` on `runtime` and resolves once it answers HTTP;
+ * rejects with the process's output if it exits first or is not up within 20 s.
+ */
+export async function startApp(runtime: RuntimeName, bin: string, mode: Mode, options: WorkerdOptions = {}): Promise<RunningApp> {
+  const port = await freePort();
+  const [file, ...args] = command(runtime, bin, port, options);
+  const child: ChildProcess = spawn(file as string, args, {
+    cwd: root,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LATCHKEY_MODE: mode,
+      SESSION_SECRET: TEST_SECRET,
+      NODE_ENV: 'production',
+      // No update checks or telemetry: nothing but 127.0.0.1.
+      DENO_NO_UPDATE_CHECK: '1',
+      DO_NOT_TRACK: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  let exited: number | string | null = null;
+  const exit = new Promise<void>((resolve) => child.once('exit', (code, signal) => ((exited = code ?? signal ?? 'exit'), resolve())));
+  const url = `http://127.0.0.1:${port}`;
+  const app: RunningApp = {
+    url,
+    output: () => out,
+    async stop() {
+      if (exited !== null) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exit;
+      clearTimeout(killer);
+    },
+  };
+  const until = Date.now() + 20_000;
+  for (;;) {
+    if (exited !== null) throw new Error(`${runtime} exited (${exited}) before answering:\n${out}`);
+    try {
+      await fetch(`${url}/me`, { signal: AbortSignal.timeout(2000) });
+      return app;
+    } catch {
+      // Not listening yet (or the worker failed to load: then workerd answers nothing).
+    }
+    if (Date.now() > until) {
+      await app.stop();
+      throw new Error(`${runtime} did not answer on ${url} within 20 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
