@@ -229,8 +229,9 @@ const ANSWERING = 2;
 const DROPPED = 3;
 
 /**
- * The one place where latchkey holds a Node response: `writeHead`, `write`,
- * `end` and `flushHeaders` are queued from the first call on, the session is
+ * The one place where latchkey holds a Node response: `writeHead`, `write`
+ * and `end` (and so `flushHeaders()`, which calls `writeHead`) are queued
+ * from the first call on, the session is
  * committed, and then either the queued calls run (the session's headers
  * added first), or latchkey's error answer replaces them.
  */
@@ -241,7 +242,6 @@ class ResponseHold {
   readonly #writeHead: Write;
   readonly #write: Write;
   readonly #end: Write;
-  readonly #flushHeaders: Write;
   readonly #queue: Array<[Write, unknown[]]> = [];
   #state = HOLDING;
 
@@ -252,7 +252,6 @@ class ResponseHold {
     this.#writeHead = res.writeHead as Write;
     this.#write = res.write as Write;
     this.#end = res.end as Write;
-    this.#flushHeaders = res.flushHeaders as Write;
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the replaced methods are called with the response as `this`
     const hold = this;
     res.writeHead = function (...args: unknown[]) {
@@ -267,9 +266,7 @@ class ResponseHold {
       hold.#take(hold.#end, args);
       return res;
     } as typeof res.end;
-    res.flushHeaders = function () {
-      hold.#take(hold.#flushHeaders, []);
-    };
+    // flushHeaders() and an implicit header go through this.writeHead(): held too.
   }
 
   #take(fn: Write, args: unknown[]): void {
@@ -302,7 +299,6 @@ class ResponseHold {
     res.writeHead = this.#writeHead as typeof res.writeHead;
     res.write = this.#write as typeof res.write;
     res.end = this.#end as typeof res.end;
-    res.flushHeaders = this.#flushHeaders as typeof res.flushHeaders;
   }
 
   /** latchkey's error answer in place of the handler's: its writes so far and from now on are dropped. */
@@ -325,7 +321,7 @@ const HELD: Responder<ResponseHold, boolean> = {
 };
 
 /**
- * Makes the first `writeHead`, `write`, `end` or `flushHeaders` of `res` wait
+ * Makes the first `writeHead`, `write` or `end` (or `flushHeaders`) of `res` wait
  * for the session's commit, then adds its headers and lets the response go.
  * Installed only once the session has something to write, so read-only
  * requests pay nothing. If the commit fails, the response becomes the error
