@@ -229,12 +229,21 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
     return Promise.reject(new ClosedError('the SQLite store'));
   }
 
+  /** One call: tried once synchronously, a failure handed to retry(). */
+  function run<T>(op: () => T): Promise<T> {
+    if (closed) return rejectClosed();
+    try {
+      return Promise.resolve(op());
+    } catch (err) {
+      return retry(op, err);
+    }
+  }
+
   const readRecord = (handle: string): SessionRecord | null => {
     const row = q.get.get(handle) as Row | undefined;
     return row === undefined ? null : fromRow(row);
   };
 
-  // Each method tries once synchronously (no closure, no extra frame on the hot path) and hands a failure to retry().
   return {
     capabilities: { expiresByItself: false, inProcess: true, lockWaits: true },
 
@@ -242,16 +251,9 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
       if (Number.isFinite(ms) && ms >= 0) waitMs = Math.min(waitMs, ms);
     },
 
-    create(record) {
-      if (closed) return rejectClosed();
-      const op = (): boolean => q.insert.run(toRow(record)).changes === 1;
-      try {
-        return Promise.resolve(op());
-      } catch (err) {
-        return retry(op, err);
-      }
-    },
+    create: (record) => run(() => q.insert.run(toRow(record)).changes === 1),
 
+    // The hot path, inline: no closure, no extra frame unless the first attempt fails.
     get(handle) {
       if (closed) return rejectClosed();
       try {
@@ -261,85 +263,22 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
       }
     },
 
-    touch(handle, lastSeenAt, idleExpiresAt, expiresAt) {
-      if (closed) return rejectClosed();
-      const op = (): boolean => q.touch.run(lastSeenAt, idleExpiresAt, expiresAt, handle).changes === 1;
-      try {
-        return Promise.resolve(op());
-      } catch (err) {
-        return retry(op, err);
-      }
-    },
+    touch: (handle, lastSeenAt, idleExpiresAt, expiresAt) => run(() => q.touch.run(lastSeenAt, idleExpiresAt, expiresAt, handle).changes === 1),
 
-    patch(handle, change, expectVersion) {
-      if (closed) return rejectClosed();
-      const op = (): StorePatchResult => patchTx.immediate(handle, change, expectVersion);
-      try {
-        return Promise.resolve(op());
-      } catch (err) {
-        return retry(op, err);
-      }
-    },
+    patch: (handle, change, expectVersion) => run(() => patchTx.immediate(handle, change, expectVersion)),
 
-    replace(oldHandle, expectVersion, next, t) {
-      if (closed) return rejectClosed();
-      const op = (): boolean => replaceTx.immediate(oldHandle, expectVersion, next, t.status, t.successor, t.expiresAt);
-      try {
-        return Promise.resolve(op());
-      } catch (err) {
-        return retry(op, err);
-      }
-    },
+    replace: (oldHandle, expectVersion, next, t) => run(() => replaceTx.immediate(oldHandle, expectVersion, next, t.status, t.successor, t.expiresAt)),
 
-    revoke(handle, until) {
-      if (closed) return rejectClosed();
-      const op = (): boolean => q.entomb.run('revoked', null, until, handle).changes === 1;
-      try {
-        return Promise.resolve(op());
-      } catch (err) {
-        return retry(op, err);
-      }
-    },
+    revoke: (handle, until) => run(() => q.entomb.run('revoked', null, until, handle).changes === 1),
 
-    revokeUser(userId, until, except) {
-      if (closed) return rejectClosed();
-      const op = (): string[] => (q.revokeUser.all(until, userId, except ?? null) as Array<{ handle: string }>).map((r) => r.handle);
-      try {
-        return Promise.resolve(op());
-      } catch (err) {
-        return retry(op, err);
-      }
-    },
+    revokeUser: (userId, until, except) =>
+      run(() => (q.revokeUser.all(until, userId, except ?? null) as Array<{ handle: string }>).map((r) => r.handle)),
 
-    delete(handle) {
-      if (closed) return rejectClosed();
-      const op = (): boolean => q.delete.run(handle).changes === 1;
-      try {
-        return Promise.resolve(op());
-      } catch (err) {
-        return retry(op, err);
-      }
-    },
+    delete: (handle) => run(() => q.delete.run(handle).changes === 1),
 
-    listUser(userId) {
-      if (closed) return rejectClosed();
-      const op = (): SessionRecord[] => (q.listUser.all(userId) as Row[]).map(fromRow);
-      try {
-        return Promise.resolve(op());
-      } catch (err) {
-        return retry(op, err);
-      }
-    },
+    listUser: (userId) => run(() => (q.listUser.all(userId) as Row[]).map(fromRow)),
 
-    sweep(now, limit) {
-      if (closed) return rejectClosed();
-      const op = (): number => q.sweep.run(now, limit).changes;
-      try {
-        return Promise.resolve(op());
-      } catch (err) {
-        return retry(op, err);
-      }
-    },
+    sweep: (now, limit) => run(() => q.sweep.run(now, limit).changes),
 
     async ping() {
       if (closed) return false;
