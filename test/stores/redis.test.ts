@@ -246,7 +246,7 @@ async function unavailable(call: Promise<unknown>, why: RegExp, secret: string):
 }
 
 describe.skipIf(!redisAvailable)("the Redis store's own failures", () => {
-  it('rejects with StoreUnavailableError whatever ioredis says: a stalled server, a lost connection, one never made, a cluster down', async () => {
+  it('rejects with StoreUnavailableError whatever ioredis says: a stalled server, a lost connection, one never made, retries run out, a cluster down', async () => {
     const server = await startRedis();
     const prefix = freshPrefix();
     const store = redisStore({ url: server.url, prefix, commandTimeoutMs: 300 });
@@ -280,6 +280,14 @@ describe.skipIf(!redisAvailable)("the Redis store's own failures", () => {
       // Made while Redis is down: its first calls wait for a connection that never comes, then fail the same way.
       late = redisStore({ url: server.url, prefix, commandTimeoutMs: 300 });
       for (const call of calls(late)) await unavailable(call(), /Redis is unavailable|connection to Redis is lost|Redis was not reachable/, r.secretHash);
+      // A client of the application's, with an offline queue: its calls fail once ioredis's retries run out.
+      const given = new Redis(server.url, { enableOfflineQueue: true, maxRetriesPerRequest: 1, retryStrategy: () => 20 });
+      given.on('error', () => {});
+      try {
+        await unavailable(redisStore({ client: given, prefix }).get(r.handle), /the connection to Redis is lost/, r.secretHash);
+      } finally {
+        given.disconnect();
+      }
     } finally {
       await late?.close();
       await store.close();
