@@ -14,7 +14,8 @@ export type LatchkeyErrorCode =
   | 'ERR_SESSION_LIMIT'
   | 'ERR_INVALID_DATA'
   | 'ERR_CLOSED'
-  | 'ERR_HTTP';
+  | 'ERR_HTTP'
+  | 'ERR_HEADERS_SENT';
 
 /**
  * Base class of every error latchkey throws.

@@ -125,8 +125,11 @@ export interface SessionsOptions {
   sweepInterval?: Duration | false;
   /**
    * How long one store operation may take before it fails with
-   * `StoreUnavailableError` (adapters answer 503). Not armed for in-process
-   * stores (memory, SQLite), whose calls cannot hang on a network.
+   * `StoreUnavailableError` (adapters answer 503). A network store's call is
+   * bounded by a timer; an in-process store is given the bound and keeps to
+   * it itself (SQLite's waits for another process's lock, which never block
+   * the event loop for more than a few milliseconds at a time); the memory
+   * store never waits.
    * @default '2s'
    */
   storeTimeout?: Duration;

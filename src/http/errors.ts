@@ -18,6 +18,10 @@ import { LatchkeyError, SessionLimitError, StoreUnavailableError } from '../core
  * - `unauthenticated`: the route needs a signed-in user (401).
  * - `reauth-required`: the route needs a recent authentication (401).
  * - `store-unavailable`: the session store failed or timed out (503).
+ * - `session-not-saved`: the end-of-request save of the session failed for
+ *   another reason (500): data over `maxDataBytes` or, in sealed mode, over
+ *   the cookie budget. The handler's own answer is replaced, never sent as if
+ *   the change had been kept; the cause goes to `onError`.
  * - `invalid_request`, `invalid_token`, `insufficient_scope` (RFC 6750) and
  *   `invalid_grant` (RFC 6749): token mode's refusals, spelled as OAuth
  *   clients expect them; `detail` then names the exact cause (`expired`,
@@ -32,6 +36,7 @@ export type HttpReason =
   | 'unauthenticated'
   | 'reauth-required'
   | 'store-unavailable'
+  | 'session-not-saved'
   | 'session-limit'
   | 'invalid_request'
   | 'invalid_token'
@@ -47,6 +52,7 @@ const MESSAGES: Record<HttpReason, string> = {
   unauthenticated: 'sign-in required',
   'reauth-required': 're-authentication required',
   'store-unavailable': 'session store unavailable; retry later',
+  'session-not-saved': 'the session could not be saved',
   'session-limit': 'too many sessions for this user; sign out elsewhere first',
   invalid_request: 'malformed token request',
   invalid_token: 'access token invalid',
@@ -119,4 +125,31 @@ export function toHttpError(err: unknown): HttpError | null {
 /** @internal the 503 answered while the store is down */
 export function storeUnavailable(cause: unknown): HttpError {
   return new HttpError(503, 'store-unavailable', { headers: { 'retry-after': '5' }, cause });
+}
+
+/**
+ * A session change made after the response started: its headers were sent
+ * (node:http, Express), or the handler's answer was already handed back
+ * (Fastify's `onSend`, Hono after `next()`, the Fetch adapter after the
+ * `Response`). The change could never reach the client (no `Set-Cookie`, no
+ * commit), so it is refused rather than lost. Make every change before
+ * `writeHead()`/`write()`/`end()`/`send()`, or before returning the answer.
+ *
+ * @example
+ * ```ts
+ * res.writeHead(200).end(page);
+ * session.set('seen', true); // throws HeadersSentError (code ERR_HEADERS_SENT)
+ * ```
+ */
+export class HeadersSentError extends LatchkeyError {
+  /** The session operation that was refused, e.g. `'set()'`, or `'load()'` for a renewal that could not be sent. */
+  readonly operation: string;
+  constructor(operation: string, message?: string) {
+    super(
+      'ERR_HEADERS_SENT',
+      message ??
+        `session.${operation} was called after the response headers were sent, so the change could not reach the client; make session changes before writeHead()/end()/send() or before returning the response`,
+    );
+    this.operation = operation;
+  }
 }

@@ -57,10 +57,13 @@ export interface HttpSessionsOptions extends CarrierOptions, TrustProxyOptions {
    */
   development?: boolean;
   /**
-   * Called with errors latchkey cannot answer itself (a commit that failed
-   * after the response started, a handler's unknown error in the node:http
-   * adapter), and once, at construction, with a {@link ConfigWarning} when
-   * sealed sessions are not revocable (`revocable: false`). Never receives a token.
+   * Called with errors latchkey cannot answer itself or that nobody awaits:
+   * the cause of a failed end-of-request save (answered 500
+   * `session-not-saved`), a session change that could not reach the client
+   * because the response had started (`HeadersSentError`), a handler's
+   * unknown error in the node:http adapter; and once, at construction, with a
+   * {@link ConfigWarning} when sealed sessions are not revocable
+   * (`revocable: false`). Never receives a token.
    * @default console.error (console.warn for the warning)
    */
   onError?: (error: unknown) => void;
@@ -98,9 +101,12 @@ export interface HttpSessions {
   /**
    * Starts a request: finds the token, checks CSRF and throttling, and
    * returns the (not yet loaded) session, or the error to answer with.
-   * Synchronous unless a form body must be read.
+   * Synchronous unless a form body must be read. `onDirty` is called once,
+   * when the session first has something to write (node:http holds the
+   * response then); it returns `false` when the response already started, so
+   * that the change is refused with a `HeadersSentError` instead of lost.
    */
-  begin(request: HttpRequest, onDirty?: () => void): BeginResult | Promise<BeginResult>;
+  begin(request: HttpRequest, onDirty?: () => boolean | void): BeginResult | Promise<BeginResult>;
   /** The engine, or `null` in sealed mode. */
   readonly sessions: Sessions | null;
   /** The sealed sessions in sealed mode, else `null`. */
@@ -159,12 +165,14 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
   const clearSiteData = clearSiteDataLine(options.clearSiteData);
   const resolveIp = clientIpResolver(options);
   const backend: SessionBackend = sealed !== null ? sealedBackend(sealed, cookie) : statefulBackend(engine as Sessions, cookie);
-  const ctx: SessionContext = { backend, cookie, carriers, csrf, clearSiteData };
+  const onError = options.onError ?? ((error: unknown) => console.error('latchkey:', error));
+  if (typeof onError !== 'function') throw new ConfigError('onError must be a function');
+  const ctx: SessionContext = { backend, cookie, carriers, csrf, clearSiteData, report: onError };
   // Sealed mode: the CSRF token comes from a secret inside the sealed session, so the session is opened first.
   const csrfAfterLoad = sealed !== null;
   const syncCarriers = carriers.order.filter((c) => c !== 'form');
 
-  function begin(req: HttpRequest, onDirty?: () => void): BeginResult | Promise<BeginResult> {
+  function begin(req: HttpRequest, onDirty?: () => boolean | void): BeginResult | Promise<BeginResult> {
     let token: string | null = null;
     let carrier: Carrier | null = null;
     for (const c of syncCarriers) {
@@ -223,14 +231,12 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     req: HttpRequest,
     token: string | null,
     carrier: Carrier | null,
-    onDirty: (() => void) | undefined,
+    onDirty: (() => boolean | void) | undefined,
     headerToken: string | undefined,
   ): Promise<BeginResult> {
     // Changes made while loading here are seen through `session.dirty` once begin() resolves, as the adapters' contract says.
     let armed = false;
-    const begun = finish(req, token, carrier, () => {
-      if (armed) onDirty?.();
-    });
+    const begun = finish(req, token, carrier, () => (armed ? onDirty?.() : undefined));
     if (!begun.ok) return begun;
     try {
       await begun.session.load();
@@ -246,7 +252,7 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     return begun;
   }
 
-  function finish(req: HttpRequest, token: string | null, carrier: Carrier | null, onDirty: (() => void) | undefined): BeginResult {
+  function finish(req: HttpRequest, token: string | null, carrier: Carrier | null, onDirty: (() => boolean | void) | undefined): BeginResult {
     let client: ClientInfo | undefined;
     const clientOf = (): ClientInfo => (client ??= { ip: resolveIp(req.remoteAddress, req), userAgent: req.header('user-agent') });
     if (token !== null) {
@@ -258,8 +264,6 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     return { ok: true, session: new RequestSession(ctx, presented, clientOf, onDirty, () => req.header('cookie')) };
   }
 
-  const onError = options.onError ?? ((error: unknown) => console.error('latchkey:', error));
-  if (typeof onError !== 'function') throw new ConfigError('onError must be a function');
   if (sealed !== null && !sealed.revocable) {
     // Said once, at startup: the application chose this explicitly, a line per request would drown the logs.
     const warning = new ConfigWarning(

@@ -10,7 +10,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, StoreUnavailableError } from '../core/errors.js';
 import type { SessionRecord } from '../core/model.js';
 import type { Store } from '../core/store.js';
 import { hashSecret, secretMatches } from '../core/token.js';
@@ -61,7 +61,11 @@ export interface ApiKeysOptions {
   now?: () => number;
 }
 
-/** API keys kept in `store`. */
+/**
+ * API keys kept in `store`. The service hands it a store whose calls are
+ * already bounded and mapped to `StoreUnavailableError`
+ * (`ServiceContext.store`); a store failure rejects every method.
+ */
 export function apiKeys(store: Store, options: ApiKeysOptions = {}): ApiKeys {
   const cacheMs = options.cacheMs ?? 5000;
   if (!Number.isSafeInteger(cacheMs) || cacheMs < 0) throw new ConfigError('cacheMs must be a whole number of milliseconds, 0 or more');
@@ -100,7 +104,8 @@ export function apiKeys(store: Store, options: ApiKeysOptions = {}): ApiKeys {
         data: { name },
         client: null,
       };
-      if (!(await store.create(record))) throw new Error('API key id collision; try again');
+      // 96 random bits never collide unless the store's create() is not atomic.
+      if (!(await store.create(record))) throw new StoreUnavailableError('the store refused a fresh API key id; is create() atomic?');
       return { key: `lk_${id}_${secret}`, info: infoOf(record) };
     },
     async list() {

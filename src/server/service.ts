@@ -13,6 +13,7 @@ import type { Duration } from '../core/duration.js';
 import { parseDuration } from '../core/duration.js';
 import { createSessions, type Sessions, type SessionsOptions } from '../core/sessions.js';
 import type { Store } from '../core/store.js';
+import { guardedStore, storeTimeoutMs } from '../core/store-call.js';
 import { createKeySet } from '../tokens/keys.js';
 import { fileKeyStorage } from '../tokens/key-storage.js';
 import { createTokens } from '../tokens/tokens.js';
@@ -121,7 +122,10 @@ function adminCredential(password: string): AdminCredential {
   };
 }
 
-/** A view of the store whose `close()` does nothing: each engine gets one, the service closes the store once. */
+/**
+ * A view of the store whose `close()` does nothing: each engine gets one, the
+ * service closes the store once. Engines bound and map their own calls.
+ */
 function sharedView(store: Store): Store {
   const view: Store = {
     capabilities: store.capabilities,
@@ -138,10 +142,9 @@ function sharedView(store: Store): Store {
     ping: () => store.ping(),
     close: async () => undefined,
   };
-  if (store.subscribe !== undefined) {
-    const subscribe = store.subscribe.bind(store);
-    return { ...view, subscribe: (listener) => subscribe(listener) };
-  }
+  if (store.subscribe !== undefined) view.subscribe = store.subscribe.bind(store);
+  // An in-process store that waits for locks learns each engine's storeTimeout through the view.
+  if (store.limitLockWaits !== undefined) view.limitLockWaits = store.limitLockWaits.bind(store);
   return view;
 }
 
@@ -207,6 +210,8 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   makeStoreFolder(config.store);
   const store = await openStore(config.store, { onError: onStoreError });
   const shared = sharedView(store);
+  // What the service reads and writes itself (API keys, route checks) goes through the same mapping and bound as the engines.
+  const guarded = guardedStore(shared, storeTimeoutMs(shared, undefined));
   const feed = securityFeed();
   const metrics = createMetrics();
   const engines: Sessions[] = [];
@@ -252,11 +257,11 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
 
   const ctx: ServiceContext = {
     config,
-    store: shared,
+    store: guarded,
     sessions,
     tokens,
     keys,
-    apiKeys: apiKeys(shared, options.apiKeyCacheMs !== undefined ? { cacheMs: options.apiKeyCacheMs } : {}),
+    apiKeys: apiKeys(guarded, options.apiKeyCacheMs !== undefined ? { cacheMs: options.apiKeyCacheMs } : {}),
     feed,
     metrics,
     admin: adminCredential(adminPassword),

@@ -55,8 +55,8 @@ export interface RefreshTokensOptions {
   graceWindow?: Duration;
   /**
    * How long one store read may take before it fails with
-   * `StoreUnavailableError`; not armed for in-process stores. Give the
-   * engine's `storeTimeout`.
+   * `StoreUnavailableError`, as the engine's `storeTimeout`. Give the
+   * engine's.
    * @default '2s'
    */
   storeTimeout?: Duration;
