@@ -70,7 +70,7 @@ describe('committing before a node:http response', () => {
     await withServer(handler, async (url) => {
       const res = await fetch(url);
       expect(await res.text()).toBe('streamed');
-      expect(res.headers.getSetCookie()[0]).toMatch(/^__Host-latchkey=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Max-Age=43200;/);
+      expect(res.headers.getSetCookie()[0]).toMatch(/^__Host-session=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Path=\/;/);
     });
   });
 
@@ -121,7 +121,7 @@ describe('committing before a node:http response', () => {
       expect((refused[0] as HeadersSentError).code).toBe('ERR_HEADERS_SENT');
       expect((refused[0] as HeadersSentError).operation).toBe('login()');
 
-      const res = await fetch(url, { headers: { cookie: `__Host-latchkey=${'A'.repeat(22)}.${'B'.repeat(43)}` } });
+      const res = await fetch(url, { headers: { cookie: `__Host-session=${'A'.repeat(22)}.${'B'.repeat(43)}` } });
       expect(await res.text()).toBe('answered');
       expect(res.headers.getSetCookie()).toEqual([]);
       await new Promise((r) => setTimeout(r, 20));

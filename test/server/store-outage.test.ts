@@ -71,6 +71,8 @@ interface Seed {
   token: string;
   handle: string;
   refreshToken: string;
+  /** Issued before the outage and never verified: its introspection has to read the store. */
+  accessToken: string;
 }
 
 /** One request per `/v1` route, by operationId; a route missing here fails the test. */
@@ -85,6 +87,7 @@ const ROUTE_CALLS: Record<string, (s: Seed) => { method: string; path: string; j
   issueTokens: () => ({ method: 'POST', path: '/v1/tokens', json: { userId: 'outage-user' } }),
   refreshTokens: (s) => ({ method: 'POST', path: '/v1/tokens/refresh', json: { refreshToken: s.refreshToken } }),
   revokeRefreshToken: (s) => ({ method: 'POST', path: '/v1/tokens/revoke', json: { refreshToken: s.refreshToken } }),
+  introspectToken: (s) => ({ method: 'POST', path: '/v1/tokens/introspect', json: { token: s.accessToken } }),
 };
 
 interface Backend {
@@ -129,6 +132,7 @@ function outage(name: string, skip: boolean, open: () => Promise<Backend>): void
         token: (created.json as { token: string }).token,
         handle: (created.json as { session: { handle: string } }).session.handle,
         refreshToken: (pair.json as { refreshToken: string }).refreshToken,
+        accessToken: (pair.json as { accessToken: string }).accessToken,
       };
       const demo = new Client(base);
       expect((await demo.send('POST', '/demo/login', { form: { user: 'alice', password: 'demo' } })).status).toBe(303);
