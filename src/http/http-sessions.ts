@@ -6,7 +6,6 @@
  * @module
  */
 import { ConfigError, ConfigWarning } from '../core/errors.js';
-import type { ClientInfo } from '../core/model.js';
 import type { Sessions } from '../core/sessions.js';
 import type { SealedSessions } from '../sealed/sealed-sessions.js';
 import type { SessionBackend } from './backend.js';
@@ -93,6 +92,14 @@ export interface HttpRequest {
   bodyField?(name: string): Promise<string | undefined>;
 }
 
+/**
+ * Called once, when a request's session first has something to write (see
+ * {@link HttpSessions.begin}); `false` means the response already started.
+ * It receives the request and the session, so that an adapter can pass one
+ * function made once rather than a closure per request.
+ */
+export type OnDirty<R extends HttpRequest = HttpRequest> = (request: R, session: RequestSession) => boolean | void;
+
 /** What {@link HttpSessions.begin} decided. */
 export type BeginResult = { readonly ok: true; readonly session: RequestSession } | { readonly ok: false; readonly error: HttpError };
 
@@ -102,11 +109,12 @@ export interface HttpSessions {
    * Starts a request: finds the token, checks CSRF and throttling, and
    * returns the (not yet loaded) session, or the error to answer with.
    * Synchronous unless a form body must be read. `onDirty` is called once,
-   * when the session first has something to write (node:http holds the
-   * response then); it returns `false` when the response already started, so
-   * that the change is refused with a `HeadersSentError` instead of lost.
+   * with the request and its session, when the session first has something
+   * to write (node:http holds the response then); it returns `false` when
+   * the response already started, so that the change is refused with a
+   * `HeadersSentError` instead of lost.
    */
-  begin(request: HttpRequest, onDirty?: () => boolean | void): BeginResult | Promise<BeginResult>;
+  begin<R extends HttpRequest>(request: R, onDirty?: OnDirty<R>): BeginResult | Promise<BeginResult>;
   /** The engine, or `null` in sealed mode. */
   readonly sessions: Sessions | null;
   /** The sealed sessions in sealed mode, else `null`. */
@@ -167,12 +175,12 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
   const backend: SessionBackend = sealed !== null ? sealedBackend(sealed, cookie) : statefulBackend(engine as Sessions, cookie);
   const onError = options.onError ?? ((error: unknown) => console.error('latchkey:', error));
   if (typeof onError !== 'function') throw new ConfigError('onError must be a function');
-  const ctx: SessionContext = { backend, cookie, carriers, csrf, clearSiteData, report: onError };
+  const ctx: SessionContext = { backend, cookie, carriers, csrf, clearSiteData, report: onError, resolveIp };
   // Sealed mode: the CSRF token comes from a secret inside the sealed session, so the session is opened first.
   const csrfAfterLoad = sealed !== null;
   const syncCarriers = carriers.order.filter((c) => c !== 'form');
 
-  function begin(req: HttpRequest, onDirty?: () => boolean | void): BeginResult | Promise<BeginResult> {
+  function begin(req: HttpRequest, onDirty?: OnDirty<never>): BeginResult | Promise<BeginResult> {
     let token: string | null = null;
     let carrier: Carrier | null = null;
     for (const c of syncCarriers) {
@@ -231,12 +239,12 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     req: HttpRequest,
     token: string | null,
     carrier: Carrier | null,
-    onDirty: (() => boolean | void) | undefined,
+    onDirty: OnDirty<never> | undefined,
     headerToken: string | undefined,
   ): Promise<BeginResult> {
     // Changes made while loading here are seen through `session.dirty` once begin() resolves, as the adapters' contract says.
     let armed = false;
-    const begun = finish(req, token, carrier, () => (armed ? onDirty?.() : undefined));
+    const begun = finish(req, token, carrier, (r, s) => (armed ? onDirty?.(r as never, s) : undefined));
     if (!begun.ok) return begun;
     try {
       await begun.session.load();
@@ -252,16 +260,14 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     return begun;
   }
 
-  function finish(req: HttpRequest, token: string | null, carrier: Carrier | null, onDirty: (() => boolean | void) | undefined): BeginResult {
-    let client: ClientInfo | undefined;
-    const clientOf = (): ClientInfo => (client ??= { ip: resolveIp(req.remoteAddress, req), userAgent: req.header('user-agent') });
+  function finish(req: HttpRequest, token: string | null, carrier: Carrier | null, onDirty: OnDirty<never> | undefined): BeginResult {
+    const session = new RequestSession(ctx, req, token, carrier, (onDirty as OnDirty | undefined) ?? null);
     if (token !== null) {
-      const ip = clientOf().ip;
+      const ip = session.client.ip;
       const wait = ip === undefined ? 0 : backend.throttled(ip);
       if (wait > 0) return refuse(new HttpError(429, 'throttled', { headers: { 'retry-after': String(wait) } }));
     }
-    const presented = token !== null && carrier !== null ? { token, carrier } : null;
-    return { ok: true, session: new RequestSession(ctx, presented, clientOf, onDirty, () => req.header('cookie')) };
+    return { ok: true, session };
   }
 
   if (sealed !== null && !sealed.revocable) {

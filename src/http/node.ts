@@ -1,8 +1,9 @@
 /**
  * Glue between the HTTP layer and Node's `IncomingMessage` / `ServerResponse`,
- * shared by the Express and node:http adapters: the request view, a bounded
- * URL-encoded form reader, the hold that commits the session just before the
- * response is written, and the Node renderer of an {@link HttpError}.
+ * shared by the Express and node:http adapters: the beginning of a request,
+ * the hold that commits the session just before the response is written, and
+ * the Node renderer of an {@link HttpError}. The request view is in
+ * node-request.ts.
  *
  * @module
  */
@@ -10,133 +11,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpError } from './errors.js';
 import { toHttpError } from './errors.js';
 import { finishRequest, type Responder } from './exchange.js';
-import type { HttpRequest } from './http-sessions.js';
+import type { BeginResult, HttpSessions } from './http-sessions.js';
+import { NodeRequestView } from './node-request.js';
 import type { HeaderLine, RequestSession } from './request-session.js';
-import type { TokenResponse } from './tokens.js';
+import type { TokenEndpointResult, TokenResponse } from './tokens.js';
 
-/**
- * Largest URL-encoded body the CSRF and form carriers read (bytes).
- *
- * @example
- * ```ts
- * app.use(express.urlencoded({ limit: MAX_FORM_BYTES }));
- * ```
- */
-export const MAX_FORM_BYTES = 1_048_576;
-
-type BodyHolder = IncomingMessage & { body?: unknown; _body?: boolean };
-
-/**
- * The {@link HttpRequest} view of a Node request.
- *
- * @example
- * ```ts
- * const begun = http.begin(nodeRequest(req));
- * ```
- */
-export function nodeRequest(req: IncomingMessage): HttpRequest {
-  return new NodeRequestView(req as BodyHolder);
-}
-
-// A class rather than closures: one small object per request on the hot path.
-class NodeRequestView implements HttpRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly remoteAddress: string | undefined;
-  readonly #req: BodyHolder;
-  #parsed: Promise<Record<string, unknown>> | null = null;
-
-  constructor(req: BodyHolder) {
-    this.#req = req;
-    this.method = req.method ?? 'GET';
-    this.url = req.url ?? '/';
-    this.remoteAddress = req.socket?.remoteAddress;
-  }
-
-  header(name: string): string | undefined {
-    const v = this.#req.headers[name];
-    return v === undefined || typeof v === 'string' ? v : v.join(', ');
-  }
-
-  /**
-   * A field of a URL-encoded body: from `req.body` when a body parser already
-   * ran, otherwise by reading the stream (at most {@link MAX_FORM_BYTES}) and
-   * leaving the parsed fields on `req.body`, flagged the way body parsers
-   * recognise, so that a later `express.urlencoded()` does not wait for a
-   * consumed stream.
-   */
-  async formField(name: string): Promise<string | undefined> {
-    const req = this.#req;
-    const body = req.body;
-    if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body)) return stringField(body as Record<string, unknown>, name);
-    if (this.#parsed === null) {
-      const type = req.headers['content-type'] ?? '';
-      if (!/^application\/x-www-form-urlencoded\b/i.test(type) || req._body === true) return undefined;
-      this.#parsed = readUrlencoded(req);
-    }
-    return stringField(await this.#parsed, name);
-  }
-
-  /** A field of a JSON or URL-encoded body: from `req.body` when a body parser already ran, otherwise read (bounded) once. */
-  async bodyField(name: string): Promise<string | undefined> {
-    const req = this.#req;
-    const body = req.body;
-    if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body)) return stringField(body as Record<string, unknown>, name);
-    if (this.#parsed === null) {
-      const type = req.headers['content-type'] ?? '';
-      const json = /^application\/(.+\+)?json\b/i.test(type);
-      if ((!json && !/^application\/x-www-form-urlencoded\b/i.test(type)) || req._body === true) return undefined;
-      this.#parsed = json ? readJson(req) : readUrlencoded(req);
-    }
-    return stringField(await this.#parsed, name);
-  }
-}
-
-function stringField(body: Record<string, unknown>, name: string): string | undefined {
-  if (!Object.hasOwn(body, name)) return undefined;
-  const v = body[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
-/** The whole body as text, or `null` when larger than {@link MAX_FORM_BYTES} (it is still drained). */
-async function readText(req: BodyHolder): Promise<string | null> {
-  req._body = true;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let tooBig = false;
-  for await (const chunk of req as AsyncIterable<Buffer | string>) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    size += buf.length;
-    if (size > MAX_FORM_BYTES) tooBig = true;
-    else chunks.push(buf);
-  }
-  return tooBig ? null : Buffer.concat(chunks).toString('utf8');
-}
-
-async function readUrlencoded(req: BodyHolder): Promise<Record<string, unknown>> {
-  const text = await readText(req);
-  const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  if (text !== null) {
-    for (const [k, v] of new URLSearchParams(text)) {
-      if (!(k in fields)) fields[k] = v;
-    }
-  }
-  req.body = fields;
-  return fields;
-}
-
-async function readJson(req: BodyHolder): Promise<Record<string, unknown>> {
-  const text = await readText(req);
-  let fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  try {
-    const parsed: unknown = text === null ? null : JSON.parse(text);
-    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) fields = parsed as Record<string, unknown>;
-  } catch {
-    // Not JSON: no fields (the caller answers invalid_request).
-  }
-  req.body = fields;
-  return fields;
-}
+export { MAX_FORM_BYTES, nodeRequest } from './node-request.js';
 
 /**
  * Adds header lines to a response that has not sent its headers yet;
@@ -332,13 +212,79 @@ const HELD: Responder<ResponseHold, boolean> = {
  *
  * @example
  * ```ts
- * const begun = http.begin(nodeRequest(req), () => commitBeforeResponse(res, session, console.error));
+ * const begun = http.begin(nodeRequest(req), (_request, session) => commitBeforeResponse(res, session, console.error));
  * ```
  */
 export function commitBeforeResponse(res: ServerResponse, session: RequestSession, onError: (err: unknown) => void): boolean {
   if (res.headersSent) return false;
   new ResponseHold(res, session, onError);
   return true;
+}
+
+/**
+ * The beginning of a request on node:http and Express: begins it (a refusal
+ * is answered at once, as JSON), arranges for the session's commit before
+ * the response's first write once it has something to write, and hands the
+ * session to `go`. What `begin` throws goes to `fail`. `arg` is handed to
+ * `go` and `fail` as it is (Express's `next`), so that both can be made once
+ * rather than per request.
+ *
+ * @example
+ * ```ts
+ * const go = (session: RequestSession, req: IncomingMessage, res: ServerResponse) => handler(req, res, session);
+ * const fail = (err: unknown, req: IncomingMessage, res: ServerResponse) => sendNodeFailure(res, err, console.error);
+ * createServer((req, res) => serveNode(http, req, res, null, go, fail));
+ * ```
+ */
+export function serveNode<Q extends IncomingMessage, S extends ServerResponse, A>(
+  http: HttpSessions,
+  req: Q,
+  res: S,
+  arg: A,
+  go: (session: RequestSession, req: Q, res: S, arg: A) => void,
+  fail: (err: unknown, req: Q, res: S, arg: A) => void,
+): void {
+  const view = new NodeRequestView(req, res, http.reportError);
+  const begun = http.begin(view, holdResponse);
+  if (begun instanceof Promise) {
+    // A form body was read for the CSRF token or the form carrier.
+    begun.then((b) => started(b, req, res, arg, go, view.report!), (err: unknown) => fail(err, req, res, arg));
+    return;
+  }
+  started(begun, req, res, arg, go, view.report!);
+}
+
+/** The session has something to write: hold the response for its commit. */
+function holdResponse(view: NodeRequestView, session: RequestSession): boolean {
+  return commitBeforeResponse(view.res!, session, view.report!);
+}
+
+function started<Q extends IncomingMessage, S extends ServerResponse, A>(
+  begun: BeginResult,
+  req: Q,
+  res: S,
+  arg: A,
+  go: (session: RequestSession, req: Q, res: S, arg: A) => void,
+  report: (err: unknown) => void,
+): void {
+  if (!begun.ok) return sendNodeError(res, begun.error);
+  const session = begun.session;
+  // Already something to write (a token from the URL or a form, a change while begin() loaded the session).
+  if (session.dirty) commitBeforeResponse(res, session, report);
+  go(session, req, res, arg);
+}
+
+/**
+ * Answers a token endpoint's result (refresh, logout): its JSON answer, or its error.
+ *
+ * @example
+ * ```ts
+ * sendNodeTokenResult(res, await transport.refresh(nodeRequest(req)));
+ * ```
+ */
+export function sendNodeTokenResult(res: ServerResponse, r: TokenEndpointResult): void {
+  if (r.ok) sendNodeJson(res, r.response);
+  else sendNodeError(res, r.error);
 }
 
 /**
