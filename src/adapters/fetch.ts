@@ -138,16 +138,28 @@ export function tokenLogout(transport: TokenTransport | TokenTransportOptions): 
 
 /**
  * Token mode: the `Response` answering a sign-in with its token pair (JSON,
- * or cookies with the cookie carrier).
+ * or cookies with the cookie carrier). The same name in every adapter; on
+ * the Fetch API it returns the answer rather than writing it.
  *
  * @example
  * ```ts
  * export const POST = async (request: Request) => {
  *   const user = await checkPassword(await request.json()); // yours
- *   return tokenResponse(transport, await tokens.issue({ userId: user.id }));
+ *   return sendTokens(transport, await tokens.issue({ userId: user.id }));
  * };
  * ```
  */
-export function tokenResponse(transport: TokenTransport, pair: TokenPair): Response {
+export function sendTokens(transport: TokenTransport, pair: TokenPair): Response {
   return jsonResponse(transport.respond(pair));
 }
+
+/**
+ * The former name of {@link sendTokens}.
+ *
+ * @deprecated Use `sendTokens(transport, pair)`, named as in every other adapter.
+ * @example
+ * ```ts
+ * return sendTokens(transport, pair); // was: tokenResponse(transport, pair)
+ * ```
+ */
+export const tokenResponse: (transport: TokenTransport, pair: TokenPair) => Response = sendTokens;
