@@ -108,6 +108,25 @@ const ANSWERING = 2;
 /** The error was answered: the handler's writes go nowhere (a write after the end would be an 'error' event, a crash). */
 const DROPPED = 3;
 
+/** Where a held response keeps its hold: the held methods are made once and find it there. */
+const HOLD = Symbol('latchkey.responseHold');
+type HeldResponse = ServerResponse & { [HOLD]: ResponseHold };
+
+function heldWriteHead(this: HeldResponse, ...args: unknown[]): ServerResponse {
+  this[HOLD].take(0, args);
+  return this;
+}
+
+function heldWrite(this: HeldResponse, ...args: unknown[]): boolean {
+  this[HOLD].take(1, args);
+  return true;
+}
+
+function heldEnd(this: HeldResponse, ...args: unknown[]): ServerResponse {
+  this[HOLD].take(2, args);
+  return this;
+}
+
 /**
  * The one place where latchkey holds a Node response: `writeHead`, `write`
  * and `end` (and so `flushHeaders()`, which calls `writeHead`) are queued
@@ -119,9 +138,8 @@ class ResponseHold {
   readonly res: ServerResponse;
   readonly #session: RequestSession;
   readonly #onError: (err: unknown) => void;
-  readonly #writeHead: Write;
-  readonly #write: Write;
-  readonly #end: Write;
+  /** The response's own writeHead, write and end (another middleware's wrappers, if any), called once the commit is done. */
+  readonly #methods: readonly [Write, Write, Write];
   readonly #queue: Array<[Write, unknown[]]> = [];
   #state = HOLDING;
 
@@ -129,56 +147,45 @@ class ResponseHold {
     this.res = res;
     this.#session = session;
     this.#onError = onError;
-    this.#writeHead = res.writeHead as Write;
-    this.#write = res.write as Write;
-    this.#end = res.end as Write;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the replaced methods are called with the response as `this`
-    const hold = this;
-    res.writeHead = function (...args: unknown[]) {
-      hold.#take(hold.#writeHead, args);
-      return res;
-    } as typeof res.writeHead;
-    res.write = function (...args: unknown[]) {
-      hold.#take(hold.#write, args);
-      return true;
-    } as typeof res.write;
-    res.end = function (...args: unknown[]) {
-      hold.#take(hold.#end, args);
-      return res;
-    } as typeof res.end;
+    this.#methods = [res.writeHead as Write, res.write as Write, res.end as Write];
+    (res as HeldResponse)[HOLD] = this;
+    res.writeHead = heldWriteHead as typeof res.writeHead;
+    res.write = heldWrite as typeof res.write;
+    res.end = heldEnd as typeof res.end;
     // flushHeaders() and an implicit header go through this.writeHead(): held too.
   }
 
-  #take(fn: Write, args: unknown[]): void {
+  take(method: 0 | 1 | 2, args: unknown[]): void {
+    const fn = this.#methods[method];
     if (this.#state === ANSWERING) {
       fn.apply(this.res, args);
       return;
     }
     if (this.#state === DROPPED) return;
     this.#queue.push([fn, args]);
-    if (this.#state === HOLDING) this.#commit();
+    if (this.#state === HOLDING) void this.#commit();
   }
 
-  #commit(): void {
+  async #commit(): Promise<void> {
     this.#state = COMMITTING;
-    Promise.resolve(finishRequest(this.#session, this, true, HELD, this.#onError))
-      .then((go) => {
-        if (!go) return;
-        this.#restore();
-        for (const [fn, args] of this.#queue.splice(0)) fn.apply(this.res, args);
-      })
-      .catch((err: unknown) => {
-        // A held call that throws once replayed (a bad status code...): the answer cannot be trusted.
-        this.#onError(err);
-        this.res.destroy();
-      });
+    try {
+      const go = await finishRequest(this.#session, this, true, HELD, this.#onError);
+      if (!go) return;
+      this.#restore();
+      for (const [fn, args] of this.#queue.splice(0)) fn.apply(this.res, args);
+    } catch (err) {
+      // A held call that throws once replayed (a bad status code...): the answer cannot be trusted.
+      this.#onError(err);
+      this.res.destroy();
+    }
   }
 
   #restore(): void {
     const res = this.res;
-    res.writeHead = this.#writeHead as typeof res.writeHead;
-    res.write = this.#write as typeof res.write;
-    res.end = this.#end as typeof res.end;
+    const [writeHead, write, end] = this.#methods;
+    res.writeHead = writeHead as typeof res.writeHead;
+    res.write = write as typeof res.write;
+    res.end = end as typeof res.end;
   }
 
   /** latchkey's error answer in place of the handler's: its writes so far and from now on are dropped. */
