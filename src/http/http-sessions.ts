@@ -180,7 +180,7 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
   const csrfAfterLoad = sealed !== null;
   const syncCarriers = carriers.order.filter((c) => c !== 'form');
 
-  function begin(req: HttpRequest, onDirty?: OnDirty<never>): BeginResult | Promise<BeginResult> {
+  function begin(req: HttpRequest, onDirty?: OnDirty): BeginResult | Promise<BeginResult> {
     let token: string | null = null;
     let carrier: Carrier | null = null;
     for (const c of syncCarriers) {
@@ -239,12 +239,12 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     req: HttpRequest,
     token: string | null,
     carrier: Carrier | null,
-    onDirty: OnDirty<never> | undefined,
+    onDirty: OnDirty | undefined,
     headerToken: string | undefined,
   ): Promise<BeginResult> {
     // Changes made while loading here are seen through `session.dirty` once begin() resolves, as the adapters' contract says.
     let armed = false;
-    const begun = finish(req, token, carrier, (r, s) => (armed ? onDirty?.(r as never, s) : undefined));
+    const begun = finish(req, token, carrier, (r, s) => (armed ? onDirty?.(r, s) : undefined));
     if (!begun.ok) return begun;
     try {
       await begun.session.load();
@@ -260,8 +260,8 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     return begun;
   }
 
-  function finish(req: HttpRequest, token: string | null, carrier: Carrier | null, onDirty: OnDirty<never> | undefined): BeginResult {
-    const session = new RequestSession(ctx, req, token, carrier, (onDirty as OnDirty | undefined) ?? null);
+  function finish(req: HttpRequest, token: string | null, carrier: Carrier | null, onDirty: OnDirty | undefined): BeginResult {
+    const session = new RequestSession(ctx, req, token, carrier, onDirty ?? null);
     if (token !== null) {
       const ip = session.client.ip;
       const wait = ip === undefined ? 0 : backend.throttled(ip);
@@ -278,7 +278,8 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     if (options.onError !== undefined) options.onError(warning);
     else console.warn(`latchkey: ${warning.message}`);
   }
-  return { begin, sessions: engine, sealed, reportError: onError };
+  // begin() hands onDirty back the request it was given, so OnDirty<R> holds for the caller's R.
+  return { begin: begin as HttpSessions['begin'], sessions: engine, sealed, reportError: onError };
 }
 
 function refuse(error: HttpError): BeginResult {
