@@ -156,7 +156,7 @@ export function dpopAnswer(
  * if (!binding.ok) return dpopAnswer(binding, { at: 'resource', algs: dpop.algorithms });
  * ```
  */
-export function checkDpopBinding(claims: { readonly cnf?: unknown }, presented: { scheme: 'Bearer' | 'DPoP'; proof: DpopProof | null }): DpopBindingResult {
+export function checkDpopBinding(claims: Readonly<Record<string, unknown>>, presented: { scheme: 'Bearer' | 'DPoP'; proof: DpopProof | null }): DpopBindingResult {
   const cnf = claims.cnf;
   const refuse = (reason: DpopBindingFailure): DpopBindingResult => ({ ok: false, error: 'invalid_token', reason });
   if (cnf !== undefined) {
