@@ -82,7 +82,9 @@ describe('DPoP over HTTP', () => {
     const a = await api();
     const client = await dpopClient('ES256');
     const token = await boundToken(a, client);
-    const other = await boundToken(a, client);
+    // Another token (bound to another client's key, so it differs even when signed in the same second).
+    const other = await boundToken(a, await dpopClient('ES256'));
+    expect(other).not.toBe(token);
     for (const [proofFor, reason] of [[undefined, 'ath-missing'], [other, 'ath-mismatch']] as const) {
       const proof = await client.proof('GET', `${a.base}/resource`, proofFor === undefined ? {} : { accessToken: proofFor });
       const res = await fetch(`${a.base}/resource`, { headers: { authorization: `DPoP ${token}`, dpop: proof } });
