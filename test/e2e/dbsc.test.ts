@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPath } from './chromium.js';
-import { launchDbscChromium, makeCertificate, startDbscSite, until, watchDbsc, type DbscEvents, type DbscSite, type LogEntry, type TestCertificate } from './dbsc-harness.js';
+import { startDbscSite, type DbscSite, type LogEntry } from '../support/dbsc-site.js';
+import { launchDbscChromium, makeCertificate, until, watchDbsc, type DbscEvents, type TestCertificate } from './dbsc-harness.js';
 
 /** Short enough to outwait in a test; Chromium refreshes proactively under 2 minutes anyway. */
 const BOUND_TTL_MS = 4_000;
@@ -46,7 +47,7 @@ suite('DBSC in headless Chromium (software keys)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'latchkey-dbsc-'));
     certificate = makeCertificate(dir);
-    site = await startDbscSite(certificate, { cookie: { ttl: BOUND_TTL_MS }, challengeTtl: CHALLENGE_TTL_MS });
+    site = await startDbscSite({ tls: certificate, options: { cookie: { ttl: BOUND_TTL_MS }, challengeTtl: CHALLENGE_TTL_MS } });
     context = await launchDbscChromium(chromiumPath as string, join(dir, 'profile'), certificate.spki);
     page = context.pages()[0] ?? (await context.newPage());
     events = await watchDbsc(context, page);
