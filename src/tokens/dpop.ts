@@ -30,7 +30,7 @@ import { ConfigError } from '../core/errors.js';
 import type { DpopReplayCache } from './dpop-replay.js';
 import { DpopNonces } from './lib/dpop-nonce.js';
 import { normalisedHtu } from './lib/htu.js';
-import { importProofKey, publicJwkFor, thumbprintOf, type PublicJwk } from './lib/proof-key.js';
+import { proofKey, publicJwkFor, type PublicJwk } from './lib/proof-key.js';
 
 /** The asymmetric algorithms a DPoP proof may be signed with. */
 export type DpopAlgorithm = 'ES256' | 'ES384' | 'EdDSA' | 'RS256' | 'PS256';
@@ -265,12 +265,15 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
 
       let jwk: PublicJwk | null = null;
       let alg = '';
+      let jkt = '';
       const resolveKey = async (header: JWTHeaderParameters): Promise<CryptoKey> => {
         jwk = publicJwkFor(header.alg, header.jwk);
         if (jwk === null) throw INVALID_KEY;
         alg = header.alg;
         try {
-          return await importProofKey(jwk, alg);
+          const found = await proofKey(jwk, alg);
+          jkt = found.jkt;
+          return found.key;
         } catch {
           throw INVALID_KEY;
         }
@@ -305,7 +308,6 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
         if (payload.ath === undefined) return refuse('ath-missing', now);
         if (payload.ath !== createHash('sha256').update(accessToken).digest('base64url')) return refuse('ath-mismatch', now);
       }
-      const jkt = await thumbprintOf(key);
       // Last, once everything else holds, so that a refused proof never takes a place in the cache.
       const expiresAt = Math.max(iat * 1000, now) + maxAgeMs + skewMs;
       const replayKey = createHash('sha256').update(jkt).update('\0').update(jti).digest('base64url');

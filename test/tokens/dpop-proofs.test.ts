@@ -63,7 +63,8 @@ describe('DPoP proof verification', () => {
     const client = await dpopClient('ES256', { now: clock.now });
     const privateJwk = await exportJWK(client.privateKey);
     const p384 = await exportJWK((await generateKeyPair('ES384', { extractable: true })).publicKey);
-    for (const jwk of [undefined, privateJwk, { kty: 'oct', k: 'c2VjcmV0' }, p384, { ...client.publicJwk, use: 'enc' }, { ...client.publicJwk, x: 'AAAA' }]) {
+    const offCurve = { ...client.publicJwk, y: client.publicJwk.x };
+    for (const jwk of [undefined, privateJwk, { kty: 'oct', k: 'c2VjcmV0' }, p384, { ...client.publicJwk, use: 'enc' }, { ...client.publicJwk, x: 'AAAA' }, offCurve, offCurve]) {
       const proof = await client.proof('GET', URL_, { header: { jwk } });
       expect(await verifier.verify({ proof, method: 'GET', url: URL_ })).toMatchObject({ ok: false, reason: 'invalid-key' });
     }

@@ -15,8 +15,8 @@
  * @module
  * @internal
  */
-import { jwtVerify, type CryptoKey, type JWTHeaderParameters } from 'jose';
-import { importProofKey, publicJwkFor, thumbprintOf, type PublicJwk } from '../../tokens/lib/proof-key.js';
+import { jwtVerify, type JWTHeaderParameters } from 'jose';
+import { proofKey, publicJwkFor, type ProofKey, type PublicJwk } from '../../tokens/lib/proof-key.js';
 import type { DbscAlgorithm, DbscBinding, DbscProofFailure } from './types.js';
 
 const TYP = 'dbsc+jwt';
@@ -48,7 +48,7 @@ export function verifyRegistrationProof(jwt: string, algorithms: readonly DbscAl
   return verify(jwt, algorithms, now, async (header) => {
     const jwk = publicJwkFor(header.alg, header.jwk);
     if (jwk === null) throw INVALID_KEY;
-    return { jwk, key: await importProofKey(jwk, header.alg).catch(() => Promise.reject(INVALID_KEY)) };
+    return { jwk, ...(await proofKey(jwk, header.alg).catch(() => Promise.reject(INVALID_KEY))) };
   });
 }
 
@@ -57,7 +57,7 @@ export function verifyRefreshProof(jwt: string, binding: DbscBinding, now: numbe
   return verify(jwt, [binding.alg], now, async (header) => {
     // A refresh proof never carries a key: one that does is trying to bring its own.
     if (header.jwk !== undefined) throw INVALID_KEY;
-    return { jwk: binding.jwk, key: await importProofKey(binding.jwk, binding.alg).catch(() => Promise.reject(INVALID_KEY)) };
+    return { jwk: binding.jwk, ...(await proofKey(binding.jwk, binding.alg).catch(() => Promise.reject(INVALID_KEY))) };
   });
 }
 
@@ -65,10 +65,11 @@ async function verify(
   jwt: string,
   algorithms: readonly DbscAlgorithm[],
   now: number,
-  keyFor: (header: JWTHeaderParameters) => Promise<{ jwk: PublicJwk; key: CryptoKey }>,
+  keyFor: (header: JWTHeaderParameters) => Promise<ProofKey & { jwk: PublicJwk }>,
 ): Promise<VerifiedProof | RefusedProof> {
   let jwk: PublicJwk | null = null;
   let alg = '';
+  let jkt = '';
   let payload: Record<string, unknown>;
   try {
     ({ payload } = await jwtVerify(
@@ -76,6 +77,7 @@ async function verify(
       async (header) => {
         const found = await keyFor(header);
         jwk = found.jwk;
+        jkt = found.jkt;
         alg = header.alg;
         return found.key;
       },
@@ -89,7 +91,7 @@ async function verify(
   if (key === null) return { ok: false, reason: 'invalid-key' };
   if (typeof jti !== 'string' || jti === '' || jti.length > MAX_CLAIM) return { ok: false, reason: 'invalid-claims' };
   if (authorization !== undefined && (typeof authorization !== 'string' || authorization.length > MAX_CLAIM)) return { ok: false, reason: 'invalid-claims' };
-  return { ok: true, alg: alg as DbscAlgorithm, jwk: key, jkt: await thumbprintOf(key), jti, authorization };
+  return { ok: true, alg: alg as DbscAlgorithm, jwk: key, jkt, jti, authorization };
 }
 
 /** Maps what jose (or the key resolver) threw to a reason; anything unexpected is `malformed`: fail closed. */

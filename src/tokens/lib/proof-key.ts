@@ -66,12 +66,45 @@ export function publicJwkFor(alg: string, jwk: unknown): PublicJwk | null {
   }
 }
 
-/** Imports a public JWK for `alg` with `jose`. Throws (jose's error) when the key is not a valid point or modulus. */
-export function importProofKey(jwk: PublicJwk, alg: string): Promise<CryptoKey> {
-  return importJWK({ ...jwk } as JWK, alg) as Promise<CryptoKey>;
+/** An imported proof key and its RFC 7638 SHA-256 thumbprint (base64url). */
+export interface ProofKey {
+  readonly key: CryptoKey;
+  readonly jkt: string;
 }
 
-/** The RFC 7638 SHA-256 thumbprint of a public JWK, base64url. */
-export function thumbprintOf(jwk: PublicJwk): Promise<string> {
-  return calculateJwkThumbprint({ ...jwk } as JWK, 'sha256');
+/**
+ * The most proof keys kept imported. A client signs every proof with the
+ * same key, so importing it (about 70 µs for P-256) and hashing it once per
+ * client rather than once per request is most of a proof's cost; the keys
+ * are public, so sharing them between verifiers is harmless, and a flood of
+ * fresh keys only churns the cache.
+ */
+const MAX_CACHED_KEYS = 1024;
+const cache = new Map<string, Promise<ProofKey>>();
+
+/**
+ * Imports a public JWK for `alg` with `jose` and computes its thumbprint
+ * with `jose`, or answers them from a small LRU cache keyed by `alg` and
+ * the key's public members. Rejects (jose's error) when the key is not a
+ * valid point or modulus; failures are not cached.
+ */
+export function proofKey(jwk: PublicJwk, alg: string): Promise<ProofKey> {
+  const id = jwk.kty === 'RSA' ? `${alg} ${jwk.n} ${jwk.e}` : `${alg} ${jwk.crv} ${jwk.x} ${jwk.kty === 'EC' ? jwk.y : ''}`;
+  let entry = cache.get(id);
+  if (entry !== undefined) {
+    // Most recently used last: the oldest entry is the first to go.
+    cache.delete(id);
+    cache.set(id, entry);
+    return entry;
+  }
+  entry = (async () => ({
+    key: (await importJWK({ ...jwk } as JWK, alg)) as CryptoKey,
+    jkt: await calculateJwkThumbprint({ ...jwk } as JWK, 'sha256'),
+  }))();
+  cache.set(id, entry);
+  if (cache.size > MAX_CACHED_KEYS) cache.delete(cache.keys().next().value as string);
+  entry.catch(() => {
+    if (cache.get(id) === entry) cache.delete(id);
+  });
+  return entry;
 }
