@@ -13,14 +13,10 @@ import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { describe, durationOption, type Duration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './algorithms.js';
 import { memoryKeyStorage, type KeyStorage, type StoredKey } from './key-storage.js';
 
-/**
- * Signature algorithms a key set can use. `EdDSA` is Ed25519. `HS256` shares
- * one secret between signer and verifiers, so it suits a single service only
- * and is never published in the JWKS.
- */
-export type SigningAlgorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
+export type { SigningAlgorithm } from './algorithms.js';
 
 /** Options of {@link createKeySet}. */
 export interface KeySetOptions {
@@ -110,8 +106,6 @@ interface Entry {
   readonly publicJwk: JWK | null;
 }
 
-const ALGORITHMS: readonly SigningAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
-
 /**
  * Loads the key set from its storage, generating and saving a first key if
  * there is none.
@@ -127,7 +121,7 @@ const ALGORITHMS: readonly SigningAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS2
 export async function createKeySet(options: KeySetOptions = {}): Promise<KeySet> {
   if (options === null || typeof options !== 'object') throw new TypeError('createKeySet() takes an options object');
   const algorithm = options.algorithm ?? 'EdDSA';
-  if (!ALGORITHMS.includes(algorithm)) {
+  if (!SIGNING_ALGORITHMS.includes(algorithm)) {
     throw new ConfigError(`algorithm must be 'EdDSA', 'ES256', 'RS256' or 'HS256' (got ${describe(algorithm)})`);
   }
   const storage = options.storage ?? memoryKeyStorage();
