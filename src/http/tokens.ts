@@ -40,7 +40,9 @@
  */
 import { ConfigError } from '../core/errors.js';
 import type { Session } from '../core/model.js';
-import { MAX_ACCESS_TOKEN_LENGTH, type AccessTokenClaims, type AccessTokenFailure, type AccessTokenResult } from '../tokens/access.js';
+import { checkOptionKeys } from '../core/option-keys.js';
+import { MAX_ACCESS_TOKEN_LENGTH } from '../core/token.js';
+import type { AccessTokenClaims, AccessTokenFailure, AccessTokenResult } from '../tokens/access.js';
 import type { RefreshFailure } from '../tokens/refresh.js';
 import type { TokenPair, Tokens } from '../tokens/tokens.js';
 import { readBearer } from './carriers.js';
@@ -49,7 +51,7 @@ import { clientIpResolver } from './client.js';
 import { clearCookieHeader, cookieConfig, readCookie, setCookieHeader, type CookieConfig } from './cookies.js';
 import { clearSiteDataLine, NO_STORE as NO_STORE_LINES, type ClearSiteDataOptions } from './credential-headers.js';
 import { checkOrigin, csrfConfig, isSafeMethod, type CsrfConfig } from './csrf.js';
-import { HttpError, toHttpError } from './errors.js';
+import { HttpError, throttled, toHttpError } from './errors.js';
 import { requestField, type HttpRequest } from './http-sessions.js';
 import type { HeaderLine } from './request-session.js';
 
@@ -173,13 +175,27 @@ const DESCRIPTIONS: Record<AccessTokenFailure, string> = {
   revoked: 'the access token was revoked',
 };
 
-const GRANT_DESCRIPTIONS: Record<RefreshFailure, string> = {
+const GRANT_DESCRIPTIONS: Record<Exclude<RefreshFailure, 'throttled'>, string> = {
   malformed: 'the refresh token is malformed',
   unknown: 'the refresh token is unknown',
   expired: 'the refresh token expired',
   revoked: 'the refresh token was revoked',
   reused: 'the refresh token was already used; its family is revoked, sign in again',
 };
+
+const TRANSPORT_OPTIONS = [
+  'tokens',
+  'carrier',
+  'accessCookie',
+  'refreshCookie',
+  'clearSiteData',
+  'csrf',
+  'realm',
+  'development',
+  'onError',
+  'trustProxy',
+  'proxyHeader',
+];
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 const REALM = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
@@ -205,10 +221,10 @@ const NO_STORE: readonly HeaderLine[] = [...NO_STORE_LINES, ['pragma', 'no-cache
  * ```
  */
 export function createTokenTransport(options: TokenTransportOptions): TokenTransport {
-  if (options === null || typeof options !== 'object') throw new TypeError('token transport options must be an object { tokens, ... }');
+  checkOptionKeys(options, 'createTokenTransport()', TRANSPORT_OPTIONS);
   const tokens = options.tokens;
   if (tokens === null || typeof tokens !== 'object' || typeof tokens.verify !== 'function' || typeof tokens.refresh !== 'function') {
-    throw new ConfigError('tokens must be token mode from createTokens({ sessions, store, keys, ... }) (import { createTokens } from "latchkey/tokens")');
+    throw new ConfigError('tokens must be token mode from createTokens({ sessions, keys, ... }) (import { createTokens } from "latchkey/tokens")');
   }
   const carrier = options.carrier ?? 'bearer';
   if (carrier !== 'bearer' && carrier !== 'cookie') throw new ConfigError("carrier must be 'bearer' (Authorization header and JSON body) or 'cookie' (HttpOnly cookies)");
@@ -254,7 +270,7 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
   }
 
   function guard(opts: TokenGuardOptions = {}): (request: HttpRequest) => Promise<TokenGuardResult> {
-    if (opts === null || typeof opts !== 'object') throw new TypeError('guard options must be an object { checkSession?, scope? }');
+    checkOptionKeys(opts, 'guard()', ['checkSession', 'scope']);
     const checkSession = opts.checkSession ?? false;
     if (typeof checkSession !== 'boolean') throw new ConfigError('checkSession must be a boolean');
     const required = scopeList(opts.scope);
@@ -343,7 +359,7 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
   const wrongGrant = new HttpError(400, 'invalid_request', { detail: 'unsupported-grant-type', message: 'grant_type must be refresh_token' });
   const grantFailures = Object.fromEntries(
     Object.entries(GRANT_DESCRIPTIONS).map(([reason, description]) => [reason, new HttpError(401, 'invalid_grant', { detail: reason, message: description })]),
-  ) as Record<RefreshFailure, HttpError>;
+  ) as Record<Exclude<RefreshFailure, 'throttled'>, HttpError>;
 
   /** The presented refresh token, or the error to answer with. */
   async function presented(req: HttpRequest): Promise<{ token: string | null } | { error: HttpError }> {
@@ -379,7 +395,10 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
       const client = { ip: resolveIp(req.remoteAddress, req), userAgent: req.header('user-agent') };
       try {
         const r = await tokens.refresh(p.token, { client });
-        return r.ok ? { ok: true, response: respond(r) } : { ok: false, error: grantFailures[r.reason] };
+        if (r.ok) return { ok: true, response: respond(r) };
+        // A burst of invalid refresh tokens from this client: wait, as every throttle says.
+        if (r.reason === 'throttled') return { ok: false, error: throttled(r.retryAfter, 'too many invalid refresh tokens; retry later') };
+        return { ok: false, error: grantFailures[r.reason] };
       } catch (err) {
         const known = toHttpError(err);
         if (known === null) throw err;

@@ -9,7 +9,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_USER_ID } from '../core/arguments.js';
 import type { ClientInfo, Session } from '../core/model.js';
-import { GuessingMonitor } from '../core/guessing.js';
 import { parseToken } from '../core/token.js';
 import { readBearer } from '../http/carriers.js';
 import { MAX_ACCESS_TOKEN_LENGTH } from '../tokens/access.js';
@@ -375,24 +374,6 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
     if (wait > 0) throw new ApiError(429, 'too_many_requests', `too many invalid tokens from this client; retry in ${wait} s`, undefined, { 'retry-after': String(wait) });
   };
 
-  /** Refresh rotation has no guessing monitor of its own: invalid refresh tokens are counted here, per `client.ip`. */
-  const refreshGuesses = new GuessingMonitor({ threshold: 20, windowMs: 60_000, maxClients: 10_000 });
-  const refuseThrottledRefresh = (ip: string | undefined): void => {
-    if (ip === undefined) return;
-    const now = Date.now();
-    if (refreshGuesses.blocked(ip, now)) {
-      const wait = refreshGuesses.retryAfterSeconds(ip, now);
-      throw new ApiError(429, 'too_many_requests', `too many invalid refresh tokens from this client; retry in ${wait} s`, undefined, { 'retry-after': String(wait) });
-    }
-  };
-  const refreshFailed = (ip: string | undefined, reason: string): void => {
-    // 'reused' too: each replay of a stolen token walks its family's lineage in the store.
-    if (ip === undefined || (reason !== 'malformed' && reason !== 'unknown' && reason !== 'reused')) return;
-    const now = Date.now();
-    const count = refreshGuesses.fail(ip, now);
-    if (count > 0) ctx.feed.push({ at: now, kind: 'invalid-token-burst', userId: null, handle: null, ip, detail: `${count} invalid refresh tokens in the window; client throttled` });
-  };
-
   await app.register(async (api) => {
     api.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
       // Answers carry tokens and session data: never cached (RFC 6749 section 5.1); errors say so too.
@@ -483,12 +464,13 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
         return reply.code(201).send({ accessToken: pair.accessToken, refreshToken: pair.refreshToken, tokenType: pair.tokenType, expiresIn: pair.expiresIn });
       },
       async refreshTokens(request: Req<{ refreshToken: string; client?: ClientInfo }>) {
-        const ip = request.body.client?.ip;
-        refuseThrottledRefresh(ip);
+        // Token mode counts invalid refresh tokens per client.ip itself, and refuses a burst.
         const r = await tokens.refresh(request.body.refreshToken, { client: clientOf(request.body.client) });
         metrics.tokenRefreshes.inc({ result: r.ok ? 'ok' : r.reason });
         if (!r.ok) {
-          refreshFailed(ip, r.reason);
+          if (r.reason === 'throttled') {
+            throw new ApiError(429, 'too_many_requests', `too many invalid refresh tokens from this client; retry in ${r.retryAfter} s`, undefined, { 'retry-after': String(r.retryAfter) });
+          }
           throw new ApiError(401, 'invalid_grant', `the refresh token is not valid (${r.reason})`, r.reason);
         }
         return { accessToken: r.accessToken, refreshToken: r.refreshToken, tokenType: r.tokenType, expiresIn: r.expiresIn };

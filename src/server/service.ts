@@ -242,13 +242,13 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   const keys = await createKeySet({ storage: fileKeyStorage(join(config.dataDir, 'keys.json')) });
   const tokens = createTokens({
     sessions: tokenEngine,
-    store: shared,
     keys,
     issuer: config.issuer,
     audience: config.audience,
     refreshSecret,
     accessTtl: config.accessTtl,
     claims: (s) => (typeof s.data.scope === 'string' ? { scope: s.data.scope } : {}),
+    ...(options.guessingWindow !== undefined ? { guessing: { window: options.guessingWindow } } : {}),
     onError,
   });
   feed.watchTokens(tokens);
