@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import { clientIpResolver } from '../http/client.js';
-import { parseStoreUrl } from './store-url.js';
+import { parseStoreUrl } from '../stores/url.js';
 
 /** Log levels of the service's structured (pino) logs. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -19,7 +19,7 @@ import { fileKeyStorage } from '../tokens/key-storage.js';
 import { createTokens } from '../tokens/tokens.js';
 import { registerAdmin } from './admin.js';
 import { isApiRecord, isFamilyRecord, registerApi } from './api.js';
-import { apiKeys } from './apikeys.js';
+import { apiKeys } from '../core/api-keys.js';
 import type { ServiceConfig } from './config.js';
 import type { AdminCredential, ServiceContext } from './context.js';
 import { registerDemo } from './demo.js';
@@ -29,7 +29,8 @@ import { html, htmlHeaders, page } from './html.js';
 import { createMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { makeStateFolder, makeStoreFolder } from './state-folder.js';
-import { openStore, storeReady } from './store-url.js';
+import { openStore } from '../stores/open.js';
+import { storeReady } from './readiness.js';
 
 /** Programmatic options of {@link createService}, beyond the configuration. */
 export interface ServiceOptions {
