@@ -14,7 +14,8 @@ import { readBearer } from '../http/carriers.js';
 import { MAX_ACCESS_TOKEN_LENGTH } from '../tokens/access.js';
 import type { ServiceContext } from './context.js';
 import { RESERVED_USER_PREFIX } from './context.js';
-import { ApiError } from './errors.js';
+import { throttled } from '../http/errors.js';
+import { apiError, SERVICE_ERROR_CODES } from './errors.js';
 
 type Schema = Record<string, unknown>;
 
@@ -28,9 +29,13 @@ export const SCHEMAS: Record<string, Schema> = {
         type: 'object',
         required: ['code', 'message'],
         properties: {
-          code: { type: 'string', description: 'Stable machine-readable code, e.g. `bad_request`, `unauthorized`, `session_invalid`.' },
+          code: {
+            type: 'string',
+            enum: [...SERVICE_ERROR_CODES],
+            description: 'Stable machine-readable code, kebab-case (RFC 6749 spells `invalid_grant`): `bad-request`, `unauthorized`, `session-invalid`, `throttled`, `store-unavailable`...',
+          },
           message: { type: 'string', description: 'For people; never holds a token or a key.' },
-          reason: { type: 'string', description: 'Why a token was refused (`session_invalid`, `invalid_grant`).' },
+          reason: { type: 'string', description: 'Why a token was refused (`session-invalid`, `invalid_grant`): `expired-idle`, `revoked`, `reused`...' },
         },
       },
     },
@@ -141,12 +146,26 @@ const data: Schema = {
 const obj = (required: string[], properties: Record<string, Schema>): Schema => ({ type: 'object', additionalProperties: false, required, properties });
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
 
+/** The operations of the `/v1` API: each has exactly one route and one handler. */
+export type OperationId =
+  | 'createSession'
+  | 'validateSession'
+  | 'rotateSession'
+  | 'patchSessionData'
+  | 'revokeSession'
+  | 'listUserSessions'
+  | 'revokeUserSessions'
+  | 'issueTokens'
+  | 'refreshTokens'
+  | 'revokeRefreshToken'
+  | 'introspectToken';
+
 /** One route of the API: what Fastify serves and what the OpenAPI document says. */
-export interface RouteSpec {
+export interface RouteSpec<Id extends string = string> {
   readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Fastify path (`:param`). */
   readonly url: string;
-  readonly operationId: string;
+  readonly operationId: Id;
   readonly summary: string;
   readonly tag: 'sessions' | 'tokens' | 'service';
   /** Behind an API key. */
@@ -159,10 +178,16 @@ export interface RouteSpec {
 }
 
 const E = (description: string) => ({ description, schema: ref('Error') });
-const COMMON = { 400: E('Bad request: the body or a parameter does not match the schema.'), 401: E('Missing or invalid API key.'), 413: E('Body too large.'), 415: E('Body is not JSON.'), 503: E('The store is unavailable.') };
+const COMMON = {
+  400: E('`bad-request`: the body or a parameter does not match the schema.'),
+  401: E('`unauthorized`: missing or invalid API key.'),
+  413: E('`payload-too-large`: body too large.'),
+  415: E('`unsupported-media-type`: body is not JSON.'),
+  503: E('`store-unavailable`: the store is unavailable; wait `Retry-After` seconds.'),
+};
 
 /** Every `/v1` route. */
-export const API_ROUTES: readonly RouteSpec[] = [
+export const API_ROUTES: ReadonlyArray<RouteSpec<OperationId>> = [
   {
     method: 'POST',
     url: '/v1/sessions',
@@ -192,7 +217,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
         },
       },
       ...COMMON,
-      429: E('`too_many_requests`: `client.ip` sent a burst of invalid tokens; wait `Retry-After` seconds.'),
+      429: E('`throttled`: `client.ip` sent a burst of invalid tokens; wait `Retry-After` seconds.'),
     },
   },
   {
@@ -212,9 +237,9 @@ export const API_ROUTES: readonly RouteSpec[] = [
     responses: {
       200: { description: 'The new token.', schema: obj(['token', 'session'], { token: { type: 'string' }, session: ref('Session') }) },
       ...COMMON,
-      401: E('`session_invalid` (with `reason`), or a bad API key.'),
+      401: E('`session-invalid` (with `reason`), or a bad API key (`unauthorized`).'),
       409: E('`conflict`: the session changed during the call (a concurrent rotation or revocation won).'),
-      429: E('`too_many_requests`: `client.ip` sent a burst of invalid tokens.'),
+      429: E('`throttled`: `client.ip` sent a burst of invalid tokens; wait `Retry-After` seconds.'),
     },
   },
   {
@@ -282,7 +307,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
       200: { description: 'The new pair.', schema: ref('TokenPair') },
       ...COMMON,
       401: E('`invalid_grant` (with `reason`), or a bad API key.'),
-      429: E('`too_many_requests`: `client.ip` sent a burst of invalid refresh tokens.'),
+      429: E('`throttled`: `client.ip` sent a burst of invalid refresh tokens; wait `Retry-After` seconds.'),
     },
   },
   {
@@ -371,7 +396,7 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
     const ip = client?.ip;
     if (ip === undefined) return;
     const wait = sessions.throttled(ip);
-    if (wait > 0) throw new ApiError(429, 'too_many_requests', `too many invalid tokens from this client; retry in ${wait} s`, undefined, { 'retry-after': String(wait) });
+    if (wait > 0) throw throttled(wait, `too many invalid tokens from this client; retry in ${wait} s`);
   };
 
   await app.register(async (api) => {
@@ -381,16 +406,17 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
       const presented = readBearer(request.headers.authorization);
       if (presented === null) {
         metrics.apiKeyRejections.inc({ reason: 'missing' });
-        throw new ApiError(401, 'unauthorized', 'an API key is required: Authorization: Bearer <key>');
+        throw apiError(401, 'unauthorized', 'an API key is required: Authorization: Bearer <key>');
       }
       const check = await apiKeys.verify(presented);
       if (!check.ok) {
         metrics.apiKeyRejections.inc({ reason: check.reason });
-        throw new ApiError(401, 'unauthorized', 'the API key is not valid');
+        throw apiError(401, 'unauthorized', 'the API key is not valid');
       }
     });
 
-    const handlers: Record<string, (request: Req<never, never, never>, reply: FastifyReply) => Promise<unknown>> = {
+    // One handler per operation, checked by the compiler.
+    const handlers: Record<OperationId, (request: Req<never, never, never>, reply: FastifyReply) => Promise<unknown>> = {
       async createSession(request: Req<{ userId: string; data?: Record<string, unknown>; client?: ClientInfo; authLevel?: number }>, reply) {
         const b = request.body;
         const created = await sessions.create({ userId: b.userId, data: b.data, client: clientOf(b.client), authLevel: b.authLevel });
@@ -406,7 +432,7 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
         const b = request.body;
         refuseThrottled(b.client);
         const current = await sessions.validate(b.token, { client: clientOf(b.client), carrier: 'api' });
-        if (!current.ok) throw new ApiError(401, 'session_invalid', `the session token is not valid (${current.reason})`, current.reason);
+        if (!current.ok) throw apiError(401, 'session-invalid', `the session token is not valid (${current.reason})`, current.reason);
         const r = await sessions.rotate(current.renewed?.token ?? b.token, {
           client: clientOf(b.client),
           ...(b.userId !== undefined ? { userId: b.userId } : {}),
@@ -416,19 +442,19 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
         if (!r.ok) {
           // The token was valid a moment ago (just validated): a loser of a race, not a dead session.
           if (r.reason === 'conflict' || r.reason === 'revoked') {
-            throw new ApiError(409, 'conflict', 'the session changed during the rotation (a concurrent rotation or revocation won); validate the token you hold again');
+            throw apiError(409, 'conflict', 'the session changed during the rotation (a concurrent rotation or revocation won); validate the token you hold again');
           }
-          throw new ApiError(401, 'session_invalid', `the session token is not valid (${r.reason})`, r.reason);
+          throw apiError(401, 'session-invalid', `the session token is not valid (${r.reason})`, r.reason);
         }
         return { token: r.token, session: r.session };
       },
       async patchSessionData(request: Req<{ set?: Record<string, unknown>; unset?: string[] }, { handle: string }>) {
         const { handle } = request.params;
         const before = await sessions.get(handle);
-        if (before === null || !isApiRecord(before)) throw new ApiError(404, 'not_found', 'no active session with this handle');
+        if (before === null || !isApiRecord(before)) throw apiError(404, 'not-found', 'no active session with this handle');
         // A key-level patch: concurrent patches of other keys are not conflicts, so no compare-and-set.
         const r = await sessions.patch(handle, { set: request.body.set, unset: request.body.unset });
-        if (!r.ok) throw new ApiError(404, 'not_found', 'no active session with this handle');
+        if (!r.ok) throw apiError(404, 'not-found', 'no active session with this handle');
         return { session: { ...before, version: r.version, data: r.data } };
       },
       async revokeSession(request: Req<never, { handle: string }>, reply) {
@@ -441,7 +467,7 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
           const family = await tokens.refreshTokens.session(handle);
           if (family !== null && isFamilyRecord(family) && (await tokens.revokeFamily(handle))) return reply.code(204).send();
         }
-        throw new ApiError(404, 'not_found', 'no active session or token family with this handle');
+        throw apiError(404, 'not-found', 'no active session or token family with this handle');
       },
       async listUserSessions(request: Req<never, { userId: string }>) {
         return { sessions: (await sessions.list(request.params.userId)) };
@@ -469,9 +495,9 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
         metrics.tokenRefreshes.inc({ result: r.ok ? 'ok' : r.reason });
         if (!r.ok) {
           if (r.reason === 'throttled') {
-            throw new ApiError(429, 'too_many_requests', `too many invalid refresh tokens from this client; retry in ${r.retryAfter} s`, undefined, { 'retry-after': String(r.retryAfter) });
+            throw throttled(r.retryAfter, `too many invalid refresh tokens from this client; retry in ${r.retryAfter} s`);
           }
-          throw new ApiError(401, 'invalid_grant', `the refresh token is not valid (${r.reason})`, r.reason);
+          throw apiError(401, 'invalid_grant', `the refresh token is not valid (${r.reason})`, r.reason);
         }
         return { accessToken: r.accessToken, refreshToken: r.refreshToken, tokenType: r.tokenType, expiresIn: r.expiresIn };
       },
@@ -502,7 +528,6 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
 
     for (const route of API_ROUTES) {
       const handler = handlers[route.operationId];
-      if (handler === undefined) throw new Error(`no handler for ${route.operationId}`);
       api.route({
         method: route.method,
         url: route.url,

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Duration } from '../core/duration.js';
 import { parseDuration } from '../core/duration.js';
+import { checkOptionKeys } from '../core/option-keys.js';
 import { createSessions, type Sessions, type SessionsOptions } from '../core/sessions.js';
 import type { Store } from '../core/store.js';
 import { guardedStore, storeTimeoutMs } from '../core/store-call.js';
@@ -23,7 +24,7 @@ import { apiKeys } from '../core/api-keys.js';
 import type { ServiceConfig } from './config.js';
 import type { AdminCredential, ServiceContext } from './context.js';
 import { registerDemo } from './demo.js';
-import { errorBody, installErrorHandlers } from './errors.js';
+import { apiError, errorBody, installErrorHandlers } from './errors.js';
 import { securityFeed } from './feed.js';
 import { html, htmlHeaders, page } from './html.js';
 import { createMetrics } from './metrics.js';
@@ -164,6 +165,7 @@ function sharedView(store: Store): Store {
  * ```
  */
 export async function createService(config: ServiceConfig, options: ServiceOptions = {}): Promise<Service> {
+  checkOptionKeys(options, 'createService()', ['logStream', 'demoFreshFor', 'apiKeyCacheMs', 'guessingWindow', 'keyReloadMs']);
   makeStateFolder(config.dataDir);
   const refreshSecret = config.refreshSecret ?? readOrCreateSecret(join(config.dataDir, 'refresh-secret'), () => randomBytes(32).toString('base64url')).value;
   let adminPasswordFile: string | null = null;
@@ -189,7 +191,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     routerOptions: { maxParamLength: 3072 },
     // A malformed URL (bad percent-encoding) is answered in the API's error format, not Fastify's.
     frameworkErrors: (error, _request, reply: FastifyReply) => {
-      void reply.code(400).header('cache-control', 'no-store').send(errorBody('bad_request', error.code === 'FST_ERR_BAD_URL' ? 'the URL is malformed' : error.message));
+      void reply.code(400).header('cache-control', 'no-store').send(errorBody(apiError(400, 'bad-request', error.code === 'FST_ERR_BAD_URL' ? 'the URL is malformed' : error.message)));
     },
   });
   const log = app.log;

@@ -8,7 +8,7 @@
 import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { JWK } from 'jose';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, LatchkeyTypeError } from '../core/errors.js';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './algorithms.js';
 
 /** One persisted key: private JWK (or `oct` secret for HS256) and its lifecycle. */
@@ -65,7 +65,7 @@ export function memoryKeyStorage(): KeyStorage {
  * ```
  */
 export function fileKeyStorage(path: string): KeyStorage {
-  if (typeof path !== 'string' || path === '') throw new TypeError('fileKeyStorage() takes a file path');
+  if (typeof path !== 'string' || path === '') throw new LatchkeyTypeError('fileKeyStorage() takes a file path');
   return {
     async load() {
       let text: string;
