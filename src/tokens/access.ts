@@ -21,6 +21,7 @@ import type { Store } from '../core/store.js';
 import { callStore, storeTimeoutMs } from '../core/store-call.js';
 import { MAX_ACCESS_TOKEN_LENGTH } from '../core/token.js';
 import type { KeySet } from './keys.js';
+import { ALGORITHM_MISMATCH, reasonOf, UNKNOWN_KID } from './lib/jose-failures.js';
 import { liveRecord, type RecordReader } from './lib/lineage.js';
 import { FamilyLiveness } from './lib/liveness.js';
 
@@ -150,11 +151,6 @@ export const REGISTERED_CLAIMS: ReadonlySet<string> = new Set(['iss', 'sub', 'au
 
 export { MAX_ACCESS_TOKEN_LENGTH };
 const TYP = 'at+jwt';
-
-class UnknownKid extends Error {}
-class AlgorithmMismatch extends Error {}
-const UNKNOWN_KID = new UnknownKid();
-const ALGORITHM_MISMATCH = new AlgorithmMismatch();
 
 const FAILURES = Object.fromEntries(
   (
@@ -379,34 +375,4 @@ function scopeString(scope: string | readonly string[]): string {
     throw new LatchkeyTypeError('scope must be a string or a list of scope names without spaces');
   }
   return scope.join(' ');
-}
-
-/** Maps whatever jose (or our key resolver) threw to a reason. Anything unexpected is `malformed`: fail closed. */
-function reasonOf(err: unknown): AccessTokenFailure {
-  if (err === UNKNOWN_KID) return 'unknown-kid';
-  if (err === ALGORITHM_MISMATCH) return 'algorithm-not-allowed';
-  const e = err as { code?: unknown; claim?: unknown } | null;
-  switch (e?.code) {
-    case 'ERR_JWT_EXPIRED':
-      return 'expired';
-    case 'ERR_JOSE_ALG_NOT_ALLOWED':
-      return 'algorithm-not-allowed';
-    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
-      return 'bad-signature';
-    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
-      switch (e.claim) {
-        case 'nbf':
-          return 'not-yet-valid';
-        case 'iss':
-          return 'wrong-issuer';
-        case 'aud':
-          return 'wrong-audience';
-        case 'typ':
-          return 'wrong-type';
-        default:
-          return 'invalid-claims';
-      }
-    default:
-      return 'malformed';
-  }
 }
