@@ -9,6 +9,7 @@
  * @module
  */
 import type { DpopFailure, DpopProof, DpopRefusal } from './dpop.js';
+import { LatchkeyTypeError } from '../core/errors.js';
 
 /** The OAuth error codes a DPoP challenge carries. */
 export type DpopErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'invalid_dpop_proof' | 'use_dpop_nonce';
@@ -73,7 +74,7 @@ export const DPOP_DESCRIPTIONS: Readonly<Record<DpopFailure | DpopBindingFailure
 };
 
 function quoted(name: string, value: string): string {
-  if (!QUOTABLE.test(value)) throw new TypeError(`${name} must be printable ASCII without " or \\`);
+  if (!QUOTABLE.test(value)) throw new LatchkeyTypeError(`${name} must be printable ASCII without " or \\`);
   return `${name}="${value}"`;
 }
 
@@ -89,9 +90,9 @@ function quoted(name: string, value: string): string {
  * ```
  */
 export function dpopChallenge(options: DpopChallengeOptions): string {
-  if (options === null || typeof options !== 'object') throw new TypeError('dpopChallenge() takes { algs, error?, errorDescription?, realm?, scope? }');
+  if (options === null || typeof options !== 'object') throw new LatchkeyTypeError('dpopChallenge() takes { algs, error?, errorDescription?, realm?, scope? }');
   const { algs, error, errorDescription, realm, scope } = options;
-  if (!Array.isArray(algs) || algs.length === 0 || !algs.every((a) => typeof a === 'string' && ALG.test(a))) throw new TypeError('algs must be a non-empty list of algorithm names');
+  if (!Array.isArray(algs) || algs.length === 0 || !algs.every((a) => typeof a === 'string' && ALG.test(a))) throw new LatchkeyTypeError('algs must be a non-empty list of algorithm names');
   const params: string[] = [];
   if (realm !== undefined) params.push(quoted('realm', realm));
   if (scope !== undefined) params.push(quoted('scope', scope));

@@ -13,7 +13,7 @@
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { positiveInt } from '../core/arguments.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, LatchkeyTypeError } from '../core/errors.js';
 
 /**
  * Where seen proofs are remembered. One method, atomic across every
@@ -72,7 +72,7 @@ const OPTIONS: ReadonlySet<string> = new Set(['maxEntries', 'clock']);
  * ```
  */
 export function memoryReplayCache(options: MemoryReplayCacheOptions = {}): MemoryReplayCache {
-  if (options === null || typeof options !== 'object') throw new TypeError('memoryReplayCache() takes an options object');
+  if (options === null || typeof options !== 'object') throw new LatchkeyTypeError('memoryReplayCache() takes an options object');
   for (const key of Object.keys(options)) {
     if (!OPTIONS.has(key)) throw new ConfigError(`${key} is not an option of memoryReplayCache(); known options: ${[...OPTIONS].join(', ')}`);
   }
@@ -97,8 +97,8 @@ export function memoryReplayCache(options: MemoryReplayCacheOptions = {}): Memor
       return entries.size;
     },
     async add(key, expiresAt) {
-      if (typeof key !== 'string' || key === '') throw new TypeError('add() takes a non-empty key');
-      if (!Number.isFinite(expiresAt)) throw new TypeError('add() takes expiresAt in ms since epoch');
+      if (typeof key !== 'string' || key === '') throw new LatchkeyTypeError('add() takes a non-empty key');
+      if (!Number.isFinite(expiresAt)) throw new LatchkeyTypeError('add() takes expiresAt in ms since epoch');
       const now = clock.now();
       purge(now, false);
       const seen = entries.get(key);

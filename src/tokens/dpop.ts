@@ -26,11 +26,11 @@ import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { secretListArg } from '../core/arguments.js';
 import { durationOption, type Duration } from '../core/duration.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, LatchkeyTypeError } from '../core/errors.js';
 import type { DpopReplayCache } from './dpop-replay.js';
 import { DpopNonces } from './lib/dpop-nonce.js';
 import { normalisedHtu } from './lib/htu.js';
-import { proofKey, publicJwkFor, type PublicJwk } from './lib/proof-key.js';
+import { proofKey, publicJwkFor, type PublicJwk } from '../core/proof-key.js';
 
 /** The asymmetric algorithms a DPoP proof may be signed with. */
 export type DpopAlgorithm = 'ES256' | 'ES384' | 'EdDSA' | 'RS256' | 'PS256';
@@ -210,7 +210,7 @@ const INVALID_KEY = new InvalidKey();
  * ```
  */
 export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
-  if (options === null || typeof options !== 'object') throw new TypeError('createDpopVerifier() takes an options object { replayCache, ... }');
+  if (options === null || typeof options !== 'object') throw new LatchkeyTypeError('createDpopVerifier() takes an options object { replayCache, ... }');
   for (const key of Object.keys(options)) {
     if (!OPTIONS.has(key)) throw new ConfigError(`${key} is not an option of createDpopVerifier(); known options: ${[...OPTIONS].join(', ')}`);
   }
@@ -246,12 +246,12 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
     },
 
     async verify(request) {
-      if (request === null || typeof request !== 'object') throw new TypeError('verify() takes { proof, method, url, accessToken? }');
+      if (request === null || typeof request !== 'object') throw new LatchkeyTypeError('verify() takes { proof, method, url, accessToken? }');
       const { method, accessToken } = request;
-      if (typeof method !== 'string' || !METHOD.test(method)) throw new TypeError('method must be the request method, e.g. "GET"');
+      if (typeof method !== 'string' || !METHOD.test(method)) throw new LatchkeyTypeError('method must be the request method, e.g. "GET"');
       const htu = normalisedHtu(request.url);
-      if (htu === null) throw new TypeError('url must be the absolute http(s) URL of the request, e.g. "https://api.example.com/v1/me"');
-      if (accessToken !== undefined && (typeof accessToken !== 'string' || accessToken === '')) throw new TypeError('accessToken must be a non-empty string when given');
+      if (htu === null) throw new LatchkeyTypeError('url must be the absolute http(s) URL of the request, e.g. "https://api.example.com/v1/me"');
+      if (accessToken !== undefined && (typeof accessToken !== 'string' || accessToken === '')) throw new LatchkeyTypeError('accessToken must be a non-empty string when given');
       const now = clock.now();
 
       let proof: unknown = request.proof;

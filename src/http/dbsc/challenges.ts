@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { positiveInt } from '../../core/arguments.js';
 import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, LatchkeyTypeError } from '../../core/errors.js';
 import type { DbscChallengeStore } from './types.js';
 
 /** The shape of a challenge latchkey mints: 32 random bytes, base64url. */
@@ -54,7 +54,7 @@ const OPTIONS: ReadonlySet<string> = new Set(['maxEntries', 'clock']);
  * ```
  */
 export function memoryChallengeStore(options: MemoryChallengeStoreOptions = {}): MemoryChallengeStore {
-  if (options === null || typeof options !== 'object') throw new TypeError('memoryChallengeStore() takes an options object');
+  if (options === null || typeof options !== 'object') throw new LatchkeyTypeError('memoryChallengeStore() takes an options object');
   for (const key of Object.keys(options)) {
     if (!OPTIONS.has(key)) throw new ConfigError(`${key} is not an option of memoryChallengeStore(); known options: ${[...OPTIONS].join(', ')}`);
   }
@@ -68,7 +68,7 @@ export function memoryChallengeStore(options: MemoryChallengeStoreOptions = {}):
     },
     async put(challenge, owner, expiresAt) {
       if (typeof challenge !== 'string' || challenge === '' || typeof owner !== 'string' || owner === '' || !Number.isFinite(expiresAt)) {
-        throw new TypeError('put() takes (challenge, owner, expiresAt in ms since epoch)');
+        throw new LatchkeyTypeError('put() takes (challenge, owner, expiresAt in ms since epoch)');
       }
       const now = clock.now();
       for (const [key, entry] of entries) {

@@ -16,6 +16,7 @@
  * @internal
  */
 import type { DbscAlgorithm } from './types.js';
+import { LatchkeyTypeError } from '../../core/errors.js';
 
 const SF_STRING_CHARS = /^[\x20-\x7e]*$/;
 const SP = /^ +| +$/g;
@@ -27,7 +28,7 @@ export const MAX_PROOF_LENGTH = 8192;
 
 /** An sf-string (RFC 9651 section 4.1.6): printable ASCII in quotes, `"` and `\` escaped. */
 export function sfString(value: string): string {
-  if (!SF_STRING_CHARS.test(value)) throw new TypeError('a structured-field string holds printable ASCII only');
+  if (!SF_STRING_CHARS.test(value)) throw new LatchkeyTypeError('a structured-field string holds printable ASCII only');
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 

@@ -48,6 +48,7 @@ import type {
   HeaderSource,
 } from './types.js';
 import type { BoundProofFailure } from '../../core/bound-events.js';
+import { LatchkeyTypeError } from '../../core/errors.js';
 
 export type * from './types.js';
 export { memoryChallengeStore } from './challenges.js';
@@ -148,7 +149,7 @@ export function createDbsc(options: DbscOptions): Dbsc {
   }
 
   function termination(id: string): DbscAnswer {
-    if (typeof id !== 'string' || id === '') throw new TypeError('termination() takes the DBSC session identifier');
+    if (typeof id !== 'string' || id === '') throw new LatchkeyTypeError('termination() takes the DBSC session identifier');
     return { status: 200, headers: [JSON_TYPE, NO_STORE, ['set-cookie', cookies.clear()]], body: terminationInstructions(id) };
   }
 
@@ -159,7 +160,7 @@ export function createDbsc(options: DbscOptions): Dbsc {
     cookieName: c.cookie.name,
 
     async registration(handle) {
-      if (typeof handle !== 'string' || handle === '') throw new TypeError('registration() takes the session handle');
+      if (typeof handle !== 'string' || handle === '') throw new LatchkeyTypeError('registration() takes the session handle');
       const challenge = mintChallenge();
       await challenges.put(challenge, `r.${handle}`, clock.now() + c.challengeTtlMs);
       const params: { path: string; challenge: string; authorization?: string } = { path: c.registrationPath, challenge };

@@ -10,7 +10,7 @@ import { secretListArg } from '../../core/arguments.js';
 import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
 import { durationOption } from '../../core/duration.js';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, LatchkeyTypeError } from '../../core/errors.js';
 import { cookieConfig, type CookieConfig } from '../cookies.js';
 import type { DbscAlgorithm, DbscChallengeStore, DbscOptions } from './types.js';
 
@@ -75,7 +75,7 @@ export function originOf(value: unknown): string | null {
  * `dbsc` option), so that messages point at the right key.
  */
 export function dbscConfig(options: DbscOptions, prefix = ''): DbscConfig {
-  if (options === null || typeof options !== 'object') throw new TypeError('createDbsc() takes an options object { secret, challenges, ... }');
+  if (options === null || typeof options !== 'object') throw new LatchkeyTypeError('createDbsc() takes an options object { secret, challenges, ... }');
   refuseUnknown(options, OPTIONS, prefix);
   const keys = secretListArg(`${prefix}secret`, options.secret, 'DBSC secret', 'secret: process.env.DBSC_SECRET');
   const challenges = options.challenges;

@@ -16,7 +16,7 @@
  * @internal
  */
 import { jwtVerify, type JWTHeaderParameters } from 'jose';
-import { proofKey, publicJwkFor, type ProofKey, type PublicJwk } from '../../tokens/lib/proof-key.js';
+import { proofKey, publicJwkFor, type ProofKey, type PublicJwk } from '../../core/proof-key.js';
 import type { DbscAlgorithm, DbscBinding, DbscProofFailure } from './types.js';
 
 const TYP = 'dbsc+jwt';

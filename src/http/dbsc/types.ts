@@ -8,7 +8,7 @@
 import type { BoundProofFailure } from '../../core/bound-events.js';
 import type { Clock } from '../../core/clock.js';
 import type { Duration } from '../../core/duration.js';
-import type { PublicJwk } from '../../tokens/lib/proof-key.js';
+import type { PublicJwk } from '../../core/proof-key.js';
 import type { HeaderLine } from '../request-session.js';
 
 /** The algorithms a browser's session key may use (Chrome knows these two; `none` is never offered). */
