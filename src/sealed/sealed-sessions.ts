@@ -15,7 +15,7 @@ import { ConfigError, InvalidDataError, StoreUnavailableError } from '../core/er
 import { callStore, storeTimeoutMs } from '../core/store-call.js';
 import type { SessionData } from '../core/model.js';
 import type { DataPatch, Store } from '../core/store.js';
-import { isFresh } from '../core/policy.js';
+import { expiryOf, isFresh, needsTouch, nextIdleDeadline, timeoutPolicy, type TimeoutPolicy } from '../core/policy.js';
 import { mintHandle } from '../core/token.js';
 import { authLevelArg, normaliseData, normalisePatch, positiveInt, userIdArg } from '../core/arguments.js';
 import { chunkName, joinBlob, splitBlob, type ChunkLimits, type CookieReader, type CookieWrite } from './chunks.js';
@@ -184,9 +184,7 @@ export interface SealedSessions {
 }
 
 interface Config {
-  idleMs: number;
-  absoluteMs: number;
-  touchMs: number;
+  timeouts: TimeoutPolicy;
   limits: ChunkLimits;
   maxDataBytes: number;
 }
@@ -259,7 +257,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
       maxEntries: positiveInt('revocationCache.maxEntries', rc.maxEntries ?? 10_000),
     };
   }
-  const revocations = store === null ? null : new Revocations(store, clock, cfg.absoluteMs, cache, call);
+  const revocations = store === null ? null : new Revocations(store, clock, cfg.timeouts.absoluteMs, cache, call);
   // The largest blob worth looking at: every part full.
   const sealer = sealerFor(keyring, cfg.limits.maxChunks * cfg.limits.cookieBytes);
   /** Which store record holds a spilled session's data, by the data object it was read into: unchanged data is not written again. */
@@ -270,7 +268,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
   }
 
   function fresh(input: { userId: string | null; data: SessionData; authLevel: number }, now: number, userEpoch: number): SealedSession {
-    const absoluteExpiresAt = now + cfg.absoluteMs;
+    const absoluteExpiresAt = now + cfg.timeouts.absoluteMs;
     return {
       handle: mintHandle(),
       userId: input.userId,
@@ -279,7 +277,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
       lastSeenAt: now,
       authTime: input.userId !== null ? now : null,
       authLevel: input.authLevel,
-      idleExpiresAt: Math.min(now + cfg.idleMs, absoluteExpiresAt),
+      idleExpiresAt: nextIdleDeadline(cfg.timeouts, absoluteExpiresAt, now),
       absoluteExpiresAt,
       version: 1,
       data: input.data,
@@ -333,8 +331,8 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
       if (payload === null) return fail('malformed', joined.chunks);
       let session = payload.session;
       const now = clock.now();
-      if (now >= session.absoluteExpiresAt) return fail('expired-absolute', joined.chunks);
-      if (now >= session.idleExpiresAt) return fail('expired-idle', joined.chunks);
+      const expiry = expiryOf(session, now);
+      if (expiry !== null) return fail(expiry, joined.chunks);
       if (payload.spill !== null && store === null) return fail('spill-missing', joined.chunks);
       if (revocations !== null) {
         const spillHandle = payload.spill;
@@ -354,8 +352,8 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
         }
       }
       let reseal: 'key-rotation' | 'touch' | null = opened.staleKey ? 'key-rotation' : null;
-      if (session.idleExpiresAt < session.absoluteExpiresAt && now - session.lastSeenAt >= cfg.touchMs) {
-        session = { ...session, lastSeenAt: now, idleExpiresAt: Math.min(now + cfg.idleMs, session.absoluteExpiresAt) };
+      if (needsTouch(cfg.timeouts, session, now)) {
+        session = { ...session, lastSeenAt: now, idleExpiresAt: nextIdleDeadline(cfg.timeouts, session.absoluteExpiresAt, now) };
         reseal ??= 'touch';
       }
       return { ok: true, session, reseal, chunks: joined.chunks };
@@ -443,13 +441,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
 const EMPTY: SessionData = Object.freeze({});
 
 function normalise(o: SealedSessionsOptions): Config {
-  const idleMs = durationOption('idleTimeout', o.idleTimeout ?? '30m', { min: 1000 });
-  const absoluteMs = durationOption('absoluteTimeout', o.absoluteTimeout ?? '12h', { min: 1000 });
-  if (idleMs > absoluteMs) {
-    throw new ConfigError(`idleTimeout (${idleMs} ms) is longer than absoluteTimeout (${absoluteMs} ms); make it shorter or equal`);
-  }
-  const touchMs = o.touchInterval !== undefined ? durationOption('touchInterval', o.touchInterval) : Math.min(Math.floor(idleMs / 10), 60_000);
-  if (touchMs >= idleMs) throw new ConfigError(`touchInterval (${touchMs} ms) must be shorter than idleTimeout (${idleMs} ms)`);
+  const timeouts = timeoutPolicy(o);
   const cookieBytes = positiveInt('maxCookieBytes', o.maxCookieBytes ?? 4000);
   const attributeBytes = nonNegativeInt('cookieAttributeBytes', o.cookieAttributeBytes ?? 120);
   if (cookieBytes - attributeBytes < 200) {
@@ -460,7 +452,7 @@ function normalise(o: SealedSessionsOptions): Config {
   const maxChunks = positiveInt('maxChunks', o.maxChunks ?? 4);
   if (maxChunks > 20) throw new ConfigError(`maxChunks must be at most 20 (got ${maxChunks})`);
   const maxDataBytes = positiveInt('maxDataBytes', o.maxDataBytes ?? 65_536);
-  return { idleMs, absoluteMs, touchMs, limits: { cookieBytes, attributeBytes, totalBytes, maxChunks }, maxDataBytes };
+  return { timeouts, limits: { cookieBytes, attributeBytes, totalBytes, maxChunks }, maxDataBytes };
 }
 
 function cookieNameOption(v: unknown): string {
