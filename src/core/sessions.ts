@@ -35,9 +35,10 @@ export type { SessionsOptions } from './engine/options.js';
 
 /**
  * Creates the session engine. Options are checked once, here: a bad value
- * throws a `ConfigError` that says how to fix it.
+ * or an unknown key (a misspelling such as `idleTimout`) throws a
+ * `ConfigError` that says how to fix it.
  *
- * @throws {ConfigError} for a bad option
+ * @throws {ConfigError} for a bad option or an unknown option key
  * @example
  * ```ts
  * import { createSessions } from 'latchkey';

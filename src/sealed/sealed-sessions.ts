@@ -16,6 +16,7 @@ import { callStore, storeTimeoutMs } from '../core/store-call.js';
 import type { SessionData } from '../core/model.js';
 import type { DataPatch, Store } from '../core/store.js';
 import { expiryOf, isFresh, needsTouch, nextIdleDeadline, timeoutPolicy, type TimeoutPolicy } from '../core/policy.js';
+import { refuseUnknownKeys } from '../core/option-keys.js';
 import { mintHandle } from '../core/token.js';
 import { authLevelArg, normaliseData, normalisePatch, positiveInt, userIdArg } from '../core/arguments.js';
 import { chunkName, joinBlob, splitBlob, type ChunkLimits, type CookieReader, type CookieWrite } from './chunks.js';
@@ -189,7 +190,7 @@ interface Config {
   maxDataBytes: number;
 }
 
-const OPTION_NAMES = new Set([
+const OPTION_NAMES = [
   'secrets',
   'cookieName',
   'idleTimeout',
@@ -206,7 +207,8 @@ const OPTION_NAMES = new Set([
   'revocationCache',
   'storeTimeout',
   'clock',
-]);
+] as const satisfies readonly (keyof SealedSessionsOptions)[];
+const OWNER = 'createSealedSessions()';
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
@@ -229,10 +231,7 @@ const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  */
 export function createSealedSessions(options: SealedSessionsOptions): SealedSessions {
   if (options === null || typeof options !== 'object') throw new TypeError('createSealedSessions() takes an options object { secrets, ... }');
-  for (const key of Object.keys(options)) {
-    // A misspelt option would silently fall back to its default: refuse it.
-    if (!OPTION_NAMES.has(key)) throw new ConfigError(`${key} is not an option of createSealedSessions(); known options: ${[...OPTION_NAMES].join(', ')}`);
-  }
+  refuseUnknownKeys(options, OPTION_NAMES, OWNER);
   const keyring = keyringOf(options.secrets);
   const cfg = normalise(options);
   const name = cookieNameOption(options.cookieName);
@@ -252,6 +251,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
   if (rc !== undefined && rc !== false) {
     if (store === null) throw new ConfigError('revocationCache needs a store: revocation records live there');
     if (rc === null || typeof rc !== 'object') throw new ConfigError("revocationCache must be false or { ttl: Duration }, e.g. { ttl: '5s' }");
+    refuseUnknownKeys(rc, ['ttl', 'maxEntries'], OWNER, 'revocationCache');
     cache = {
       ttlMs: durationOption('revocationCache.ttl', rc.ttl, { min: 1 }),
       maxEntries: positiveInt('revocationCache.maxEntries', rc.maxEntries ?? 10_000),

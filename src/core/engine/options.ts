@@ -13,11 +13,12 @@ import { describe, durationOption, type Duration } from '../duration.js';
 import { ConfigError } from '../errors.js';
 import type { GuessingPolicy } from '../guessing.js';
 import type { SessionRecord } from '../model.js';
+import { refuseUnknownKeys } from '../option-keys.js';
 import { timeoutPolicy, type BindingAction, type BindingPolicy, type RenewalPolicy, type TimeoutPolicy } from '../policy.js';
 import type { Store } from '../store.js';
 import { storeTimeoutMs } from '../store-call.js';
 
-/** Options of `createSessions()`. Every field but `store` has a secure default. */
+/** Options of `createSessions()`. Every field but `store` has a secure default; any other key is refused. */
 export interface SessionsOptions {
   /** Where sessions live: `memoryStore()`, `sqliteStore()`, or any {@link Store}. */
   store: Store;
@@ -193,11 +194,37 @@ export interface EngineConfig {
   readonly reports: { readonly windowMs: number; readonly maxClients: number };
 }
 
+/** Every key of {@link SessionsOptions}; the compiler checks that none is missing. */
+const OPTION_KEYS = [
+  'store',
+  'idleTimeout',
+  'absoluteTimeout',
+  'touchInterval',
+  'maxSessionsPerUser',
+  'binding',
+  'renewal',
+  'revokedRetention',
+  'guessing',
+  'maxDataBytes',
+  'sweepInterval',
+  'storeTimeout',
+  'cache',
+  'accepts',
+  'clock',
+  'onError',
+] as const satisfies readonly (keyof SessionsOptions)[];
+// A key added to SessionsOptions but not to OPTION_KEYS would be refused at run time: make it a compile error instead.
+type Unlisted = Exclude<keyof SessionsOptions, (typeof OPTION_KEYS)[number]>;
+const allListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void allListed;
+
+const OWNER = 'createSessions()';
+
 /**
  * Checks and normalises the options of `createSessions()`.
  *
  * @throws {TypeError} when `options` is not an object
- * @throws {ConfigError} for a bad value, with a message that says how to fix it
+ * @throws {ConfigError} for an unknown key or a bad value, with a message that says how to fix it
  * @example
  * ```ts
  * const config = sessionsConfig({ store: memoryStore(), idleTimeout: '15m' });
@@ -206,6 +233,7 @@ export interface EngineConfig {
  */
 export function sessionsConfig(o: SessionsOptions): EngineConfig {
   if (o === null || typeof o !== 'object') throw new TypeError('createSessions() takes an options object');
+  refuseUnknownKeys(o, OPTION_KEYS, OWNER);
   const store = o.store;
   if (store === null || typeof store !== 'object' || typeof store.get !== 'function' || store.capabilities === undefined) {
     throw new ConfigError('store must be a latchkey Store, e.g. memoryStore() from latchkey/stores/memory or sqliteStore() from latchkey/stores/sqlite');
@@ -246,17 +274,18 @@ export function sessionsConfig(o: SessionsOptions): EngineConfig {
 const acceptAll = (): boolean => true;
 const ignore = (): void => {};
 
-/** A nested options object: absent, or an object. */
-function nested<T>(name: string, value: T | undefined, shape: string): T | undefined {
+/** A nested options object: absent, or an object whose keys are all known. */
+function nested<T>(name: string, value: T | undefined, known: readonly string[], shape: string): T | undefined {
   if (value === undefined) return undefined;
   if (value === null || typeof value !== 'object') throw new ConfigError(`${name} must be ${shape}`);
+  refuseUnknownKeys(value, known, OWNER, name);
   return value;
 }
 
 function limitOption(m: SessionsOptions['maxSessionsPerUser']): EngineConfig['limit'] {
   if (m === undefined) return null;
   if (typeof m === 'number') return { max: positiveInt('maxSessionsPerUser', m), onLimit: 'evict-oldest' };
-  const o = nested('maxSessionsPerUser', m, 'a number or { limit, onLimit }') as Exclude<typeof m, number>;
+  const o = nested('maxSessionsPerUser', m, ['limit', 'onLimit'], 'a number or { limit, onLimit }') as Exclude<typeof m, number>;
   const onLimit = o.onLimit ?? 'evict-oldest';
   if (onLimit !== 'evict-oldest' && onLimit !== 'refuse') {
     throw new ConfigError(`maxSessionsPerUser.onLimit must be 'evict-oldest' or 'refuse' (got ${describe(onLimit)})`);
@@ -265,7 +294,7 @@ function limitOption(m: SessionsOptions['maxSessionsPerUser']): EngineConfig['li
 }
 
 function bindingOption(value: SessionsOptions['binding']): EngineConfig['binding'] {
-  const b = nested('binding', value, 'an object { userAgent?, ip?, onMismatch? }');
+  const b = nested('binding', value, ['userAgent', 'ip', 'onMismatch'], 'an object { userAgent?, ip?, onMismatch? }');
   if (b === undefined) return null;
   const onMismatch = b.onMismatch ?? 'reauth';
   if (!['ignore', 'log', 'reauth', 'revoke'].includes(onMismatch)) {
@@ -274,7 +303,8 @@ function bindingOption(value: SessionsOptions['binding']): EngineConfig['binding
   let ip: BindingPolicy['ip'] = null;
   if (b.ip === true) ip = { v4: 24, v6: 64 };
   else if (b.ip !== undefined && b.ip !== false) {
-    ip = { v4: prefix('binding.ip.v4', b.ip.v4 ?? 24, 32), v6: prefix('binding.ip.v6', b.ip.v6 ?? 64, 128) };
+    const p = nested('binding.ip', b.ip, ['v4', 'v6'], 'a boolean or { v4?, v6? }') as { v4?: number; v6?: number };
+    ip = { v4: prefix('binding.ip.v4', p.v4 ?? 24, 32), v6: prefix('binding.ip.v6', p.v6 ?? 64, 128) };
   }
   const userAgent = b.userAgent ?? true;
   if (!userAgent && ip === null) throw new ConfigError('binding is set but binds nothing: enable binding.userAgent or binding.ip');
@@ -283,7 +313,7 @@ function bindingOption(value: SessionsOptions['binding']): EngineConfig['binding
 }
 
 function renewalOption(value: SessionsOptions['renewal']): RenewalPolicy | null {
-  const r = nested('renewal', value, 'an object { interval?, afterIdle?, overlap? }');
+  const r = nested('renewal', value, ['interval', 'afterIdle', 'overlap'], 'an object { interval?, afterIdle?, overlap? }');
   if (r === undefined) return null;
   const intervalMs = r.interval !== undefined ? durationOption('renewal.interval', r.interval, { min: 1000 }) : 0;
   const afterIdleMs = r.afterIdle !== undefined ? durationOption('renewal.afterIdle', r.afterIdle, { min: 1000 }) : 0;
@@ -295,7 +325,7 @@ function renewalOption(value: SessionsOptions['renewal']): RenewalPolicy | null 
 
 function cacheOption(value: SessionsOptions['cache']): EngineConfig['cache'] {
   if (value === false) return null;
-  const c = nested('cache', value, 'false or { staleness, maxEntries? }');
+  const c = nested('cache', value, ['staleness', 'maxEntries'], 'false or { staleness, maxEntries? }');
   if (c === undefined) return null;
   if (c.staleness === undefined) {
     throw new ConfigError("cache needs staleness: the longest a cached session is trusted without a store read, e.g. '5s'");
@@ -305,8 +335,7 @@ function cacheOption(value: SessionsOptions['cache']): EngineConfig['cache'] {
 
 function guessingOption(g: SessionsOptions['guessing']): Pick<EngineConfig, 'guessing' | 'reports'> {
   if (g === false) return { guessing: { threshold: 0, windowMs: 1, maxClients: 1 }, reports: { windowMs: 60_000, maxClients: 10_000 } };
-  // Anything but an object reads as the defaults, as it always has.
-  const o = g !== null && typeof g === 'object' ? g : undefined;
+  const o = nested('guessing', g, ['threshold', 'window', 'maxClients'], 'false or { threshold?, window?, maxClients? }');
   const windowMs = durationOption('guessing.window', o?.window ?? '1m', { min: 1 });
   const maxClients = positiveInt('guessing.maxClients', o?.maxClients ?? 10_000);
   return { guessing: { threshold: positiveInt('guessing.threshold', o?.threshold ?? 20), windowMs, maxClients }, reports: { windowMs, maxClients } };
