@@ -38,16 +38,23 @@ export type { SessionsOptions } from './engine/options.js';
  * or an unknown key (a misspelling such as `idleTimout`) throws a
  * `ConfigError` that says how to fix it.
  *
+ * The engine does not close `store`: whoever opened the store closes it,
+ * after closing every engine over it.
+ *
  * @throws {ConfigError} for a bad option or an unknown option key
  * @example
  * ```ts
  * import { createSessions } from 'latchkey';
  * import { sqliteStore } from 'latchkey/stores/sqlite';
  *
- * const sessions = createSessions({ store: sqliteStore({ path: 'sessions.db' }), idleTimeout: '30m' });
+ * const store = sqliteStore({ path: 'sessions.db' });
+ * const sessions = createSessions({ store, idleTimeout: '30m' });
  * const { token } = await sessions.create({ userId: 'u1', client: { ip, userAgent } });
  * const result = await sessions.validate(token, { client: { ip, userAgent } });
  * if (result.ok) console.log(result.session.userId);
+ * // at shutdown
+ * await sessions.close();
+ * await store.close();
  * ```
  */
 export function createSessions(options: SessionsOptions): Sessions {

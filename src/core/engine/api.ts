@@ -131,6 +131,13 @@ export interface Sessions {
   on<K extends keyof SessionEvents>(event: K, listener: Listener<K>): () => void;
   /** Removes expired records now. Resolves how many. */
   sweep(): Promise<number>;
-  /** Stops the background sweep and closes the store. */
+  /**
+   * Stops the engine: its background sweep (waiting for a sweep under way),
+   * its cache and the cache's subscription to the store's invalidations;
+   * reports the invalid tokens counted so far. Later calls reject with
+   * `ClosedError`. The store is not closed: whoever opened it closes it,
+   * after every engine over it (`await sessions.close(); await
+   * store.close()`). Calling it again resolves when the first call does.
+   */
   close(): Promise<void>;
 }

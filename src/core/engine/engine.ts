@@ -30,7 +30,7 @@ export interface Engine {
   readonly refusals: Refusals;
   readonly clients: ClientRecords;
   readonly sweeper: Sweeper;
-  /** Stops everything the engine started, then closes the store. */
+  /** Stops everything the engine started. Never closes the store: the engine did not open it. */
   close(): Promise<void>;
 }
 
@@ -55,7 +55,6 @@ export function openEngine(config: EngineConfig): Engine {
     refusals.flush();
     cache?.clear();
     if (watched !== null) await watched.unwatch().catch(onError);
-    await store.close();
   }
 
   return {

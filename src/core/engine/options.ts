@@ -20,7 +20,11 @@ import { storeTimeoutMs } from '../store-call.js';
 
 /** Options of `createSessions()`. Every field but `store` has a secure default; any other key is refused. */
 export interface SessionsOptions {
-  /** Where sessions live: `memoryStore()`, `sqliteStore()`, or any {@link Store}. */
+  /**
+   * Where sessions live: `memoryStore()`, `sqliteStore()`, or any {@link Store}.
+   * The engine never closes it: whoever opened it closes it, after the
+   * engine (several engines may share one store).
+   */
   store: Store;
   /**
    * A session unused for this long expires (sliding).
