@@ -11,8 +11,9 @@
 import type { DataPatch, Store, StorePatchResult, Tombstone } from '../core/store.js';
 import type { SessionData, SessionRecord } from '../core/model.js';
 import { ClosedError, ConfigError } from '../core/errors.js';
+import { refuseUnknownKeys } from '../core/option-keys.js';
 
-/** Options of {@link memoryStore}. */
+/** Options of {@link memoryStore}. Any other key is refused. */
 export interface MemoryStoreOptions {
   /**
    * The most records kept. When full, expired records are swept, then the
@@ -24,6 +25,8 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
+const OPTION_KEYS = ['maxSessions', 'now'] as const satisfies readonly (keyof MemoryStoreOptions)[];
+
 /**
  * Creates an in-memory store.
  *
@@ -34,8 +37,11 @@ export interface MemoryStoreOptions {
  *
  * const sessions = createSessions({ store: memoryStore() });
  * ```
+ * @throws {ConfigError} for a bad `maxSessions` or an unknown option key
  */
 export function memoryStore(options: MemoryStoreOptions = {}): Store {
+  if (options === null || typeof options !== 'object') throw new TypeError('memoryStore() takes an options object { maxSessions?, now? }');
+  refuseUnknownKeys(options, OPTION_KEYS, 'memoryStore()');
   const max = options.maxSessions ?? 100_000;
   if (!Number.isSafeInteger(max) || max < 1) throw new ConfigError('maxSessions must be a positive whole number');
   const now = options.now ?? Date.now;

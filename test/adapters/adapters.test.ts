@@ -47,7 +47,7 @@ describe.each(cases)('the %s adapter in %s mode', (adapter, mode: Mode) => {
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()));
     for (const e of engines) await e.close();
-    if (engines.length === 0) await store.close();
+    await store.close();
   });
 
   scenarios.forEach((scenario, i) => {

@@ -108,6 +108,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
         const sessions = createSessions({ store, sweepInterval: false });
         await expect(sessions.create({ userId: 'u1' })).rejects.toThrow(ConfigError);
         await sessions.close();
+        await store.close();
       }
       await expect(migrate({ connectionString: server.url, tablePrefix: prefix })).rejects.toThrow(ConfigError);
     });
@@ -151,8 +152,9 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
   describe('several instances', () => {
     it('see each other’s revocations at once', async () => {
       const prefix = fresh();
-      const a = createSessions({ store: open({ tablePrefix: prefix }), sweepInterval: false });
-      const b = createSessions({ store: open({ tablePrefix: prefix }), sweepInterval: false });
+      const stores = [open({ tablePrefix: prefix }), open({ tablePrefix: prefix })] as const;
+      const a = createSessions({ store: stores[0], sweepInterval: false });
+      const b = createSessions({ store: stores[1], sweepInterval: false });
       const one = await a.create({ userId: 'u1' });
       const two = await a.create({ userId: 'u1' });
       expect((await b.validate(one.token)).ok).toBe(true);
@@ -162,6 +164,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
       expect(await a.revokeUser('u1')).toEqual([two.session.handle]);
       expect(await b.validate(two.token)).toEqual({ ok: false, reason: 'revoked' });
       await Promise.all([a.close(), b.close()]);
+      await Promise.all(stores.map((s) => s.close()));
     });
 
     it('sweep every expired row exactly once when they sweep at the same time', async () => {
@@ -246,6 +249,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
       expect(dump).toContain(token.split('.')[0]);
       expect(dump).not.toContain(token.split('.')[1]);
       await sessions.close();
+      await store.close();
     });
 
     it('refuses data PostgreSQL cannot store with InvalidDataError, not a store failure', async () => {
@@ -256,6 +260,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
       await expect(sessions.patch(session.handle, { set: { note: 'x\u0000' } })).rejects.toThrow(InvalidDataError);
       expect((await sessions.get(session.handle))?.data).toEqual({ note: 'fine' });
       await sessions.close();
+      await store.close();
     });
   });
 

@@ -149,8 +149,9 @@ describe.skipIf(!redisAvailable)('the Redis store on a standalone server', () =>
 
   it('lets two instances see each other’s revocations at once', async () => {
     const prefix = freshPrefix();
-    const a = createSessions({ store: redisStore({ url: server.url, prefix }) });
-    const b = createSessions({ store: redisStore({ url: server.url, prefix }) });
+    const stores = [redisStore({ url: server.url, prefix }), redisStore({ url: server.url, prefix })] as const;
+    const a = createSessions({ store: stores[0] });
+    const b = createSessions({ store: stores[1] });
     const { token } = await a.create({ userId: 'alice' });
     const { token: other } = await a.create({ userId: 'alice' });
     expect((await b.validate(token)).ok).toBe(true);
@@ -161,6 +162,7 @@ describe.skipIf(!redisAvailable)('the Redis store on a standalone server', () =>
     await b.revokeUser('alice');
     expect(await a.validate(other)).toEqual({ ok: false, reason: 'revoked' });
     await Promise.all([a.close(), b.close()]);
+    await Promise.all(stores.map((s) => s.close()));
   });
 });
 
@@ -170,7 +172,8 @@ describe.skipIf(!redisAvailable)('the Redis store when Redis dies', () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown): void => void unhandled.push(e);
     process.on('unhandledRejection', onUnhandled);
-    const sessions = createSessions({ store: redisStore({ url: server.url, prefix: freshPrefix(), commandTimeoutMs: 500 }), storeTimeout: '1s' });
+    const store = redisStore({ url: server.url, prefix: freshPrefix(), commandTimeoutMs: 500 });
+    const sessions = createSessions({ store, storeTimeout: '1s' });
     try {
       const { token } = await sessions.create({ userId: 'alice' });
       let killed = false;
@@ -228,6 +231,7 @@ describe.skipIf(!redisAvailable)('the Redis store when Redis dies', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
       await sessions.close();
+      await store.close();
       await server.stop();
     }
   }, 30_000);

@@ -230,6 +230,7 @@ describe('refresh race across processes', () => {
     expect(outputs.reduce((n, o) => n + o.thefts, 0)).toBe(0);
     expect(await store.listUser('u1')).toHaveLength(1);
     await sessions.close();
+    await store.close();
   });
 });
 

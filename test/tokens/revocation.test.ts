@@ -160,7 +160,7 @@ describe('access tokens of an ended session', () => {
       const store = sqliteStore({ path });
       const sessions = createSessions({ store, clock, sweepInterval: false, idleTimeout: '14d', absoluteTimeout: '30d' });
       const k = keys ?? (await createKeySet({ clock }));
-      return { sessions, keys: k, tokens: createTokens({ sessions, keys: k, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, revocation: { staleness: '10s' } }) };
+      return { sessions, store, keys: k, tokens: createTokens({ sessions, keys: k, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, revocation: { staleness: '10s' } }) };
     };
     const a = await instance();
     const b = await instance(a.keys);
@@ -177,6 +177,7 @@ describe('access tokens of an ended session', () => {
     } finally {
       await a.sessions.close();
       await b.sessions.close();
+      await Promise.all([a.store.close(), b.store.close()]);
     }
   });
 
