@@ -358,7 +358,7 @@ function livenessOf(
   if (option !== undefined && (option === null || typeof option !== 'object')) {
     throw new ConfigError("revocation must be false or { staleness?, maxEntries? }, e.g. { staleness: '10s' }");
   }
-  checkOptionKeys(option ?? {}, 'revocation', ['staleness', 'maxEntries'], { prefix: 'revocation.' });
+  checkOptionKeys(option ?? {}, 'createAccessTokens()', ['staleness', 'maxEntries'], { prefix: 'revocation.' });
   if (source === null) {
     if (option === undefined) return null;
     throw new ConfigError('revocation needs the store option: the store the sessions (refresh families) live in');

@@ -82,10 +82,10 @@ describe('createRefreshTokens() takes the engine', () => {
       );
     }
     expect(() => createRefreshTokens({ sessions, secret, graceWindw: '5s' } as never)).toThrow(
-      new ConfigError('graceWindw is not an option of createRefreshTokens(); known options: sessions, secret, graceWindow, guessing, onError'),
+      new ConfigError('graceWindw is not an option of createRefreshTokens(); did you mean graceWindow? Known options: sessions, secret, graceWindow, guessing, onError'),
     );
     expect(() => createRefreshTokens({ sessions, secret, guessing: { treshold: 5 } } as never)).toThrow(
-      new ConfigError('guessing.treshold is not an option; known options of guessing: threshold, window, maxClients'),
+      new ConfigError('guessing.treshold is not an option of createRefreshTokens(); did you mean guessing.threshold? Known options of guessing: threshold, window, maxClients'),
     );
   });
 

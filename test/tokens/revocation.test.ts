@@ -226,7 +226,7 @@ describe('access tokens of an ended session', () => {
       new ConfigError('revocation needs the store option: the store the sessions (refresh families) live in'),
     );
     expect(() => createAccessTokens({ ...base, store, revocation: { staleness: '10s', ttl: '1m' } as never })).toThrow(
-      'revocation.ttl is not an option; known options of revocation: staleness, maxEntries',
+      'revocation.ttl is not an option of createAccessTokens(); known options of revocation: staleness, maxEntries',
     );
     expect(() => createAccessTokens({ ...base, store, revocation: { maxEntries: 0 } })).toThrow('revocation.maxEntries must be a positive whole number');
     expect(() => createAccessTokens({ ...base, store, revocation: { staleness: 'soon' as never } })).toThrow(ConfigError);
@@ -243,7 +243,7 @@ describe('access tokens of an ended session', () => {
         'epochs is no longer an option of createTokens(): access tokens are refused once their session ends (sign-out, log out everywhere, theft) through the revocation check; remove epochs, and tune it with revocation: { staleness } (or turn it off with revocation: false)',
       ),
     );
-    expect(() => createTokens({ ...base, revokation: false } as never)).toThrow(/^revokation is not an option of createTokens\(\); known options: sessions, keys, issuer/);
+    expect(() => createTokens({ ...base, revokation: false } as never)).toThrow(/^revokation is not an option of createTokens\(\); did you mean revocation\? Known options: sessions, keys, issuer/);
     expect(() => createAccessTokens({ keys, issuer: ISSUER, audience: AUDIENCE, epochs: {} } as never)).toThrow(/^epochs is no longer an option of createAccessTokens\(\): give the store option/);
     expect(() => createAccessTokens({ keys, issuer: ISSUER, audience: AUDIENCE, tll: '5m' } as never)).toThrow(/^tll is not an option of createAccessTokens\(\)/);
   });
