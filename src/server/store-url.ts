@@ -156,7 +156,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     }
     case 'postgres': {
       await need('pg', 'postgres://');
-      const { postgresStore } = await import('../stores/postgres.js');
+      const { postgresStore } = await import('../stores/postgres/index.js');
       const store = postgresStore({ connectionString: where.url, migrate: options.migrate ?? true, ...(onError ? { onError } : {}) });
       try {
         await store.ready();

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessions, type Sessions } from '../../src/core/sessions.js';
 import type { Store } from '../../src/core/store.js';
-import { postgresStore } from '../../src/stores/postgres.js';
+import { postgresStore } from '../../src/stores/postgres/index.js';
 import { redisStore } from '../../src/stores/redis.js';
 import { createKeySet, type KeySet } from '../../src/tokens/keys.js';
 import { createTokens, type Tokens } from '../../src/tokens/tokens.js';
