@@ -140,7 +140,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     case 'redis':
     case 'redis-cluster': {
       await need('ioredis', 'redis://');
-      const { redisStore } = await import('../stores/redis.js');
+      const { redisStore } = await import('../stores/redis/index.js');
       const store =
         where.kind === 'redis'
           ? redisStore({ url: where.url, ...(onError ? { onError } : {}) })

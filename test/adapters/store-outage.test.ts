@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessions, type Sessions } from '../../src/core/sessions.js';
-import { redisStore } from '../../src/stores/redis.js';
+import { redisStore } from '../../src/stores/redis/index.js';
 import { postgresStore } from '../../src/stores/postgres/index.js';
 import { redisAvailable, startRedis, type RedisServer } from '../servers/redis.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessions, type Sessions } from '../../src/core/sessions.js';
 import type { Store } from '../../src/core/store.js';
 import { postgresStore } from '../../src/stores/postgres/index.js';
-import { redisStore } from '../../src/stores/redis.js';
+import { redisStore } from '../../src/stores/redis/index.js';
 import { createKeySet, type KeySet } from '../../src/tokens/keys.js';
 import { createTokens, type Tokens } from '../../src/tokens/tokens.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';
