@@ -3,6 +3,8 @@
  * optional peer dependency). WAL journal, prepared statements, an index by
  * user and by expiry, and an immediate transaction around every
  * read-modify-write, so that several processes may share one database file.
+ * The table's layout and row mapping are the PostgreSQL store's too
+ * (sql-columns.ts); rows are bound and read as arrays in that column order.
  *
  * Consistency: every operation is atomic, across processes too. Durability: a
  * call that resolved has been committed to the WAL; with the default
