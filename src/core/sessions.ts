@@ -6,6 +6,7 @@
  * @module
  */
 import { SessionCache } from './cache.js';
+import { registerEngine } from './engine-internals.js';
 import { announceLocally, watchInvalidations } from './invalidations.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
@@ -852,6 +853,8 @@ export function createSessions(options: SessionsOptions): Sessions {
       await store.close();
     },
   };
+  // What token mode reads of the engine (tombstones, store, clock), kept out of its public type.
+  registerEngine(api, { store, clock, storeTimeoutMs: timeoutMs, readRecord: (handle) => call(() => store.get(handle)) });
   return api;
 }
 

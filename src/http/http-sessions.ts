@@ -6,6 +6,7 @@
  * @module
  */
 import { ConfigError, ConfigWarning } from '../core/errors.js';
+import { checkOptionKeys } from '../core/option-keys.js';
 import type { ClientInfo } from '../core/model.js';
 import type { Sessions } from '../core/sessions.js';
 import type { SealedSessions } from '../sealed/sealed-sessions.js';
@@ -21,7 +22,7 @@ import type { ClearSiteDataOptions } from './credential-headers.js';
 import { clearSiteDataLine } from './credential-headers.js';
 import type { CsrfOptions } from './csrf.js';
 import { checkOrigin, csrfConfig, csrfTokenMatches, isSafeMethod } from './csrf.js';
-import { HttpError } from './errors.js';
+import { HttpError, throttled } from './errors.js';
 import type { SessionContext } from './request-session.js';
 import { RequestSession } from './request-session.js';
 
@@ -116,6 +117,33 @@ export interface HttpSessions {
 }
 
 /**
+ * Every key the HTTP options take. The adapters hand their options here
+ * whole, so their own keys are known too: `remoteAddress` (Fetch, Hono), and
+ * the register options Fastify passes to every plugin (`prefix`, `logLevel`,
+ * `logSerializers`), which do nothing for this plugin.
+ */
+const HTTP_OPTIONS = [
+  'sessions',
+  'sealed',
+  'cookie',
+  'clearSiteData',
+  'csrf',
+  'development',
+  'onError',
+  'carriers',
+  'urlParameter',
+  'formField',
+  'realm',
+  'trustProxy',
+  'proxyHeader',
+  // Adapters' own keys; they would better strip them before calling.
+  'remoteAddress',
+  'prefix',
+  'logLevel',
+  'logSerializers',
+];
+
+/**
  * Creates the framework-neutral HTTP layer. Adapters call it for you; use it
  * directly to write an adapter of your own.
  *
@@ -130,7 +158,7 @@ export interface HttpSessions {
  * ```
  */
 export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
-  if (options === null || typeof options !== 'object') throw new TypeError('latchkey HTTP options must be an object { sessions, ... }');
+  checkOptionKeys(options, 'latchkey()', HTTP_OPTIONS);
   const engine = options.sessions ?? null;
   const sealed = options.sealed ?? null;
   if (engine !== null && sealed !== null) {
@@ -258,7 +286,7 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     if (token !== null) {
       const ip = clientOf().ip;
       const wait = ip === undefined ? 0 : backend.throttled(ip);
-      if (wait > 0) return refuse(new HttpError(429, 'throttled', { headers: { 'retry-after': String(wait) } }));
+      if (wait > 0) return refuse(throttled(wait));
     }
     const presented = token !== null && carrier !== null ? { token, carrier } : null;
     return { ok: true, session: new RequestSession(ctx, presented, clientOf, onDirty, () => req.header('cookie')) };

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Duration } from '../core/duration.js';
-import { InvalidDataError } from '../core/errors.js';
+import { InvalidDataError, LatchkeyTypeError } from '../core/errors.js';
 import type { ClientInfo, Session } from '../core/model.js';
 import type { BackendRequest, Current, RefusalReason, SessionBackend } from './backend.js';
 import type { Carrier, CarrierConfig } from './carriers.js';
@@ -318,7 +318,7 @@ export class RequestSession {
    * ```
    */
   async login(userId: string, options: LoginOptions = {}): Promise<void> {
-    if (typeof userId !== 'string' || userId === '') throw new TypeError('login() needs a userId string');
+    if (typeof userId !== 'string' || userId === '') throw new LatchkeyTypeError('login() needs a userId string');
     this.#openForChange('login()');
     await this.load();
     const next = await this.#backend().login(this.#current, userId, options.authLevel, this.#client());
@@ -533,11 +533,11 @@ export class RequestSession {
 
   #checkKey(key: string): void {
     checkKey(key);
-    if (key === this.#ctx.backend.reservedKey) throw new TypeError(`the session data key "${key}" is reserved by latchkey`);
+    if (key === this.#ctx.backend.reservedKey) throw new LatchkeyTypeError(`the session data key "${key}" is reserved by latchkey`);
   }
 
   #read(): Session | null {
-    if (!this.#loaded) throw new TypeError('the session is not loaded yet: call `await session.load()` before reading it');
+    if (!this.#loaded) throw new LatchkeyTypeError('the session is not loaded yet: call `await session.load()` before reading it');
     return this.#current?.session ?? null;
   }
 
@@ -608,6 +608,6 @@ export class RequestSession {
 
 function checkKey(key: unknown): void {
   if (typeof key !== 'string' || key === '' || key.length > 256 || key === '__proto__') {
-    throw new TypeError('session data keys must be strings of 1 to 256 characters, not "__proto__"');
+    throw new LatchkeyTypeError('session data keys must be strings of 1 to 256 characters, not "__proto__"');
   }
 }

@@ -11,7 +11,7 @@ import type { Sessions, SessionsOptions } from '../core/sessions.js';
 import type { Store } from '../core/store.js';
 import type { Tokens } from '../tokens/tokens.js';
 import type { KeySet } from '../tokens/keys.js';
-import type { ApiKeys } from './apikeys.js';
+import type { ApiKeys } from '../core/api-keys.js';
 import type { ServiceConfig } from './config.js';
 import type { SecurityFeed } from './feed.js';
 import type { Metrics } from './metrics.js';

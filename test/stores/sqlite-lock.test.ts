@@ -74,7 +74,7 @@ describe('a write to a locked SQLite file', () => {
         const answer = await write;
         const elapsed = performance.now() - started;
         expect(answer.status).toBe(503);
-        expect(await answer.json()).toMatchObject({ error: { code: 'store_unavailable' } });
+        expect(await answer.json()).toMatchObject({ error: { code: 'store-unavailable' } });
         // Bounded by storeTimeout (2 s by default), never SQLite's old 5 s busy wait, never a hang.
         expect(elapsed).toBeGreaterThanOrEqual(1900);
         expect(elapsed).toBeLessThan(3500);
