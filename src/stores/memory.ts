@@ -22,7 +22,8 @@ import { systemClock } from '../core/clock.js';
 import type { DataPatch, Store, StorePatchResult, Tombstone } from '../core/store.js';
 import type { ClientRecord, RecordStatus, SessionData, SessionRecord } from '../core/model.js';
 import { ClosedError, ConfigError } from '../core/errors.js';
-import { checkOptionKeys, clockOption } from './options.js';
+import { checkOptionKeys } from '../core/option-keys.js';
+import { clockOption } from './options.js';
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -79,7 +80,7 @@ const REVOKED = 1;
  * ```
  */
 export function memoryStore(options: MemoryStoreOptions = {}): Store {
-  checkOptionKeys('memoryStore()', options, OPTION_NAMES, { now: 'clock, an object with a now() method (the clock given to createSessions)' });
+  checkOptionKeys(options, 'memoryStore()', OPTION_NAMES, { retired: { now: 'use clock, an object with a now() method (the clock given to createSessions)' } });
   const max = options.maxSessions ?? 100_000;
   if (!Number.isSafeInteger(max) || max < 1) throw new ConfigError('maxSessions must be a positive whole number');
   const clock = clockOption(options.clock, systemClock);

@@ -36,7 +36,7 @@ import type { DataPatch, Store, StorePatchResult } from '../core/store.js';
 import type { SessionData, SessionRecord } from '../core/model.js';
 import { durationOption, type Duration } from '../core/duration.js';
 import { ClosedError, ConfigError, LatchkeyError, StoreUnavailableError } from '../core/errors.js';
-import { checkOptionKeys } from './options.js';
+import { checkOptionKeys } from '../core/option-keys.js';
 import { COLUMN_NAMES, COLUMNS, columnDefinitions, DATA, recordFromRow, rowValues, SCHEMA_1_COLUMNS, SQLITE } from './sql-columns.js';
 
 /** Options of {@link sqliteStore}. */
@@ -102,7 +102,7 @@ const MIGRATIONS: readonly string[] = [
  * ```
  */
 export function sqliteStore(options: SqliteStoreOptions = {}): Store {
-  checkOptionKeys('sqliteStore()', options, OPTION_NAMES, { busyTimeoutMs: "busyTimeout, a duration such as '2s'" });
+  checkOptionKeys(options, 'sqliteStore()', OPTION_NAMES, { retired: { busyTimeoutMs: "use busyTimeout, a duration such as '2s'" } });
   const sync = options.synchronous ?? 'normal';
   if (sync !== 'normal' && sync !== 'full') throw new ConfigError(`synchronous must be 'normal' or 'full'`);
   // Lowered (never raised) by the engines built over the store: see limitLockWaits.

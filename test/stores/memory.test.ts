@@ -63,10 +63,10 @@ describe('the memory store', () => {
 
   it('refuses unknown options, and now, which clock replaced', () => {
     expect(() => memoryStore({ now: () => 0 } as never)).toThrow(
-      new ConfigError('now was replaced by clock, an object with a now() method (the clock given to createSessions)'),
+      new ConfigError('now is no longer an option of memoryStore(): use clock, an object with a now() method (the clock given to createSessions)'),
     );
     expect(() => memoryStore({ maxSesions: 10 } as never)).toThrow(
-      new ConfigError('"maxSesions" is not an option of memoryStore(); known options: maxSessions, clock'),
+      new ConfigError('maxSesions is not an option of memoryStore(); known options: maxSessions, clock'),
     );
     expect(() => memoryStore({ clock: (() => 0) as never })).toThrow(/clock must be an object with a now\(\) method/);
   });

@@ -277,22 +277,22 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
 
     it('refuses unknown option keys and the ...Ms names of earlier versions, naming what replaced them', async () => {
       expect(() => open({ statementTimeoutMs: 500 } as never)).toThrow(
-        new ConfigError("statementTimeoutMs was replaced by statementTimeout, a duration such as '2s'"),
+        new ConfigError("statementTimeoutMs is no longer an option of postgresStore(): use statementTimeout, a duration such as '2s'"),
       );
       expect(() => open({ connectionTimeoutMs: 500 } as never)).toThrow(
-        new ConfigError("connectionTimeoutMs was replaced by connectionTimeout, a duration such as '2s'"),
+        new ConfigError("connectionTimeoutMs is no longer an option of postgresStore(): use connectionTimeout, a duration such as '2s'"),
       );
       expect(() => open({ tablePrefx: 'app_' } as never)).toThrow(
         new ConfigError(
-          '"tablePrefx" is not an option of postgresStore(); known options: connectionString, pool, poolConfig, maxConnections, ' +
+          'tablePrefx is not an option of postgresStore(); known options: connectionString, pool, poolConfig, maxConnections, ' +
             'connectionTimeout, statementTimeout, schema, tablePrefix, migrate, prepare, onError',
         ),
       );
       await expect(migrate({ connectionString: server.url, timeoutMs: 1000 } as never)).rejects.toThrow(
-        new ConfigError("timeoutMs was replaced by timeout, a duration such as '60s'"),
+        new ConfigError("timeoutMs is no longer an option of migrate(): use timeout, a duration such as '60s'"),
       );
       await expect(migrate({ connectionString: server.url, schemaName: 'x' } as never)).rejects.toThrow(
-        new ConfigError('"schemaName" is not an option of migrate(); known options: connectionString, pool, poolConfig, schema, tablePrefix, timeout'),
+        new ConfigError('schemaName is not an option of migrate(); known options: connectionString, pool, poolConfig, schema, tablePrefix, timeout'),
       );
     });
 

@@ -23,10 +23,10 @@ describe('redisStore options', () => {
 
   it('refuses unknown option keys and commandTimeoutMs, naming commandTimeout, a duration, in its place', () => {
     expect(() => redisStore({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 500 } as never)).toThrow(
-      new ConfigError("commandTimeoutMs was replaced by commandTimeout, a duration such as '1s'"),
+      new ConfigError("commandTimeoutMs is no longer an option of redisStore(): use commandTimeout, a duration such as '1s'"),
     );
     expect(() => redisStore({ url: 'redis://127.0.0.1:1', prefx: 'app:' } as never)).toThrow(
-      new ConfigError('"prefx" is not an option of redisStore(); known options: client, url, redis, cluster, prefix, commandTimeout, clock, onError'),
+      new ConfigError('prefx is not an option of redisStore(); known options: client, url, redis, cluster, prefix, commandTimeout, clock, onError'),
     );
     expect(() => redisStore({ url: 'redis://127.0.0.1:1', commandTimeout: 'a while' })).toThrow(/commandTimeout must be a duration/);
     expect(() => redisStore({ url: 'redis://127.0.0.1:1', clock: Date.now as never })).toThrow(/clock must be an object with a now\(\) method/);

@@ -37,7 +37,7 @@ import type { DataPatch, InvalidationListener, Store, StorePatchResult, Tombston
 import { durationOption, type Duration } from '../../core/duration.js';
 import { ClosedError, ConfigError, StoreUnavailableError } from '../../core/errors.js';
 import { encodeInvalidation } from '../invalidation.js';
-import { checkOptionKeys } from '../options.js';
+import { checkOptionKeys } from '../../core/option-keys.js';
 import { rowValues } from '../sql-columns.js';
 import { codeOf, noop, ownPool, translate, type Query } from './connection.js';
 import { listen } from './listen.js';
@@ -130,9 +130,9 @@ const OPTION_NAMES = [
   'onError',
 ];
 
-const RENAMED = {
-  connectionTimeoutMs: "connectionTimeout, a duration such as '2s'",
-  statementTimeoutMs: "statementTimeout, a duration such as '2s'",
+const RETIRED = {
+  connectionTimeoutMs: "use connectionTimeout, a duration such as '2s'",
+  statementTimeoutMs: "use statementTimeout, a duration such as '2s'",
 };
 
 /** A {@link Store} on PostgreSQL, with the few extras that are specific to it. */
@@ -163,7 +163,7 @@ export interface PostgresStore extends Store {
  * ```
  */
 export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore {
-  checkOptionKeys('postgresStore()', options, OPTION_NAMES, RENAMED);
+  checkOptionKeys(options, 'postgresStore()', OPTION_NAMES, { retired: RETIRED });
   const names = namesOf(options);
   const statementMs = durationOption('statementTimeout', options.statementTimeout ?? '2s', { min: 1 });
   const connectMs = durationOption('connectionTimeout', options.connectionTimeout ?? '2s', { min: 1 });

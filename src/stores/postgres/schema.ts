@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Pool, PoolClient, PoolConfig, QueryResult } from 'pg';
 import { durationOption, type Duration } from '../../core/duration.js';
 import { ConfigError, LatchkeyError } from '../../core/errors.js';
-import { checkOptionKeys } from '../options.js';
+import { checkOptionKeys } from '../../core/option-keys.js';
 import { columnDefinitions, POSTGRES, SCHEMA_1_COLUMNS } from '../sql-columns.js';
 import { codeOf, noop, ownPool, translate, TYPES, type Query } from './connection.js';
 
@@ -89,7 +89,7 @@ const LOCK_CLASS = 0x4c4b; // 'LK': the first key of latchkey's advisory locks
  * ```
  */
 export async function migrate(options: PostgresMigrateOptions = {}): Promise<{ from: number; to: number }> {
-  checkOptionKeys('migrate()', options, MIGRATE_OPTIONS, { timeoutMs: "timeout, a duration such as '60s'" });
+  checkOptionKeys(options, 'migrate()', MIGRATE_OPTIONS, { retired: { timeoutMs: "use timeout, a duration such as '60s'" } });
   const names = namesOf(options);
   const timeoutMs = durationOption('timeout', options.timeout ?? '60s', { min: 1 });
   const owned = options.pool === undefined;

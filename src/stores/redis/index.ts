@@ -66,7 +66,8 @@ import { durationOption, type Duration } from '../../core/duration.js';
 import { ClosedError, ConfigError } from '../../core/errors.js';
 import { withTimeout } from '../../core/store-call.js';
 import type { InvalidationListener, Store } from '../../core/store.js';
-import { checkOptionKeys, clockOption } from '../options.js';
+import { checkOptionKeys } from '../../core/option-keys.js';
+import { clockOption } from '../options.js';
 import { connect, unavailable } from './connection.js';
 import { redisContext } from './keys.js';
 import { pubSub } from './pubsub.js';
@@ -140,7 +141,7 @@ const OPTION_NAMES = ['client', 'url', 'redis', 'cluster', 'prefix', 'commandTim
  * ```
  */
 export function redisStore(options: RedisStoreOptions = {}): Store {
-  checkOptionKeys('redisStore()', options, OPTION_NAMES, { commandTimeoutMs: "commandTimeout, a duration such as '1s'" });
+  checkOptionKeys(options, 'redisStore()', OPTION_NAMES, { retired: { commandTimeoutMs: "use commandTimeout, a duration such as '1s'" } });
   const prefix = options.prefix ?? 'latchkey:';
   if (typeof prefix !== 'string' || /[{}]/.test(prefix) || prefix.length > 128) {
     throw new ConfigError('prefix must be a string of at most 128 characters without "{" or "}" (they would move keys across cluster slots)');
