@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessions, type Sessions } from '../../src/core/sessions.js';
 import type { Store } from '../../src/core/store.js';
-import { redisStore } from '../../src/stores/redis.js';
-import { postgresStore } from '../../src/stores/postgres.js';
+import { redisStore } from '../../src/stores/redis/index.js';
+import { postgresStore } from '../../src/stores/postgres/index.js';
 import { redisAvailable, startRedis, type RedisServer } from '../servers/redis.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';
 import { start, type AdapterName, type Running } from './support/apps.js';

@@ -92,11 +92,11 @@ describe('createSessions() option keys', () => {
 describe('memoryStore() option keys', () => {
   it('refuses a misspelt option and names the option meant', () => {
     const err = refusal(() => memoryStore({ maxSession: 10 } as never));
-    expect(err.message).toBe('maxSession is not an option of memoryStore(); did you mean maxSessions? Known options: maxSessions, now');
+    expect(err.message).toBe('maxSession is not an option of memoryStore(); did you mean maxSessions? Known options: maxSessions, clock');
   });
 
   it('takes its two options', () => {
-    const store = memoryStore({ maxSessions: 10, now: () => 0 });
+    const store = memoryStore({ maxSessions: 10, clock: { now: () => 0 } });
     expect(store.capabilities.inProcess).toBe(true);
   });
 });

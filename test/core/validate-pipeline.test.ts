@@ -13,7 +13,7 @@ const phone = { ip: '198.51.100.20', userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone
 
 function setup(cached: boolean, options: Partial<SessionsOptions> = {}) {
   const clock = manualClock();
-  const inner = memoryStore({ now: clock.now });
+  const inner = memoryStore({ clock });
   const seen = { reads: 0, touches: 0 };
   const store: Store = {
     ...inner,

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessions, type Sessions, type SessionsOptions } from '../../src/core/sessions.js';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import type { Store } from '../../src/core/store.js';
-import { postgresStore } from '../../src/stores/postgres.js';
-import { redisStore } from '../../src/stores/redis.js';
+import { postgresStore } from '../../src/stores/postgres/index.js';
+import { redisStore } from '../../src/stores/redis/index.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';
 import { redisAvailable, startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../servers/redis.js';
 

@@ -13,7 +13,7 @@ import { parseToken, hashSecret } from '../../src/core/token.js';
 import type { Store } from '../../src/core/store.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import { sqliteStore } from '../../src/stores/sqlite.js';
-import { redisStore } from '../../src/stores/redis.js';
+import { redisStore } from '../../src/stores/redis/index.js';
 import { redisAvailable, startRedis, type RedisServer } from '../servers/redis.js';
 import { createRefreshTokens } from '../../src/tokens/refresh.js';
 import { setup } from './helpers.js';

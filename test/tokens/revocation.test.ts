@@ -35,7 +35,7 @@ function counted(store: Store): Store & { reads: number } {
 
 async function countedSetup(tokens: Partial<TokensOptions> = {}) {
   const clock = manualClock();
-  const store = counted(memoryStore({ now: clock.now }));
+  const store = counted(memoryStore({ clock }));
   return { ...(await setup({ clock, store, tokens })), store };
 }
 
