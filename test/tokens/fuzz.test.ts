@@ -29,7 +29,7 @@ describe('verify() under random input', () => {
     );
   });
 
-  it('accepts no mutation of a valid token (flipped, inserted or deleted characters, swapped parts)', async () => {
+  it('accepts no mutation of a valid token (flipped, inserted or deleted characters, swapped parts), not even one that decodes to the same bytes', async () => {
     const { access, valid } = await fixture();
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ ';
     const mutation = fc.record({
@@ -46,10 +46,8 @@ describe('verify() under random input', () => {
         }
         fc.pre(t !== valid);
         const result = await access.verify(t);
-        // base64url has unused trailing bits in the last character of a part: a few edits decode to the same bytes.
-        const bytes = (x: string) => x.split('.').map((part) => Buffer.from(part, 'base64url').toString('hex'));
-        if (result.ok) expect(bytes(t)).toEqual(bytes(valid));
-        else expect(typeof result.reason).toBe('string');
+        // Not even an edit that decodes to the same bytes (a stray space, the unused low bits of the last character).
+        expect(result.ok, JSON.stringify(t)).toBe(false);
       }),
       { numRuns: 500 },
     );
