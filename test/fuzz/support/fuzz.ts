@@ -70,7 +70,18 @@ const agent = new Agent({ keepAlive: true, maxSockets: 8 });
  * Sends a request with node:http (which, unlike fetch, sends obs-text bytes
  * and any method). Rejects after `timeoutMs`: a hang is a failure.
  */
-export function send(base: string, r: Sent, timeoutMs = 10_000): Promise<Answer> {
+export async function send(base: string, r: Sent, timeoutMs = 10_000): Promise<Answer> {
+  try {
+    return await sendOnce(base, r, timeoutMs);
+  } catch (err) {
+    // A kept-alive connection the server closed while it sat in the pool (Fastify closes one after a malformed
+    // request, without saying so): retry once on a new connection, as Node's documentation advises.
+    if ((err as { reusedSocket?: boolean }).reusedSocket === true && (err as NodeJS.ErrnoException).code === 'ECONNRESET') return sendOnce(base, r, timeoutMs);
+    throw err;
+  }
+}
+
+function sendOnce(base: string, r: Sent, timeoutMs: number): Promise<Answer> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...r.headers };
@@ -95,7 +106,7 @@ export function send(base: string, r: Sent, timeoutMs = 10_000): Promise<Answer>
       },
     );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms to ${r.method} ${r.path}`)));
-    req.on('error', reject);
+    req.on('error', (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
     if (r.body !== undefined) req.write(r.body, 'latin1');
     req.end();
   });
@@ -193,4 +204,9 @@ export function cookieDecoded(value: string): string {
   } catch {
     return v;
   }
+}
+
+/** `encodeURIComponent`, with lone surrogates (which it refuses) replaced first. */
+export function percent(value: string): string {
+  return encodeURIComponent(value.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'));
 }
