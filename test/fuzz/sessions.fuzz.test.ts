@@ -70,7 +70,7 @@ describe('stateful and sealed sessions under fuzzed requests, through every adap
     await fc.assert(
       fc.asyncProperty(fc.boolean().chain((sealed) => fc.tuple(fc.constant(sealed), cookieHeader(sealed ? t.blobs : t.tokens))), server(), async ([sealed, header], s) => {
         const valid = sealed ? t.blobs : t.tokens;
-        const user = await run(sealed ? s.sealed : s.stateful, { method: 'GET', path: '/me', headers: clean({ cookie: header }) }, cookiePairs(header).map((p) => p[1]), 'cookie header');
+        const user = await run(sealed ? s.sealed : s.stateful, { method: 'GET', path: '/me', headers: clean({ cookie: header }) }, cookiePairs(header).map((p) => p[1]), 'Cookie header (stateful and sealed)');
         if (user !== null) {
           const own = valid[users.indexOf(user as 'alice')];
           expect(cookiePairs(header).some(([n, v]) => n === COOKIE && cookieDecoded(v.split(';')[0] as string) === own), `signed in as ${user} with ${header}`).toBe(true);
@@ -104,7 +104,7 @@ describe('stateful and sealed sessions under fuzzed requests, through every adap
           r.body = `session=${encodeURIComponent(value)}`;
           decoded = new URLSearchParams(r.body).get('session') ?? '';
         }
-        const user = await run(s.stateful, r, [value], 'session token');
+        const user = await run(s.stateful, r, [value], 'session token (cookie, bearer, URL and form carriers)');
         if (user !== null) expect(decoded, `${carrier} ${JSON.stringify(value)} signed in as ${user}`).toBe(t.tokens[users.indexOf(user as 'alice')]);
       }),
       params(tokenRuns),
@@ -121,7 +121,7 @@ describe('stateful and sealed sessions under fuzzed requests, through every adap
     );
     await fc.assert(
       fc.asyncProperty(server(), header, async (s, authorization) => {
-        const user = await run(s.stateful, { method: 'GET', path: '/me', headers: clean({ authorization }) }, [authorization.replace(/^\S*\s*/, '')], 'bearer header');
+        const user = await run(s.stateful, { method: 'GET', path: '/me', headers: clean({ authorization }) }, [authorization.replace(/^\S*\s*/, '')], 'Authorization header (bearer carrier)');
         if (user !== null) {
           const m = /^bearer +(\S+)[ \t]*$/i.exec(authorization.trim());
           expect(m?.[1], `${JSON.stringify(authorization)} signed in as ${user}`).toBe(t.tokens[users.indexOf(user as 'alice')]);
@@ -138,7 +138,7 @@ describe('stateful and sealed sessions under fuzzed requests, through every adap
       fc.asyncProperty(server(), fc.oneof({ weight: 4, arbitrary: nearMiss(t.blobs).map((first) => ({ first, rest: null as string | null })) }, { weight: 1, arbitrary: chunked }), noise(), async (s, blob, extra) => {
         const cookie = blob.rest === null ? `${COOKIE}=${blob.first}` : `${COOKIE}=${blob.first}; ${COOKIE}.1=${blob.rest}`;
         const method = extra['sec-fetch-site'] === 'same-origin' ? 'POST' : 'GET';
-        const user = await run(s.sealed, { method, path: '/me', headers: clean({ ...extra, cookie }) }, [blob.first], 'sealed blob');
+        const user = await run(s.sealed, { method, path: '/me', headers: clean({ ...extra, cookie }) }, [blob.first], 'sealed cookie (blob and chunks)');
         if (user !== null) expect(cookieDecoded(blob.first.split(';')[0] as string), `${cookie} opened as ${user}`).toBe(t.blobs[users.indexOf(user as 'alice')]);
       }),
       params(sealedRuns),
@@ -157,7 +157,7 @@ describe('stateful and sealed sessions under fuzzed requests, through every adap
     const forwarded = fc.array(forwardedElement, { minLength: 1, maxLength: 5 }).map((e) => e.join(', '));
     await fc.assert(
       fc.asyncProperty(server(), fc.boolean(), fc.oneof(xff, forwarded, headerText(100)), async (s, sealed, value) => {
-        tally('forwarded');
+        tally('Forwarded / X-Forwarded-For');
         const mark = leaks.mark();
         const answer = await send(sealed ? s.sealed : s.stateful, { method: 'GET', path: '/client', headers: clean({ [s.proxyHeader]: value }) });
         checkAnswer(`forwarded ${JSON.stringify(value)}`, answer, { presented: [], secrets, leaks, mark });
@@ -186,7 +186,7 @@ describe('stateful and sealed sessions under fuzzed requests, through every adap
       fc.asyncProperty(server(), fc.array(field, { maxLength: 5 }), fc.boolean(), contentType, fc.constantFrom('POST', 'PUT', 'DELETE', 'PATCH'), async (s, pairs, raw, type, method) => {
         const body = encode(pairs, raw);
         const presented = pairs.map((p) => p[1]);
-        const user = await run(s.stateful, { method, path: '/form', headers: clean({ 'content-type': type, 'sec-fetch-site': 'same-origin' }), body }, presented, 'form body');
+        const user = await run(s.stateful, { method, path: '/form', headers: clean({ 'content-type': type, 'sec-fetch-site': 'same-origin' }), body }, presented, 'form body (form carrier and CSRF field)');
         if (user !== null) {
           expect(/^application\/x-www-form-urlencoded\b/i.test(type), `${type} body ${body} signed in as ${user}`).toBe(true);
           expect(new URLSearchParams(body).getAll('session'), `body ${body} signed in as ${user}`).toContain(t.tokens[users.indexOf(user as 'alice')]);

@@ -61,7 +61,7 @@ describe('token mode under fuzzed requests, through every adapter', () => {
         const r: Sent = cookie
           ? { method, path: `/api/me${query}`, headers: clean({ cookie: `${ACCESS_COOKIE}=${value}`, 'sec-fetch-site': 'same-origin' }) }
           : { method, path: `/api/me${query}`, headers: clean({ authorization: `Bearer ${value}` }) };
-        const answer = await run('access token (JWT)', cookie ? s.cookieTokens : s.bearerTokens, r, [value]);
+        const answer = await run('access token JWT (guard: header and cookie)', cookie ? s.cookieTokens : s.bearerTokens, r, [value]);
         if (answer.status === 200) {
           const sub = (answer.json?.claims as { sub?: string } | undefined)?.sub;
           const own = t.jwts[users.indexOf(sub as 'alice')] as string;
@@ -77,7 +77,7 @@ describe('token mode under fuzzed requests, through every adapter', () => {
   it('a fuzzed Authorization header never gets past the guard, and a malformed one is a 400 or 401', async () => {
     await fc.assert(
       fc.asyncProperty(server(), fc.oneof(headerText(300), fc.tuple(fc.constantFrom('Bearer ', 'bearer  ', 'Bearer\t', 'Basic ', 'DPoP '), headerText(200)).map(([a, b]) => a + b)), async (s, authorization) => {
-        const answer = await run('bearer header (guard)', s.bearerTokens, { method: 'GET', path: '/api/me', headers: clean({ authorization }) }, [authorization]);
+        const answer = await run('Authorization header (token guard)', s.bearerTokens, { method: 'GET', path: '/api/me', headers: clean({ authorization }) }, [authorization]);
         expect([400, 401]).toContain(answer.status);
       }),
       params(headerRuns),
