@@ -172,7 +172,8 @@ describe('the session service under fuzzed requests', () => {
         const answer = await send(base, { method: 'POST', path, headers, body });
         const form = new URLSearchParams(body);
         // The sign-in page shows the user name typed back (even a password typed there); the log never holds the password.
-        checkAnswer(`${path} ${body}`, answer, { presented: [form.get('password') ?? ''], secrets: secrets.filter((x) => x !== PASSWORD), leaks, mark });
+        const password = form.get('password') ?? '';
+        checkAnswer(`${path} ${body}`, answer, { presented: password === form.get('username') ? [] : [password], secrets: secrets.filter((x) => x !== PASSWORD), leaks, mark });
         expect(leaks.holding([PASSWORD], mark)).toEqual([]);
         if (path === '/admin/login' && answer.status === 303 && answer.headers.location === '/admin') expect(form.get('password')).toBe(PASSWORD);
       }),
