@@ -117,6 +117,12 @@ export async function startPostgres(): Promise<PostgresServer> {
     if (stopped) return;
     stopped = true;
     try {
+      // A paused server (pause()) could not act on the stop request.
+      for (const pid of serverPids(dataDir)) process.kill(pid, 'SIGCONT');
+    } catch {
+      // not running
+    }
+    try {
       const args = ['-D', dataDir, '-m', 'immediate', '-w', 'stop'];
       if (isRoot()) execFileSync('runuser', ['-u', 'postgres', '--', join(bin, 'pg_ctl'), ...args], { stdio: 'ignore', cwd: root });
       else execFileSync(join(bin, 'pg_ctl'), args, { stdio: 'ignore' });

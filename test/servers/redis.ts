@@ -115,6 +115,8 @@ export async function startRedis(options: { appendOnly?: boolean } = {}): Promis
     port,
     url: `redis://127.0.0.1:${port}`,
     async stop() {
+      // A paused server (pause()) would never act on SIGTERM.
+      child.kill('SIGCONT');
       await ended(child, 'SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     },
