@@ -210,3 +210,8 @@ export function cookieDecoded(value: string): string {
 export function percent(value: string): string {
   return encodeURIComponent(value.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'));
 }
+
+/** When a JWT expires (its `exp`), in ms since the epoch. */
+export function expiresAt(jwt: string): number {
+  return (JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString()) as { exp: number }).exp * 1000;
+}
