@@ -14,7 +14,7 @@ import { dirname } from 'node:path';
 import { hrtime } from 'node:process';
 import { createSessions } from '../core/sessions.js';
 import type { Store } from '../core/store.js';
-import { parseStoreUrl, redactStoreUrl } from '../server/store-url.js';
+import { parseStoreUrl, redactStoreUrl } from '../stores/url.js';
 import { intFlag, parseVerb, stringFlag } from './args.js';
 import { showHelp, type Command } from './command.js';
 import { EXIT } from './exit.js';
@@ -193,7 +193,7 @@ async function measure(
     phases.push(valid.result('validate', Number(vLast - vStart)));
     return { created: tokens.length, phases };
   } finally {
-    // Before closing: the engine closes the store with it. A memory store vanishes anyway.
+    // A memory store vanishes anyway; withStore closes the store after the engine.
     if (persistent) await cleanUp(store, handles, io);
     await sessions.close().catch(() => {});
   }

@@ -8,9 +8,9 @@
  */
 import { existsSync } from 'node:fs';
 import type SqliteDatabase from 'better-sqlite3';
-import type * as PostgresModule from '../stores/postgres.js';
+import type * as PostgresModule from '../stores/postgres/index.js';
 import { ConfigError, LatchkeyError } from '../core/errors.js';
-import { parseStoreUrl, redactStoreUrl } from '../server/store-url.js';
+import { parseStoreUrl, redactStoreUrl } from '../stores/url.js';
 import { makeStoreFolder } from '../server/state-folder.js';
 import { parseVerb, STORE_HELP, STORE_OPTIONS } from './args.js';
 import { showHelp, type Command } from './command.js';
@@ -91,7 +91,7 @@ async function loadPostgres(): Promise<typeof PostgresModule> {
     }
     throw err;
   }
-  return import('../stores/postgres.js');
+  return import('../stores/postgres/index.js');
 }
 
 /** The schema version recorded in an existing SQLite file, read-only; 0 when it has none. */

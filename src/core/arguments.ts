@@ -8,7 +8,7 @@
  * @internal
  */
 import { describe } from './duration.js';
-import { ConfigError, InvalidDataError } from './errors.js';
+import { ConfigError, InvalidDataError, LatchkeyTypeError } from './errors.js';
 import type { SessionData } from './model.js';
 import type { DataPatch } from './store.js';
 
@@ -16,6 +16,14 @@ import type { DataPatch } from './store.js';
 export const MAX_USER_ID = 256;
 /** Longest data key, in characters. */
 export const MAX_KEY = 256;
+/**
+ * Deepest session data, in levels of objects and arrays (the data object is
+ * the first). A depth that JSON.stringify survives at one point of the call
+ * stack may overflow it a few frames further down, where a framework
+ * serialises an answer holding the data: the bound is a number, not the
+ * stack.
+ */
+export const MAX_DATA_DEPTH = 64;
 
 /** A configuration value that must be a positive whole number. */
 export function positiveInt(name: string, v: unknown): number {
@@ -79,14 +87,14 @@ export function secretListArg(name: string, value: unknown, noun: string, exampl
 export function userIdArg(v: unknown): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v !== 'string' || v === '' || v.length > MAX_USER_ID) {
-    throw new TypeError(`userId must be a non-empty string of at most ${MAX_USER_ID} characters`);
+    throw new LatchkeyTypeError(`userId must be a non-empty string of at most ${MAX_USER_ID} characters`);
   }
   return v;
 }
 
 /** An authentication level: a non-negative integer. */
 export function authLevelArg(v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new TypeError('authLevel must be a non-negative integer');
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new LatchkeyTypeError('authLevel must be a non-negative integer');
   return v;
 }
 
@@ -109,17 +117,30 @@ export function normaliseData(data: unknown, maxBytes: number): SessionData {
   if (Buffer.byteLength(json) > maxBytes) throw new InvalidDataError(`session data is over maxDataBytes (${maxBytes} bytes)`);
   const out = JSON.parse(json) as Record<string, unknown>;
   for (const key of Object.keys(out)) checkKey(key);
+  if (depthOver(out, MAX_DATA_DEPTH)) throw new InvalidDataError(`session data is nested more than ${MAX_DATA_DEPTH} levels deep`);
   return out;
+}
+
+/** Whether JSON `value` nests objects and arrays more than `max` levels deep. Iterative: no recursion to overflow. */
+function depthOver(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** A data patch as stored: normalised `set`, checked `unset` without the keys `set` also names. */
 export function normalisePatch(patch: DataPatch, maxBytes: number): DataPatch {
-  if (patch === null || typeof patch !== 'object') throw new TypeError('patch() takes { set?, unset? }');
+  if (patch === null || typeof patch !== 'object') throw new LatchkeyTypeError('patch() takes { set?, unset? }');
   const set = patch.set === undefined ? undefined : normaliseData(patch.set, maxBytes);
   let unset: string[] | undefined;
   if (patch.unset !== undefined) {
     if (!Array.isArray(patch.unset) || !patch.unset.every((k) => typeof k === 'string')) {
-      throw new TypeError('patch.unset must be an array of keys');
+      throw new LatchkeyTypeError('patch.unset must be an array of keys');
     }
     for (const k of patch.unset) checkKey(k);
     unset = patch.unset.filter((k) => set === undefined || !Object.hasOwn(set, k));

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Duration } from '../core/duration.js';
-import { StoreUnavailableError } from '../core/errors.js';
+import { LatchkeyTypeError, StoreUnavailableError } from '../core/errors.js';
 import type { ClientInfo, Session, SessionData } from '../core/model.js';
 import type { InvalidReason, Sessions } from '../core/sessions.js';
 import type { SealedSession } from '../sealed/payload.js';
@@ -19,7 +19,7 @@ import type { Carrier } from './carriers.js';
 import type { CookieConfig } from './cookies.js';
 import { clearCookieHeader, readCookie, setCookieHeader } from './cookies.js';
 import { storeUnavailable } from './errors.js';
-import type { HttpRequest } from './http-sessions.js';
+import type { HttpRequest } from './request.js';
 
 /** Why a presented session was refused, in either mode. */
 export type RefusalReason = InvalidReason | OpenFailure;
@@ -205,7 +205,7 @@ export function sealedBackend(sealed: SealedSessions, cookie: CookieConfig): Ses
         return view(s);
       };
       const own = (cur: Current): SealedSession => {
-        if (full === null || full.handle !== cur.session.handle) throw new TypeError('latchkey: sealed session state out of step');
+        if (full === null || full.handle !== cur.session.handle) throw new LatchkeyTypeError('latchkey: a sealed session of another request was used in this one');
         return full;
       };
       return {

@@ -10,7 +10,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { toHttpError, type HttpError } from './errors.js';
 import { finishRequest, type Responder } from './exchange.js';
-import type { BeginResult, HttpRequest, HttpSessions } from './http-sessions.js';
+import type { BeginResult, HttpSessions } from './http-sessions.js';
+import type { HttpRequest } from './request.js';
 import type { RequestSession } from './request-session.js';
 import type { TokenEndpointResult } from './tokens.js';
 

@@ -6,7 +6,8 @@
  */
 import { toHttpError, type HttpError } from './errors.js';
 import { finishRequest, type Responder } from './exchange.js';
-import type { HttpRequest, HttpSessions } from './http-sessions.js';
+import type { HttpSessions } from './http-sessions.js';
+import type { HttpRequest } from './request.js';
 import type { HeaderLine, RequestSession } from './request-session.js';
 import type { TokenEndpointResult, TokenResponse } from './tokens.js';
 

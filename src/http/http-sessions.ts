@@ -6,6 +6,7 @@
  * @module
  */
 import { ConfigError, ConfigWarning } from '../core/errors.js';
+import { checkOptionKeys } from '../core/option-keys.js';
 import type { Sessions } from '../core/sessions.js';
 import type { SealedSessions } from '../sealed/sealed-sessions.js';
 import type { SessionBackend } from './backend.js';
@@ -20,9 +21,13 @@ import type { ClearSiteDataOptions } from './credential-headers.js';
 import { clearSiteDataLine } from './credential-headers.js';
 import type { CsrfOptions } from './csrf.js';
 import { checkOrigin, csrfConfig, csrfTokenMatches, isSafeMethod } from './csrf.js';
-import { HttpError } from './errors.js';
-import type { SessionContext } from './request-session.js';
+import { HttpError, throttled } from './errors.js';
+import type { HttpRequest } from './request.js';
+import type { OnDirty, SessionContext } from './request-session.js';
 import { RequestSession } from './request-session.js';
+
+export type { HttpRequest } from './request.js';
+export type { OnDirty } from './request-session.js';
 
 /** Options shared by every adapter. Exactly one of `sessions` and `sealed` is required. */
 export interface HttpSessionsOptions extends CarrierOptions, TrustProxyOptions {
@@ -68,38 +73,6 @@ export interface HttpSessionsOptions extends CarrierOptions, TrustProxyOptions {
   onError?: (error: unknown) => void;
 }
 
-/**
- * The request as the HTTP layer sees it. Adapters build one per request.
- */
-export interface HttpRequest {
-  /** The method, e.g. `'POST'`. */
-  readonly method: string;
-  /** The request target: path and query. */
-  readonly url: string;
-  /** A header by lower-case name; repeated headers joined as Node joins them. */
-  header(name: string): string | undefined;
-  /** The socket peer's address, if known. */
-  readonly remoteAddress: string | undefined;
-  /**
-   * A field of a URL-encoded or multipart form body, or `undefined` when the
-   * body is not a form. Called only for unsafe methods that need it.
-   */
-  formField?(name: string): Promise<string | undefined>;
-  /**
-   * A string field of a JSON object or form body, or `undefined` (token
-   * mode's `refresh_token`). Called only by the token endpoints.
-   */
-  bodyField?(name: string): Promise<string | undefined>;
-}
-
-/**
- * Called once, when a request's session first has something to write (see
- * {@link HttpSessions.begin}); `false` means the response already started.
- * It receives the request and the session, so that an adapter can pass one
- * function made once rather than a closure per request.
- */
-export type OnDirty<R extends HttpRequest = HttpRequest> = (request: R, session: RequestSession) => boolean | void;
-
 /** What {@link HttpSessions.begin} decided. */
 export type BeginResult = { readonly ok: true; readonly session: RequestSession } | { readonly ok: false; readonly error: HttpError };
 
@@ -124,6 +97,33 @@ export interface HttpSessions {
 }
 
 /**
+ * Every key the HTTP options take. The adapters hand their options here
+ * whole, so their own keys are known too: `remoteAddress` (Fetch, Hono), and
+ * the register options Fastify passes to every plugin (`prefix`, `logLevel`,
+ * `logSerializers`), which do nothing for this plugin.
+ */
+const HTTP_OPTIONS = [
+  'sessions',
+  'sealed',
+  'cookie',
+  'clearSiteData',
+  'csrf',
+  'development',
+  'onError',
+  'carriers',
+  'urlParameter',
+  'formField',
+  'realm',
+  'trustProxy',
+  'proxyHeader',
+  // Adapters' own keys; they would better strip them before calling.
+  'remoteAddress',
+  'prefix',
+  'logLevel',
+  'logSerializers',
+];
+
+/**
  * Creates the framework-neutral HTTP layer. Adapters call it for you; use it
  * directly to write an adapter of your own.
  *
@@ -138,7 +138,7 @@ export interface HttpSessions {
  * ```
  */
 export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
-  if (options === null || typeof options !== 'object') throw new TypeError('latchkey HTTP options must be an object { sessions, ... }');
+  checkOptionKeys(options, 'latchkey()', HTTP_OPTIONS);
   const engine = options.sessions ?? null;
   const sealed = options.sealed ?? null;
   if (engine !== null && sealed !== null) {
@@ -265,7 +265,7 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     if (token !== null) {
       const ip = session.client.ip;
       const wait = ip === undefined ? 0 : backend.throttled(ip);
-      if (wait > 0) return refuse(new HttpError(429, 'throttled', { headers: { 'retry-after': String(wait) } }));
+      if (wait > 0) return refuse(throttled(wait));
     }
     return { ok: true, session };
   }

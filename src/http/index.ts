@@ -10,7 +10,7 @@ export { createHttpSessions } from './http-sessions.js';
 export type { BeginResult, HttpRequest, HttpSessions, HttpSessionsOptions, OnDirty } from './http-sessions.js';
 export { RequestSession } from './request-session.js';
 export type { HeaderLine, LoginOptions, SessionRotateOptions } from './request-session.js';
-export { HeadersSentError, HttpError, toHttpError } from './errors.js';
+export { HeadersSentError, HttpError, retryAfter, STORE_RETRY_AFTER_SECONDS, storeUnavailable, throttled, toHttpError } from './errors.js';
 export { commitFailure, finishRequest } from './exchange.js';
 export type { Responder } from './exchange.js';
 export type { HttpReason } from './errors.js';

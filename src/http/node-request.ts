@@ -5,7 +5,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HttpRequest } from './http-sessions.js';
+import type { HttpRequest } from './request.js';
 
 /**
  * Largest URL-encoded body the CSRF and form carriers read (bytes).

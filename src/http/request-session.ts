@@ -8,7 +8,7 @@
  * @module
  */
 import type { Duration } from '../core/duration.js';
-import { InvalidDataError } from '../core/errors.js';
+import { InvalidDataError, LatchkeyTypeError } from '../core/errors.js';
 import type { ClientInfo, Session } from '../core/model.js';
 import type { BackendRequest, Current, RefusalReason, SessionBackend } from './backend.js';
 import type { Carrier, CarrierConfig } from './carriers.js';
@@ -19,7 +19,7 @@ import { NO_STORE } from './credential-headers.js';
 import type { CsrfConfig } from './csrf.js';
 import { csrfTokenFor, csrfTokenMatches } from './csrf.js';
 import { HeadersSentError, HttpError } from './errors.js';
-import type { HttpRequest, OnDirty } from './http-sessions.js';
+import type { HttpRequest } from './request.js';
 
 /** @internal what a request session needs from its HTTP configuration */
 export interface SessionContext {
@@ -34,6 +34,14 @@ export interface SessionContext {
   /** The adapter's `onError`: changes that could not reach the client and nobody awaits. */
   readonly report: (error: unknown) => void;
 }
+
+/**
+ * Called once, when a request's session first has something to write (see
+ * `HttpSessions.begin()`); `false` means the response already started.
+ * It receives the request and the session, so that an adapter can pass one
+ * function made once rather than a closure per request.
+ */
+export type OnDirty<R extends HttpRequest = HttpRequest> = (request: R, session: RequestSession) => boolean | void;
 
 /** Where a request session is in its response: changes are taken while OPEN only. */
 const OPEN = 0;
@@ -322,7 +330,7 @@ export class RequestSession {
    * ```
    */
   async login(userId: string, options: LoginOptions = {}): Promise<void> {
-    if (typeof userId !== 'string' || userId === '') throw new TypeError('login() needs a userId string');
+    if (typeof userId !== 'string' || userId === '') throw new LatchkeyTypeError('login() needs a userId string');
     this.#openForChange('login()');
     await this.load();
     const next = await this.#backend().login(this.#current, userId, options.authLevel, this.client);
@@ -537,11 +545,11 @@ export class RequestSession {
 
   #checkKey(key: string): void {
     checkKey(key);
-    if (key === this.#ctx.backend.reservedKey) throw new TypeError(`the session data key "${key}" is reserved by latchkey`);
+    if (key === this.#ctx.backend.reservedKey) throw new LatchkeyTypeError(`the session data key "${key}" is reserved by latchkey`);
   }
 
   #read(): Session | null {
-    if (!this.#loaded) throw new TypeError('the session is not loaded yet: call `await session.load()` before reading it');
+    if (!this.#loaded) throw new LatchkeyTypeError('the session is not loaded yet: call `await session.load()` before reading it');
     return this.#current?.session ?? null;
   }
 
@@ -612,6 +620,6 @@ export class RequestSession {
 
 function checkKey(key: unknown): void {
   if (typeof key !== 'string' || key === '' || key.length > 256 || key === '__proto__') {
-    throw new TypeError('session data keys must be strings of 1 to 256 characters, not "__proto__"');
+    throw new LatchkeyTypeError('session data keys must be strings of 1 to 256 characters, not "__proto__"');
   }
 }

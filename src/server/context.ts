@@ -11,7 +11,7 @@ import type { Sessions, SessionsOptions } from '../core/sessions.js';
 import type { Store } from '../core/store.js';
 import type { Tokens } from '../tokens/tokens.js';
 import type { KeySet } from '../tokens/keys.js';
-import type { ApiKeys } from './apikeys.js';
+import type { ApiKeys } from '../core/api-keys.js';
 import type { ServiceConfig } from './config.js';
 import type { SecurityFeed } from './feed.js';
 import type { Metrics } from './metrics.js';
@@ -55,7 +55,8 @@ export interface ServiceContext {
   /**
    * A further engine over the shared store (the dashboard's own sessions, for
    * one). Its events reach the feed and the metrics; it is closed with the
-   * service and never closes the store.
+   * service, before the service closes the store (an engine never closes a
+   * store it is handed).
    */
   engine(options: Omit<SessionsOptions, 'store'>): Sessions;
   /** When the service started, ms since epoch. */

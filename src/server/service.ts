@@ -11,25 +11,26 @@ import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Duration } from '../core/duration.js';
 import { parseDuration } from '../core/duration.js';
+import { checkOptionKeys } from '../core/option-keys.js';
 import { createSessions, type Sessions, type SessionsOptions } from '../core/sessions.js';
-import type { Store } from '../core/store.js';
 import { guardedStore, storeTimeoutMs } from '../core/store-call.js';
 import { createKeySet } from '../tokens/keys.js';
 import { fileKeyStorage } from '../tokens/key-storage.js';
 import { createTokens } from '../tokens/tokens.js';
 import { registerAdmin } from './admin.js';
 import { isApiRecord, isFamilyRecord, registerApi } from './api.js';
-import { apiKeys } from './apikeys.js';
+import { apiKeys } from '../core/api-keys.js';
 import type { ServiceConfig } from './config.js';
 import type { AdminCredential, ServiceContext } from './context.js';
 import { registerDemo } from './demo.js';
-import { errorBody, installErrorHandlers } from './errors.js';
+import { apiError, errorBody, installErrorHandlers } from './errors.js';
 import { securityFeed } from './feed.js';
 import { html, htmlHeaders, page } from './html.js';
 import { createMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { makeStateFolder, makeStoreFolder } from './state-folder.js';
-import { openStore, storeReady } from './store-url.js';
+import { openStore } from '../stores/open.js';
+import { storeReady } from './readiness.js';
 
 /** Programmatic options of {@link createService}, beyond the configuration. */
 export interface ServiceOptions {
@@ -123,32 +124,6 @@ function adminCredential(password: string): AdminCredential {
 }
 
 /**
- * A view of the store whose `close()` does nothing: each engine gets one, the
- * service closes the store once. Engines bound and map their own calls.
- */
-function sharedView(store: Store): Store {
-  const view: Store = {
-    capabilities: store.capabilities,
-    create: (r) => store.create(r),
-    get: (h) => store.get(h),
-    touch: (h, a, b, c) => store.touch(h, a, b, c),
-    patch: (h, p, n, v) => store.patch(h, p, n, v),
-    replace: (h, v, n, t) => store.replace(h, v, n, t),
-    revoke: (h, u) => store.revoke(h, u),
-    revokeUser: (u, t, e) => store.revokeUser(u, t, e),
-    delete: (h) => store.delete(h),
-    listUser: (u) => store.listUser(u),
-    sweep: (n, l) => store.sweep(n, l),
-    ping: () => store.ping(),
-    close: async () => undefined,
-  };
-  if (store.subscribe !== undefined) view.subscribe = store.subscribe.bind(store);
-  // An in-process store that waits for locks learns each engine's storeTimeout through the view.
-  if (store.limitLockWaits !== undefined) view.limitLockWaits = store.limitLockWaits.bind(store);
-  return view;
-}
-
-/**
  * Builds the service: opens the store, loads or makes the signing keys and
  * secrets in `config.dataDir`, and registers every route. Call `listen()`.
  *
@@ -163,6 +138,7 @@ function sharedView(store: Store): Store {
  * ```
  */
 export async function createService(config: ServiceConfig, options: ServiceOptions = {}): Promise<Service> {
+  checkOptionKeys(options, 'createService()', ['logStream', 'demoFreshFor', 'apiKeyCacheMs', 'guessingWindow', 'keyReloadMs']);
   makeStateFolder(config.dataDir);
   const refreshSecret = config.refreshSecret ?? readOrCreateSecret(join(config.dataDir, 'refresh-secret'), () => randomBytes(32).toString('base64url')).value;
   let adminPasswordFile: string | null = null;
@@ -188,7 +164,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     routerOptions: { maxParamLength: 3072 },
     // A malformed URL (bad percent-encoding) is answered in the API's error format, not Fastify's.
     frameworkErrors: (error, _request, reply: FastifyReply) => {
-      void reply.code(400).header('cache-control', 'no-store').send(errorBody('bad_request', error.code === 'FST_ERR_BAD_URL' ? 'the URL is malformed' : error.message));
+      void reply.code(400).header('cache-control', 'no-store').send(errorBody(apiError(400, 'bad-request', error.code === 'FST_ERR_BAD_URL' ? 'the URL is malformed' : error.message)));
     },
   });
   const log = app.log;
@@ -208,16 +184,16 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     folded = 0;
   };
   makeStoreFolder(config.store);
+  // The service opened the store, so the service closes it (engines never close a store they are handed).
   const store = await openStore(config.store, { onError: onStoreError });
-  const shared = sharedView(store);
   // What the service reads and writes itself (API keys, route checks) goes through the same mapping and bound as the engines.
-  const guarded = guardedStore(shared, storeTimeoutMs(shared, undefined));
+  const guarded = guardedStore(store, storeTimeoutMs(store, undefined));
   const feed = securityFeed();
   const metrics = createMetrics();
   const engines: Sessions[] = [];
   const onError = (err: unknown) => log.error({ err: { message: (err as Error)?.message, type: (err as Error)?.name } }, 'background error');
   const engine = (o: Omit<SessionsOptions, 'store'>): Sessions => {
-    const e = createSessions({ onError, ...(options.guessingWindow !== undefined ? { guessing: { window: options.guessingWindow } } : {}), ...o, store: shared });
+    const e = createSessions({ onError, ...(options.guessingWindow !== undefined ? { guessing: { window: options.guessingWindow } } : {}), ...o, store });
     engines.push(e);
     feed.watch(e);
     metrics.watch(e);
@@ -242,13 +218,13 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   const keys = await createKeySet({ storage: fileKeyStorage(join(config.dataDir, 'keys.json')) });
   const tokens = createTokens({
     sessions: tokenEngine,
-    store: shared,
     keys,
     issuer: config.issuer,
     audience: config.audience,
     refreshSecret,
     accessTtl: config.accessTtl,
     claims: (s) => (typeof s.data.scope === 'string' ? { scope: s.data.scope } : {}),
+    ...(options.guessingWindow !== undefined ? { guessing: { window: options.guessingWindow } } : {}),
     onError,
   });
   feed.watchTokens(tokens);

@@ -7,9 +7,13 @@ import { createSessions } from '../../src/core/sessions.js';
 import { memoryStore } from '../../src/stores/memory.js';
 
 describe('the Fastify plugin as a Fastify plugin', () => {
-  const sessions = createSessions({ store: memoryStore(), sweepInterval: false });
+  const store = memoryStore();
+  const sessions = createSessions({ store, sweepInterval: false });
   const options = { sessions, development: true, cookie: { secure: false }, onError: () => {} };
-  afterAll(() => sessions.close());
+  afterAll(async () => {
+    await sessions.close();
+    await store.close();
+  });
 
   it('is known to Fastify by its name, so that other plugins can declare that they depend on it', async () => {
     const needsLatchkey = fp(async () => {}, { name: 'needs-latchkey', dependencies: ['latchkey'] });

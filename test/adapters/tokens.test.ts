@@ -14,7 +14,7 @@ import { AUDIENCE, ISSUER, REFRESH_SECRET } from '../tokens/helpers.js';
 
 describe.each(ADAPTERS)('token mode through the %s adapter', (adapter) => {
   const clock = manualClock();
-  const store = memoryStore({ now: clock.now });
+  const store = memoryStore({ clock });
   const sessions = createSessions({ store, clock, sweepInterval: false, idleTimeout: '14d', absoluteTimeout: '30d' });
   const thefts: TokenTheftEvent[] = [];
   let tokens: Tokens;
@@ -25,12 +25,10 @@ describe.each(ADAPTERS)('token mode through the %s adapter', (adapter) => {
     const keys = await createKeySet({ clock });
     tokens = createTokens({
       sessions,
-      store,
       keys,
       issuer: ISSUER,
       audience: AUDIENCE,
       refreshSecret: REFRESH_SECRET,
-      clock,
       claims: (s) => ({ scope: s.userId?.startsWith('root-') ? ['read', 'admin'] : 'read' }),
     });
     tokens.on('token-theft', (e) => thefts.push(e));

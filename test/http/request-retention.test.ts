@@ -47,9 +47,13 @@ async function youngSurvival(handle: (request: Request) => Promise<Response>): P
 }
 
 describe('a request kept alive past its answer', () => {
-  const sessions = createSessions({ store: memoryStore(), sweepInterval: false });
+  const store = memoryStore();
+  const sessions = createSessions({ store, sweepInterval: false });
   const http = { sessions, development: true, cookie: { secure: false } };
-  afterAll(() => sessions.close());
+  afterAll(async () => {
+    await sessions.close();
+    await store.close();
+  });
 
   it('is not: latchkey/fetch leaves about as much of the young generation alive as the bare handler', async () => {
     const bare = async (): Promise<Response> => new Response('hello visitor');
