@@ -19,9 +19,12 @@ import { NO_STORE } from './credential-headers.js';
 import type { CsrfConfig } from './csrf.js';
 import { csrfTokenFor, csrfTokenMatches } from './csrf.js';
 import { HeadersSentError, HttpError } from './errors.js';
+import type { HttpRequest } from './request.js';
 
 /** @internal what a request session needs from its HTTP configuration */
 export interface SessionContext {
+  /** The client's IP: the socket peer, or what trusted proxies say. */
+  readonly resolveIp: (remoteAddress: string | undefined, request: HttpRequest) => string | undefined;
   readonly backend: SessionBackend;
   readonly cookie: CookieConfig;
   readonly carriers: CarrierConfig;
@@ -31,6 +34,14 @@ export interface SessionContext {
   /** The adapter's `onError`: changes that could not reach the client and nobody awaits. */
   readonly report: (error: unknown) => void;
 }
+
+/**
+ * Called once, when a request's session first has something to write (see
+ * `HttpSessions.begin()`); `false` means the response already started.
+ * It receives the request and the session, so that an adapter can pass one
+ * function made once rather than a closure per request.
+ */
+export type OnDirty<R extends HttpRequest = HttpRequest> = (request: R, session: RequestSession) => boolean | void;
 
 /** Where a request session is in its response: changes are taken while OPEN only. */
 const OPEN = 0;
@@ -79,15 +90,15 @@ export type HeaderLine = readonly [string, string];
  */
 export class RequestSession {
   readonly #ctx: SessionContext;
-  readonly #client: () => ClientInfo;
+  readonly #request: HttpRequest;
+  #clientInfo: ClientInfo | null = null;
   readonly #presented: string | null;
   readonly #carrier: Carrier | null;
-  #onDirty: (() => boolean | void) | null;
+  #onDirty: OnDirty | null;
   #loading: Promise<this> | null = null;
   #loaded = false;
   #current: Current | null = null;
   #backendRequest: BackendRequest | null = null;
-  readonly #cookieHeader: () => string | undefined;
   #invalid: RefusalReason | null = null;
   #issued = false;
   #clear = false;
@@ -98,20 +109,17 @@ export class RequestSession {
   #set: Map<string, unknown> | null = null;
   #unset: Set<string> | null = null;
 
-  /** @internal created by the HTTP layer, never by applications */
-  constructor(
-    ctx: SessionContext,
-    presented: { token: string; carrier: Carrier } | null,
-    client: () => ClientInfo,
-    onDirty?: () => boolean | void,
-    cookieHeader: () => string | undefined = () => undefined,
-  ) {
+  /**
+   * @internal created by the HTTP layer, never by applications. Takes the
+   * request view itself rather than closures over it: the read path makes no
+   * function per request.
+   */
+  constructor(ctx: SessionContext, request: HttpRequest, token: string | null, carrier: Carrier | null, onDirty: OnDirty | null) {
     this.#ctx = ctx;
-    this.#cookieHeader = cookieHeader;
-    this.#presented = presented?.token ?? null;
-    this.#carrier = presented?.carrier ?? null;
-    this.#client = client;
-    this.#onDirty = onDirty ?? null;
+    this.#request = request;
+    this.#presented = token;
+    this.#carrier = token === null ? null : carrier;
+    this.#onDirty = onDirty;
     // A token that travelled in a URL or form: the response must carry no-referrer and no-store.
     this.#dirty = this.#carrier === 'url' || this.#carrier === 'form';
   }
@@ -135,7 +143,7 @@ export class RequestSession {
     if (this.#presented !== null) {
       let result: Awaited<ReturnType<BackendRequest['load']>>;
       try {
-        result = await this.#backend().load(this.#client(), this.#carrier);
+        result = await this.#backend().load(this.client, this.#carrier);
       } catch (err) {
         // A store outage must not stick: the next call tries again.
         this.#loading = null;
@@ -223,7 +231,11 @@ export class RequestSession {
    * ```
    */
   get client(): ClientInfo {
-    return this.#client();
+    if (this.#clientInfo === null) {
+      const request = this.#request;
+      this.#clientInfo = { ip: this.#ctx.resolveIp(request.remoteAddress, request), userAgent: request.header('user-agent') };
+    }
+    return this.#clientInfo;
   }
 
   /**
@@ -321,7 +333,7 @@ export class RequestSession {
     if (typeof userId !== 'string' || userId === '') throw new LatchkeyTypeError('login() needs a userId string');
     this.#openForChange('login()');
     await this.load();
-    const next = await this.#backend().login(this.#current, userId, options.authLevel, this.#client());
+    const next = await this.#backend().login(this.#current, userId, options.authLevel, this.client);
     this.#stillOpen('login()');
     this.#issue(next);
   }
@@ -382,7 +394,7 @@ export class RequestSession {
     await this.load();
     const cur = this.#current;
     if (cur === null) return false;
-    const next = await this.#backend().rotate(cur, { reauthenticated: options.reauthenticated === true, authLevel: options.authLevel }, this.#client());
+    const next = await this.#backend().rotate(cur, { reauthenticated: options.reauthenticated === true, authLevel: options.authLevel }, this.client);
     this.#stillOpen('rotate()');
     if (next !== null) {
       this.#issue(next);
@@ -489,7 +501,7 @@ export class RequestSession {
     const cur = this.#current;
     if (cur === null) {
       if (setObject === undefined) return;
-      this.#issue(await this.#backend().create(setObject, this.#client()));
+      this.#issue(await this.#backend().create(setObject, this.client));
       return;
     }
     const r = await this.#backend().patch(cur, setObject, unsetList);
@@ -528,7 +540,7 @@ export class RequestSession {
 
   /** The backend's view of this request, made on first use: a request that never touches its session costs nothing. */
   #backend(): BackendRequest {
-    return (this.#backendRequest ??= this.#ctx.backend.request(this.#presented, this.#cookieHeader));
+    return (this.#backendRequest ??= this.#ctx.backend.request(this.#presented, this.#request));
   }
 
   #checkKey(key: string): void {
@@ -576,7 +588,7 @@ export class RequestSession {
     this.#dirty = true;
     const notify = this.#onDirty;
     this.#onDirty = null;
-    if (notify !== null && notify() === false) this.#phase = SENT;
+    if (notify !== null && notify(this.#request, this) === false) this.#phase = SENT;
   }
 
   /** A writer's first step: refused once the response started (or when marking it dirty shows that it has). */
