@@ -21,6 +21,7 @@ import type { ClearSiteDataOptions } from './credential-headers.js';
 import { clearSiteDataLine } from './credential-headers.js';
 import type { CsrfOptions } from './csrf.js';
 import { checkOrigin, csrfConfig, csrfTokenMatches, isSafeMethod } from './csrf.js';
+import { asksForDeadlines, DEADLINES_HEADER } from './deadlines.js';
 import { HttpError } from './errors.js';
 import type { SessionContext } from './request-session.js';
 import { RequestSession } from './request-session.js';
@@ -255,7 +256,8 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
       if (wait > 0) return refuse(new HttpError(429, 'throttled', { headers: { 'retry-after': String(wait) } }));
     }
     const presented = token !== null && carrier !== null ? { token, carrier } : null;
-    return { ok: true, session: new RequestSession(ctx, presented, clientOf, onDirty, () => req.header('cookie')) };
+    const asks = asksForDeadlines(req.header(DEADLINES_HEADER));
+    return { ok: true, session: new RequestSession(ctx, presented, clientOf, onDirty, () => req.header('cookie'), asks) };
   }
 
   const onError = options.onError ?? ((error: unknown) => console.error('latchkey:', error));

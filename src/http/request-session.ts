@@ -16,6 +16,7 @@ import { LEAKY_CARRIER_HEADERS } from './carriers.js';
 import type { CookieConfig } from './cookies.js';
 import { clearCookieHeader, setCookieHeader } from './cookies.js';
 import { NO_STORE } from './credential-headers.js';
+import { deadlinesLine } from './deadlines.js';
 import type { CsrfConfig } from './csrf.js';
 import { csrfTokenFor, csrfTokenMatches } from './csrf.js';
 import { HttpError } from './errors.js';
@@ -85,6 +86,8 @@ export class RequestSession {
   #dirty = false;
   #set: Map<string, unknown> | null = null;
   #unset: Set<string> | null = null;
+  /** Whether the request asked for its session's deadlines (`Latchkey-Deadlines: ?1`). */
+  readonly #asksDeadlines: boolean;
 
   /** @internal created by the HTTP layer, never by applications */
   constructor(
@@ -93,8 +96,10 @@ export class RequestSession {
     client: () => ClientInfo,
     onDirty?: () => void,
     cookieHeader: () => string | undefined = () => undefined,
+    asksDeadlines = false,
   ) {
     this.#ctx = ctx;
+    this.#asksDeadlines = asksDeadlines;
     this.#cookieHeader = cookieHeader;
     this.#presented = presented?.token ?? null;
     this.#carrier = presented?.carrier ?? null;
@@ -144,6 +149,8 @@ export class RequestSession {
       }
     }
     this.#loaded = true;
+    // The answer must carry the deadlines the client asked for: the response goes through responseHeaders().
+    if (this.#asksDeadlines) this.#markDirty();
     return this;
   }
 
@@ -461,8 +468,9 @@ export class RequestSession {
    * The headers the response must carry: `Set-Cookie` for a new or expired
    * token (and the CSRF cookie), `Cache-Control: no-store` whenever a
    * credential is set, cleared or handed out, `Clear-Site-Data` after a
-   * sign-out, and no-referrer for the URL and form carriers. Used by
-   * adapters after {@link commit}.
+   * sign-out, no-referrer for the URL and form carriers, and
+   * `Latchkey-Deadlines` (with `no-store`) when the request asked for it
+   * and loaded its session. Used by adapters after {@link commit}.
    */
   responseHeaders(): HeaderLine[] {
     const out: HeaderLine[] = [];
@@ -482,6 +490,11 @@ export class RequestSession {
     // A cached copy of a response that sets a cookie or hands out a token (session.token) would give it to the next reader.
     else if (out.length > 0 || this.#issued || this.#clear || this.#signedOut) out.push(...NO_STORE);
     if (this.#signedOut) out.push(this.#ctx.clearSiteData);
+    if (this.#asksDeadlines && this.#loaded) {
+      // Deadlines go stale: never on a response a cache may keep. By the system clock, as the engine's (its default).
+      out.push(deadlinesLine(this.#current?.session ?? null, Date.now()));
+      if (!out.some(([name]) => name === 'cache-control')) out.push(...NO_STORE);
+    }
     return out;
   }
 
