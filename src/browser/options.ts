@@ -47,24 +47,24 @@ export function settings(options: BrowserSessionOptions): Settings {
   const o = options as BrowserSessionOptions & Record<string, unknown>;
   const mode = o.mode;
   if (mode !== 'bearer' && mode !== 'cookie' && mode !== 'session') {
-    fail("mode must be 'bearer' (token mode, tokens in memory), 'cookie' (token mode, HttpOnly cookies) or 'session' (cookie sessions)");
+    fail("mode must be 'bearer' or 'cookie' (token mode's carriers) or 'session' (cookie sessions)");
   }
   const session = mode === 'session';
-  if (session && o.refreshUrl !== undefined) fail("refreshUrl applies to token mode only: cookie sessions ('session') have no refresh endpoint");
+  if (session && o.refreshUrl !== undefined) fail("refreshUrl applies to token mode only, not to mode 'session'");
   if (session && (o.logoutUrl === undefined || o.sessionUrl === undefined)) {
-    fail("mode 'session' needs sessionUrl (a GET route that loads the session and answers { user }) and logoutUrl (a POST route calling session.logout())");
+    fail("mode 'session' needs sessionUrl (GET, answers { user }) and logoutUrl (POST, calls session.logout())");
   }
-  if (!session && o.csrf !== undefined) fail("csrf applies to cookie sessions only ('session'): token mode's cookie carrier is checked by Fetch Metadata and Origin");
+  if (!session && o.csrf !== undefined) fail("csrf applies to mode 'session' only");
   const csrf = o.csrf ?? {};
   if (csrf === null || typeof csrf !== 'object') fail('csrf must be an object { header?, cookie?, token? }');
   for (const key of Object.keys(csrf)) if (key !== 'header' && key !== 'cookie' && key !== 'token') fail(`csrf.${key} is not an option; known: header, cookie, token`);
   const csrfHeader = csrf.header ?? 'x-csrf-token';
   const csrfCookie = csrf.cookie ?? '__Host-csrf';
-  if (typeof csrfHeader !== 'string' || !HEADER.test(csrfHeader)) fail('csrf.header must be a header name (the server\'s csrf.header, default x-csrf-token)');
-  if (typeof csrfCookie !== 'string' || !HEADER.test(csrfCookie)) fail('csrf.cookie must be a cookie name (default __Host-csrf)');
-  if (csrf.token !== undefined && typeof csrf.token !== 'function') fail('csrf.token must be a function returning the CSRF token');
+  if (typeof csrfHeader !== 'string' || !HEADER.test(csrfHeader)) fail('csrf.header must be a header name');
+  if (typeof csrfCookie !== 'string' || !HEADER.test(csrfCookie)) fail('csrf.cookie must be a cookie name');
+  if (csrf.token !== undefined && typeof csrf.token !== 'function') fail('csrf.token must be a function');
   const origins = o.origins ?? [];
-  if (!Array.isArray(origins)) fail("origins must be a list of origins, e.g. ['https://api.example.com']");
+  if (!Array.isArray(origins)) fail("origins must be a list such as ['https://api.example.com']");
   const allowed = new Set([location.origin]);
   for (const origin of origins) {
     let parsed: URL | null = null;

@@ -16,8 +16,11 @@ import type { HeaderSource, HookRequest, InterceptedRequest, Interceptor } from 
 /** @internal what the pipeline needs of the session */
 export interface PipelineHost {
   state(): Shared;
-  /** An answer's `Latchkey-Deadlines`, for a request sent at generation `gen` (with the user a session URL named). */
-  learn(value: string | null | undefined, gen: number, user?: { value: unknown }): void;
+  /**
+   * An answer's `Latchkey-Deadlines`, for a request sent at generation `gen` at time `sent` (with the user a
+   * session URL named).
+   */
+  learn(value: string | null | undefined, gen: number, sent: number, user?: { value: unknown }): void;
   /** Refreshes once across the tabs, unless generation `gen` is already behind. */
   refresh(gen: number): Promise<void>;
   /** Whether a refused access token can be cured by a refresh. */
@@ -28,6 +31,8 @@ export interface PipelineHost {
 /** What the pipeline remembers of a request between `headers()` and `answer()`. */
 interface Ticket {
   gen: number;
+  /** When the request left: the server's seconds are counted from a later moment, so deadlines counted from this one are never late. */
+  sent: number;
   ours: boolean;
   replayed: boolean;
   hook: HookRequest;
@@ -89,14 +94,14 @@ export function pipeline(o: Settings, host: PipelineHost) {
     }
     const hook: HookRequest = { method, url: url.href, accessToken, purpose: 'api' };
     if (ours) Object.assign(out, await hooked(hook));
-    tickets.set(request, { gen: s.gen, ours, replayed: tickets.get(request)?.replayed ?? false, hook });
+    tickets.set(request, { gen: s.gen, sent: Date.now(), ours, replayed: tickets.get(request)?.replayed ?? false, hook });
     return out;
   }
 
   async function answer(request: InterceptedRequest, response: { status: number; headers: HeaderSource }, user?: { value: unknown }): Promise<boolean> {
     const t = tickets.get(request);
     if (t === undefined || !t.ours) return false;
-    host.learn(read(response.headers, DEADLINES_HEADER), t.gen, user);
+    host.learn(read(response.headers, DEADLINES_HEADER), t.gen, t.sent, user);
     let again = await hooksAsk(response, t.hook);
     if (response.status === 401 && tokenMode && host.canRefresh()) {
       const challenge = read(response.headers, 'www-authenticate') ?? '';

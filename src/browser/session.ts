@@ -49,6 +49,9 @@ export interface BrowserSession {
   close(): void;
 }
 
+/** What a signed-out state holds of the session: nothing. */
+const CLEARED = { user: null, idle: null, absolute: null, stale: null, access: null, refresh: null } as const;
+
 const json = (body: object): RequestInit => ({ body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
 
 /** How long a new tab waits for the other tabs' state before asking the server. */
@@ -115,7 +118,7 @@ export function createBrowserSession(options: BrowserSessionOptions): BrowserSes
     (kind, deadline) => {
       emit('expired', { kind, deadline });
       // Every tab's own timer says so: the generation stays, so that a refresh made elsewhere just in time still wins.
-      commit({ ...s, status: 'signed-out', reason: 'expired', user: null, idle: null, absolute: null, stale: null, access: null, refresh: null }, true, false);
+      commit({ ...s, ...CLEARED, status: 'signed-out', reason: 'expired' }, true, false);
     },
   );
 
@@ -127,7 +130,7 @@ export function createBrowserSession(options: BrowserSessionOptions): BrowserSes
     timer.set(on ? next.idle : null, on ? next.absolute : null);
     for (const watcher of [...watchers]) watcher();
     const v = view(next);
-    if (v.status === state.status && v.user === state.user && v.idleDeadline === state.idleDeadline && v.absoluteDeadline === state.absoluteDeadline && v.reason === state.reason) return;
+    if ((Object.keys(v) as Array<keyof SessionState>).every((key) => v[key] === state[key])) return;
     state = v;
     emit('change', v);
     if (on && before.status !== 'signed-in') emit('signed-in', v);
@@ -137,11 +140,7 @@ export function createBrowserSession(options: BrowserSessionOptions): BrowserSes
   /** Signs this tab (and, with `broadcast`, every tab) out: a new generation. */
   function end(reason: SignOutReason, broadcast: boolean): void {
     const was = s.status;
-    commit(
-      { ...s, gen: s.gen + 1, by: tab, status: 'signed-out', reason: was === 'signed-in' ? reason : null, user: null, idle: null, absolute: null, stale: null, access: null, refresh: null },
-      true,
-      broadcast,
-    );
+    commit({ ...s, ...CLEARED, gen: s.gen + 1, by: tab, status: 'signed-out', reason: was === 'signed-in' ? reason : null }, true, broadcast);
   }
 
   const watch = (listener: () => void): (() => void) => {
@@ -182,7 +181,7 @@ export function createBrowserSession(options: BrowserSessionOptions): BrowserSes
   });
 
   /** What an answer's `Latchkey-Deadlines` says, for a request sent at generation `gen`. */
-  function learn(value: string | null | undefined, gen: number, user?: { value: unknown }): void {
+  function learn(value: string | null | undefined, gen: number, sent: number, user?: { value: unknown }): void {
     const d = parseDeadlines(value);
     // An answer to a request sent before a sign-in or sign-out is old news.
     if (d === undefined || gen !== s.gen) return;
@@ -191,24 +190,22 @@ export function createBrowserSession(options: BrowserSessionOptions): BrowserSes
       else if (s.status === 'unknown') commit({ ...s, status: 'signed-out' }, true, false);
       return;
     }
-    const now = Date.now();
-    const idle = now + d.idle * 1000;
-    const absolute = now + d.absolute * 1000;
+    const idle = sent + d.idle * 1000;
+    const absolute = sent + d.absolute * 1000;
     const who = user === undefined ? {} : { user: user.value, seq: s.seq + 1 };
     if (s.status !== 'signed-in') commit({ ...s, ...who, gen: s.gen + 1, by: tab, status: 'signed-in', reason: null, idle, absolute }, true, true);
     // Rounding and latency move the deadline by a second or so at every answer: only real activity is news for the other tabs.
     else if (idle > (s.idle ?? 0) + 1000 || user !== undefined) commit({ ...s, ...who, idle: Math.max(idle, s.idle ?? 0), absolute }, true, true);
   }
 
-  /** A token-endpoint answer that carries a pair: every tab moves to it. */
-  async function accept(res: Response, user: unknown): Promise<void> {
+  /** A token-endpoint answer to a request sent at `sent` that carries a pair: every tab moves to it. */
+  async function accept(res: Response, sent: number, user: unknown): Promise<void> {
     let body: Record<string, unknown> = {};
     try {
       body = (await res.json()) as Record<string, unknown>;
     } catch {
       // Checked below.
     }
-    const now = Date.now();
     const life = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in * 1000 : 0;
     const access = typeof body.access_token === 'string' ? body.access_token : null;
     const refreshToken = typeof body.refresh_token === 'string' ? body.refresh_token : null;
@@ -224,10 +221,11 @@ export function createBrowserSession(options: BrowserSessionOptions): BrowserSes
         status: 'signed-in',
         user,
         reason: null,
-        idle: d ? now + d.idle * 1000 : null,
-        absolute: d ? now + d.absolute * 1000 : null,
+        // Counted from when the request left, before the server counted: never later than the server's.
+        idle: d ? sent + d.idle * 1000 : null,
+        absolute: d ? sent + d.absolute * 1000 : null,
         // Replaced a little before it expires: a fifth of its life, at most 10 s.
-        stale: now + life - Math.min(10_000, life / 5),
+        stale: sent + life - Math.min(10_000, life / 5),
         access: o.mode === 'bearer' ? access : null,
         refresh: o.mode === 'bearer' ? refreshToken : null,
       },
@@ -238,8 +236,9 @@ export function createBrowserSession(options: BrowserSessionOptions): BrowserSes
 
   /** The network refresh, run by one tab for all. */
   async function renew(): Promise<void> {
+    const sent = Date.now();
     const res = await pipe.call(o.refreshUrl, o.mode === 'bearer' ? json({ grant_type: 'refresh_token', refresh_token: s.refresh }) : {}, 'refresh');
-    if (res.ok) return accept(res, s.user);
+    if (res.ok) return accept(res, sent, s.user);
     let body: { error?: unknown; detail?: unknown } = {};
     try {
       body = (await res.json()) as typeof body;
@@ -320,8 +319,9 @@ export function createBrowserSession(options: BrowserSessionOptions): BrowserSes
         if (res.ok && s.status === 'signed-in') commit({ ...s, user, seq: s.seq + 1 }, true, true);
         return res;
       }
+      const sent = Date.now();
       const res = await pipe.call(input, init ?? {}, 'sign-in');
-      if (res.ok) await accept(res.clone(), user);
+      if (res.ok) await accept(res.clone(), sent, user);
       return res;
     },
     setUser(user) {

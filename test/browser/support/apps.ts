@@ -44,7 +44,8 @@ function serveStatic(req: IncomingMessage, res: ServerResponse, config: Record<s
   if (url.pathname === '/') {
     const warn = url.searchParams.get('warnBefore');
     const json = JSON.stringify({ ...config, ...(warn === null ? {} : { warnBefore: Number(warn) }) }).replace(/</g, '\\u003c');
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': "script-src 'self'" });
+    // No CSP here: Playwright's waitForFunction evaluates its predicate as a string. The demo's test runs the module under its strict CSP.
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     res.end(`<!doctype html><meta charset="utf-8"><title>app</title><script type="application/json" id="config">${json}</script><main><p id="state" data-status="none"></p></main><script type="module" src="/app.js"></script>`);
     return true;
   }
@@ -81,6 +82,8 @@ export interface Counts {
 export interface TokenApp {
   url: string;
   counts: Counts;
+  /** The `x-proof` header of every request to the token endpoints and `/api/nonce` (a stand-in for a per-request proof). */
+  proofs: Array<{ path: string; proof: string | null }>;
   tokens: Tokens;
   transport: TokenTransport;
   close(): Promise<void>;
@@ -93,6 +96,8 @@ export interface TokenAppOptions {
   absoluteTimeout: string;
   /** The server's clock (the engine's and the tokens'); the system clock by default. */
   clock?: Clock;
+  /** How long a rotated refresh token still refreshes. @default '10s' */
+  graceWindow?: string;
 }
 
 /**
@@ -106,9 +111,10 @@ export async function startTokenApp(o: TokenAppOptions): Promise<TokenApp> {
   const store = memoryStore(clock === undefined ? {} : { now: clock.now });
   const sessions: Sessions = createSessions({ store, idleTimeout: o.idleTimeout, absoluteTimeout: o.absoluteTimeout, sweepInterval: false, ...(clock === undefined ? {} : { clock }) });
   const keys = await createKeySet(clock === undefined ? {} : { clock });
-  const tokens = createTokens({ sessions, store, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, accessTtl: o.accessTtl, ...(clock === undefined ? {} : { clock }) });
+  const tokens = createTokens({ sessions, store, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, accessTtl: o.accessTtl, ...(o.graceWindow === undefined ? {} : { graceWindow: o.graceWindow }), ...(clock === undefined ? {} : { clock }) });
   const transport = createTokenTransport({ tokens, carrier: o.carrier, onError: () => {} });
   const counts: Counts = { refresh: 0, logout: 0, everywhere: 0, api: 0 };
+  const proofs: TokenApp['proofs'] = [];
   const refresh = tokenRefresh(transport);
   const logout = tokenLogout(transport);
   const guard = transport.guard();
@@ -117,6 +123,10 @@ export async function startTokenApp(o: TokenAppOptions): Promise<TokenApp> {
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (req.method === 'GET' && serveStatic(req, res, config)) return;
+    if (path.startsWith('/auth/') || path === '/api/nonce') {
+      const proof = req.headers['x-proof'];
+      proofs.push({ path, proof: typeof proof === 'string' ? proof : null });
+    }
     const fail = (err: unknown): void => {
       res.statusCode = 500;
       res.end(String(err));
@@ -158,12 +168,22 @@ export async function startTokenApp(o: TokenAppOptions): Promise<TokenApp> {
         .catch(fail);
       return;
     }
+    if (path === '/api/nonce') {
+      // A server nonce challenge, as DPoP's use_dpop_nonce: the proof must carry the nonce the server chose.
+      if (req.headers['x-proof'] !== 'nonce=n-42') {
+        res.writeHead(401, { 'www-authenticate': 'DPoP error="use_dpop_nonce"', 'dpop-nonce': 'n-42', 'cache-control': 'no-store' });
+        return res.end('{"error":"use_dpop_nonce"}');
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      return res.end('{"ok":true}');
+    }
     res.writeHead(404).end();
   });
   const running = await listen(server);
   return {
     url: running.url,
     counts,
+    proofs,
     tokens,
     transport,
     async close() {
