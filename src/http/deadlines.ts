@@ -10,9 +10,10 @@
  * Latchkey-Deadlines: none                        no signed-in session (signed out, expired, revoked, anonymous)
  * ```
  *
- * Seconds are counted from the response and rounded down, so that a client
- * adds them to the moment it receives the answer without trusting its own
- * clock against the server's (rounding and latency only make it early).
+ * Seconds are counted from the moment the server answers and rounded down:
+ * a client adds them to the moment it sent the request, by its own clock,
+ * without comparing clocks with the server, and is never late (rounding and
+ * latency only make it early).
  *
  * Where it is sent (never on a response a cache may keep):
  * - token mode: on every sign-in and refresh answer of the token transport

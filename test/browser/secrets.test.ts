@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen, type Running } from '../adapters/support/apps.js';
 import { ensureBuilt } from '../cli/built.js';
 import { chromiumPath } from '../e2e/chromium.js';
-import { startTokenApp, type TokenApp } from './support/apps.js';
+import { startTokenApp } from './support/apps.js';
 import { closeBrowser, fetchIn, newContext, openTab, until } from './support/tabs.js';
 
 const suite = chromiumPath === null ? describe.skip : describe;
