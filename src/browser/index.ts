@@ -1,3 +1,4 @@
+/// <reference lib="dom" preserve="true" />
 /**
  * `latchkey/browser`: the browser half of a latchkey session, for
  * single-page applications. An ES module with no dependencies, shared by
@@ -19,6 +20,8 @@
  * - an observable state (`subscribe`, `getState`) and typed events.
  *
  * See docs/browser.md for the design, the protocol and the threat model.
+ * Its types refer to the DOM's (the reference above brings them to a
+ * project compiled without the DOM library).
  *
  * @module
  */

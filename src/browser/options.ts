@@ -95,8 +95,8 @@ export function settings(options: BrowserSessionOptions): Settings {
     origins: allowed,
     warnBefore,
     name,
-    // Looked up at every call: a page (or a test) may wrap window.fetch after this session was made.
-    fetch: o.fetch ?? ((input, init) => fetch(input, init)),
+    // Taken now: a script that wraps window.fetch later (a generic exfiltration kit) never sees a request of this session.
+    fetch: o.fetch ?? fetch.bind(globalThis),
     hooks: [...hooks],
   };
   for (const [key, value] of [['refreshUrl', s.refreshUrl], ['logoutUrl', s.logoutUrl], ['logoutEverywhereUrl', s.logoutEverywhereUrl], ['sessionUrl', s.sessionUrl]] as const) {

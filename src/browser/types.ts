@@ -193,7 +193,7 @@ export interface BrowserSessionOptions {
   warnBefore?: number;
   /** Names the channel and the locks: two sessions of one origin (two apps) need two names. @default 'latchkey' */
   name?: string;
-  /** The `fetch` to call. @default globalThis.fetch */
+  /** The `fetch` to call. @default globalThis.fetch, as it is when the session is created */
   fetch?: (input: Request | string, init?: RequestInit) => Promise<Response>;
   /** Further steps of the request pipeline (a DPoP proof, for one). @default [] */
   hooks?: readonly RequestHook[];

@@ -107,6 +107,24 @@ suite('tokens stay out of storage, the DOM and other origins (headless Chromium)
     if ('broadcastChannel' in without) expect(((await first.evaluate('window.__writes')) as string[]).length).toBeGreaterThan(0);
   }, 60_000);
 
+  it('keeps the fetch it was made with: a script that wraps window.fetch later sees none of its requests', async () => {
+    const a = await startTokenApp({ carrier: 'bearer', accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h' });
+    closers.push(a);
+    const context = await newContext();
+    contexts.push(context);
+    const page = await openTab(context, `${a.url}/`);
+    await page.evaluate(`window.lk.signIn('/auth/login?user=alice', {}, 'alice')`);
+    const seen = await page.evaluate(`(async () => {
+      const seen = [];
+      const original = window.fetch;
+      window.fetch = (input, init) => { seen.push(String(input instanceof Request ? input.headers.get('authorization') : init?.headers)); return original(input, init); };
+      const me = await window.lk.fetch('/api/me');
+      await window.lk.extend();
+      return { status: me.status, seen };
+    })()`);
+    expect(seen).toEqual({ status: 200, seen: [] });
+  }, 60_000);
+
   it('sends the access token to the page\'s origin only, never to another', async () => {
     const seen: IncomingHttpHeaders[] = [];
     const foreign: Running = await listen(
