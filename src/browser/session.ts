@@ -198,14 +198,19 @@ export function createBrowserSession(options: BrowserSessionOptions): BrowserSes
     else if (idle > (s.idle ?? 0) + 1000 || user !== undefined) commit({ ...s, ...who, idle: Math.max(idle, s.idle ?? 0), absolute }, true, true);
   }
 
-  /** A token-endpoint answer to a request sent at `sent` that carries a pair: every tab moves to it. */
-  async function accept(res: Response, sent: number, user: unknown): Promise<void> {
+  /**
+   * A token-endpoint answer to a request sent at `sent` that carries a pair: every tab moves to it. A
+   * refresh passes the generation it started from, and its answer is dropped if the state moved on
+   * meanwhile (a sign-out in this tab must not be undone by the refresh it overtook).
+   */
+  async function accept(res: Response, sent: number, user: unknown, from?: number): Promise<void> {
     let body: Record<string, unknown> = {};
     try {
       body = (await res.json()) as Record<string, unknown>;
     } catch {
       // Checked below.
     }
+    if (from !== undefined && from !== s.gen) return;
     const life = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in * 1000 : 0;
     const access = typeof body.access_token === 'string' ? body.access_token : null;
     const refreshToken = typeof body.refresh_token === 'string' ? body.refresh_token : null;
@@ -237,8 +242,10 @@ export function createBrowserSession(options: BrowserSessionOptions): BrowserSes
   /** The network refresh, run by one tab for all. */
   async function renew(): Promise<void> {
     const sent = Date.now();
+    const from = s.gen;
     const res = await pipe.call(o.refreshUrl, o.mode === 'bearer' ? json({ grant_type: 'refresh_token', refresh_token: s.refresh }) : {}, 'refresh');
-    if (res.ok) return accept(res, sent, s.user);
+    if (res.ok) return accept(res, sent, s.user, from);
+    if (from !== s.gen) return;
     let body: { error?: unknown; detail?: unknown } = {};
     try {
       body = (await res.json()) as typeof body;
@@ -316,7 +323,8 @@ export function createBrowserSession(options: BrowserSessionOptions): BrowserSes
       await ready;
       if (o.mode === 'session') {
         const res = await pipe.send(input, { method: 'POST', ...init }, false);
-        if (res.ok && s.status === 'signed-in') commit({ ...s, user, seq: s.seq + 1 }, true, true);
+        // A new session, whatever the tabs held before: a new generation, so that every tab takes it whole.
+        if (res.ok && s.status === 'signed-in') commit({ ...s, gen: s.gen + 1, by: tab, user, seq: s.seq + 1 }, true, true);
         return res;
       }
       const sent = Date.now();

@@ -96,6 +96,23 @@ suite('sign-out across tabs (headless Chromium)', () => {
     expect((await state(laptop)).reason).toBe(mode === 'session' ? 'ended' : 'revoked');
   }, 60_000);
 
+  it('a sign-out made while a refresh is on its way stays a sign-out in every tab when the refresh answers', async () => {
+    const a = await startTokenApp({ carrier: 'bearer', accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h', refreshDelayMs: 500 });
+    apps.push({ ...a, login: '/auth/login?user=alice' });
+    const pages = await signedInTabs({ ...a, login: '/auth/login?user=alice' }, 2);
+    // "Stay signed in", then "Sign out" while the refresh is on the wire.
+    const sent = pages[0]!.waitForRequest((r) => r.url().endsWith('/auth/refresh'));
+    await pages[0]!.evaluate('void (window.__extending = window.lk.extend())');
+    await sent;
+    await pages[0]!.evaluate('window.lk.signOut()');
+    await pages[0]!.evaluate('window.__extending');
+    expect(a.counts.refresh).toBe(1);
+    for (const page of pages) {
+      expect(await state(page)).toMatchObject({ status: 'signed-out', reason: 'signed-out' });
+      expect(await events(page, 'signed-in')).toHaveLength(1);
+    }
+  }, 60_000);
+
   it('without BroadcastChannel, a sign-out still reaches the other tabs (the storage event) within a second', async () => {
     const a = await app('cookie');
     const pages = await signedInTabs(a, 3, { broadcastChannel: true });

@@ -98,6 +98,8 @@ export interface TokenAppOptions {
   clock?: Clock;
   /** How long a rotated refresh token still refreshes. @default '10s' */
   graceWindow?: string;
+  /** Holds each refresh answer this long after the refresh was made (a slow network on the way back). @default 0 */
+  refreshDelayMs?: number;
 }
 
 /**
@@ -138,7 +140,10 @@ export async function startTokenApp(o: TokenAppOptions): Promise<TokenApp> {
     }
     if (path === '/auth/refresh') {
       counts.refresh++;
-      return refresh(req, res);
+      if (!o.refreshDelayMs) return refresh(req, res);
+      const delay = o.refreshDelayMs;
+      void transport.refresh(nodeRequest(req)).then((r) => setTimeout(() => (r.ok ? sendNodeJson(res, r.response) : sendNodeError(res, r.error)), delay), fail);
+      return;
     }
     if (path === '/auth/refresh/logout') {
       counts.logout++;
