@@ -126,15 +126,17 @@ export function createBrowserSession(options: BrowserSessionOptions): BrowserSes
     const before = s;
     s = next;
     if (broadcast) post(next);
-    const on = next.status === 'signed-in';
-    timer.set(on ? next.idle : null, on ? next.absolute : null);
     for (const watcher of [...watchers]) watcher();
+    const on = next.status === 'signed-in';
     const v = view(next);
-    if ((Object.keys(v) as Array<keyof SessionState>).every((key) => v[key] === state[key])) return;
-    state = v;
-    emit('change', v);
-    if (on && before.status !== 'signed-in') emit('signed-in', v);
-    if (!on && before.status === 'signed-in') emit('signed-out', { reason: next.reason ?? 'ended', here });
+    if (!(Object.keys(v) as Array<keyof SessionState>).every((key) => v[key] === state[key])) {
+      state = v;
+      emit('change', v);
+      if (on && before.status !== 'signed-in') emit('signed-in', v);
+      if (!on && before.status === 'signed-in') emit('signed-out', { reason: next.reason ?? 'ended', here });
+    }
+    // Last: a deadline already past ends the session at once, with a commit of its own.
+    if (s === next) timer.set(on ? next.idle : null, on ? next.absolute : null);
   }
 
   /** Signs this tab (and, with `broadcast`, every tab) out: a new generation. */
