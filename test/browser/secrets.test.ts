@@ -54,18 +54,25 @@ suite('tokens stay out of storage, the DOM and other origins (headless Chromium)
     for (const c of closers) await c.close();
   });
 
-  /** The tokens every answer of `a` handed out (JSON bodies and Set-Cookie values), as the page received them. */
-  function collect(page: Page, into: Set<string>): void {
-    page.on('response', async (r) => {
+  /**
+   * The tokens every answer of the token endpoints handed out (JSON bodies and Set-Cookie values), as the
+   * page received them; `pending` holds the reads still going on (await them before looking).
+   */
+  function collect(page: Page, into: Set<string>, pending: Array<Promise<void>>): void {
+    page.on('response', (r) => {
       if (!/\/auth\/(login|refresh)/.test(r.url())) return;
-      for (const { name, value } of await r.headersArray()) {
-        if (name.toLowerCase() === 'set-cookie') {
-          const token = /^[^=]+=([^;]+)/.exec(value)?.[1];
-          if (token) into.add(token);
-        }
-      }
-      const body = (await r.json().catch(() => ({}))) as Record<string, unknown>;
-      for (const key of ['access_token', 'refresh_token']) if (typeof body[key] === 'string') into.add(body[key] as string);
+      pending.push(
+        (async () => {
+          for (const { name, value } of await r.headersArray()) {
+            if (name.toLowerCase() === 'set-cookie') {
+              const token = /^[^=]+=([^;]+)/.exec(value)?.[1];
+              if (token) into.add(token);
+            }
+          }
+          const body = (await r.json().catch(() => ({}))) as Record<string, unknown>;
+          for (const key of ['access_token', 'refresh_token']) if (typeof body[key] === 'string') into.add(body[key] as string);
+        })(),
+      );
     });
   }
 
@@ -88,14 +95,16 @@ suite('tokens stay out of storage, the DOM and other origins (headless Chromium)
     contexts.push(context);
     await context.addInitScript(RECORD_WRITES);
     const tokens = new Set<string>();
+    const pending: Array<Promise<void>> = [];
     const first = await openTab(context, `${a.url}/`);
-    collect(first, tokens);
+    collect(first, tokens, pending);
     await first.evaluate(`window.lk.signIn('/auth/login?user=alice', {}, { name: 'alice' })`);
     const second = await openTab(context, `${a.url}/`);
-    collect(second, tokens);
+    collect(second, tokens, pending);
     const pages = [first, second];
     await first.evaluate('window.lk.extend()');
     expect((await fetchIn(first, '/api/me')).status).toBe(200);
+    await Promise.all(pending);
     // Sign-in and refresh: an access and a refresh token each.
     expect(tokens.size).toBe(4);
     await assertNowhere(pages, tokens);
