@@ -1,5 +1,19 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { floorsRule } from './scripts/floors.js';
+
+/**
+ * Library code throws typed errors only (src/core/errors.ts). Files listed in
+ * UNTYPED_THROWS still throw a plain Error or TypeError and are being converted
+ * by the engineers who own them; remove an entry once its file is clean.
+ */
+const UNTYPED_THROWS = [
+  'src/core/sessions*.ts',
+  'src/sealed/sealed-sessions.ts',
+  'src/adapters/**',
+  'src/http/fetch.ts',
+  'src/stores/**',
+];
 
 export default tseslint.config(
   { ignores: ['dist/', 'examples/workers/dist/', 'dist.tmp*/', 'node_modules/', 'coverage/', '.latchkey/', '.scratch*/'] },
@@ -12,6 +26,25 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': ['error', { allow: ['error', 'warn'] }],
     },
+  },
+  {
+    // The floors of src/ (scripts/floors.js, docs/architecture.md): what each folder may import.
+    files: ['src/**/*.ts'],
+    plugins: { latchkey: { rules: { floors: floorsRule } } },
+    rules: {
+      'latchkey/floors': 'error',
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ThrowStatement > NewExpression[callee.name=/^(Error|TypeError|RangeError)$/]',
+          message: 'throw a LatchkeyError subclass (LatchkeyTypeError for an argument of the wrong type): see src/core/errors.ts',
+        },
+      ],
+    },
+  },
+  {
+    files: UNTYPED_THROWS,
+    rules: { 'no-restricted-syntax': 'off' },
   },
   {
     files: ['bench/**', 'examples/**', 'scripts/**', 'test/**'],

@@ -106,7 +106,7 @@ async function verifyCases(algorithm) {
   const sessions = createSessions({ store, ...SESSION_OPTIONS });
   closers.push(() => sessions.close());
   const keys = await createKeySet({ algorithm });
-  const tokens = createTokens({ sessions, store, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: randomBytes(32) });
+  const tokens = createTokens({ sessions, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: randomBytes(32) });
   const check = (r) => {
     if (r.ok === false) throw new Error(`verify failed: ${r.reason ?? r.error?.reason}`);
   };
@@ -137,7 +137,7 @@ async function refreshCase(name, store) {
   const sessions = createSessions({ store, ...SESSION_OPTIONS });
   closers.push(() => sessions.close());
   const keys = await createKeySet();
-  const tokens = createTokens({ sessions, store, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: randomBytes(32) });
+  const tokens = createTokens({ sessions, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: randomBytes(32) });
   const current = [];
   for (let i = 0; i < FAMILIES; i++) current.push((await tokens.issue({ userId: `user-${i}` })).refreshToken);
   return {

@@ -25,10 +25,12 @@ export {
   ConfigWarning,
   InvalidDataError,
   LatchkeyError,
+  LatchkeyTypeError,
   SessionLimitError,
   StoreUnavailableError,
 } from './core/errors.js';
 export type { LatchkeyErrorCode } from './core/errors.js';
+export type { AnyLatchkeyError } from './errors.js';
 export { parseDuration } from './core/duration.js';
 export type { Duration } from './core/duration.js';
 export { manualClock, systemClock } from './core/clock.js';

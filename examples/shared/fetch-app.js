@@ -104,7 +104,7 @@ function tokenApp(secret) {
   let ready = null;
   const handlers = () =>
     (ready ??= createKeySet({ algorithm: 'ES256' }).then((keys) => {
-      const tokens = createTokens({ sessions, store, keys, issuer: 'https://latchkey.example', audience: 'example', refreshSecret: secret });
+      const tokens = createTokens({ sessions, keys, issuer: 'https://latchkey.example', audience: 'example', refreshSecret: secret });
       const transport = createTokenTransport({ tokens, carrier: 'cookie' });
       return {
         login: async (request) => {

@@ -11,6 +11,7 @@ import type { HttpRequest, HttpSessionsOptions } from '../http/http-sessions.js'
 import { createHttpSessions } from '../http/http-sessions.js';
 import type { HttpError } from '../http/errors.js';
 import { toHttpError } from '../http/errors.js';
+import { finishRequest, type Responder } from '../http/exchange.js';
 import type { RequestSession } from '../http/request-session.js';
 import { MAX_FORM_BYTES } from '../http/node.js';
 import type { TokenEndpointResult, TokenGuardOptions, TokenTransport, TokenTransportOptions } from '../http/tokens.js';
@@ -55,6 +56,7 @@ const URLENCODED = 'application/x-www-form-urlencoded';
  */
 export const latchkey: FastifyPluginAsync<FastifySessionsOptions> = async (fastify: FastifyInstance, options: FastifySessionsOptions) => {
   const http = createHttpSessions(options);
+  const report = http.reportError;
   fastify.decorateRequest('session', null as unknown as RequestSession);
   if (!fastify.hasContentTypeParser(URLENCODED)) {
     fastify.addContentTypeParser(URLENCODED, { parseAs: 'string', bodyLimit: MAX_FORM_BYTES }, (_req, body, done) => {
@@ -70,23 +72,13 @@ export const latchkey: FastifyPluginAsync<FastifySessionsOptions> = async (fasti
     request.session = begun.session;
   });
 
-  fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+  // The end of the request: the payload with the session's headers, or the error that replaces it.
+  fastify.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, value?: unknown) => void) => {
     const session = request.session;
-    if (session === null || !session.dirty) return payload;
-    try {
-      await session.commit();
-    } catch (err) {
-      const known = toHttpError(err);
-      if (known === null) throw err;
-      reply.code(known.status);
-      for (const [name, value] of Object.entries(known.headers)) reply.header(name, value);
-      reply.header('content-type', 'application/json; charset=utf-8');
-      reply.header('cache-control', 'no-store');
-      reply.removeHeader('content-length');
-      return JSON.stringify(known.body());
-    }
-    for (const [name, value] of session.responseHeaders()) reply.header(name, value);
-    return payload;
+    // Callback style: the common read (nothing to write) answers without a promise.
+    const out = session === null ? payload : finishRequest(session, reply, payload, fastifyResponder, report);
+    if (out instanceof Promise) out.then((value) => done(null, value), done);
+    else done(null, out);
   });
 
   // latchkey's own errors (a guard, a store outage) thrown by route handlers are answered here, so
@@ -135,13 +127,30 @@ function bodyField(body: unknown, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-function sendError(reply: FastifyReply, err: HttpError): FastifyReply {
-  return reply
-    .code(err.status)
-    .headers({ ...err.headers, 'cache-control': 'no-store' })
-    .type('application/json; charset=utf-8')
-    .send(err.body());
+/** The Fastify renderer of latchkey's errors: sets the reply's status and headers, returns the JSON body. */
+function errorPayload(reply: FastifyReply, err: HttpError): string {
+  reply.code(err.status).headers({ ...err.headers, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  // A string is sent as it is: the JSON is made here, once.
+  return JSON.stringify(err.body());
 }
+
+function sendError(reply: FastifyReply, err: HttpError): FastifyReply {
+  return reply.send(errorPayload(reply, err));
+}
+
+/** The end of a request on a Fastify reply (see `finishRequest`), in `onSend`. */
+const fastifyResponder: Responder<FastifyReply, unknown> = {
+  error(reply, err) {
+    // Nothing of the handler's answer stays: its type, length, cookies and location described a success.
+    for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
+    return errorPayload(reply, err);
+  },
+  headers(reply, payload, lines) {
+    // Fastify appends repeated set-cookie lines and replaces other headers.
+    for (const [name, value] of lines) reply.header(name, value);
+    return payload;
+  },
+};
 
 /**
  * Token mode: a `preHandler` that verifies the access token (`Authorization:

@@ -9,7 +9,8 @@
 import type { HttpSessionsOptions } from '../http/http-sessions.js';
 import { createHttpSessions } from '../http/http-sessions.js';
 import { toHttpError } from '../http/errors.js';
-import { errorResponse, fetchRequest, jsonResponse, withHeaders } from '../http/fetch.js';
+import { finishRequest } from '../http/exchange.js';
+import { errorResponse, fetchRequest, fetchResponder, jsonResponse } from '../http/fetch.js';
 import type { RequestSession } from '../http/request-session.js';
 import type { TokenGuardOptions, TokenTransport, TokenTransportOptions } from '../http/tokens.js';
 import { asTokenTransport } from '../http/tokens.js';
@@ -32,7 +33,10 @@ export interface FetchSessionsOptions extends HttpSessionsOptions {
 
 /**
  * Creates a wrapper that gives Fetch handlers the request's session and adds
- * its cookies to the returned `Response`.
+ * its cookies to the returned `Response`. A failed save of the session is
+ * answered instead of the handler's `Response` (503 `store-unavailable`, 500
+ * `session-not-saved`); a session change after the `Response` was returned
+ * throws a `HeadersSentError`.
  *
  * @throws {ConfigError} for a weakening configuration.
  * @example
@@ -49,6 +53,7 @@ export interface FetchSessionsOptions extends HttpSessionsOptions {
  */
 export function latchkey(options: FetchSessionsOptions): <A extends unknown[]>(handler: FetchSessionHandler<A>) => (request: Request, ...rest: A) => Promise<Response> {
   const http = createHttpSessions(options);
+  const report = http.reportError;
   const remote = options.remoteAddress as ((request: Request, ...rest: unknown[]) => string | undefined) | undefined;
   return <A extends unknown[]>(handler: FetchSessionHandler<A>) => {
     if (typeof handler !== 'function') throw new TypeError('latchkey(options)(handler) needs a handler function');
@@ -65,15 +70,7 @@ export function latchkey(options: FetchSessionsOptions): <A extends unknown[]>(h
         // Still commit below: a renewed token or a cookie to clear must reach the client with the error.
         res = errorResponse(known);
       }
-      if (!session.dirty) return res;
-      try {
-        await session.commit();
-      } catch (err) {
-        const known = toHttpError(err);
-        if (known === null) throw err;
-        return errorResponse(known);
-      }
-      return withHeaders(res, session.responseHeaders());
+      return finishRequest(session, undefined, res, fetchResponder, report);
     };
   };
 }

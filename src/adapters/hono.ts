@@ -11,7 +11,8 @@ import type { Context, Handler, MiddlewareHandler } from 'hono';
 import type { HttpSessionsOptions } from '../http/http-sessions.js';
 import { createHttpSessions } from '../http/http-sessions.js';
 import { toHttpError } from '../http/errors.js';
-import { errorResponse, fetchRequest, jsonResponse, withHeaders } from '../http/fetch.js';
+import { finishRequest } from '../http/exchange.js';
+import { errorResponse, fetchRequest, fetchResponder, jsonResponse } from '../http/fetch.js';
 import type { RequestSession } from '../http/request-session.js';
 import type { TokenGuardOptions, TokenTransport, TokenTransportOptions } from '../http/tokens.js';
 import { asTokenTransport } from '../http/tokens.js';
@@ -51,6 +52,7 @@ export interface HonoSessionsOptions extends HttpSessionsOptions {
  */
 export function latchkey(options: HonoSessionsOptions): MiddlewareHandler<LatchkeyEnv> {
   const http = createHttpSessions(options);
+  const report = http.reportError;
   const remote = options.remoteAddress ?? defaultRemoteAddress;
   return async function latchkeyMiddleware(c, next) {
     const begun = await http.begin(
@@ -65,17 +67,9 @@ export function latchkey(options: HonoSessionsOptions): MiddlewareHandler<Latchk
       c.res = undefined;
       c.res = errorResponse(failed);
     }
-    if (!session.dirty) return;
-    try {
-      await session.commit();
-    } catch (err) {
-      const known = toHttpError(err);
-      if (known === null) throw err;
-      c.res = undefined;
-      c.res = errorResponse(known);
-      return;
-    }
-    const res = withHeaders(c.res, session.responseHeaders());
+    const out = finishRequest(session, undefined, c.res, fetchResponder, report);
+    // Nothing to write (the common read): no await, no extra turn.
+    const res = out instanceof Promise ? await out : out;
     if (res !== c.res) {
       c.res = undefined;
       c.res = res;

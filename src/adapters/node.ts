@@ -24,8 +24,12 @@ export type NodeSessionHandler = (req: IncomingMessage, res: ServerResponse, ses
 /**
  * Creates a wrapper that gives handlers the request's session. A handler's
  * error becomes a JSON answer when latchkey knows it (401, 503...), else a
- * bare 500 reported to `onError`. When latchkey had to read a URL-encoded
- * body (CSRF form field), the parsed fields are on `req.body`.
+ * bare 500 reported to `onError`. Once the session has something to write,
+ * the response's first `writeHead`/`write`/`end` waits for the commit; a
+ * failed commit is answered instead of the handler's response (503
+ * `store-unavailable`, 500 `session-not-saved`). A session change after the
+ * headers went out throws a `HeadersSentError`. When latchkey had to read a
+ * URL-encoded body (CSRF form field), the parsed fields are on `req.body`.
  *
  * @throws {ConfigError} for a weakening configuration.
  * @example

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { apiKeys } from '../server/apikeys.js';
-import { redactStoreUrl } from '../server/store-url.js';
+import { apiKeys } from '../core/api-keys.js';
+import { redactStoreUrl } from '../stores/url.js';
 import { parseVerb, STORE_HELP, STORE_OPTIONS, stringFlag } from './args.js';
 import { group, showHelp, type Command } from './command.js';
 import { EXIT, nothingError, usageError } from './exit.js';

@@ -14,7 +14,7 @@ import { dirname } from 'node:path';
 import { hrtime } from 'node:process';
 import { createSessions } from '../core/sessions.js';
 import type { Store } from '../core/store.js';
-import { parseStoreUrl, redactStoreUrl } from '../server/store-url.js';
+import { parseStoreUrl, redactStoreUrl } from '../stores/url.js';
 import { intFlag, parseVerb, stringFlag } from './args.js';
 import { showHelp, type Command } from './command.js';
 import { EXIT } from './exit.js';

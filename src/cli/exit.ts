@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { ConfigError, LatchkeyError, StoreUnavailableError } from '../core/errors.js';
+import { ConfigError, LatchkeyError, LatchkeyTypeError, StoreUnavailableError } from '../core/errors.js';
 
 /** The exit codes of `latchkey`. */
 export const EXIT = Object.freeze({
@@ -67,7 +67,8 @@ export function storeError(err: unknown): CliError {
  */
 export function classify(err: unknown): { code: ExitCode; message: string } {
   if (err instanceof CliError) return { code: err.exitCode, message: err.message };
-  if (err instanceof ConfigError) return { code: EXIT.usage, message: err.message };
+  // The command hands the user's arguments to the library: a refused one is a usage error.
+  if (err instanceof ConfigError || err instanceof LatchkeyTypeError) return { code: EXIT.usage, message: err.message };
   if (err instanceof StoreUnavailableError) return { code: EXIT.store, message: reasonOf(err) };
   if (err instanceof LatchkeyError) return { code: EXIT.internal, message: err.message };
   // A driver's own error that escaped (the service opening its store, say).

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import type SqliteDatabase from 'better-sqlite3';
 import type * as PostgresModule from '../stores/postgres.js';
 import { ConfigError, LatchkeyError } from '../core/errors.js';
-import { parseStoreUrl, redactStoreUrl } from '../server/store-url.js';
+import { parseStoreUrl, redactStoreUrl } from '../stores/url.js';
 import { makeStoreFolder } from '../server/state-folder.js';
 import { parseVerb, STORE_HELP, STORE_OPTIONS } from './args.js';
 import { showHelp, type Command } from './command.js';

@@ -8,7 +8,8 @@
 import { existsSync } from 'node:fs';
 import { LatchkeyError } from '../core/errors.js';
 import type { Store } from '../core/store.js';
-import { openStore, parseStoreUrl } from '../server/store-url.js';
+import { openStore } from '../stores/open.js';
+import { parseStoreUrl } from '../stores/url.js';
 import { resolveOption, type ParsedArgs } from './args.js';
 import { CliError, EXIT, storeError } from './exit.js';
 import type { CliIO } from './io.js';

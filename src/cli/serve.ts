@@ -10,7 +10,7 @@
  */
 import { CONFIG_OPTIONS, envName, flagName, loadConfig, platformVariable, type ServiceConfig } from '../server/config.js';
 import type { Service } from '../server/service.js';
-import { redactStoreUrl } from '../server/store-url.js';
+import { redactStoreUrl } from '../stores/url.js';
 import { parseVerb } from './args.js';
 import { showHelp, type Command } from './command.js';
 import { CliError, EXIT, usageError } from './exit.js';

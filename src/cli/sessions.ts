@@ -10,8 +10,8 @@
 import type { DeviceSession } from '../core/model.js';
 import { createSessions, type Sessions } from '../core/sessions.js';
 import { parseToken } from '../core/token.js';
-import { API_KEY_USER } from '../server/apikeys.js';
-import { redactStoreUrl } from '../server/store-url.js';
+import { API_KEY_USER } from '../core/api-keys.js';
+import { redactStoreUrl } from '../stores/url.js';
 import { parseVerb, STORE_HELP, STORE_OPTIONS, stringFlag } from './args.js';
 import { group, showHelp, type Command } from './command.js';
 import { EXIT, nothingError, usageError } from './exit.js';

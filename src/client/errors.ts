@@ -1,48 +1,59 @@
 /**
- * The one error the service client throws: {@link LatchkeyApiError}. It
- * carries the HTTP status, the service's stable error `code` and, for refused
- * tokens, the `reason`; never the API key, a token or the request body.
+ * The one error the service client throws for a failed call:
+ * {@link LatchkeyApiError}, a `LatchkeyError` with the code `ERR_SERVICE`. It
+ * carries the HTTP status, the service's stable `reason` (its answer's
+ * `error.code`) and, for refused tokens, the `detail` (its `error.reason`);
+ * never the API key, a token or the request body.
  *
  * @module
  */
+import { LatchkeyError } from '../core/errors.js';
+import type { HttpReason } from '../http/errors.js';
 
 /**
- * Error codes of the service's JSON API (`{ error: { code } }`).
+ * The `error.code` values of the service's JSON API, spelled as the HTTP
+ * layer spells them (`HttpReason`): kebab-case, but RFC 6749's
+ * `invalid_grant`.
+ *
+ * - `bad-request` (400): the body or a parameter breaks the API schema (unknown fields included).
+ * - `unauthorized` (401): missing, malformed, unknown or revoked API key.
+ * - `session-invalid` (401): the session token was refused; see `detail`.
+ * - `invalid_grant` (401): the refresh token was refused; see `detail`.
+ * - `not-found` (404), `conflict` (409), `session-limit` (409),
+ *   `payload-too-large` (413), `unsupported-media-type` (415),
+ *   `throttled` (429, a burst of invalid tokens from `client.ip`),
+ *   `internal` (500), `store-unavailable` (503).
  *
  * @example
  * ```ts
- * const retryable: ServiceErrorCode[] = ['store_unavailable'];
+ * const retryable: ServiceErrorCode[] = ['store-unavailable', 'throttled'];
  * ```
- *
- * - `bad_request` (400): the body or a parameter breaks the API schema (unknown fields included).
- * - `unauthorized` (401): missing, malformed, unknown or revoked API key.
- * - `session_invalid` (401): the session token was refused; see `reason`.
- * - `invalid_grant` (401): the refresh token was refused; see `reason`.
- * - `not_found` (404), `conflict` (409), `session_limit` (409),
- *   `payload_too_large` (413), `unsupported_media_type` (415),
- *   `internal` (500), `store_unavailable` (503).
  */
-export type ServiceErrorCode =
-  | 'bad_request'
+export type ServiceErrorCode = Extract<
+  HttpReason,
+  | 'bad-request'
   | 'unauthorized'
-  | 'session_invalid'
+  | 'session-invalid'
   | 'invalid_grant'
-  | 'not_found'
+  | 'not-found'
   | 'conflict'
-  | 'session_limit'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
+  | 'session-limit'
+  | 'payload-too-large'
+  | 'unsupported-media-type'
+  | 'throttled'
   | 'internal'
-  | 'store_unavailable';
+  | 'store-unavailable'
+>;
 
 /**
- * Every `code` a {@link LatchkeyApiError} can carry: the service's own codes,
- * plus what the client detects itself (all with `status` 0 but `bad_response`):
+ * Every `reason` a {@link LatchkeyApiError} can carry: the service's codes,
+ * plus what the client detects itself (all with `status` 0 but
+ * `bad-response`):
  *
  * - `network`: the service could not be reached (refused, reset, DNS...).
  * - `timeout`: no complete answer within the client's `timeout`.
  * - `aborted`: the caller's `signal` aborted the call.
- * - `bad_response`: the answer is not what the API promises (not JSON, wrong
+ * - `bad-response`: the answer is not what the API promises (not JSON, wrong
  *   shape, an HTML error page from a proxy); `status` is the HTTP status.
  *
  * A future service may add codes: match the ones you handle and treat the
@@ -50,26 +61,26 @@ export type ServiceErrorCode =
  *
  * @example
  * ```ts
- * const transient = (code: LatchkeyApiErrorCode) => code === 'network' || code === 'timeout' || code === 'store_unavailable';
+ * const transient = (reason: LatchkeyApiErrorReason) => reason === 'network' || reason === 'timeout' || reason === 'store-unavailable';
  * ```
  */
-export type LatchkeyApiErrorCode = ServiceErrorCode | 'network' | 'timeout' | 'aborted' | 'bad_response' | (string & {});
+export type LatchkeyApiErrorReason = ServiceErrorCode | 'network' | 'timeout' | 'aborted' | 'bad-response' | (string & {});
 
 /**
  * What {@link LatchkeyApiError} is built from (for tests and fakes of the client).
  *
  * @example
  * ```ts
- * new LatchkeyApiError({ status: 503, code: 'store_unavailable', message: 'down', operation: 'POST /v1/sessions/validate' });
+ * new LatchkeyApiError({ status: 503, reason: 'store-unavailable', message: 'down', operation: 'POST /v1/sessions/validate' });
  * ```
  */
 export interface LatchkeyApiErrorInit {
   /** HTTP status of the answer; 0 when there was none. */
   readonly status: number;
-  readonly code: LatchkeyApiErrorCode;
+  readonly reason: LatchkeyApiErrorReason;
   readonly message: string;
   /** Why a token was refused, when the service says. */
-  readonly reason?: string | undefined;
+  readonly detail?: string | undefined;
   /** The failing call, e.g. `POST /v1/sessions/rotate` (no query string). */
   readonly operation: string;
   /** The underlying error (a network failure), if any. */
@@ -78,9 +89,10 @@ export interface LatchkeyApiErrorInit {
 
 /**
  * A call to the session service failed: the service answered with an error,
- * or did not answer in time, or could not be reached. Match on `code` (and
- * `reason`), not on the message. The message and fields never hold the API
- * key nor a session or refresh token.
+ * or did not answer in time, or could not be reached. Its `code` is always
+ * `ERR_SERVICE`; match on `reason` (and `detail`), not on the message, as on
+ * an `HttpError` of the HTTP layer, whose vocabulary the service speaks. The
+ * message and fields never hold the API key nor a session or refresh token.
  *
  * @example
  * ```ts
@@ -90,33 +102,32 @@ export interface LatchkeyApiErrorInit {
  *   const { token } = await latchkey.rotateSession(oldToken);
  *   setCookie(token);
  * } catch (err) {
- *   if (err instanceof LatchkeyApiError && err.code === 'session_invalid') {
- *     redirectToSignIn(err.reason); // 'expired-idle', 'revoked', ...
+ *   if (err instanceof LatchkeyApiError && err.reason === 'session-invalid') {
+ *     redirectToSignIn(err.detail); // 'expired-idle', 'revoked', ...
  *   } else throw err;
  * }
  * ```
  */
-export class LatchkeyApiError extends Error {
+export class LatchkeyApiError extends LatchkeyError<'ERR_SERVICE'> {
   /** HTTP status of the service's answer, or 0 when there was none (`network`, `timeout`, `aborted`). */
   readonly status: number;
-  /** A stable code; see {@link LatchkeyApiErrorCode}. */
-  readonly code: LatchkeyApiErrorCode;
+  /** A stable reason: the service's `error.code`, or what the client detected; see {@link LatchkeyApiErrorReason}. */
+  readonly reason: LatchkeyApiErrorReason;
   /**
-   * Why the token was refused, for `session_invalid` (`'malformed'`,
+   * Why the token was refused, for `session-invalid` (`'malformed'`,
    * `'unknown'`, `'expired-idle'`, `'expired-absolute'`, `'revoked'`,
    * `'binding-mismatch'`) and `invalid_grant` (`'malformed'`, `'unknown'`,
-   * `'expired'`, `'revoked'`, `'reused'`).
+   * `'expired'`, `'revoked'`, `'reused'`): the service's `error.reason`.
    */
-  readonly reason: string | undefined;
+  readonly detail: string | undefined;
   /** The failing call, e.g. `'POST /v1/sessions/rotate'`. */
   readonly operation: string;
 
   constructor(init: LatchkeyApiErrorInit) {
-    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
-    this.name = 'LatchkeyApiError';
+    super('ERR_SERVICE', init.message, init.cause === undefined ? undefined : { cause: init.cause });
     this.status = init.status;
-    this.code = init.code;
     this.reason = init.reason;
+    this.detail = init.detail;
     this.operation = init.operation;
   }
 }

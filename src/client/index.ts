@@ -16,8 +16,12 @@
  *
  * @module
  */
-import { parseDuration, type Duration } from '../core/duration.js';
+import type { Duration } from '../core/duration.js';
+import { ConfigError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/option-keys.js';
+import { checkBaseUrl, checkTimeout, isNumber, isObject, isString, requireObject, requireString } from './checks.js';
 import { LatchkeyApiError } from './errors.js';
+import { networkCause, sanitizeCause, scrub } from './network.js';
 import type {
   CallOptions,
   DeviceSession,
@@ -30,7 +34,7 @@ import type {
 } from './types.js';
 
 export { LatchkeyApiError } from './errors.js';
-export type { LatchkeyApiErrorCode, LatchkeyApiErrorInit, ServiceErrorCode } from './errors.js';
+export type { LatchkeyApiErrorInit, LatchkeyApiErrorReason, ServiceErrorCode } from './errors.js';
 export type {
   CallOptions,
   ClientInfo,
@@ -72,7 +76,7 @@ export interface ClientOptions {
   apiKey: string;
   /**
    * How long a call may take, from sending to the last byte of the answer;
-   * then it rejects with code `timeout`.
+   * then it rejects with the reason `timeout`.
    * @default '5s'
    */
   timeout?: Duration;
@@ -91,11 +95,12 @@ const HEADER_SAFE = /^[\x21-\x7e][\x20-\x7e]*$/;
 
 /**
  * Creates a client of the session service. Options are checked here, once:
- * a mistake throws a `TypeError` (whose message never shows the API key).
+ * a mistake throws a `ConfigError` (whose message never shows the API key).
  *
- * @throws {TypeError} when `baseUrl` is not an `http(s)` URL without
+ * @throws {ConfigError} when `baseUrl` is not an `http(s)` URL without
  *   credentials, `apiKey` is not a non-empty printable string, `timeout` is
- *   not a positive duration or `fetch` is not a function.
+ *   not a positive duration, `fetch` is not a function, or an option is
+ *   unknown.
  * @example
  * ```ts
  * import { createClient, LatchkeyApiError } from 'latchkey/client';
@@ -116,17 +121,17 @@ const HEADER_SAFE = /^[\x21-\x7e][\x20-\x7e]*$/;
  * ```
  */
 export function createClient(options: ClientOptions): LatchkeyClient {
-  if (options === null || typeof options !== 'object') throw new TypeError('createClient() takes an options object');
+  checkOptionKeys(options, 'createClient()', ['baseUrl', 'apiKey', 'timeout', 'fetch', 'userAgent']);
   const baseUrl = checkBaseUrl(options.baseUrl);
   const apiKey: unknown = options.apiKey;
   if (typeof apiKey !== 'string' || !HEADER_SAFE.test(apiKey) || /\s/.test(apiKey)) {
-    throw new TypeError('apiKey must be a non-empty string of printable characters without spaces (value not shown)');
+    throw new ConfigError('apiKey must be a non-empty string of printable characters without spaces (value not shown)');
   }
   const defaultTimeout = checkTimeout('timeout', options.timeout ?? '5s');
   const doFetch = options.fetch ?? globalThis.fetch;
-  if (typeof doFetch !== 'function') throw new TypeError('fetch must be a function (or leave it out to use globalThis.fetch)');
+  if (typeof doFetch !== 'function') throw new ConfigError('fetch must be a function (or leave it out to use globalThis.fetch)');
   const userAgent = options.userAgent ?? 'latchkey-client';
-  if (typeof userAgent !== 'string' || !HEADER_SAFE.test(userAgent)) throw new TypeError('userAgent must be a non-empty string of printable characters');
+  if (typeof userAgent !== 'string' || !HEADER_SAFE.test(userAgent)) throw new ConfigError('userAgent must be a non-empty string of printable characters');
   const authorization = `Bearer ${apiKey}`;
 
   interface Answer {
@@ -152,10 +157,10 @@ export function createClient(options: ClientOptions): LatchkeyClient {
   async function call(c: Call): Promise<Answer> {
     const operation = `${c.method} ${c.path}`;
     const secrets = [apiKey as string, ...(c.secrets ?? [])].filter((s): s is string => typeof s === 'string' && s.length >= 8);
-    const fail = (status: number, code: string, message: string, extra: { reason?: string; cause?: unknown } = {}): LatchkeyApiError =>
-      new LatchkeyApiError({ status, code, message: scrub(`latchkey ${operation}: ${message}`, secrets), reason: extra.reason, operation, cause: extra.cause });
+    const fail = (status: number, reason: string, message: string, extra: { detail?: string; cause?: unknown } = {}): LatchkeyApiError =>
+      new LatchkeyApiError({ status, reason, message: scrub(`latchkey ${operation}: ${message}`, secrets), detail: extra.detail, operation, cause: extra.cause });
 
-    const timeoutMs = c.options?.timeout === undefined ? defaultTimeout : checkTimeout('timeout', c.options.timeout);
+    const timeoutMs = c.options?.timeout === undefined ? defaultTimeout : checkTimeout('timeout', c.options.timeout, 'argument');
     const timeoutSignal = AbortSignal.timeout(timeoutMs);
     const callerSignal = c.options?.signal;
     const signal = callerSignal === undefined ? timeoutSignal : AbortSignal.any([timeoutSignal, callerSignal]);
@@ -203,16 +208,16 @@ export function createClient(options: ClientOptions): LatchkeyClient {
       // Codes and reasons are short slugs; anything else is not latchkey's answer (and could echo a secret).
       if (error !== null && typeof error.code === 'string' && SLUG.test(error.code)) {
         const message = typeof error.message === 'string' ? scrub(error.message, secrets).slice(0, MAX_MESSAGE) : error.code;
-        const reason = typeof error.reason === 'string' && SLUG.test(error.reason) ? error.reason : undefined;
-        throw fail(status, error.code, `${status} ${error.code}: ${message}`, { reason });
+        const detail = typeof error.reason === 'string' && SLUG.test(error.reason) ? error.reason : undefined;
+        throw fail(status, error.code, `${status} ${error.code}: ${message}`, { detail });
       }
-      throw fail(status, 'bad_response', `HTTP ${status} without a latchkey error body`);
+      throw fail(status, 'bad-response', `HTTP ${status} without a latchkey error body`);
     }
     if (c.empty === true && status === 204) return { status, body: {}, operation };
     if (!isObject(body)) {
       // An accepted failure status (a 503 from a proxy, say) is an answer even without latchkey's body.
       if (status >= 300) return { status, body: {}, operation };
-      throw fail(status, 'bad_response', `HTTP ${status} with a body that is not a JSON object`);
+      throw fail(status, 'bad-response', `HTTP ${status} with a body that is not a JSON object`);
     }
     return { status, body, operation };
   }
@@ -222,7 +227,7 @@ export function createClient(options: ClientOptions): LatchkeyClient {
     const value = answer.body[name];
     if (!test(value)) {
       const { status, operation } = answer;
-      throw new LatchkeyApiError({ status, code: 'bad_response', message: `latchkey ${operation}: the answer has no valid "${name}"`, operation });
+      throw new LatchkeyApiError({ status, reason: 'bad-response', message: `latchkey ${operation}: the answer has no valid "${name}"`, operation });
     }
     return value as T;
   }
@@ -277,7 +282,7 @@ export function createClient(options: ClientOptions): LatchkeyClient {
         return true;
       } catch (err) {
         // Signing out a session that is already gone is not a failure; a 404 that is not latchkey's (a wrong baseUrl behind a proxy) still is.
-        if (err instanceof LatchkeyApiError && err.status === 404 && err.code === 'not_found') return false;
+        if (err instanceof LatchkeyApiError && err.status === 404 && err.reason === 'not-found') return false;
         throw err;
       }
     },
@@ -349,102 +354,4 @@ export function createClient(options: ClientOptions): LatchkeyClient {
       return status === 200 && body.status === 'ready';
     },
   };
-}
-
-function checkBaseUrl(value: unknown): string {
-  if (typeof value !== 'string') throw new TypeError('baseUrl must be a string such as "http://127.0.0.1:4000"');
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new TypeError(`baseUrl must be an absolute http(s) URL such as "http://127.0.0.1:4000" (got ${JSON.stringify(value.slice(0, 80))})`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`baseUrl must use http: or https: (got ${url.protocol})`);
-  if (url.username !== '' || url.password !== '') throw new TypeError('baseUrl must not hold credentials: pass the API key as apiKey');
-  if (url.search !== '' || url.hash !== '') throw new TypeError('baseUrl must not have a query string or a fragment');
-  return url.href.replace(/\/+$/, '');
-}
-
-function checkTimeout(name: string, value: unknown): number {
-  const ms = typeof value === 'number' || typeof value === 'string' ? parseDuration(value) : undefined;
-  if (ms === undefined || ms <= 0 || ms > 2_147_483_647) throw new TypeError(`${name} must be a positive duration such as '5s' or a number of milliseconds`);
-  return ms;
-}
-
-function requireString(value: unknown, name: string, secret = false): asserts value is string {
-  if (typeof value !== 'string' || value === '') {
-    throw new TypeError(`${name} must be a non-empty string (got ${secret ? typeof value : describeValue(value)})`);
-  }
-}
-
-function requireObject(value: unknown, name: string): asserts value is object {
-  if (!isObject(value)) throw new TypeError(`${name} must be an object`);
-}
-
-function describeValue(value: unknown): string {
-  if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string';
-  return value === null ? 'null' : typeof value;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function isString(value: unknown): value is string {
-  return typeof value === 'string';
-}
-
-function isNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
-}
-
-/** Replaces every secret of the call in `text`, in case a server, a proxy or a driver echoes one. */
-function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) out = out.split(s).join('[redacted]');
-  return out;
-}
-
-/**
- * `err` and its causes, outermost first. `fetch` wraps the useful error
- * (`ECONNREFUSED`, `ENOTFOUND`, a TLS failure) one or more levels down; an
- * `AggregateError` (every address of a host refused) stands for its first.
- */
-function causeChain(err: unknown): unknown[] {
-  const chain: unknown[] = [];
-  for (let e = err; e !== undefined && e !== null && chain.length < 8 && !chain.includes(e); ) {
-    chain.push(e);
-    e = e instanceof AggregateError && e.errors.length > 0 ? e.errors[0] : (e as { cause?: unknown }).cause;
-  }
-  return chain;
-}
-
-/**
- * A short description of why `fetch` failed: the innermost error's code
- * (`ECONNREFUSED`), else its message, on one line. The caller scrubs the
- * call's secrets from it.
- */
-function networkCause(err: unknown): string {
-  const chain = causeChain(err);
-  for (const e of [...chain].reverse()) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== '') return code;
-  }
-  const innermost = chain.at(-1);
-  const text = innermost instanceof Error ? innermost.message || innermost.name : typeof innermost === 'string' ? innermost : '';
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line === '' ? 'unknown error' : line.length > 200 ? `${line.slice(0, 200)}…` : line;
-}
-
-/** Keeps `fetch`'s error as `cause` only when no secret of the call shows anywhere in its chain. */
-function sanitizeCause(err: unknown, secrets: readonly string[]): unknown {
-  let text: string;
-  try {
-    text = causeChain(err)
-      .map((e) => (e instanceof Error ? `${e.message} ${e.stack ?? ''}` : String(e)))
-      .join(' ');
-  } catch {
-    return undefined;
-  }
-  return secrets.some((s) => text.includes(s)) ? undefined : err;
 }

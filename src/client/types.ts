@@ -21,7 +21,7 @@ export type { RefreshFailure } from '../tokens/refresh.js';
  * ```
  */
 export interface CallOptions {
-  /** Aborts the call; it then rejects with code `aborted`. */
+  /** Aborts the call; it then rejects with the reason `aborted`. */
   signal?: AbortSignal;
   /** Overrides the client's `timeout` for this call (a duration such as `'2s'`, or milliseconds). */
   timeout?: string | number;
@@ -229,7 +229,8 @@ export type JwksDocument = JSONWebKeySet;
 /**
  * The session service's API, as {@link createClient} returns it. Every method
  * rejects with a {@link LatchkeyApiError} when the call fails (and with a
- * `TypeError`, before sending anything, for arguments of the wrong type).
+ * `LatchkeyTypeError`, a `TypeError`, before sending anything, for arguments
+ * of the wrong type).
  *
  * @example
  * ```ts
@@ -269,7 +270,7 @@ export interface LatchkeyClient {
   /**
    * `POST /v1/sessions/rotate`: a new token for the session; the old one dies
    * at once (after sign-in, a privilege change or re-authentication). Rejects
-   * with `session_invalid` (see `reason`) or `conflict` (a concurrent rotation won).
+   * with `session-invalid` (see `detail`) or `conflict` (a concurrent rotation won).
    *
    * @example
    * ```ts
@@ -336,7 +337,7 @@ export interface LatchkeyClient {
   issueTokens(input: IssueTokensInput): Promise<TokenPairResult>;
   /**
    * `POST /v1/tokens/refresh`: rotates the refresh token and issues a new
-   * access token. Rejects with `invalid_grant` and a `reason`; `'reused'`
+   * access token. Rejects with `invalid_grant` and a `detail`; `'reused'`
    * means an old refresh token came back (theft) and its family was revoked.
    *
    * @example
@@ -344,7 +345,7 @@ export interface LatchkeyClient {
    * try {
    *   const pair = await latchkey.refreshTokens(refreshToken);
    * } catch (err) {
-   *   if (err instanceof LatchkeyApiError && err.code === 'invalid_grant') return signInAgain();
+   *   if (err instanceof LatchkeyApiError && err.reason === 'invalid_grant') return signInAgain();
    *   throw err;
    * }
    * ```

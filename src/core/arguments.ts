@@ -8,7 +8,7 @@
  * @internal
  */
 import { describe } from './duration.js';
-import { ConfigError, InvalidDataError } from './errors.js';
+import { ConfigError, InvalidDataError, LatchkeyTypeError } from './errors.js';
 import type { SessionData } from './model.js';
 import type { DataPatch } from './store.js';
 
@@ -79,14 +79,14 @@ export function secretListArg(name: string, value: unknown, noun: string, exampl
 export function userIdArg(v: unknown): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v !== 'string' || v === '' || v.length > MAX_USER_ID) {
-    throw new TypeError(`userId must be a non-empty string of at most ${MAX_USER_ID} characters`);
+    throw new LatchkeyTypeError(`userId must be a non-empty string of at most ${MAX_USER_ID} characters`);
   }
   return v;
 }
 
 /** An authentication level: a non-negative integer. */
 export function authLevelArg(v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new TypeError('authLevel must be a non-negative integer');
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new LatchkeyTypeError('authLevel must be a non-negative integer');
   return v;
 }
 
@@ -114,12 +114,12 @@ export function normaliseData(data: unknown, maxBytes: number): SessionData {
 
 /** A data patch as stored: normalised `set`, checked `unset` without the keys `set` also names. */
 export function normalisePatch(patch: DataPatch, maxBytes: number): DataPatch {
-  if (patch === null || typeof patch !== 'object') throw new TypeError('patch() takes { set?, unset? }');
+  if (patch === null || typeof patch !== 'object') throw new LatchkeyTypeError('patch() takes { set?, unset? }');
   const set = patch.set === undefined ? undefined : normaliseData(patch.set, maxBytes);
   let unset: string[] | undefined;
   if (patch.unset !== undefined) {
     if (!Array.isArray(patch.unset) || !patch.unset.every((k) => typeof k === 'string')) {
-      throw new TypeError('patch.unset must be an array of keys');
+      throw new LatchkeyTypeError('patch.unset must be an array of keys');
     }
     for (const k of patch.unset) checkKey(k);
     unset = patch.unset.filter((k) => set === undefined || !Object.hasOwn(set, k));

@@ -4,6 +4,7 @@
  * @module
  */
 import { parseDuration } from './duration.js';
+import { LatchkeyTypeError } from './errors.js';
 
 /** A source of the current time in milliseconds since the epoch. */
 export interface Clock {
@@ -45,7 +46,7 @@ export function manualClock(start = Date.UTC(2026, 0, 1)): ManualClock {
     now: () => t,
     advance(ms) {
       const delta = typeof ms === 'number' ? ms : parseDuration(ms);
-      if (delta === undefined || delta < 0) throw new TypeError('advance() takes a non-negative duration');
+      if (delta === undefined || delta < 0) throw new LatchkeyTypeError('advance() takes a non-negative duration');
       t += delta;
     },
     set(ms) {

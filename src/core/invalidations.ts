@@ -12,6 +12,7 @@
  * @module
  * @internal
  */
+import { ConfigError } from './errors.js';
 import type { Invalidation, InvalidationListener, Store } from './store.js';
 
 interface Channel {
@@ -72,7 +73,7 @@ export function watchInvalidations(store: Store, listener: InvalidationListener,
   const c = channelOf(store);
   c.listeners.add(listener);
   if (store.capabilities.invalidations === true) {
-    if (typeof store.subscribe !== 'function') throw new TypeError('the store declares capabilities.invalidations but has no subscribe() method');
+    if (typeof store.subscribe !== 'function') throw new ConfigError('the store declares capabilities.invalidations but has no subscribe() method');
     if (c.subscription === null) {
       const generation = {};
       c.generation = generation;

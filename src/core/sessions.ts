@@ -6,6 +6,7 @@
  * @module
  */
 import { SessionCache } from './cache.js';
+import { registerEngine } from './engine-internals.js';
 import { announceLocally, watchInvalidations } from './invalidations.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
@@ -125,8 +126,11 @@ export interface SessionsOptions {
   sweepInterval?: Duration | false;
   /**
    * How long one store operation may take before it fails with
-   * `StoreUnavailableError` (adapters answer 503). Not armed for in-process
-   * stores (memory, SQLite), whose calls cannot hang on a network.
+   * `StoreUnavailableError` (adapters answer 503). A network store's call is
+   * bounded by a timer; an in-process store is given the bound and keeps to
+   * it itself (SQLite's waits for another process's lock, which never block
+   * the event loop for more than a few milliseconds at a time); the memory
+   * store never waits.
    * @default '2s'
    */
   storeTimeout?: Duration;
@@ -849,6 +853,8 @@ export function createSessions(options: SessionsOptions): Sessions {
       await store.close();
     },
   };
+  // What token mode reads of the engine (tombstones, store, clock), kept out of its public type.
+  registerEngine(api, { store, clock, storeTimeoutMs: timeoutMs, readRecord: (handle) => call(() => store.get(handle)) });
   return api;
 }
 

@@ -1,7 +1,9 @@
 /**
- * How every mode calls a store: a failure surfaces as
- * `StoreUnavailableError` (adapters answer 503), and a call can be bounded
- * in time, for stores that talk over a network.
+ * How latchkey calls a store, everywhere (engine, sealed mode, token mode,
+ * the service): a failure surfaces as `StoreUnavailableError` (adapters and
+ * the service answer 503), whatever the store threw, and a call is bounded in
+ * time: by a timer for stores that talk over a network, by the store itself
+ * for in-process stores that may wait for a lock (`capabilities.lockWaits`).
  *
  * @module
  * @internal
@@ -27,11 +29,17 @@ export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * The `storeTimeout` option in ms: 0 (no timer) for in-process stores, whose
- * calls cannot hang on a network.
+ * The `storeTimeout` option, validated for every store, and how it bounds
+ * calls: the ms of the timer to arm around each call, or 0 for in-process
+ * stores, whose calls never hang on a network. An in-process store that may
+ * wait for a lock (`capabilities.lockWaits`) is given the bound here, once,
+ * and rejects by itself when a wait reaches it.
  */
 export function storeTimeoutMs(store: Store, value: Duration | undefined): number {
-  return store.capabilities.inProcess ? 0 : durationOption('storeTimeout', value ?? '2s', { min: 1 });
+  const ms = durationOption('storeTimeout', value ?? '2s', { min: 1 });
+  if (!store.capabilities.inProcess) return ms;
+  if (store.capabilities.lockWaits === true) store.limitLockWaits?.(ms);
+  return 0;
 }
 
 /** One store call, bounded by `timeoutMs` (0: not bounded), its failure a `StoreUnavailableError`. */
@@ -41,4 +49,32 @@ export async function callStore<T>(op: () => Promise<T>, timeoutMs = 0): Promise
   } catch (err) {
     throw storeError(err);
   }
+}
+
+/**
+ * A view of `store` whose every call goes through {@link callStore}: for code
+ * that reads or writes records itself, outside an engine (the service's API
+ * keys and route checks), so that no store call can escape the mapping.
+ * `timeoutMs` as {@link storeTimeoutMs} computed it. `close()` closes `store`.
+ */
+export function guardedStore(store: Store, timeoutMs: number): Store {
+  const guarded: Store = {
+    capabilities: store.capabilities,
+    create: (r) => callStore(() => store.create(r), timeoutMs),
+    get: (h) => callStore(() => store.get(h), timeoutMs),
+    touch: (h, a, b, c) => callStore(() => store.touch(h, a, b, c), timeoutMs),
+    patch: (h, p, v) => callStore(() => store.patch(h, p, v), timeoutMs),
+    replace: (h, v, n, t) => callStore(() => store.replace(h, v, n, t), timeoutMs),
+    revoke: (h, u) => callStore(() => store.revoke(h, u), timeoutMs),
+    revokeUser: (u, t, e) => callStore(() => store.revokeUser(u, t, e), timeoutMs),
+    delete: (h) => callStore(() => store.delete(h), timeoutMs),
+    listUser: (u) => callStore(() => store.listUser(u), timeoutMs),
+    sweep: (n, l) => callStore(() => store.sweep(n, l), timeoutMs),
+    // A readiness probe answers false rather than throwing.
+    ping: () => callStore(() => store.ping(), timeoutMs).catch(() => false),
+    close: () => store.close(),
+  };
+  if (store.subscribe !== undefined) guarded.subscribe = store.subscribe.bind(store);
+  if (store.limitLockWaits !== undefined) guarded.limitLockWaits = store.limitLockWaits.bind(store);
+  return guarded;
 }

@@ -29,10 +29,24 @@ export interface StoreCapabilities {
   readonly expiresByItself: boolean;
   /**
    * Every operation completes inside this process without network I/O (memory,
-   * SQLite), so the engine does not arm a timeout around each call.
+   * SQLite), so the engine does not arm a timer around each call. A store
+   * whose calls may still wait (for another process's lock) declares
+   * {@link lockWaits} and bounds those waits itself.
    * @default false
    */
   readonly inProcess: boolean;
+  /**
+   * An in-process store whose calls may wait for a lock held by another
+   * process (SQLite: another connection's write transaction on the file).
+   * It never blocks the event loop for more than a few milliseconds at a
+   * time (it retries between short synchronous attempts), and it rejects a
+   * call with `StoreUnavailableError` once it has waited as long as the
+   * bound the engine gives it through {@link Store.limitLockWaits} (the
+   * engine's `storeTimeout`). A store that declares it must implement
+   * `limitLockWaits`.
+   * @default false
+   */
+  readonly lockWaits?: boolean;
   /**
    * The store announces, to every process subscribed through
    * {@link Store.subscribe}, each write that changes what a validation would
@@ -76,6 +90,12 @@ export interface InvalidationListener {
  * ({@link Store.patch}) takes the engine's `now` and never lands in a record
  * whose time is up, so that nothing is written into a session that `get()`
  * and `validate()` already treat as gone.
+ *
+ * Failures: a call whose backend cannot be reached, stops answering, stays
+ * locked or fails rejects with `StoreUnavailableError` (the driver's error as
+ * its `cause`), whatever the driver said; a call after `close()` with
+ * `ClosedError`; data the backend cannot hold with `InvalidDataError`. The
+ * engine maps anything else a store throws to `StoreUnavailableError` too.
  */
 export interface Store {
   readonly capabilities: StoreCapabilities;
@@ -147,6 +167,14 @@ export interface Store {
    * down: that is a `status(false)` until it is back).
    */
   subscribe?(listener: InvalidationListener): Promise<() => Promise<void>>;
+
+  /**
+   * Only with `capabilities.lockWaits`: the longest one call may wait for a
+   * lock, in ms. Every engine built over the store calls it once, at
+   * construction, with its `storeTimeout`; the store keeps the shortest
+   * bound it was given.
+   */
+  limitLockWaits?(ms: number): void;
 
   /** Whether the backend answers; used by readiness checks. */
   ping(): Promise<boolean>;

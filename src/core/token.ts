@@ -16,6 +16,19 @@ export const SECRET_LENGTH = 43;
 /** Length of a whole token, `handle.secret`. */
 export const TOKEN_LENGTH = HANDLE_LENGTH + 1 + SECRET_LENGTH;
 
+/**
+ * Longest access token (JWT) accepted, in characters, by token mode's
+ * `verify()` and by the HTTP guard alike (one limit): room for RS256 tokens
+ * with generous claims; anything longer is refused before it is parsed.
+ * Exported by `latchkey/tokens`; kept here, below both.
+ *
+ * @example
+ * ```ts
+ * if (token.length > MAX_ACCESS_TOKEN_LENGTH) return unauthorized();
+ * ```
+ */
+export const MAX_ACCESS_TOKEN_LENGTH = 8192;
+
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
 const HANDLE_SHAPE = /^[A-Za-z0-9_-]{22}$/;
 

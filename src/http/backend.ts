@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Duration } from '../core/duration.js';
-import { StoreUnavailableError } from '../core/errors.js';
+import { LatchkeyTypeError, StoreUnavailableError } from '../core/errors.js';
 import type { ClientInfo, Session, SessionData } from '../core/model.js';
 import type { InvalidReason, Sessions } from '../core/sessions.js';
 import type { SealedSession } from '../sealed/payload.js';
@@ -176,7 +176,7 @@ export function sealedBackend(sealed: SealedSessions, cookie: CookieConfig): Ses
         return view(s);
       };
       const own = (cur: Current): SealedSession => {
-        if (full === null || full.handle !== cur.session.handle) throw new TypeError('latchkey: sealed session state out of step');
+        if (full === null || full.handle !== cur.session.handle) throw new LatchkeyTypeError('latchkey: a sealed session of another request was used in this one');
         return full;
       };
       return {

@@ -129,7 +129,7 @@ export function cookieConfig(
   { base = 'session', nameLabel = `${label}.name` }: { base?: string; nameLabel?: string } = {},
 ): CookieConfig {
   const opts = o ?? {};
-  if (typeof opts !== 'object') throw new TypeError(`${label} must be an object`);
+  if (opts === null || typeof opts !== 'object') throw new ConfigError(`${label} must be an object`);
   for (const key of Object.keys(opts)) {
     if (key === 'browserSession') {
       throw new ConfigError(

@@ -18,6 +18,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ConfigError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/option-keys.js';
 import type { CookieConfig, CookieOptions } from './cookies.js';
 import { checkCookiePrefix, defaultCookieName } from './cookies.js';
 
@@ -64,6 +65,8 @@ export function csrfConfig(
 ): CsrfConfig | null {
   if (o === false) return null;
   const opts = o ?? {};
+  if (opts === null || typeof opts !== 'object') throw new ConfigError('csrf must be an object { trustedOrigins?, header?, field?, cookie? } or false');
+  checkOptionKeys(opts, 'latchkey()', ['trustedOrigins', 'header', 'field', 'cookie'], { prefix: 'csrf.' });
   const origins = opts.trustedOrigins ?? [];
   if (!Array.isArray(origins)) throw new ConfigError('csrf.trustedOrigins must be an array of origins such as "https://app.example.com"');
   const trusted = new Set<string>();
@@ -85,6 +88,7 @@ export function csrfConfig(
   if (!FIELD.test(field)) throw new ConfigError('csrf.field must be 1 to 64 letters, digits, "_", "." or "-"');
   let cookieName: string | null = null;
   if (opts.cookie !== undefined && opts.cookie !== false) {
+    if (opts.cookie !== true) checkOptionKeys(opts.cookie, 'latchkey()', ['name'], { prefix: 'csrf.cookie.' });
     const named = opts.cookie === true ? undefined : opts.cookie.name;
     cookieName = named ?? defaultCookieName('csrf', session);
     if (typeof cookieName !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookieName)) throw new ConfigError('csrf.cookie.name must be a cookie token');

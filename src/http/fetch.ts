@@ -5,6 +5,7 @@
  * @module
  */
 import type { HttpError } from './errors.js';
+import type { Responder } from './exchange.js';
 import type { HttpRequest } from './http-sessions.js';
 import type { HeaderLine } from './request-session.js';
 import type { TokenResponse } from './tokens.js';
@@ -112,7 +113,8 @@ async function readJsonObject(request: Request): Promise<Record<string, unknown>
 }
 
 /**
- * The JSON `Response` of an {@link HttpError}.
+ * The JSON `Response` of an {@link HttpError}: the Fetch API renderer of
+ * latchkey's errors (Hono and the Fetch adapter).
  *
  * @example
  * ```ts
@@ -125,6 +127,21 @@ export function errorResponse(err: HttpError): Response {
   headers.set('cache-control', 'no-store');
   return new Response(JSON.stringify(err.body()), { status: err.status, headers });
 }
+
+/**
+ * The end of a request on the Fetch API (see `finishRequest`): the error's
+ * `Response` in place of the handler's, or the handler's with the session's
+ * headers added.
+ *
+ * @example
+ * ```ts
+ * return finishRequest(session, undefined, await handler(request, session), fetchResponder, console.error);
+ * ```
+ */
+export const fetchResponder: Responder<unknown, Response> = {
+  error: (_target, err) => errorResponse(err),
+  headers: (_target, res, lines) => withHeaders(res, lines),
+};
 
 /**
  * The JSON `Response` of a token endpoint's {@link TokenResponse}.

@@ -6,6 +6,7 @@
  * @module
  */
 import { ConfigError, ConfigWarning } from '../core/errors.js';
+import { checkOptionKeys } from '../core/option-keys.js';
 import type { ClientInfo } from '../core/model.js';
 import type { Sessions } from '../core/sessions.js';
 import type { SealedSessions } from '../sealed/sealed-sessions.js';
@@ -22,7 +23,7 @@ import { clearSiteDataLine } from './credential-headers.js';
 import type { CsrfOptions } from './csrf.js';
 import { checkOrigin, csrfConfig, csrfTokenMatches, isSafeMethod } from './csrf.js';
 import { asksForDeadlines, DEADLINES_HEADER } from './deadlines.js';
-import { HttpError } from './errors.js';
+import { HttpError, throttled } from './errors.js';
 import type { SessionContext } from './request-session.js';
 import { RequestSession } from './request-session.js';
 
@@ -58,10 +59,13 @@ export interface HttpSessionsOptions extends CarrierOptions, TrustProxyOptions {
    */
   development?: boolean;
   /**
-   * Called with errors latchkey cannot answer itself (a commit that failed
-   * after the response started, a handler's unknown error in the node:http
-   * adapter), and once, at construction, with a {@link ConfigWarning} when
-   * sealed sessions are not revocable (`revocable: false`). Never receives a token.
+   * Called with errors latchkey cannot answer itself or that nobody awaits:
+   * the cause of a failed end-of-request save (answered 500
+   * `session-not-saved`), a session change that could not reach the client
+   * because the response had started (`HeadersSentError`), a handler's
+   * unknown error in the node:http adapter; and once, at construction, with a
+   * {@link ConfigWarning} when sealed sessions are not revocable
+   * (`revocable: false`). Never receives a token.
    * @default console.error (console.warn for the warning)
    */
   onError?: (error: unknown) => void;
@@ -99,9 +103,12 @@ export interface HttpSessions {
   /**
    * Starts a request: finds the token, checks CSRF and throttling, and
    * returns the (not yet loaded) session, or the error to answer with.
-   * Synchronous unless a form body must be read.
+   * Synchronous unless a form body must be read. `onDirty` is called once,
+   * when the session first has something to write (node:http holds the
+   * response then); it returns `false` when the response already started, so
+   * that the change is refused with a `HeadersSentError` instead of lost.
    */
-  begin(request: HttpRequest, onDirty?: () => void): BeginResult | Promise<BeginResult>;
+  begin(request: HttpRequest, onDirty?: () => boolean | void): BeginResult | Promise<BeginResult>;
   /** The engine, or `null` in sealed mode. */
   readonly sessions: Sessions | null;
   /** The sealed sessions in sealed mode, else `null`. */
@@ -109,6 +116,33 @@ export interface HttpSessions {
   /** The configured `onError`. */
   readonly reportError: (error: unknown) => void;
 }
+
+/**
+ * Every key the HTTP options take. The adapters hand their options here
+ * whole, so their own keys are known too: `remoteAddress` (Fetch, Hono), and
+ * the register options Fastify passes to every plugin (`prefix`, `logLevel`,
+ * `logSerializers`), which do nothing for this plugin.
+ */
+const HTTP_OPTIONS = [
+  'sessions',
+  'sealed',
+  'cookie',
+  'clearSiteData',
+  'csrf',
+  'development',
+  'onError',
+  'carriers',
+  'urlParameter',
+  'formField',
+  'realm',
+  'trustProxy',
+  'proxyHeader',
+  // Adapters' own keys; they would better strip them before calling.
+  'remoteAddress',
+  'prefix',
+  'logLevel',
+  'logSerializers',
+];
 
 /**
  * Creates the framework-neutral HTTP layer. Adapters call it for you; use it
@@ -125,7 +159,7 @@ export interface HttpSessions {
  * ```
  */
 export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
-  if (options === null || typeof options !== 'object') throw new TypeError('latchkey HTTP options must be an object { sessions, ... }');
+  checkOptionKeys(options, 'latchkey()', HTTP_OPTIONS);
   const engine = options.sessions ?? null;
   const sealed = options.sealed ?? null;
   if (engine !== null && sealed !== null) {
@@ -160,12 +194,14 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
   const clearSiteData = clearSiteDataLine(options.clearSiteData);
   const resolveIp = clientIpResolver(options);
   const backend: SessionBackend = sealed !== null ? sealedBackend(sealed, cookie) : statefulBackend(engine as Sessions, cookie);
-  const ctx: SessionContext = { backend, cookie, carriers, csrf, clearSiteData };
+  const onError = options.onError ?? ((error: unknown) => console.error('latchkey:', error));
+  if (typeof onError !== 'function') throw new ConfigError('onError must be a function');
+  const ctx: SessionContext = { backend, cookie, carriers, csrf, clearSiteData, report: onError };
   // Sealed mode: the CSRF token comes from a secret inside the sealed session, so the session is opened first.
   const csrfAfterLoad = sealed !== null;
   const syncCarriers = carriers.order.filter((c) => c !== 'form');
 
-  function begin(req: HttpRequest, onDirty?: () => void): BeginResult | Promise<BeginResult> {
+  function begin(req: HttpRequest, onDirty?: () => boolean | void): BeginResult | Promise<BeginResult> {
     let token: string | null = null;
     let carrier: Carrier | null = null;
     for (const c of syncCarriers) {
@@ -224,14 +260,12 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     req: HttpRequest,
     token: string | null,
     carrier: Carrier | null,
-    onDirty: (() => void) | undefined,
+    onDirty: (() => boolean | void) | undefined,
     headerToken: string | undefined,
   ): Promise<BeginResult> {
     // Changes made while loading here are seen through `session.dirty` once begin() resolves, as the adapters' contract says.
     let armed = false;
-    const begun = finish(req, token, carrier, () => {
-      if (armed) onDirty?.();
-    });
+    const begun = finish(req, token, carrier, () => (armed ? onDirty?.() : undefined));
     if (!begun.ok) return begun;
     try {
       await begun.session.load();
@@ -247,21 +281,19 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     return begun;
   }
 
-  function finish(req: HttpRequest, token: string | null, carrier: Carrier | null, onDirty: (() => void) | undefined): BeginResult {
+  function finish(req: HttpRequest, token: string | null, carrier: Carrier | null, onDirty: (() => boolean | void) | undefined): BeginResult {
     let client: ClientInfo | undefined;
     const clientOf = (): ClientInfo => (client ??= { ip: resolveIp(req.remoteAddress, req), userAgent: req.header('user-agent') });
     if (token !== null) {
       const ip = clientOf().ip;
       const wait = ip === undefined ? 0 : backend.throttled(ip);
-      if (wait > 0) return refuse(new HttpError(429, 'throttled', { headers: { 'retry-after': String(wait) } }));
+      if (wait > 0) return refuse(throttled(wait));
     }
     const presented = token !== null && carrier !== null ? { token, carrier } : null;
     const asks = asksForDeadlines(req.header(DEADLINES_HEADER));
     return { ok: true, session: new RequestSession(ctx, presented, clientOf, onDirty, () => req.header('cookie'), asks) };
   }
 
-  const onError = options.onError ?? ((error: unknown) => console.error('latchkey:', error));
-  if (typeof onError !== 'function') throw new ConfigError('onError must be a function');
   if (sealed !== null && !sealed.revocable) {
     // Said once, at startup: the application chose this explicitly, a line per request would drown the logs.
     const warning = new ConfigWarning(

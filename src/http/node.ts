@@ -1,14 +1,15 @@
 /**
  * Glue between the HTTP layer and Node's `IncomingMessage` / `ServerResponse`,
  * shared by the Express and node:http adapters: the request view, a bounded
- * URL-encoded form reader, the commit that runs just before the response is
- * written, and the JSON answer to an {@link HttpError}.
+ * URL-encoded form reader, the hold that commits the session just before the
+ * response is written, and the Node renderer of an {@link HttpError}.
  *
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpError } from './errors.js';
 import { toHttpError } from './errors.js';
+import { finishRequest, type Responder } from './exchange.js';
 import type { HttpRequest } from './http-sessions.js';
 import type { HeaderLine, RequestSession } from './request-session.js';
 import type { TokenResponse } from './tokens.js';
@@ -173,7 +174,8 @@ export function sendNodeJson(res: ServerResponse, answer: TokenResponse): void {
 }
 
 /**
- * Answers an {@link HttpError} as JSON `{ error, message }`.
+ * Answers an {@link HttpError} as JSON `{ error, message }`: the Node
+ * renderer of latchkey's errors (node:http and Express).
  *
  * @example
  * ```ts
@@ -191,57 +193,152 @@ export function sendNodeError(res: ServerResponse, err: HttpError): void {
 }
 
 /**
- * Makes the first `writeHead`, `write` or `end` of `res` wait for the
- * session's commit, then adds its headers and lets the response go. Installed
- * only once the session has something to write, so read-only requests pay
- * nothing. If the commit fails before anything was sent, the response becomes
- * the 503 (or other) {@link HttpError} instead.
+ * The end of a request on a Node `ServerResponse` (see `finishRequest`): an
+ * error replaces everything the handler set; header lines are added to what
+ * it set. The answer is whether the handler's own writes go out.
+ *
+ * @example
+ * ```ts
+ * await finishRequest(session, res, true, nodeResponder, console.error);
+ * ```
+ */
+export const nodeResponder: Responder<ServerResponse, boolean> = {
+  error(res, err) {
+    // Too late for another answer: cut the connection, so that no client takes a truncated answer for a success.
+    if (res.headersSent) {
+      res.destroy();
+      return false;
+    }
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    sendNodeError(res, err);
+    return false;
+  },
+  headers(res, go, lines) {
+    if (!res.headersSent) applyNodeHeaders(res, lines);
+    return go;
+  },
+};
+
+type Write = (...args: unknown[]) => unknown;
+
+const HOLDING = 0;
+const COMMITTING = 1;
+/** Writing latchkey's own error answer: calls go straight through. */
+const ANSWERING = 2;
+/** The error was answered: the handler's writes go nowhere (a write after the end would be an 'error' event, a crash). */
+const DROPPED = 3;
+
+/**
+ * The one place where latchkey holds a Node response: `writeHead`, `write`
+ * and `end` (and so `flushHeaders()`, which calls `writeHead`) are queued
+ * from the first call on, the session is
+ * committed, and then either the queued calls run (the session's headers
+ * added first), or latchkey's error answer replaces them.
+ */
+class ResponseHold {
+  readonly res: ServerResponse;
+  readonly #session: RequestSession;
+  readonly #onError: (err: unknown) => void;
+  readonly #writeHead: Write;
+  readonly #write: Write;
+  readonly #end: Write;
+  readonly #queue: Array<[Write, unknown[]]> = [];
+  #state = HOLDING;
+
+  constructor(res: ServerResponse, session: RequestSession, onError: (err: unknown) => void) {
+    this.res = res;
+    this.#session = session;
+    this.#onError = onError;
+    this.#writeHead = res.writeHead as Write;
+    this.#write = res.write as Write;
+    this.#end = res.end as Write;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the replaced methods are called with the response as `this`
+    const hold = this;
+    res.writeHead = function (...args: unknown[]) {
+      hold.#take(hold.#writeHead, args);
+      return res;
+    } as typeof res.writeHead;
+    res.write = function (...args: unknown[]) {
+      hold.#take(hold.#write, args);
+      return true;
+    } as typeof res.write;
+    res.end = function (...args: unknown[]) {
+      hold.#take(hold.#end, args);
+      return res;
+    } as typeof res.end;
+    // flushHeaders() and an implicit header go through this.writeHead(): held too.
+  }
+
+  #take(fn: Write, args: unknown[]): void {
+    if (this.#state === ANSWERING) {
+      fn.apply(this.res, args);
+      return;
+    }
+    if (this.#state === DROPPED) return;
+    this.#queue.push([fn, args]);
+    if (this.#state === HOLDING) this.#commit();
+  }
+
+  #commit(): void {
+    this.#state = COMMITTING;
+    Promise.resolve(finishRequest(this.#session, this, true, HELD, this.#onError))
+      .then((go) => {
+        if (!go) return;
+        this.#restore();
+        for (const [fn, args] of this.#queue.splice(0)) fn.apply(this.res, args);
+      })
+      .catch((err: unknown) => {
+        // A held call that throws once replayed (a bad status code...): the answer cannot be trusted.
+        this.#onError(err);
+        this.res.destroy();
+      });
+  }
+
+  #restore(): void {
+    const res = this.res;
+    res.writeHead = this.#writeHead as typeof res.writeHead;
+    res.write = this.#write as typeof res.write;
+    res.end = this.#end as typeof res.end;
+  }
+
+  /** latchkey's error answer in place of the handler's: its writes so far and from now on are dropped. */
+  answerError(err: HttpError): boolean {
+    this.#queue.length = 0;
+    this.#state = ANSWERING;
+    try {
+      nodeResponder.error(this.res, err);
+    } finally {
+      this.#state = DROPPED;
+    }
+    return false;
+  }
+}
+
+/** The held response's renderer: errors through the hold, headers on the response before its queued writes run. */
+const HELD: Responder<ResponseHold, boolean> = {
+  error: (hold, err) => hold.answerError(err),
+  headers: (hold, go, lines) => nodeResponder.headers(hold.res, go, lines),
+};
+
+/**
+ * Makes the first `writeHead`, `write` or `end` (or `flushHeaders`) of `res` wait
+ * for the session's commit, then adds its headers and lets the response go.
+ * Installed only once the session has something to write, so read-only
+ * requests pay nothing. If the commit fails, the response becomes the error
+ * instead (503 `store-unavailable`, 500 `session-not-saved`...) and the
+ * handler's writes are dropped, never sent as a success. Returns `false`,
+ * installing nothing, when the headers were already sent: the session then
+ * refuses the change (`HeadersSentError`).
  *
  * @example
  * ```ts
  * const begun = http.begin(nodeRequest(req), () => commitBeforeResponse(res, session, console.error));
  * ```
  */
-export function commitBeforeResponse(res: ServerResponse, session: RequestSession, onError: (err: unknown) => void): void {
-  const { writeHead, write, end } = res;
-  const queue: Array<() => void> = [];
-  let started = false;
-  const restore = (): void => {
-    res.writeHead = writeHead;
-    res.write = write;
-    res.end = end;
-  };
-  const run = (): void => {
-    started = true;
-    session.commit().then(
-      () => {
-        restore();
-        if (!res.headersSent) applyNodeHeaders(res, session.responseHeaders());
-        for (const call of queue.splice(0)) call();
-      },
-      (err: unknown) => {
-        restore();
-        const known = toHttpError(err);
-        if (known !== null && !res.headersSent) {
-          queue.length = 0;
-          for (const name of res.getHeaderNames()) res.removeHeader(name);
-          sendNodeError(res, known);
-          return;
-        }
-        onError(err);
-        for (const call of queue.splice(0)) call();
-      },
-    );
-  };
-  const hold = <A extends unknown[]>(fn: (...args: A) => unknown, result: (args: A) => unknown) =>
-    function (this: unknown, ...args: A): unknown {
-      queue.push(() => fn.apply(res, args));
-      if (!started) run();
-      return result(args);
-    };
-  res.writeHead = hold(writeHead as (...a: unknown[]) => unknown, () => res) as typeof res.writeHead;
-  res.write = hold(write as (...a: unknown[]) => unknown, () => true) as typeof res.write;
-  res.end = hold(end as (...a: unknown[]) => unknown, () => res) as typeof res.end;
+export function commitBeforeResponse(res: ServerResponse, session: RequestSession, onError: (err: unknown) => void): boolean {
+  if (res.headersSent) return false;
+  new ResponseHold(res, session, onError);
+  return true;
 }
 
 /**

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Duration } from '../core/duration.js';
-import { InvalidDataError } from '../core/errors.js';
+import { InvalidDataError, LatchkeyTypeError } from '../core/errors.js';
 import type { ClientInfo, Session } from '../core/model.js';
 import type { BackendRequest, Current, RefusalReason, SessionBackend } from './backend.js';
 import type { Carrier, CarrierConfig } from './carriers.js';
@@ -19,7 +19,7 @@ import { NO_STORE } from './credential-headers.js';
 import { deadlinesLine } from './deadlines.js';
 import type { CsrfConfig } from './csrf.js';
 import { csrfTokenFor, csrfTokenMatches } from './csrf.js';
-import { HttpError } from './errors.js';
+import { HeadersSentError, HttpError } from './errors.js';
 
 /** @internal what a request session needs from its HTTP configuration */
 export interface SessionContext {
@@ -29,7 +29,16 @@ export interface SessionContext {
   readonly csrf: CsrfConfig | null;
   /** The `Clear-Site-Data` line of a sign-out. */
   readonly clearSiteData: HeaderLine;
+  /** The adapter's `onError`: changes that could not reach the client and nobody awaits. */
+  readonly report: (error: unknown) => void;
 }
+
+/** Where a request session is in its response: changes are taken while OPEN only. */
+const OPEN = 0;
+/** `commit()` is under way: only its own changes (a load, the write) are taken. */
+const COMMITTING = 1;
+/** The response started (headers sent, or the answer handed back): every change is refused. */
+const SENT = 2;
 
 /** Options of {@link RequestSession.login}. */
 export interface LoginOptions {
@@ -53,9 +62,11 @@ export type HeaderLine = readonly [string, string];
  * Fastify put it on `req.session`, Hono on `c.var.session`, the Fetch and
  * node:http adapters pass it to the handler.
  *
- * Readers (`handle`, `userId`, `get()`...) need `await session.load()` first;
- * writers may be called at any time and are committed when the response is
- * sent.
+ * Readers (`handle`, `userId`, `get()`...) need `await session.load()` first
+ * and always see the request's own changes; writers may be called until the
+ * response starts and are committed then. A change after that (the headers
+ * sent, the answer returned) throws a {@link HeadersSentError} rather than
+ * being lost.
  *
  * @example
  * ```ts
@@ -72,7 +83,7 @@ export class RequestSession {
   readonly #client: () => ClientInfo;
   readonly #presented: string | null;
   readonly #carrier: Carrier | null;
-  #onDirty: (() => void) | null;
+  #onDirty: (() => boolean | void) | null;
   #loading: Promise<this> | null = null;
   #loaded = false;
   #current: Current | null = null;
@@ -84,6 +95,7 @@ export class RequestSession {
   /** Whether this request signed out (`logout()`, `logoutEverywhere()`) and nothing was issued since. */
   #signedOut = false;
   #dirty = false;
+  #phase = OPEN;
   #set: Map<string, unknown> | null = null;
   #unset: Set<string> | null = null;
   /** Whether the request asked for its session's deadlines (`Latchkey-Deadlines: ?1`). */
@@ -94,7 +106,7 @@ export class RequestSession {
     ctx: SessionContext,
     presented: { token: string; carrier: Carrier } | null,
     client: () => ClientInfo,
-    onDirty?: () => void,
+    onDirty?: () => boolean | void,
     cookieHeader: () => string | undefined = () => undefined,
     asksDeadlines = false,
   ) {
@@ -138,13 +150,13 @@ export class RequestSession {
         this.#current = result.current;
         if (result.issue) {
           this.#issued = true;
-          this.#markDirty();
+          this.#loadChanged('renewed the session token');
         }
       } else {
         this.#invalid = result.reason;
         if (this.#carrier === 'cookie') {
           this.#clear = true;
-          this.#markDirty();
+          this.#loadChanged('found the presented token invalid and had to clear its cookie');
         }
       }
     }
@@ -240,7 +252,8 @@ export class RequestSession {
   }
 
   /**
-   * A data value, including changes made earlier in this request.
+   * A data value, including changes made earlier in this request (also while
+   * and after they are committed).
    *
    * @example
    * ```ts
@@ -258,7 +271,8 @@ export class RequestSession {
    * Sets a data key to a JSON value (else throws `InvalidDataError` at once).
    * Only the keys changed are written, so concurrent
    * requests changing other keys lose nothing. Creates an anonymous session
-   * when there is none.
+   * when there is none. Throws a {@link HeadersSentError} once the response
+   * has started.
    *
    * @example
    * ```ts
@@ -276,9 +290,9 @@ export class RequestSession {
       json = undefined;
     }
     if (json === undefined) throw new InvalidDataError(`session value for "${key.slice(0, 64)}" is not JSON-serialisable`);
+    this.#openForChange('set()');
     (this.#set ??= new Map()).set(key, value);
     this.#unset?.delete(key);
-    this.#markDirty();
     return this;
   }
 
@@ -292,9 +306,9 @@ export class RequestSession {
    */
   unset(key: string): this {
     this.#checkKey(key);
+    this.#openForChange('unset()');
     this.#set?.delete(key);
     (this.#unset ??= new Set()).add(key);
-    this.#markDirty();
     return this;
   }
 
@@ -311,9 +325,11 @@ export class RequestSession {
    * ```
    */
   async login(userId: string, options: LoginOptions = {}): Promise<void> {
-    if (typeof userId !== 'string' || userId === '') throw new TypeError('login() needs a userId string');
+    if (typeof userId !== 'string' || userId === '') throw new LatchkeyTypeError('login() needs a userId string');
+    this.#openForChange('login()');
     await this.load();
     const next = await this.#backend().login(this.#current, userId, options.authLevel, this.#client());
+    this.#stillOpen('login()');
     this.#issue(next);
   }
 
@@ -328,9 +344,11 @@ export class RequestSession {
    * ```
    */
   async logout(): Promise<void> {
+    this.#openForChange('logout()');
     await this.load();
     const cur = this.#current;
     if (cur !== null) await this.#backend().logout(cur);
+    this.#stillOpen('logout()');
     this.#forget();
     this.#signedOut = true;
   }
@@ -346,9 +364,11 @@ export class RequestSession {
    * ```
    */
   async logoutEverywhere(): Promise<number> {
+    this.#openForChange('logoutEverywhere()');
     await this.load();
     const cur = this.#current;
     const n = cur === null ? 0 : await this.#backend().logoutEverywhere(cur);
+    this.#stillOpen('logoutEverywhere()');
     this.#forget();
     this.#signedOut = true;
     return n;
@@ -365,10 +385,12 @@ export class RequestSession {
    * ```
    */
   async rotate(options: SessionRotateOptions = {}): Promise<boolean> {
+    this.#openForChange('rotate()');
     await this.load();
     const cur = this.#current;
     if (cur === null) return false;
     const next = await this.#backend().rotate(cur, { reauthenticated: options.reauthenticated === true, authLevel: options.authLevel }, this.#client());
+    this.#stillOpen('rotate()');
     if (next !== null) {
       this.#issue(next);
       return true;
@@ -432,21 +454,40 @@ export class RequestSession {
   /**
    * Writes the data changes of this request as one patch of the changed keys
    * (creating an anonymous session if needed). Called once by adapters when
-   * the response is about to be sent.
+   * the response is about to be sent; from then on the session takes no
+   * change (a {@link HeadersSentError}), and reads keep seeing this request's
+   * changes, during the write and after it.
    *
-   * @throws {HttpError} 503 `store-unavailable` when the store fails.
+   * @throws {HttpError} 503 `store-unavailable` when the store fails;
+   *   `InvalidDataError` for data the session cannot hold (over
+   *   `maxDataBytes`, or over the cookie budget in sealed mode).
    */
   async commit(): Promise<void> {
     this.#onDirty = null;
-    const set = this.#set;
-    const unset = this.#unset;
-    if ((set !== null && set.size > 0) || (unset !== null && unset.size > 0)) {
-      if (!this.#loaded) await this.load();
-      this.#set = null;
-      this.#unset = null;
-      await this.#write(set, unset);
+    this.#phase = COMMITTING;
+    try {
+      const set = this.#set;
+      const unset = this.#unset;
+      if ((set !== null && set.size > 0) || (unset !== null && unset.size > 0)) {
+        if (!this.#loaded) await this.load();
+        await this.#write(set, unset);
+        // Written: the session's own data holds them now (kept until then, so reads never go stale).
+        this.#set = null;
+        this.#unset = null;
+      }
+      await this.#backend().prepare(this.#current, this.#issued, this.#clear);
+    } finally {
+      this.#phase = SENT;
     }
-    await this.#backend().prepare(this.#current, this.#issued, this.#clear);
+  }
+
+  /**
+   * @internal the response has started without a commit (nothing to write):
+   * later changes throw {@link HeadersSentError}. Called by the HTTP layer.
+   */
+  responseStarted(): void {
+    this.#onDirty = null;
+    this.#phase = SENT;
   }
 
   async #write(set: Map<string, unknown> | null, unset: Set<string> | null): Promise<void> {
@@ -505,11 +546,11 @@ export class RequestSession {
 
   #checkKey(key: string): void {
     checkKey(key);
-    if (key === this.#ctx.backend.reservedKey) throw new TypeError(`the session data key "${key}" is reserved by latchkey`);
+    if (key === this.#ctx.backend.reservedKey) throw new LatchkeyTypeError(`the session data key "${key}" is reserved by latchkey`);
   }
 
   #read(): Session | null {
-    if (!this.#loaded) throw new TypeError('the session is not loaded yet: call `await session.load()` before reading it');
+    if (!this.#loaded) throw new LatchkeyTypeError('the session is not loaded yet: call `await session.load()` before reading it');
     return this.#current?.session ?? null;
   }
 
@@ -538,17 +579,48 @@ export class RequestSession {
     return { 'www-authenticate': error === null ? realm : `${realm}, error="${error}"` };
   }
 
+  /**
+   * The session has something to write: the adapter learns it once (node:http
+   * then holds the response for the commit). An adapter's `onDirty` answers
+   * `false` when the response already went out: nothing can reach it any more.
+   */
   #markDirty(): void {
     if (this.#dirty) return;
     this.#dirty = true;
     const notify = this.#onDirty;
     this.#onDirty = null;
-    notify?.();
+    if (notify !== null && notify() === false) this.#phase = SENT;
+  }
+
+  /** A writer's first step: refused once the response started (or when marking it dirty shows that it has). */
+  #openForChange(operation: string): void {
+    if (this.#phase === OPEN) this.#markDirty();
+    if (this.#phase !== OPEN) throw new HeadersSentError(operation);
+  }
+
+  /** An async writer after its store call: the response may have started meanwhile (a handler that did not await it). */
+  #stillOpen(operation: string): void {
+    if (this.#phase !== OPEN) {
+      throw new HeadersSentError(
+        operation,
+        `session.${operation} finished after the response headers were sent: its store change is made but its cookie could not reach the client; await it before writeHead()/end()/send() or before returning the response`,
+      );
+    }
+  }
+
+  /** A change made by load() (a renewal, a cookie to clear) after the response went out: nobody awaits it, so it is reported. */
+  #loadChanged(what: string): void {
+    this.#markDirty();
+    if (this.#phase === SENT) {
+      this.#ctx.report(
+        new HeadersSentError('load()', `session.load() ${what} after the response headers were sent; the cookie could not reach the client. Load the session before writeHead()/end()/send()`),
+      );
+    }
   }
 }
 
 function checkKey(key: unknown): void {
   if (typeof key !== 'string' || key === '' || key.length > 256 || key === '__proto__') {
-    throw new TypeError('session data keys must be strings of 1 to 256 characters, not "__proto__"');
+    throw new LatchkeyTypeError('session data keys must be strings of 1 to 256 characters, not "__proto__"');
   }
 }

@@ -40,18 +40,31 @@
  * @module
  */
 import { ConfigError } from '../core/errors.js';
-import type { Session } from '../core/model.js';
-import { MAX_ACCESS_TOKEN_LENGTH, type AccessTokenClaims, type AccessTokenFailure, type AccessTokenResult } from '../tokens/access.js';
+import { checkOptionKeys } from '../core/option-keys.js';
+import { MAX_ACCESS_TOKEN_LENGTH } from '../core/token.js';
+import type { AccessTokenClaims, AccessTokenFailure, AccessTokenResult } from '../tokens/access.js';
 import type { RefreshFailure } from '../tokens/refresh.js';
 import type { TokenPair, Tokens } from '../tokens/tokens.js';
 import { readBearer } from './carriers.js';
 import type { TrustProxyOptions } from './client.js';
 import { clientIpResolver } from './client.js';
-import { clearCookieHeader, cookieConfig, readCookie, setCookieHeader, type CookieConfig } from './cookies.js';
+import { clearCookieHeader, readCookie, setCookieHeader, type CookieConfig } from './cookies.js';
 import { clearSiteDataLine, NO_STORE as NO_STORE_LINES, type ClearSiteDataOptions } from './credential-headers.js';
 import { checkOrigin, csrfConfig, isSafeMethod, type CsrfConfig } from './csrf.js';
 import { deadlinesLine } from './deadlines.js';
-import { HttpError, toHttpError } from './errors.js';
+import { HttpError, throttled, toHttpError } from './errors.js';
+import {
+  accessCookieConfig,
+  DESCRIPTIONS,
+  GRANT_DESCRIPTIONS,
+  inForm,
+  inQuery,
+  needsFormCheck,
+  refreshCookieConfig,
+  refreshLifetime,
+  scopeList,
+  TRANSPORT_OPTIONS,
+} from './token-helpers.js';
 import { requestField, type HttpRequest } from './http-sessions.js';
 import type { HeaderLine } from './request-session.js';
 
@@ -161,29 +174,6 @@ export interface TokenTransport {
 
 const BRAND: unique symbol = Symbol('latchkey.tokenTransport');
 
-const DESCRIPTIONS: Record<AccessTokenFailure, string> = {
-  malformed: 'the access token is malformed',
-  expired: 'the access token expired',
-  'not-yet-valid': 'the access token is not valid yet',
-  'bad-signature': 'the access token signature is invalid',
-  'unknown-kid': 'the access token was signed with an unknown key',
-  'wrong-audience': 'the access token is not meant for this audience',
-  'wrong-issuer': 'the access token comes from another issuer',
-  'wrong-type': 'the token is not an access token',
-  'algorithm-not-allowed': 'the access token algorithm is not allowed',
-  'invalid-claims': 'the access token claims are invalid',
-  revoked: 'the access token was revoked',
-};
-
-const GRANT_DESCRIPTIONS: Record<RefreshFailure, string> = {
-  malformed: 'the refresh token is malformed',
-  unknown: 'the refresh token is unknown',
-  expired: 'the refresh token expired',
-  revoked: 'the refresh token was revoked',
-  reused: 'the refresh token was already used; its family is revoked, sign in again',
-};
-
-const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 const REALM = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
 // RFC 6749 section 5.1 asks for Pragma too, for HTTP/1.0 caches.
 const NO_STORE: readonly HeaderLine[] = [...NO_STORE_LINES, ['pragma', 'no-cache']];
@@ -207,10 +197,10 @@ const NO_STORE: readonly HeaderLine[] = [...NO_STORE_LINES, ['pragma', 'no-cache
  * ```
  */
 export function createTokenTransport(options: TokenTransportOptions): TokenTransport {
-  if (options === null || typeof options !== 'object') throw new TypeError('token transport options must be an object { tokens, ... }');
+  checkOptionKeys(options, 'createTokenTransport()', TRANSPORT_OPTIONS);
   const tokens = options.tokens;
   if (tokens === null || typeof tokens !== 'object' || typeof tokens.verify !== 'function' || typeof tokens.refresh !== 'function') {
-    throw new ConfigError('tokens must be token mode from createTokens({ sessions, store, keys, ... }) (import { createTokens } from "latchkey/tokens")');
+    throw new ConfigError('tokens must be token mode from createTokens({ sessions, keys, ... }) (import { createTokens } from "latchkey/tokens")');
   }
   const carrier = options.carrier ?? 'bearer';
   if (carrier !== 'bearer' && carrier !== 'cookie') throw new ConfigError("carrier must be 'bearer' (Authorization header and JSON body) or 'cookie' (HttpOnly cookies)");
@@ -256,7 +246,7 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
   }
 
   function guard(opts: TokenGuardOptions = {}): (request: HttpRequest) => Promise<TokenGuardResult> {
-    if (opts === null || typeof opts !== 'object') throw new TypeError('guard options must be an object { checkSession?, scope? }');
+    checkOptionKeys(opts, 'guard()', ['checkSession', 'scope']);
     const checkSession = opts.checkSession ?? false;
     if (typeof checkSession !== 'boolean') throw new ConfigError('checkSession must be a boolean');
     const required = scopeList(opts.scope);
@@ -348,7 +338,7 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
   const wrongGrant = new HttpError(400, 'invalid_request', { detail: 'unsupported-grant-type', message: 'grant_type must be refresh_token' });
   const grantFailures = Object.fromEntries(
     Object.entries(GRANT_DESCRIPTIONS).map(([reason, description]) => [reason, new HttpError(401, 'invalid_grant', { detail: reason, message: description })]),
-  ) as Record<RefreshFailure, HttpError>;
+  ) as Record<Exclude<RefreshFailure, 'throttled'>, HttpError>;
 
   /** The presented refresh token, or the error to answer with. */
   async function presented(req: HttpRequest): Promise<{ token: string | null } | { error: HttpError }> {
@@ -384,7 +374,10 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
       const client = { ip: resolveIp(req.remoteAddress, req), userAgent: req.header('user-agent') };
       try {
         const r = await tokens.refresh(p.token, { client });
-        return r.ok ? { ok: true, response: respond(r) } : { ok: false, error: grantFailures[r.reason] };
+        if (r.ok) return { ok: true, response: respond(r) };
+        // A burst of invalid refresh tokens from this client: wait, as every throttle says.
+        if (r.reason === 'throttled') return { ok: false, error: throttled(r.retryAfter, 'too many invalid refresh tokens; retry later') };
+        return { ok: false, error: grantFailures[r.reason] };
       } catch (err) {
         const known = toHttpError(err);
         if (known === null) throw err;
@@ -422,81 +415,4 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
 export function asTokenTransport(input: TokenTransport | TokenTransportOptions): TokenTransport {
   if (input !== null && typeof input === 'object' && BRAND in input) return input as TokenTransport;
   return createTokenTransport(input as TokenTransportOptions);
-}
-
-function accessCookieConfig(o: { name?: string } | undefined, development: boolean): CookieConfig {
-  const opts = o ?? {};
-  if (opts === null || typeof opts !== 'object') throw new ConfigError('accessCookie must be an object { name? }');
-  for (const key of Object.keys(opts)) {
-    if (key !== 'name') {
-      throw new ConfigError(
-        `accessCookie.${key} cannot be set: the access cookie is always HttpOnly, Secure, SameSite=Strict and host-only on Path=/; keep only name`,
-      );
-    }
-  }
-  const secure = !development;
-  // Persistent: Max-Age is the token's own lifetime (minutes), so the cookie never outlives what it carries.
-  return cookieConfig({ name: opts.name, secure, sameSite: 'strict', path: '/', persistent: true }, development, 'accessCookie', { base: 'access' });
-}
-
-function refreshCookieConfig(o: { name?: string; path?: string; domain?: string; persistent?: boolean } | undefined, development: boolean): CookieConfig {
-  const opts = o ?? {};
-  if (opts === null || typeof opts !== 'object') throw new ConfigError('refreshCookie must be an object { name?, path?, domain?, persistent? }');
-  for (const key of Object.keys(opts)) {
-    if (key !== 'name' && key !== 'path' && key !== 'domain' && key !== 'persistent') {
-      throw new ConfigError(
-        `refreshCookie.${key} cannot be set: the refresh cookie is always HttpOnly, Secure and SameSite=Strict; keep only name, path, domain and persistent`,
-      );
-    }
-  }
-  const secure = !development;
-  const name = opts.name;
-  const path = opts.path ?? '/auth/refresh';
-  if (typeof name === 'string' && name.toLowerCase().startsWith('__host-')) {
-    throw new ConfigError(
-      `refreshCookie.name: a __Host- cookie must have Path=/, but the refresh cookie is scoped to the refresh path; use the __Secure- prefix (the default '__Secure-refresh')`,
-    );
-  }
-  if (path === '/') {
-    throw new ConfigError(`refreshCookie.path: '/' would send the refresh token with every request; set it to the path of your refresh endpoint (default '/auth/refresh')`);
-  }
-  return cookieConfig({ name, secure, sameSite: 'strict', path, domain: opts.domain, persistent: opts.persistent }, development, 'refreshCookie', { base: 'refresh' });
-}
-
-const FORM = /^application\/x-www-form-urlencoded\b/i;
-
-/** Whether the request target carries `access_token` (RFC 6750 section 2.3). Synchronous: it runs on every guarded request. */
-function inQuery(url: string): boolean {
-  const q = url.indexOf('?');
-  return q !== -1 && url.includes('access_token', q) && new URLSearchParams(url.slice(q + 1)).has('access_token');
-}
-
-/** Whether the request may carry a form-encoded body (RFC 6750 section 2.2) worth reading. */
-function needsFormCheck(req: HttpRequest): boolean {
-  return !isSafeMethod(req.method) && req.formField !== undefined && FORM.test(req.header('content-type') ?? '');
-}
-
-/** Whether the form-encoded body carries `access_token`. */
-async function inForm(req: HttpRequest): Promise<boolean> {
-  try {
-    // Called as a method: adapters' views rely on `this`.
-    return typeof (await req.formField?.('access_token')) === 'string';
-  } catch {
-    return false;
-  }
-}
-
-function scopeList(scope: string | readonly string[] | undefined): string[] {
-  if (scope === undefined) return [];
-  const list = typeof scope === 'string' ? scope.split(' ').filter((s) => s !== '') : scope;
-  if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string' && SCOPE_TOKEN.test(s))) {
-    throw new ConfigError('scope must be a space-separated string or a list of scope names (printable ASCII, no spaces, quotes or backslashes)');
-  }
-  return [...list];
-}
-
-/** Seconds the refresh cookie should live: until the family's next deadline (idle or absolute), from the refresh. */
-function refreshLifetime(session: Session): number {
-  const deadline = Math.min(session.idleExpiresAt, session.absoluteExpiresAt);
-  return Math.max(0, Math.floor((deadline - session.lastSeenAt) / 1000));
 }

@@ -12,7 +12,7 @@ import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { describe, durationOption, type Duration } from '../core/duration.js';
 import { ConfigError, InvalidDataError, StoreUnavailableError } from '../core/errors.js';
-import { callStore } from '../core/store-call.js';
+import { callStore, storeTimeoutMs } from '../core/store-call.js';
 import type { SessionData } from '../core/model.js';
 import type { DataPatch, Store } from '../core/store.js';
 import { isFresh } from '../core/policy.js';
@@ -99,7 +99,7 @@ export interface SealedSessionsOptions {
    * @default false (one store read per request)
    */
   revocationCache?: false | { ttl: Duration; maxEntries?: number };
-  /** How long one store operation may take before it fails with `StoreUnavailableError`. Not armed for in-process stores. @default '2s' */
+  /** How long one store operation may take before it fails with `StoreUnavailableError`, as the engine's `storeTimeout`. @default '2s' */
   storeTimeout?: Duration;
   /** The time source. @default the system clock */
   clock?: Clock;
@@ -247,8 +247,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
   const overflow = options.overflow ?? (store !== null ? 'spill' : 'chunk');
   if (overflow !== 'chunk' && overflow !== 'spill') throw new ConfigError(`overflow must be 'chunk' or 'spill' (got ${describe(overflow)})`);
   if (overflow === 'spill' && store === null) throw new ConfigError("overflow: 'spill' needs a store; pass store, or use overflow: 'chunk'");
-  const timeoutMs =
-    store === null || store.capabilities.inProcess ? 0 : durationOption('storeTimeout', options.storeTimeout ?? '2s', { min: 1 });
+  const timeoutMs = store === null ? 0 : storeTimeoutMs(store, options.storeTimeout);
   const call = <T>(op: () => Promise<T>): Promise<T> => callStore(op, timeoutMs);
   let cache: { ttlMs: number; maxEntries: number } | null = null;
   const rc = options.revocationCache;

@@ -20,7 +20,8 @@
  */
 import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
 import { keyringOf, type DerivedKeys, type Keyring, type SealSecret } from './keys.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, LatchkeyTypeError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/option-keys.js';
 import { describe } from '../core/duration.js';
 
 /**
@@ -125,7 +126,7 @@ function nextIv(): Buffer {
  * ```
  */
 export function createSealer(options: SealerOptions): Sealer {
-  if (options === null || typeof options !== 'object') throw new TypeError('createSealer() takes an options object { secrets }');
+  checkOptionKeys(options, 'createSealer()', ['secrets', 'maxBlobLength']);
   const keyring = keyringOf(options.secrets);
   const maxBlobLength = options.maxBlobLength ?? 65_536;
   if (typeof maxBlobLength !== 'number' || !Number.isSafeInteger(maxBlobLength) || maxBlobLength < 64) {
@@ -163,7 +164,7 @@ export function sealerFor(keyring: Keyring, maxBlobLength: number): Sealer {
 
   return {
     seal(plaintext, context) {
-      if (typeof context !== 'string') throw new TypeError('seal() needs a context string, e.g. the cookie name');
+      if (typeof context !== 'string') throw new LatchkeyTypeError('seal() needs a context string, e.g. the cookie name');
       const data = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
       const { keys, header } = derived();
       const iv = nextIv();

@@ -45,12 +45,14 @@ import type { RequestSession } from '../http/request-session.js';
 import { loginThrottle } from './login-throttle.js';
 import type { AdminFrame } from './admin/views.js';
 import { errorPage, eventsPage, loginPage, OVERVIEW_SCRIPT, overviewPage, searchPage, span, userPage } from './admin/views.js';
-import { API_KEY_USER } from './apikeys.js';
+import { API_KEY_USER } from '../core/api-keys.js';
 import type { ServiceContext } from './context.js';
 import { RESERVED_USER_PREFIX } from './context.js';
 import { htmlHeaders } from './html.js';
 import type { MetricsSnapshot } from './metrics.js';
-import { redactStoreUrl, storeReady } from './store-url.js';
+import { redactStoreUrl } from '../stores/url.js';
+import { storeReady } from './readiness.js';
+import { retryAfter } from '../http/errors.js';
 
 /** The dashboard's session cookie. The demo site uses another. */
 export const ADMIN_COOKIE = '__Host-admin';
@@ -140,7 +142,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
         const wait = throttle.retryAfter(ip, Date.now());
         if (wait > 0) {
           ctx.log.warn({ ip }, 'admin sign-in refused: too many failures');
-          reply.header('retry-after', String(wait));
+          reply.header('retry-after', retryAfter(wait));
           return html(reply, 429, loginPage({ error: `Too many failed sign-ins from your address: try again in ${wait} s.`, username, csrf: session.csrfToken }));
         }
         if (!ctx.admin.verify(username, bodyString(request.body, 'password'))) {

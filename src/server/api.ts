@@ -1,316 +1,23 @@
 /**
  * The service's JSON API under `/v1`: sessions and token mode for callers in
- * any language, authenticated with API keys. Each route is declared once,
- * with the JSON schemas Fastify validates against and the OpenAPI document
- * is built from (`openapi.ts`), so the two cannot drift apart.
+ * any language, authenticated with API keys. Each route is declared once, in
+ * `api-routes.ts`, with the JSON schemas Fastify validates against and the
+ * OpenAPI document is built from (`openapi.ts`); its handler is here.
  *
  * @module
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { MAX_USER_ID } from '../core/arguments.js';
 import type { ClientInfo, Session } from '../core/model.js';
-import { GuessingMonitor } from '../core/guessing.js';
 import { parseToken } from '../core/token.js';
 import { readBearer } from '../http/carriers.js';
-import { MAX_ACCESS_TOKEN_LENGTH } from '../tokens/access.js';
+import { throttled } from '../http/errors.js';
+import { API_ROUTES, type OperationId } from './api-routes.js';
 import type { ServiceContext } from './context.js';
 import { RESERVED_USER_PREFIX } from './context.js';
-import { ApiError } from './errors.js';
+import { apiError } from './errors.js';
 
-type Schema = Record<string, unknown>;
-
-/** JSON Schemas of the API's objects; also the OpenAPI `components.schemas`. */
-export const SCHEMAS: Record<string, Schema> = {
-  Error: {
-    type: 'object',
-    required: ['error'],
-    properties: {
-      error: {
-        type: 'object',
-        required: ['code', 'message'],
-        properties: {
-          code: { type: 'string', description: 'Stable machine-readable code, e.g. `bad_request`, `unauthorized`, `session_invalid`.' },
-          message: { type: 'string', description: 'For people; never holds a token or a key.' },
-          reason: { type: 'string', description: 'Why a token was refused (`session_invalid`, `invalid_grant`).' },
-        },
-      },
-    },
-  },
-  Device: {
-    type: 'object',
-    required: ['browser', 'os', 'type'],
-    properties: { browser: { type: 'string' }, os: { type: 'string' }, type: { type: 'string', enum: ['desktop', 'mobile', 'tablet', 'bot', 'unknown'] } },
-  },
-  ClientRecord: {
-    type: ['object', 'null'],
-    required: ['ip', 'userAgent', 'device'],
-    properties: { ip: { type: ['string', 'null'] }, userAgent: { type: ['string', 'null'] }, device: { $ref: '#/components/schemas/Device' } },
-  },
-  Session: {
-    type: 'object',
-    description: 'A valid session. Timestamps are milliseconds since the Unix epoch.',
-    required: ['handle', 'userId', 'createdAt', 'issuedAt', 'lastSeenAt', 'authTime', 'authLevel', 'idleExpiresAt', 'absoluteExpiresAt', 'version', 'data', 'client'],
-    properties: {
-      handle: { type: 'string', description: 'Public id of the session: safe to log and show.' },
-      userId: { type: ['string', 'null'] },
-      createdAt: { type: 'integer' },
-      issuedAt: { type: 'integer' },
-      lastSeenAt: { type: 'integer' },
-      authTime: { type: ['integer', 'null'] },
-      authLevel: { type: 'integer' },
-      idleExpiresAt: { type: 'integer' },
-      absoluteExpiresAt: { type: 'integer' },
-      version: { type: 'integer' },
-      data: { type: 'object', additionalProperties: true },
-      client: { $ref: '#/components/schemas/ClientRecord' },
-    },
-  },
-  DeviceSession: {
-    type: 'object',
-    required: ['handle', 'createdAt', 'lastSeenAt', 'authTime', 'expiresAt', 'ip', 'userAgent', 'device'],
-    properties: {
-      handle: { type: 'string' },
-      createdAt: { type: 'integer' },
-      lastSeenAt: { type: 'integer' },
-      authTime: { type: ['integer', 'null'] },
-      expiresAt: { type: 'integer' },
-      ip: { type: ['string', 'null'] },
-      userAgent: { type: ['string', 'null'] },
-      device: { $ref: '#/components/schemas/Device' },
-    },
-  },
-  TokenPair: {
-    type: 'object',
-    required: ['accessToken', 'refreshToken', 'tokenType', 'expiresIn'],
-    properties: {
-      accessToken: { type: 'string', description: 'A JWT; verify it with the keys at /.well-known/jwks.json.' },
-      refreshToken: { type: 'string' },
-      tokenType: { type: 'string', const: 'Bearer' },
-      expiresIn: { type: 'integer', description: 'Access-token lifetime in seconds.' },
-    },
-  },
-  Introspection: {
-    description:
-      'RFC 7662-style: whether the access token is active (signature, issuer, audience and times check out, and its session has not ended), and if so its claims. An inactive token gets `{ "active": false }` and nothing else.',
-    oneOf: [
-      { type: 'object', additionalProperties: false, required: ['active'], properties: { active: { const: false } } },
-      {
-        type: 'object',
-        additionalProperties: false,
-        required: ['active', 'token_type', 'sub', 'sid', 'iss', 'aud', 'iat', 'exp'],
-        properties: {
-          active: { const: true },
-          token_type: { const: 'Bearer' },
-          sub: { type: 'string', description: 'The user.' },
-          sid: { type: 'string', description: 'The session (token family) the token was issued for: a handle for `DELETE /v1/sessions/{handle}`.' },
-          iss: { type: 'string' },
-          aud: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
-          iat: { type: 'integer', description: 'Issued at, seconds since the Unix epoch.' },
-          nbf: { type: 'integer' },
-          exp: { type: 'integer', description: 'Expires at, seconds since the Unix epoch.' },
-          scope: { type: 'string', description: 'Space-separated scopes.' },
-          auth_time: { type: 'integer', description: 'When the user last authenticated, seconds since the Unix epoch.' },
-        },
-      },
-    ],
-  },
-};
-
-/** Names (user ids, data keys) with latchkey's own prefix are refused: they belong to API keys, the dashboard, the demo, families. */
-const reserved: Schema = { not: { pattern: `^${RESERVED_USER_PREFIX}` } };
-const userId: Schema = {
-  type: 'string',
-  minLength: 1,
-  maxLength: MAX_USER_ID,
-  ...reserved,
-  description: `Your user id. Ids starting with \`${RESERVED_USER_PREFIX}\` are reserved.`,
-};
-const handle: Schema = { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$', description: 'A session handle.' };
-const token: Schema = { type: 'string', minLength: 1, maxLength: 1024 };
-const client: Schema = {
-  type: 'object',
-  additionalProperties: false,
-  description: 'The end user\'s client, for the device list, binding and guessing throttles.',
-  properties: { ip: { type: 'string', maxLength: 64 }, userAgent: { type: 'string', maxLength: 1024 } },
-};
-const data: Schema = {
-  type: 'object',
-  additionalProperties: true,
-  propertyNames: reserved,
-  description: `JSON session data. Keys starting with \`${RESERVED_USER_PREFIX}\` are reserved.`,
-};
-const obj = (required: string[], properties: Record<string, Schema>): Schema => ({ type: 'object', additionalProperties: false, required, properties });
-const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
-
-/** One route of the API: what Fastify serves and what the OpenAPI document says. */
-export interface RouteSpec {
-  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
-  /** Fastify path (`:param`). */
-  readonly url: string;
-  readonly operationId: string;
-  readonly summary: string;
-  readonly tag: 'sessions' | 'tokens' | 'service';
-  /** Behind an API key. */
-  readonly auth: boolean;
-  readonly body?: Schema;
-  readonly params?: Schema;
-  readonly querystring?: Schema;
-  /** status → schema (or `null` for no body); the content type, when not JSON. */
-  readonly responses: Readonly<Record<number, { readonly description: string; readonly schema: Schema | null; readonly contentType?: string }>>;
-}
-
-const E = (description: string) => ({ description, schema: ref('Error') });
-const COMMON = { 400: E('Bad request: the body or a parameter does not match the schema.'), 401: E('Missing or invalid API key.'), 413: E('Body too large.'), 415: E('Body is not JSON.'), 503: E('The store is unavailable.') };
-
-/** Every `/v1` route. */
-export const API_ROUTES: readonly RouteSpec[] = [
-  {
-    method: 'POST',
-    url: '/v1/sessions',
-    operationId: 'createSession',
-    summary: 'Create a session (sign-in). The token is returned once: hand it to the client (cookie) and keep no copy.',
-    tag: 'sessions',
-    auth: true,
-    body: obj(['userId'], { userId, data, client, authLevel: { type: 'integer', minimum: 0, maximum: 1000 } }),
-    responses: { 201: { description: 'Created.', schema: obj(['token', 'session'], { token: { type: 'string' }, session: ref('Session') }) }, ...COMMON },
-  },
-  {
-    method: 'POST',
-    url: '/v1/sessions/validate',
-    operationId: 'validateSession',
-    summary: 'Validate a token. Answers 200 either way; `valid: false` says why.',
-    tag: 'sessions',
-    auth: true,
-    body: obj(['token'], { token, client }),
-    responses: {
-      200: {
-        description: 'The verdict.',
-        schema: {
-          oneOf: [
-            obj(['valid', 'session'], { valid: { const: true }, session: ref('Session') }),
-            obj(['valid', 'reason'], { valid: { const: false }, reason: { type: 'string', enum: ['malformed', 'unknown', 'expired-idle', 'expired-absolute', 'revoked', 'binding-mismatch'] } }),
-          ],
-        },
-      },
-      ...COMMON,
-      429: E('`too_many_requests`: `client.ip` sent a burst of invalid tokens; wait `Retry-After` seconds.'),
-    },
-  },
-  {
-    method: 'POST',
-    url: '/v1/sessions/rotate',
-    operationId: 'rotateSession',
-    summary: 'Issue a new token for the session and kill the old one (after sign-in, privilege change or re-authentication).',
-    tag: 'sessions',
-    auth: true,
-    body: obj(['token'], {
-      token,
-      client,
-      userId: { ...userId, description: 'Sign in (or switch) to this user.' },
-      authenticated: { type: 'boolean', description: 'Record a re-authentication now (makes the session fresh).' },
-      authLevel: { type: 'integer', minimum: 0, maximum: 1000 },
-    }),
-    responses: {
-      200: { description: 'The new token.', schema: obj(['token', 'session'], { token: { type: 'string' }, session: ref('Session') }) },
-      ...COMMON,
-      401: E('`session_invalid` (with `reason`), or a bad API key.'),
-      409: E('`conflict`: the session changed during the call (a concurrent rotation or revocation won).'),
-      429: E('`too_many_requests`: `client.ip` sent a burst of invalid tokens.'),
-    },
-  },
-  {
-    method: 'PATCH',
-    url: '/v1/sessions/:handle/data',
-    operationId: 'patchSessionData',
-    summary: 'Set and remove data keys; other keys are left as they are.',
-    tag: 'sessions',
-    auth: true,
-    params: obj(['handle'], { handle }),
-    body: obj([], { set: data, unset: { type: 'array', maxItems: 1000, items: { type: 'string', minLength: 1, maxLength: 256, ...reserved } } }),
-    responses: { 200: { description: 'The session after the change.', schema: obj(['session'], { session: ref('Session') }) }, ...COMMON, 404: E('No active session with this handle.') },
-  },
-  {
-    method: 'DELETE',
-    url: '/v1/sessions/:handle',
-    operationId: 'revokeSession',
-    summary:
-      "Revoke one session (sign-out): a session of `/v1/sessions`, or a token family by any handle it had (such as an access token's `sid`), which also ends the family's access tokens.",
-    tag: 'sessions',
-    auth: true,
-    params: obj(['handle'], { handle }),
-    responses: { 204: { description: 'Revoked.', schema: null }, 400: COMMON[400], 401: COMMON[401], 404: E('No active session or token family with this handle.'), 503: COMMON[503] },
-  },
-  {
-    method: 'GET',
-    url: '/v1/users/:userId/sessions',
-    operationId: 'listUserSessions',
-    summary: "A user's live sessions, oldest first (a \"your devices\" page).",
-    tag: 'sessions',
-    auth: true,
-    params: obj(['userId'], { userId }),
-    responses: { 200: { description: 'The sessions.', schema: obj(['sessions'], { sessions: { type: 'array', items: ref('DeviceSession') } }) }, 400: COMMON[400], 401: COMMON[401], 503: COMMON[503] },
-  },
-  {
-    method: 'DELETE',
-    url: '/v1/users/:userId/sessions',
-    operationId: 'revokeUserSessions',
-    summary: 'Log a user out everywhere, optionally but one session: every session and token family of the user, and the families\' access tokens.',
-    tag: 'sessions',
-    auth: true,
-    params: obj(['userId'], { userId }),
-    querystring: obj([], { except: handle }),
-    responses: { 200: { description: 'The handles revoked.', schema: obj(['revoked'], { revoked: { type: 'array', items: { type: 'string' } } }) }, 400: COMMON[400], 401: COMMON[401], 503: COMMON[503] },
-  },
-  {
-    method: 'POST',
-    url: '/v1/tokens',
-    operationId: 'issueTokens',
-    summary: 'Token mode: sign in, answering an access JWT and a rotating refresh token.',
-    tag: 'tokens',
-    auth: true,
-    body: obj(['userId'], { userId, scope: { type: 'string', maxLength: 1024, pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+( [\\x21\\x23-\\x5B\\x5D-\\x7E]+)*$' }, data, client }),
-    responses: { 201: { description: 'The token pair.', schema: ref('TokenPair') }, ...COMMON },
-  },
-  {
-    method: 'POST',
-    url: '/v1/tokens/refresh',
-    operationId: 'refreshTokens',
-    summary: 'Token mode: rotate the refresh token and issue a new access token. A rotated token presented again revokes its family (theft).',
-    tag: 'tokens',
-    auth: true,
-    body: obj(['refreshToken'], { refreshToken: token, client }),
-    responses: {
-      200: { description: 'The new pair.', schema: ref('TokenPair') },
-      ...COMMON,
-      401: E('`invalid_grant` (with `reason`), or a bad API key.'),
-      429: E('`too_many_requests`: `client.ip` sent a burst of invalid refresh tokens.'),
-    },
-  },
-  {
-    method: 'POST',
-    url: '/v1/tokens/revoke',
-    operationId: 'revokeRefreshToken',
-    summary: 'Token mode: sign out, revoking the refresh token\'s family and the family\'s access tokens.',
-    tag: 'tokens',
-    auth: true,
-    body: obj(['refreshToken'], { refreshToken: token }),
-    responses: { 200: { description: 'Whether a live family was revoked.', schema: obj(['revoked'], { revoked: { type: 'boolean' } }) }, ...COMMON },
-  },
-  {
-    method: 'POST',
-    url: '/v1/tokens/introspect',
-    operationId: 'introspectToken',
-    summary:
-      'Token mode, RFC 7662-style introspection for backends that verify no JWT themselves: whether an access token is active, and its claims. A token whose session ended (sign-out, revocation, log out everywhere, theft) is inactive at once on the instance that ended it, and on other instances once the store announces it (at most the revocation staleness bound).',
-    tag: 'tokens',
-    auth: true,
-    body: obj(['token'], {
-      token: { type: 'string', minLength: 1, maxLength: MAX_ACCESS_TOKEN_LENGTH, description: 'The access token.' },
-      token_type_hint: { type: 'string', maxLength: 64, description: 'Accepted as in RFC 7662 and ignored: only access tokens are introspected.' },
-    }),
-    responses: { 200: { description: 'The verdict.', schema: ref('Introspection') }, ...COMMON },
-  },
-];
+export { API_ROUTES, SCHEMAS } from './api-routes.js';
+export type { OperationId, RouteSpec } from './api-routes.js';
 
 interface Req<B = unknown, P = unknown, Q = unknown> extends FastifyRequest {
   body: B;
@@ -372,25 +79,7 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
     const ip = client?.ip;
     if (ip === undefined) return;
     const wait = sessions.throttled(ip);
-    if (wait > 0) throw new ApiError(429, 'too_many_requests', `too many invalid tokens from this client; retry in ${wait} s`, undefined, { 'retry-after': String(wait) });
-  };
-
-  /** Refresh rotation has no guessing monitor of its own: invalid refresh tokens are counted here, per `client.ip`. */
-  const refreshGuesses = new GuessingMonitor({ threshold: 20, windowMs: 60_000, maxClients: 10_000 });
-  const refuseThrottledRefresh = (ip: string | undefined): void => {
-    if (ip === undefined) return;
-    const now = Date.now();
-    if (refreshGuesses.blocked(ip, now)) {
-      const wait = refreshGuesses.retryAfterSeconds(ip, now);
-      throw new ApiError(429, 'too_many_requests', `too many invalid refresh tokens from this client; retry in ${wait} s`, undefined, { 'retry-after': String(wait) });
-    }
-  };
-  const refreshFailed = (ip: string | undefined, reason: string): void => {
-    // 'reused' too: each replay of a stolen token walks its family's lineage in the store.
-    if (ip === undefined || (reason !== 'malformed' && reason !== 'unknown' && reason !== 'reused')) return;
-    const now = Date.now();
-    const count = refreshGuesses.fail(ip, now);
-    if (count > 0) ctx.feed.push({ at: now, kind: 'invalid-token-burst', userId: null, handle: null, ip, detail: `${count} invalid refresh tokens in the window; client throttled` });
+    if (wait > 0) throw throttled(wait, `too many invalid tokens from this client; retry in ${wait} s`);
   };
 
   await app.register(async (api) => {
@@ -400,16 +89,17 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
       const presented = readBearer(request.headers.authorization);
       if (presented === null) {
         metrics.apiKeyRejections.inc({ reason: 'missing' });
-        throw new ApiError(401, 'unauthorized', 'an API key is required: Authorization: Bearer <key>');
+        throw apiError(401, 'unauthorized', 'an API key is required: Authorization: Bearer <key>');
       }
       const check = await apiKeys.verify(presented);
       if (!check.ok) {
         metrics.apiKeyRejections.inc({ reason: check.reason });
-        throw new ApiError(401, 'unauthorized', 'the API key is not valid');
+        throw apiError(401, 'unauthorized', 'the API key is not valid');
       }
     });
 
-    const handlers: Record<string, (request: Req<never, never, never>, reply: FastifyReply) => Promise<unknown>> = {
+    // One handler per operation, checked by the compiler.
+    const handlers: Record<OperationId, (request: Req<never, never, never>, reply: FastifyReply) => Promise<unknown>> = {
       async createSession(request: Req<{ userId: string; data?: Record<string, unknown>; client?: ClientInfo; authLevel?: number }>, reply) {
         const b = request.body;
         const created = await sessions.create({ userId: b.userId, data: b.data, client: clientOf(b.client), authLevel: b.authLevel });
@@ -425,7 +115,7 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
         const b = request.body;
         refuseThrottled(b.client);
         const current = await sessions.validate(b.token, { client: clientOf(b.client), carrier: 'api' });
-        if (!current.ok) throw new ApiError(401, 'session_invalid', `the session token is not valid (${current.reason})`, current.reason);
+        if (!current.ok) throw apiError(401, 'session-invalid', `the session token is not valid (${current.reason})`, current.reason);
         const r = await sessions.rotate(current.renewed?.token ?? b.token, {
           client: clientOf(b.client),
           ...(b.userId !== undefined ? { userId: b.userId } : {}),
@@ -435,19 +125,19 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
         if (!r.ok) {
           // The token was valid a moment ago (just validated): a loser of a race, not a dead session.
           if (r.reason === 'conflict' || r.reason === 'revoked') {
-            throw new ApiError(409, 'conflict', 'the session changed during the rotation (a concurrent rotation or revocation won); validate the token you hold again');
+            throw apiError(409, 'conflict', 'the session changed during the rotation (a concurrent rotation or revocation won); validate the token you hold again');
           }
-          throw new ApiError(401, 'session_invalid', `the session token is not valid (${r.reason})`, r.reason);
+          throw apiError(401, 'session-invalid', `the session token is not valid (${r.reason})`, r.reason);
         }
         return { token: r.token, session: r.session };
       },
       async patchSessionData(request: Req<{ set?: Record<string, unknown>; unset?: string[] }, { handle: string }>) {
         const { handle } = request.params;
         const before = await sessions.get(handle);
-        if (before === null || !isApiRecord(before)) throw new ApiError(404, 'not_found', 'no active session with this handle');
+        if (before === null || !isApiRecord(before)) throw apiError(404, 'not-found', 'no active session with this handle');
         // A key-level patch: concurrent patches of other keys are not conflicts, so no compare-and-set.
         const r = await sessions.patch(handle, { set: request.body.set, unset: request.body.unset });
-        if (!r.ok) throw new ApiError(404, 'not_found', 'no active session with this handle');
+        if (!r.ok) throw apiError(404, 'not-found', 'no active session with this handle');
         return { session: { ...before, version: r.version, data: r.data } };
       },
       async revokeSession(request: Req<never, { handle: string }>, reply) {
@@ -460,7 +150,7 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
           const family = await tokens.refreshTokens.session(handle);
           if (family !== null && isFamilyRecord(family) && (await tokens.revokeFamily(handle))) return reply.code(204).send();
         }
-        throw new ApiError(404, 'not_found', 'no active session or token family with this handle');
+        throw apiError(404, 'not-found', 'no active session or token family with this handle');
       },
       async listUserSessions(request: Req<never, { userId: string }>) {
         return { sessions: (await sessions.list(request.params.userId)) };
@@ -483,13 +173,14 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
         return reply.code(201).send({ accessToken: pair.accessToken, refreshToken: pair.refreshToken, tokenType: pair.tokenType, expiresIn: pair.expiresIn });
       },
       async refreshTokens(request: Req<{ refreshToken: string; client?: ClientInfo }>) {
-        const ip = request.body.client?.ip;
-        refuseThrottledRefresh(ip);
+        // Token mode counts invalid refresh tokens per client.ip itself, and refuses a burst.
         const r = await tokens.refresh(request.body.refreshToken, { client: clientOf(request.body.client) });
         metrics.tokenRefreshes.inc({ result: r.ok ? 'ok' : r.reason });
         if (!r.ok) {
-          refreshFailed(ip, r.reason);
-          throw new ApiError(401, 'invalid_grant', `the refresh token is not valid (${r.reason})`, r.reason);
+          if (r.reason === 'throttled') {
+            throw throttled(r.retryAfter, `too many invalid refresh tokens from this client; retry in ${r.retryAfter} s`);
+          }
+          throw apiError(401, 'invalid_grant', `the refresh token is not valid (${r.reason})`, r.reason);
         }
         return { accessToken: r.accessToken, refreshToken: r.refreshToken, tokenType: r.tokenType, expiresIn: r.expiresIn };
       },
@@ -520,7 +211,6 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
 
     for (const route of API_ROUTES) {
       const handler = handlers[route.operationId];
-      if (handler === undefined) throw new Error(`no handler for ${route.operationId}`);
       api.route({
         method: route.method,
         url: route.url,

@@ -12,8 +12,9 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/option-keys.js';
 import { clientIpResolver } from '../http/client.js';
-import { parseStoreUrl } from './store-url.js';
+import { parseStoreUrl } from '../stores/url.js';
 
 /** Log levels of the service's structured (pino) logs. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -148,6 +149,7 @@ export function envName(name: string): string {
  * ```
  */
 export function loadConfig(sources: ConfigSources = {}): ServiceConfig {
+  checkOptionKeys(sources, 'loadConfig()', ['flags', 'env', 'file', 'cwd']);
   const env = sources.env ?? process.env;
   const flags = sources.flags ?? {};
   const cwd = sources.cwd ?? process.cwd();

@@ -11,7 +11,7 @@ import type { Sessions, SessionsOptions } from '../core/sessions.js';
 import type { Store } from '../core/store.js';
 import type { Tokens } from '../tokens/tokens.js';
 import type { KeySet } from '../tokens/keys.js';
-import type { ApiKeys } from './apikeys.js';
+import type { ApiKeys } from '../core/api-keys.js';
 import type { ServiceConfig } from './config.js';
 import type { SecurityFeed } from './feed.js';
 import type { Metrics } from './metrics.js';
@@ -27,7 +27,12 @@ export interface AdminCredential {
 /** Everything the service's parts share. */
 export interface ServiceContext {
   readonly config: ServiceConfig;
-  /** The store, shared by every engine below. Never close it: the service does. */
+  /**
+   * The store the engines below share, for the few reads and writes the
+   * service makes itself (API keys, route checks): every call goes through
+   * the engine's store-failure mapping (`StoreUnavailableError`, answered
+   * 503) and `storeTimeout`. Never close it: the service does.
+   */
   readonly store: Store;
   /**
    * The main engine (cookie-length timeouts): the `/v1/sessions` API and the

@@ -74,6 +74,7 @@ import type { RequestSession } from '../http/request-session.js';
 import type { ServiceContext } from './context.js';
 import { RESERVED_USER_PREFIX } from './context.js';
 import { loginThrottle } from './login-throttle.js';
+import { retryAfter } from '../http/errors.js';
 import { DEMO_PASSWORD, DEMO_USERS, MAX_EMAIL, actionOf, homePage, loginPage, notFoundPage, reauthPage, sensitivePage, type Notice } from './demo/views.js';
 import { DEMO_APP_KEY, registerDemoApp, type DemoAppOptions } from './demo/spa.js';
 import { htmlHeaders } from './html.js';
@@ -164,7 +165,7 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
         const ip = s.client.ip ?? 'unknown';
         const wait = throttle.retryAfter(ip, Date.now());
         if (wait > 0) {
-          reply.header('retry-after', String(wait));
+          reply.header('retry-after', retryAfter(wait));
           return send(reply, 429, loginPage(s, { error: true, user }));
         }
         if (user === undefined || !DEMO_USERS.includes(user) || !passwordMatches(password)) {

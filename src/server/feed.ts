@@ -103,9 +103,15 @@ export function securityFeed(capacity = 200): SecurityFeed {
       return () => offs.forEach((off) => off());
     },
     watchTokens(tokens) {
-      return tokens.on('token-theft', (t) => {
-        push({ at: t.at, kind: 'token-theft', userId: t.userId, handle: t.handle, ip: t.ip, detail: 'a rotated refresh token was replayed; the token family is revoked' });
-      });
+      const offs = [
+        tokens.on('token-theft', (t) => {
+          push({ at: t.at, kind: 'token-theft', userId: t.userId, handle: t.handle, ip: t.ip, detail: 'a rotated refresh token was replayed; the token family is revoked' });
+        }),
+        tokens.on('anomaly', (a) => {
+          push({ at: a.at, kind: 'invalid-token-burst', userId: null, handle: null, ip: a.ip, detail: `${a.count} invalid refresh tokens in the window; client throttled` });
+        }),
+      ];
+      return () => offs.forEach((off) => off());
     },
     subscribe(listener) {
       listeners.add(listener);

@@ -8,10 +8,11 @@ export { createService, SERVICE_VERSION } from './service.js';
 export type { Service, ServiceOptions } from './service.js';
 export { loadConfig, CONFIG_OPTIONS, envName, flagName } from './config.js';
 export type { ConfigSources, LogLevel, ServiceConfig } from './config.js';
-export { openStore, parseStoreUrl, redactStoreUrl } from './store-url.js';
-export type { OpenStoreOptions, StoreLocation } from './store-url.js';
-export { apiKeys, API_KEY_USER } from './apikeys.js';
-export type { ApiKeyCheck, ApiKeyInfo, ApiKeys, ApiKeysOptions } from './apikeys.js';
+// Store URLs live in latchkey/stores; re-exported here as before.
+export { openStore, parseStoreUrl, redactStoreUrl } from '../stores/index.js';
+export type { OpenStoreOptions, StoreLocation } from '../stores/index.js';
+export { apiKeys, API_KEY_USER } from '../core/api-keys.js';
+export type { ApiKeyCheck, ApiKeyInfo, ApiKeys, ApiKeysOptions } from '../core/api-keys.js';
 export type { AdminCredential, ServiceContext } from './context.js';
 export { RESERVED_USER_PREFIX } from './context.js';
 export type { SecurityEvent, SecurityEventKind, SecurityFeed } from './feed.js';

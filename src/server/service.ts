@@ -11,25 +11,28 @@ import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Duration } from '../core/duration.js';
 import { parseDuration } from '../core/duration.js';
+import { checkOptionKeys } from '../core/option-keys.js';
 import { createSessions, type Sessions, type SessionsOptions } from '../core/sessions.js';
 import type { Store } from '../core/store.js';
+import { guardedStore, storeTimeoutMs } from '../core/store-call.js';
 import { createKeySet } from '../tokens/keys.js';
 import { fileKeyStorage } from '../tokens/key-storage.js';
 import { createTokens } from '../tokens/tokens.js';
 import { registerAdmin } from './admin.js';
 import { isApiRecord, isFamilyRecord, registerApi } from './api.js';
-import { apiKeys } from './apikeys.js';
+import { apiKeys } from '../core/api-keys.js';
 import type { ServiceConfig } from './config.js';
 import type { AdminCredential, ServiceContext } from './context.js';
 import { registerDemo } from './demo.js';
 import type { DemoAppOptions } from './demo/spa.js';
-import { errorBody, installErrorHandlers } from './errors.js';
+import { apiError, errorBody, installErrorHandlers } from './errors.js';
 import { securityFeed } from './feed.js';
 import { html, htmlHeaders, page } from './html.js';
 import { createMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { makeStateFolder, makeStoreFolder } from './state-folder.js';
-import { openStore, storeReady } from './store-url.js';
+import { openStore } from '../stores/open.js';
+import { storeReady } from './readiness.js';
 
 /** Programmatic options of {@link createService}, beyond the configuration. */
 export interface ServiceOptions {
@@ -124,7 +127,10 @@ function adminCredential(password: string): AdminCredential {
   };
 }
 
-/** A view of the store whose `close()` does nothing: each engine gets one, the service closes the store once. */
+/**
+ * A view of the store whose `close()` does nothing: each engine gets one, the
+ * service closes the store once. Engines bound and map their own calls.
+ */
 function sharedView(store: Store): Store {
   const view: Store = {
     capabilities: store.capabilities,
@@ -141,10 +147,9 @@ function sharedView(store: Store): Store {
     ping: () => store.ping(),
     close: async () => undefined,
   };
-  if (store.subscribe !== undefined) {
-    const subscribe = store.subscribe.bind(store);
-    return { ...view, subscribe: (listener) => subscribe(listener) };
-  }
+  if (store.subscribe !== undefined) view.subscribe = store.subscribe.bind(store);
+  // An in-process store that waits for locks learns each engine's storeTimeout through the view.
+  if (store.limitLockWaits !== undefined) view.limitLockWaits = store.limitLockWaits.bind(store);
   return view;
 }
 
@@ -163,6 +168,7 @@ function sharedView(store: Store): Store {
  * ```
  */
 export async function createService(config: ServiceConfig, options: ServiceOptions = {}): Promise<Service> {
+  checkOptionKeys(options, 'createService()', ['logStream', 'demoFreshFor', 'apiKeyCacheMs', 'guessingWindow', 'keyReloadMs']);
   makeStateFolder(config.dataDir);
   const refreshSecret = config.refreshSecret ?? readOrCreateSecret(join(config.dataDir, 'refresh-secret'), () => randomBytes(32).toString('base64url')).value;
   let adminPasswordFile: string | null = null;
@@ -188,7 +194,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     routerOptions: { maxParamLength: 3072 },
     // A malformed URL (bad percent-encoding) is answered in the API's error format, not Fastify's.
     frameworkErrors: (error, _request, reply: FastifyReply) => {
-      void reply.code(400).header('cache-control', 'no-store').send(errorBody('bad_request', error.code === 'FST_ERR_BAD_URL' ? 'the URL is malformed' : error.message));
+      void reply.code(400).header('cache-control', 'no-store').send(errorBody(apiError(400, 'bad-request', error.code === 'FST_ERR_BAD_URL' ? 'the URL is malformed' : error.message)));
     },
   });
   const log = app.log;
@@ -210,6 +216,8 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   makeStoreFolder(config.store);
   const store = await openStore(config.store, { onError: onStoreError });
   const shared = sharedView(store);
+  // What the service reads and writes itself (API keys, route checks) goes through the same mapping and bound as the engines.
+  const guarded = guardedStore(shared, storeTimeoutMs(shared, undefined));
   const feed = securityFeed();
   const metrics = createMetrics();
   const engines: Sessions[] = [];
@@ -240,13 +248,13 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   const keys = await createKeySet({ storage: fileKeyStorage(join(config.dataDir, 'keys.json')) });
   const tokens = createTokens({
     sessions: tokenEngine,
-    store: shared,
     keys,
     issuer: config.issuer,
     audience: config.audience,
     refreshSecret,
     accessTtl: config.accessTtl,
     claims: (s) => (typeof s.data.scope === 'string' ? { scope: s.data.scope } : {}),
+    ...(options.guessingWindow !== undefined ? { guessing: { window: options.guessingWindow } } : {}),
     onError,
   });
   feed.watchTokens(tokens);
@@ -255,11 +263,11 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
 
   const ctx: ServiceContext = {
     config,
-    store: shared,
+    store: guarded,
     sessions,
     tokens,
     keys,
-    apiKeys: apiKeys(shared, options.apiKeyCacheMs !== undefined ? { cacheMs: options.apiKeyCacheMs } : {}),
+    apiKeys: apiKeys(guarded, options.apiKeyCacheMs !== undefined ? { cacheMs: options.apiKeyCacheMs } : {}),
     feed,
     metrics,
     admin: adminCredential(adminPassword),

@@ -12,7 +12,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseStoreUrl } from './store-url.js';
+import { parseStoreUrl } from '../stores/url.js';
 
 /** The `.gitignore` written into a folder latchkey creates: everything in it stays out of git, itself included. */
 export const STATE_GITIGNORE = `# Written by latchkey when it created this folder: signing keys, secrets,

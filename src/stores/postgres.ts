@@ -687,9 +687,22 @@ function translate(err: unknown): unknown {
   if (code === '22P05' || code === '22021') {
     return new InvalidDataError('session data or fields contain a \\u0000 character, which PostgreSQL cannot store');
   }
-  return new StoreUnavailableError(`the PostgreSQL store failed${code === undefined ? '' : ` (SQLSTATE ${code})`}; see cause`, {
+  return new StoreUnavailableError(`the PostgreSQL store is unavailable: ${whyFailed(err, code)}${code === undefined ? '' : ` (SQLSTATE ${code})`}; see cause`, {
     cause: err,
   });
+}
+
+/** Which kind of failure a driver error is, for the message (the error itself stays the cause). */
+function whyFailed(err: unknown, code: string | undefined): string {
+  const text = `${(err as { message?: unknown } | null)?.message ?? ''} ${(err as { code?: unknown } | null)?.code ?? ''}`;
+  // 57014: statement_timeout; the client-side query_timeout and the connection timeout say "timeout".
+  if (code === '57014' || /timeout|timed out/i.test(text)) return 'PostgreSQL did not answer in time';
+  // Class 08: connection exceptions; 57P01-57P03: the server is shutting down or starting; 53300: no connection slot.
+  if (code?.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') return 'the connection to PostgreSQL is lost';
+  if (/Connection terminated|ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|not queryable|Client has encountered a connection error/i.test(text)) {
+    return 'the connection to PostgreSQL is lost';
+  }
+  return 'PostgreSQL failed';
 }
 
 function codeOf(err: unknown): string | undefined {

@@ -51,9 +51,11 @@
  * caches' `staleness` bounds what it leaves stale.
  *
  * Failure: calls on a lost connection reject at once (no offline queue, no
- * resend), a stuck server makes them reject after `commandTimeoutMs`; the
- * engine turns both into `StoreUnavailableError`. The client reconnects by
- * itself.
+ * resend), a stuck server makes them reject after `commandTimeoutMs`. Every
+ * failure of a call (connection closed or not yet made, retries exhausted, a
+ * command timeout, a cluster that is down, any error reply) rejects with
+ * `StoreUnavailableError`, ioredis's error as its `cause` (without the
+ * command's arguments). The client reconnects by itself.
  *
  * @module
  */
@@ -63,7 +65,7 @@ import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import type { DataPatch, InvalidationListener, Store, StorePatchResult, Tombstone } from '../core/store.js';
 import type { ClientRecord, RecordStatus, SessionData, SessionRecord } from '../core/model.js';
-import { ClosedError, ConfigError } from '../core/errors.js';
+import { ClosedError, ConfigError, LatchkeyError, StoreUnavailableError } from '../core/errors.js';
 import { device } from '../core/device.js';
 import { decodeInvalidation, encodeInvalidation } from './invalidation.js';
 
@@ -497,7 +499,7 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`Redis was not reachable within ${timeoutMs} ms`));
+        reject(new StoreUnavailableError(`the Redis store is unavailable: Redis was not reachable within ${timeoutMs} ms`));
       }, timeoutMs);
       timer.unref();
       client.on('ready', onReady);
@@ -508,15 +510,12 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
   }
 
   async function run<T>(fn: () => Promise<T>): Promise<T> {
-    const w = ready();
-    if (w !== null) await w;
     try {
+      const w = ready();
+      if (w !== null) await w;
       return await fn();
     } catch (err) {
-      // ioredis attaches the failed command's arguments (an encoded record: secret
-      // hash, IP, user agent, data) as err.command; never let them reach a log.
-      if (err !== null && typeof err === 'object') delete (err as { command?: unknown }).command;
-      throw err;
+      throw unavailable(err);
     }
   }
 
@@ -755,6 +754,8 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
    */
   async function sweep(now: number, limit: number): Promise<number> {
     const nodes: Array<Redis | Cluster> = client.isCluster ? (client as Cluster).nodes('master') : [client];
+    // A cluster that lost every node knows no primary: nothing swept is not "nothing to sweep".
+    if (nodes.length === 0) throw new StoreUnavailableError('the Redis store is unavailable: the Redis cluster is down (no primary node is known)');
     const pattern = `${globEscape(prefix)}[su]:{*`;
     const recordStart = `${prefix}s:{`;
     let removed = 0;
@@ -791,6 +792,29 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
   }
 
   return store;
+}
+
+/**
+ * A failed call as the store reports it: `StoreUnavailableError` whatever
+ * ioredis said, saying which kind of failure it was (latchkey's own errors as
+ * they are). ioredis attaches the failed command's arguments (an encoded
+ * record: secret hash, IP, user agent, data) as `err.command`: removed, so
+ * that they never reach a log through the cause.
+ */
+function unavailable(err: unknown): LatchkeyError {
+  if (err instanceof LatchkeyError) return err;
+  if (err !== null && typeof err === 'object') delete (err as { command?: unknown }).command;
+  const text = `${(err as { name?: unknown } | null)?.name ?? ''} ${(err as { message?: unknown } | null)?.message ?? ''} ${(err as { code?: unknown } | null)?.code ?? ''}`;
+  const why = /timed out/i.test(text)
+    ? 'Redis did not answer in time'
+    : /CLUSTERDOWN|ClusterAllFailed|slots cache|TRYAGAIN|Cluster isn't ready/i.test(text)
+      ? 'the Redis cluster is down'
+      : /LOADING|MASTERDOWN|READONLY/.test(text)
+        ? 'Redis cannot serve writes or reads right now'
+        : /Connection is closed|isn't writeable|isn't ready|max retries|retries per request|ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH/i.test(text)
+          ? 'the connection to Redis is lost'
+          : 'Redis failed';
+  return new StoreUnavailableError(`the Redis store is unavailable: ${why}; see cause`, { cause: err });
 }
 
 function retry(times: number): number {

@@ -13,6 +13,18 @@
  * declared). Processes sharing one file with the engine's `cache` on see each
  * other's revocations within the cache's `staleness`, not at once.
  *
+ * Locks: while another connection holds the file's write lock (another
+ * process in a write transaction), a write waits for it without stalling the
+ * event loop: each attempt waits synchronously for at most a few milliseconds
+ * (SQLite's `busy_timeout`), and attempts are retried on timers, so that
+ * other requests of the process are served in between. A call still locked
+ * out after `busyTimeout` (lowered to the engine's `storeTimeout`) rejects
+ * with `StoreUnavailableError`: adapters answer 503.
+ *
+ * Failure: every error of SQLite (a lock held too long, an I/O error, a full
+ * disk, a read-only file) rejects with `StoreUnavailableError`, the driver's
+ * error as its `cause`.
+ *
  * @module
  */
 import Database from 'better-sqlite3';
@@ -20,7 +32,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DataPatch, Store, StorePatchResult } from '../core/store.js';
 import type { SessionData, SessionRecord } from '../core/model.js';
-import { ClosedError, ConfigError } from '../core/errors.js';
+import { describe, durationOption, type Duration } from '../core/duration.js';
+import { ClosedError, ConfigError, LatchkeyError, StoreUnavailableError } from '../core/errors.js';
 import { recordFromRow, type SessionRow } from './sql-columns.js';
 
 /** Options of {@link sqliteStore}. */
@@ -39,11 +52,26 @@ export interface SqliteStoreOptions {
    */
   synchronous?: 'normal' | 'full';
   /**
-   * How long to wait for another process's write lock before failing.
-   * @default 5000
+   * The longest one call waits for another connection's write lock (another
+   * process writing to the same file) before it rejects with
+   * `StoreUnavailableError`. The wait never blocks the event loop for more
+   * than a few milliseconds at a time. An engine over the store lowers it to
+   * its `storeTimeout`.
+   * @default '2s'
    */
-  busyTimeoutMs?: number;
+  busyTimeout?: Duration;
 }
+
+const OPTION_NAMES = new Set(['path', 'database', 'synchronous', 'busyTimeout']);
+
+/**
+ * The synchronous part of a lock wait, in ms: the longest one attempt can
+ * hold the event loop. SQLite's busy handler sleeps in small steps within it.
+ */
+const SLICE_MS = 5;
+
+/** Pauses between attempts on a locked database, in ms: short at first, then about 40 attempts a second. */
+const PAUSES = [1, 2, 4, 8, 16, 25];
 
 /** Version of the schema this code writes; older schemas are migrated on open. */
 export const SQLITE_SCHEMA_VERSION = 1;
@@ -92,10 +120,15 @@ const MIGRATIONS: readonly string[] = [
  * ```
  */
 export function sqliteStore(options: SqliteStoreOptions = {}): Store {
+  if (options === null || typeof options !== 'object') throw new TypeError('sqliteStore() takes an options object');
+  for (const key of Object.keys(options)) {
+    if (key === 'busyTimeoutMs') throw new ConfigError("busyTimeoutMs was replaced by busyTimeout, a duration such as '2s'");
+    if (!OPTION_NAMES.has(key)) throw new ConfigError(`${describe(key)} is not an option of sqliteStore(); known options: ${[...OPTION_NAMES].join(', ')}`);
+  }
   const sync = options.synchronous ?? 'normal';
   if (sync !== 'normal' && sync !== 'full') throw new ConfigError(`synchronous must be 'normal' or 'full'`);
-  const busy = options.busyTimeoutMs ?? 5000;
-  if (!Number.isSafeInteger(busy) || busy < 0) throw new ConfigError('busyTimeoutMs must be a non-negative whole number');
+  // Lowered (never raised) by the engines built over the store: see limitLockWaits.
+  let waitMs = durationOption('busyTimeout', options.busyTimeout ?? '2s');
 
   let db: Database.Database;
   const owned = options.database === undefined;
@@ -107,10 +140,12 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
     if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
     db = new Database(path);
   }
-  db.pragma(`busy_timeout = ${busy}`);
+  // Opening may wait for another process's migration as long as a call may wait; nothing else runs yet.
+  db.pragma(`busy_timeout = ${waitMs}`);
   if (db.pragma('journal_mode', { simple: true }) !== 'memory') db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${sync.toUpperCase()}`);
   migrate(db);
+  db.pragma(`busy_timeout = ${SLICE_MS}`);
 
   const cols =
     'handle, secret_hash, user_id, status, successor, created_at, issued_at, last_seen_at, auth_time, auth_level, idle_expires_at, absolute_expires_at, expires_at, version, data, client_ip, client_ua, device_browser, device_os, device_type';
@@ -162,63 +197,88 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
   );
 
   let closed = false;
-  function open(): void {
-    if (closed) throw new ClosedError('the SQLite store');
+
+  /**
+   * Runs `op` again after a failed first attempt: on timers while the
+   * database is locked (the event loop serves other requests in between),
+   * until it succeeds or has waited `waitMs`. Every failure becomes a
+   * `StoreUnavailableError`. Only failed calls get here: the common case
+   * costs nothing more than a try.
+   */
+  async function retry<T>(op: () => T, first: unknown): Promise<T> {
+    if (!isBusy(first)) throw failure(first);
+    const started = performance.now();
+    let last: unknown = first;
+    for (let i = 0; ; i++) {
+      const left = waitMs - (performance.now() - started);
+      if (left <= 0) {
+        throw new StoreUnavailableError(`the SQLite database stayed locked by another connection for ${waitMs} ms`, { cause: last });
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(PAUSES[Math.min(i, PAUSES.length - 1)] as number, left)));
+      if (closed) throw new ClosedError('the SQLite store');
+      try {
+        return op();
+      } catch (err) {
+        if (!isBusy(err)) throw failure(err);
+        last = err;
+      }
+    }
   }
 
+  function rejectClosed(): Promise<never> {
+    return Promise.reject(new ClosedError('the SQLite store'));
+  }
+
+  /** One call: tried once synchronously, a failure handed to retry(). */
+  function run<T>(op: () => T): Promise<T> {
+    if (closed) return rejectClosed();
+    try {
+      return Promise.resolve(op());
+    } catch (err) {
+      return retry(op, err);
+    }
+  }
+
+  const readRecord = (handle: string): SessionRecord | null => {
+    const row = q.get.get(handle) as Row | undefined;
+    return row === undefined ? null : fromRow(row);
+  };
+
   return {
-    capabilities: { expiresByItself: false, inProcess: true },
+    capabilities: { expiresByItself: false, inProcess: true, lockWaits: true },
 
-    async create(record) {
-      open();
-      return q.insert.run(toRow(record)).changes === 1;
+    limitLockWaits(ms) {
+      if (Number.isFinite(ms) && ms >= 0) waitMs = Math.min(waitMs, ms);
     },
 
-    async get(handle) {
-      open();
-      const row = q.get.get(handle) as Row | undefined;
-      return row === undefined ? null : fromRow(row);
+    create: (record) => run(() => q.insert.run(toRow(record)).changes === 1),
+
+    // The hot path, inline: no closure, no extra frame unless the first attempt fails.
+    get(handle) {
+      if (closed) return rejectClosed();
+      try {
+        return Promise.resolve(readRecord(handle));
+      } catch (err) {
+        return retry(() => readRecord(handle), err);
+      }
     },
 
-    async touch(handle, lastSeenAt, idleExpiresAt, expiresAt) {
-      open();
-      return q.touch.run(lastSeenAt, idleExpiresAt, expiresAt, handle).changes === 1;
-    },
+    touch: (handle, lastSeenAt, idleExpiresAt, expiresAt) => run(() => q.touch.run(lastSeenAt, idleExpiresAt, expiresAt, handle).changes === 1),
 
-    async patch(handle, change, now, expectVersion) {
-      open();
-      return patchTx.immediate(handle, change, now, expectVersion);
-    },
+    patch: (handle, change, now, expectVersion) => run(() => patchTx.immediate(handle, change, now, expectVersion)),
 
-    async replace(oldHandle, expectVersion, next, t) {
-      open();
-      return replaceTx.immediate(oldHandle, expectVersion, next, t.status, t.successor, t.expiresAt);
-    },
+    replace: (oldHandle, expectVersion, next, t) => run(() => replaceTx.immediate(oldHandle, expectVersion, next, t.status, t.successor, t.expiresAt)),
 
-    async revoke(handle, until) {
-      open();
-      return q.entomb.run('revoked', null, until, handle).changes === 1;
-    },
+    revoke: (handle, until) => run(() => q.entomb.run('revoked', null, until, handle).changes === 1),
 
-    async revokeUser(userId, until, except) {
-      open();
-      return (q.revokeUser.all(until, userId, except ?? null) as Array<{ handle: string }>).map((r) => r.handle);
-    },
+    revokeUser: (userId, until, except) =>
+      run(() => (q.revokeUser.all(until, userId, except ?? null) as Array<{ handle: string }>).map((r) => r.handle)),
 
-    async delete(handle) {
-      open();
-      return q.delete.run(handle).changes === 1;
-    },
+    delete: (handle) => run(() => q.delete.run(handle).changes === 1),
 
-    async listUser(userId) {
-      open();
-      return (q.listUser.all(userId) as Row[]).map(fromRow);
-    },
+    listUser: (userId) => run(() => (q.listUser.all(userId) as Row[]).map(fromRow)),
 
-    async sweep(now, limit) {
-      open();
-      return q.sweep.run(now, limit).changes;
-    },
+    sweep: (now, limit) => run(() => q.sweep.run(now, limit).changes),
 
     async ping() {
       if (closed) return false;
@@ -235,6 +295,19 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
       if (owned) db.close();
     },
   };
+}
+
+/** SQLite's "another connection holds the lock" (SQLITE_BUSY and its extended codes). */
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+/** Any other failure of SQLite, as a store failure (latchkey's own errors as they are). */
+function failure(err: unknown): LatchkeyError {
+  if (err instanceof LatchkeyError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  return new StoreUnavailableError(`the SQLite store failed${typeof code === 'string' ? ` (${code})` : ''}; see cause`, { cause: err });
 }
 
 function migrate(db: Database.Database): void {

@@ -15,11 +15,14 @@ import { jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload, type JWT
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { durationOption, type Duration } from '../core/duration.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, LatchkeyTypeError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/option-keys.js';
 import type { Store } from '../core/store.js';
+import { callStore, storeTimeoutMs } from '../core/store-call.js';
+import { MAX_ACCESS_TOKEN_LENGTH } from '../core/token.js';
 import type { KeySet } from './keys.js';
-import { storeTimeoutMs } from '../core/store-call.js';
-import { liveRecord } from './lib/lineage.js';
+import { ALGORITHM_MISMATCH, reasonOf, UNKNOWN_KID } from './lib/jose-failures.js';
+import { liveRecord, type RecordReader } from './lib/lineage.js';
 import { FamilyLiveness } from './lib/liveness.js';
 
 /** Options of {@link createAccessTokens}. */
@@ -146,23 +149,8 @@ export interface AccessTokens {
 /** Claims an application may not set through `claims`. */
 export const REGISTERED_CLAIMS: ReadonlySet<string> = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sid', 'scope', 'auth_time']);
 
-/**
- * Longest access token accepted, in characters, by `verify()` and by the
- * HTTP guard alike (one limit): room for RS256 tokens with generous claims;
- * anything longer is refused before it is parsed.
- *
- * @example
- * ```ts
- * if (token.length > MAX_ACCESS_TOKEN_LENGTH) return unauthorized();
- * ```
- */
-export const MAX_ACCESS_TOKEN_LENGTH = 8192;
+export { MAX_ACCESS_TOKEN_LENGTH };
 const TYP = 'at+jwt';
-
-class UnknownKid extends Error {}
-class AlgorithmMismatch extends Error {}
-const UNKNOWN_KID = new UnknownKid();
-const ALGORITHM_MISMATCH = new AlgorithmMismatch();
 
 const FAILURES = Object.fromEntries(
   (
@@ -182,7 +170,18 @@ const FAILURES = Object.fromEntries(
   ).map((reason) => [reason, Object.freeze({ ok: false, reason })]),
 ) as { [R in AccessTokenFailure]: { readonly ok: false; readonly reason: R } };
 
-const ACCESS_OPTIONS: ReadonlySet<string> = new Set(['keys', 'issuer', 'audience', 'ttl', 'clockSkew', 'store', 'storeTimeout', 'revocation', 'clock', 'onError']);
+const ACCESS_OPTIONS = ['keys', 'issuer', 'audience', 'ttl', 'clockSkew', 'store', 'storeTimeout', 'revocation', 'clock', 'onError'];
+
+/** Where verification finds the sessions (refresh families) of its tokens. @internal */
+export interface SessionSource {
+  /** The store whose invalidations reach the revocation cache. */
+  readonly store: Store;
+  /** A bounded, mapped read of any record (tombstones included). */
+  readonly read: RecordReader;
+}
+
+/** What {@link accessTokensOver} takes: the options that are not the session source's. @internal */
+export type AccessSettings = Omit<AccessTokensOptions, 'store' | 'storeTimeout' | 'clock'>;
 
 /**
  * Creates an access-token signer and verifier.
@@ -200,22 +199,29 @@ const ACCESS_OPTIONS: ReadonlySet<string> = new Set(['keys', 'issuer', 'audience
  * ```
  */
 export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
-  if (options === null || typeof options !== 'object') throw new TypeError('createAccessTokens() takes an options object');
-  for (const key of Object.keys(options)) {
-    // A misspelt or retired option would silently fall back to its default: refuse it.
-    if (!ACCESS_OPTIONS.has(key)) {
-      throw new ConfigError(
-        key === 'epochs'
-          ? 'epochs is no longer an option: give the store option, and access tokens are refused once their session ends (see revocation)'
-          : `${key} is not an option of createAccessTokens(); known options: ${[...ACCESS_OPTIONS].join(', ')}`,
-      );
-    }
-  }
-  const { keys, store } = options;
+  checkOptionKeys(options, 'createAccessTokens()', ACCESS_OPTIONS, {
+    retired: { epochs: 'give the store option, and access tokens are refused once their session ends (see revocation)' },
+  });
+  const { store } = options;
   if (store !== undefined && (store === null || typeof store !== 'object' || typeof store.get !== 'function' || store.capabilities === undefined)) {
     throw new ConfigError('store must be the latchkey Store the sessions live in');
   }
-  const storeMs = store === undefined ? 0 : storeTimeoutMs(store, options.storeTimeout);
+  let source: SessionSource | null = null;
+  if (store !== undefined) {
+    const storeMs = storeTimeoutMs(store, options.storeTimeout);
+    source = { store, read: (handle) => callStore(() => store.get(handle), storeMs) };
+  }
+  const { keys, issuer, audience, ttl, clockSkew, revocation, onError } = options;
+  return accessTokensOver({ keys, issuer, audience, ttl, clockSkew, revocation, onError }, source, options.clock ?? systemClock);
+}
+
+/**
+ * Access tokens over a session source: `createAccessTokens()` builds one
+ * from its `store` option, token mode from its engine.
+ * @internal
+ */
+export function accessTokensOver(options: AccessSettings, source: SessionSource | null, clock: Clock): AccessTokens {
+  const { keys } = options;
   if (keys === null || typeof keys !== 'object' || typeof keys.verificationKey !== 'function') {
     throw new ConfigError('keys must be a KeySet: await createKeySet(...)');
   }
@@ -232,10 +238,9 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
   if (keys.overlap < ttlMs + skewMs) {
     throw new ConfigError(`the key set's overlap (${keys.overlap} ms) must be at least ttl + clockSkew (${ttlMs + skewMs} ms), or tokens stop verifying before they expire`);
   }
-  const clock = options.clock ?? systemClock;
   const onError = options.onError ?? (() => {});
   if (typeof onError !== 'function') throw new ConfigError('onError must be a function');
-  const liveness = livenessOf(options.revocation, store, { clock, timeoutMs: storeMs, endedForMs: ttlMs + skewMs, onError });
+  const liveness = livenessOf(options.revocation, source, { clock, endedForMs: ttlMs + skewMs, onError });
   const ttlSeconds = Math.ceil(ttlMs / 1000);
   const skewSeconds = Math.ceil(skewMs / 1000);
   const systemTime = clock === systemClock;
@@ -287,22 +292,22 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
     ttlSeconds,
 
     async sign(input) {
-      if (input === null || typeof input !== 'object') throw new TypeError('sign() takes { subject, sessionId, scope?, authTime?, claims? }');
+      if (input === null || typeof input !== 'object') throw new LatchkeyTypeError('sign() takes { subject, sessionId, scope?, authTime?, claims? }');
       const { subject, sessionId, scope, authTime, claims } = input;
-      if (typeof subject !== 'string' || subject === '') throw new TypeError('subject must be a non-empty string');
-      if (typeof sessionId !== 'string' || sessionId === '') throw new TypeError('sessionId must be a non-empty string (session.handle)');
+      if (typeof subject !== 'string' || subject === '') throw new LatchkeyTypeError('subject must be a non-empty string');
+      if (typeof sessionId !== 'string' || sessionId === '') throw new LatchkeyTypeError('sessionId must be a non-empty string (session.handle)');
       const payload: Record<string, unknown> = {};
       if (claims !== undefined) {
-        if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) throw new TypeError('claims must be a plain object');
+        if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) throw new LatchkeyTypeError('claims must be a plain object');
         for (const [name, value] of Object.entries(claims)) {
-          if (REGISTERED_CLAIMS.has(name)) throw new TypeError(`claims may not set the registered claim "${name}"`);
+          if (REGISTERED_CLAIMS.has(name)) throw new LatchkeyTypeError(`claims may not set the registered claim "${name}"`);
           payload[name] = value;
         }
       }
       payload.sid = sessionId;
       if (scope !== undefined) payload.scope = scopeString(scope);
       if (authTime !== undefined && authTime !== null) {
-        if (!Number.isFinite(authTime)) throw new TypeError('authTime must be ms since epoch');
+        if (!Number.isFinite(authTime)) throw new LatchkeyTypeError('authTime must be ms since epoch');
         payload.auth_time = Math.floor(authTime / 1000);
       }
       const key = await keys.signingKey();
@@ -331,8 +336,8 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
       if (!result.ok) return result;
       const sid = result.claims.sid;
       if (checkSession) {
-        if (store === undefined) throw new ConfigError('verify() with checkSession needs the store option of createAccessTokens()');
-        return (await liveRecord(store, sid, clock.now(), storeMs)) === null ? FAILURES.revoked : result;
+        if (source === null) throw new ConfigError('verify() with checkSession needs the store option of createAccessTokens()');
+        return (await liveRecord(source.read, sid, clock.now())) === null ? FAILURES.revoked : result;
       }
       if (liveness !== null) {
         const cached = liveness.lookup(sid, clock.now());
@@ -346,60 +351,28 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
 /** The revocation check `option` asks for, or `null` for none. */
 function livenessOf(
   option: AccessTokensOptions['revocation'],
-  store: Store | undefined,
-  o: { clock: Clock; timeoutMs: number; endedForMs: number; onError: (error: unknown) => void },
+  source: SessionSource | null,
+  o: { clock: Clock; endedForMs: number; onError: (error: unknown) => void },
 ): FamilyLiveness | null {
   if (option === false) return null;
   if (option !== undefined && (option === null || typeof option !== 'object')) {
     throw new ConfigError("revocation must be false or { staleness?, maxEntries? }, e.g. { staleness: '10s' }");
   }
-  for (const key of Object.keys(option ?? {})) {
-    if (key !== 'staleness' && key !== 'maxEntries') throw new ConfigError(`revocation.${key} is not an option; revocation takes { staleness?, maxEntries? }`);
-  }
-  if (store === undefined) {
+  checkOptionKeys(option ?? {}, 'revocation', ['staleness', 'maxEntries'], { prefix: 'revocation.' });
+  if (source === null) {
     if (option === undefined) return null;
     throw new ConfigError('revocation needs the store option: the store the sessions (refresh families) live in');
   }
   const stalenessMs = durationOption('revocation.staleness', option?.staleness ?? '10s', { min: 1 });
   const maxEntries = option?.maxEntries ?? 100_000;
   if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new ConfigError('revocation.maxEntries must be a positive whole number');
-  return new FamilyLiveness({ store, stalenessMs, maxEntries, ...o });
+  return new FamilyLiveness({ store: source.store, read: source.read, stalenessMs, maxEntries, ...o });
 }
 
 function scopeString(scope: string | readonly string[]): string {
   if (typeof scope === 'string') return scope;
   if (!Array.isArray(scope) || !scope.every((s) => typeof s === 'string' && s !== '' && !/\s/.test(s))) {
-    throw new TypeError('scope must be a string or a list of scope names without spaces');
+    throw new LatchkeyTypeError('scope must be a string or a list of scope names without spaces');
   }
   return scope.join(' ');
-}
-
-/** Maps whatever jose (or our key resolver) threw to a reason. Anything unexpected is `malformed`: fail closed. */
-function reasonOf(err: unknown): AccessTokenFailure {
-  if (err === UNKNOWN_KID) return 'unknown-kid';
-  if (err === ALGORITHM_MISMATCH) return 'algorithm-not-allowed';
-  const e = err as { code?: unknown; claim?: unknown } | null;
-  switch (e?.code) {
-    case 'ERR_JWT_EXPIRED':
-      return 'expired';
-    case 'ERR_JOSE_ALG_NOT_ALLOWED':
-      return 'algorithm-not-allowed';
-    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
-      return 'bad-signature';
-    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
-      switch (e.claim) {
-        case 'nbf':
-          return 'not-yet-valid';
-        case 'iss':
-          return 'wrong-issuer';
-        case 'aud':
-          return 'wrong-audience';
-        case 'typ':
-          return 'wrong-type';
-        default:
-          return 'invalid-claims';
-      }
-    default:
-      return 'malformed';
-  }
 }

@@ -9,7 +9,8 @@ import { SignJWT } from 'jose';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { durationOption, type Duration } from '../core/duration.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, LatchkeyTypeError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/option-keys.js';
 import type { KeySet } from './keys.js';
 
 /** Options of {@link createIdTokens}. */
@@ -70,7 +71,7 @@ const REGISTERED = new Set(['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'no
  * ```
  */
 export function createIdTokens(options: IdTokensOptions): IdTokens {
-  if (options === null || typeof options !== 'object') throw new TypeError('createIdTokens() takes an options object');
+  checkOptionKeys(options, 'createIdTokens()', ['keys', 'issuer', 'ttl', 'clock']);
   const { keys, issuer } = options;
   if (keys === null || typeof keys !== 'object' || typeof keys.signingKey !== 'function') throw new ConfigError('keys must be a KeySet: await createKeySet(...)');
   if (typeof issuer !== 'string' || issuer === '') throw new ConfigError('issuer must be a non-empty string');
@@ -78,18 +79,18 @@ export function createIdTokens(options: IdTokensOptions): IdTokens {
   const clock = options.clock ?? systemClock;
   return {
     async sign(input) {
-      if (input === null || typeof input !== 'object') throw new TypeError('sign() takes { subject, audience, nonce?, authTime?, sessionId?, claims? }');
-      if (typeof input.subject !== 'string' || input.subject === '') throw new TypeError('subject must be a non-empty string');
-      if (typeof input.audience !== 'string' || input.audience === '') throw new TypeError('audience must be the client id');
+      if (input === null || typeof input !== 'object') throw new LatchkeyTypeError('sign() takes { subject, audience, nonce?, authTime?, sessionId?, claims? }');
+      if (typeof input.subject !== 'string' || input.subject === '') throw new LatchkeyTypeError('subject must be a non-empty string');
+      if (typeof input.audience !== 'string' || input.audience === '') throw new LatchkeyTypeError('audience must be the client id');
       const payload: Record<string, unknown> = {};
       for (const [name, value] of Object.entries(input.claims ?? {})) {
-        if (REGISTERED.has(name)) throw new TypeError(`claims may not set the registered claim "${name}"`);
+        if (REGISTERED.has(name)) throw new LatchkeyTypeError(`claims may not set the registered claim "${name}"`);
         payload[name] = value;
       }
-      if (input.nonce !== undefined && typeof input.nonce !== 'string') throw new TypeError('nonce must be a string');
-      if (input.sessionId !== undefined && typeof input.sessionId !== 'string') throw new TypeError('sessionId must be a string');
+      if (input.nonce !== undefined && typeof input.nonce !== 'string') throw new LatchkeyTypeError('nonce must be a string');
+      if (input.sessionId !== undefined && typeof input.sessionId !== 'string') throw new LatchkeyTypeError('sessionId must be a string');
       if (input.authTime !== undefined && input.authTime !== null && !Number.isFinite(input.authTime)) {
-        throw new TypeError('authTime must be a time in ms since the epoch');
+        throw new LatchkeyTypeError('authTime must be a time in ms since the epoch');
       }
       if (input.nonce !== undefined) payload.nonce = input.nonce;
       if (input.sessionId !== undefined) payload.sid = input.sessionId;

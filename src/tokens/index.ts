@@ -21,7 +21,8 @@ export type {
 export { createRefreshTokens } from './refresh.js';
 export type { RefreshEvents, RefreshFailure, RefreshResult, RefreshTokens, RefreshTokensOptions, TokenTheftEvent } from './refresh.js';
 export { createKeySet } from './keys.js';
-export type { KeyInfo, KeySet, KeySetOptions, SigningAlgorithm } from './keys.js';
+export type { KeyInfo, KeySet, KeySetOptions } from './keys.js';
+export type { SigningAlgorithm } from './algorithms.js';
 export { fileKeyStorage, memoryKeyStorage } from './key-storage.js';
 export type { KeyStorage, StoredKey } from './key-storage.js';
 export { createIdTokens } from './id-token.js';

@@ -8,8 +8,8 @@
 import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { JWK } from 'jose';
-import { ConfigError } from '../core/errors.js';
-import type { SigningAlgorithm } from './keys.js';
+import { ConfigError, LatchkeyTypeError } from '../core/errors.js';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './algorithms.js';
 
 /** One persisted key: private JWK (or `oct` secret for HS256) and its lifecycle. */
 export interface StoredKey {
@@ -65,7 +65,7 @@ export function memoryKeyStorage(): KeyStorage {
  * ```
  */
 export function fileKeyStorage(path: string): KeyStorage {
-  if (typeof path !== 'string' || path === '') throw new TypeError('fileKeyStorage() takes a file path');
+  if (typeof path !== 'string' || path === '') throw new LatchkeyTypeError('fileKeyStorage() takes a file path');
   return {
     async load() {
       let text: string;
@@ -112,8 +112,6 @@ export function fileKeyStorage(path: string): KeyStorage {
   };
 }
 
-const ALGS: readonly string[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
-
 function isStoredKey(v: unknown): v is StoredKey {
   if (v === null || typeof v !== 'object') return false;
   const k = v as Record<string, unknown>;
@@ -121,7 +119,7 @@ function isStoredKey(v: unknown): v is StoredKey {
     typeof k.kid === 'string' &&
     k.kid !== '' &&
     typeof k.alg === 'string' &&
-    ALGS.includes(k.alg) &&
+    (SIGNING_ALGORITHMS as readonly string[]).includes(k.alg) &&
     typeof k.createdAt === 'number' &&
     (k.retiresAt === null || typeof k.retiresAt === 'number') &&
     k.jwk !== null &&

@@ -13,14 +13,11 @@ import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { describe, durationOption, type Duration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/option-keys.js';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './algorithms.js';
 import { memoryKeyStorage, type KeyStorage, type StoredKey } from './key-storage.js';
 
-/**
- * Signature algorithms a key set can use. `EdDSA` is Ed25519. `HS256` shares
- * one secret between signer and verifiers, so it suits a single service only
- * and is never published in the JWKS.
- */
-export type SigningAlgorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
+export type { SigningAlgorithm } from './algorithms.js';
 
 /** Options of {@link createKeySet}. */
 export interface KeySetOptions {
@@ -110,8 +107,6 @@ interface Entry {
   readonly publicJwk: JWK | null;
 }
 
-const ALGORITHMS: readonly SigningAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
-
 /**
  * Loads the key set from its storage, generating and saving a first key if
  * there is none.
@@ -125,9 +120,9 @@ const ALGORITHMS: readonly SigningAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS2
  * ```
  */
 export async function createKeySet(options: KeySetOptions = {}): Promise<KeySet> {
-  if (options === null || typeof options !== 'object') throw new TypeError('createKeySet() takes an options object');
+  checkOptionKeys(options, 'createKeySet()', ['algorithm', 'storage', 'rotateEvery', 'overlap', 'reloadInterval', 'clock']);
   const algorithm = options.algorithm ?? 'EdDSA';
-  if (!ALGORITHMS.includes(algorithm)) {
+  if (!SIGNING_ALGORITHMS.includes(algorithm)) {
     throw new ConfigError(`algorithm must be 'EdDSA', 'ES256', 'RS256' or 'HS256' (got ${describe(algorithm)})`);
   }
   const storage = options.storage ?? memoryKeyStorage();
@@ -277,7 +272,7 @@ async function importEntry(k: StoredKey): Promise<Entry> {
   let publicJwk: JWK | null = null;
   try {
     if (k.alg === 'HS256') {
-      if (k.jwk.kty !== 'oct') throw new Error('kty');
+      if (k.jwk.kty !== 'oct') throw wrongKeyType(k);
       const bytes = typeof k.jwk.k === 'string' ? Buffer.from(k.jwk.k, 'base64url').length : 0;
       // RFC 8725 section 3.5 (and RFC 7518 section 3.2): an HMAC key at least as long as the hash output.
       if (bytes < MIN_HS256_BYTES) {
@@ -287,7 +282,7 @@ async function importEntry(k: StoredKey): Promise<Entry> {
       }
       sign = verify = (await importJWK(k.jwk, 'HS256', { extractable: false })) as CryptoKey;
     } else {
-      if (k.jwk.kty === 'oct' || typeof k.jwk.d !== 'string') throw new Error('kty');
+      if (k.jwk.kty === 'oct' || typeof k.jwk.d !== 'string') throw wrongKeyType(k);
       sign = (await importJWK(k.jwk, k.alg, { extractable: false })) as CryptoKey;
       const pub: JWK = {};
       for (const [name, value] of Object.entries(k.jwk)) if (!PRIVATE_MEMBERS.has(name)) (pub as Record<string, unknown>)[name] = value;
@@ -297,7 +292,11 @@ async function importEntry(k: StoredKey): Promise<Entry> {
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     // The message names the key, never its material.
-    throw new ConfigError(`key ${k.kid} (${k.alg}) cannot be imported: ${err instanceof Error && err.message === 'kty' ? 'wrong key type for its algorithm' : 'invalid JWK'}`);
+    throw new ConfigError(`key ${k.kid} (${k.alg}) cannot be imported: invalid JWK`);
   }
   return { stored: k, sign, verify: { kid: k.kid, alg: k.alg, key: verify, retiresAt: k.retiresAt }, publicJwk };
+}
+
+function wrongKeyType(k: StoredKey): ConfigError {
+  return new ConfigError(`key ${k.kid} (${k.alg}) cannot be imported: wrong key type for its algorithm`);
 }

@@ -16,29 +16,29 @@
  * @module
  */
 import { createHmac } from 'node:crypto';
-import { secretListArg } from '../core/arguments.js';
-import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
+import { positiveInt, secretListArg } from '../core/arguments.js';
 import { durationOption, type Duration } from '../core/duration.js';
-import { ConfigError } from '../core/errors.js';
+import { engineInternals } from '../core/engine-internals.js';
+import { ConfigError, LatchkeyTypeError } from '../core/errors.js';
+import type { AnomalyEvent } from '../core/events.js';
+import { GuessingMonitor } from '../core/guessing.js';
 import type { ClientInfo, SessionRecord, Session } from '../core/model.js';
 import { toSession } from '../core/model.js';
+import { checkOptionKeys } from '../core/option-keys.js';
 import { expiryOf } from '../core/policy.js';
 import type { CreateInput, Sessions } from '../core/sessions.js';
-import type { Store } from '../core/store.js';
 import { parseToken, secretMatches, type ParsedToken } from '../core/token.js';
-import { callStore, storeTimeoutMs } from '../core/store-call.js';
 import { liveRecord, MAX_LINEAGE } from './lib/lineage.js';
 
 /** Options of {@link createRefreshTokens}. */
 export interface RefreshTokensOptions {
   /**
-   * The session engine. Its `idleTimeout` is how long an unused refresh token
-   * lives, its `absoluteTimeout` how long a family lives (e.g. `'14d'`, `'30d'`).
+   * The session engine, from `createSessions()`. Its `idleTimeout` is how
+   * long an unused refresh token lives, its `absoluteTimeout` how long a
+   * family lives (e.g. `'14d'`, `'30d'`); refresh rotation reads the
+   * engine's store on its clock, within its `storeTimeout`.
    */
   sessions: Sessions;
-  /** The store given to `createSessions()`: refresh reads tombstones the engine does not expose. */
-  store: Store;
   /**
    * Key(s) that derive each successor token, at least 32 bytes each (e.g. 32
    * random bytes, base64url). The first derives new successors; the others are
@@ -54,20 +54,27 @@ export interface RefreshTokensOptions {
    */
   graceWindow?: Duration;
   /**
-   * How long one store read may take before it fails with
-   * `StoreUnavailableError`; not armed for in-process stores. Give the
-   * engine's `storeTimeout`.
-   * @default '2s'
+   * The refresh-token guessing throttle: malformed, unknown and reused
+   * refresh tokens are counted per `client.ip`; once `threshold` of them
+   * arrive within `window`, every refresh from that IP is refused as
+   * `'throttled'` (with `retryAfter` seconds, never a store read) until the
+   * window ends, and an `anomaly` event (`invalid-token-burst`) is emitted.
+   * At most `maxClients` IPs are tracked, the oldest dropped first. `false`
+   * turns it off.
+   * @default { threshold: 20, window: '1m', maxClients: 10000 }
    */
-  storeTimeout?: Duration;
-  /** The engine's clock. @default the system clock */
-  clock?: Clock;
+  guessing?: false | { threshold?: number; window?: Duration; maxClients?: number };
   /** Called with errors thrown by event listeners. @default none */
   onError?: (error: unknown) => void;
 }
 
-/** Why {@link RefreshTokens.refresh} refused a token. `'reused'` means theft was detected and the family revoked. */
-export type RefreshFailure = 'malformed' | 'unknown' | 'expired' | 'revoked' | 'reused';
+/**
+ * Why {@link RefreshTokens.refresh} refused a token. `'reused'` means theft
+ * was detected and the family revoked; `'throttled'` that the client sent a
+ * burst of invalid refresh tokens and must wait (see
+ * {@link RefreshTokensOptions.guessing}).
+ */
+export type RefreshFailure = 'malformed' | 'unknown' | 'expired' | 'revoked' | 'reused' | 'throttled';
 
 /** Result of {@link RefreshTokens.refresh}. */
 export type RefreshResult =
@@ -78,7 +85,13 @@ export type RefreshResult =
       /** The family's live session; `session.handle` is the access token's `sid`. */
       readonly session: Session;
     }
-  | { readonly ok: false; readonly reason: RefreshFailure };
+  | { readonly ok: false; readonly reason: Exclude<RefreshFailure, 'throttled'> }
+  | {
+      readonly ok: false;
+      readonly reason: 'throttled';
+      /** Seconds the client must wait (an HTTP answer's `Retry-After`). */
+      readonly retryAfter: number;
+    };
 
 /** A rotated refresh token was presented after the grace window. Handles only, never tokens. */
 export interface TokenTheftEvent {
@@ -95,13 +108,18 @@ export interface TokenTheftEvent {
 /** Events of {@link RefreshTokens}. */
 export interface RefreshEvents {
   'token-theft': TokenTheftEvent;
+  /** A client sent a burst of invalid refresh tokens and is throttled (see {@link RefreshTokensOptions.guessing}). */
+  anomaly: Extract<AnomalyEvent, { kind: 'invalid-token-burst' }>;
 }
 
 /** Refresh tokens returned by {@link createRefreshTokens}. */
 export interface RefreshTokens {
   /** Starts a family (signs in): a session with a fresh refresh token. */
   issue(input?: CreateInput): Promise<{ token: string; session: Session }>;
-  /** Rotates a refresh token. Never throws for a bad token; throws only if the store fails. */
+  /**
+   * Rotates a refresh token. Never throws for a bad token; throws only if the
+   * store fails. `client.ip` is what the guessing throttle counts.
+   */
   refresh(token: unknown, options?: { client?: ClientInfo }): Promise<RefreshResult>;
   /** Signs out: revokes the family the token belongs to. Resolves whether a live session was revoked. */
   revoke(token: unknown): Promise<boolean>;
@@ -128,7 +146,7 @@ const INFO = 'latchkey/refresh-successor/v1\0';
  *
  * const store = sqliteStore({ path: './data/sessions.db' });
  * const sessions = createSessions({ store, idleTimeout: '14d', absoluteTimeout: '30d' });
- * const refresh = createRefreshTokens({ sessions, store, secret: process.env.REFRESH_SECRET! });
+ * const refresh = createRefreshTokens({ sessions, secret: process.env.REFRESH_SECRET! });
  * refresh.on('token-theft', (e) => log.warn('refresh token reuse', e));
  *
  * const { token } = await refresh.issue({ userId: 'u1' });
@@ -136,30 +154,37 @@ const INFO = 'latchkey/refresh-successor/v1\0';
  * ```
  */
 export function createRefreshTokens(options: RefreshTokensOptions): RefreshTokens {
-  if (options === null || typeof options !== 'object') throw new TypeError('createRefreshTokens() takes an options object');
-  const { sessions, store } = options;
-  if (sessions === null || typeof sessions !== 'object' || typeof sessions.rotate !== 'function') {
-    throw new ConfigError('sessions must be the engine from createSessions()');
-  }
-  if (store === null || typeof store !== 'object' || typeof store.get !== 'function') {
-    throw new ConfigError('store must be the Store given to createSessions()');
-  }
+  checkOptionKeys(options, 'createRefreshTokens()', REFRESH_OPTIONS, { retired: RETIRED });
+  const { sessions } = options;
+  // The engine's own store, clock and storeTimeout: a refresh read never disagrees with the engine's rotation.
+  const engine = engineInternals(sessions);
+  if (engine === undefined) throw new ConfigError('sessions must be the engine from createSessions()');
+  const { clock, readRecord: read } = engine;
   const keys = secretListArg('secret', options.secret, 'refresh secret', 'secret: process.env.REFRESH_SECRET');
-  const timeoutMs = storeTimeoutMs(store, options.storeTimeout);
   const graceMs = durationOption('graceWindow', options.graceWindow ?? '10s');
   if (graceMs > 60_000) throw new ConfigError('graceWindow must be at most 1 minute: an old refresh token should not outlive its use');
-  const clock = options.clock ?? systemClock;
+  const guessing = guessingMonitor(options.guessing);
   const onError = options.onError ?? (() => {});
-  const listeners: Array<(e: TokenTheftEvent) => void> = [];
+  if (typeof onError !== 'function') throw new ConfigError('onError must be a function');
+  const listeners: { [K in keyof RefreshEvents]: Array<(e: RefreshEvents[K]) => void> } = { 'token-theft': [], anomaly: [] };
 
-  function emit(e: TokenTheftEvent): void {
-    for (const fn of listeners.slice()) {
+  function emit<K extends keyof RefreshEvents>(event: K, e: RefreshEvents[K]): void {
+    for (const fn of listeners[event].slice()) {
       try {
         fn(e);
       } catch (err) {
         onError(err);
       }
     }
+  }
+
+  /** Counts a refusal that guessing (or replaying a stolen token) produces against the client's IP. */
+  function counted(result: RefreshResult, ip: string | null, now: number): RefreshResult {
+    if (ip !== null && guessing !== null && !result.ok && (result.reason === 'malformed' || result.reason === 'unknown' || result.reason === 'reused')) {
+      const count = guessing.fail(ip, now);
+      if (count > 0) emit('anomaly', { kind: 'invalid-token-burst', ip, count, at: now });
+    }
+    return result;
   }
 
   /** The successor `tombstone.successor` names, if `from` derives it under one of our keys. */
@@ -175,7 +200,7 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
     const revoked: string[] = [];
     let h: string | null = from;
     for (let i = 0; h !== null && i < MAX_FAMILY; i++) {
-      const r: SessionRecord | null = await callStore(() => store.get(h as string), timeoutMs);
+      const r: SessionRecord | null = await read(h);
       if (r === null) break;
       if (r.status === 'active') {
         if (await sessions.revoke(r.handle)) revoked.push(r.handle);
@@ -199,17 +224,34 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
       const next = successorOf(cur, r.successor);
       // Not a refresh rotation of ours (a manual rotate, a renewal): the old token is simply dead.
       if (next === null) return { ok: false, reason: 'revoked' };
-      const s = await callStore(() => store.get(next.handle), timeoutMs);
+      const s = await read(next.handle);
       if (s === null || !secretMatches(next.secret, s.secretHash)) return { ok: false, reason: 'revoked' };
       if (step === 0 && now - s.issuedAt >= graceMs) {
         const revoked = await revokeFamily(s.handle);
-        emit({ handle: presented.handle, revoked, userId: tombstone.userId, ip: typeof client?.ip === 'string' ? client.ip : null, at: now });
+        emit('token-theft', { handle: presented.handle, revoked, userId: tombstone.userId, ip: typeof client?.ip === 'string' ? client.ip : null, at: now });
         return { ok: false, reason: 'reused' };
       }
       cur = next;
       r = s;
     }
     return { ok: false, reason: 'revoked' };
+  }
+
+  async function rotate(token: unknown, client: ClientInfo | undefined, now: number): Promise<RefreshResult> {
+    const parsed = parseToken(token);
+    if (parsed === null) return { ok: false, reason: 'malformed' };
+    for (let attempt = 0; ; attempt++) {
+      const rec = await read(parsed.handle);
+      if (rec === null || !secretMatches(parsed.secret, rec.secretHash)) return { ok: false, reason: 'unknown' };
+      if (rec.status !== 'active') return follow(parsed, rec, client, now);
+      const successor = derive(keys[0] as Buffer, parsed);
+      const rotated = await sessions.rotate(`${parsed.handle}.${parsed.secret}`, client === undefined ? { successor } : { successor, client });
+      if (rotated.ok) return { ok: true, token: rotated.token, session: rotated.session };
+      if (rotated.reason === 'expired-idle' || rotated.reason === 'expired-absolute') return { ok: false, reason: 'expired' };
+      if (rotated.reason !== 'conflict' && rotated.reason !== 'revoked') return { ok: false, reason: rotated.reason === 'malformed' ? 'malformed' : 'unknown' };
+      // Lost the race (or a data patch moved the version): look again. A concurrent winner left a tombstone to follow.
+      if (attempt >= 3) return { ok: false, reason: 'revoked' };
+    }
   }
 
   return {
@@ -219,27 +261,17 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
 
     async refresh(token, opts) {
       const client = opts?.client;
-      const parsed = parseToken(token);
-      if (parsed === null) return { ok: false, reason: 'malformed' };
+      const ip = typeof client?.ip === 'string' && client.ip !== '' ? client.ip : null;
       const now = clock.now();
-      for (let attempt = 0; ; attempt++) {
-        const rec = await callStore(() => store.get(parsed.handle), timeoutMs);
-        if (rec === null || !secretMatches(parsed.secret, rec.secretHash)) return { ok: false, reason: 'unknown' };
-        if (rec.status !== 'active') return follow(parsed, rec, client, now);
-        const successor = derive(keys[0] as Buffer, parsed);
-        const rotated = await sessions.rotate(`${parsed.handle}.${parsed.secret}`, client === undefined ? { successor } : { successor, client });
-        if (rotated.ok) return { ok: true, token: rotated.token, session: rotated.session };
-        if (rotated.reason === 'expired-idle' || rotated.reason === 'expired-absolute') return { ok: false, reason: 'expired' };
-        if (rotated.reason !== 'conflict' && rotated.reason !== 'revoked') return { ok: false, reason: rotated.reason === 'malformed' ? 'malformed' : 'unknown' };
-        // Lost the race (or a data patch moved the version): look again. A concurrent winner left a tombstone to follow.
-        if (attempt >= 3) return { ok: false, reason: 'revoked' };
-      }
+      // A throttled client is answered before anything is parsed or read.
+      if (ip !== null && guessing !== null && guessing.blocked(ip, now)) return { ok: false, reason: 'throttled', retryAfter: guessing.retryAfterSeconds(ip, now) };
+      return counted(await rotate(token, client, now), ip, now);
     },
 
     async revoke(token) {
       const parsed = parseToken(token);
       if (parsed === null) return false;
-      const rec = await callStore(() => store.get(parsed.handle), timeoutMs);
+      const rec = await read(parsed.handle);
       if (rec === null || !secretMatches(parsed.secret, rec.secretHash)) return false;
       return (await revokeFamily(rec.handle)).length > 0;
     },
@@ -251,20 +283,43 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
 
     async session(handle) {
       if (typeof handle !== 'string' || handle === '') return null;
-      const r = await liveRecord(store, handle, clock.now(), timeoutMs);
+      const r = await liveRecord(read, handle, clock.now());
       return r === null ? null : toSession(r);
     },
 
     on(event, listener) {
-      if (event !== 'token-theft') throw new TypeError(`unknown event ${JSON.stringify(String(event))}; RefreshTokens emits 'token-theft'`);
-      if (typeof listener !== 'function') throw new TypeError('on() needs a listener function');
-      listeners.push(listener);
+      if (event !== 'token-theft' && event !== 'anomaly') {
+        throw new LatchkeyTypeError(`unknown event ${JSON.stringify(String(event)).slice(0, 40)}; RefreshTokens emits 'token-theft' and 'anomaly'`);
+      }
+      if (typeof listener !== 'function') throw new LatchkeyTypeError('on() needs a listener function');
+      const list = listeners[event] as Array<typeof listener>;
+      list.push(listener);
       return () => {
-        const i = listeners.indexOf(listener);
-        if (i !== -1) listeners.splice(i, 1);
+        const i = list.indexOf(listener);
+        if (i !== -1) list.splice(i, 1);
       };
     },
   };
+}
+
+const REFRESH_OPTIONS = ['sessions', 'secret', 'graceWindow', 'guessing', 'onError'];
+const ENGINE_OWNS = "refresh rotation reads the engine's store, on the engine's clock, within the engine's storeTimeout: pass createSessions({ store, clock, storeTimeout }) as sessions and remove";
+const RETIRED: Record<string, string> = {
+  store: `${ENGINE_OWNS} store`,
+  clock: `${ENGINE_OWNS} clock`,
+  storeTimeout: `${ENGINE_OWNS} storeTimeout`,
+};
+
+/** The throttle `option` asks for, or `null` when it is off. */
+function guessingMonitor(option: RefreshTokensOptions['guessing']): GuessingMonitor | null {
+  if (option === false) return null;
+  const o = option ?? {};
+  checkOptionKeys(o, 'createRefreshTokens()', ['threshold', 'window', 'maxClients'], { prefix: 'guessing.' });
+  return new GuessingMonitor({
+    threshold: positiveInt('guessing.threshold', o.threshold ?? 20),
+    windowMs: durationOption('guessing.window', o.window ?? '1m', { min: 1 }),
+    maxClients: positiveInt('guessing.maxClients', o.maxClients ?? 10_000),
+  });
 }
 
 /** HMAC-SHA-512(key, info ‖ handle.secret): 16 bytes of handle, 32 of secret, in the engine's token format. */

@@ -8,24 +8,25 @@
  *
  * @module
  */
-import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
 import type { Duration } from '../core/duration.js';
-import { ConfigError } from '../core/errors.js';
+import { engineInternals } from '../core/engine-internals.js';
+import { ConfigError, LatchkeyTypeError } from '../core/errors.js';
 import type { ClientInfo, Session } from '../core/model.js';
+import { checkOptionKeys } from '../core/option-keys.js';
 import type { CreateInput, Sessions } from '../core/sessions.js';
-import type { Store } from '../core/store.js';
 import type { JSONWebKeySet } from 'jose';
-import { createAccessTokens, type AccessTokenResult, type AccessTokens, type AccessTokensOptions, type VerifyOptions } from './access.js';
+import { accessTokensOver, type AccessTokenResult, type AccessTokens, type AccessTokensOptions, type VerifyOptions } from './access.js';
 import type { KeySet } from './keys.js';
-import { createRefreshTokens, type RefreshEvents, type RefreshFailure, type RefreshTokens } from './refresh.js';
+import { createRefreshTokens, type RefreshEvents, type RefreshResult, type RefreshTokens, type RefreshTokensOptions } from './refresh.js';
 
 /** Options of {@link createTokens}. */
 export interface TokensOptions {
-  /** The session engine; its timeouts are the refresh tokens' lifetimes (e.g. `idleTimeout: '14d'`, `absoluteTimeout: '30d'`). */
+  /**
+   * The session engine, from `createSessions()`: its timeouts are the refresh
+   * tokens' lifetimes (e.g. `idleTimeout: '14d'`, `absoluteTimeout: '30d'`),
+   * and token mode reads its store on its clock, within its `storeTimeout`.
+   */
   sessions: Sessions;
-  /** The store given to `createSessions()`. */
-  store: Store;
   /** The signing keys: `await createKeySet(...)`. */
   keys: KeySet;
   /** `iss` of access tokens. */
@@ -40,8 +41,11 @@ export interface TokensOptions {
   clockSkew?: Duration;
   /** Grace window of refresh-token rotation. @default '10s' */
   graceWindow?: Duration;
-  /** How long one store read of token mode may take (not armed for in-process stores); give the engine's. @default '2s' */
-  storeTimeout?: Duration;
+  /**
+   * The refresh-token guessing throttle: see `RefreshTokensOptions.guessing`.
+   * @default { threshold: 20, window: '1m', maxClients: 10000 }
+   */
+  guessing?: RefreshTokensOptions['guessing'];
   /**
    * How verification learns that a token's session (refresh family) ended:
    * see `AccessTokensOptions.revocation`. A family ended in this process is
@@ -57,8 +61,6 @@ export interface TokensOptions {
    * @default none
    */
   claims?: (session: Session) => AccessClaimsOf | Promise<AccessClaimsOf>;
-  /** The engine's clock. @default the system clock */
-  clock?: Clock;
   /** Called with errors thrown by event listeners. @default none */
   onError?: (error: unknown) => void;
 }
@@ -79,8 +81,8 @@ export interface TokenPair {
   readonly session: Session;
 }
 
-/** Result of {@link Tokens.refresh}. */
-export type TokenRefreshResult = ({ readonly ok: true } & TokenPair) | { readonly ok: false; readonly reason: RefreshFailure };
+/** Result of {@link Tokens.refresh}: a new pair, or why not (`'throttled'` with `retryAfter` seconds). */
+export type TokenRefreshResult = ({ readonly ok: true } & TokenPair) | Extract<RefreshResult, { readonly ok: false }>;
 
 /** Token mode returned by {@link createTokens}. */
 export interface Tokens {
@@ -106,7 +108,7 @@ export interface Tokens {
   revokeUser(userId: string): Promise<string[]>;
   /** The public JWKS document. */
   jwks(): JSONWebKeySet;
-  /** Subscribes to `token-theft`. */
+  /** Subscribes to `token-theft` and `anomaly` (a client throttled for a burst of invalid refresh tokens). */
   on<K extends keyof RefreshEvents>(event: K, listener: (event: RefreshEvents[K]) => void): () => void;
   /** The underlying access-token signer and verifier. */
   readonly access: AccessTokens;
@@ -114,9 +116,8 @@ export interface Tokens {
   readonly refreshTokens: RefreshTokens;
 }
 
-const TOKENS_OPTIONS: ReadonlySet<string> = new Set([
+const TOKENS_OPTIONS = [
   'sessions',
-  'store',
   'keys',
   'issuer',
   'audience',
@@ -124,16 +125,21 @@ const TOKENS_OPTIONS: ReadonlySet<string> = new Set([
   'accessTtl',
   'clockSkew',
   'graceWindow',
-  'storeTimeout',
+  'guessing',
   'revocation',
   'claims',
-  'clock',
   'onError',
-]);
+];
 
-/** What callers of the per-user epochs, which the revocation check replaced, are told. */
-const RETIRED_EPOCHS =
-  "epochs is no longer an option: access tokens are refused once their session ends (sign-out, log out everywhere, theft) through the revocation check; remove epochs, and tune it with revocation: { staleness } (or turn it off with revocation: false)";
+const ENGINE_OWNS = "token mode reads the engine's store, on the engine's clock, within the engine's storeTimeout: pass createSessions({ store, clock, storeTimeout }) as sessions and remove";
+const RETIRED: Record<string, string> = {
+  // What callers of the per-user epochs, which the revocation check replaced, are told.
+  epochs:
+    'access tokens are refused once their session ends (sign-out, log out everywhere, theft) through the revocation check; remove epochs, and tune it with revocation: { staleness } (or turn it off with revocation: false)',
+  store: `${ENGINE_OWNS} store`,
+  clock: `${ENGINE_OWNS} clock`,
+  storeTimeout: `${ENGINE_OWNS} storeTimeout`,
+};
 
 /**
  * Creates token mode over a session engine and a key set.
@@ -148,7 +154,7 @@ const RETIRED_EPOCHS =
  * const sessions = createSessions({ store, idleTimeout: '14d', absoluteTimeout: '30d' });
  * const keys = await createKeySet({ storage: fileKeyStorage('./data/keys.json'), rotateEvery: '30d' });
  * const tokens = createTokens({
- *   sessions, store, keys,
+ *   sessions, keys,
  *   issuer: 'https://auth.example.com', audience: 'api',
  *   refreshSecret: process.env.REFRESH_SECRET!,
  * });
@@ -159,38 +165,33 @@ const RETIRED_EPOCHS =
  * ```
  */
 export function createTokens(options: TokensOptions): Tokens {
-  if (options === null || typeof options !== 'object') throw new TypeError('createTokens() takes an options object');
-  for (const key of Object.keys(options)) {
-    // A misspelt or retired option would silently fall back to its default: refuse it.
-    if (key === 'epochs') throw new ConfigError(RETIRED_EPOCHS);
-    if (!TOKENS_OPTIONS.has(key)) throw new ConfigError(`${key} is not an option of createTokens(); known options: ${[...TOKENS_OPTIONS].join(', ')}`);
-  }
-  const clock = options.clock ?? systemClock;
+  checkOptionKeys(options, 'createTokens()', TOKENS_OPTIONS, { retired: RETIRED });
+  const engine = engineInternals(options.sessions);
+  if (engine === undefined) throw new ConfigError('sessions must be the engine from createSessions()');
   const claimsOf = options.claims;
   if (claimsOf !== undefined && typeof claimsOf !== 'function') throw new ConfigError('claims must be a function (session) => { scope?, claims? }');
-  const access = createAccessTokens({
-    keys: options.keys,
-    issuer: options.issuer,
-    audience: options.audience,
-    ttl: options.accessTtl,
-    clockSkew: options.clockSkew,
-    store: options.store,
-    storeTimeout: options.storeTimeout,
-    revocation: options.revocation,
-    clock,
-    onError: options.onError,
-  });
+  const access = accessTokensOver(
+    {
+      keys: options.keys,
+      issuer: options.issuer,
+      audience: options.audience,
+      ttl: options.accessTtl,
+      clockSkew: options.clockSkew,
+      revocation: options.revocation,
+      onError: options.onError,
+    },
+    { store: engine.store, read: engine.readRecord },
+    engine.clock,
+  );
   const refreshTokens = createRefreshTokens({
     sessions: options.sessions,
-    store: options.store,
     secret: options.refreshSecret,
-    graceWindow: options.graceWindow,
-    storeTimeout: options.storeTimeout,
-    clock,
-    onError: options.onError,
+    ...(options.graceWindow !== undefined ? { graceWindow: options.graceWindow } : {}),
+    ...(options.guessing !== undefined ? { guessing: options.guessing } : {}),
+    ...(options.onError !== undefined ? { onError: options.onError } : {}),
   });
   async function pair(refreshToken: string, session: Session): Promise<TokenPair> {
-    if (session.userId === null) throw new TypeError('token mode needs sessions with a userId');
+    if (session.userId === null) throw new LatchkeyTypeError('token mode needs sessions with a userId');
     const extra = claimsOf === undefined ? undefined : await claimsOf(session);
     const accessToken = await access.sign({
       subject: session.userId,
@@ -208,7 +209,7 @@ export function createTokens(options: TokensOptions): Tokens {
 
     async issue(input) {
       if (input === null || typeof input !== 'object' || typeof input.userId !== 'string') {
-        throw new TypeError('issue() takes { userId, data?, client?, authLevel? }');
+        throw new LatchkeyTypeError('issue() takes { userId, data?, client?, authLevel? }');
       }
       const { token, session } = await refreshTokens.issue(input);
       return pair(token, session);

@@ -86,6 +86,9 @@ describe('the examples', () => {
     const page = await (await fetch(url + '/', { headers: { cookie } })).text();
     expect(page).toContain('Signed in as ann');
     expect(page).toContain('(this device)');
+    // The page counts visits: each one sees its own write (node:http renders after writeHead()).
+    expect(page).toContain('visits 1.');
+    expect(await (await fetch(url + '/', { headers: { cookie } })).text()).toContain('visits 2.');
     const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
     expect(csrf).toMatch(/^[A-Za-z0-9_-]{43}$/);
 

@@ -581,4 +581,49 @@ export const scenarios: Scenario[] = [
       expect(env.store.reads).toBe(reads);
     },
   },
+  {
+    name: "a save the session cannot hold answers 500 session-not-saved, never the handler's 200",
+    async run(env) {
+      // Stateful: over maxDataBytes (64 KiB); sealed: within it, but over the cookie budget (6,000 bytes in all).
+      const bytes = env.mode === 'stateful' ? 70_000 : 20_000;
+      const token = await signIn(env, 'olga');
+      for (const cookie of [cookieHeader(token), null]) {
+        const r = await req(env, `/set-big?bytes=${bytes}`, { method: 'POST', cookie });
+        expect(r.status).toBe(500);
+        expect(r.headers.get('content-type')).toBe('application/json; charset=utf-8');
+        expect(r.body).toEqual({ error: 'session-not-saved', message: 'the session could not be saved' });
+        expect(r.setCookies).toEqual([]);
+      }
+      expect((await me(env, token)).body).toMatchObject({ userId: 'olga', data: {} });
+    },
+  },
+  {
+    name: "reads see the request's own writes, also while they are being committed",
+    async run(env) {
+      let cookie: string | null = null;
+      for (let visit = 1; visit <= 3; visit++) {
+        const r = await req(env, '/visit', { cookie: cookie === null ? null : cookieHeader(cookie) });
+        expect(r.status).toBe(200);
+        expect(r.body).toEqual({ visits: visit });
+        cookie = cookieValue(r.setCookies) ?? cookie;
+        expect(cookie).toMatch(tokenPattern(env));
+      }
+      expect((await me(env, cookie)).body).toMatchObject({ data: { visits: 3 } });
+    },
+  },
+  {
+    name: 'a session change after the answer went out is refused with HeadersSentError, never silently lost',
+    async run(env) {
+      const token = await signIn(env, 'pat');
+      // A request that had nothing to write, and one whose own change was committed with its answer.
+      for (const dirty of ['0', '1']) {
+        const id = `${env.ip}-${dirty}-${Math.random()}`;
+        const answered = await req(env, `/late?id=${id}&dirty=${dirty}`, { method: 'POST', cookie: cookieHeader(token) });
+        expect(answered.status).toBe(200);
+        const late = await req(env, `/late-change?id=${id}`, { method: 'POST', cookie: cookieHeader(token) });
+        expect(late.body).toEqual({ refused: 'ERR_HEADERS_SENT' });
+      }
+      expect((await me(env, token)).body.data).not.toHaveProperty('late');
+    },
+  },
 ];

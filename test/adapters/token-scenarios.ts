@@ -35,6 +35,9 @@ export interface TokenScenario {
   run(env: TokenEnv): Promise<void>;
 }
 
+/** Client addresses of the throttle scenario, one per run (the adapters' servers trust 127.0.0.1 for X-Forwarded-For). */
+let throttledClients = 0;
+
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const REFRESH = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
 const ACCESS_COOKIE = '__Host-access';
@@ -252,6 +255,24 @@ export const tokenScenarios: TokenScenario[] = [
       expect(junk.status).toBe(401);
       expect(junk.body).toMatchObject({ error: 'invalid_grant', detail: 'malformed' });
       // The token still refreshes: nothing above consumed it.
+      expect((await refreshWith(env, pair.refresh_token)).status).toBe(200);
+    },
+  },
+  {
+    name: 'a burst of invalid refresh tokens from one client is answered 429 throttled with Retry-After; another client still refreshes',
+    async run(env) {
+      const pair = await bearerPair(env);
+      const guesser = `198.51.100.${++throttledClients}`;
+      const guess = (): Promise<Reply> =>
+        call(env.bearer, '/auth/refresh', { ip: guesser, json: { refresh_token: `${'A'.repeat(21)}${throttledClients % 10}.${'B'.repeat(43)}` } });
+      for (let i = 0; i < 20; i++) expect((await guess()).status).toBe(401);
+      const refused = await call(env.bearer, '/auth/refresh', { ip: guesser, json: { refresh_token: pair.refresh_token } });
+      expect(refused.status).toBe(429);
+      expect(refused.body).toMatchObject({ error: 'throttled' });
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+      expectNoSecretIn(refused, pair.refresh_token);
+      // The token was not consumed, and the throttle is the guesser's alone.
       expect((await refreshWith(env, pair.refresh_token)).status).toBe(200);
     },
   },

@@ -25,12 +25,10 @@ describe.each(ADAPTERS)('token mode through the %s adapter', (adapter) => {
     const keys = await createKeySet({ clock });
     tokens = createTokens({
       sessions,
-      store,
       keys,
       issuer: ISSUER,
       audience: AUDIENCE,
       refreshSecret: REFRESH_SECRET,
-      clock,
       claims: (s) => ({ scope: s.userId?.startsWith('root-') ? ['read', 'admin'] : 'read' }),
     });
     tokens.on('token-theft', (e) => thefts.push(e));

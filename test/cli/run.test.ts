@@ -12,7 +12,7 @@ import { loadServiceFactory } from '../../src/cli/serve.js';
 import { manualClock } from '../../src/core/clock.js';
 import { createSessions } from '../../src/core/sessions.js';
 import { CONFIG_OPTIONS, envName, flagName } from '../../src/server/config.js';
-import { apiKeys } from '../../src/server/apikeys.js';
+import { apiKeys } from '../../src/core/api-keys.js';
 import { sqliteStore } from '../../src/stores/sqlite.js';
 import { createKeySet } from '../../src/tokens/keys.js';
 import { fileKeyStorage } from '../../src/tokens/key-storage.js';

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import type * as clientModule from '../../src/client/index.js';
-import { createClient, LatchkeyApiError, type LatchkeyClient, type Session, type ValidateSessionResult } from '../../src/client/index.js';
+import { createClient, LatchkeyApiError, type LatchkeyClient, type ServiceErrorCode, type Session, type ValidateSessionResult } from '../../src/client/index.js';
+import { ConfigError, LatchkeyError } from '../../src/core/errors.js';
+import type { SERVICE_ERROR_CODES } from '../../src/server/errors.js';
 import { loadConfig } from '../../src/server/config.js';
 import { createService, type Service } from '../../src/server/service.js';
 
@@ -98,8 +100,8 @@ describe('createClient()', () => {
     ['an ftp: baseUrl', 'ftp://example.com'],
     ['a baseUrl with credentials', 'http://user:pass@example.com'],
     ['a baseUrl with a query string', 'http://example.com/?x=1'],
-  ])('refuses %s with a TypeError', (_name, baseUrl) => {
-    expect(() => createClient({ baseUrl: baseUrl as string, apiKey: 'lk_x' })).toThrow(TypeError);
+  ])('refuses %s with a ConfigError', (_name, baseUrl) => {
+    expect(() => createClient({ baseUrl: baseUrl as string, apiKey: 'lk_x' })).toThrow(ConfigError);
   });
 
   it.each<[string, unknown]>([
@@ -108,25 +110,28 @@ describe('createClient()', () => {
     ['an empty apiKey', ''],
     ['an apiKey with a line break', 'lk_abc\r\nX-Injected: 1'],
     ['an apiKey with a space', 'lk_abc def'],
-  ])('refuses %s with a TypeError that does not show it', (_name, key) => {
+  ])('refuses %s with a ConfigError that does not show it', (_name, key) => {
     let error: unknown;
     try {
       createClient({ baseUrl: 'http://127.0.0.1:1', apiKey: key as string });
     } catch (err) {
       error = err;
     }
-    expect(error).toBeInstanceOf(TypeError);
+    expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(/^apiKey must be/);
     if (typeof key === 'string' && key !== '') expect((error as Error).message).not.toContain(key);
   });
 
-  it('refuses a timeout that is not a positive duration, a fetch that is not a function and a bad userAgent', () => {
+  it('refuses a timeout that is not a positive duration, a fetch that is not a function, a bad userAgent and an unknown option', () => {
     const ok = { baseUrl: 'http://127.0.0.1:1', apiKey: 'lk_x' };
     expect(() => createClient({ ...ok, timeout: 'soon' })).toThrow(/timeout must be a positive duration/);
-    expect(() => createClient({ ...ok, timeout: 0 })).toThrow(TypeError);
-    expect(() => createClient({ ...ok, timeout: -5 })).toThrow(TypeError);
+    expect(() => createClient({ ...ok, timeout: 0 })).toThrow(ConfigError);
+    expect(() => createClient({ ...ok, timeout: -5 })).toThrow(ConfigError);
     expect(() => createClient({ ...ok, fetch: 'fetch' as unknown as typeof fetch })).toThrow(/fetch must be a function/);
     expect(() => createClient({ ...ok, userAgent: 'x\ny' })).toThrow(/userAgent/);
+    expect(() => createClient({ ...ok, timout: '1s' } as never)).toThrow(
+      new ConfigError('timout is not an option of createClient(); known options: baseUrl, apiKey, timeout, fetch, userAgent'),
+    );
     expect(() => createClient(null as unknown as Parameters<typeof createClient>[0])).toThrow(TypeError);
   });
 
@@ -136,8 +141,9 @@ describe('createClient()', () => {
     expect(createClient({ baseUrl: 'http://[::1]:4000', apiKey: 'lk_x', timeout: 1500 }).baseUrl).toBe('http://[::1]:4000');
   });
 
-  it('refuses bad arguments of a call with a TypeError before sending anything', async () => {
+  it('refuses bad arguments of a call with a LatchkeyTypeError (a TypeError) before sending anything', async () => {
     await expect(latchkey.validateSession(undefined as unknown as string)).rejects.toThrow(TypeError);
+    await expect(latchkey.validateSession(undefined as unknown as string)).rejects.toMatchObject({ name: 'LatchkeyTypeError', code: 'ERR_INVALID_ARGUMENT' });
     await expect(latchkey.createSession({} as { userId: string })).rejects.toThrow(/userId must be a non-empty string/);
     await expect(latchkey.revokeSession('')).rejects.toThrow(TypeError);
     await expect(latchkey.listUserSessions(7 as unknown as string)).rejects.toThrow(TypeError);
@@ -209,7 +215,7 @@ describe('against the service', () => {
     expect(await latchkey.revokeRefreshToken(next.refreshToken)).toBe(true);
     expect(await latchkey.revokeRefreshToken(next.refreshToken)).toBe(false);
     const err = await rejection(latchkey.refreshTokens(next.refreshToken));
-    expect({ status: err.status, code: err.code, reason: err.reason }).toEqual({ status: 401, code: 'invalid_grant', reason: 'revoked' });
+    expect({ status: err.status, reason: err.reason, detail: err.detail }).toEqual({ status: 401, reason: 'invalid_grant', detail: 'revoked' });
     expect(everythingIn(err)).not.toContain(next.refreshToken);
   });
 
@@ -231,42 +237,46 @@ describe('errors from the service', () => {
     const wrong = `${apiKey.slice(0, -4)}AAAA` === apiKey ? `${apiKey.slice(0, -4)}BBBB` : `${apiKey.slice(0, -4)}AAAA`;
     const client = createClient({ baseUrl: base, apiKey: wrong });
     const err = await rejection(client.listUserSessions('alice'));
-    expect({ name: err.name, status: err.status, code: err.code, operation: err.operation }).toEqual({
+    expect({ name: err.name, status: err.status, reason: err.reason, operation: err.operation }).toEqual({
       name: 'LatchkeyApiError',
       status: 401,
-      code: 'unauthorized',
+      reason: 'unauthorized',
       operation: 'GET /v1/users/alice/sessions',
     });
     expect(err.message).toMatch(/^latchkey GET \/v1\/users\/alice\/sessions: 401 unauthorized: /);
+    // One family: the client's error is a LatchkeyError whose code names its class.
+    expect(err).toBeInstanceOf(LatchkeyError);
+    expect(err.code).toBe('ERR_SERVICE');
+    expectTypeOf<ServiceErrorCode>().toEqualTypeOf<(typeof SERVICE_ERROR_CODES)[number]>();
     expect(everythingIn(err)).not.toContain(wrong);
     expect(everythingIn(err)).not.toContain(wrong.slice(-43));
   });
 
-  it('maps a refused rotation to session_invalid with its reason, never showing the token', async () => {
+  it('maps a refused rotation to session-invalid with its reason, never showing the token', async () => {
     const { token, session } = await latchkey.createSession({ userId: freshUser() });
     await latchkey.revokeSession(session.handle);
     const err = await rejection(latchkey.rotateSession(token));
-    expect({ status: err.status, code: err.code, reason: err.reason }).toEqual({ status: 401, code: 'session_invalid', reason: 'revoked' });
+    expect({ status: err.status, reason: err.reason, detail: err.detail }).toEqual({ status: 401, reason: 'session-invalid', detail: 'revoked' });
     expect(everythingIn(err)).not.toContain(token);
     expect(everythingIn(err)).not.toContain(token.split('.')[1]);
     expect(everythingIn(err)).not.toContain(apiKey);
   });
 
-  it('maps an unknown session to not_found 404', async () => {
+  it('maps an unknown session to not-found 404', async () => {
     const err = await rejection(latchkey.patchSessionData('AAAAAAAAAAAAAAAAAAAAAA', { set: { a: 1 } }));
-    expect({ status: err.status, code: err.code }).toEqual({ status: 404, code: 'not_found' });
+    expect({ status: err.status, reason: err.reason }).toEqual({ status: 404, reason: 'not-found' });
   });
 
-  it('maps a schema violation to bad_request 400', async () => {
+  it('maps a schema violation to bad-request 400', async () => {
     const err = await rejection(latchkey.createSession({ userId: 'latchkey:apikeys' }));
-    expect({ status: err.status, code: err.code }).toEqual({ status: 400, code: 'bad_request' });
+    expect({ status: err.status, reason: err.reason }).toEqual({ status: 400, reason: 'bad-request' });
     const malformed = await rejection(latchkey.revokeSession('not-a-handle'));
-    expect(malformed.code).toBe('bad_request');
+    expect(malformed.reason).toBe('bad-request');
   });
 
-  it('maps an oversized body to payload_too_large 413', async () => {
+  it('maps an oversized body to payload-too-large 413', async () => {
     const err = await rejection(latchkey.createSession({ userId: freshUser(), data: { blob: 'x'.repeat(200_000) } }));
-    expect({ status: err.status, code: err.code }).toEqual({ status: 413, code: 'payload_too_large' });
+    expect({ status: err.status, reason: err.reason }).toEqual({ status: 413, reason: 'payload-too-large' });
     expect(err.message.length).toBeLessThan(500);
   });
 });
@@ -278,14 +288,14 @@ describe('errors without an answer', () => {
       const client = createClient({ baseUrl: silent.url, apiKey, timeout: '200ms' });
       const started = Date.now();
       const err = await rejection(client.validateSession('some.token'));
-      expect({ status: err.status, code: err.code }).toEqual({ status: 0, code: 'timeout' });
+      expect({ status: err.status, reason: err.reason }).toEqual({ status: 0, reason: 'timeout' });
       expect(Date.now() - started).toBeGreaterThanOrEqual(190);
       expect(Date.now() - started).toBeLessThan(3000);
       expect(err.message).toMatch(/no answer within 200 ms/);
       expect(everythingIn(err)).not.toContain(apiKey);
 
       const perCall = await rejection(createClient({ baseUrl: silent.url, apiKey }).health({ timeout: 100 }));
-      expect(perCall.code).toBe('timeout');
+      expect(perCall.reason).toBe('timeout');
     } finally {
       await silent.close();
     }
@@ -299,7 +309,7 @@ describe('errors without an answer', () => {
     });
     try {
       const err = await rejection(createClient({ baseUrl: stalling.url, apiKey, timeout: 200 }).validateSession('x'));
-      expect(err.code).toBe('timeout');
+      expect(err.reason).toBe('timeout');
     } finally {
       await stalling.close();
     }
@@ -309,7 +319,7 @@ describe('errors without an answer', () => {
     const gone = await fakeServer(() => null);
     await gone.close();
     const err = await rejection(createClient({ baseUrl: gone.url, apiKey }).createSession({ userId: 'alice' }));
-    expect({ status: err.status, code: err.code }).toEqual({ status: 0, code: 'network' });
+    expect({ status: err.status, reason: err.reason }).toEqual({ status: 0, reason: 'network' });
     expect(err.message).toMatch(/could not be reached \(ECONNREFUSED\)/);
     expect(everythingIn(err)).not.toContain(apiKey);
   });
@@ -327,7 +337,7 @@ describe('errors without an answer', () => {
   it('names the innermost cause of a network error, its code first, and keeps the chain as cause', async () => {
     const dns = Object.assign(new Error('getaddrinfo ENOTFOUND latchkey.invalid'), { code: 'ENOTFOUND' });
     const err = await rejection(failingWith(dns).createSession({ userId: 'alice' }));
-    expect(err).toMatchObject({ status: 0, code: 'network' });
+    expect(err).toMatchObject({ status: 0, reason: 'network' });
     expect(err.message).toBe('latchkey POST /v1/sessions: the service could not be reached (ENOTFOUND)');
     expect((err.cause as Error).cause).toBeInstanceOf(Error);
     expect(((err.cause as Error).cause as Error).cause).toBe(dns);
@@ -344,7 +354,7 @@ describe('errors without an answer', () => {
   it('never shows the API key or a token from a network error, in the message or the cause', async () => {
     const token = 'tok_0123456789abcdef';
     const err = await rejection(failingWith(new Error(`refused ${apiKey} and ${token}`)).validateSession(token));
-    expect(err.code).toBe('network');
+    expect(err.reason).toBe('network');
     expect(everythingIn(err)).not.toContain(apiKey);
     expect(everythingIn(err)).not.toContain(token);
     expect(err.cause).toBeUndefined();
@@ -356,7 +366,7 @@ describe('errors without an answer', () => {
       const controller = new AbortController();
       const pending = rejection(createClient({ baseUrl: silent.url, apiKey }).listUserSessions('alice', { signal: controller.signal }));
       setTimeout(() => controller.abort(), 50);
-      expect((await pending).code).toBe('aborted');
+      expect((await pending).reason).toBe('aborted');
     } finally {
       await silent.close();
     }
@@ -393,27 +403,27 @@ describe('answers that are not the API', () => {
     const fetchWithPad: typeof fetch = (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), 'x-pad': String(pad) } });
     const err = await rejection(createClient({ baseUrl: odd.url, apiKey, fetch: fetchWithPad }).validateSession(token));
     expect(lastSecret).toContain(token);
-    expect({ status: err.status, code: err.code, reason: err.reason }).toEqual({ status: 500, code: 'internal', reason: undefined });
+    expect({ status: err.status, reason: err.reason, detail: err.detail }).toEqual({ status: 500, reason: 'internal', detail: undefined });
     expect(everythingIn(err)).not.toContain('R'.repeat(12));
     expect(everythingIn(err)).not.toContain(apiKey.slice(-20));
     if (pad === 0) expect(err.message).toContain('[redacted]');
   });
 
-  it('says bad_response for an HTML error page, a non-JSON success and a success of the wrong shape', async () => {
+  it('says bad-response for an HTML error page, a non-JSON success and a success of the wrong shape', async () => {
     const client = createClient({ baseUrl: odd.url, apiKey });
     const html = await rejection(client.rotateSession('some.token'));
-    expect({ status: html.status, code: html.code }).toEqual({ status: 502, code: 'bad_response' });
+    expect({ status: html.status, reason: html.reason }).toEqual({ status: 502, reason: 'bad-response' });
     const text = await rejection(client.createSession({ userId: 'alice' }));
-    expect({ status: text.status, code: text.code }).toEqual({ status: 201, code: 'bad_response' });
+    expect({ status: text.status, reason: text.reason }).toEqual({ status: 201, reason: 'bad-response' });
     const shape = await rejection(client.issueTokens({ userId: 'alice' }));
-    expect({ status: shape.status, code: shape.code, message: shape.message }).toEqual({ status: 201, code: 'bad_response', message: 'latchkey POST /v1/tokens: the answer has no valid "accessToken"' });
+    expect({ status: shape.status, reason: shape.reason, message: shape.message }).toEqual({ status: 201, reason: 'bad-response', message: 'latchkey POST /v1/tokens: the answer has no valid "accessToken"' });
   });
 
-  it("resolves revokeSession false only for latchkey's not_found, not for any 404", async () => {
+  it("resolves revokeSession false only for latchkey's not-found, not for any 404", async () => {
     const client = createClient({ baseUrl: odd.url, apiKey });
     expect(await client.revokeSession('BBBBBBBBBBBBBBBBBBBBBB')).toBe(true);
     const err = await rejection(client.revokeSession('AAAAAAAAAAAAAAAAAAAAAA'));
-    expect({ status: err.status, code: err.code }).toEqual({ status: 404, code: 'bad_response' });
+    expect({ status: err.status, reason: err.reason }).toEqual({ status: 404, reason: 'bad-response' });
   });
 
   it('answers health and readiness as booleans on 503', async () => {
@@ -454,6 +464,6 @@ describe('the package export', () => {
     const specifier = 'latchkey/client';
     const mod = (await import(specifier)) as typeof clientModule;
     expect(typeof mod.createClient).toBe('function');
-    expect(new mod.LatchkeyApiError({ status: 0, code: 'network', message: 'm', operation: 'GET /healthz' })).toBeInstanceOf(Error);
+    expect(new mod.LatchkeyApiError({ status: 0, reason: 'network', message: 'm', operation: 'GET /healthz' })).toBeInstanceOf(Error);
   });
 });

@@ -39,7 +39,7 @@ describe.each(ADAPTERS)('token mode through the %s adapter', (adapter) => {
   let servers: Running[] = [];
 
   beforeAll(async () => {
-    tokens = createTokens({ sessions, store, keys: await createKeySet({ clock }), issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, clock });
+    tokens = createTokens({ sessions, keys: await createKeySet({ clock }), issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET });
     servers = await Promise.all([startTokens(adapter, createTokenTransport({ tokens }), tokens), startTokens(adapter, createTokenTransport({ tokens, carrier: 'cookie' }), tokens)]);
   });
   afterAll(async () => {

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createSessions } from '../../src/core/sessions.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { InvalidDataError } from '../../src/core/errors.js';
+import { HeadersSentError } from '../../src/http/errors.js';
 import { latchkey, tokenGuard } from '../../src/adapters/node.js';
 import { manualClock } from '../../src/core/clock.js';
 import { createTokenTransport } from '../../src/http/tokens.js';
@@ -54,6 +56,78 @@ describe('committing before a node:http response', () => {
       expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
       expect(await res.json()).toEqual({ error: 'store-unavailable', message: 'session store unavailable; retry later' });
       expect(res.headers.getSetCookie()).toEqual([]);
+    });
+  });
+
+  it('holds flushHeaders() too (it goes through writeHead), so that the session cookie goes out with the first headers', async () => {
+    const sessions = createSessions({ store: memoryStore(), sweepInterval: false });
+    const handler = latchkey({ sessions })((_req, res, session) => {
+      session.set('theme', 'dark');
+      res.setHeader('content-type', 'text/plain');
+      res.flushHeaders();
+      setTimeout(() => res.end('streamed'), 10);
+    });
+    await withServer(handler, async (url) => {
+      const res = await fetch(url);
+      expect(await res.text()).toBe('streamed');
+      expect(res.headers.getSetCookie()[0]).toMatch(/^__Host-session=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Path=\/;/);
+    });
+  });
+
+  it("answers 500 session-not-saved for data the session cannot hold, drops the handler's writes (later ones too) and reports the cause", async () => {
+    const reported: unknown[] = [];
+    const sessions = createSessions({ store: memoryStore(), sweepInterval: false, maxDataBytes: 100 });
+    const handler = latchkey({ sessions, onError: (e) => reported.push(e) })((_req, res, session) => {
+      session.set('big', 'x'.repeat(200));
+      res.writeHead(200, { 'content-type': 'text/html', 'x-handler': 'yes' }).end('<p>saved</p>');
+      // A careless handler writing again after its answer: nowhere, and no crash of the process.
+      setTimeout(() => {
+        res.write('late');
+        res.end();
+      }, 20);
+    });
+    await withServer(handler, async (url) => {
+      const res = await fetch(url);
+      expect(res.status).toBe(500);
+      expect(res.headers.get('x-handler')).toBeNull();
+      expect(await res.json()).toEqual({ error: 'session-not-saved', message: 'the session could not be saved' });
+      expect(res.headers.getSetCookie()).toEqual([]);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(reported).toHaveLength(1);
+      expect(reported[0]).toBeInstanceOf(InvalidDataError);
+    });
+  });
+
+  it('refuses a sign-in that finishes after the response started, and reports a cookie a late load() could not clear', async () => {
+    const reported: unknown[] = [];
+    const refused: unknown[] = [];
+    const sessions = createSessions({ store: memoryStore(), sweepInterval: false });
+    const handler = latchkey({ sessions, onError: (e) => reported.push(e) })(async (req, res, session) => {
+      if (req.url === '/login') {
+        // Not awaited: the answer starts while the sign-in is under way.
+        const signingIn = session.login('u1').catch((err: unknown) => void refused.push(err));
+        res.end('answered');
+        await signingIn;
+        return;
+      }
+      res.end('answered');
+      await session.load();
+    });
+    await withServer(handler, async (url) => {
+      expect(await (await fetch(`${url}/login`, { method: 'POST' })).text()).toBe('answered');
+      await new Promise((r) => setTimeout(r, 20));
+      expect(refused).toHaveLength(1);
+      expect(refused[0]).toBeInstanceOf(HeadersSentError);
+      expect((refused[0] as HeadersSentError).code).toBe('ERR_HEADERS_SENT');
+      expect((refused[0] as HeadersSentError).operation).toBe('login()');
+
+      const res = await fetch(url, { headers: { cookie: `__Host-session=${'A'.repeat(22)}.${'B'.repeat(43)}` } });
+      expect(await res.text()).toBe('answered');
+      expect(res.headers.getSetCookie()).toEqual([]);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(reported).toHaveLength(1);
+      expect(reported[0]).toBeInstanceOf(HeadersSentError);
+      expect((reported[0] as HeadersSentError).operation).toBe('load()');
     });
   });
 

@@ -286,14 +286,14 @@ describe('POST /v1/sessions', () => {
     ['a body that is an array', [{ userId: 'alice' }]],
     ['a body that is a string', 'alice'],
     ['a body that is null', null],
-  ])('refuses %s with 400 bad_request', async (_name, body) => {
-    expectError(await api('POST', '/v1/sessions', body), 400, 'bad_request');
+  ])('refuses %s with 400 bad-request', async (_name, body) => {
+    expectError(await api('POST', '/v1/sessions', body), 400, 'bad-request');
   });
 
-  it('refuses a body that is not JSON, or empty, with 400 bad_request', async () => {
-    expectError(await api('POST', '/v1/sessions', undefined, { raw: '{"userId": "alice"', headers: { 'content-type': 'application/json' } }), 400, 'bad_request');
-    expectError(await api('POST', '/v1/sessions', undefined, { raw: '', headers: { 'content-type': 'application/json' } }), 400, 'bad_request');
-    expectError(await api('POST', '/v1/sessions', undefined, { raw: '{"userId": "alice", "__proto__": {"x": 1}}', headers: { 'content-type': 'application/json' } }), 400, 'bad_request');
+  it('refuses a body that is not JSON, or empty, with 400 bad-request', async () => {
+    expectError(await api('POST', '/v1/sessions', undefined, { raw: '{"userId": "alice"', headers: { 'content-type': 'application/json' } }), 400, 'bad-request');
+    expectError(await api('POST', '/v1/sessions', undefined, { raw: '', headers: { 'content-type': 'application/json' } }), 400, 'bad-request');
+    expectError(await api('POST', '/v1/sessions', undefined, { raw: '{"userId": "alice", "__proto__": {"x": 1}}', headers: { 'content-type': 'application/json' } }), 400, 'bad-request');
   });
 
   it('keeps userIds with slashes, spaces and non-ASCII characters as they are', async () => {
@@ -347,8 +347,8 @@ describe('POST /v1/sessions/validate', () => {
     ['an oversized token', { token: 'a'.repeat(1025) }],
     ['an unknown field', { token: WELL_FORMED_UNKNOWN_TOKEN, extra: 1 }],
     ['a client that is a string', { token: WELL_FORMED_UNKNOWN_TOKEN, client: 'x' }],
-  ])('refuses %s with 400 bad_request', async (_name, body) => {
-    expectError(await api('POST', '/v1/sessions/validate', body), 400, 'bad_request');
+  ])('refuses %s with 400 bad-request', async (_name, body) => {
+    expectError(await api('POST', '/v1/sessions/validate', body), 400, 'bad-request');
   });
 
   it('answers 200 with a well-formed verdict or 400 with an error object for any JSON body, never 5xx', async () => {
@@ -370,7 +370,7 @@ describe('POST /v1/sessions/validate', () => {
             expect(r.json).toEqual({ valid: false, reason: expect.any(String) });
             expect(['malformed', 'unknown', 'expired-idle', 'expired-absolute', 'revoked', 'binding-mismatch']).toContain(r.json.reason);
           }
-        } else expectError(r, 400, 'bad_request');
+        } else expectError(r, 400, 'bad-request');
       }),
       { numRuns: 150 },
     );
@@ -412,15 +412,15 @@ describe('POST /v1/sessions/rotate', () => {
   it.each([
     ['malformed', 'not a token'],
     ['unknown', WELL_FORMED_UNKNOWN_TOKEN],
-  ])('refuses a %s token with 401 session_invalid and its reason', async (reason, token) => {
+  ])('refuses a %s token with 401 session-invalid and its reason', async (reason, token) => {
     const r = await api('POST', '/v1/sessions/rotate', { token });
-    expectError(r, 401, 'session_invalid', reason);
+    expectError(r, 401, 'session-invalid', reason);
   });
 
-  it('refuses a revoked token with 401 session_invalid, reason revoked', async () => {
+  it('refuses a revoked token with 401 session-invalid, reason revoked', async () => {
     const { token, session } = await createSession({ userId: freshUser() });
     expect((await api('DELETE', `/v1/sessions/${session.handle}`)).status).toBe(204);
-    expectError(await api('POST', '/v1/sessions/rotate', { token }), 401, 'session_invalid', 'revoked');
+    expectError(await api('POST', '/v1/sessions/rotate', { token }), 401, 'session-invalid', 'revoked');
   });
 
   it('refuses a token that was already rotated', async () => {
@@ -428,7 +428,7 @@ describe('POST /v1/sessions/rotate', () => {
     expect((await api('POST', '/v1/sessions/rotate', { token })).status).toBe(200);
     const again = await api('POST', '/v1/sessions/rotate', { token });
     expect([401, 409]).toContain(again.status);
-    expect(['session_invalid', 'conflict']).toContain(again.json.error.code);
+    expect(['session-invalid', 'conflict']).toContain(again.json.error.code);
   });
 
   it('lets exactly one of two concurrent rotations of a token win', async () => {
@@ -447,8 +447,8 @@ describe('POST /v1/sessions/rotate', () => {
     ['an empty userId', { token: WELL_FORMED_UNKNOWN_TOKEN, userId: '' }],
     ['a string authenticated', { token: WELL_FORMED_UNKNOWN_TOKEN, authenticated: 'yes' }],
     ['an unknown field', { token: WELL_FORMED_UNKNOWN_TOKEN, revokeEverything: true }],
-  ])('refuses %s with 400 bad_request', async (_name, body) => {
-    expectError(await api('POST', '/v1/sessions/rotate', body), 400, 'bad_request');
+  ])('refuses %s with 400 bad-request', async (_name, body) => {
+    expectError(await api('POST', '/v1/sessions/rotate', body), 400, 'bad-request');
   });
 });
 
@@ -470,11 +470,11 @@ describe('PATCH /v1/sessions/{handle}/data', () => {
     expect(r.json.session.data).toEqual({ a: 1 });
   });
 
-  it('answers 404 not_found for an unknown or revoked session', async () => {
-    expectError(await api('PATCH', `/v1/sessions/${WELL_FORMED_UNKNOWN_HANDLE}/data`, { set: { a: 1 } }), 404, 'not_found');
+  it('answers 404 not-found for an unknown or revoked session', async () => {
+    expectError(await api('PATCH', `/v1/sessions/${WELL_FORMED_UNKNOWN_HANDLE}/data`, { set: { a: 1 } }), 404, 'not-found');
     const { session } = await createSession({ userId: freshUser() });
     expect((await api('DELETE', `/v1/sessions/${session.handle}`)).status).toBe(204);
-    expectError(await api('PATCH', `/v1/sessions/${session.handle}/data`, { set: { a: 1 } }), 404, 'not_found');
+    expectError(await api('PATCH', `/v1/sessions/${session.handle}/data`, { set: { a: 1 } }), 404, 'not-found');
   });
 
   it('never patches an API key record through its id', async () => {
@@ -490,8 +490,8 @@ describe('PATCH /v1/sessions/{handle}/data', () => {
     ['unset that is a string', WELL_FORMED_UNKNOWN_HANDLE, { unset: 'a' }],
     ['unset with a number', WELL_FORMED_UNKNOWN_HANDLE, { unset: [1] }],
     ['an unknown field', WELL_FORMED_UNKNOWN_HANDLE, { set: {}, replace: {} }],
-  ])('refuses %s with 400 bad_request', async (_name, handle, body) => {
-    expectError(await api('PATCH', `/v1/sessions/${handle}/data`, body), 400, 'bad_request');
+  ])('refuses %s with 400 bad-request', async (_name, handle, body) => {
+    expectError(await api('PATCH', `/v1/sessions/${handle}/data`, body), 400, 'bad-request');
   });
 });
 
@@ -504,15 +504,15 @@ describe('DELETE /v1/sessions/{handle}', () => {
     expect(await validate(token)).toEqual({ valid: false, reason: 'revoked' });
   });
 
-  it('answers 404 not_found for a session already revoked or never made', async () => {
+  it('answers 404 not-found for a session already revoked or never made', async () => {
     const { session } = await createSession({ userId: freshUser() });
     expect((await api('DELETE', `/v1/sessions/${session.handle}`)).status).toBe(204);
-    expectError(await api('DELETE', `/v1/sessions/${session.handle}`), 404, 'not_found');
-    expectError(await api('DELETE', `/v1/sessions/${WELL_FORMED_UNKNOWN_HANDLE}`), 404, 'not_found');
+    expectError(await api('DELETE', `/v1/sessions/${session.handle}`), 404, 'not-found');
+    expectError(await api('DELETE', `/v1/sessions/${WELL_FORMED_UNKNOWN_HANDLE}`), 404, 'not-found');
   });
 
   it('refuses a malformed handle with 400, and never deletes an API key by its id', async () => {
-    expectError(await api('DELETE', '/v1/sessions/not-a-handle'), 400, 'bad_request');
+    expectError(await api('DELETE', '/v1/sessions/not-a-handle'), 400, 'bad-request');
     const { key, info } = await service.ctx.apiKeys.create('victim');
     secretsSeen.add(key);
     const r = await api('DELETE', `/v1/sessions/${info.id}`);
@@ -558,7 +558,7 @@ describe('GET /v1/users/{userId}/sessions', () => {
   it('refuses the reserved users, so that API keys are never listed', async () => {
     for (const path of ['/v1/users/latchkey:apikeys/sessions', '/v1/users/latchkey%3Aapikeys/sessions', '/v1/users/latchkey%3aadmin/sessions']) {
       const r = await api('GET', path);
-      expectError(r, 400, 'bad_request');
+      expectError(r, 400, 'bad-request');
     }
   });
 
@@ -577,7 +577,7 @@ describe('GET /v1/users/{userId}/sessions', () => {
   // Router errors (a malformed percent-encoding) are answered in the API's error format, not Fastify's.
   it('refuses a malformed percent-encoding in the path with a JSON 400', async () => {
     const r = await api('GET', '/v1/users/%E0%A4%A/sessions');
-    expectError(r, 400, 'bad_request');
+    expectError(r, 400, 'bad-request');
   });
 
   it('refuses a user id over 256 characters with a JSON error', async () => {
@@ -617,9 +617,9 @@ describe('DELETE /v1/users/{userId}/sessions', () => {
   });
 
   it('refuses a malformed except, an unknown query parameter and a reserved user with 400', async () => {
-    expectError(await api('DELETE', '/v1/users/alice/sessions?except=nope'), 400, 'bad_request');
-    expectError(await api('DELETE', `/v1/users/alice/sessions?except=${WELL_FORMED_UNKNOWN_HANDLE}&all=1`), 400, 'bad_request');
-    expectError(await api('DELETE', '/v1/users/latchkey:apikeys/sessions'), 400, 'bad_request');
+    expectError(await api('DELETE', '/v1/users/alice/sessions?except=nope'), 400, 'bad-request');
+    expectError(await api('DELETE', `/v1/users/alice/sessions?except=${WELL_FORMED_UNKNOWN_HANDLE}&all=1`), 400, 'bad-request');
+    expectError(await api('DELETE', '/v1/users/latchkey:apikeys/sessions'), 400, 'bad-request');
     expect((await service.ctx.apiKeys.list()).length).toBeGreaterThan(0);
   });
 });
@@ -710,7 +710,7 @@ describe('token mode: /v1/tokens', () => {
   it('refuses a refresh token as a session token', async () => {
     const issued = (await api('POST', '/v1/tokens', { userId: freshUser() })).json;
     expect((await validate(issued.refreshToken)).valid).toBe(false);
-    expectError(await api('POST', '/v1/sessions/rotate', { token: issued.refreshToken }), 401, 'session_invalid');
+    expectError(await api('POST', '/v1/sessions/rotate', { token: issued.refreshToken }), 401, 'session-invalid');
   });
 
   it.each<[string, string, unknown]>([
@@ -724,8 +724,8 @@ describe('token mode: /v1/tokens', () => {
     ['refresh: an unknown field', '/v1/tokens/refresh', { refreshToken: 'x', scope: 'admin' }],
     ['revoke: a missing refreshToken', '/v1/tokens/revoke', {}],
     ['revoke: an unknown field', '/v1/tokens/revoke', { refreshToken: 'x', everything: true }],
-  ])('refuses %s with 400 bad_request', async (_name, path, body) => {
-    expectError(await api('POST', path, body), 400, 'bad_request');
+  ])('refuses %s with 400 bad-request', async (_name, path, body) => {
+    expectError(await api('POST', path, body), 400, 'bad-request');
   });
 
   it('serves only public keys in the JWKS', async () => {
@@ -748,19 +748,19 @@ describe("the service's own sessions", () => {
     const admin = await other.create({ userId: 'latchkey:admin' });
     secretsSeen.add(admin.token);
     expect(await validate(admin.token)).toEqual({ valid: false, reason: 'unknown' });
-    expectError(await api('POST', '/v1/sessions/rotate', { token: admin.token }), 401, 'session_invalid');
-    expectError(await api('PATCH', `/v1/sessions/${admin.session.handle}/data`, { set: { role: 'x' } }), 404, 'not_found');
-    expectError(await api('DELETE', `/v1/sessions/${admin.session.handle}`), 404, 'not_found');
-    expectError(await api('GET', '/v1/users/latchkey%3Aadmin/sessions'), 400, 'bad_request');
+    expectError(await api('POST', '/v1/sessions/rotate', { token: admin.token }), 401, 'session-invalid');
+    expectError(await api('PATCH', `/v1/sessions/${admin.session.handle}/data`, { set: { role: 'x' } }), 404, 'not-found');
+    expectError(await api('DELETE', `/v1/sessions/${admin.session.handle}`), 404, 'not-found');
+    expectError(await api('GET', '/v1/users/latchkey%3Aadmin/sessions'), 400, 'bad-request');
     const still = await other.validate(admin.token);
     expect(still.ok && still.session.data).toEqual({});
   });
 });
 
 describe('limits and media types', () => {
-  it('refuses a body over the 128 KiB limit with 413 payload_too_large', async () => {
+  it('refuses a body over the 128 KiB limit with 413 payload-too-large', async () => {
     const r = await api('POST', '/v1/sessions', { userId: 'alice', data: { blob: 'x'.repeat(131_072) } });
-    expectError(r, 413, 'payload_too_large');
+    expectError(r, 413, 'payload-too-large');
   });
 
   it('accepts a body just under the limit that the engine can store, or refuses it as bad data, never 5xx', async () => {
@@ -770,21 +770,21 @@ describe('limits and media types', () => {
 
   it('refuses an oversized body announced by Content-Length alone, before reading it', async () => {
     const r = await api('POST', '/v1/sessions/validate', undefined, { raw: JSON.stringify({ token: 'x'.repeat(200_000) }), headers: { 'content-type': 'application/json' } });
-    expectError(r, 413, 'payload_too_large');
+    expectError(r, 413, 'payload-too-large');
   });
 
   it('refuses session data nested too deep to store with 400, not a crash', async () => {
     const raw = `{"userId":"deep","data":{"a":${'['.repeat(60_000)}${']'.repeat(60_000)}}}`;
     const r = await api('POST', '/v1/sessions', undefined, { raw, headers: { 'content-type': 'application/json' } });
-    expectError(r, 400, 'bad_request');
+    expectError(r, 400, 'bad-request');
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 
   it.each(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml'])(
-    'refuses a %s body with 415 unsupported_media_type',
+    'refuses a %s body with 415 unsupported-media-type',
     async (type) => {
       const r = await api('POST', '/v1/sessions', undefined, { raw: JSON.stringify({ userId: 'alice' }), headers: { 'content-type': type } });
-      expectError(r, 415, 'unsupported_media_type');
+      expectError(r, 415, 'unsupported-media-type');
     },
   );
 
@@ -802,9 +802,9 @@ describe('unknown routes', () => {
     ['PUT', '/v1/sessions'],
     ['POST', '/v1/users/alice/sessions'],
     ['GET', '/v2/sessions'],
-  ])('answers %s %s with 404 not_found as JSON', async (method, path) => {
+  ])('answers %s %s with 404 not-found as JSON', async (method, path) => {
     const r = await api(method, path, method === 'GET' ? undefined : {});
-    expectError(r, 404, 'not_found');
+    expectError(r, 404, 'not-found');
   });
 });
 
@@ -818,7 +818,7 @@ describe('service routes', () => {
     expect(await ready.json()).toEqual({ status: 'ready' });
   });
 
-  it.skipIf(!redisAvailable)('answers /readyz with 503 unavailable and the API with 503 store_unavailable while the store is down', async () => {
+  it.skipIf(!redisAvailable)('answers /readyz with 503 unavailable and the API with 503 store-unavailable while the store is down', async () => {
     const redis = await startRedis();
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-api-down-'));
     let down: Service | undefined;
@@ -838,7 +838,7 @@ describe('service routes', () => {
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       const refused = await fetch(`${url}/v1/sessions`, { method: 'POST', headers, body: JSON.stringify({ userId: 'alice' }) });
       expect(refused.status).toBe(503);
-      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('store_unavailable');
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('store-unavailable');
 
       await redis.restart();
       await expect.poll(async () => (await fetch(`${url}/readyz`)).status, { timeout: 10_000, interval: 200 }).toBe(200);

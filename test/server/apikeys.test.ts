@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessions } from '../../src/core/sessions.js';
 import type { Store } from '../../src/core/store.js';
-import { API_KEY_USER, apiKeys } from '../../src/server/apikeys.js';
-import { openStore } from '../../src/server/store-url.js';
+import { API_KEY_USER, apiKeys } from '../../src/core/api-keys.js';
+import { openStore } from '../../src/stores/open.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';
 import { redisAvailable, startRedis, type RedisServer } from '../servers/redis.js';
 

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import { CONFIG_OPTIONS, envName, flagName, loadConfig } from '../../src/server/config.js';
-import { parseStoreUrl, redactStoreUrl } from '../../src/server/store-url.js';
+import { parseStoreUrl, redactStoreUrl } from '../../src/stores/url.js';
 
 const cwd = mkdtempSync(join(tmpdir(), 'latchkey-config-'));
 

@@ -186,12 +186,12 @@ describe.skipIf(!redisAvailable)('a store outage', () => {
     await redis?.stop();
   });
 
-  it('answers 503 store_unavailable and readyz 503 while Redis is down, and recovers by itself', async () => {
+  it('answers 503 store-unavailable and readyz 503 while Redis is down, and recovers by itself', async () => {
     const { body } = await json(base, key, 'POST', '/v1/sessions', { userId: 'alice' });
     await redis.kill();
     const during = await json(base, key, 'POST', '/v1/sessions/validate', { token: body.token });
     expect(during.status).toBe(503);
-    expect(during.body.error.code).toBe('store_unavailable');
+    expect(during.body.error.code).toBe('store-unavailable');
     expect((await fetch(`${base}/readyz`)).status).toBe(503);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const metrics = await (await fetch(`${base}/metrics`)).text();
@@ -268,7 +268,7 @@ describe('engines, tokens and abuse', () => {
       last = await json(base, key, 'POST', '/v1/sessions/validate', { token: `${'A'.repeat(22)}.${String(i).padEnd(43, 'B')}`, client });
     }
     expect(last.status).toBe(429);
-    expect(last.body.error.code).toBe('too_many_requests');
+    expect(last.body.error.code).toBe('throttled');
     // Another client is not affected.
     expect((await json(base, key, 'POST', '/v1/sessions/validate', { token: 'x', client: { ip: '198.51.100.78' } })).status).toBe(200);
   });
@@ -280,7 +280,7 @@ describe('engines, tokens and abuse', () => {
       last = await json(base, key, 'POST', '/v1/tokens/refresh', { refreshToken: `${'C'.repeat(22)}.${String(i).padEnd(43, 'D')}`, client });
     }
     expect(last.status).toBe(429);
-    expect(last.body.error.code).toBe('too_many_requests');
+    expect(last.body.error.code).toBe('throttled');
     expect(service.ctx.feed.recent(200).some((e) => e.kind === 'invalid-token-burst' && e.ip === client.ip)).toBe(true);
     const pair = await json(base, key, 'POST', '/v1/tokens', { userId: 'u-ok' });
     expect((await json(base, key, 'POST', '/v1/tokens/refresh', { refreshToken: pair.body.refreshToken, client: { ip: '198.51.100.80' } })).status).toBe(200);

@@ -49,6 +49,10 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Starts it again on the same port (after stop or kill). */
   restart(): Promise<void>;
+  /** SIGSTOP: the server keeps its connections but answers nothing, as a stalled host would. */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
 }
 
 function launch(args: string[], cwd: string): Promise<ChildProcess> {
@@ -116,6 +120,12 @@ export async function startRedis(): Promise<RedisServer> {
     },
     async restart() {
       child = await launch(baseArgs(port), dir);
+    },
+    pause() {
+      child.kill('SIGSTOP');
+    },
+    resume() {
+      child.kill('SIGCONT');
     },
   };
 }

@@ -233,13 +233,86 @@ describe.skipIf(!redisAvailable)('the Redis store when Redis dies', () => {
   }, 30_000);
 });
 
+/** A call that must reject with StoreUnavailableError saying `why`, without the command's arguments anywhere in it (ioredis's error, if any, as its cause). */
+async function unavailable(call: Promise<unknown>, why: RegExp, secret: string): Promise<void> {
+  const err = await call.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(StoreUnavailableError);
+  expect((err as Error).message).toMatch(why);
+  expect((err as { cause?: { command?: unknown } }).cause?.command).toBeUndefined();
+  expect(`${(err as Error).message} ${String((err as Error).cause)}`).not.toContain(secret);
+}
+
+describe.skipIf(!redisAvailable)("the Redis store's own failures", () => {
+  it('rejects with StoreUnavailableError whatever ioredis says: a stalled server, a lost connection, one never made, retries run out, a cluster down', async () => {
+    const server = await startRedis();
+    const prefix = freshPrefix();
+    const store = redisStore({ url: server.url, prefix, commandTimeoutMs: 300 });
+    const r = sampleRecord({ expiresAt: Date.now() + 60_000, absoluteExpiresAt: Date.now() + 60_000, userId: 'alice' });
+    const next = sampleRecord({ expiresAt: Date.now() + 60_000, absoluteExpiresAt: Date.now() + 60_000, userId: 'alice' });
+    const tomb = { status: 'rotated', successor: next.handle, expiresAt: Date.now() + 1000 } as const;
+    // Every operation, each with the record's secret hash at hand to leak.
+    const calls = (s: typeof store): Array<() => Promise<unknown>> => [
+      () => s.create(r),
+      () => s.get(r.handle),
+      () => s.touch(r.handle, Date.now(), r.expiresAt, r.expiresAt),
+      () => s.patch(r.handle, { set: { a: 1 } }, Date.now()),
+      () => s.replace(r.handle, 1, next, tomb),
+      () => s.revoke(r.handle, Date.now()),
+      () => s.revokeUser('alice', Date.now()),
+      () => s.delete(r.handle),
+      () => s.listUser('alice'),
+      () => s.sweep(Date.now(), 10),
+    ];
+    let late: ReturnType<typeof redisStore> | null = null;
+    try {
+      expect(await store.create(r)).toBe(true);
+      server.pause();
+      try {
+        await unavailable(store.get(r.handle), /Redis did not answer in time/, r.secretHash);
+      } finally {
+        server.resume();
+      }
+      await server.kill();
+      for (const call of calls(store)) await unavailable(call(), /the connection to Redis is lost/, r.secretHash);
+      // Made while Redis is down: its first calls wait for a connection that never comes, then fail the same way.
+      late = redisStore({ url: server.url, prefix, commandTimeoutMs: 300 });
+      for (const call of calls(late)) await unavailable(call(), /Redis is unavailable|connection to Redis is lost|Redis was not reachable/, r.secretHash);
+      // A client of the application's, with an offline queue: its calls fail once ioredis's retries run out.
+      const given = new Redis(server.url, { enableOfflineQueue: true, maxRetriesPerRequest: 1, retryStrategy: () => 20 });
+      given.on('error', () => {});
+      try {
+        await unavailable(redisStore({ client: given, prefix }).get(r.handle), /the connection to Redis is lost/, r.secretHash);
+      } finally {
+        given.disconnect();
+      }
+    } finally {
+      await late?.close();
+      await store.close();
+      await server.stop();
+    }
+
+    const cluster = await startRedisCluster();
+    const clustered = redisStore({ cluster: { nodes: [...cluster.nodes] }, prefix, commandTimeoutMs: 300 });
+    try {
+      expect(await clustered.create(r)).toBe(true);
+      await cluster.stop();
+      for (const call of calls(clustered)) await unavailable(call(), /the Redis cluster is down|the connection to Redis is lost|Redis did not answer in time/, r.secretHash);
+    } finally {
+      await clustered.close();
+    }
+  }, 60_000);
+});
+
 describe.skipIf(!redisAvailable)('the Redis store started before Redis', () => {
   it('fails while Redis is not there yet and works as soon as it is, without a restart', async () => {
     const server = await startRedis();
     await server.kill();
     const store = redisStore({ url: server.url, prefix: freshPrefix(), commandTimeoutMs: 300 });
     try {
-      await expect(store.get(sampleRecord().handle)).rejects.toThrow();
+      await expect(store.get(sampleRecord().handle)).rejects.toBeInstanceOf(StoreUnavailableError);
       expect(await store.ping()).toBe(false);
       await server.restart();
       const r = sampleRecord({ expiresAt: Date.now() + 60_000 });

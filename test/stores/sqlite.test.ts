@@ -84,6 +84,16 @@ describe('the SQLite store', () => {
     expect(dump).not.toContain(token.split('.')[1]);
   });
 
+  it('checks its options at construction: unknown keys refused, the old busyTimeoutMs named with its replacement', () => {
+    const path = join(dir, 'options.db');
+    expect(() => sqliteStore({ path, busyTimeoutMs: 5000 } as never)).toThrow(new ConfigError("busyTimeoutMs was replaced by busyTimeout, a duration such as '2s'"));
+    expect(() => sqliteStore({ path, synchronus: 'full' } as never)).toThrow(
+      new ConfigError('"synchronus" is not an option of sqliteStore(); known options: path, database, synchronous, busyTimeout'),
+    );
+    expect(() => sqliteStore({ path, busyTimeout: 'soon' })).toThrow(/busyTimeout must be a duration/);
+    sqliteStore({ path, busyTimeout: '500ms' });
+  });
+
   it('uses its indexes for user lists and sweeps', () => {
     const path = join(dir, 'plan.db');
     sqliteStore({ path });

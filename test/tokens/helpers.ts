@@ -18,7 +18,7 @@ export async function setup(
   const store = o.store ?? memoryStore({ now: clock.now });
   const sessions = createSessions({ store, clock, sweepInterval: false, idleTimeout: '14d', absoluteTimeout: '30d', ...o.sessions });
   const keys = await createKeySet({ clock, ...o.keys });
-  const tokens = createTokens({ sessions, store, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, clock, ...o.tokens });
+  const tokens = createTokens({ sessions, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, ...o.tokens });
   const thefts: TokenTheftEvent[] = [];
   tokens.on('token-theft', (e) => thefts.push(e));
   return { clock, store, sessions, keys, tokens, thefts };

@@ -144,9 +144,9 @@ describe('refresh token configuration', () => {
   it('needs a derivation secret of at least 32 bytes', () => {
     const store = memoryStore();
     const sessions = createSessions({ store, sweepInterval: false });
-    expect(() => createRefreshTokens({ sessions, store, secret: 'short' })).toThrow(ConfigError);
-    expect(() => createRefreshTokens({ sessions, store, secret: [] })).toThrow(/secret/);
-    expect(() => createRefreshTokens({ sessions, store, secret: 'x'.repeat(32), graceWindow: '5m' })).toThrow(/graceWindow/);
+    expect(() => createRefreshTokens({ sessions, secret: 'short' })).toThrow(ConfigError);
+    expect(() => createRefreshTokens({ sessions, secret: [] })).toThrow(/secret/);
+    expect(() => createRefreshTokens({ sessions, secret: 'x'.repeat(32), graceWindow: '5m' })).toThrow(/graceWindow/);
   });
 
   it('still converges when the derivation secret changed mid-race (old secret kept second)', async () => {
@@ -154,8 +154,8 @@ describe('refresh token configuration', () => {
     const store = memoryStore();
     const sessions = createSessions({ store, clock, sweepInterval: false });
     const oldKey = randomBytes(32);
-    const before = createRefreshTokens({ sessions, store, secret: oldKey, clock });
-    const after = createRefreshTokens({ sessions, store, secret: [randomBytes(32), oldKey], clock });
+    const before = createRefreshTokens({ sessions, secret: oldKey });
+    const after = createRefreshTokens({ sessions, secret: [randomBytes(32), oldKey] });
     const { token } = await before.issue({ userId: 'u1' });
     const won = await before.refresh(token);
     const late = await after.refresh(token);
@@ -166,7 +166,7 @@ describe('refresh token configuration', () => {
     const clock = manualClock();
     const store = memoryStore();
     const sessions = createSessions({ store, clock, sweepInterval: false });
-    const refresh = createRefreshTokens({ sessions, store, secret: randomBytes(32), clock });
+    const refresh = createRefreshTokens({ sessions, secret: randomBytes(32) });
     const { token } = await refresh.issue({ userId: 'u1' });
     const manual = await sessions.rotate(token);
     expect(manual.ok).toBe(true);
@@ -214,7 +214,7 @@ describe('refresh race across processes', () => {
     const secret = randomBytes(32).toString('base64url');
     const store = sqliteStore({ path });
     const sessions = createSessions({ store, sweepInterval: false, idleTimeout: '14d', absoluteTimeout: '30d' });
-    const refresh = createRefreshTokens({ sessions, store, secret });
+    const refresh = createRefreshTokens({ sessions, secret });
     const { token } = await refresh.issue({ userId: 'u1' });
     const fixture = new URL('./fixtures/refresh-racer.mjs', import.meta.url).pathname;
     const outputs = await Promise.all(
@@ -238,7 +238,7 @@ describe('a store that does not answer', () => {
     const base = memoryStore();
     const hanging: Store = { ...base, capabilities: { ...base.capabilities, inProcess: false }, get: () => new Promise(() => {}) };
     const sessions = createSessions({ store: hanging, sweepInterval: false, storeTimeout: '50ms' });
-    const refresh = createRefreshTokens({ sessions, store: hanging, secret: 'k'.repeat(32), storeTimeout: '50ms' });
+    const refresh = createRefreshTokens({ sessions, secret: 'k'.repeat(32) });
     const token = `${'A'.repeat(22)}.${'B'.repeat(43)}`;
     const started = Date.now();
     await expect(refresh.refresh(token)).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });

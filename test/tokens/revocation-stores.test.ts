@@ -60,7 +60,7 @@ function twoInstances(name: string, backend: () => Backend): void {
     const store = counted(backend().open(space));
     const sessions = createSessions({ store, sweepInterval: false, idleTimeout: '14d', absoluteTimeout: '30d' });
     opened.push(sessions);
-    const tokens = createTokens({ sessions, store, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, graceWindow, revocation: { staleness } });
+    const tokens = createTokens({ sessions, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, graceWindow, revocation: { staleness } });
     return { sessions, store, tokens };
   };
   const pair = (staleness = '30s', graceWindow = '10s'): { a: Instance; b: Instance } => {
@@ -195,7 +195,7 @@ describe.skipIf(missing !== null)('access-token revocation over PostgreSQL LISTE
     const pool = new pg.Pool({ connectionString: server.url, max: 2, application_name: 'latchkey-pool-of-two' });
     const store = postgresStore({ pool, tablePrefix: `t${process.pid}_pool2_` });
     const sessions = createSessions({ store, sweepInterval: false, cache: { staleness: '5s' }, storeTimeout: '1s' });
-    const tokens = createTokens({ sessions, store, keys: await createKeySet(), issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, storeTimeout: '1s' });
+    const tokens = createTokens({ sessions, keys: await createKeySet(), issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET });
     try {
       const cookie = await sessions.create({ userId: 'u1' });
       const issued = await tokens.issue({ userId: 'u1' });

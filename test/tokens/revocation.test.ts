@@ -160,7 +160,7 @@ describe('access tokens of an ended session', () => {
       const store = sqliteStore({ path });
       const sessions = createSessions({ store, clock, sweepInterval: false, idleTimeout: '14d', absoluteTimeout: '30d' });
       const k = keys ?? (await createKeySet({ clock }));
-      return { sessions, keys: k, tokens: createTokens({ sessions, store, keys: k, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, clock, revocation: { staleness: '10s' } }) };
+      return { sessions, keys: k, tokens: createTokens({ sessions, keys: k, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, revocation: { staleness: '10s' } }) };
     };
     const a = await instance();
     const b = await instance(a.keys);
@@ -225,7 +225,7 @@ describe('access tokens of an ended session', () => {
       new ConfigError('revocation needs the store option: the store the sessions (refresh families) live in'),
     );
     expect(() => createAccessTokens({ ...base, store, revocation: { staleness: '10s', ttl: '1m' } as never })).toThrow(
-      'revocation.ttl is not an option; revocation takes { staleness?, maxEntries? }',
+      'revocation.ttl is not an option; known options of revocation: staleness, maxEntries',
     );
     expect(() => createAccessTokens({ ...base, store, revocation: { maxEntries: 0 } })).toThrow('revocation.maxEntries must be a positive whole number');
     expect(() => createAccessTokens({ ...base, store, revocation: { staleness: 'soon' as never } })).toThrow(ConfigError);
@@ -235,15 +235,15 @@ describe('access tokens of an ended session', () => {
   });
 
   it('refuses the retired epochs option and misspelt options rather than ignore them', async () => {
-    const { sessions, store, keys } = await setup();
-    const base = { sessions, store, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET };
+    const { sessions, keys } = await setup();
+    const base = { sessions, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET };
     expect(() => createTokens({ ...base, epochs: false } as never)).toThrow(
       new ConfigError(
-        'epochs is no longer an option: access tokens are refused once their session ends (sign-out, log out everywhere, theft) through the revocation check; remove epochs, and tune it with revocation: { staleness } (or turn it off with revocation: false)',
+        'epochs is no longer an option of createTokens(): access tokens are refused once their session ends (sign-out, log out everywhere, theft) through the revocation check; remove epochs, and tune it with revocation: { staleness } (or turn it off with revocation: false)',
       ),
     );
-    expect(() => createTokens({ ...base, revokation: false } as never)).toThrow(/^revokation is not an option of createTokens\(\); known options: sessions, store, keys/);
-    expect(() => createAccessTokens({ keys, issuer: ISSUER, audience: AUDIENCE, epochs: {} } as never)).toThrow(/^epochs is no longer an option: give the store option/);
+    expect(() => createTokens({ ...base, revokation: false } as never)).toThrow(/^revokation is not an option of createTokens\(\); known options: sessions, keys, issuer/);
+    expect(() => createAccessTokens({ keys, issuer: ISSUER, audience: AUDIENCE, epochs: {} } as never)).toThrow(/^epochs is no longer an option of createAccessTokens\(\): give the store option/);
     expect(() => createAccessTokens({ keys, issuer: ISSUER, audience: AUDIENCE, tll: '5m' } as never)).toThrow(/^tll is not an option of createAccessTokens\(\)/);
   });
 });

@@ -74,7 +74,6 @@ export async function registerDemoApp(
   });
   const tokens = createTokens({
     sessions,
-    store: ctx.store,
     keys: ctx.keys,
     issuer: ctx.config.issuer,
     // An audience of its own: no API of the service's users accepts a demo token.

@@ -6,10 +6,11 @@
  * @internal
  * @module
  */
-import { callStore } from '../../core/store-call.js';
 import type { SessionRecord } from '../../core/model.js';
 import { expiryOf } from '../../core/policy.js';
-import type { Store } from '../../core/store.js';
+
+/** A bounded, mapped read of any record by handle (tombstones included). */
+export type RecordReader = (handle: string) => Promise<SessionRecord | null>;
 
 /** Longest lineage walked: far more refreshes than fit in one access token's lifetime. */
 export const MAX_LINEAGE = 64;
@@ -18,17 +19,11 @@ export const MAX_LINEAGE = 64;
  * The live, unexpired record the lineage from `handle` leads to, or `null`
  * (revoked, expired, gone). `visit` is told each handle just before it is read.
  */
-export async function liveRecord(
-  store: Store,
-  handle: string,
-  now: number,
-  timeoutMs: number,
-  visit?: (handle: string) => void,
-): Promise<SessionRecord | null> {
+export async function liveRecord(read: RecordReader, handle: string, now: number, visit?: (handle: string) => void): Promise<SessionRecord | null> {
   let h = handle;
   for (let i = 0; i < MAX_LINEAGE; i++) {
     visit?.(h);
-    const r = await callStore(() => store.get(h), timeoutMs);
+    const r = await read(h);
     if (r === null) return null;
     if (r.status === 'active') return expiryOf(r, now) === null ? r : null;
     if (r.successor === null) return null;

@@ -18,19 +18,20 @@
 import type { Clock } from '../../core/clock.js';
 import { watchInvalidations } from '../../core/invalidations.js';
 import type { Invalidation, Store } from '../../core/store.js';
-import { liveRecord } from './lineage.js';
+import { liveRecord, type RecordReader } from './lineage.js';
 
 /** @internal */
 export interface LivenessOptions {
+  /** The store whose invalidations empty the cache. */
   readonly store: Store;
+  /** How a family's records are read: bounded, failures as `StoreUnavailableError`. */
+  readonly read: RecordReader;
   readonly clock: Clock;
   /** How long a live verdict is trusted without a store read. */
   readonly stalenessMs: number;
   /** How long an "ended" verdict is kept: the access-token lifetime plus the clock skew. */
   readonly endedForMs: number;
   readonly maxEntries: number;
-  /** Bound of each store read (0: none). */
-  readonly timeoutMs: number;
   readonly onError: (error: unknown) => void;
 }
 
@@ -80,13 +81,13 @@ export class FamilyLiveness {
     const joined = this.#pending.get(sid);
     if (joined !== undefined && !joined.stale) return joined.promise;
     if (!this.#watching) this.#watch();
-    const { store, clock, timeoutMs } = this.#o;
+    const { read, clock } = this.#o;
     const at = clock.now();
     const visited = new Set<string>();
     const pending: Pending = { promise: Promise.resolve(false), visited, stale: false };
     pending.promise = (async () => {
       try {
-        const record = await liveRecord(store, sid, at, timeoutMs, (h) => visited.add(h));
+        const record = await liveRecord(read, sid, at, (h) => visited.add(h));
         if (!pending.stale) {
           this.#fill(
             record === null

@@ -57,6 +57,9 @@ export function holdGate(id: string): { arrived: Promise<void>; release(): void 
   return { arrived, release };
 }
 
+/** Sessions of answered `/late` requests, by id: a later request changes them (`/late-change`). */
+const answered = new Map<string, RequestSession>();
+
 /** The application: the same routes for every adapter. */
 export async function app(session: RequestSession, path: string, query: URLSearchParams): Promise<Result> {
   switch (path) {
@@ -95,12 +98,40 @@ export async function app(session: RequestSession, path: string, query: URLSearc
       session.set(query.get('key') ?? 'k', query.get('value'));
       return { status: 200, body: { ok: true } };
     }
+    case '/set-big':
+      // A value the session cannot hold: over maxDataBytes, or over the sealed cookie budget.
+      session.set('big', 'x'.repeat(Number(query.get('bytes') ?? 0)));
+      return { status: 200, body: { ok: true } };
+    case '/visit': {
+      await session.load();
+      session.set('visits', Number(session.get('visits') ?? 0) + 1);
+      // Read when the adapter serialises the answer: on node:http, after writeHead(), while the commit runs.
+      return { status: 200, body: { get visits() { return session.get('visits'); } } };
+    }
+    case '/late':
+      // Answers now; `/late-change` changes this request's session once its response has gone out.
+      await session.load();
+      if (query.get('dirty') === '1') session.set('early', true);
+      answered.set(query.get('id') ?? '', session);
+      return { status: 200, body: { ok: true } };
+    case '/late-change': {
+      const late = answered.get(query.get('id') ?? '');
+      if (late === undefined) return { status: 404, body: { error: 'no-such-request' } };
+      try {
+        late.set('late', true);
+        return { status: 200, body: { refused: null } };
+      } catch (err) {
+        return { status: 200, body: { refused: (err as { code?: unknown }).code ?? String(err) } };
+      }
+    }
     default:
       return { status: 404, body: { error: 'not-found' } };
   }
 }
 
 const ROUTES = ['/health', '/me', '/form', '/login', '/logout', '/logout-everywhere', '/set', '/rotate', '/sensitive', '/held'];
+/** Routes of the end-of-request scenarios (a save that fails, reads during the commit, changes after the answer). */
+const FINISH_ROUTES = ['/set-big', '/visit', '/late', '/late-change'];
 
 function split(url: string): { path: string; query: URLSearchParams } {
   const u = new URL(url, 'http://x');
@@ -135,7 +166,7 @@ export async function start(adapter: AdapterName, options: HttpSessionsOptions):
       const a = factory();
       a.use(factory.urlencoded({ extended: false }));
       a.use(expressLatchkey(options));
-      for (const route of ROUTES) {
+      for (const route of [...ROUTES, ...FINISH_ROUTES]) {
         a.all(route, (req, res, next) => {
           // Express 4 does not catch rejected promises: pass them on explicitly.
           app(req.session, req.path, split(req.url).query).then((r) => res.set(r.headers ?? {}).status(r.status).json(r.body), next);
@@ -185,10 +216,10 @@ export async function start(adapter: AdapterName, options: HttpSessionsOptions):
           withSession(async (req, res, session) => {
             const { path, query } = split(req.url ?? '/');
             const r = await app(session, path, query);
-            const body = JSON.stringify(r.body);
             for (const [name, value] of Object.entries(r.headers ?? {})) res.setHeader(name, value);
             res.writeHead(r.status, { 'content-type': 'application/json' });
-            res.end(body);
+            // Serialised after writeHead(), as examples/node does: reads then must still see this request's writes.
+            res.end(JSON.stringify(r.body));
           }),
         ),
       );

@@ -113,7 +113,7 @@ export async function startTokenApp(o: TokenAppOptions): Promise<TokenApp> {
   const store = memoryStore(clock === undefined ? {} : { now: clock.now });
   const sessions: Sessions = createSessions({ store, idleTimeout: o.idleTimeout, absoluteTimeout: o.absoluteTimeout, sweepInterval: false, ...(clock === undefined ? {} : { clock }) });
   const keys = await createKeySet(clock === undefined ? {} : { clock });
-  const tokens = createTokens({ sessions, store, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, accessTtl: o.accessTtl, ...(o.graceWindow === undefined ? {} : { graceWindow: o.graceWindow }), ...(clock === undefined ? {} : { clock }) });
+  const tokens = createTokens({ sessions, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, accessTtl: o.accessTtl, ...(o.graceWindow === undefined ? {} : { graceWindow: o.graceWindow }) });
   const transport = createTokenTransport({ tokens, carrier: o.carrier, onError: () => {} });
   const counts: Counts = { refresh: 0, logout: 0, everywhere: 0, api: 0 };
   const proofs: TokenApp['proofs'] = [];

@@ -1,5 +1,7 @@
 /**
- * API keys of the service's `/v1` callers. A key is `lk_<id>_<secret>`: 96
+ * API keys of the session service's `/v1` callers, kept in a session store:
+ * the service checks them, the CLI makes, lists and revokes them, both on
+ * this one module. A key is `lk_<id>_<secret>`: 96
  * random bits of public id and 256 of secret. The store keeps only
  * SHA-256(secret), in an ordinary session record of the reserved user
  * `latchkey:apikeys` whose handle (24 hex characters) can never be taken for
@@ -10,12 +12,20 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { ConfigError } from '../core/errors.js';
-import type { SessionRecord } from '../core/model.js';
-import type { Store } from '../core/store.js';
-import { hashSecret, secretMatches } from '../core/token.js';
+import { ConfigError, LatchkeyTypeError, StoreUnavailableError } from './errors.js';
+import type { SessionRecord } from './model.js';
+import { checkOptionKeys } from './option-keys.js';
+import type { Store } from './store.js';
+import { hashSecret, secretMatches } from './token.js';
 
-/** The reserved user id whose records are API keys. */
+/**
+ * The reserved user id whose records are API keys.
+ *
+ * @example
+ * ```ts
+ * const keysOnly = (await store.listUser(API_KEY_USER)).length;
+ * ```
+ */
 export const API_KEY_USER = 'latchkey:apikeys';
 
 /** The far-away deadline of an API key record (keys live until revoked): 9999-01-01. */
@@ -61,8 +71,20 @@ export interface ApiKeysOptions {
   now?: () => number;
 }
 
-/** API keys kept in `store`. */
+/**
+ * API keys kept in `store`. The service hands it a store whose calls are
+ * already bounded and mapped to `StoreUnavailableError`
+ * (`ServiceContext.store`); a store failure rejects every method.
+ *
+ * @example
+ * ```ts
+ * const keys = apiKeys(store);
+ * const { key, info } = await keys.create('billing backend'); // show `key` once
+ * (await keys.verify(key)).ok; // true
+ * ```
+ */
 export function apiKeys(store: Store, options: ApiKeysOptions = {}): ApiKeys {
+  checkOptionKeys(options, 'apiKeys()', ['cacheMs', 'now']);
   const cacheMs = options.cacheMs ?? 5000;
   if (!Number.isSafeInteger(cacheMs) || cacheMs < 0) throw new ConfigError('cacheMs must be a whole number of milliseconds, 0 or more');
   const now = options.now ?? Date.now;
@@ -77,7 +99,7 @@ export function apiKeys(store: Store, options: ApiKeysOptions = {}): ApiKeys {
   return {
     async create(name = '') {
       if (typeof name !== 'string' || name.length > 100 || [...name].some((c) => c < ' ' || c === '\u007f')) {
-        throw new ConfigError('an API key name is at most 100 printable characters');
+        throw new LatchkeyTypeError('an API key name is at most 100 printable characters');
       }
       const id = randomBytes(12).toString('hex');
       const secret = randomBytes(32).toString('base64url');
@@ -100,7 +122,8 @@ export function apiKeys(store: Store, options: ApiKeysOptions = {}): ApiKeys {
         data: { name },
         client: null,
       };
-      if (!(await store.create(record))) throw new Error('API key id collision; try again');
+      // 96 random bits never collide unless the store's create() is not atomic.
+      if (!(await store.create(record))) throw new StoreUnavailableError('the store refused a fresh API key id; is create() atomic?');
       return { key: `lk_${id}_${secret}`, info: infoOf(record) };
     },
     async list() {

@@ -1,0 +1,41 @@
+/**
+ * What modules built on an engine read of it without widening its public
+ * type: token mode's refresh rotation follows tombstones the engine never
+ * hands out, and its access tokens watch the engine's store for
+ * invalidations, on the engine's clock and within its `storeTimeout`. An
+ * engine registers its internals once, at construction; nothing else can.
+ *
+ * @module
+ * @internal
+ */
+import type { Clock } from './clock.js';
+import type { SessionRecord } from './model.js';
+import type { Store } from './store.js';
+
+/** @internal */
+export interface EngineInternals {
+  /** The store object the engine was given (the key of every in-process invalidation). */
+  readonly store: Store;
+  readonly clock: Clock;
+  /** The engine's `storeTimeout` as `storeTimeoutMs()` computed it (0 for in-process stores). */
+  readonly storeTimeoutMs: number;
+  /**
+   * Any record by handle, tombstones included, through the engine's own
+   * store mapping: bounded by `storeTimeout`, failures as
+   * `StoreUnavailableError`, refused with `ClosedError` once the engine is
+   * closed.
+   */
+  readRecord(handle: string): Promise<SessionRecord | null>;
+}
+
+const registry = new WeakMap<object, EngineInternals>();
+
+/** @internal called once by `createSessions()` for the engine it returns */
+export function registerEngine(engine: object, internals: EngineInternals): void {
+  registry.set(engine, internals);
+}
+
+/** @internal the internals of an engine made by `createSessions()`, or `undefined` for anything else */
+export function engineInternals(engine: unknown): EngineInternals | undefined {
+  return engine !== null && typeof engine === 'object' ? registry.get(engine) : undefined;
+}

@@ -1,0 +1,110 @@
+/**
+ * The short-lived bound cookie of a DBSC session: proof, on every request,
+ * that the browser holding the session cookie refreshed recently with the
+ * registered key.
+ *
+ * Its value is `base64url(version || expiry || nonce || mac)`: version 1
+ * (1 byte), the expiry in seconds since epoch (4 bytes), 8 random bytes
+ * (so that the value changes at every refresh, even twice in a second),
+ * and 16 bytes of HMAC-SHA256 under the deployment's secret over a label,
+ * the session handle, the key thumbprint and the bytes before it. Checking
+ * it needs the handle and the thumbprint, which the session record already
+ * read for the request holds: no store read, one HMAC. Anything that does
+ * not verify is refused (fail closed); the value never says which part
+ * failed to anyone but the caller.
+ *
+ * @module
+ * @internal
+ */
+import { serialize } from 'cookie';
+import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
+import type { Clock } from '../../core/clock.js';
+import type { CookieConfig } from '../cookies.js';
+import type { BoundCookieResult } from './types.js';
+
+const VERSION = 1;
+const LABEL = 'latchkey dbsc-bound v1\0';
+const HEAD = 1 + 4 + 8;
+const MAC_BYTES = 16;
+const VALUE_SHAPE = /^[A-Za-z0-9_-]{39}$/;
+const MISSING: BoundCookieResult = Object.freeze({ ok: false, reason: 'missing' });
+const MALFORMED: BoundCookieResult = Object.freeze({ ok: false, reason: 'malformed' });
+const FORGED: BoundCookieResult = Object.freeze({ ok: false, reason: 'forged' });
+const EXPIRED: BoundCookieResult = Object.freeze({ ok: false, reason: 'expired' });
+
+/** A minted bound cookie. */
+export interface MintedBoundCookie {
+  readonly value: string;
+  /** ms since epoch (whole seconds). */
+  readonly expiresAt: number;
+  /** The `Set-Cookie` value. */
+  readonly setCookie: string;
+}
+
+/** @internal mints and checks bound cookies under one configuration */
+export class BoundCookies {
+  readonly #keys: readonly Buffer[];
+  readonly #cookie: CookieConfig;
+  readonly #ttlSeconds: number;
+  readonly #clock: Clock;
+  /** The `attributes` of the session instructions' credential: exactly those of every `Set-Cookie`. */
+  readonly attributes: string;
+
+  constructor(keys: readonly Buffer[], cookie: CookieConfig, ttlMs: number, clock: Clock) {
+    this.#keys = keys;
+    this.#cookie = cookie;
+    this.#ttlSeconds = Math.ceil(ttlMs / 1000);
+    this.#clock = clock;
+    // Browsers match a bound cookie on Domain, Path, Secure, HttpOnly and SameSite: say the same here as in Set-Cookie.
+    const parts = cookie.domain === undefined ? [] : [`Domain=${cookie.domain}`];
+    parts.push(`Path=${cookie.path}`, 'Secure', 'HttpOnly', `SameSite=${cookie.sameSite === 'lax' ? 'Lax' : cookie.sameSite === 'strict' ? 'Strict' : 'None'}`);
+    this.attributes = parts.join('; ');
+  }
+
+  /** The cookie's name. */
+  get name(): string {
+    return this.#cookie.name;
+  }
+
+  /** A new bound cookie for the session `handle` bound to the key `jkt`. */
+  mint(handle: string, jkt: string): MintedBoundCookie {
+    const expires = Math.floor(this.#clock.now() / 1000) + this.#ttlSeconds;
+    const bytes = Buffer.alloc(HEAD + MAC_BYTES);
+    bytes[0] = VERSION;
+    bytes.writeUInt32BE(expires, 1);
+    randomFillSync(bytes, 5, 8);
+    this.#mac(this.#keys[0] as Buffer, handle, jkt, bytes.subarray(0, HEAD)).copy(bytes, HEAD);
+    const value = bytes.toString('base64url');
+    return { value, expiresAt: expires * 1000, setCookie: this.#serialize(value, this.#ttlSeconds) };
+  }
+
+  /** Checks a bound cookie's value for the session `handle` bound to `jkt`. Never throws. */
+  check(value: string | null | undefined, handle: string, jkt: string): BoundCookieResult {
+    if (value === null || value === undefined || value === '') return MISSING;
+    if (!VALUE_SHAPE.test(value)) return MALFORMED;
+    const bytes = Buffer.from(value, 'base64url');
+    if (bytes.length !== HEAD + MAC_BYTES || bytes[0] !== VERSION) return MALFORMED;
+    const head = bytes.subarray(0, HEAD);
+    const presented = bytes.subarray(HEAD);
+    let genuine = false;
+    for (const key of this.#keys) genuine = timingSafeEqual(this.#mac(key, handle, jkt, head), presented) || genuine;
+    if (!genuine) return FORGED;
+    const expiresAt = bytes.readUInt32BE(1) * 1000;
+    return expiresAt > this.#clock.now() ? { ok: true, expiresAt } : EXPIRED;
+  }
+
+  /** The `Set-Cookie` value that makes the browser drop the bound cookie. */
+  clear(): string {
+    return this.#serialize('', 0, new Date(0));
+  }
+
+  #serialize(value: string, maxAge: number, expires?: Date): string {
+    const c = this.#cookie;
+    return serialize(c.name, value, { path: c.path, domain: c.domain, secure: true, httpOnly: true, sameSite: c.sameSite, maxAge, expires, encode: String });
+  }
+
+  #mac(key: Buffer, handle: string, jkt: string, head: Buffer): Buffer {
+    // Two updates: each one crosses into native code, and this runs on every request of a bound session.
+    return createHmac('sha256', key).update(`${LABEL}${handle}\0${jkt}\0`).update(head).digest().subarray(0, MAC_BYTES);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Server nonces of DPoP (RFC 9449 sections 8 and 9) that every instance
+ * agrees on without sharing any state.
+ *
+ * A nonce names a time step and authenticates it:
+ * `base64url(step as 4 bytes big-endian || HMAC-SHA256(key, label || step length || step)[0..16])`,
+ * where `step = floor(now / stepMs)`. Any instance holding the same secret
+ * mints the same nonce during a step, and accepts a nonce of the current
+ * step or of one step either side: the previous one, so that a nonce handed
+ * out just before a step ends stays good for at least a whole step, and the
+ * next one, so that instances whose clocks differ by less than a step
+ * accept each other's nonces. A nonce therefore proves that the proof was
+ * made at most two steps ago, whatever the client's clock says.
+ *
+ * The secret comes as a list, newest first: the newest mints, all verify,
+ * so a secret can be rotated without refusing the nonces already out.
+ *
+ * @module
+ * @internal
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+const LABEL = 'latchkey dpop-nonce v1\0';
+const MAC_BYTES = 16;
+const NONCE_BYTES = 4 + MAC_BYTES;
+const NONCE_SHAPE = /^[A-Za-z0-9_-]{27}$/;
+
+/** What a presented nonce turned out to be. */
+export type NonceVerdict = 'ok' | 'stale' | 'invalid';
+
+/** @internal mints and checks stateless DPoP nonces */
+export class DpopNonces {
+  readonly #keys: readonly Buffer[];
+  readonly #stepMs: number;
+  #cachedStep = -1;
+  #cached = '';
+
+  constructor(keys: readonly Buffer[], stepMs: number) {
+    this.#keys = keys;
+    this.#stepMs = stepMs;
+  }
+
+  /** The nonce to hand out at `now` (ms): the same on every instance during a step. */
+  current(now: number): string {
+    const step = Math.floor(now / this.#stepMs);
+    if (step !== this.#cachedStep) {
+      const bytes = Buffer.alloc(NONCE_BYTES);
+      bytes.writeUInt32BE(step >>> 0, 0);
+      this.#mac(this.#keys[0] as Buffer, bytes.subarray(0, 4)).copy(bytes, 4);
+      this.#cached = bytes.toString('base64url');
+      this.#cachedStep = step;
+    }
+    return this.#cached;
+  }
+
+  /** Whether `nonce` is one of ours, of the current step or one either side. Never throws. */
+  check(nonce: unknown, now: number): NonceVerdict {
+    if (typeof nonce !== 'string' || !NONCE_SHAPE.test(nonce)) return 'invalid';
+    const bytes = Buffer.from(nonce, 'base64url');
+    if (bytes.length !== NONCE_BYTES) return 'invalid';
+    const stepBytes = bytes.subarray(0, 4);
+    const presented = bytes.subarray(4);
+    // Authenticate before looking at the step, so that a forged nonce is never reported as merely stale.
+    if (!this.#keys.some((key) => timingSafeEqual(this.#mac(key, stepBytes), presented))) return 'invalid';
+    const step = stepBytes.readUInt32BE(0);
+    const current = Math.floor(now / this.#stepMs) >>> 0;
+    return Math.abs(step - current) <= 1 ? 'ok' : 'stale';
+  }
+
+  #mac(key: Buffer, stepBytes: Buffer): Buffer {
+    // The step length is authenticated too: deployments configured with different steps never read each other's numbers.
+    return createHmac('sha256', key).update(LABEL).update(String(this.#stepMs)).update('\0').update(stepBytes).digest().subarray(0, MAC_BYTES);
+  }
+}
