@@ -1,45 +1,46 @@
 /**
- * The one error `latchkey/browser` throws. Like the service client's
- * `LatchkeyApiError`, it stands alone (the browser module imports nothing),
- * with a stable `code` spelt as latchkey's other errors spell theirs.
- * Never carries a token.
+ * The error `latchkey/browser` throws when a session request fails:
+ * {@link BrowserSessionError}, one of latchkey's error family (a
+ * `LatchkeyError` with its own code, `ERR_BROWSER_SESSION`, refined by a
+ * `reason`). Options are refused with the family's `ConfigError`. Never
+ * carries a token.
  *
  * @module
  */
+import { LatchkeyError } from '../core/errors.js';
 
 /**
- * - `ERR_CONFIG`: an option is missing, unknown or of the wrong type
- *   (thrown by `createBrowserSession()`), or a method needs an option that
- *   was not given (`signOutEverywhere()` without `logoutEverywhereUrl`).
- * - `ERR_REFRESH_FAILED`: the refresh could not complete (network failure,
- *   5xx): the session is still on, try again later.
- * - `ERR_SIGN_OUT_FAILED`: the server could not be told about the sign-out;
+ * Why a session request failed:
+ * - `refresh-failed`: the refresh could not complete (no answer, a 5xx, an
+ *   answer without a token pair): the session is still on, try again later;
+ * - `sign-out-failed`: the server could not be told about the sign-out;
  *   every tab is signed out all the same.
  */
-export type BrowserSessionErrorCode = 'ERR_CONFIG' | 'ERR_REFRESH_FAILED' | 'ERR_SIGN_OUT_FAILED';
+export type BrowserSessionErrorReason = 'refresh-failed' | 'sign-out-failed';
 
 /**
- * An error of `latchkey/browser`.
+ * A session request of `latchkey/browser` failed.
  *
  * @example
  * ```ts
  * try {
  *   await session.fetch('/api/orders');
  * } catch (err) {
- *   if (err instanceof BrowserSessionError && err.code === 'ERR_REFRESH_FAILED') showOffline();
+ *   if (err instanceof BrowserSessionError && err.reason === 'refresh-failed') showOffline();
  * }
  * ```
  */
-export class BrowserSessionError extends Error {
-  /** A stable code; match on it, not on the message. */
-  readonly code: BrowserSessionErrorCode;
-  /** The HTTP status the server answered, or 0 when there was no answer (or for `ERR_CONFIG`). */
+export class BrowserSessionError extends LatchkeyError<'ERR_BROWSER_SESSION'> {
+  /** What failed; match on it, not on the message. */
+  readonly reason: BrowserSessionErrorReason;
+  /** The HTTP status the server answered, or 0 when there was no answer. */
   readonly status: number;
 
-  constructor(code: BrowserSessionErrorCode, message: string, status = 0, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.code = code;
+  constructor(reason: BrowserSessionErrorReason, message: string, status = 0, cause?: unknown) {
+    super('ERR_BROWSER_SESSION', message, cause === undefined ? undefined : { cause });
+    this.reason = reason;
     this.status = status;
+    // Spelt out: a bundler's minifier renames classes, and new.target.name with them.
     this.name = 'BrowserSessionError';
   }
 }

@@ -30,7 +30,9 @@ export type { BrowserSession } from './session.js';
 export { parseDeadlines } from './deadlines.js';
 export type { Deadlines } from './deadlines.js';
 export { BrowserSessionError } from './errors.js';
-export type { BrowserSessionErrorCode } from './errors.js';
+export type { BrowserSessionErrorReason } from './errors.js';
+// The family's base class and the options error, for instanceof checks in the page.
+export { ConfigError, LatchkeyError } from '../core/errors.js';
 export type {
   BrowserSessionEvents,
   BrowserSessionOptions,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { BrowserSessionError } from './errors.js';
+import { ConfigError } from '../core/errors.js';
 import type { BrowserSessionOptions, RequestHook, SessionMode } from './types.js';
 
 /** @internal the options as the session reads them */
@@ -30,7 +30,7 @@ const KEYS = ['mode', 'refreshUrl', 'logoutUrl', 'logoutEverywhereUrl', 'session
 const HEADER = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 const fail = (message: string): never => {
-  throw new BrowserSessionError('ERR_CONFIG', message);
+  throw new ConfigError(message);
 };
 
 /** An absolute URL of a string option, or `fallback`. */

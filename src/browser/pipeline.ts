@@ -156,7 +156,7 @@ export function pipeline(o: Settings, host: PipelineHost) {
         res = await o.fetch(request);
       } catch (err) {
         if (purpose === 'sign-in') throw err;
-        throw new BrowserSessionError(purpose === 'refresh' ? 'ERR_REFRESH_FAILED' : 'ERR_SIGN_OUT_FAILED', `the ${purpose} request got no answer`, 0, err);
+        throw new BrowserSessionError(purpose === 'refresh' ? 'refresh-failed' : 'sign-out-failed', `the ${purpose} request got no answer`, 0, err);
       }
       if (attempt > 0 || !(await hooksAsk(res, hook))) return res;
     }

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { ConfigError } from '../core/errors.js';
 import { openBus } from './bus.js';
 import { deadlineTimer, parseDeadlines } from './deadlines.js';
 import { BrowserSessionError } from './errors.js';
@@ -63,7 +64,7 @@ type Listeners = Partial<Record<keyof BrowserSessionEvents, Set<(event: never) =
  * Creates the browser session: ES module, no dependencies. Make one per
  * page, early; every tab of the origin shares its state.
  *
- * @throws {BrowserSessionError} `ERR_CONFIG` for a missing, unknown or mistyped option.
+ * @throws {ConfigError} for a missing, unknown or mistyped option, with what to write instead.
  * @example
  * ```ts
  * import { createBrowserSession } from 'latchkey/browser';
@@ -217,7 +218,7 @@ export function createBrowserSession(options: BrowserSessionOptions): BrowserSes
     const access = typeof body.access_token === 'string' ? body.access_token : null;
     const refreshToken = typeof body.refresh_token === 'string' ? body.refresh_token : null;
     if (life === 0 || (o.mode === 'bearer' && (access === null || refreshToken === null))) {
-      throw new BrowserSessionError('ERR_REFRESH_FAILED', 'the token endpoint answered without a token pair', res.status);
+      throw new BrowserSessionError('refresh-failed', 'the token endpoint answered without a token pair', res.status);
     }
     const d = parseDeadlines(res.headers.get('latchkey-deadlines'));
     commit(
@@ -258,7 +259,7 @@ export function createBrowserSession(options: BrowserSessionOptions): BrowserSes
       // Theft detection or revocation: every tab signs out, whatever it holds.
       return end(body.detail === 'reused' || body.detail === 'revoked' ? body.detail : 'ended', true);
     }
-    throw new BrowserSessionError('ERR_REFRESH_FAILED', `the refresh endpoint answered ${res.status}`, res.status);
+    throw new BrowserSessionError('refresh-failed', `the refresh endpoint answered ${res.status}`, res.status);
   }
 
   let flight: { gen: number; done: Promise<void> } | null = null;
@@ -350,17 +351,17 @@ export function createBrowserSession(options: BrowserSessionOptions): BrowserSes
       // Bearer mode without a refresh token has nothing to tell the server.
       if (o.mode === 'bearer' && token === null) return;
       const res = await pipe.call(o.logoutUrl, o.mode === 'bearer' ? json({ refresh_token: token }) : {}, 'sign-out');
-      if (!res.ok) throw new BrowserSessionError('ERR_SIGN_OUT_FAILED', `the sign-out endpoint answered ${res.status}`, res.status);
+      if (!res.ok) throw new BrowserSessionError('sign-out-failed', `the sign-out endpoint answered ${res.status}`, res.status);
     },
     async signOutEverywhere() {
-      if (o.logoutEverywhereUrl === null) throw new BrowserSessionError('ERR_CONFIG', 'signOutEverywhere() needs the logoutEverywhereUrl option');
+      if (o.logoutEverywhereUrl === null) throw new ConfigError('signOutEverywhere() needs the logoutEverywhereUrl option of createBrowserSession()');
       await ready;
       // The credentials first (a fresh access token), then every tab signs out, then the server is told.
       const request = { url: o.logoutEverywhereUrl, method: 'POST' };
       const headers = await pipe.interceptor.headers(request);
       if (s.status === 'signed-in') end('signed-out-everywhere', true);
       const res = await pipe.call(o.logoutEverywhereUrl, { headers }, 'sign-out');
-      if (!res.ok) throw new BrowserSessionError('ERR_SIGN_OUT_FAILED', `the sign-out-everywhere endpoint answered ${res.status}`, res.status);
+      if (!res.ok) throw new BrowserSessionError('sign-out-failed', `the sign-out-everywhere endpoint answered ${res.status}`, res.status);
     },
     close() {
       bus.close();

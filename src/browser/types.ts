@@ -113,7 +113,7 @@ export interface Interceptor {
    * any other. Waits for a fresh access token first when the one held has
    * expired (one refresh across every tab).
    *
-   * @throws {BrowserSessionError} `ERR_REFRESH_FAILED` when the refresh could not complete (network, 5xx).
+   * @throws {BrowserSessionError} `reason: 'refresh-failed'` when the refresh could not complete (network, 5xx).
    */
   headers(request: InterceptedRequest): Promise<Record<string, string>>;
   /**

@@ -168,7 +168,8 @@ function sharedView(store: Store): Store {
  * ```
  */
 export async function createService(config: ServiceConfig, options: ServiceOptions = {}): Promise<Service> {
-  checkOptionKeys(options, 'createService()', ['logStream', 'demoFreshFor', 'apiKeyCacheMs', 'guessingWindow', 'keyReloadMs']);
+  checkOptionKeys(options, 'createService()', ['logStream', 'demoFreshFor', 'demoApp', 'apiKeyCacheMs', 'guessingWindow', 'keyReloadMs']);
+  if (options.demoApp !== undefined) checkOptionKeys(options.demoApp, 'createService()', ['idleTimeout', 'absoluteTimeout', 'accessTtl', 'warnBefore'], { prefix: 'demoApp.' });
   makeStateFolder(config.dataDir);
   const refreshSecret = config.refreshSecret ?? readOrCreateSecret(join(config.dataDir, 'refresh-secret'), () => randomBytes(32).toString('base64url')).value;
   let adminPasswordFile: string | null = null;

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const ENTRY = join(import.meta.dirname, '..', '..', 'src', 'browser', 'index.ts');
 /** Minified and gzipped (level 9), in bytes. Raise it on purpose, never by accident. */
-const BUDGET = 6 * 1024;
+const BUDGET = 6.5 * 1024;
 
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-bundle-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,7 +5,7 @@
  * one replay; request hooks adding a per-request header to every request,
  * the token endpoints included, and answering a server nonce challenge with
  * one replay (where a DPoP proof plugs in); and options refused with
- * `ERR_CONFIG` at construction.
+ * a `ConfigError` at construction.
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,15 +110,15 @@ suite('the request pipeline (headless Chromium)', () => {
     ]);
   }, 60_000);
 
-  it('refuses unknown, missing and mistyped options with ERR_CONFIG and a message that says what to write', async () => {
+  it('refuses unknown, missing and mistyped options with a ConfigError that says what to write', async () => {
     const a = await startTokenApp({ carrier: 'bearer', accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h' });
     closers.push(a);
     const page = await tab(`${a.url}/`);
     const errors = await page.evaluate(`(async () => {
-      const { createBrowserSession, BrowserSessionError } = await import('/dist/browser/index.js');
+      const { createBrowserSession, ConfigError, LatchkeyError } = await import('/dist/browser/index.js');
       const attempt = (options) => {
         try { createBrowserSession(options); return 'accepted'; }
-        catch (e) { return (e instanceof BrowserSessionError ? e.code : 'other') + ': ' + e.message; }
+        catch (e) { return (e instanceof ConfigError && e instanceof LatchkeyError ? e.code : 'other') + ': ' + e.message; }
       };
       return [
         attempt({ mode: 'bearer', storage: 'localStorage' }),

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/core/errors.js';
 import { loadConfig } from '../../src/server/config.js';
 import { createService, type Service } from '../../src/server/service.js';
 import { ensureBuilt } from '../cli/built.js';
@@ -68,7 +69,13 @@ describe('the demo\'s single-page section', () => {
     expect((await service.ctx.tokens.verify(pair.access_token)).ok).toBe(false);
   });
 
-  it('serves the page under a policy without inline script, and the built module files as same-origin scripts, nothing else', async () => {
+  it('refuses an unknown option of the section\'s deadlines at construction', async () => {
+    const config = loadConfig({ flags: { port: '0', store: 'memory:', dataDir: join(dir, 'other'), adminPassword: 'demo app admin', logLevel: 'silent' }, env: {} });
+    await expect(createService(config, { demoApp: { idle: '1m' } as never })).rejects.toThrow(ConfigError);
+    await expect(createService(config, { demoApp: { idle: '1m' } as never })).rejects.toThrow(/demoApp\.idle/);
+  });
+
+  it('serves the page under a policy without inline script, and the built module\'s files (its import closure) as same-origin scripts, nothing else', async () => {
     const page = await fetch(`${base}/demo/app`);
     expect(page.status).toBe(200);
     const policy = page.headers.get('content-security-policy') ?? '';
@@ -77,13 +84,20 @@ describe('the demo\'s single-page section', () => {
     expect(html).toContain('<script type="module" src="/demo/app/app.js"></script>');
     expect(html).not.toMatch(/<script>|<script type="module">| on[a-z]+="/);
 
-    for (const path of ['/demo/app/app.js', '/demo/app/lib/index.js', '/demo/app/lib/session.js']) {
+    for (const path of ['/demo/app/app.js', '/demo/app/lib/browser/index.js', '/demo/app/lib/browser/session.js', '/demo/app/lib/core/errors.js']) {
       const r = await fetch(`${base}${path}`);
       expect(r.status, path).toBe(200);
       expect(r.headers.get('content-type'), path).toBe('text/javascript; charset=utf-8');
       expect(r.headers.get('x-content-type-options'), path).toBe('nosniff');
     }
-    for (const path of ['/demo/app/lib/index.js.map', '/demo/app/lib/index.d.ts', '/demo/app/lib/..%2Fserver%2Fservice.js', '/demo/app/lib/nothing.js']) {
+    for (const path of [
+      '/demo/app/lib/browser/index.js.map',
+      '/demo/app/lib/browser/index.d.ts',
+      '/demo/app/lib/core/sessions.js',
+      '/demo/app/lib/server/service.js',
+      '/demo/app/lib/browser/..%2F..%2Fserver%2Fservice.js',
+      '/demo/app/lib/browser/nothing.js',
+    ]) {
       expect((await fetch(`${base}${path}`)).status, path).toBe(404);
     }
   });

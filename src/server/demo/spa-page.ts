@@ -70,7 +70,7 @@ export function spaPage(config: SpaConfig, idleMs: number): string {
 }
 
 /** The page's script: served as a static, same-origin module at /demo/app/app.js. */
-export const SPA_SCRIPT = `import { createBrowserSession } from '/demo/app/lib/index.js';
+export const SPA_SCRIPT = `import { createBrowserSession } from '/demo/app/lib/browser/index.js';
 
 const config = JSON.parse(document.getElementById('app-config').textContent);
 const $ = (id) => document.querySelector('[data-testid="' + id + '"]');

@@ -5,7 +5,8 @@
  * that the expiry warning shows after a minute), under the demo users.
  *
  * Routes: `GET /demo/app` (the page), `GET /demo/app/app.js` (its script),
- * `GET /demo/app/lib/<file>.js` (the built `latchkey/browser`, same origin),
+ * `GET /demo/app/lib/browser/index.js` and the files it imports (the built
+ * `latchkey/browser`, same origin, `./browser-modules.ts`),
  * `POST /demo/app/auth/login` (JSON `{ user, password }`), `POST
  * /demo/app/auth/refresh`, `POST /demo/app/auth/logout`, `POST
  * /demo/app/auth/logout-everywhere` and `GET /demo/app/api/me` (guarded).
@@ -13,7 +14,6 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendTokens, tokenGuard, tokenLogout, tokenRefresh } from '../../adapters/fastify.js';
 import type { Duration } from '../../core/duration.js';
@@ -21,6 +21,7 @@ import { durationOption } from '../../core/duration.js';
 import { clientIpResolver } from '../../http/client.js';
 import { createTokenTransport } from '../../http/tokens.js';
 import { createTokens } from '../../tokens/tokens.js';
+import { browserModules } from '../browser-modules.js';
 import type { ServiceContext } from '../context.js';
 import { htmlHeaders } from '../html.js';
 import { loginThrottle } from '../login-throttle.js';
@@ -42,9 +43,6 @@ export interface DemoAppOptions {
 /** The data key marking the demo app's token families: no other engine of the service honours them. */
 export const DEMO_APP_KEY = 'latchkeyDemoApp';
 
-/** Where `latchkey/browser` is built: `dist/browser/`, reached the same way from `src/server/demo/` and `dist/server/demo/`. */
-const LIB = new URL('../../../dist/browser/', import.meta.url);
-const LIB_FILE = /^[a-z-]{1,32}\.js$/;
 
 /**
  * Registers the single-page section under `/demo/app`.
@@ -87,26 +85,17 @@ export async function registerDemoApp(
   const resolveIp = clientIpResolver({ trustProxy: ctx.config.trustProxy });
   const throttle = loginThrottle({ limit: 20, windowMs: 60_000 });
   const guard = tokenGuard(transport);
-  const files = new Map<string, string>();
+  // Read once, at the first request for one of them.
+  let modules: ReturnType<typeof browserModules> | null = null;
 
   await app.register(
     async (scope: FastifyInstance) => {
       scope.get('/', async (_request, reply) => reply.headers(htmlHeaders(undefined, { modules: true })).send(spaPage({ warnBefore }, idleMs)));
       scope.get('/app.js', async (_request, reply) => script(reply, SPA_SCRIPT));
-      scope.get<{ Params: { file: string } }>('/lib/:file', async (request, reply) => {
-        const name = request.params.file;
-        if (!LIB_FILE.test(name)) return reply.code(404).send();
-        let text = files.get(name);
-        if (text === undefined) {
-          try {
-            text = await readFile(new URL(name, LIB), 'utf8');
-          } catch {
-            // Not built (npm run build makes dist/browser/), or no such module.
-            return reply.code(404).send();
-          }
-          files.set(name, text);
-        }
-        return script(reply, text);
+      scope.get<{ Params: { '*': string } }>('/lib/*', async (request, reply) => {
+        // Only the files of the built module (npm run build makes them): nothing else of dist/.
+        const text = (await (modules ??= browserModules()))?.get(request.params['*']);
+        return text === undefined ? reply.code(404).send() : script(reply, text);
       });
 
       scope.post('/auth/login', async (request, reply) => {

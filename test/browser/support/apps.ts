@@ -7,9 +7,7 @@
  * sign-outs), so that a test checks what reached the server, not what the
  * module says about itself.
  */
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { join } from 'node:path';
 import type { Clock } from '../../../src/core/clock.js';
 import { createSessions, type Sessions } from '../../../src/core/sessions.js';
 import { latchkey, sendTokens, tokenLogout, tokenRefresh } from '../../../src/adapters/node.js';
@@ -19,7 +17,7 @@ import { memoryStore } from '../../../src/stores/memory.js';
 import { createKeySet } from '../../../src/tokens/keys.js';
 import { createTokens, type Tokens } from '../../../src/tokens/tokens.js';
 import { listen } from '../../adapters/support/apps.js';
-import { root } from '../../cli/built.js';
+import { browserModules } from '../../../src/server/browser-modules.js';
 import { AUDIENCE, ISSUER, REFRESH_SECRET } from '../../tokens/helpers.js';
 
 /** The page's own script: makes the session from the page's configuration and shows the state (never a token). */
@@ -54,12 +52,9 @@ function serveStatic(req: IncomingMessage, res: ServerResponse, config: Record<s
     res.end(APP_JS);
     return true;
   }
-  const file = /^\/dist\/browser\/([a-z-]+\.js)$/.exec(url.pathname)?.[1];
-  if (file !== undefined) {
-    let body: string;
-    try {
-      body = readFileSync(join(root, 'dist', 'browser', file), 'utf8');
-    } catch {
+  if (url.pathname.startsWith('/dist/')) {
+    const body = modules?.get(url.pathname.slice('/dist/'.length));
+    if (body === undefined) {
       res.writeHead(404).end();
       return true;
     }
@@ -68,6 +63,14 @@ function serveStatic(req: IncomingMessage, res: ServerResponse, config: Record<s
     return true;
   }
   return false;
+}
+
+/** The built module's files (see src/server/browser-modules.ts), read when the first application starts. */
+let modules: ReadonlyMap<string, string> | null = null;
+
+async function loadModules(): Promise<void> {
+  modules ??= await browserModules();
+  if (modules === null) throw new Error('dist/browser/ is not built: npm run build (the tests call ensureBuilt() first)');
 }
 
 /** What a test reads from a running application. */
@@ -109,6 +112,7 @@ export interface TokenAppOptions {
  * (guarded) answers the claims.
  */
 export async function startTokenApp(o: TokenAppOptions): Promise<TokenApp> {
+  await loadModules();
   const clock = o.clock;
   const store = memoryStore(clock === undefined ? {} : { now: clock.now });
   const sessions: Sessions = createSessions({ store, idleTimeout: o.idleTimeout, absoluteTimeout: o.absoluteTimeout, sweepInterval: false, ...(clock === undefined ? {} : { clock }) });
@@ -213,6 +217,7 @@ export interface SessionApp {
  * `POST /logout-everywhere`, `GET /api/me`, `POST /api/echo`.
  */
 export async function startSessionApp(o: { idleTimeout: string; absoluteTimeout: string }): Promise<SessionApp> {
+  await loadModules();
   const sessions = createSessions({ store: memoryStore(), idleTimeout: o.idleTimeout, absoluteTimeout: o.absoluteTimeout, sweepInterval: false });
   const counts: Counts = { refresh: 0, logout: 0, everywhere: 0, api: 0 };
   const csrf: SessionApp['csrf'] = [];
