@@ -2,6 +2,8 @@
  * Engine benchmark: the cost of latchkey's session engine per operation and
  * per stored session, against express-session (the peer a user would
  * otherwise pick) and a bare HMAC cookie check (the floor), in the same run.
+ * Memory is compared with the same data on both sides: a signed-in user
+ * without and with the client's IP address and user agent.
  *
  * Speed: every case of ./engine/cases.js, measured in this process by
  * ./lib/measure.js (warm-up, then 5 interleaved rounds of about 1 s each,
@@ -24,7 +26,7 @@ import { TARGETS, judge } from './engine/targets.js';
 
 const TIMING = { warmupMs: 500, roundMs: 1000, rounds: 5 };
 const HEAP_COUNT = 100_000;
-const HEAP_SUBJECTS = ['latchkey', 'latchkey anonymous', 'latchkey no client', 'express-session'];
+const HEAP_SUBJECTS = ['latchkey', 'latchkey anonymous', 'latchkey no client', 'express-session', 'express-session with client'];
 
 const scratch = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
 let speed;

@@ -65,8 +65,10 @@ async function measure(url) {
   const store = postgresStore({ connectionString: url, tablePrefix: 'bench_' });
   const sessions = createSessions({ store, ...ENGINE_OPTIONS });
   // The same sessions through an engine with the in-process cache (its own store: pool + LISTEN connection).
-  const cached = createSessions({ store: postgresStore({ connectionString: url, tablePrefix: 'bench_' }), ...ENGINE_OPTIONS, cache: { staleness: '5s' } });
-  const creator = createSessions({ store: postgresStore({ connectionString: url, tablePrefix: 'bench_create_' }), ...ENGINE_OPTIONS });
+  const cachedStore = postgresStore({ connectionString: url, tablePrefix: 'bench_' });
+  const cached = createSessions({ store: cachedStore, ...ENGINE_OPTIONS, cache: { staleness: '5s' } });
+  const creatorStore = postgresStore({ connectionString: url, tablePrefix: 'bench_create_' });
+  const creator = createSessions({ store: creatorStore, ...ENGINE_OPTIONS });
   const tokens = [];
   const handles = [];
   for (let i = 0; i < POOL; i += 100) {
@@ -147,10 +149,12 @@ async function measure(url) {
     delete speed[bigName];
   }
 
+  // Engines first, then the stores: an engine never closes the store it is given.
   await sessions.close();
   await cached.close();
   await creator.close();
   await big?.sessions.close();
+  for (const s of [store, cachedStore, creatorStore, big?.store]) await s?.close();
   await peerPool.end();
   return { speed, scale };
 }
@@ -176,7 +180,7 @@ async function bigTable(url, smallTable, pool) {
   );
   await pool.query(`VACUUM ANALYZE ${store.tables.sessions}`);
   await pool.query('CHECKPOINT');
-  return { sessions: createSessions({ store, ...ENGINE_OPTIONS }), fillSeconds: (Date.now() - started) / 1000 };
+  return { sessions: createSessions({ store, ...ENGINE_OPTIONS }), store, fillSeconds: (Date.now() - started) / 1000 };
 }
 
 function report({ speed, scale }) {

@@ -65,7 +65,8 @@ try {
   // latchkey: a pool of signed-in sessions.
   const store = redisStore({ url: server.url, prefix: 'lk:' });
   const sessions = createSessions({ store, ...ENGINE_OPTIONS });
-  cleanup.push(() => sessions.close());
+  // Cleanup runs last-in first: each engine closes before its store (an engine never closes the store it is given).
+  cleanup.push(() => store.close(), () => sessions.close());
   const inputs = Array.from({ length: POOL }, (_, i) => ({ userId: `user-${i}`, client: client(i) }));
   const tokens = await inBatches(inputs, async (input) => (await sessions.create(input)).token);
   const memoryLatchkey = await usedMemory(admin);
@@ -74,15 +75,18 @@ try {
   assert.ok((await sessions.validate(tokens[0], reads[0])).ok);
   assert.ok((await sessions.patch(handles[0], { set: { cart: 0 } })).ok);
   // The same sessions through a connection with ioredis auto-pipelining (off by default).
-  const piped = createSessions({ store: redisStore({ url: server.url, prefix: 'lk:', redis: { enableAutoPipelining: true } }), ...ENGINE_OPTIONS });
-  cleanup.push(() => piped.close());
+  const pipedStore = redisStore({ url: server.url, prefix: 'lk:', redis: { enableAutoPipelining: true } });
+  const piped = createSessions({ store: pipedStore, ...ENGINE_OPTIONS });
+  cleanup.push(() => pipedStore.close(), () => piped.close());
   assert.ok((await piped.validate(tokens[0], reads[0])).ok);
   // The same sessions through an engine with the in-process cache (its own connection + a subscriber).
-  const cached = createSessions({ store: redisStore({ url: server.url, prefix: 'lk:' }), ...ENGINE_OPTIONS, cache: { staleness: '5s' } });
-  cleanup.push(() => cached.close());
+  const cachedStore = redisStore({ url: server.url, prefix: 'lk:' });
+  const cached = createSessions({ store: cachedStore, ...ENGINE_OPTIONS, cache: { staleness: '5s' } });
+  cleanup.push(() => cachedStore.close(), () => cached.close());
   assert.ok((await cached.validate(tokens[0], reads[0])).ok);
-  const creating = createSessions({ store: redisStore({ url: server.url, prefix: 'lk-create:' }), ...ENGINE_OPTIONS });
-  cleanup.push(() => creating.close());
+  const creatingStore = redisStore({ url: server.url, prefix: 'lk-create:' });
+  const creating = createSessions({ store: creatingStore, ...ENGINE_OPTIONS });
+  cleanup.push(() => creatingStore.close(), () => creating.close());
 
   // express-session + connect-redis on the same server.
   const nodeRedis = createClient({ url: server.url });
@@ -141,8 +145,9 @@ try {
   cleanup.push(() => big.stop());
   const bigAdmin = new Redis(big.url);
   cleanup.push(async () => bigAdmin.disconnect());
-  const bigSessions = createSessions({ store: redisStore({ url: big.url, prefix: 'lk:' }), ...ENGINE_OPTIONS });
-  cleanup.push(() => bigSessions.close());
+  const bigStore = redisStore({ url: big.url, prefix: 'lk:' });
+  const bigSessions = createSessions({ store: bigStore, ...ENGINE_OPTIONS });
+  cleanup.push(() => bigStore.close(), () => bigSessions.close());
   const bigTokens = await inBatches(inputs, async (input) => (await bigSessions.create(input)).token);
   assert.ok((await bigSessions.validate(bigTokens[0], reads[0])).ok);
   const fillStarted = Date.now();

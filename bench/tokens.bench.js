@@ -104,7 +104,8 @@ console.log(`\nwrote ${file}`);
 async function verifyCases(algorithm) {
   const store = memoryStore();
   const sessions = createSessions({ store, ...SESSION_OPTIONS });
-  closers.push(() => sessions.close());
+  // Closers run last-in first: the engine, then its store (an engine never closes the store it is given).
+  closers.push(() => store.close(), () => sessions.close());
   const keys = await createKeySet({ algorithm });
   const tokens = createTokens({ sessions, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: randomBytes(32) });
   const check = (r) => {
@@ -135,7 +136,7 @@ async function verifyCases(algorithm) {
 /** Each op presents a family's current refresh token and keeps the one it gets back. */
 async function refreshCase(name, store) {
   const sessions = createSessions({ store, ...SESSION_OPTIONS });
-  closers.push(() => sessions.close());
+  closers.push(() => store.close(), () => sessions.close());
   const keys = await createKeySet();
   const tokens = createTokens({ sessions, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: randomBytes(32) });
   const current = [];

@@ -38,7 +38,8 @@ export async function engineCases(dir) {
 
 /** create, validate and patch on one kind of store; `open(name)` opens a new, empty store. */
 async function latchkeyCases(label, open) {
-  const pool = createSessions({ store: open('pool'), ...ENGINE_OPTIONS });
+  const poolStore = open('pool');
+  const pool = createSessions({ store: poolStore, ...ENGINE_OPTIONS });
   const inputs = Array.from({ length: POOL }, (_, i) => ({ userId: `user-${i}`, client: client(i) }));
   const tokens = [];
   const handles = [];
@@ -50,14 +51,21 @@ async function latchkeyCases(label, open) {
 
   // Each create round starts from an empty store, so that rounds are alike and the heap stays small.
   let creating = null;
+  let creatingStore = null;
   let round = 0;
+  // An engine never closes the store it is given: each round's store is closed after its engine.
+  const closeCreating = async () => {
+    await creating?.close();
+    await creatingStore?.close();
+  };
   return {
     cases: [
       {
         name: `${label} create`,
         beforeRound: async () => {
-          await creating?.close();
-          creating = createSessions({ store: open(`create-${round++}`), ...ENGINE_OPTIONS });
+          await closeCreating();
+          creatingStore = open(`create-${round++}`);
+          creating = createSessions({ store: creatingStore, ...ENGINE_OPTIONS });
         },
         op: (i) => creating.create(inputs[i % POOL]),
       },
@@ -65,8 +73,9 @@ async function latchkeyCases(label, open) {
       { name: `${label} patch`, op: (i) => pool.patch(handles[i % POOL], { set: { cart: i } }) },
     ],
     close: async () => {
-      await creating?.close();
+      await closeCreating();
       await pool.close();
+      await poolStore.close();
     },
   };
 }

@@ -42,11 +42,17 @@ export function expressSessionId() {
   return randomBytes(24).toString('base64url');
 }
 
-/** What express-session stores for a signed-in user, with its default cookie, as of `now`. */
-export function expressSession(userId, now) {
+/**
+ * What express-session stores for a signed-in user, with its default cookie,
+ * as of `now`; with `client`, also the IP address and user agent that
+ * latchkey records for a session (what an app keeps to show "your devices").
+ */
+export function expressSession(userId, now, client) {
   const maxAge = 30 * 60 * 1000;
-  return {
+  const session = {
     cookie: { originalMaxAge: maxAge, expires: new Date(now + maxAge), httpOnly: true, path: '/' },
     userId,
   };
+  if (client !== undefined) Object.assign(session, { ip: client.ip, userAgent: client.userAgent });
+  return session;
 }

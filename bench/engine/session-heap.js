@@ -8,7 +8,10 @@
  *    client and empty data (one user per session: the user index is counted);
  *  - latchkey anonymous, latchkey no client: the same without a user (so
  *    without the user index) or without a client, to show where bytes go;
- *  - express-session: its MemoryStore, the session it keeps for a signed-in user.
+ *  - express-session: its MemoryStore, the session it keeps for a signed-in
+ *    user: the same data as "latchkey no client";
+ *  - express-session with client: the same with the client's IP address and
+ *    user agent in the session: the same data as "latchkey".
  */
 import { argv } from 'node:process';
 import { promisify } from 'node:util';
@@ -23,14 +26,20 @@ const subjects = {
   'latchkey anonymous': latchkey((i) => ({ client: client(i) })),
   'latchkey no client': latchkey((i) => ({ userId: `user-${i}` })),
 
-  async 'express-session'(count) {
+  'express-session': expressSessions(() => undefined),
+  'express-session with client': expressSessions(client),
+};
+
+/** Builds `count` sessions in express-session's MemoryStore, the i-th with the client `clientOf(i)`. */
+function expressSessions(clientOf) {
+  return async (count) => {
     const store = new expressSessionModule.MemoryStore();
     const set = promisify(store.set.bind(store));
     const now = Date.now();
-    for (let i = 0; i < count; i++) await set(expressSessionId(), expressSession(`user-${i}`, now));
+    for (let i = 0; i < count; i++) await set(expressSessionId(), expressSession(`user-${i}`, now, clientOf(i)));
     return store;
-  },
-};
+  };
+}
 
 /** Builds `count` sessions in a memory store, the i-th created with `input(i)`. */
 function latchkey(input) {

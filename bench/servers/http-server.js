@@ -136,6 +136,7 @@ process.on('message', (msg) => {
     server.closeAllConnections();
     server.close(async () => {
       await sessions.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
       process.exit(0);
     });

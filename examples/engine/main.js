@@ -3,8 +3,10 @@
 import { createSessions } from 'latchkey';
 import { sqliteStore } from 'latchkey/stores/sqlite';
 
+// The store is ours to close: the engine never closes a store it is handed.
+const store = sqliteStore({ path: process.env.LATCHKEY_DB ?? './.latchkey/example.db' });
 const sessions = createSessions({
-  store: sqliteStore({ path: process.env.LATCHKEY_DB ?? './.latchkey/example.db' }),
+  store,
   idleTimeout: '30m',
   absoluteTimeout: '12h',
   maxSessionsPerUser: 5,
@@ -40,4 +42,5 @@ console.log(`   phone token now: ${(await sessions.validate(mobile.token)).reaso
 
 await sessions.revoke(login.session.handle);
 await sessions.close();
+await store.close();
 console.log('Done. See README.md for the configuration options.');

@@ -9,8 +9,9 @@ import { sqliteStore } from 'latchkey/stores/sqlite';
 import { latchkey } from 'latchkey/node';
 import { homePage, localOptions, port } from '../shared/page.js';
 
+const store = sqliteStore({ path: process.env.LATCHKEY_DB ?? './.latchkey/demo.db' });
 const sessions = createSessions({
-  store: sqliteStore({ path: process.env.LATCHKEY_DB ?? './.latchkey/demo.db' }),
+  store,
   idleTimeout: '30m',
   absoluteTimeout: '12h',
 });
@@ -56,4 +57,5 @@ server.listen(port, '127.0.0.1', () => {
   console.log(`latchkey demo (node:http, SQLite store) listening on http://127.0.0.1:${port}`);
   console.log('open it in a browser, sign in with any name; Ctrl+C to stop');
 });
-process.on('SIGINT', () => server.close(() => sessions.close().then(() => process.exit(0))));
+// The engine first, then the store it runs on (the engine never closes a store it is handed).
+process.on('SIGINT', () => server.close(() => sessions.close().then(() => store.close()).then(() => process.exit(0))));

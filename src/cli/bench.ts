@@ -193,7 +193,7 @@ async function measure(
     phases.push(valid.result('validate', Number(vLast - vStart)));
     return { created: tokens.length, phases };
   } finally {
-    // Before closing: the engine closes the store with it. A memory store vanishes anyway.
+    // A memory store vanishes anyway; withStore closes the store after the engine.
     if (persistent) await cleanUp(store, handles, io);
     await sessions.close().catch(() => {});
   }

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import type SqliteDatabase from 'better-sqlite3';
-import type * as PostgresModule from '../stores/postgres.js';
+import type * as PostgresModule from '../stores/postgres/index.js';
 import { ConfigError, LatchkeyError } from '../core/errors.js';
 import { parseStoreUrl, redactStoreUrl } from '../stores/url.js';
 import { makeStoreFolder } from '../server/state-folder.js';
@@ -91,7 +91,7 @@ async function loadPostgres(): Promise<typeof PostgresModule> {
     }
     throw err;
   }
-  return import('../stores/postgres.js');
+  return import('../stores/postgres/index.js');
 }
 
 /** The schema version recorded in an existing SQLite file, read-only; 0 when it has none. */

@@ -125,10 +125,10 @@ function userFlag(user: string | undefined, usage: string): string | undefined {
   return user;
 }
 
-/** Runs `action` on a session engine over an existing store (never a new SQLite file); closes both. */
+/** Runs `action` on a session engine over an existing store (never a new SQLite file); closes the engine, then withStore the store. */
 async function withSessions<T>(url: string, io: CliIO, action: (sessions: Sessions) => Promise<T>): Promise<T> {
   return withStore(url, io, async (store) => {
-    // No background sweep: this engine lives for one command. Closing it closes the store, which withStore tolerates.
+    // No background sweep: this engine lives for one command.
     const sessions = createSessions({ store, sweepInterval: false });
     try {
       return await action(sessions);

@@ -16,6 +16,14 @@ import type { DataPatch } from './store.js';
 export const MAX_USER_ID = 256;
 /** Longest data key, in characters. */
 export const MAX_KEY = 256;
+/**
+ * Deepest session data, in levels of objects and arrays (the data object is
+ * the first). A depth that JSON.stringify survives at one point of the call
+ * stack may overflow it a few frames further down, where a framework
+ * serialises an answer holding the data: the bound is a number, not the
+ * stack.
+ */
+export const MAX_DATA_DEPTH = 64;
 
 /** A configuration value that must be a positive whole number. */
 export function positiveInt(name: string, v: unknown): number {
@@ -109,7 +117,20 @@ export function normaliseData(data: unknown, maxBytes: number): SessionData {
   if (Buffer.byteLength(json) > maxBytes) throw new InvalidDataError(`session data is over maxDataBytes (${maxBytes} bytes)`);
   const out = JSON.parse(json) as Record<string, unknown>;
   for (const key of Object.keys(out)) checkKey(key);
+  if (depthOver(out, MAX_DATA_DEPTH)) throw new InvalidDataError(`session data is nested more than ${MAX_DATA_DEPTH} levels deep`);
   return out;
+}
+
+/** Whether JSON `value` nests objects and arrays more than `max` levels deep. Iterative: no recursion to overflow. */
+function depthOver(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** A data patch as stored: normalised `set`, checked `unset` without the keys `set` also names. */

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { durationOption, type Duration } from './duration.js';
+import { ConfigError } from './errors.js';
 import type { ClientInfo, ClientRecord, SessionRecord } from './model.js';
 import { samePrefix } from './ip.js';
 
@@ -23,6 +25,42 @@ export interface TimeoutPolicy {
   readonly absoluteMs: number;
   /** Minimum time between two writes that extend the idle deadline. */
   readonly touchIntervalMs: number;
+}
+
+/** The timeout options every session mode takes (the engine, sealed mode). */
+export interface TimeoutOptions {
+  /** A session unused for this long expires (sliding). @default '30m' */
+  readonly idleTimeout?: Duration | undefined;
+  /** A session expires this long after it was created, however active. @default '12h' */
+  readonly absoluteTimeout?: Duration | undefined;
+  /** Minimum time between two writes that extend the idle deadline. @default one tenth of idleTimeout, at most '1m' */
+  readonly touchInterval?: Duration | undefined;
+}
+
+/**
+ * The timeout options, checked and in milliseconds: both timeouts at least a
+ * second, the idle one no longer than the absolute one, and touches more
+ * frequent than the idle timeout (else a session in use would expire
+ * between two of them).
+ *
+ * @throws {ConfigError} naming the option and how to fix it
+ * @example
+ * ```ts
+ * timeoutPolicy({ idleTimeout: '30m' }); // { idleMs: 1800000, absoluteMs: 43200000, touchIntervalMs: 60000 }
+ * ```
+ */
+export function timeoutPolicy(o: TimeoutOptions): TimeoutPolicy {
+  const idleMs = durationOption('idleTimeout', o.idleTimeout ?? '30m', { min: 1000 });
+  const absoluteMs = durationOption('absoluteTimeout', o.absoluteTimeout ?? '12h', { min: 1000 });
+  if (idleMs > absoluteMs) {
+    throw new ConfigError(`idleTimeout (${idleMs} ms) is longer than absoluteTimeout (${absoluteMs} ms); make it shorter or equal`);
+  }
+  const touchIntervalMs =
+    o.touchInterval !== undefined ? durationOption('touchInterval', o.touchInterval) : Math.min(Math.floor(idleMs / 10), 60_000);
+  if (touchIntervalMs >= idleMs) {
+    throw new ConfigError(`touchInterval (${touchIntervalMs} ms) must be shorter than idleTimeout (${idleMs} ms)`);
+  }
+  return { idleMs, absoluteMs, touchIntervalMs };
 }
 
 /** The idle deadline a touch at `now` sets: never past the absolute deadline. */

@@ -63,7 +63,7 @@ export function guardedStore(store: Store, timeoutMs: number): Store {
     create: (r) => callStore(() => store.create(r), timeoutMs),
     get: (h) => callStore(() => store.get(h), timeoutMs),
     touch: (h, a, b, c) => callStore(() => store.touch(h, a, b, c), timeoutMs),
-    patch: (h, p, v) => callStore(() => store.patch(h, p, v), timeoutMs),
+    patch: (h, p, n, v) => callStore(() => store.patch(h, p, n, v), timeoutMs),
     replace: (h, v, n, t) => callStore(() => store.replace(h, v, n, t), timeoutMs),
     revoke: (h, u) => callStore(() => store.revoke(h, u), timeoutMs),
     revokeUser: (u, t, e) => callStore(() => store.revokeUser(u, t, e), timeoutMs),

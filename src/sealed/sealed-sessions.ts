@@ -11,11 +11,12 @@
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { describe, durationOption, type Duration } from '../core/duration.js';
-import { ConfigError, InvalidDataError, StoreUnavailableError } from '../core/errors.js';
+import { ConfigError, InvalidDataError, LatchkeyTypeError, StoreUnavailableError } from '../core/errors.js';
 import { callStore, storeTimeoutMs } from '../core/store-call.js';
 import type { SessionData } from '../core/model.js';
 import type { DataPatch, Store } from '../core/store.js';
-import { isFresh } from '../core/policy.js';
+import { expiryOf, isFresh, needsTouch, nextIdleDeadline, timeoutPolicy, type TimeoutPolicy } from '../core/policy.js';
+import { refuseUnknownKeys } from '../core/option-keys.js';
 import { mintHandle } from '../core/token.js';
 import { authLevelArg, normaliseData, normalisePatch, positiveInt, userIdArg } from '../core/arguments.js';
 import { chunkName, joinBlob, splitBlob, type ChunkLimits, type CookieReader, type CookieWrite } from './chunks.js';
@@ -184,14 +185,12 @@ export interface SealedSessions {
 }
 
 interface Config {
-  idleMs: number;
-  absoluteMs: number;
-  touchMs: number;
+  timeouts: TimeoutPolicy;
   limits: ChunkLimits;
   maxDataBytes: number;
 }
 
-const OPTION_NAMES = new Set([
+const OPTION_NAMES = [
   'secrets',
   'cookieName',
   'idleTimeout',
@@ -208,7 +207,8 @@ const OPTION_NAMES = new Set([
   'revocationCache',
   'storeTimeout',
   'clock',
-]);
+] as const satisfies readonly (keyof SealedSessionsOptions)[];
+const OWNER = 'createSealedSessions()';
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
@@ -230,11 +230,8 @@ const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * ```
  */
 export function createSealedSessions(options: SealedSessionsOptions): SealedSessions {
-  if (options === null || typeof options !== 'object') throw new TypeError('createSealedSessions() takes an options object { secrets, ... }');
-  for (const key of Object.keys(options)) {
-    // A misspelt option would silently fall back to its default: refuse it.
-    if (!OPTION_NAMES.has(key)) throw new ConfigError(`${key} is not an option of createSealedSessions(); known options: ${[...OPTION_NAMES].join(', ')}`);
-  }
+  if (options === null || typeof options !== 'object') throw new LatchkeyTypeError('createSealedSessions() takes an options object { secrets, ... }');
+  refuseUnknownKeys(options, OPTION_NAMES, OWNER);
   const keyring = keyringOf(options.secrets);
   const cfg = normalise(options);
   const name = cookieNameOption(options.cookieName);
@@ -254,12 +251,13 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
   if (rc !== undefined && rc !== false) {
     if (store === null) throw new ConfigError('revocationCache needs a store: revocation records live there');
     if (rc === null || typeof rc !== 'object') throw new ConfigError("revocationCache must be false or { ttl: Duration }, e.g. { ttl: '5s' }");
+    refuseUnknownKeys(rc, ['ttl', 'maxEntries'], OWNER, 'revocationCache');
     cache = {
       ttlMs: durationOption('revocationCache.ttl', rc.ttl, { min: 1 }),
       maxEntries: positiveInt('revocationCache.maxEntries', rc.maxEntries ?? 10_000),
     };
   }
-  const revocations = store === null ? null : new Revocations(store, clock, cfg.absoluteMs, cache, call);
+  const revocations = store === null ? null : new Revocations(store, clock, cfg.timeouts.absoluteMs, cache, call);
   // The largest blob worth looking at: every part full.
   const sealer = sealerFor(keyring, cfg.limits.maxChunks * cfg.limits.cookieBytes);
   /** Which store record holds a spilled session's data, by the data object it was read into: unchanged data is not written again. */
@@ -270,7 +268,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
   }
 
   function fresh(input: { userId: string | null; data: SessionData; authLevel: number }, now: number, userEpoch: number): SealedSession {
-    const absoluteExpiresAt = now + cfg.absoluteMs;
+    const absoluteExpiresAt = now + cfg.timeouts.absoluteMs;
     return {
       handle: mintHandle(),
       userId: input.userId,
@@ -279,7 +277,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
       lastSeenAt: now,
       authTime: input.userId !== null ? now : null,
       authLevel: input.authLevel,
-      idleExpiresAt: Math.min(now + cfg.idleMs, absoluteExpiresAt),
+      idleExpiresAt: nextIdleDeadline(cfg.timeouts, absoluteExpiresAt, now),
       absoluteExpiresAt,
       version: 1,
       data: input.data,
@@ -319,7 +317,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
     revocable: store !== null,
 
     async open(read) {
-      if (typeof read !== 'function') throw new TypeError('open() takes a function that reads a cookie by name');
+      if (typeof read !== 'function') throw new LatchkeyTypeError('open() takes a function that reads a cookie by name');
       const joined = joinBlob(name, read, cfg.limits.maxChunks);
       if (joined === 'missing') return fail('missing', 0);
       if (joined === 'malformed') {
@@ -333,8 +331,8 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
       if (payload === null) return fail('malformed', joined.chunks);
       let session = payload.session;
       const now = clock.now();
-      if (now >= session.absoluteExpiresAt) return fail('expired-absolute', joined.chunks);
-      if (now >= session.idleExpiresAt) return fail('expired-idle', joined.chunks);
+      const expiry = expiryOf(session, now);
+      if (expiry !== null) return fail(expiry, joined.chunks);
       if (payload.spill !== null && store === null) return fail('spill-missing', joined.chunks);
       if (revocations !== null) {
         const spillHandle = payload.spill;
@@ -354,15 +352,15 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
         }
       }
       let reseal: 'key-rotation' | 'touch' | null = opened.staleKey ? 'key-rotation' : null;
-      if (session.idleExpiresAt < session.absoluteExpiresAt && now - session.lastSeenAt >= cfg.touchMs) {
-        session = { ...session, lastSeenAt: now, idleExpiresAt: Math.min(now + cfg.idleMs, session.absoluteExpiresAt) };
+      if (needsTouch(cfg.timeouts, session, now)) {
+        session = { ...session, lastSeenAt: now, idleExpiresAt: nextIdleDeadline(cfg.timeouts, session.absoluteExpiresAt, now) };
         reseal ??= 'touch';
       }
       return { ok: true, session, reseal, chunks: joined.chunks };
     },
 
     async create(input = {}) {
-      if (input === null || typeof input !== 'object') throw new TypeError('create() takes an object { userId?, data?, authLevel? }');
+      if (input === null || typeof input !== 'object') throw new LatchkeyTypeError('create() takes an object { userId?, data?, authLevel? }');
       const userId = userIdArg(input.userId);
       const data = input.data === undefined ? EMPTY : normaliseData(input.data, cfg.maxDataBytes);
       const authLevel = authLevelArg(input.authLevel ?? 0);
@@ -387,7 +385,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
 
     async seal(session, opts = {}) {
       if (session === null || typeof session !== 'object' || typeof session.handle !== 'string') {
-        throw new TypeError('seal() takes a session from open(), create(), update() or login()');
+        throw new LatchkeyTypeError('seal() takes a session from open(), create(), update() or login()');
       }
       const previous = opts.previousChunks ?? 0;
       const now = clock.now();
@@ -428,7 +426,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
     async revokeUser(userId, opts = {}) {
       if (revocations === null) throw new ConfigError('revokeUser() needs revocation: configure store (and remove revocable: false) to revoke sealed sessions before they expire');
       const id = userIdArg(userId);
-      if (id === null) throw new TypeError('revokeUser() needs a userId');
+      if (id === null) throw new LatchkeyTypeError('revokeUser() needs a userId');
       const epoch = await revocations.revokeUser(id);
       const except = opts.except;
       return except !== undefined && except.userId === id ? { ...except, userEpoch: epoch } : null;
@@ -443,13 +441,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
 const EMPTY: SessionData = Object.freeze({});
 
 function normalise(o: SealedSessionsOptions): Config {
-  const idleMs = durationOption('idleTimeout', o.idleTimeout ?? '30m', { min: 1000 });
-  const absoluteMs = durationOption('absoluteTimeout', o.absoluteTimeout ?? '12h', { min: 1000 });
-  if (idleMs > absoluteMs) {
-    throw new ConfigError(`idleTimeout (${idleMs} ms) is longer than absoluteTimeout (${absoluteMs} ms); make it shorter or equal`);
-  }
-  const touchMs = o.touchInterval !== undefined ? durationOption('touchInterval', o.touchInterval) : Math.min(Math.floor(idleMs / 10), 60_000);
-  if (touchMs >= idleMs) throw new ConfigError(`touchInterval (${touchMs} ms) must be shorter than idleTimeout (${idleMs} ms)`);
+  const timeouts = timeoutPolicy(o);
   const cookieBytes = positiveInt('maxCookieBytes', o.maxCookieBytes ?? 4000);
   const attributeBytes = nonNegativeInt('cookieAttributeBytes', o.cookieAttributeBytes ?? 120);
   if (cookieBytes - attributeBytes < 200) {
@@ -460,7 +452,7 @@ function normalise(o: SealedSessionsOptions): Config {
   const maxChunks = positiveInt('maxChunks', o.maxChunks ?? 4);
   if (maxChunks > 20) throw new ConfigError(`maxChunks must be at most 20 (got ${maxChunks})`);
   const maxDataBytes = positiveInt('maxDataBytes', o.maxDataBytes ?? 65_536);
-  return { idleMs, absoluteMs, touchMs, limits: { cookieBytes, attributeBytes, totalBytes, maxChunks }, maxDataBytes };
+  return { timeouts, limits: { cookieBytes, attributeBytes, totalBytes, maxChunks }, maxDataBytes };
 }
 
 function cookieNameOption(v: unknown): string {

@@ -55,7 +55,8 @@ export interface ServiceContext {
   /**
    * A further engine over the shared store (the dashboard's own sessions, for
    * one). Its events reach the feed and the metrics; it is closed with the
-   * service and never closes the store.
+   * service, before the service closes the store (an engine never closes a
+   * store it is handed).
    */
   engine(options: Omit<SessionsOptions, 'store'>): Sessions;
   /** When the service started, ms since epoch. */

@@ -13,7 +13,6 @@ import type { Duration } from '../core/duration.js';
 import { parseDuration } from '../core/duration.js';
 import { checkOptionKeys } from '../core/option-keys.js';
 import { createSessions, type Sessions, type SessionsOptions } from '../core/sessions.js';
-import type { Store } from '../core/store.js';
 import { guardedStore, storeTimeoutMs } from '../core/store-call.js';
 import { createKeySet } from '../tokens/keys.js';
 import { fileKeyStorage } from '../tokens/key-storage.js';
@@ -128,32 +127,6 @@ function adminCredential(password: string): AdminCredential {
 }
 
 /**
- * A view of the store whose `close()` does nothing: each engine gets one, the
- * service closes the store once. Engines bound and map their own calls.
- */
-function sharedView(store: Store): Store {
-  const view: Store = {
-    capabilities: store.capabilities,
-    create: (r) => store.create(r),
-    get: (h) => store.get(h),
-    touch: (h, a, b, c) => store.touch(h, a, b, c),
-    patch: (h, p, n, v) => store.patch(h, p, n, v),
-    replace: (h, v, n, t) => store.replace(h, v, n, t),
-    revoke: (h, u) => store.revoke(h, u),
-    revokeUser: (u, t, e) => store.revokeUser(u, t, e),
-    delete: (h) => store.delete(h),
-    listUser: (u) => store.listUser(u),
-    sweep: (n, l) => store.sweep(n, l),
-    ping: () => store.ping(),
-    close: async () => undefined,
-  };
-  if (store.subscribe !== undefined) view.subscribe = store.subscribe.bind(store);
-  // An in-process store that waits for locks learns each engine's storeTimeout through the view.
-  if (store.limitLockWaits !== undefined) view.limitLockWaits = store.limitLockWaits.bind(store);
-  return view;
-}
-
-/**
  * Builds the service: opens the store, loads or makes the signing keys and
  * secrets in `config.dataDir`, and registers every route. Call `listen()`.
  *
@@ -215,16 +188,16 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     folded = 0;
   };
   makeStoreFolder(config.store);
+  // The service opened the store, so the service closes it (engines never close a store they are handed).
   const store = await openStore(config.store, { onError: onStoreError });
-  const shared = sharedView(store);
   // What the service reads and writes itself (API keys, route checks) goes through the same mapping and bound as the engines.
-  const guarded = guardedStore(shared, storeTimeoutMs(shared, undefined));
+  const guarded = guardedStore(store, storeTimeoutMs(store, undefined));
   const feed = securityFeed();
   const metrics = createMetrics();
   const engines: Sessions[] = [];
   const onError = (err: unknown) => log.error({ err: { message: (err as Error)?.message, type: (err as Error)?.name } }, 'background error');
   const engine = (o: Omit<SessionsOptions, 'store'>): Sessions => {
-    const e = createSessions({ onError, ...(options.guessingWindow !== undefined ? { guessing: { window: options.guessingWindow } } : {}), ...o, store: shared });
+    const e = createSessions({ onError, ...(options.guessingWindow !== undefined ? { guessing: { window: options.guessingWindow } } : {}), ...o, store });
     engines.push(e);
     feed.watch(e);
     metrics.watch(e);

@@ -62,7 +62,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     case 'redis':
     case 'redis-cluster': {
       await need('ioredis', 'redis://');
-      const { redisStore } = await import('./redis.js');
+      const { redisStore } = await import('./redis/index.js');
       const store =
         where.kind === 'redis'
           ? redisStore({ url: where.url, ...(onError ? { onError } : {}) })
@@ -78,7 +78,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     }
     case 'postgres': {
       await need('pg', 'postgres://');
-      const { postgresStore } = await import('./postgres.js');
+      const { postgresStore } = await import('./postgres/index.js');
       const store = postgresStore({ connectionString: where.url, migrate: options.migrate ?? true, ...(onError ? { onError } : {}) });
       try {
         await store.ready();

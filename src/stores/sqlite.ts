@@ -3,6 +3,8 @@
  * optional peer dependency). WAL journal, prepared statements, an index by
  * user and by expiry, and an immediate transaction around every
  * read-modify-write, so that several processes may share one database file.
+ * The table's layout and row mapping are the PostgreSQL store's too
+ * (sql-columns.ts); rows are bound and read as arrays in that column order.
  *
  * Consistency: every operation is atomic, across processes too. Durability: a
  * call that resolved has been committed to the WAL; with the default
@@ -32,9 +34,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DataPatch, Store, StorePatchResult } from '../core/store.js';
 import type { SessionData, SessionRecord } from '../core/model.js';
-import { describe, durationOption, type Duration } from '../core/duration.js';
+import { durationOption, type Duration } from '../core/duration.js';
 import { ClosedError, ConfigError, LatchkeyError, StoreUnavailableError } from '../core/errors.js';
-import { recordFromRow, type SessionRow } from './sql-columns.js';
+import { checkOptionKeys } from '../core/option-keys.js';
+import { COLUMN_NAMES, COLUMNS, columnDefinitions, DATA, recordFromRow, rowValues, SCHEMA_1_COLUMNS, SQLITE } from './sql-columns.js';
 
 /** Options of {@link sqliteStore}. */
 export interface SqliteStoreOptions {
@@ -62,7 +65,7 @@ export interface SqliteStoreOptions {
   busyTimeout?: Duration;
 }
 
-const OPTION_NAMES = new Set(['path', 'database', 'synchronous', 'busyTimeout']);
+const OPTION_NAMES = ['path', 'database', 'synchronous', 'busyTimeout'];
 
 /**
  * The synchronous part of a lock wait, in ms: the longest one attempt can
@@ -78,31 +81,10 @@ export const SQLITE_SCHEMA_VERSION = 1;
 
 const TABLE = 'latchkey_sessions';
 
-type Row = SessionRow<string>;
-
 const MIGRATIONS: readonly string[] = [
   // 1: the sessions table
   `CREATE TABLE ${TABLE} (
-     handle TEXT PRIMARY KEY,
-     secret_hash TEXT NOT NULL,
-     user_id TEXT,
-     status TEXT NOT NULL,
-     successor TEXT,
-     created_at INTEGER NOT NULL,
-     issued_at INTEGER NOT NULL,
-     last_seen_at INTEGER NOT NULL,
-     auth_time INTEGER,
-     auth_level INTEGER NOT NULL,
-     idle_expires_at INTEGER NOT NULL,
-     absolute_expires_at INTEGER NOT NULL,
-     expires_at INTEGER NOT NULL,
-     version INTEGER NOT NULL,
-     data TEXT NOT NULL,
-     client_ip TEXT,
-     client_ua TEXT,
-     device_browser TEXT,
-     device_os TEXT,
-     device_type TEXT
+  ${columnDefinitions(SQLITE, SCHEMA_1_COLUMNS)}
    ) WITHOUT ROWID;
    CREATE INDEX ${TABLE}_user ON ${TABLE} (user_id) WHERE user_id IS NOT NULL;
    CREATE INDEX ${TABLE}_expiry ON ${TABLE} (expires_at);`,
@@ -120,11 +102,7 @@ const MIGRATIONS: readonly string[] = [
  * ```
  */
 export function sqliteStore(options: SqliteStoreOptions = {}): Store {
-  if (options === null || typeof options !== 'object') throw new TypeError('sqliteStore() takes an options object');
-  for (const key of Object.keys(options)) {
-    if (key === 'busyTimeoutMs') throw new ConfigError("busyTimeoutMs was replaced by busyTimeout, a duration such as '2s'");
-    if (!OPTION_NAMES.has(key)) throw new ConfigError(`${describe(key)} is not an option of sqliteStore(); known options: ${[...OPTION_NAMES].join(', ')}`);
-  }
+  checkOptionKeys(options, 'sqliteStore()', OPTION_NAMES, { retired: { busyTimeoutMs: "use busyTimeout, a duration such as '2s'" } });
   const sync = options.synchronous ?? 'normal';
   if (sync !== 'normal' && sync !== 'full') throw new ConfigError(`synchronous must be 'normal' or 'full'`);
   // Lowered (never raised) by the engines built over the store: see limitLockWaits.
@@ -147,27 +125,30 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
   migrate(db);
   db.pragma(`busy_timeout = ${SLICE_MS}`);
 
-  const cols =
-    'handle, secret_hash, user_id, status, successor, created_at, issued_at, last_seen_at, auth_time, auth_level, idle_expires_at, absolute_expires_at, expires_at, version, data, client_ip, client_ua, device_browser, device_os, device_type';
+  // Positional parameters and rows read as arrays (raw), in the shared column order: no name is
+  // looked up per column on the way in, no object with a property per column is built on the way out.
+  const params = COLUMNS.map(() => '?').join(', ');
   const q = {
-    insert: db.prepare(`INSERT OR IGNORE INTO ${TABLE} (${cols}) VALUES (${cols.split(', ').map((c) => `@${c}`).join(', ')})`),
-    get: db.prepare(`SELECT * FROM ${TABLE} WHERE handle = ?`),
+    insert: db.prepare(`INSERT OR IGNORE INTO ${TABLE} (${COLUMN_NAMES}) VALUES (${params})`),
+    get: db.prepare(`SELECT ${COLUMN_NAMES} FROM ${TABLE} WHERE handle = ?`).raw(true),
     touch: db.prepare(
       `UPDATE ${TABLE} SET last_seen_at = ?, idle_expires_at = ?, expires_at = ? WHERE handle = ? AND status = 'active'`,
     ),
-    patchRead: db.prepare(`SELECT data, version FROM ${TABLE} WHERE handle = ? AND status = 'active' AND expires_at > ?`),
+    patchRead: db.prepare(`SELECT data, version FROM ${TABLE} WHERE handle = ? AND status = 'active' AND expires_at > ?`).raw(true),
     patchWrite: db.prepare(`UPDATE ${TABLE} SET data = ?, version = version + 1 WHERE handle = ?`),
-    oldForReplace: db.prepare(`SELECT version FROM ${TABLE} WHERE handle = ? AND status = 'active'`),
-    exists: db.prepare(`SELECT 1 FROM ${TABLE} WHERE handle = ?`),
+    oldVersion: db.prepare(`SELECT version FROM ${TABLE} WHERE handle = ? AND status = 'active'`).pluck(true),
+    exists: db.prepare(`SELECT 1 FROM ${TABLE} WHERE handle = ?`).pluck(true),
     entomb: db.prepare(
       `UPDATE ${TABLE} SET status = ?, successor = ?, expires_at = min(expires_at, ?), data = '{}' WHERE handle = ? AND status = 'active'`,
     ),
-    revokeUser: db.prepare(
-      `UPDATE ${TABLE} SET status = 'revoked', successor = NULL, expires_at = min(expires_at, ?), data = '{}'
+    revokeUser: db
+      .prepare(
+        `UPDATE ${TABLE} SET status = 'revoked', successor = NULL, expires_at = min(expires_at, ?), data = '{}'
        WHERE user_id = ? AND status = 'active' AND handle IS NOT ? RETURNING handle`,
-    ),
+      )
+      .pluck(true),
     delete: db.prepare(`DELETE FROM ${TABLE} WHERE handle = ?`),
-    listUser: db.prepare(`SELECT * FROM ${TABLE} WHERE user_id = ? AND status = 'active' ORDER BY created_at, issued_at`),
+    listUser: db.prepare(`SELECT ${COLUMN_NAMES} FROM ${TABLE} WHERE user_id = ? AND status = 'active' ORDER BY created_at, issued_at`).raw(true),
     sweep: db.prepare(
       `DELETE FROM ${TABLE} WHERE handle IN (SELECT handle FROM ${TABLE} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
     ),
@@ -175,23 +156,23 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
   };
 
   const patchTx = db.transaction((handle: string, change: DataPatch, now: number, expectVersion: number | undefined): StorePatchResult => {
-    const row = q.patchRead.get(handle, now) as { data: string; version: number } | undefined;
+    const row = q.patchRead.get(handle, now) as [data: string, version: number] | undefined;
     if (row === undefined) return { ok: false, reason: 'not-found' };
-    if (expectVersion !== undefined && row.version !== expectVersion) return { ok: false, reason: 'conflict' };
-    const data = JSON.parse(row.data) as Record<string, unknown>;
+    const version = row[1];
+    if (expectVersion !== undefined && version !== expectVersion) return { ok: false, reason: 'conflict' };
+    const data = JSON.parse(row[0]) as Record<string, unknown>;
     if (change.unset !== undefined) for (const k of change.unset) delete data[k];
     if (change.set !== undefined) for (const [k, v] of Object.entries(change.set)) data[k] = v;
     q.patchWrite.run(JSON.stringify(data), handle);
-    return { ok: true, version: row.version + 1, data };
+    return { ok: true, version: version + 1, data };
   });
 
   const replaceTx = db.transaction(
     (oldHandle: string, expectVersion: number, next: SessionRecord, status: string, successor: string | null, until: number): boolean => {
-      const old = q.oldForReplace.get(oldHandle) as { version: number } | undefined;
-      if (old === undefined || old.version !== expectVersion) return false;
+      if (q.oldVersion.get(oldHandle) !== expectVersion) return false;
       if (q.exists.get(next.handle) !== undefined) return false;
       q.entomb.run(status, successor, until, oldHandle);
-      q.insert.run(toRow(next));
+      q.insert.run(rowValues(next));
       return true;
     },
   );
@@ -240,7 +221,7 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
   }
 
   const readRecord = (handle: string): SessionRecord | null => {
-    const row = q.get.get(handle) as Row | undefined;
+    const row = q.get.get(handle) as unknown[] | undefined;
     return row === undefined ? null : fromRow(row);
   };
 
@@ -251,7 +232,7 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
       if (Number.isFinite(ms) && ms >= 0) waitMs = Math.min(waitMs, ms);
     },
 
-    create: (record) => run(() => q.insert.run(toRow(record)).changes === 1),
+    create: (record) => run(() => q.insert.run(rowValues(record)).changes === 1),
 
     // The hot path, inline: no closure, no extra frame unless the first attempt fails.
     get(handle) {
@@ -272,11 +253,11 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
     revoke: (handle, until) => run(() => q.entomb.run('revoked', null, until, handle).changes === 1),
 
     revokeUser: (userId, until, except) =>
-      run(() => (q.revokeUser.all(until, userId, except ?? null) as Array<{ handle: string }>).map((r) => r.handle)),
+      run(() => q.revokeUser.all(until, userId, except ?? null) as string[]),
 
     delete: (handle) => run(() => q.delete.run(handle).changes === 1),
 
-    listUser: (userId) => run(() => (q.listUser.all(userId) as Row[]).map(fromRow)),
+    listUser: (userId) => run(() => (q.listUser.all(userId) as unknown[][]).map(fromRow)),
 
     sweep: (now, limit) => run(() => q.sweep.run(now, limit).changes),
 
@@ -328,33 +309,10 @@ function migrate(db: Database.Database): void {
   run.immediate();
 }
 
-function toRow(r: SessionRecord): Row {
-  return {
-    handle: r.handle,
-    secret_hash: r.secretHash,
-    user_id: r.userId,
-    status: r.status,
-    successor: r.successor,
-    created_at: r.createdAt,
-    issued_at: r.issuedAt,
-    last_seen_at: r.lastSeenAt,
-    auth_time: r.authTime,
-    auth_level: r.authLevel,
-    idle_expires_at: r.idleExpiresAt,
-    absolute_expires_at: r.absoluteExpiresAt,
-    expires_at: r.expiresAt,
-    version: r.version,
-    data: JSON.stringify(r.data),
-    client_ip: r.client?.ip ?? null,
-    client_ua: r.client?.userAgent ?? null,
-    device_browser: r.client?.device.browser ?? null,
-    device_os: r.client?.device.os ?? null,
-    device_type: r.client?.device.type ?? null,
-  };
-}
-
-function fromRow(row: Row): SessionRecord {
-  return recordFromRow(row, row.data === '{}' ? EMPTY : (JSON.parse(row.data) as SessionData));
+/** A row as read (raw, in the shared column order): `data` is JSON text, most often `{}`. */
+function fromRow(row: readonly unknown[]): SessionRecord {
+  const text = row[DATA] as string;
+  return recordFromRow(row, text === '{}' ? EMPTY : (JSON.parse(text) as SessionData));
 }
 
 const EMPTY: SessionData = Object.freeze({});

@@ -16,7 +16,7 @@ const cases = ADAPTERS.flatMap((adapter) => MODES.map((mode) => [adapter, mode] 
 
 describe.each(cases)('the %s adapter in %s mode', (adapter, mode: Mode) => {
   const clock = manualClock();
-  const store = testStore(memoryStore({ now: clock.now }));
+  const store = testStore(memoryStore({ clock }));
   const engines: Sessions[] = [];
   let sessions: Sessions | null = null;
   let options: HttpSessionsOptions;
@@ -47,7 +47,7 @@ describe.each(cases)('the %s adapter in %s mode', (adapter, mode: Mode) => {
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()));
     for (const e of engines) await e.close();
-    if (engines.length === 0) await store.close();
+    await store.close();
   });
 
   scenarios.forEach((scenario, i) => {

@@ -6,8 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessions, type Sessions } from '../../src/core/sessions.js';
-import { redisStore } from '../../src/stores/redis.js';
-import { postgresStore } from '../../src/stores/postgres.js';
+import type { Store } from '../../src/core/store.js';
+import { redisStore } from '../../src/stores/redis/index.js';
+import { postgresStore } from '../../src/stores/postgres/index.js';
 import { redisAvailable, startRedis, type RedisServer } from '../servers/redis.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';
 import { start, type AdapterName, type Running } from './support/apps.js';
@@ -80,13 +81,16 @@ function outageScenario(name: string, adapters: AdapterName[], backend: () => Ba
 
 describe.skipIf(!redisAvailable)('Redis outage', () => {
   let redis: RedisServer;
+  let store: Store;
   let sessions: Sessions;
   beforeAll(async () => {
     redis = await startRedis();
-    sessions = createSessions({ store: redisStore({ url: redis.url, prefix: `outage${process.pid}:` }), sweepInterval: false });
+    store = redisStore({ url: redis.url, prefix: `outage${process.pid}:` });
+    sessions = createSessions({ store, sweepInterval: false });
   });
   afterAll(async () => {
     await sessions?.close();
+    await store?.close();
     await redis?.stop();
   });
   outageScenario('Redis killed', ['node', 'express5'], () => ({
@@ -102,13 +106,16 @@ describe.skipIf(!redisAvailable)('Redis outage', () => {
 const pgMissing = postgresMissing();
 describe.skipIf(pgMissing !== null)('PostgreSQL outage', () => {
   let pg: PostgresServer;
+  let store: Store;
   let sessions: Sessions;
   beforeAll(async () => {
     pg = await startPostgres();
-    sessions = createSessions({ store: postgresStore({ connectionString: pg.url }), sweepInterval: false });
+    store = postgresStore({ connectionString: pg.url });
+    sessions = createSessions({ store, sweepInterval: false });
   });
   afterAll(async () => {
     await sessions?.close();
+    await store?.close();
     await pg?.stop();
   });
   outageScenario('PostgreSQL stopped', ['fastify', 'hono'], () => ({

@@ -14,7 +14,7 @@ import { AUDIENCE, ISSUER, REFRESH_SECRET } from '../tokens/helpers.js';
 
 describe.each(ADAPTERS)('token mode through the %s adapter', (adapter) => {
   const clock = manualClock();
-  const store = memoryStore({ now: clock.now });
+  const store = memoryStore({ clock });
   const sessions = createSessions({ store, clock, sweepInterval: false, idleTimeout: '14d', absoluteTimeout: '30d' });
   const thefts: TokenTheftEvent[] = [];
   let tokens: Tokens;

@@ -115,7 +115,8 @@ describe('the latchkey executable', () => {
     const db = join(dir, 'sessions.db');
     const { createSessions } = (await import(pathToFileURL(join(root, 'dist', 'index.js')).href)) as typeof Latchkey;
     const { sqliteStore } = (await import(pathToFileURL(join(root, 'dist', 'stores', 'sqlite.js')).href)) as typeof SqliteModule;
-    const sessions = createSessions({ store: sqliteStore({ path: db }), sweepInterval: false });
+    const sqlite = sqliteStore({ path: db });
+    const sessions = createSessions({ store: sqlite, sweepInterval: false });
     const made = [];
     for (let i = 0; i < 3; i++) made.push(await sessions.create({ userId: 'erin', client: { ip: '192.0.2.7', userAgent: 'curl/8.5.0' } }));
     const store = `sqlite:${db}`;
@@ -138,6 +139,7 @@ describe('the latchkey executable', () => {
     const left = JSON.parse((await latchkey(['sessions', 'list', '--user', 'erin', '--json', '--store', store])).stdout) as { sessions: Array<{ handle: string }> };
     expect(left.sessions.map((s) => s.handle)).toEqual([three?.session.handle]);
     await sessions.close();
+    await sqlite.close();
   });
 
   it('rotates the signing key of a data folder and prints the new kid last', async () => {

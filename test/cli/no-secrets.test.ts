@@ -23,6 +23,7 @@ interface Outcome {
 let dir: string;
 let store: string;
 let sessions: Latchkey.Sessions;
+let sqlite: Latchkey.Store | undefined;
 
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -56,10 +57,12 @@ beforeAll(async () => {
   store = `sqlite:${path}`;
   const { createSessions } = (await import(pathToFileURL(join(root, 'dist', 'index.js')).href)) as typeof Latchkey;
   const { sqliteStore } = (await import(pathToFileURL(join(root, 'dist', 'stores', 'sqlite.js')).href)) as typeof SqliteModule;
-  sessions = createSessions({ store: sqliteStore({ path }), sweepInterval: false });
+  sqlite = sqliteStore({ path });
+  sessions = createSessions({ store: sqlite, sweepInterval: false });
 }, 180_000);
 afterAll(async () => {
   await sessions?.close();
+  await sqlite?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresStore } from '../../src/stores/postgres.js';
+import { postgresStore } from '../../src/stores/postgres/index.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';
 import { bin, ensureBuilt, root } from './built.js';
 

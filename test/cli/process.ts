@@ -55,6 +55,10 @@ export interface Serving {
   readonly stderr: () => string;
   /** SIGTERM, then waits for the exit; resolves the exit code. */
   stop(): Promise<number | null>;
+  /** Sends `signal` (a crash: SIGKILL) and waits for the exit; resolves the signal that ended it. */
+  kill(signal: NodeJS.Signals): Promise<NodeJS.Signals | null>;
+  /** The process id. */
+  readonly pid: number;
 }
 
 /**
@@ -67,6 +71,11 @@ export function serve(args: readonly string[], cwd: string, env: Record<string, 
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const kill = async (signal: NodeJS.Signals): Promise<NodeJS.Signals | null> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+    return child.signalCode;
+  };
   const stop = async (): Promise<number | null> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -80,7 +89,7 @@ export function serve(args: readonly string[], cwd: string, env: Record<string, 
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
       const m = /latchkey is listening on (http:\/\/\S+)\n/.exec(stdout);
-      if (m !== null && stdout.includes('Press Ctrl+C to stop.')) resolve({ base: m[1] as string, stdout: () => stdout, stderr: () => stderr, stop });
+      if (m !== null && stdout.includes('Press Ctrl+C to stop.')) resolve({ base: m[1] as string, stdout: () => stdout, stderr: () => stderr, stop, kill, pid: child.pid as number });
     });
     void exited.then((code) => reject(new Error(`latchkey serve exited with ${code} before listening:\n${stderr}`)));
   });

@@ -43,7 +43,8 @@ async function cli(args: string[], options: { env?: Record<string, string>; cwd?
 
 /** Sessions made straight on the SQLite file the CLI will read. */
 async function seedSessions(path: string, sessionsByUser: Record<string, number>): Promise<Record<string, string[]>> {
-  const sessions = createSessions({ store: sqliteStore({ path }), sweepInterval: false });
+  const store = sqliteStore({ path });
+  const sessions = createSessions({ store, sweepInterval: false });
   const handles: Record<string, string[]> = {};
   for (const [user, count] of Object.entries(sessionsByUser)) {
     handles[user] = [];
@@ -56,6 +57,7 @@ async function seedSessions(path: string, sessionsByUser: Record<string, number>
     }
   }
   await sessions.close();
+  await store.close();
   return handles;
 }
 
@@ -496,7 +498,8 @@ describe('latchkey sessions', () => {
   it('takes a handle that begins with a dash, as the handle to revoke and as the value of --except', async () => {
     // One handle in 64 begins with '-', which a flag parser takes for an option.
     const path = join(dir, 'dashed.db');
-    const sessions = createSessions({ store: sqliteStore({ path }), sweepInterval: false });
+    const sqlite = sqliteStore({ path });
+    const sessions = createSessions({ store: sqlite, sweepInterval: false });
     const dashed: string[] = [];
     let others = 0;
     for (let i = 0; i < 5000 && dashed.length < 2; i++) {
@@ -505,6 +508,7 @@ describe('latchkey sessions', () => {
       else others++;
     }
     await sessions.close();
+    await sqlite.close();
     expect(dashed).toHaveLength(2);
     const [kept, revoked] = dashed as [string, string];
     const store = `sqlite:${path}`;
@@ -522,12 +526,14 @@ describe('latchkey sessions', () => {
   });
 
   it('makes the revocation visible to a running engine on the same store at once', async () => {
-    const sessions = createSessions({ store: sqliteStore({ path: db }), sweepInterval: false });
+    const store = sqliteStore({ path: db });
+    const sessions = createSessions({ store, sweepInterval: false });
     const { token, session } = await sessions.create({ userId: 'dave' });
     expect((await sessions.validate(token)).ok).toBe(true);
     expect((await cli(['sessions', 'revoke', session.handle, '--store', `sqlite:${db}`])).code).toBe(0);
     expect(await sessions.validate(token)).toEqual({ ok: false, reason: 'revoked' });
     await sessions.close();
+    await store.close();
   });
 });
 

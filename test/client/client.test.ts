@@ -130,7 +130,7 @@ describe('createClient()', () => {
     expect(() => createClient({ ...ok, fetch: 'fetch' as unknown as typeof fetch })).toThrow(/fetch must be a function/);
     expect(() => createClient({ ...ok, userAgent: 'x\ny' })).toThrow(/userAgent/);
     expect(() => createClient({ ...ok, timout: '1s' } as never)).toThrow(
-      new ConfigError('timout is not an option of createClient(); known options: baseUrl, apiKey, timeout, fetch, userAgent'),
+      new ConfigError('timout is not an option of createClient(); did you mean timeout? Known options: baseUrl, apiKey, timeout, fetch, userAgent'),
     );
     expect(() => createClient(null as unknown as Parameters<typeof createClient>[0])).toThrow(TypeError);
   });

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { storeContract } from '../../src/testing/store-contract.js';
-import { postgresStore } from '../../src/stores/postgres.js';
+import { postgresStore } from '../../src/stores/postgres/index.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';
 
 // One server for this file; every test gets fresh tables of its own (a table prefix of its own).

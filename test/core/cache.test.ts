@@ -336,9 +336,9 @@ describe('the cache with a store that announces invalidations', () => {
     const a = createSessions({ store, clock, sweepInterval: false, cache: { staleness: '5s' } });
     const b = createSessions({ store, clock, sweepInterval: false, cache: { staleness: '5s' } });
     expect(subscribed).toBe(1);
-    await a.close().catch(() => undefined);
+    await a.close();
     expect(stopped).toBe(0);
-    await b.close().catch(() => undefined);
+    await b.close();
     expect(stopped).toBe(1);
   });
 

@@ -518,9 +518,8 @@ describe('configuration', () => {
 describe('engines sharing one store (accepts)', () => {
   const setup = (cache: boolean) => {
     const clock = manualClock();
-    const store = counting(memoryStore({ now: () => clock.now() }));
-    const shared = { ...store, close: async () => {} };
-    const common = { store: shared, clock, sweepInterval: false as const, idleTimeout: '30m', touchInterval: '1m' };
+    const store = counting(memoryStore({ clock }));
+    const common = { store, clock, sweepInterval: false as const, idleTimeout: '30m', touchInterval: '1m' };
     const families = createSessions({ ...common, idleTimeout: '14d', absoluteTimeout: '30d', accepts: (r) => r.data.family === true });
     const cookies = createSessions({
       ...common,

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createSessions } from '../../src/core/sessions.js';
 import { parseToken } from '../../src/core/token.js';
 import { memoryStore } from '../../src/stores/memory.js';
@@ -7,6 +7,10 @@ import { createHttpSessions, type HttpRequest } from '../../src/http/http-sessio
 import { readCookie } from '../../src/http/cookies.js';
 import { readQueryParameter } from '../../src/http/carriers.js';
 import { testStore } from '../adapters/support/store.js';
+import { fuzzRuns, fuzzTimeout, params, tally, writeTally } from '../fuzz/support/fuzz.js';
+
+afterAll(() => writeTally('test/http/begin.fuzz.test.ts'));
+const runs = fuzzRuns(1500);
 
 describe('the request pipeline under arbitrary headers', () => {
   it('never throws, and asks the store only about well-formed tokens', async () => {
@@ -20,6 +24,7 @@ describe('the request pipeline under arbitrary headers', () => {
         fc.constantFrom('GET', 'POST', 'DELETE', 'get', 'PATCH'),
         text,
         async (headers, method, path) => {
+          tally('request pipeline: headers and URL (in-process)');
           const req: HttpRequest = {
             method,
             url: `/${path}`,
@@ -41,7 +46,7 @@ describe('the request pipeline under arbitrary headers', () => {
           expect(begun.session.userId).toBeNull();
         },
       ),
-      { numRuns: 1500 },
+      params(runs),
     );
-  });
+  }, fuzzTimeout(runs, 0.5));
 });

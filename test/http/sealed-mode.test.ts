@@ -130,7 +130,7 @@ describe('the HTTP layer in sealed mode', () => {
 
   it('answers 503 when the revocation store is down, and re-seals on touch', async () => {
     const clock = manualClock();
-    const store = memoryStore({ now: clock.now });
+    const store = memoryStore({ clock });
     const call = server({ store, clock, idleTimeout: '30m' }, routes);
     const cookie = `__Host-session=${value((await call('/login', { method: 'POST' })).cookies)}`;
     clock.advance('2m');

@@ -489,7 +489,7 @@ describe('sealed sessions', () => {
       [{ secrets: 'too short' }, 'secrets[0] is 9 bytes; a sealing secret must be at least 32 random bytes.'],
       [
         { idleTimout: '5m' } as Partial<SealedSessionsOptions>,
-        'idleTimout is not an option of createSealedSessions(); known options: secrets, cookieName, idleTimeout, absoluteTimeout, touchInterval, maxCookieBytes, cookieAttributeBytes, maxTotalBytes, maxChunks, maxDataBytes, store, revocable, overflow, revocationCache, storeTimeout, clock',
+        'idleTimout is not an option of createSealedSessions(); did you mean idleTimeout? Known options: secrets, cookieName, idleTimeout, absoluteTimeout, touchInterval, maxCookieBytes, cookieAttributeBytes, maxTotalBytes, maxChunks, maxDataBytes, store, revocable, overflow, revocationCache, storeTimeout, clock',
       ],
     ];
     for (const [options, message] of cases) {

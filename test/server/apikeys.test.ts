@@ -71,7 +71,7 @@ describe.each(stores)('API keys on %s', (_name, url) => {
     for (const bad of [undefined, 42, '', 'lk_', key + 'x', key.replace('lk_', 'lx_'), `Bearer ${key}`]) {
       expect(await keys.verify(bad), String(bad)).toEqual({ ok: false, reason: 'malformed' });
     }
-    const sessions = createSessions({ store: { ...store, close: async () => {} }, sweepInterval: false });
+    const sessions = createSessions({ store, sweepInterval: false });
     const { token } = await sessions.create({ userId: 'u1' });
     expect(await keys.verify(token)).toEqual({ ok: false, reason: 'malformed' });
   });
@@ -80,7 +80,7 @@ describe.each(stores)('API keys on %s', (_name, url) => {
     if (store === undefined) return t.skip();
     const keys = apiKeys(store, { cacheMs: 0 });
     const { key, info } = await keys.create();
-    const sessions = createSessions({ store: { ...store, close: async () => {} }, sweepInterval: false });
+    const sessions = createSessions({ store, sweepInterval: false });
     // The key's id is not a session handle: every engine call refuses it.
     expect(await sessions.validate(`${info.id}.${key.slice(28)}`)).toMatchObject({ ok: false, reason: 'malformed' });
     expect(await sessions.get(info.id).catch(() => null)).toBeNull();

@@ -11,7 +11,7 @@
  * their PostgreSQL tests with a loud warning, or, when `CI` is set, fail.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -31,6 +31,14 @@ export interface PostgresServer {
   crash(): Promise<void>;
   /** Stops the server for good and removes its files. */
   stop(): Promise<void>;
+  /**
+   * SIGSTOP to every process of the server (the postmaster first, so that it
+   * starts no new backend): connections stay open and nothing answers, as
+   * on a stalled host.
+   */
+  pause(): void;
+  /** SIGCONT after pause(), the postmaster last. */
+  resume(): void;
 }
 
 /** The folder holding initdb, pg_ctl and postgres, or null. */
@@ -109,6 +117,12 @@ export async function startPostgres(): Promise<PostgresServer> {
     if (stopped) return;
     stopped = true;
     try {
+      // A paused server (pause()) could not act on the stop request.
+      for (const pid of serverPids(dataDir)) process.kill(pid, 'SIGCONT');
+    } catch {
+      // not running
+    }
+    try {
       const args = ['-D', dataDir, '-m', 'immediate', '-w', 'stop'];
       if (isRoot()) execFileSync('runuser', ['-u', 'postgres', '--', join(bin, 'pg_ctl'), ...args], { stdio: 'ignore', cwd: root });
       else execFileSync(join(bin, 'pg_ctl'), args, { stdio: 'ignore' });
@@ -127,11 +141,38 @@ export async function startPostgres(): Promise<PostgresServer> {
     dataDir,
     start,
     crash,
+    pause() {
+      const [postmaster, ...children] = serverPids(dataDir);
+      process.kill(postmaster as number, 'SIGSTOP');
+      for (const pid of children) process.kill(pid, 'SIGSTOP');
+    },
+    resume() {
+      const [postmaster, ...children] = serverPids(dataDir);
+      for (const pid of children) process.kill(pid, 'SIGCONT');
+      process.kill(postmaster as number, 'SIGCONT');
+    },
     async stop() {
       process.off('exit', stopSync);
       stopSync();
     },
   };
+}
+
+/** The postmaster's pid (from postmaster.pid), then its children's (from /proc). */
+function serverPids(dataDir: string): number[] {
+  const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Field 4 of /proc/<pid>/stat is the parent pid; the name (field 2) may hold spaces, so count from its ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return [postmaster, ...children];
 }
 
 function isRoot(): boolean {

@@ -95,7 +95,8 @@ function baseArgs(port: number): string[] {
 }
 
 /**
- * Starts a standalone redis-server on a free port.
+ * Starts a standalone redis-server on a free port; with `appendOnly`, one
+ * that keeps its data across a kill and restart.
  *
  * @example
  * ```ts
@@ -104,14 +105,18 @@ function baseArgs(port: number): string[] {
  * await server.stop();
  * ```
  */
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(options: { appendOnly?: boolean } = {}): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-redis-'));
-  let child = await launch(baseArgs(port), dir);
+  // appendOnly: every write is in the append-only file before Redis answers it, so a killed server comes back with its data.
+  const args = options.appendOnly === true ? [...baseArgs(port), '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir] : baseArgs(port);
+  let child = await launch(args, dir);
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     async stop() {
+      // A paused server (pause()) would never act on SIGTERM.
+      child.kill('SIGCONT');
       await ended(child, 'SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     },
@@ -119,7 +124,7 @@ export async function startRedis(): Promise<RedisServer> {
       await ended(child, 'SIGKILL');
     },
     async restart() {
-      child = await launch(baseArgs(port), dir);
+      child = await launch(args, dir);
     },
     pause() {
       child.kill('SIGSTOP');

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessions, type Sessions, type SessionsOptions } from '../../src/core/sessions.js';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import type { Store } from '../../src/core/store.js';
-import { postgresStore } from '../../src/stores/postgres.js';
-import { redisStore } from '../../src/stores/redis.js';
+import { postgresStore } from '../../src/stores/postgres/index.js';
+import { redisStore } from '../../src/stores/redis/index.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';
 import { redisAvailable, startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../servers/redis.js';
 
@@ -50,12 +50,15 @@ interface Backend {
 function multiInstance(name: string, backend: () => Backend, { outage: canFail = true }: { outage?: boolean } = {}): void {
   let n = 0;
   const instances: Sessions[] = [];
+  const stores: Store[] = [];
   const pair = (cache: SessionsOptions['cache'] = { staleness: '5s' }) => {
     const space = `c${process.pid}_${n++}_`;
+    const storeA = backend().open(space);
     const storeB = counted(backend().open(space));
-    const a = createSessions({ store: backend().open(space), sweepInterval: false, cache });
+    const a = createSessions({ store: storeA, sweepInterval: false, cache });
     const b = createSessions({ store: storeB, sweepInterval: false, cache });
     instances.push(a, b);
+    stores.push(storeA, storeB);
     return { a, b, storeB };
   };
   /** Validates through B until an answer comes from B's cache (its subscription is live). */
@@ -71,6 +74,7 @@ function multiInstance(name: string, backend: () => Backend, { outage: canFail =
   describe(name, () => {
     afterAll(async () => {
       await Promise.all(instances.map((s) => s.close()));
+      await Promise.all(stores.map((s) => s.close()));
     });
 
     it('B answers from its cache, and refuses a token revoked through A within milliseconds', async () => {
@@ -245,6 +249,7 @@ describe.skipIf(missing !== null)('the cache over PostgreSQL LISTEN/NOTIFY', () 
     expect(store.reads).toBe(3);
     expect(String(errors[0])).toMatch(/at least 2 connections/);
     await sessions.close();
+    await store.close();
     await pool.end();
   });
 

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessions, type ValidateResult } from '../../src/core/sessions.js';
 import { ConfigError, InvalidDataError, StoreUnavailableError } from '../../src/core/errors.js';
-import { migrate, postgresStore, POSTGRES_SCHEMA_VERSION, type PostgresStoreOptions } from '../../src/stores/postgres.js';
+import { migrate, postgresStore, POSTGRES_SCHEMA_VERSION, type PostgresStoreOptions } from '../../src/stores/postgres/index.js';
 import { sampleRecord } from '../../src/testing/store-contract.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';
 
@@ -108,6 +108,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
         const sessions = createSessions({ store, sweepInterval: false });
         await expect(sessions.create({ userId: 'u1' })).rejects.toThrow(ConfigError);
         await sessions.close();
+        await store.close();
       }
       await expect(migrate({ connectionString: server.url, tablePrefix: prefix })).rejects.toThrow(ConfigError);
     });
@@ -151,8 +152,9 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
   describe('several instances', () => {
     it('see each other’s revocations at once', async () => {
       const prefix = fresh();
-      const a = createSessions({ store: open({ tablePrefix: prefix }), sweepInterval: false });
-      const b = createSessions({ store: open({ tablePrefix: prefix }), sweepInterval: false });
+      const stores = [open({ tablePrefix: prefix }), open({ tablePrefix: prefix })] as const;
+      const a = createSessions({ store: stores[0], sweepInterval: false });
+      const b = createSessions({ store: stores[1], sweepInterval: false });
       const one = await a.create({ userId: 'u1' });
       const two = await a.create({ userId: 'u1' });
       expect((await b.validate(one.token)).ok).toBe(true);
@@ -162,6 +164,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
       expect(await a.revokeUser('u1')).toEqual([two.session.handle]);
       expect(await b.validate(two.token)).toEqual({ ok: false, reason: 'revoked' });
       await Promise.all([a.close(), b.close()]);
+      await Promise.all(stores.map((s) => s.close()));
     });
 
     it('sweep every expired row exactly once when they sweep at the same time', async () => {
@@ -246,6 +249,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
       expect(dump).toContain(token.split('.')[0]);
       expect(dump).not.toContain(token.split('.')[1]);
       await sessions.close();
+      await store.close();
     });
 
     it('refuses data PostgreSQL cannot store with InvalidDataError, not a store failure', async () => {
@@ -256,6 +260,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
       await expect(sessions.patch(session.handle, { set: { note: 'x\u0000' } })).rejects.toThrow(InvalidDataError);
       expect((await sessions.get(session.handle))?.data).toEqual({ note: 'fine' });
       await sessions.close();
+      await store.close();
     });
   });
 
@@ -265,7 +270,8 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
         'tablePrefix must be at most 48 lower-case letters, digits and _, starting with a letter or _ (got "Bad-Prefix")',
       );
       expect(() => open({ schema: 'x; DROP TABLE y' })).toThrow(ConfigError);
-      expect(() => open({ statementTimeoutMs: 0 })).toThrow('statementTimeoutMs must be a positive whole number of milliseconds');
+      expect(() => open({ statementTimeout: 0 })).toThrow('statementTimeout must be at least 1 ms (got 0 ms)');
+      expect(() => open({ connectionTimeout: 'soon' })).toThrow(/connectionTimeout must be a duration such as '30m'/);
       expect(() => open({ maxConnections: 1.5 })).toThrow('maxConnections must be a positive whole number');
       expect(() => postgresStore({ pool: admin, connectionString: server.url })).toThrow(
         'give either pool, or connectionString and poolConfig, not both',
@@ -274,12 +280,33 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
       expect(() => postgresStore({ connectionString: '' })).toThrow(ConfigError);
     });
 
+    it('refuses unknown option keys and the ...Ms names of earlier versions, naming what replaced them', async () => {
+      expect(() => open({ statementTimeoutMs: 500 } as never)).toThrow(
+        new ConfigError("statementTimeoutMs is no longer an option of postgresStore(): use statementTimeout, a duration such as '2s'"),
+      );
+      expect(() => open({ connectionTimeoutMs: 500 } as never)).toThrow(
+        new ConfigError("connectionTimeoutMs is no longer an option of postgresStore(): use connectionTimeout, a duration such as '2s'"),
+      );
+      expect(() => open({ tablePrefx: 'app_' } as never)).toThrow(
+        new ConfigError(
+          'tablePrefx is not an option of postgresStore(); did you mean tablePrefix? Known options: connectionString, pool, poolConfig, maxConnections, ' +
+            'connectionTimeout, statementTimeout, schema, tablePrefix, migrate, prepare, onError',
+        ),
+      );
+      await expect(migrate({ connectionString: server.url, timeoutMs: 1000 } as never)).rejects.toThrow(
+        new ConfigError("timeoutMs is no longer an option of migrate(): use timeout, a duration such as '60s'"),
+      );
+      await expect(migrate({ connectionString: server.url, schemaName: 'x' } as never)).rejects.toThrow(
+        new ConfigError('schemaName is not an option of migrate(); known options: connectionString, pool, poolConfig, schema, tablePrefix, timeout'),
+      );
+    });
+
     it('bounds a statement that waits too long, on the server with its own pool and on the client with a given one', async () => {
       const prefix = fresh();
-      const own = open({ tablePrefix: prefix, statementTimeoutMs: 300 });
+      const own = open({ tablePrefix: prefix, statementTimeout: '300ms' });
       const given = new pg.Pool({ connectionString: server.url, max: 2 });
       given.on('error', () => {});
-      const borrowed = postgresStore({ pool: given, tablePrefix: prefix, statementTimeoutMs: 300 });
+      const borrowed = postgresStore({ pool: given, tablePrefix: prefix, statementTimeout: '300ms' });
       const r = sampleRecord();
       await own.create(r);
       await borrowed.ready();
@@ -323,7 +350,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
     });
 
     it('fails fast with StoreUnavailableError when nothing listens, and ping answers false', async () => {
-      const store = postgresStore({ connectionString: 'postgres://postgres@127.0.0.1:1/postgres', connectionTimeoutMs: 500 });
+      const store = postgresStore({ connectionString: 'postgres://postgres@127.0.0.1:1/postgres', connectionTimeout: '500ms' });
       const started = Date.now();
       expect(await store.ping()).toBe(false);
       await expect(store.ready()).rejects.toThrow(StoreUnavailableError);
@@ -342,7 +369,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
   describe('when the server goes away', () => {
     it('survives losing idle connections, reports them to onError, and reconnects', async () => {
       const backgroundErrors: unknown[] = [];
-      const store = open({ tablePrefix: fresh(), connectionTimeoutMs: 500, onError: (e) => backgroundErrors.push(e) });
+      const store = open({ tablePrefix: fresh(), connectionTimeout: '500ms', onError: (e) => backgroundErrors.push(e) });
       await store.ready();
       // Several connections at once, then idle in the pool.
       expect(await Promise.all(Array.from({ length: 4 }, () => store.ping()))).toEqual([true, true, true, true]);
@@ -364,7 +391,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
       const onUnhandled = (reason: unknown) => unhandled.push(reason);
       process.on('unhandledRejection', onUnhandled);
       const backgroundErrors: unknown[] = [];
-      const store = open({ tablePrefix: fresh(), connectionTimeoutMs: 500, statementTimeoutMs: 1000, onError: (e) => backgroundErrors.push(e) });
+      const store = open({ tablePrefix: fresh(), connectionTimeout: '500ms', statementTimeout: '1000ms', onError: (e) => backgroundErrors.push(e) });
       const sessions = createSessions({ store, storeTimeout: '1s', sweepInterval: false });
       const { token } = await sessions.create({ userId: 'u1', client: { ip: '203.0.113.9' } });
 

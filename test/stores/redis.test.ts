@@ -2,7 +2,7 @@ import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessions } from '../../src/core/sessions.js';
 import { ConfigError, StoreUnavailableError } from '../../src/core/errors.js';
-import { redisStore } from '../../src/stores/redis.js';
+import { redisStore } from '../../src/stores/redis/index.js';
 import { sampleRecord } from '../../src/testing/store-contract.js';
 import { freePort, redisAvailable, startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../servers/redis.js';
 
@@ -19,6 +19,17 @@ function shortLived(ms: number, overrides: Parameters<typeof sampleRecord>[0] = 
 describe('redisStore options', () => {
   it('refuses a prefix with braces, which would move keys across cluster slots', () => {
     expect(() => redisStore({ prefix: 'app{1}:', url: 'redis://127.0.0.1:1' })).toThrow(ConfigError);
+  });
+
+  it('refuses unknown option keys and commandTimeoutMs, naming commandTimeout, a duration, in its place', () => {
+    expect(() => redisStore({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 500 } as never)).toThrow(
+      new ConfigError("commandTimeoutMs is no longer an option of redisStore(): use commandTimeout, a duration such as '1s'"),
+    );
+    expect(() => redisStore({ url: 'redis://127.0.0.1:1', prefx: 'app:' } as never)).toThrow(
+      new ConfigError('prefx is not an option of redisStore(); did you mean prefix? Known options: client, url, redis, cluster, prefix, commandTimeout, clock, onError'),
+    );
+    expect(() => redisStore({ url: 'redis://127.0.0.1:1', commandTimeout: 'a while' })).toThrow(/commandTimeout must be a duration/);
+    expect(() => redisStore({ url: 'redis://127.0.0.1:1', clock: Date.now as never })).toThrow(/clock must be an object with a now\(\) method/);
   });
 
   it('refuses several connection sources at once', () => {
@@ -41,7 +52,7 @@ describe('redisStore options', () => {
   it('answers ping false, quickly and without throwing, when nothing listens', async () => {
     const port = await freePort();
     const errors: unknown[] = [];
-    const store = redisStore({ url: `redis://127.0.0.1:${port}`, commandTimeoutMs: 300, onError: (e) => errors.push(e) });
+    const store = redisStore({ url: `redis://127.0.0.1:${port}`, commandTimeout: '300ms', onError: (e) => errors.push(e) });
     const started = Date.now();
     expect(await store.ping()).toBe(false);
     expect(Date.now() - started).toBeLessThan(1500);
@@ -149,8 +160,9 @@ describe.skipIf(!redisAvailable)('the Redis store on a standalone server', () =>
 
   it('lets two instances see each other’s revocations at once', async () => {
     const prefix = freshPrefix();
-    const a = createSessions({ store: redisStore({ url: server.url, prefix }) });
-    const b = createSessions({ store: redisStore({ url: server.url, prefix }) });
+    const stores = [redisStore({ url: server.url, prefix }), redisStore({ url: server.url, prefix })] as const;
+    const a = createSessions({ store: stores[0] });
+    const b = createSessions({ store: stores[1] });
     const { token } = await a.create({ userId: 'alice' });
     const { token: other } = await a.create({ userId: 'alice' });
     expect((await b.validate(token)).ok).toBe(true);
@@ -161,6 +173,7 @@ describe.skipIf(!redisAvailable)('the Redis store on a standalone server', () =>
     await b.revokeUser('alice');
     expect(await a.validate(other)).toEqual({ ok: false, reason: 'revoked' });
     await Promise.all([a.close(), b.close()]);
+    await Promise.all(stores.map((s) => s.close()));
   });
 });
 
@@ -170,7 +183,8 @@ describe.skipIf(!redisAvailable)('the Redis store when Redis dies', () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown): void => void unhandled.push(e);
     process.on('unhandledRejection', onUnhandled);
-    const sessions = createSessions({ store: redisStore({ url: server.url, prefix: freshPrefix(), commandTimeoutMs: 500 }), storeTimeout: '1s' });
+    const store = redisStore({ url: server.url, prefix: freshPrefix(), commandTimeout: '500ms' });
+    const sessions = createSessions({ store, storeTimeout: '1s' });
     try {
       const { token } = await sessions.create({ userId: 'alice' });
       let killed = false;
@@ -228,6 +242,7 @@ describe.skipIf(!redisAvailable)('the Redis store when Redis dies', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
       await sessions.close();
+      await store.close();
       await server.stop();
     }
   }, 30_000);
@@ -249,7 +264,7 @@ describe.skipIf(!redisAvailable)("the Redis store's own failures", () => {
   it('rejects with StoreUnavailableError whatever ioredis says: a stalled server, a lost connection, one never made, retries run out, a cluster down', async () => {
     const server = await startRedis();
     const prefix = freshPrefix();
-    const store = redisStore({ url: server.url, prefix, commandTimeoutMs: 300 });
+    const store = redisStore({ url: server.url, prefix, commandTimeout: '300ms' });
     const r = sampleRecord({ expiresAt: Date.now() + 60_000, absoluteExpiresAt: Date.now() + 60_000, userId: 'alice' });
     const next = sampleRecord({ expiresAt: Date.now() + 60_000, absoluteExpiresAt: Date.now() + 60_000, userId: 'alice' });
     const tomb = { status: 'rotated', successor: next.handle, expiresAt: Date.now() + 1000 } as const;
@@ -278,7 +293,7 @@ describe.skipIf(!redisAvailable)("the Redis store's own failures", () => {
       await server.kill();
       for (const call of calls(store)) await unavailable(call(), /the connection to Redis is lost/, r.secretHash);
       // Made while Redis is down: its first calls wait for a connection that never comes, then fail the same way.
-      late = redisStore({ url: server.url, prefix, commandTimeoutMs: 300 });
+      late = redisStore({ url: server.url, prefix, commandTimeout: '300ms' });
       for (const call of calls(late)) await unavailable(call(), /Redis is unavailable|connection to Redis is lost|Redis was not reachable/, r.secretHash);
       // A client of the application's, with an offline queue: its calls fail once ioredis's retries run out.
       const given = new Redis(server.url, { enableOfflineQueue: true, maxRetriesPerRequest: 1, retryStrategy: () => 20 });
@@ -295,7 +310,7 @@ describe.skipIf(!redisAvailable)("the Redis store's own failures", () => {
     }
 
     const cluster = await startRedisCluster();
-    const clustered = redisStore({ cluster: { nodes: [...cluster.nodes] }, prefix, commandTimeoutMs: 300 });
+    const clustered = redisStore({ cluster: { nodes: [...cluster.nodes] }, prefix, commandTimeout: '300ms' });
     try {
       expect(await clustered.create(r)).toBe(true);
       await cluster.stop();
@@ -310,7 +325,7 @@ describe.skipIf(!redisAvailable)('the Redis store started before Redis', () => {
   it('fails while Redis is not there yet and works as soon as it is, without a restart', async () => {
     const server = await startRedis();
     await server.kill();
-    const store = redisStore({ url: server.url, prefix: freshPrefix(), commandTimeoutMs: 300 });
+    const store = redisStore({ url: server.url, prefix: freshPrefix(), commandTimeout: '300ms' });
     try {
       await expect(store.get(sampleRecord().handle)).rejects.toBeInstanceOf(StoreUnavailableError);
       expect(await store.ping()).toBe(false);

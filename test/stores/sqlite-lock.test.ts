@@ -92,7 +92,8 @@ describe('a write to a locked SQLite file', () => {
 
   it("is bounded by the engine's storeTimeout on the node:http adapter, and other routes are served meanwhile", async () => {
     const path = join(dir, 'node.db');
-    const sessions = createSessions({ store: sqliteStore({ path }), storeTimeout: '600ms', sweepInterval: false });
+    const store = sqliteStore({ path });
+    const sessions = createSessions({ store, storeTimeout: '600ms', sweepInterval: false });
     const server = await start('node', { sessions, onError: () => {} });
     try {
       const login = (): Promise<Response> => fetch(`${server.url}/login?user=bob`, { method: 'POST', headers: { 'sec-fetch-site': 'same-origin' } });
@@ -118,6 +119,7 @@ describe('a write to a locked SQLite file', () => {
     } finally {
       await server.close();
       await sessions.close();
+      await store.close();
     }
   }, 30_000);
 });

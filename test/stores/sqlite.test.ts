@@ -31,21 +31,25 @@ describe('the SQLite store', () => {
       });
     });
     expect(acknowledged.length).toBeGreaterThanOrEqual(300);
-    const sessions = createSessions({ store: sqliteStore({ path }), sweepInterval: false });
+    const store = sqliteStore({ path });
+    const sessions = createSessions({ store, sweepInterval: false });
     const results = await Promise.all(acknowledged.map((t) => sessions.validate(t)));
     expect(results.filter((r) => !r.ok)).toEqual([]);
     await sessions.close();
+    await store.close();
   });
 
   it('shares one database between two store instances (two processes alike)', async () => {
     const path = join(dir, 'shared.db');
-    const a = createSessions({ store: sqliteStore({ path }), sweepInterval: false });
-    const b = createSessions({ store: sqliteStore({ path }), sweepInterval: false });
+    const stores = [sqliteStore({ path }), sqliteStore({ path })] as const;
+    const a = createSessions({ store: stores[0], sweepInterval: false });
+    const b = createSessions({ store: stores[1], sweepInterval: false });
     const { token, session } = await a.create({ userId: 'u1' });
     expect((await b.validate(token)).ok).toBe(true);
     await b.revoke(session.handle);
     expect(await a.validate(token)).toEqual({ ok: false, reason: 'revoked' });
     await Promise.all([a.close(), b.close()]);
+    await Promise.all(stores.map((s) => s.close()));
   });
 
   it('records its schema version and reopens an existing database with its data', async () => {
@@ -75,9 +79,11 @@ describe('the SQLite store', () => {
 
   it('keeps only the hash of a secret in the database file', async () => {
     const path = join(dir, 'hash.db');
-    const sessions = createSessions({ store: sqliteStore({ path }), sweepInterval: false });
+    const store = sqliteStore({ path });
+    const sessions = createSessions({ store, sweepInterval: false });
     const { token } = await sessions.create({ userId: 'u1' });
     await sessions.close();
+    await store.close();
     const db = new Database(path);
     const dump = JSON.stringify(db.prepare('SELECT * FROM latchkey_sessions').all());
     db.close();
@@ -86,9 +92,9 @@ describe('the SQLite store', () => {
 
   it('checks its options at construction: unknown keys refused, the old busyTimeoutMs named with its replacement', () => {
     const path = join(dir, 'options.db');
-    expect(() => sqliteStore({ path, busyTimeoutMs: 5000 } as never)).toThrow(new ConfigError("busyTimeoutMs was replaced by busyTimeout, a duration such as '2s'"));
+    expect(() => sqliteStore({ path, busyTimeoutMs: 5000 } as never)).toThrow(new ConfigError("busyTimeoutMs is no longer an option of sqliteStore(): use busyTimeout, a duration such as '2s'"));
     expect(() => sqliteStore({ path, synchronus: 'full' } as never)).toThrow(
-      new ConfigError('"synchronus" is not an option of sqliteStore(); known options: path, database, synchronous, busyTimeout'),
+      new ConfigError('synchronus is not an option of sqliteStore(); did you mean synchronous? Known options: path, database, synchronous, busyTimeout'),
     );
     expect(() => sqliteStore({ path, busyTimeout: 'soon' })).toThrow(/busyTimeout must be a duration/);
     sqliteStore({ path, busyTimeout: '500ms' });

@@ -167,6 +167,26 @@ describe('access tokens', () => {
     }
   });
 
+  it.each(['EdDSA', 'ES256', 'RS256', 'HS256'] as const)('accepts only the one compact spelling of a %s token: whitespace or another last character in its signature is malformed', async (alg) => {
+    const { access } = await accessSetup(alg);
+    const jwt = await access.sign({ subject: 'u1', sessionId: SID });
+    const [h, p, s] = jwt.split('.') as [string, string, string];
+    // The signature's last character carries unused low bits: other characters that differ only there decode to the same bytes.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = s.slice(-1);
+    const aliases = [...alphabet].filter((c) => c !== last && Buffer.from(s.slice(0, -1) + c, 'base64url').equals(Buffer.from(s, 'base64url')));
+    expect(aliases.length).toBeGreaterThan(0);
+    const respellings = [
+      ...aliases.map((c) => `${h}.${p}.${s.slice(0, -1)}${c}`),
+      `${h}.${p}.${s.slice(0, 8)} ${s.slice(8)}`,
+      `${h}.${p}.${s.slice(0, 8)}\t${s.slice(8)}`,
+      `${h}.${p}.${s.slice(0, 8)}\n${s.slice(8)}`,
+      `${h}.${p}.${s} `,
+    ];
+    for (const t of respellings) expect(await access.verify(t), JSON.stringify(t.slice(-12))).toEqual({ ok: false, reason: 'malformed' });
+    expect((await access.verify(jwt)).ok).toBe(true);
+  });
+
   it('checks configuration at construction with clear messages', async () => {
     const { keys } = await accessSetup();
     expect(() => createAccessTokens({ keys, issuer: '', audience: AUDIENCE })).toThrow(ConfigError);

@@ -15,7 +15,7 @@ export async function setup(
   o: { clock?: ManualClock; store?: Store; keys?: KeySetOptions; sessions?: Partial<SessionsOptions>; tokens?: Partial<TokensOptions> } = {},
 ) {
   const clock = o.clock ?? manualClock();
-  const store = o.store ?? memoryStore({ now: clock.now });
+  const store = o.store ?? memoryStore({ clock });
   const sessions = createSessions({ store, clock, sweepInterval: false, idleTimeout: '14d', absoluteTimeout: '30d', ...o.sessions });
   const keys = await createKeySet({ clock, ...o.keys });
   const tokens = createTokens({ sessions, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, ...o.tokens });

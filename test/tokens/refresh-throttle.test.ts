@@ -25,7 +25,7 @@ function counting(store: Store): { store: Store; reads: () => number } {
 describe('the refresh-token guessing throttle', () => {
   it('refuses a client after 20 invalid refresh tokens in a minute, without reading the store, and lets it in again when the window ends', async () => {
     const clock = manualClock();
-    const { store, reads } = counting(memoryStore({ now: clock.now }));
+    const { store, reads } = counting(memoryStore({ clock }));
     const { tokens } = await setup({ clock, store });
     const { refreshToken } = await tokens.issue({ userId: 'u1' });
     for (let i = 0; i < 20; i++) {
@@ -82,10 +82,10 @@ describe('createRefreshTokens() takes the engine', () => {
       );
     }
     expect(() => createRefreshTokens({ sessions, secret, graceWindw: '5s' } as never)).toThrow(
-      new ConfigError('graceWindw is not an option of createRefreshTokens(); known options: sessions, secret, graceWindow, guessing, onError'),
+      new ConfigError('graceWindw is not an option of createRefreshTokens(); did you mean graceWindow? Known options: sessions, secret, graceWindow, guessing, onError'),
     );
     expect(() => createRefreshTokens({ sessions, secret, guessing: { treshold: 5 } } as never)).toThrow(
-      new ConfigError('guessing.treshold is not an option; known options of guessing: threshold, window, maxClients'),
+      new ConfigError('guessing.treshold is not an option of createRefreshTokens(); did you mean guessing.threshold? Known options of guessing: threshold, window, maxClients'),
     );
   });
 

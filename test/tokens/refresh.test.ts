@@ -13,7 +13,7 @@ import { parseToken, hashSecret } from '../../src/core/token.js';
 import type { Store } from '../../src/core/store.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import { sqliteStore } from '../../src/stores/sqlite.js';
-import { redisStore } from '../../src/stores/redis.js';
+import { redisStore } from '../../src/stores/redis/index.js';
 import { redisAvailable, startRedis, type RedisServer } from '../servers/redis.js';
 import { createRefreshTokens } from '../../src/tokens/refresh.js';
 import { setup } from './helpers.js';
@@ -230,6 +230,7 @@ describe('refresh race across processes', () => {
     expect(outputs.reduce((n, o) => n + o.thefts, 0)).toBe(0);
     expect(await store.listUser('u1')).toHaveLength(1);
     await sessions.close();
+    await store.close();
   });
 });
 

@@ -10,8 +10,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessions, type Sessions } from '../../src/core/sessions.js';
 import type { Store } from '../../src/core/store.js';
-import { postgresStore } from '../../src/stores/postgres.js';
-import { redisStore } from '../../src/stores/redis.js';
+import { postgresStore } from '../../src/stores/postgres/index.js';
+import { redisStore } from '../../src/stores/redis/index.js';
 import { createKeySet, type KeySet } from '../../src/tokens/keys.js';
 import { createTokens, type Tokens } from '../../src/tokens/tokens.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';
@@ -55,11 +55,11 @@ interface Backend {
 function twoInstances(name: string, backend: () => Backend): void {
   let n = 0;
   let keys: KeySet;
-  const opened: Sessions[] = [];
+  const opened: Array<{ sessions: Sessions; store: Store }> = [];
   const instance = (space: string, staleness: string, graceWindow: string): Instance => {
     const store = counted(backend().open(space));
     const sessions = createSessions({ store, sweepInterval: false, idleTimeout: '14d', absoluteTimeout: '30d' });
-    opened.push(sessions);
+    opened.push({ sessions, store });
     const tokens = createTokens({ sessions, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, graceWindow, revocation: { staleness } });
     return { sessions, store, tokens };
   };
@@ -87,7 +87,8 @@ function twoInstances(name: string, backend: () => Backend): void {
       keys = await createKeySet();
     });
     afterAll(async () => {
-      await Promise.all(opened.map((s) => s.close()));
+      await Promise.all(opened.map((o) => o.sessions.close()));
+      await Promise.all(opened.map((o) => o.store.close()));
     });
 
     it('B refuses, within milliseconds, an access token whose family A signed out', async () => {
@@ -208,6 +209,7 @@ describe.skipIf(missing !== null)('access-token revocation over PostgreSQL LISTE
       expect(listening.rows[0].n).toBe(1);
     } finally {
       await sessions.close();
+      await store.close();
       await pool.end();
     }
   });

@@ -35,7 +35,7 @@ function counted(store: Store): Store & { reads: number } {
 
 async function countedSetup(tokens: Partial<TokensOptions> = {}) {
   const clock = manualClock();
-  const store = counted(memoryStore({ now: clock.now }));
+  const store = counted(memoryStore({ clock }));
   return { ...(await setup({ clock, store, tokens })), store };
 }
 
@@ -160,7 +160,7 @@ describe('access tokens of an ended session', () => {
       const store = sqliteStore({ path });
       const sessions = createSessions({ store, clock, sweepInterval: false, idleTimeout: '14d', absoluteTimeout: '30d' });
       const k = keys ?? (await createKeySet({ clock }));
-      return { sessions, keys: k, tokens: createTokens({ sessions, keys: k, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, revocation: { staleness: '10s' } }) };
+      return { sessions, store, keys: k, tokens: createTokens({ sessions, keys: k, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, revocation: { staleness: '10s' } }) };
     };
     const a = await instance();
     const b = await instance(a.keys);
@@ -177,6 +177,7 @@ describe('access tokens of an ended session', () => {
     } finally {
       await a.sessions.close();
       await b.sessions.close();
+      await Promise.all([a.store.close(), b.store.close()]);
     }
   });
 
@@ -225,7 +226,7 @@ describe('access tokens of an ended session', () => {
       new ConfigError('revocation needs the store option: the store the sessions (refresh families) live in'),
     );
     expect(() => createAccessTokens({ ...base, store, revocation: { staleness: '10s', ttl: '1m' } as never })).toThrow(
-      'revocation.ttl is not an option; known options of revocation: staleness, maxEntries',
+      'revocation.ttl is not an option of createAccessTokens(); known options of revocation: staleness, maxEntries',
     );
     expect(() => createAccessTokens({ ...base, store, revocation: { maxEntries: 0 } })).toThrow('revocation.maxEntries must be a positive whole number');
     expect(() => createAccessTokens({ ...base, store, revocation: { staleness: 'soon' as never } })).toThrow(ConfigError);
@@ -242,7 +243,7 @@ describe('access tokens of an ended session', () => {
         'epochs is no longer an option of createTokens(): access tokens are refused once their session ends (sign-out, log out everywhere, theft) through the revocation check; remove epochs, and tune it with revocation: { staleness } (or turn it off with revocation: false)',
       ),
     );
-    expect(() => createTokens({ ...base, revokation: false } as never)).toThrow(/^revokation is not an option of createTokens\(\); known options: sessions, keys, issuer/);
+    expect(() => createTokens({ ...base, revokation: false } as never)).toThrow(/^revokation is not an option of createTokens\(\); did you mean revocation\? Known options: sessions, keys, issuer/);
     expect(() => createAccessTokens({ keys, issuer: ISSUER, audience: AUDIENCE, epochs: {} } as never)).toThrow(/^epochs is no longer an option of createAccessTokens\(\): give the store option/);
     expect(() => createAccessTokens({ keys, issuer: ISSUER, audience: AUDIENCE, tll: '5m' } as never)).toThrow(/^tll is not an option of createAccessTokens\(\)/);
   });

@@ -65,6 +65,9 @@ export async function app(session: RequestSession, path: string, query: URLSearc
   switch (path) {
     case '/health':
       return { status: 200, body: { ok: true } };
+    case '/client':
+      // The client address the HTTP layer resolved (through trustProxy and the forwarding header).
+      return { status: 200, body: { ip: session.client.ip ?? null } };
     case '/me':
     case '/form':
       await session.load();
@@ -129,7 +132,7 @@ export async function app(session: RequestSession, path: string, query: URLSearc
   }
 }
 
-const ROUTES = ['/health', '/me', '/form', '/login', '/logout', '/logout-everywhere', '/set', '/rotate', '/sensitive', '/held'];
+const ROUTES = ['/health', '/client', '/me', '/form', '/login', '/logout', '/logout-everywhere', '/set', '/rotate', '/sensitive', '/held'];
 /** Routes of the end-of-request scenarios (a save that fails, reads during the commit, changes after the answer). */
 const FINISH_ROUTES = ['/set-big', '/visit', '/late', '/late-change'];
 

@@ -1,0 +1,143 @@
+/**
+ * The engine's public contract: the {@link Sessions} interface that
+ * `createSessions()` returns, with the inputs and results of its methods.
+ * Re-exported by `latchkey` (src/core/sessions.ts).
+ *
+ * @module
+ */
+import type { Duration } from '../duration.js';
+import type { Listener, SessionEvents } from '../events.js';
+import type { ClientInfo, DeviceSession, Session, SessionData } from '../model.js';
+import type { DataPatch } from '../store.js';
+
+/** Why `validate()` refused a token. */
+export type InvalidReason =
+  | 'malformed'
+  | 'unknown'
+  | 'expired-idle'
+  | 'expired-absolute'
+  | 'revoked'
+  | 'binding-mismatch';
+
+/** Options of {@link Sessions.validate}. */
+export interface ValidateOptions {
+  /** The client presenting the token: for binding, the invalid-token throttle and reports. */
+  client?: ClientInfo;
+  /**
+   * Where the token travelled, for `invalid-token` events: a short lower-case
+   * label (letters, digits, `-`, at most 16 characters), such as the HTTP
+   * layer's `'cookie'`, `'bearer'`, `'url'`, `'form'`. Anything else is
+   * reported as `null`.
+   * @default null
+   */
+  carrier?: string;
+}
+
+/** Result of {@link Sessions.validate}. */
+export type ValidateResult =
+  | {
+      readonly ok: true;
+      readonly session: Session;
+      /** Present when the token was renewed: send `token` to the client in place of the old one. */
+      readonly renewed?: { readonly token: string };
+    }
+  | { readonly ok: false; readonly reason: InvalidReason };
+
+/** Result of {@link Sessions.rotate}. */
+export type RotateResult =
+  | { readonly ok: true; readonly token: string; readonly session: Session }
+  | { readonly ok: false; readonly reason: InvalidReason | 'conflict' };
+
+/** Result of {@link Sessions.patch}. */
+export type PatchResult =
+  | { readonly ok: true; readonly version: number; readonly data: SessionData }
+  | { readonly ok: false; readonly reason: 'not-found' | 'conflict' };
+
+/** Input of {@link Sessions.create}. */
+export interface CreateInput {
+  /** The signed-in user; omit for an anonymous session. */
+  userId?: string | null;
+  /** Initial data (JSON). */
+  data?: Record<string, unknown>;
+  /** The client the session is created for. */
+  client?: ClientInfo;
+  /** Strength of the authentication that created the session. @default 0 */
+  authLevel?: number;
+}
+
+/** Options of {@link Sessions.rotate}. */
+export interface RotateOptions {
+  /**
+   * Sign in (or switch) to this user: the new token belongs to `userId` and
+   * `authTime` becomes now. An anonymous session's data is kept; a session of
+   * another user starts with empty data. `null` signs out but keeps the data.
+   */
+  userId?: string | null;
+  /** Record a (re-)authentication now, without changing the user. */
+  authenticated?: boolean;
+  /** New authentication level. */
+  authLevel?: number;
+  /** After rotating, revoke every other session of the user (password change). */
+  revokeOthers?: boolean;
+  /** The client, for the new-device check and binding of the new token. */
+  client?: ClientInfo;
+  /**
+   * Give the new record this token instead of a fresh random one, for
+   * `latchkey/tokens`, whose refresh rotation derives each successor from the
+   * presented token with a server-side key (so that concurrent refreshes agree
+   * on it without storing it). The old record becomes a `'revoked'` tombstone
+   * that names the successor (lineage for theft detection; the engine never
+   * follows it) and is kept until its own deadline. The caller vouches for the
+   * secret's 256 bits of entropy. Refused (`'conflict'`) when the presented
+   * token is only valid through a renewal overlap.
+   * @internal
+   */
+  successor?: { readonly handle: string; readonly secret: string };
+}
+
+/** The session engine returned by `createSessions()`. */
+export interface Sessions {
+  /** Creates a session with a fresh token. Tokens are never chosen by the caller (no fixation). */
+  create(input?: CreateInput): Promise<{ token: string; session: Session }>;
+  /**
+   * Checks a token. Never throws for bad tokens: the result says why. Writes
+   * to the store only to extend the idle deadline (throttled by
+   * `touchInterval`) or to renew the token. A refusal is counted against
+   * `client.ip` (see `guessing`) and reported in an `invalid-token` event
+   * with `carrier`.
+   */
+  validate(token: unknown, options?: ValidateOptions): Promise<ValidateResult>;
+  /** Issues a new token for the session and kills the old one at once. */
+  rotate(token: unknown, options?: RotateOptions): Promise<RotateResult>;
+  /**
+   * Sets and removes data keys of a session, leaving every other key as it is
+   * in the store. With `expectVersion`, applies only if nobody changed the
+   * data since that version (compare-and-set).
+   */
+  patch(handle: string, patch: DataPatch, options?: { expectVersion?: number }): Promise<PatchResult>;
+  /** The active session with this handle, or `null`. Does not touch it. */
+  get(handle: string): Promise<Session | null>;
+  /** Revokes one session at once. Resolves whether it was active. */
+  revoke(handle: string): Promise<boolean>;
+  /** "Log out everywhere": revokes every session of a user, but `except`. Resolves the revoked handles. */
+  revokeUser(userId: string, options?: { except?: string }): Promise<string[]>;
+  /** A user's live sessions, for a "your devices" page, oldest first. */
+  list(userId: string): Promise<DeviceSession[]>;
+  /** Whether the session's last authentication is younger than `maxAge`. */
+  isFresh(session: Pick<Session, 'authTime'>, maxAge: Duration): boolean;
+  /** Seconds a client IP must wait after a burst of invalid tokens, or 0. */
+  throttled(ip: string): number;
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends keyof SessionEvents>(event: K, listener: Listener<K>): () => void;
+  /** Removes expired records now. Resolves how many. */
+  sweep(): Promise<number>;
+  /**
+   * Stops the engine: its background sweep (waiting for a sweep under way),
+   * its cache and the cache's subscription to the store's invalidations;
+   * reports the invalid tokens counted so far. Later calls reject with
+   * `ClosedError`. The store is not closed: whoever opened it closes it,
+   * after every engine over it (`await sessions.close(); await
+   * store.close()`). Calling it again resolves when the first call does.
+   */
+  close(): Promise<void>;
+}
