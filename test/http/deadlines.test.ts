@@ -33,7 +33,7 @@ function deadlines(r: Reply): { idle: number; absolute: number } {
 
 describe.each(ADAPTERS)('token mode through the %s adapter', (adapter) => {
   const clock = manualClock(Date.now());
-  const store = memoryStore({ now: clock.now });
+  const store = memoryStore({ clock });
   const sessions = createSessions({ store, clock, sweepInterval: false, idleTimeout: '14d', absoluteTimeout: '30d' });
   let tokens: Tokens;
   let servers: Running[] = [];

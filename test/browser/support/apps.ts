@@ -114,7 +114,7 @@ export interface TokenAppOptions {
 export async function startTokenApp(o: TokenAppOptions): Promise<TokenApp> {
   await loadModules();
   const clock = o.clock;
-  const store = memoryStore(clock === undefined ? {} : { now: clock.now });
+  const store = memoryStore(clock === undefined ? {} : { clock });
   const sessions: Sessions = createSessions({ store, idleTimeout: o.idleTimeout, absoluteTimeout: o.absoluteTimeout, sweepInterval: false, ...(clock === undefined ? {} : { clock }) });
   const keys = await createKeySet(clock === undefined ? {} : { clock });
   const tokens = createTokens({ sessions, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, accessTtl: o.accessTtl, ...(o.graceWindow === undefined ? {} : { graceWindow: o.graceWindow }) });
