@@ -1,4 +1,4 @@
-// Takes the README's screenshots of the demo site and the admin dashboard:
+// Takes the README's screenshots of the demo site (its single-page section included) and the admin dashboard:
 // starts `latchkey serve` from dist/ (run `npm run build` first, or use
 // `npm run screenshots`) on a temporary SQLite store, fills it with a few
 // realistic sessions and security events, and saves 1280x800 PNGs into
@@ -55,7 +55,8 @@ const config = loadConfig({
   flags: { host: '127.0.0.1', port: '0', store: `sqlite:${join(dir, 'latchkey.db')}`, dataDir: join(dir, 'data'), adminPassword: ADMIN_PASSWORD, logLevel: 'warn' },
   env: {},
 });
-const service = await createService(config, { demoFreshFor: FRESH_MS });
+// The single-page section warns 3 s after the sign-in (2 min idle, warned 117 s ahead), so that its picture shows the warning.
+const service = await createService(config, { demoFreshFor: FRESH_MS, demoApp: { idleTimeout: '2m', absoluteTimeout: '15m', accessTtl: '1m', warnBefore: '117s' } });
 const { ctx } = service;
 let browser;
 
@@ -195,6 +196,20 @@ try {
   await page.goto(`${base}/demo/sensitive`);
   await page.getByTestId('reauth-heading').waitFor();
   await shoot(page, 'demo-reauth.png');
+
+  // The single-page section (latchkey/browser in token mode), with its expiry warning showing.
+  const spa = await browser.newContext({ viewport: VIEWPORT, userAgent: BROWSER_UA, colorScheme: 'light' });
+  const app = await spa.newPage();
+  await app.goto(`${base}/demo/app`);
+  await app.getByTestId('app-signed-out').waitFor();
+  await app.getByTestId('app-login-user').selectOption('alice');
+  await app.getByTestId('app-login-password').fill('demo');
+  await app.getByTestId('app-login-submit').click();
+  await app.getByTestId('app-signed-in').waitFor();
+  await app.getByTestId('app-call').click();
+  await app.getByTestId('app-result').filter({ hasText: '200' }).waitFor();
+  await app.getByTestId('app-expiring').waitFor({ timeout: 10_000 });
+  await shoot(app, 'demo-app.png');
 
   // The dashboard.
   const admin = await browser.newContext({ viewport: VIEWPORT, userAgent: BROWSER_UA, colorScheme: 'light' });

@@ -49,6 +49,16 @@
  * | `sensitive-error` | sensitive page | not an email address (status 400) |
  * | `sensitive-confirmation` | /demo/sensitive after a change | "Your email is now …" |
  *
+ * The single-page section (`/demo/app`, `demo/spa.ts`) runs `latchkey/browser`
+ * in token mode; its selectors: `app-loading`, `app-signed-out`,
+ * `app-signed-in` (the two views, one shown at a time), `app-login-form`,
+ * `app-login-user`, `app-login-password`, `app-login-submit`,
+ * `app-login-error`, `app-notice` (why the last session ended,
+ * `data-reason`), `app-user`, `app-idle` and `app-absolute` (time left, m:ss),
+ * `app-expiring` (the expiry warning) with `app-countdown` and `app-stay`
+ * ("Stay signed in"), `app-call` and `app-result` (an API call),
+ * `app-sign-out`, `app-sign-out-everywhere`.
+ *
  * The pages themselves are drawn by `demo/views.ts`. Redirects are `303 See Other`. A signed-out visitor, or one whose session
  * was revoked elsewhere (the dashboard), is sent to `/demo/login` (with
  * `?reason=revoked` and the like when a session cookie was refused).
@@ -66,6 +76,7 @@ import { RESERVED_USER_PREFIX } from './context.js';
 import { loginThrottle } from './login-throttle.js';
 import { retryAfter } from '../http/errors.js';
 import { DEMO_PASSWORD, DEMO_USERS, MAX_EMAIL, actionOf, homePage, loginPage, notFoundPage, reauthPage, sensitivePage, type Notice } from './demo/views.js';
+import { DEMO_APP_KEY, registerDemoApp, type DemoAppOptions } from './demo/spa.js';
 import { htmlHeaders } from './html.js';
 
 /** Options of {@link registerDemo}. */
@@ -77,6 +88,8 @@ export interface DemoOptions {
    * @default '5m'
    */
   freshFor?: Duration;
+  /** The deadlines of the single-page section (`/demo/app`). @default { idleTimeout: '2m', absoluteTimeout: '15m', accessTtl: '1m', warnBefore: '1m' } */
+  app?: DemoAppOptions;
 }
 
 /** The demo's session cookie; `__Host-` so a sibling subdomain cannot plant it. */
@@ -120,7 +133,8 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
     absoluteTimeout: ctx.config.absoluteTimeout,
     // The password is public: bound what one visitor can pile up.
     maxSessionsPerUser: { limit: 10 },
-    accepts: (r) => r.userId === null || r.userId.startsWith(USER_PREFIX),
+    // The single-page section's token families are the same users' but not cookie sessions.
+    accepts: (r) => (r.userId === null || r.userId.startsWith(USER_PREFIX)) && r.data[DEMO_APP_KEY] !== true,
   });
   const throttle = loginThrottle({ limit: 20, windowMs: 60_000 });
   await app.register(
@@ -230,6 +244,7 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
     },
     { prefix: '/demo' },
   );
+  await registerDemoApp(app, ctx, USER_PREFIX, passwordMatches, options.app);
 }
 
 // ---------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import { apiKeys } from '../core/api-keys.js';
 import type { ServiceConfig } from './config.js';
 import type { AdminCredential, ServiceContext } from './context.js';
 import { registerDemo } from './demo.js';
+import type { DemoAppOptions } from './demo/spa.js';
 import { apiError, errorBody, installErrorHandlers } from './errors.js';
 import { securityFeed } from './feed.js';
 import { html, htmlHeaders, page } from './html.js';
@@ -38,6 +39,8 @@ export interface ServiceOptions {
   logStream?: { write(line: string): void };
   /** How recent a demo sign-in must be for its sensitive action. @default '5m' */
   demoFreshFor?: Duration;
+  /** The deadlines of the demo's single-page section (`/demo/app`). @default { idleTimeout: '2m', absoluteTimeout: '15m', accessTtl: '1m', warnBefore: '1m' } */
+  demoApp?: DemoAppOptions;
   /** How long a verified API key is trusted without a store read, in ms. @default 5000 */
   apiKeyCacheMs?: number;
   /**
@@ -138,7 +141,8 @@ function adminCredential(password: string): AdminCredential {
  * ```
  */
 export async function createService(config: ServiceConfig, options: ServiceOptions = {}): Promise<Service> {
-  checkOptionKeys(options, 'createService()', ['logStream', 'demoFreshFor', 'apiKeyCacheMs', 'guessingWindow', 'keyReloadMs']);
+  checkOptionKeys(options, 'createService()', ['logStream', 'demoFreshFor', 'demoApp', 'apiKeyCacheMs', 'guessingWindow', 'keyReloadMs']);
+  if (options.demoApp !== undefined) checkOptionKeys(options.demoApp, 'createService()', ['idleTimeout', 'absoluteTimeout', 'accessTtl', 'warnBefore'], { prefix: 'demoApp.' });
   makeStateFolder(config.dataDir);
   const refreshSecret = config.refreshSecret ?? readOrCreateSecret(join(config.dataDir, 'refresh-secret'), () => randomBytes(32).toString('base64url')).value;
   let adminPasswordFile: string | null = null;
@@ -272,7 +276,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   app.get('/metrics', async (_request, reply) => reply.header('cache-control', 'no-store').type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render()));
   app.get('/', async (_request, reply) => {
     const links = [
-      config.demo ? html`<li><a href="/demo">Demo site</a>: sign in as a demo user, see your devices, sign out everywhere.</li>` : '',
+      config.demo ? html`<li><a href="/demo">Demo site</a>: sign in as a demo user, see your devices, sign out everywhere; and a <a href="/demo/app">single-page app</a> on <code>latchkey/browser</code>.</li>` : '',
       config.dashboard ? html`<li><a href="/admin">Admin dashboard</a>: live counts, sessions by user, revocation, security events.</li>` : '',
       html`<li><a href="/openapi.json">OpenAPI document</a> of the <code>/v1</code> API (API keys: <code>latchkey apikeys create</code>).</li>`,
       html`<li><a href="/.well-known/jwks.json">JWKS</a> · <a href="/healthz">healthz</a> · <a href="/readyz">readyz</a> · <a href="/metrics">metrics</a></li>`,
@@ -284,7 +288,12 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
 
   await registerApi(app, ctx);
   if (config.dashboard) await registerAdmin(app, ctx);
-  if (config.demo) await registerDemo(app, ctx, options.demoFreshFor !== undefined ? { freshFor: options.demoFreshFor } : {});
+  if (config.demo) {
+    await registerDemo(app, ctx, {
+      ...(options.demoFreshFor !== undefined ? { freshFor: options.demoFreshFor } : {}),
+      ...(options.demoApp !== undefined ? { app: options.demoApp } : {}),
+    });
+  }
 
   const shutdownMs = parseDuration(config.shutdownTimeout) ?? 10_000;
   let closing: Promise<void> | null = null;
