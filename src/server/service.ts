@@ -18,10 +18,12 @@ import { createKeySet } from '../tokens/keys.js';
 import { fileKeyStorage } from '../tokens/key-storage.js';
 import { createTokens } from '../tokens/tokens.js';
 import { registerAdmin } from './admin.js';
-import { isApiRecord, isFamilyRecord, registerApi } from './api.js';
+import { registerApi } from './api.js';
 import { apiKeys } from '../core/api-keys.js';
 import type { ServiceConfig } from './config.js';
 import type { AdminCredential, ServiceContext } from './context.js';
+import { SERVICE_KINDS } from './context.js';
+import { ConfigError } from '../core/errors.js';
 import { registerDemo } from './demo.js';
 import type { DemoAppOptions } from './demo/spa.js';
 import { apiError, errorBody, installErrorHandlers } from './errors.js';
@@ -196,28 +198,29 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   const metrics = createMetrics();
   const engines: Sessions[] = [];
   const onError = (err: unknown) => log.error({ err: { message: (err as Error)?.message, type: (err as Error)?.name } }, 'background error');
-  const engine = (o: Omit<SessionsOptions, 'store'>): Sessions => {
+  const engine = (o: Omit<SessionsOptions, 'store'> & { kind: string }): Sessions => {
     const e = createSessions({ onError, ...(options.guessingWindow !== undefined ? { guessing: { window: options.guessingWindow } } : {}), ...o, store });
     engines.push(e);
-    feed.watch(e);
-    metrics.watch(e);
+    feed.watch(e, o.kind);
+    metrics.watch(e, o.kind);
     return e;
   };
 
-  // Engines share the store; each honours only its own kind of token (see SessionsOptions.accepts), so that
-  // no token of one (a refresh token, a demo or admin cookie) is valid at another or touched by it.
+  // Engines share the store; each is of its own kind and honours only tokens of that kind (see
+  // SessionsOptions.kind), so that no token of one (a refresh token, a demo or admin cookie) is valid at
+  // another or touched by it.
   const limit = config.maxSessionsPerUser > 0 ? { maxSessionsPerUser: { limit: config.maxSessionsPerUser } } : {};
   const sessions = engine({
+    kind: SERVICE_KINDS.sessions,
     idleTimeout: config.idleTimeout,
     absoluteTimeout: config.absoluteTimeout,
     ...limit,
-    accepts: isApiRecord,
   });
   const tokenEngine = engine({
+    kind: SERVICE_KINDS.tokens,
     idleTimeout: config.refreshIdleTimeout,
     absoluteTimeout: config.refreshAbsoluteTimeout,
     ...limit,
-    accepts: isFamilyRecord,
   });
   const keys = await createKeySet({ storage: fileKeyStorage(join(config.dataDir, 'keys.json')) });
   const tokens = createTokens({
@@ -246,7 +249,12 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     metrics,
     admin: adminCredential(adminPassword),
     log,
-    engine,
+    engine(o) {
+      if ((SERVICE_KINDS.api as readonly string[]).includes(o.kind)) {
+        throw new ConfigError(`a further engine of the service needs a kind of its own, not ${JSON.stringify(o.kind)}: that is /v1's`);
+      }
+      return engine(o);
+    },
     startedAt: Date.now(),
   };
 

@@ -107,7 +107,7 @@ suite('the demo\'s single-page app (headless Chromium)', () => {
     await first.getByTestId('app-sign-out-everywhere').click();
     await second.getByTestId('app-signed-out').waitFor({ timeout: 1_000 });
     expect(await second.getByTestId('app-notice').getAttribute('data-reason')).toBe('signed-out-everywhere');
-    expect(await service!.ctx.sessions.list('latchkey:demo:bob')).toEqual([]);
+    expect(await service!.ctx.sessions.list('bob', { kinds: ['demo', 'demo-app'] })).toEqual([]);
 
     for (const page of [first, second]) expect(await page.evaluate('window.__violations')).toEqual([]);
     expect(errors.filter((e) => !/status of 401/.test(e))).toEqual([]);

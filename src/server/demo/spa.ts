@@ -22,7 +22,7 @@ import { clientIpResolver } from '../../http/client.js';
 import { createTokenTransport } from '../../http/tokens.js';
 import { createTokens } from '../../tokens/tokens.js';
 import { browserModules } from '../browser-modules.js';
-import type { ServiceContext } from '../context.js';
+import { SERVICE_KINDS, type ServiceContext } from '../context.js';
 import { htmlHeaders } from '../html.js';
 import { loginThrottle } from '../login-throttle.js';
 import { SPA_SCRIPT, spaPage } from './spa-page.js';
@@ -40,25 +40,20 @@ export interface DemoAppOptions {
   warnBefore?: Duration;
 }
 
-/** The data key marking the demo app's token families: no other engine of the service honours them. */
-export const DEMO_APP_KEY = 'latchkeyDemoApp';
-
 
 /**
  * Registers the single-page section under `/demo/app`.
  *
- * @param userPrefix the demo users' id prefix (`latchkey:demo:`).
  * @param passwordMatches the demo's password check (constant time).
  * @throws {ConfigError} for a deadline that is not a duration.
  * @example
  * ```ts
- * await registerDemoApp(app, ctx, 'latchkey:demo:', passwordMatches, { idleTimeout: '2m' });
+ * await registerDemoApp(app, ctx, passwordMatches, { idleTimeout: '2m' });
  * ```
  */
 export async function registerDemoApp(
   app: FastifyInstance,
   ctx: ServiceContext,
-  userPrefix: string,
   passwordMatches: (password: string | undefined) => boolean,
   options: DemoAppOptions = {},
 ): Promise<void> {
@@ -68,7 +63,8 @@ export async function registerDemoApp(
     idleTimeout: idleMs,
     absoluteTimeout: options.absoluteTimeout ?? '15m',
     maxSessionsPerUser: { limit: 10 },
-    accepts: (r) => r.userId !== null && r.userId.startsWith(userPrefix) && r.data[DEMO_APP_KEY] === true,
+    // A kind of its own: no other engine of the service honours these families, and none of its calls by user reach them unasked.
+    kind: SERVICE_KINDS.demoApp,
   });
   const tokens = createTokens({
     sessions,
@@ -111,17 +107,18 @@ export async function registerDemoApp(
         }
         throttle.succeeded(ip);
         const client = { ip, userAgent: headerOf(request, 'user-agent') };
-        return sendTokens(reply, transport, await tokens.issue({ userId: userPrefix + user, data: { [DEMO_APP_KEY]: true }, client }));
+        return sendTokens(reply, transport, await tokens.issue({ userId: user, client }));
       });
       scope.post('/auth/refresh', tokenRefresh(transport));
       scope.post('/auth/logout', tokenLogout(transport));
       scope.post('/auth/logout-everywhere', { preHandler: guard }, async (request, reply) => {
         // Every session of the demo user: this app's families and the demo's cookie sessions alike.
-        const ended = await tokens.revokeUser(request.token.sub);
+        // Never the service's own sessions of a user who happens to have the same name.
+        const ended = await sessions.revokeUser(request.token.sub, { kinds: [SERVICE_KINDS.demo, SERVICE_KINDS.demoApp] });
         return reply.header('cache-control', 'no-store').send({ ended: ended.length });
       });
       scope.get('/api/me', { preHandler: guard }, async (request, reply) => {
-        const user = request.token.sub.slice(userPrefix.length);
+        const user = request.token.sub;
         return reply.header('cache-control', 'no-store').send({ user, session: request.token.sid, expires: request.token.exp });
       });
     },
