@@ -61,7 +61,9 @@ export function oldExpressApp(options: { store: Store; secret: string | string[]
 
 /** What these applications' express-session sessions become: passport's user, everything else as data. */
 export function mapOld(oldSession: ExpressSessionData): MappedSession {
-  const { cookie: _cookie, passport, ...data } = oldSession;
+  const { passport, ...rest } = oldSession;
+  // express-session's own cookie settings are no session data.
+  const data = Object.fromEntries(Object.entries(rest).filter(([key]) => key !== 'cookie'));
   const user = (passport as { user?: unknown } | undefined)?.user;
   return { userId: typeof user === 'string' ? user : null, data };
 }

@@ -34,3 +34,8 @@ declare module 'connect-pg-simple' {
   type PgStore = new (options: { pool: Pool; tableName?: string; createTableIfMissing?: boolean; pruneSessionInterval?: number | false }) => Store & { close(): void };
   export default function connectPgSimple(session: unknown): PgStore;
 }
+
+declare module 'cookie-signature' {
+  export function sign(value: string, secret: string): string;
+  export function unsign(value: string, secret: string): string | false;
+}
