@@ -20,10 +20,11 @@ import { createHmac } from 'node:crypto';
 import { serialize } from 'cookie';
 import { secretListArg } from '../core/arguments.js';
 import { durationOption, type Duration } from '../core/duration.js';
-import { engineInternals } from '../core/engine-internals.js';
+import { engineInternals, type EngineInternals } from '../core/engine-internals.js';
 import { ConfigError, LatchkeyTypeError, StoreUnavailableError } from '../core/errors.js';
 import type { Session } from '../core/model.js';
 import { checkOptionKeys } from '../core/option-keys.js';
+import { callStore } from '../core/store-call.js';
 import { readCookie } from '../http/cookies.js';
 import type { MigrationClaim, MigrationContext, SessionMigrator } from '../http/migration.js';
 import type { HttpRequest } from '../http/request.js';
@@ -86,10 +87,18 @@ export interface MigrationSource<Old> {
    * Deletes the old session; deleting one that is gone is no error. Rejects
    * when the old store fails (503; the next request finishes the
    * hand-over). Omit it for a source that keeps nothing on a server
-   * (iron-session): the latchkey session then stands as the record that
-   * the old cookie was handed over.
+   * (iron-session): the hand-over is then remembered in latchkey's store
+   * (its key-value facet) for `remember`, so that the old cookie never
+   * makes a second session, even after the first one has ended.
    */
   remove?(id: string): Promise<void>;
+  /**
+   * For a source without `remove`: how long one of its cookies can stay
+   * genuine (iron-session's `ttl`), and so how long a hand-over is
+   * remembered. `null`: for ever (cookies that never expire).
+   * @default null
+   */
+  readonly remember?: Duration | null;
 }
 
 /** What an old session becomes in latchkey. */
@@ -144,6 +153,8 @@ export interface MigratorOptions<Old> {
 }
 
 const OPTIONS = ['source', 'map', 'handoverKey', 'graceWindow', 'storeTimeout'];
+/** The key-value namespace of hand-overs remembered for sources without `remove`, by the new session's handle. */
+export const HANDED_OVER_NAMESPACE = 'migrate:handed-over';
 const INFO = 'latchkey/migrate/v1\0';
 const NOTHING: MigrationClaim = Object.freeze({ adopted: null, setCookies: Object.freeze([]) as readonly string[] });
 
@@ -206,6 +217,17 @@ export function createMigrator<Old>(options: MigratorOptions<Old>): SessionMigra
   }
 
   const remove = source.remove === undefined ? null : (id: string) => oldStore('a delete', () => source.remove!(id));
+  const rememberMs = source.remember === undefined || source.remember === null ? null : durationOption('source.remember', source.remember, { min: 1 });
+  /** For a source without `remove`: whether this hand-over is remembered in latchkey's store. */
+  const handedOver = async (internals: EngineInternals, handle: string): Promise<boolean> =>
+    (await callStore(() => internals.store.kv.get(HANDED_OVER_NAMESPACE, handle, internals.clock.now()), internals.storeTimeoutMs)) !== null;
+  /** What ends the old session once it has been handed over: its deletion, or (without `remove`) a note in latchkey's store. */
+  const finish = (internals: EngineInternals, id: string, handle: string): Promise<unknown> => {
+    if (remove !== null) return remove(id);
+    const now = internals.clock.now();
+    const entry = { value: String(now), expiresAt: rememberMs === null ? null : now + rememberMs };
+    return callStore(() => internals.store.kv.set(HANDED_OVER_NAMESPACE, handle, entry, now), internals.storeTimeoutMs);
+  };
 
   async function claim(request: HttpRequest, { sessions, client }: MigrationContext): Promise<MigrationClaim> {
     const internals = engineInternals(sessions);
@@ -230,27 +252,25 @@ export function createMigrator<Old>(options: MigratorOptions<Old>): SessionMigra
     const token = `${given.handle}.${given.secret}`;
     const adopt = (session: Session): MigrationClaim => ({ adopted: { token, session }, setCookies: clearAll });
 
-    const old = await oldStore('a read', () => source.read(id));
+    // A source without server state cannot forget a session: latchkey's store remembers what was handed over.
+    const old = remove === null && (await handedOver(internals, given.handle)) ? null : await oldStore('a read', () => source.read(id));
     if (old !== null && old !== undefined) {
       const mapped = checkMapped(await map(old));
       if (mapped === null) {
-        await remove?.(id);
+        await finish(internals, id, given.handle);
         return refused;
       }
       const created = await internals.createAs({ ...mapped, client }, given);
       if (created !== null) {
-        // The old record goes before the answer that sets the new cookie: there is no moment when both are live.
-        await remove?.(id);
+        // The old session ends before the answer that sets the new cookie: there is no moment when both are live.
+        await finish(internals, id, given.handle);
         return adopt(created.session);
       }
-      // Taken: another request is handing this session over, or handed it over and could not delete the old record.
+      // Taken: another request is handing this session over, or handed it over and could not end the old one (a 503 that set no cookie).
       const live = await sessions.get(given.handle);
       if (live === null) return refused;
-      if (remove !== null) {
-        await remove(id);
-        return adopt(live);
-      }
-      return internals.clock.now() - live.createdAt < graceMs ? adopt(live) : refused;
+      await finish(internals, id, given.handle);
+      return adopt(live);
     }
     // Gone from the old store: handed over (a request sent together with the one that did) or expired.
     const live = await sessions.get(given.handle);
@@ -267,6 +287,7 @@ function checkSource(source: unknown): asserts source is MigrationSource<unknown
   if (!Array.isArray(s.cookies) || s.cookies.length === 0) throw new ConfigError('source.cookies must name at least one cookie: [{ name: "connect.sid" }]');
   if (typeof s.verify !== 'function' || typeof s.read !== 'function') throw new ConfigError('source.verify and source.read must be functions');
   if (s.remove !== undefined && typeof s.remove !== 'function') throw new ConfigError('source.remove must be a function, or absent for a source without server state');
+  if (s.remove !== undefined && s.remember !== undefined) throw new ConfigError('source.remember is for a source without remove: one with remove deletes what it handed over');
 }
 
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

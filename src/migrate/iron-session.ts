@@ -2,10 +2,11 @@
  * iron-session as a source of sessions to hand over to latchkey: the sealed
  * cookie is opened with iron-session's own `unsealData` and the old
  * password(s), and re-issued as a latchkey session. iron-session keeps
- * nothing on a server, so nothing can be deleted there: the latchkey
- * session stands as the record that the seal was handed over, and the seal
- * is refused and cleared when it comes back (see docs/migrating.md for
- * what that means once the latchkey session is gone).
+ * nothing on a server, so nothing can be deleted there: latchkey's store
+ * remembers each hand-over for as long as the seal could still open
+ * (iron-session's `ttl`), and a seal that comes back after it (past the
+ * grace window) is refused and cleared, even once the latchkey session has
+ * ended.
  *
  * iron-session is an optional peer dependency, needed by this entry point
  * only.
@@ -84,6 +85,8 @@ export function ironSession(options: IronSessionOptions): SessionMigrator {
       // The seal itself is the old session's id: the same seal, presented by several requests, hands over to one session.
       verify: async (value) => ((await open(value)) === null ? null : value),
       read: open,
+      // A seal opens until its ttl has passed (and iron's minute of clock skew): its hand-over is remembered as long.
+      remember: ttl === 0 ? null : ttl * 1000 + 60_000,
     },
     map,
     handoverKey,

@@ -136,5 +136,8 @@ describe('configuration of the migrate option', () => {
     expect(() => expressSession({ ...base, store: {} as never })).toThrow(/store must be the express-session store/);
     expect(() => expressSession({ ...base, secret: [] })).toThrow(/secret must be express-session's secret/);
     expect(() => createMigrator({ source: { name: 'x', cookies: [], verify: () => null, read: async () => null }, map: mapOld, handoverKey: HANDOVER_KEY })).toThrow(/at least one cookie/);
+    const kept = { name: 'x', cookies: [{ name: 'x' }], verify: () => null, read: async () => null };
+    expect(() => createMigrator({ source: { ...kept, remove: async () => {}, remember: '1d' }, map: mapOld, handoverKey: HANDOVER_KEY })).toThrow(/remember is for a source without remove/);
+    expect(() => createMigrator({ source: { ...kept, remember: 'soon' }, map: mapOld, handoverKey: HANDOVER_KEY })).toThrow(/source.remember must be a duration/);
   });
 });

@@ -1,11 +1,12 @@
 /**
  * The application before and after the switch: the same routes on a real
  * Express server, first with express-session (as the application ran for
- * years), then with latchkey and a migrator.
+ * years), then with latchkey and a migrator; and the same on iron-session.
  */
 import { createServer } from 'node:http';
 import express, { type Request } from 'express';
 import session, { type Store } from 'express-session';
+import { getIronSession } from 'iron-session';
 import { errorHandler, latchkey } from '../../../src/adapters/express.js';
 import type { HttpSessionsOptions } from '../../../src/http/http-sessions.js';
 import type { ExpressSessionData } from '../../../src/migrate/express-session.js';
@@ -91,4 +92,40 @@ export function latchkeyExpressApp(options: HttpSessionsOptions): Promise<Runnin
   });
   app.use(errorHandler());
   return listen(createServer(app));
+}
+
+/** The iron-session shape of these applications: the user's id and a cart, or a visit counter for a visitor. */
+interface OldIronSession {
+  userId?: string;
+  cart?: string[];
+  views?: number;
+}
+
+/** The application on iron-session (a plain node:http server), with iron-session's `password` (a string or its `{ id: password }` map). */
+export function oldIronApp(options: { password: string | Record<number, string>; cookieName: string }): Promise<Running> {
+  const server = createServer((req, res) => {
+    (async () => {
+      const s = await getIronSession<OldIronSession>(req, res, { password: options.password, cookieName: options.cookieName, cookieOptions: { secure: false } });
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (req.method === 'POST' && url.pathname === '/login') {
+        s.userId = url.searchParams.get('user') ?? '';
+        s.cart = ['book'];
+        await s.save();
+      } else if (url.pathname === '/visit') {
+        s.views = (s.views ?? 0) + 1;
+        await s.save();
+      }
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ userId: s.userId ?? null, cart: s.cart ?? [], views: s.views ?? null }));
+    })().catch(() => {
+      res.statusCode = 500;
+      res.end('{}');
+    });
+  });
+  return listen(server);
+}
+
+/** What these applications' iron-session sessions become: the user, everything else as data. */
+export function mapIron({ userId, ...data }: Readonly<Record<string, unknown>>): MappedSession {
+  return { userId: typeof userId === 'string' && userId !== '' ? userId : null, data };
 }
