@@ -10,9 +10,11 @@
  * session's id with a server-side key (HMAC-SHA-512), and the store's atomic
  * `create` lets exactly one request store it. The others find it taken and
  * answer with the same token, so that every response sets the same cookie.
- * The old record is deleted before any answer sets the new cookie, and an
- * old cookie that comes back after the hand-over (past a short grace window
- * for requests sent together) is refused and cleared.
+ * The old record is deleted before any answer sets the new cookie (a source
+ * without server state, such as iron-session, has the hand-over noted in
+ * latchkey's store instead, for as long as its cookies stay genuine), and
+ * an old cookie that comes back after the hand-over (past a short grace
+ * window for requests sent together) is refused and cleared.
  *
  * @module
  */
