@@ -72,6 +72,25 @@ describe.each(ADAPTERS)('the migrate option through %s', (adapter) => {
   });
 });
 
+describe('the migrate option and record kinds', () => {
+  it("hands over into the engine's own kind, whose tokens that engine alone honours", async () => {
+    const app = createSessions({ store, kind: 'app' });
+    const server = await start('hono', { ...options, sessions: app });
+    servers.push(server);
+    try {
+      const { cookie } = await oldSession({ passport: { user: 'kim' } });
+      const r = await call(server.url, '/me', { cookie });
+      expect(r.body).toMatchObject({ userId: 'kim' });
+      const token = cookieValue(r.setCookies, 'session') as string;
+      expect((await app.list('kim')).map((s) => s.kind)).toEqual(['app']);
+      expect((await app.validate(token)).ok).toBe(true);
+      expect(await sessions.validate(token)).toMatchObject({ ok: false, reason: 'unknown' });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('the migrate option and CSRF', () => {
   it('hands over a same-origin unsafe request, refuses a cross-site one and leaves one that would need a CSRF token alone', async () => {
     const server = await start('express5', options);
