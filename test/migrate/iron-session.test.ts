@@ -14,6 +14,8 @@ import { createSessions } from '../../src/core/sessions.js';
 import { HANDED_OVER_NAMESPACE } from '../../src/migrate/handover.js';
 import { ironSession } from '../../src/migrate/iron-session.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { redisStore } from '../../src/stores/redis/index.js';
+import { redisAvailable, startRedis } from '../servers/redis.js';
 import { latchkeyExpressApp, mapIron, oldIronApp, type Running } from './support/apps.js';
 import { browse, Jar } from './support/jar.js';
 
@@ -157,5 +159,39 @@ describe('iron-session to latchkey', () => {
       expect(j.names()).toEqual([]);
     }
     expect(await sessions.list('erin')).toEqual([]);
+  });
+});
+
+describe.skipIf(!redisAvailable)('iron-session to latchkey on real Redis', () => {
+  it("answers 503 while latchkey's store is down, keeps the seal, and hands it over once the store is back", async () => {
+    const redis = await startRedis();
+    const onRedis = redisStore({ url: redis.url, commandTimeout: '300ms' });
+    const remote = createSessions({ store: onRedis });
+    try {
+      const jar = await signedInBefore('frank', { 1: OLD_PASSWORD, 2: NEW_PASSWORD });
+      const app = await latchkeyExpressApp({
+        sessions: remote,
+        migrate: [ironSession({ cookieName: COOKIE, password: { 1: OLD_PASSWORD, 2: NEW_PASSWORD }, cookie: { secure: false }, handoverKey: HANDOVER_KEY, map: mapIron })],
+      });
+      servers.push(app);
+      redis.pause();
+      try {
+        const down = await browse(app.url, '/me', jar);
+        expect(down.status).toBe(503);
+        expect(down.body.error).toBe('store-unavailable');
+        expect(jar.names()).toEqual([COOKIE]);
+      } finally {
+        redis.resume();
+      }
+      const back = await browse(app.url, '/me', jar);
+      expect(back.body).toMatchObject({ userId: 'frank', data: { cart: ['book'] } });
+      expect(jar.names()).toEqual(['session']);
+      expect(await onRedis.kv.get(HANDED_OVER_NAMESPACE, back.body.handle as string, Date.now())).not.toBeNull();
+      expect(await remote.list('frank')).toHaveLength(1);
+    } finally {
+      await remote.close();
+      await onRedis.close();
+      await redis.stop();
+    }
   });
 });
