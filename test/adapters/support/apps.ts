@@ -232,7 +232,7 @@ export async function start(adapter: AdapterName, options: HttpSessionsOptions):
     }
     case 'koa': {
       const k = new Koa();
-      // No body parser: latchkey reads a form's CSRF field from the stream itself (koa-body.test.ts covers @koa/bodyparser).
+      // No body parser: latchkey reads a form's CSRF field from the stream itself (koa.test.ts covers @koa/bodyparser).
       k.use(koaLatchkey(options));
       k.use(async (ctx) => {
         const { path, query } = split(ctx.url);

@@ -29,13 +29,13 @@ interface Passthrough {
 }
 
 /** Applies method decorators and, in order, one parameter decorator per parameter, as TypeScript emits them. */
-function route(cls: { prototype: object }, method: string, decorators: MethodDecorator[], params: ParameterDecorator[] = []): void {
+export function route(cls: { prototype: object }, method: string, decorators: MethodDecorator[], params: ParameterDecorator[] = []): void {
   const proto = cls.prototype;
   const onParams = params.map((p, i): MethodDecorator => (target, key) => p(target, key, i));
   Reflect.decorate([...decorators, ...onParams], proto, method, Object.getOwnPropertyDescriptor(proto, method));
 }
 
-async function serve(platform: NestPlatform, root: object, prepare: (nestApp: INestApplication) => void = () => {}): Promise<Running> {
+export async function serve(platform: NestPlatform, root: object, prepare: (nestApp: INestApplication) => void = () => {}): Promise<Running> {
   const httpAdapter = platform === 'nest-fastify' ? new FastifyAdapter() : new ExpressAdapter();
   const nestApp = await NestFactory.create(root as never, httpAdapter, { logger: false, abortOnError: false });
   prepare(nestApp);
