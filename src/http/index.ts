@@ -18,6 +18,7 @@ export { readCookie, MAX_COOKIE_AGE, MAX_COOKIE_HEADER } from './cookies.js';
 export type { CookieOptions } from './cookies.js';
 export type { FormFields } from './fetch.js';
 export type { ClearSiteDataOptions } from './credential-headers.js';
+export { DEADLINES_HEADER } from './deadlines.js';
 export { readBearer, readQueryParameter } from './carriers.js';
 export type { Carrier, CarrierOptions } from './carriers.js';
 export { checkOrigin, csrfTokenFor, csrfTokenMatches, isSafeMethod } from './csrf.js';

@@ -16,6 +16,7 @@ import { LEAKY_CARRIER_HEADERS } from './carriers.js';
 import type { CookieConfig } from './cookies.js';
 import { clearCookieHeader, setCookieHeader } from './cookies.js';
 import { NO_STORE } from './credential-headers.js';
+import { asksForDeadlines, DEADLINES_HEADER, deadlinesLine } from './deadlines.js';
 import type { CsrfConfig } from './csrf.js';
 import { csrfTokenFor, csrfTokenMatches } from './csrf.js';
 import { HeadersSentError, HttpError } from './errors.js';
@@ -164,6 +165,8 @@ export class RequestSession {
       }
     }
     this.#loaded = true;
+    // The answer must carry the deadlines the client asked for: the response goes through responseHeaders().
+    if (this.#asksDeadlines()) this.#markDirty();
     return this;
   }
 
@@ -514,8 +517,9 @@ export class RequestSession {
    * The headers the response must carry: `Set-Cookie` for a new or expired
    * token (and the CSRF cookie), `Cache-Control: no-store` whenever a
    * credential is set, cleared or handed out, `Clear-Site-Data` after a
-   * sign-out, and no-referrer for the URL and form carriers. Used by
-   * adapters after {@link commit}.
+   * sign-out, no-referrer for the URL and form carriers, and
+   * `Latchkey-Deadlines` (with `no-store`) when the request asked for it
+   * and loaded its session. Used by adapters after {@link commit}.
    */
   responseHeaders(): HeaderLine[] {
     const out: HeaderLine[] = [];
@@ -535,6 +539,11 @@ export class RequestSession {
     // A cached copy of a response that sets a cookie or hands out a token (session.token) would give it to the next reader.
     else if (out.length > 0 || this.#issued || this.#clear || this.#signedOut) out.push(...NO_STORE);
     if (this.#signedOut) out.push(this.#ctx.clearSiteData);
+    if (this.#loaded && this.#asksDeadlines()) {
+      // Deadlines go stale: never on a response a cache may keep. By the system clock, as the engine's (its default).
+      out.push(deadlinesLine(this.#current?.session ?? null, Date.now()));
+      if (!out.some(([name]) => name === 'cache-control')) out.push(...NO_STORE);
+    }
     return out;
   }
 
@@ -583,6 +592,11 @@ export class RequestSession {
    * then holds the response for the commit). An adapter's `onDirty` answers
    * `false` when the response already went out: nothing can reach it any more.
    */
+  /** Whether the request asked for its session's deadlines (`Latchkey-Deadlines: ?1`); read only where it matters, never on the plain read path. */
+  #asksDeadlines(): boolean {
+    return asksForDeadlines(this.#request.header(DEADLINES_HEADER));
+  }
+
   #markDirty(): void {
     if (this.#dirty) return;
     this.#dirty = true;

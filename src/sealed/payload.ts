@@ -15,6 +15,9 @@ export interface SealedSession extends Session {
   readonly userEpoch: number;
 }
 
+/** The `kind` of every sealed session: it lives in its cookie, not in a store record. */
+export const SEALED_KIND = 'sealed';
+
 /** @internal the decoded payload: a session and, when its data was spilled, the store handle holding it */
 export interface Payload {
   readonly session: SealedSession;
@@ -98,6 +101,7 @@ export function decodePayload(plaintext: Buffer): Payload | null {
   return {
     session: {
       handle: sid,
+      kind: SEALED_KIND,
       userId: user,
       createdAt: c,
       issuedAt: c + (w[ISSUED] as number),
