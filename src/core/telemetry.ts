@@ -190,6 +190,8 @@ export function tracedStore(store: Store, t: Telemetry): Store {
   };
   if (store.subscribe !== undefined) traced.subscribe = store.subscribe.bind(store);
   if (store.limitLockWaits !== undefined) traced.limitLockWaits = store.limitLockWaits.bind(store);
+  const census = store.census?.bind(store);
+  if (census !== undefined) traced.census = (n, p, l) => storeCall(t, 'census', NONE, () => census(n, p, l));
   return traced;
 }
 
