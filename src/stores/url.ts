@@ -5,7 +5,9 @@
  * loaded here.
  *
  * The Redis forms take `?prefix=<key prefix>` (default `latchkey:`), so that
- * several deployments share one Redis. `redis-sentinel://` is
+ * several deployments share one Redis, and `durability=<replicas>` with
+ * `durabilityTimeout=<duration>` (the store's `durability` option).
+ * `redis-sentinel://` is
  * `redis-sentinel://[[user]:password@]host[:port][,host[:port]…]/<name>[/<db>][?sentinelPassword=…&sentinelUsername=…&prefix=…]`:
  * the sentinels (port 26379 by default), the name they monitor the primary
  * by, the database number; the userinfo is the primary's credentials, the
@@ -27,15 +29,14 @@ import { ConfigError, LatchkeyTypeError } from '../core/errors.js';
 export type StoreLocation =
   | { readonly kind: 'sqlite'; readonly path: string }
   | { readonly kind: 'memory' }
-  | { readonly kind: 'redis'; readonly url: string; readonly prefix?: string }
-  | {
+  | ({ readonly kind: 'redis'; readonly url: string } & RedisUrlExtras)
+  | ({
       readonly kind: 'redis-cluster';
       readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>;
       readonly username?: string;
       readonly password?: string;
-      readonly prefix?: string;
-    }
-  | {
+    } & RedisUrlExtras)
+  | ({
       readonly kind: 'redis-sentinel';
       readonly sentinels: ReadonlyArray<{ readonly host: string; readonly port: number }>;
       /** The name the sentinels monitor the primary by. */
@@ -45,9 +46,36 @@ export type StoreLocation =
       readonly password?: string;
       readonly sentinelUsername?: string;
       readonly sentinelPassword?: string;
-      readonly prefix?: string;
-    }
+    } & RedisUrlExtras)
   | { readonly kind: 'postgres'; readonly url: string };
+
+/**
+ * What every Redis URL form may add in its query: `prefix=<key prefix>`,
+ * `durability=<replicas>` and `durabilityTimeout=<duration>` (the store's
+ * `durability` option).
+ *
+ * @example
+ * ```ts
+ * parseStoreUrl('redis://h?prefix=app:&durability=1'); // { kind: 'redis', url: 'redis://h', prefix: 'app:', durability: { replicas: 1 } }
+ * ```
+ */
+export interface RedisUrlExtras {
+  readonly prefix?: string;
+  readonly durability?: { readonly replicas: number; readonly timeout?: string };
+}
+
+const REDIS_EXTRAS = ['prefix', 'durability', 'durabilityTimeout'];
+
+/** The extras of a Redis URL's query, checked for form (the store checks their values). */
+function redisExtras(params: Record<string, string>, bad: (why: string) => never): RedisUrlExtras {
+  const out: { prefix?: string; durability?: { replicas: number; timeout?: string } } = {};
+  if (params.prefix !== undefined) out.prefix = params.prefix;
+  if (params.durability !== undefined) {
+    if (!/^\d{1,3}$/.test(params.durability)) bad('has durability= that is not a number of replicas');
+    out.durability = { replicas: Number(params.durability), ...(params.durabilityTimeout !== undefined ? { timeout: params.durabilityTimeout } : {}) };
+  } else if (params.durabilityTimeout !== undefined) bad('has durabilityTimeout= without durability=');
+  return out;
+}
 
 /**
  * The URL with every password replaced by `***`, for logs and messages: the
@@ -112,22 +140,27 @@ export function parseStoreUrl(url: string, cwd: string = process.cwd()): StoreLo
       }
       if (parsed.hostname === '') return bad('has no host');
       if (!scheme.startsWith('redis')) return { kind: 'postgres', url: text };
-      const prefix = parsed.searchParams.get('prefix');
-      if (prefix === null) return { kind: 'redis', url: text };
-      // ioredis reads the query as options: the prefix is latchkey's own.
-      parsed.searchParams.delete('prefix');
-      return { kind: 'redis', url: parsed.href.replace(/\?$/, ''), prefix };
+      const own: Record<string, string> = {};
+      for (const name of REDIS_EXTRAS) {
+        const values = parsed.searchParams.getAll(name);
+        if (values.length > 1) return bad(`gives ${name} twice`);
+        if (values[0] !== undefined) own[name] = values[0];
+      }
+      if (Object.keys(own).length === 0) return { kind: 'redis', url: text };
+      // ioredis reads the query as options: these are latchkey's own.
+      for (const name of REDIS_EXTRAS) parsed.searchParams.delete(name);
+      return { kind: 'redis', url: parsed.href.replace(/\?$/, ''), ...redisExtras(own, bad) };
     }
     case 'redis-cluster': {
       const m = /^redis-cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?(?:\?([^#]*))?$/i.exec(text);
       if (m === null) return bad('is not of the form redis-cluster://host:port,host:port');
-      const query = queryOf(m[3], ['prefix'], bad);
-      return { kind: 'redis-cluster', nodes: hostList(m[2] as string, 6379, bad), ...credentials(m[1]), ...query };
+      const query = queryOf(m[3], REDIS_EXTRAS, bad);
+      return { kind: 'redis-cluster', nodes: hostList(m[2] as string, 6379, bad), ...credentials(m[1]), ...redisExtras(query, bad) };
     }
     case 'redis-sentinel': {
       const m = /^redis-sentinel:\/\/(?:([^@/]*)@)?([^/?#]+)\/([^/?#]+)(?:\/(\d+))?\/?(?:\?([^#]*))?$/i.exec(text);
       if (m === null) return bad('is not of the form redis-sentinel://host:port,host:port/name');
-      const query = queryOf(m[5], ['prefix', 'sentinelUsername', 'sentinelPassword'], bad);
+      const query = queryOf(m[5], [...REDIS_EXTRAS, 'sentinelUsername', 'sentinelPassword'], bad);
       const db = m[4] === undefined ? undefined : Number(m[4]);
       return {
         kind: 'redis-sentinel',
@@ -135,7 +168,9 @@ export function parseStoreUrl(url: string, cwd: string = process.cwd()): StoreLo
         name: decodeURIComponent(m[3] as string),
         ...(db !== undefined ? { db } : {}),
         ...credentials(m[1]),
-        ...query,
+        ...(query.sentinelUsername !== undefined ? { sentinelUsername: query.sentinelUsername } : {}),
+        ...(query.sentinelPassword !== undefined ? { sentinelPassword: query.sentinelPassword } : {}),
+        ...redisExtras(query, bad),
       };
     }
     default:

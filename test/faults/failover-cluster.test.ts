@@ -147,11 +147,12 @@ describe.skipIf(!redisAvailable)('Redis Cluster failover (3 primaries, 3 replica
     }
     for (const [i, a] of apps.entries()) {
       const load = loads[i] as WriteLoad;
-      const audit = await load.audit();
+      const { lostAt, ...audit } = await load.audit();
+      const perFault = faults.map((f, j) => lostAt.filter((t) => t >= f && t < (faults[j + 1] ?? Infinity)).length);
       // The outage: from the fault to the last 503 of its episode.
       const w = faults.map((f, j) => load.lastUnavailable(f, faults[j + 1] ?? Infinity) - f);
       console.log(
-        `cluster failover, ${a.label}: ${JSON.stringify({ ...audit, refusedDuringLoad: load.refusedLive.length, acceptedEndedDuringLoad: load.acceptedEnded.length, answers: load.answers.length, unavailable: load.answers.filter((x) => x.status === 503).length, windowP50: percentile(w, 0.5), windowMax: Math.max(...w) })}; windows ${w.join(', ')} ms`,
+        `cluster failover, ${a.label}: ${JSON.stringify({ ...audit, refusedDuringLoad: load.refusedLive.length, acceptedEndedDuringLoad: load.acceptedEnded.length, answers: load.answers.length, unavailable: load.answers.filter((x) => x.status === 503).length, windowP50: percentile(w, 0.5), windowMax: Math.max(...w) })}; windows ${w.join(', ')} ms; lost per kill (the second partitioned first) ${perFault.join(', ')}`,
       );
       expect(load.wrong).toEqual([]);
       expect(audit.acknowledged).toBeGreaterThan(50);

@@ -168,6 +168,13 @@ describe.skipIf(!redisAvailable)('replicas that do not confirm in time', () => {
   it('fail the call with the store error, naming the replicas and the timeout', async () => {
     await expect(durable.create(live('x'))).rejects.toThrow(/0 of the 1 replica\(s\) required confirmed the write within 50 ms/);
     await expect(durable.create(live('x'))).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    // The same option from a store URL.
+    const opened = await openStore(`${redis.url}?durability=1&durabilityTimeout=60ms`);
+    try {
+      await expect(opened.create(live('y'))).rejects.toThrow(/0 of the 1 replica\(s\) required confirmed the write within 60 ms/);
+    } finally {
+      await opened.close();
+    }
   });
 
   it.each(ADAPTERS)('make %s answer 503 to a sign-in and a sign-out, while validations go on', async (adapter) => {

@@ -146,6 +146,12 @@ describe('store URLs', () => {
     // A key prefix on every Redis form; ioredis never sees it.
     expect(parseStoreUrl('redis://h:6379/0?prefix=app:')).toEqual({ kind: 'redis', url: 'redis://h:6379/0', prefix: 'app:' });
     expect(parseStoreUrl('redis-cluster://h:7000?prefix=app:')).toEqual({ kind: 'redis-cluster', nodes: [{ host: 'h', port: 7000 }], prefix: 'app:' });
+    // The durability option too.
+    expect(parseStoreUrl('rediss://h/1?family=6&durability=1&durabilityTimeout=250ms')).toEqual({ kind: 'redis', url: 'rediss://h/1?family=6', durability: { replicas: 1, timeout: '250ms' } });
+    expect(parseStoreUrl('redis-sentinel://s1/p?durability=2')).toMatchObject({ kind: 'redis-sentinel', durability: { replicas: 2 } });
+    for (const bad of ['redis://h?durability=one', 'redis://h?durabilityTimeout=1s', 'redis-cluster://h?durability=1&durability=2', 'redis://h?prefix=a&prefix=b']) {
+      expect(() => parseStoreUrl(bad), bad).toThrow(ConfigError);
+    }
   });
 
   it('refuses a redis-sentinel:// URL without a name, with a bad sentinel or an unknown parameter', () => {

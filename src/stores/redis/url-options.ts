@@ -11,9 +11,12 @@ import type { RedisStoreOptions } from './index.js';
 
 type RedisLocation = Extract<StoreLocation, { kind: 'redis' | 'redis-cluster' | 'redis-sentinel' }>;
 
-/** The connection and prefix a Redis URL names. */
+/** The connection, prefix and durability a Redis URL names. */
 export function redisStoreOptions(where: RedisLocation): RedisStoreOptions {
-  const prefix = where.prefix === undefined ? {} : { prefix: where.prefix };
+  const prefix = {
+    ...(where.prefix === undefined ? {} : { prefix: where.prefix }),
+    ...(where.durability === undefined ? {} : { durability: { ...where.durability } }),
+  };
   const auth = (w: { username?: string; password?: string }): { username?: string; password?: string } => ({
     ...(w.username ? { username: w.username } : {}),
     ...(w.password !== undefined ? { password: w.password } : {}),

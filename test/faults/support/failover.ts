@@ -27,6 +27,8 @@ export class WriteLoad {
   readonly live = new Map<string, string>();
   /** Acknowledged sign-outs: cookies that must be refused. */
   readonly ended = new Set<string>();
+  /** When each acknowledged write was answered, by cookie (the sign-out's time for a signed-out one). */
+  readonly ackedAt = new Map<string, number>();
   /** Answers that are wrong whatever the store did (a 500, a 401 to a sign-in, a wrong user...). */
   readonly wrong: string[] = [];
   /** Sessions refused during the load although acknowledged (lost, or wrong). */
@@ -75,7 +77,10 @@ export class WriteLoad {
     if (j === 'ok') {
       const token = cookieValue(r.setCookies);
       if (token === null || r.body.userId !== user) this.wrong.push(`login ${user}: 200 without its session`);
-      else this.live.set(cookieHeader(token), user);
+      else {
+        this.live.set(cookieHeader(token), user);
+        this.ackedAt.set(cookieHeader(token), Date.now());
+      }
     } else if (j === 'other') this.wrong.push(`login: ${r.status} ${JSON.stringify(r.body).slice(0, 160)}`);
   }
 
@@ -111,7 +116,10 @@ export class WriteLoad {
     const at = Date.now();
     const r = await call(this.base, '/logout', { method: 'POST', cookie }).catch((err: Error) => ({ status: 0, body: { error: err.message } }));
     const j = this.#record('logout', at, r.status, r.body);
-    if (j === 'ok') this.ended.add(cookie);
+    if (j === 'ok') {
+      this.ended.add(cookie);
+      this.ackedAt.set(cookie, Date.now());
+    }
     else if (j === 'other') this.wrong.push(`logout: ${r.status} ${JSON.stringify(r.body).slice(0, 160)}`);
   }
 
@@ -140,20 +148,27 @@ export class WriteLoad {
    * acknowledged sign-ins whose session is gone, `revived` acknowledged
    * sign-outs whose session answers again.
    */
-  async audit(): Promise<{ acknowledged: number; lost: number; signedOut: number; revived: number }> {
+  async audit(): Promise<{ acknowledged: number; lost: number; signedOut: number; revived: number; lostAt: number[] }> {
     let lost = 0;
     let revived = 0;
+    const lostAt: number[] = [];
     for (const [cookie, user] of this.live) {
       const r = await call(this.base, '/me', { cookie });
       if (r.status !== 200) throw new Error(`audit: ${r.status} ${JSON.stringify(r.body)}`);
-      if (r.body.userId !== user) lost++;
+      if (r.body.userId !== user) {
+        lost++;
+        lostAt.push(this.ackedAt.get(cookie) as number);
+      }
     }
     for (const cookie of this.ended) {
       const r = await call(this.base, '/me', { cookie });
       if (r.status !== 200) throw new Error(`audit: ${r.status} ${JSON.stringify(r.body)}`);
-      if (r.body.userId !== null) revived++;
+      if (r.body.userId !== null) {
+        revived++;
+        lostAt.push(this.ackedAt.get(cookie) as number);
+      }
     }
-    return { acknowledged: this.live.size, lost, signedOut: this.ended.size, revived };
+    return { acknowledged: this.live.size, lost, signedOut: this.ended.size, revived, lostAt };
   }
 }
 
