@@ -155,7 +155,7 @@ export function parseStoreUrl(url: string, cwd: string = process.cwd()): StoreLo
       const m = /^redis-cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?(?:\?([^#]*))?$/i.exec(text);
       if (m === null) return bad('is not of the form redis-cluster://host:port,host:port');
       const query = queryOf(m[3], REDIS_EXTRAS, bad);
-      return { kind: 'redis-cluster', nodes: hostList(m[2] as string, 6379, bad), ...credentials(m[1]), ...redisExtras(query, bad) };
+      return { kind: 'redis-cluster', nodes: hostList(m[2] as string, 6379, bad), ...credentials(m[1], bad), ...redisExtras(query, bad) };
     }
     case 'redis-sentinel': {
       const m = /^redis-sentinel:\/\/(?:([^@/]*)@)?([^/?#]+)\/([^/?#]+)(?:\/(\d+))?\/?(?:\?([^#]*))?$/i.exec(text);
@@ -165,9 +165,9 @@ export function parseStoreUrl(url: string, cwd: string = process.cwd()): StoreLo
       return {
         kind: 'redis-sentinel',
         sentinels: hostList(m[2] as string, 26379, bad),
-        name: decodeURIComponent(m[3] as string),
+        name: decoded(m[3] as string, bad),
         ...(db !== undefined ? { db } : {}),
-        ...credentials(m[1]),
+        ...credentials(m[1], bad),
         ...(query.sentinelUsername !== undefined ? { sentinelUsername: query.sentinelUsername } : {}),
         ...(query.sentinelPassword !== undefined ? { sentinelPassword: query.sentinelPassword } : {}),
         ...redisExtras(query, bad),
@@ -188,12 +188,21 @@ function hostList(list: string, port: number, bad: (why: string) => never): Arra
   });
 }
 
+/** Percent-decoded; a malformed escape is the URL's fault, not a crash. */
+function decoded(text: string, bad: (why: string) => never): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return bad('has a malformed %-escape');
+  }
+}
+
 /** `user:password` of a node list, decoded. */
-function credentials(userinfo: string | undefined): { username?: string; password?: string } {
+function credentials(userinfo: string | undefined, bad: (why: string) => never): { username?: string; password?: string } {
   if (userinfo === undefined) return {};
   const colon = userinfo.indexOf(':');
-  const username = decodeURIComponent(colon === -1 ? userinfo : userinfo.slice(0, colon));
-  const password = colon === -1 ? undefined : decodeURIComponent(userinfo.slice(colon + 1));
+  const username = decoded(colon === -1 ? userinfo : userinfo.slice(0, colon), bad);
+  const password = colon === -1 ? undefined : decoded(userinfo.slice(colon + 1), bad);
   return { ...(username ? { username } : {}), ...(password !== undefined ? { password } : {}) };
 }
 

@@ -155,7 +155,7 @@ describe('store URLs', () => {
   });
 
   it('refuses a redis-sentinel:// URL without a name, with a bad sentinel or an unknown parameter', () => {
-    for (const bad of ['redis-sentinel://s1', 'redis-sentinel://s1/', 'redis-sentinel://s1:0/p', 'redis-sentinel://s1/p?password=x', 'redis-sentinel://s1/p?prefix=a&prefix=b', 'redis-sentinel://s1/p/x']) {
+    for (const bad of ['redis-sentinel://s1/%', 'redis-sentinel://u:p%zz@s1/p', 'redis-cluster://u:%@h:7000', 'redis-sentinel://s1', 'redis-sentinel://s1/', 'redis-sentinel://s1:0/p', 'redis-sentinel://s1/p?password=x', 'redis-sentinel://s1/p?prefix=a&prefix=b', 'redis-sentinel://s1/p/x']) {
       expect(() => parseStoreUrl(bad), bad).toThrow(ConfigError);
     }
     expect(() => parseStoreUrl('redis-sentinel://s1')).toThrow(/redis-sentinel:\/\/host:port,host:port\/name/);

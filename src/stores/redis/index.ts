@@ -154,10 +154,11 @@ export interface RedisStoreOptions {
   /**
    * Acknowledged writes that survive a failover: a create, rotation,
    * revocation or delete resolves only once `replicas` replicas hold it
-   * (`WAIT replicas timeout`; on a Cluster, on every shard), and rejects with
-   * `StoreUnavailableError` (a 503) when they do not confirm within
-   * `timeout`. Costs one replication round trip per such write; reads are
-   * unchanged. See docs/stores-redis.md "Durability".
+   * (`WAIT replicas timeout`; on a Cluster, on each shard the write
+   * reached), and rejects with `StoreUnavailableError` (a 503) when they do
+   * not confirm within `timeout`. Costs one replication round trip per such
+   * write; reads are unchanged. See docs/stores-redis.md "Durability and
+   * failover".
    * @default none: a write resolves once the primary has it
    * @example { replicas: 1, timeout: '500ms' }
    */
