@@ -50,7 +50,8 @@ function axis(top: number): SafeHtml {
 function xLabels(labels: readonly string[]): SafeHtml {
   const n = labels.length;
   const at = [0, Math.floor((n - 1) / 2), n - 1];
-  return html`${at.map((i) => html`<text x="${PAD.left + ((i + 0.5) * PLOT_W) / n}" y="${H - 6}" text-anchor="middle" font-size="11" fill="${MUTED}">${labels[i] ?? ''}</text>`)}`;
+  // The last label ends at the plot's edge rather than running past it.
+  return html`${at.map((i, k) => html`<text x="${k === 2 ? W - PAD.right : PAD.left + ((i + 0.5) * PLOT_W) / n}" y="${H - 6}" text-anchor="${k === 2 ? 'end' : 'middle'}" font-size="11" fill="${MUTED}">${labels[i] ?? ''}</text>`)}`;
 }
 
 function figure(name: string, title: string, summary: string, svg: SafeHtml): SafeHtml {
