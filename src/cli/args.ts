@@ -33,7 +33,8 @@ export function defaultOf(name: keyof ServiceConfig): unknown {
 
 /** Help lines of {@link STORE_OPTIONS}. */
 export const STORE_HELP = `  --store <url>      the store of the service: sqlite:<path>, redis://…,
-                     rediss://…, redis-cluster://h1:p1,h2:p2, postgres://…
+                     rediss://…, redis-cluster://h1:p1,h2:p2,
+                     redis-sentinel://s1:p1,s2:p2/<name>, postgres://…
                      (not memory:, which lives inside one process)
                      (default: $LATCHKEY_STORE, else the config file's, else
                      ${String(defaultOf('store'))})

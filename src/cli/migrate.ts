@@ -32,7 +32,7 @@ latchkey needs, and prints "schema v<from> → v<to>".
   sqlite:       the file (and its folder) are created and migrated; a
                 folder created for it is private (mode 0700) and gets a
                 .gitignore that keeps it out of commits.
-  redis://, rediss://, redis-cluster://
+  redis://, rediss://, redis-cluster://, redis-sentinel://
                 records the schema version in <prefix>schema and converts
                 what latchkey 0.1 stored as stand-in records (API keys,
                 sealed values, the service's token families, dashboard and
@@ -81,7 +81,8 @@ export const migrateCommand: Command = {
       case 'memory':
         return EXIT.usage; // refused by serviceStore above
       case 'redis':
-      case 'redis-cluster': {
+      case 'redis-cluster':
+      case 'redis-sentinel': {
         const result = await withStore(url, io, (store) => storeCall(() => (store as RedisStore).migrate()));
         const converted = result.converted === 0 ? '' : `, ${result.converted} record${result.converted === 1 ? '' : 's'} of latchkey 0.1 converted`;
         println(io.stdout, `${shown}: schema v${result.from} → v${result.to}${result.from === result.to && result.converted === 0 ? ' (already up to date)' : converted}`);

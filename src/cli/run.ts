@@ -46,7 +46,8 @@ serve, sessions, apikeys and migrate work on the store named by --store <url>,
 else LATCHKEY_STORE, else "store" of the config file (--config or
 LATCHKEY_CONFIG), else ${String(defaultOf('store'))}.
 Store URLs: sqlite:<path>, memory:, redis://host:port, rediss://…,
-redis-cluster://h1:p1,h2:p2, postgres://…. memory: lives inside one process:
+redis-cluster://h1:p1,h2:p2, redis-sentinel://s1:p1,s2:p2/<name>,
+postgres://…. memory: lives inside one process:
 serve and bench take it, the one-shot verbs refuse it. (bench measures
 memory: unless given --store.)
 

@@ -25,7 +25,7 @@ export interface ServiceConfig {
   readonly host: string;
   /** Port to listen on; 0 picks a free one (`--port`, `LATCHKEY_PORT`, else `PORT`). @default 4000 */
   readonly port: number;
-  /** Store URL: `sqlite:<path>`, `memory:`, `redis://…`, `rediss://…`, `redis-cluster://h1:p1,h2:p2`, `postgres://…`. @default 'sqlite:./.latchkey/latchkey.db' */
+  /** Store URL: `sqlite:<path>`, `memory:`, `redis://…`, `rediss://…`, `redis-cluster://h1:p1,h2:p2`, `redis-sentinel://s1:p1,s2:p2/<name>`, `postgres://…`. @default 'sqlite:./.latchkey/latchkey.db' */
   readonly store: string;
   /** Folder of the service's own files: signing keys, the refresh secret, the generated admin password. @default './.latchkey' */
   readonly dataDir: string;
@@ -81,7 +81,7 @@ type Kind = 'string' | 'port' | 'int' | 'count' | 'duration' | 'bool' | 'proxies
 export const CONFIG_OPTIONS: ReadonlyArray<{ readonly name: keyof ServiceConfig; readonly kind: Kind; readonly default: unknown; readonly help: string }> = [
   { name: 'host', kind: 'string', default: '127.0.0.1', help: 'interface to listen on' },
   { name: 'port', kind: 'port', default: 4000, help: 'port to listen on (0: any free port)' },
-  { name: 'store', kind: 'store', default: 'sqlite:./.latchkey/latchkey.db', help: 'store URL: sqlite:<path>, memory:, redis://, rediss://, redis-cluster://, postgres://' },
+  { name: 'store', kind: 'store', default: 'sqlite:./.latchkey/latchkey.db', help: 'store URL: sqlite:<path>, memory:, redis://, rediss://, redis-cluster://, redis-sentinel://, postgres://' },
   { name: 'dataDir', kind: 'string', default: './.latchkey', help: 'folder of signing keys, the refresh secret and the generated admin password' },
   { name: 'adminPassword', kind: 'secret', default: null, help: 'dashboard admin password (default: generated into <data-dir>/admin-password)' },
   { name: 'refreshSecret', kind: 'key', default: null, help: 'refresh-token key, 32+ characters (default: generated into <data-dir>/refresh-secret)' },

@@ -61,19 +61,12 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       return sqliteStore({ path: where.path });
     }
     case 'redis':
-    case 'redis-cluster': {
+    case 'redis-cluster':
+    case 'redis-sentinel': {
       await need('ioredis', 'redis://');
       const { redisStore } = await import('./redis/index.js');
-      const store =
-        where.kind === 'redis'
-          ? redisStore({ url: where.url, ...(onError ? { onError } : {}) })
-          : redisStore({
-              cluster: {
-                nodes: where.nodes.map((n) => ({ host: n.host, port: n.port })),
-                options: { redisOptions: { ...(where.username ? { username: where.username } : {}), ...(where.password !== undefined ? { password: where.password } : {}) } },
-              },
-              ...(onError ? { onError } : {}),
-            });
+      const { redisStoreOptions } = await import('./redis/url-options.js');
+      const store = redisStore({ ...redisStoreOptions(where), ...(onError ? { onError } : {}) });
       await waitForPing(store, url);
       return store;
     }

@@ -129,6 +129,36 @@ describe('store URLs', () => {
       username: 'u',
       password: 'p@ss',
     });
+    expect(parseStoreUrl('redis-sentinel://:pw@10.0.0.1,10.0.0.2:26380,[::1]:26381/sessions/2?sentinelPassword=s%40p&prefix=app:')).toEqual({
+      kind: 'redis-sentinel',
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '10.0.0.2', port: 26380 },
+        { host: '::1', port: 26381 },
+      ],
+      name: 'sessions',
+      db: 2,
+      password: 'pw',
+      sentinelPassword: 's@p',
+      prefix: 'app:',
+    });
+    expect(parseStoreUrl('redis-sentinel://s1/primary')).toEqual({ kind: 'redis-sentinel', sentinels: [{ host: 's1', port: 26379 }], name: 'primary' });
+    // A key prefix on every Redis form; ioredis never sees it.
+    expect(parseStoreUrl('redis://h:6379/0?prefix=app:')).toEqual({ kind: 'redis', url: 'redis://h:6379/0', prefix: 'app:' });
+    expect(parseStoreUrl('redis-cluster://h:7000?prefix=app:')).toEqual({ kind: 'redis-cluster', nodes: [{ host: 'h', port: 7000 }], prefix: 'app:' });
+    // The durability option too.
+    expect(parseStoreUrl('rediss://h/1?family=6&durability=1&durabilityTimeout=250ms')).toEqual({ kind: 'redis', url: 'rediss://h/1?family=6', durability: { replicas: 1, timeout: '250ms' } });
+    expect(parseStoreUrl('redis-sentinel://s1/p?durability=2')).toMatchObject({ kind: 'redis-sentinel', durability: { replicas: 2 } });
+    for (const bad of ['redis://h?durability=one', 'redis://h?durabilityTimeout=1s', 'redis-cluster://h?durability=1&durability=2', 'redis://h?prefix=a&prefix=b']) {
+      expect(() => parseStoreUrl(bad), bad).toThrow(ConfigError);
+    }
+  });
+
+  it('refuses a redis-sentinel:// URL without a name, with a bad sentinel or an unknown parameter', () => {
+    for (const bad of ['redis-sentinel://s1/%', 'redis-sentinel://u:p%zz@s1/p', 'redis-cluster://u:%@h:7000', 'redis-sentinel://s1', 'redis-sentinel://s1/', 'redis-sentinel://s1:0/p', 'redis-sentinel://s1/p?password=x', 'redis-sentinel://s1/p?prefix=a&prefix=b', 'redis-sentinel://s1/p/x']) {
+      expect(() => parseStoreUrl(bad), bad).toThrow(ConfigError);
+    }
+    expect(() => parseStoreUrl('redis-sentinel://s1')).toThrow(/redis-sentinel:\/\/host:port,host:port\/name/);
   });
 
   it('refuses what is not a store URL, with the expected forms', () => {
@@ -148,11 +178,12 @@ describe('store URLs', () => {
     expect(redactStoreUrl('postgres://app@db.internal/latchkey?sslmode=require&password=s3cret')).toBe('postgres://app@db.internal/latchkey?sslmode=require&password=***');
     expect(redactStoreUrl('postgres://app@db/x?password=a@b')).toBe('postgres://app@db/x?password=***');
     expect(redactStoreUrl('redis-cluster://u:pw@10.0.0.1:7000,10.0.0.2:7001')).toBe('redis-cluster://u:***@10.0.0.1:7000,10.0.0.2:7001');
+    expect(redactStoreUrl('redis-sentinel://:pw@s1,s2/p?sentinelPassword=spw&prefix=a')).toBe('redis-sentinel://:***@s1,s2/p?sentinelPassword=***&prefix=a');
   });
 
   it('never throws anything but a ConfigError, and never echoes a password (fuzzed)', () => {
     const password = fc.stringMatching(/^[A-Za-z0-9]{8,16}$/).map((s) => `pw${s}`);
-    const scheme = fc.constantFrom('redis', 'rediss', 'postgres', 'redis-cluster', 'mysql', 'sqlite', 'http');
+    const scheme = fc.constantFrom('redis', 'rediss', 'postgres', 'redis-cluster', 'redis-sentinel', 'mysql', 'sqlite', 'http');
     fc.assert(
       fc.property(scheme, password, fc.string({ maxLength: 20 }), (s, pw, rest) => {
         const url = `${s}://user:${pw}@${rest}`;

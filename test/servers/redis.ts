@@ -55,7 +55,8 @@ export interface RedisServer {
   resume(): void;
 }
 
-function launch(args: string[], cwd: string): Promise<ChildProcess> {
+/** Starts `redis-server args` in `cwd`; resolves once its log says it is ready (`ready`, by default a server's line). */
+export function launch(args: string[], cwd: string, ready = 'Ready to accept connections'): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn('redis-server', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -65,7 +66,7 @@ function launch(args: string[], cwd: string): Promise<ChildProcess> {
     }, 10_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      if (out.includes('Ready to accept connections')) {
+      if (out.includes(ready)) {
         clearTimeout(timer);
         child.stdout?.removeAllListeners('data');
         child.stdout?.resume();
@@ -82,7 +83,8 @@ function launch(args: string[], cwd: string): Promise<ChildProcess> {
   });
 }
 
-function ended(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+/** Sends `signal` and waits for the process to end. */
+export function ended(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('exit', () => resolve());
@@ -90,7 +92,7 @@ function ended(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   });
 }
 
-function baseArgs(port: number): string[] {
+export function baseArgs(port: number): string[] {
   return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'notice'];
 }
 
@@ -135,9 +137,17 @@ export async function startRedis(options: { appendOnly?: boolean } = {}): Promis
   };
 }
 
-/** A running 3-primary Redis Cluster. */
+/** A running 3-primary Redis Cluster (with `replicas`, one replica per primary). */
 export interface RedisCluster {
   readonly nodes: ReadonlyArray<{ host: string; port: number }>;
+  /** SIGKILL of the node on `port`, as a crash would; waits for the process to end. */
+  kill(port: number): Promise<void>;
+  /** Starts a killed node again on the same port and cluster config (it rejoins as a replica). */
+  restart(port: number): Promise<void>;
+  /** SIGSTOP of the node on `port`: connections open, nothing read, as a partitioned host. */
+  pause(port: number): void;
+  /** SIGCONT after pause(). */
+  resume(port: number): void;
   stop(): Promise<void>;
 }
 
@@ -147,8 +157,10 @@ function cli(args: string[]): { ok: boolean; out: string } {
 }
 
 /**
- * Starts a 3-node Redis Cluster (3 primaries, no replicas) on free ports and
- * waits until every node reports `cluster_state:ok`.
+ * Starts a 3-node Redis Cluster (3 primaries, no replicas; with
+ * `replicas: 1`, 6 nodes: 3 primaries and a replica of each, which a
+ * primary's failure promotes within about a second) on free ports and waits
+ * until every node reports `cluster_state:ok`.
  *
  * @example
  * ```ts
@@ -156,34 +168,60 @@ function cli(args: string[]): { ok: boolean; out: string } {
  * const store = redisStore({ cluster: { nodes: [...cluster.nodes] } });
  * ```
  */
-export async function startRedisCluster(): Promise<RedisCluster> {
-  const children: ChildProcess[] = [];
+export async function startRedisCluster(options: { replicas?: 0 | 1 } = {}): Promise<RedisCluster> {
+  const replicas = options.replicas ?? 0;
+  const children = new Map<number, ChildProcess>();
+  const argsOf = new Map<number, { args: string[]; dir: string }>();
   const dirs: string[] = [];
   const nodes: Array<{ host: string; port: number }> = [];
   const stop = async (): Promise<void> => {
-    await Promise.all(children.map((c) => ended(c, 'SIGKILL')));
+    for (const c of children.values()) c.kill('SIGCONT');
+    await Promise.all([...children.values()].map((c) => ended(c, 'SIGKILL')));
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   };
   try {
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 3 * (1 + replicas); i++) {
       const port = await freePort();
       const bus = await freePort();
       const dir = mkdtempSync(join(tmpdir(), 'latchkey-redis-cluster-'));
       dirs.push(dir);
-      const args = [...baseArgs(port), '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-port', String(bus), '--dir', dir];
-      children.push(await launch(args, dir));
+      // A failed primary is noticed after cluster-node-timeout; its replica may take over at once (no replica validity limit).
+      // A replica's first sync starts at once (Redis waits 5 s for more replicas by default).
+      const failover = replicas > 0 ? ['--cluster-node-timeout', '1000', '--cluster-replica-validity-factor', '0', '--repl-diskless-sync-delay', '0'] : [];
+      const args = [...baseArgs(port), '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-port', String(bus), '--dir', dir, ...failover];
+      children.set(port, await launch(args, dir));
+      argsOf.set(port, { args, dir });
       nodes.push({ host: '127.0.0.1', port });
     }
-    const created = cli(['--cluster', 'create', ...nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+    const created = cli(['--cluster', 'create', ...nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes']);
     if (!created.ok) throw new Error(`redis-cli --cluster create failed:\n${created.out}`);
     const deadline = Date.now() + 20_000;
     for (;;) {
       const states = nodes.map((n) => cli(['-h', n.host, '-p', String(n.port), 'cluster', 'info']).out);
-      if (states.every((s) => s.includes('cluster_state:ok'))) break;
+      // With replicas, each one in sync with its primary.
+      const synced = nodes.map((n) => cli(['-h', n.host, '-p', String(n.port), 'info', 'replication']).out).filter((s) => s.includes('role:slave'));
+      if (states.every((s) => s.includes('cluster_state:ok')) && synced.length === 3 * replicas && synced.every((s) => s.includes('master_link_status:up'))) break;
       if (Date.now() > deadline) throw new Error(`the cluster did not reach cluster_state:ok:\n${states.join('\n')}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    return { nodes, stop };
+    return {
+      nodes,
+      async kill(port) {
+        const child = children.get(port);
+        if (child !== undefined) await ended(child, 'SIGKILL');
+      },
+      async restart(port) {
+        const a = argsOf.get(port);
+        if (a !== undefined) children.set(port, await launch(a.args, a.dir));
+      },
+      pause(port) {
+        children.get(port)?.kill('SIGSTOP');
+      },
+      resume(port) {
+        children.get(port)?.kill('SIGCONT');
+      },
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -26,7 +26,7 @@ describe('redisStore options', () => {
       new ConfigError("commandTimeoutMs is no longer an option of redisStore(): use commandTimeout, a duration such as '1s'"),
     );
     expect(() => redisStore({ url: 'redis://127.0.0.1:1', prefx: 'app:' } as never)).toThrow(
-      new ConfigError('prefx is not an option of redisStore(); did you mean prefix? Known options: client, url, redis, cluster, prefix, commandTimeout, clock, onError'),
+      new ConfigError('prefx is not an option of redisStore(); did you mean prefix? Known options: client, url, redis, sentinel, cluster, prefix, commandTimeout, clock, onError, durability'),
     );
     expect(() => redisStore({ url: 'redis://127.0.0.1:1', commandTimeout: 'a while' })).toThrow(/commandTimeout must be a duration/);
     expect(() => redisStore({ url: 'redis://127.0.0.1:1', clock: Date.now as never })).toThrow(/clock must be an object with a now\(\) method/);

@@ -12,12 +12,24 @@ import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
 import { ConfigError, LatchkeyError, StoreUnavailableError } from '../../core/errors.js';
 import { withTimeout } from '../../core/store-call.js';
 
-/** Where the connection comes from: one of `client`, `url` and/or `redis`, or `cluster`. */
+/** Where the connection comes from: one of `client`, `url` and/or `redis`, `sentinel` or `cluster`. */
 export interface ConnectionSource {
   client?: Redis | Cluster | undefined;
   url?: string | undefined;
   redis?: RedisOptions | undefined;
+  sentinel?: SentinelSource | undefined;
   cluster?: { nodes: ClusterNode[]; options?: ClusterOptions } | undefined;
+}
+
+/**
+ * A primary found through Redis Sentinel: the sentinels to ask, the name of
+ * the primary they watch (`sentinel monitor <name> ...`), and ioredis options
+ * of the connection to the primary (`password`, `db`, `sentinelPassword`...).
+ */
+export interface SentinelSource {
+  sentinels: Array<{ host: string; port: number }>;
+  name: string;
+  options?: RedisOptions;
 }
 
 /** The store's connection. */
@@ -45,8 +57,8 @@ const AUTO_PIPELINING =
 
 /** The connection `source` names; `timeoutMs` bounds each command of a connection the store makes. */
 export function connect(source: ConnectionSource, timeoutMs: number, onError: (error: unknown) => void): Connection {
-  const given = [source.client, source.url ?? source.redis, source.cluster].filter((x) => x !== undefined).length;
-  if (given > 1) throw new ConfigError('give redisStore() one of client, url (with or without redis options) or cluster, not several');
+  const given = [source.client, source.url ?? source.redis, source.sentinel, source.cluster].filter((x) => x !== undefined).length;
+  if (given > 1) throw new ConfigError('give redisStore() one of client, url (with or without redis options), sentinel or cluster, not several');
   let client: Redis | Cluster;
   const owned = source.client === undefined;
   if (source.client !== undefined) {
@@ -72,6 +84,8 @@ export function connect(source: ConnectionSource, timeoutMs: number, onError: (e
       ...o,
       redisOptions: { ...connectionDefaults(timeoutMs), ...o.redisOptions },
     });
+  } else if (source.sentinel !== undefined) {
+    client = new Redis(sentinelOptions(source.sentinel, timeoutMs));
   } else {
     if (source.url !== undefined && (typeof source.url !== 'string' || !/^rediss?:\/\//.test(source.url))) {
       throw new ConfigError('url must start with redis:// or rediss://');
@@ -81,6 +95,15 @@ export function connect(source: ConnectionSource, timeoutMs: number, onError: (e
     const merged = { ...connectionDefaults(timeoutMs), enableOfflineQueue: false, ...o };
     client = source.url !== undefined ? new Redis(source.url, merged) : new Redis(merged);
   }
+  return managed(client, owned, timeoutMs, onError);
+}
+
+/**
+ * `client` as the store uses it: errors of a connection it owns go to
+ * `onError`, a first readiness it can wait for (bounded by `timeoutMs`), and
+ * its closing (an owned one only).
+ */
+export function managed(client: Redis | Cluster, owned: boolean, timeoutMs: number, onError: (error: unknown) => void): Connection {
   // An EventEmitter without an 'error' listener reports to the console; ours goes to onError.
   const errorListener = (err: unknown): void => onError(err);
   if (owned) client.on('error', errorListener);
@@ -162,6 +185,40 @@ export function unavailable(err: unknown): LatchkeyError {
           ? 'the connection to Redis is lost'
           : 'Redis failed';
   return new StoreUnavailableError(`the Redis store is unavailable: ${why}; see cause`, { cause: err });
+}
+
+/**
+ * ioredis's sentinel mode: it asks the sentinels for the primary on every
+ * (re)connection and checks that the node it reaches is a primary. Its
+ * `failoverDetector` stays off: with ioredis 6.0.0 it left the connection
+ * ended for good ("Connection is closed", no reconnection) after about one
+ * primary kill in six in test/faults/failover-sentinel.test.ts. A primary
+ * that dies closes its connections, and one that hangs makes commands fail
+ * after `commandTimeout`, so the connection finds the new primary anyway.
+ */
+function sentinelOptions(s: SentinelSource, timeoutMs: number): RedisOptions {
+  if (s === null || typeof s !== 'object' || !Array.isArray(s.sentinels) || s.sentinels.length === 0) {
+    throw new ConfigError('sentinel must be { sentinels: [{ host, port }, ...], name, options? } with at least one sentinel');
+  }
+  for (const a of s.sentinels) {
+    if (a === null || typeof a !== 'object' || typeof a.host !== 'string' || a.host === '' || !Number.isInteger(a.port) || a.port < 1 || a.port > 65535) {
+      throw new ConfigError('sentinel.sentinels must be addresses { host, port }');
+    }
+  }
+  if (typeof s.name !== 'string' || s.name === '') throw new ConfigError("sentinel.name must be the primary's name as the sentinels know it (sentinel monitor <name> ...)");
+  const o = s.options ?? {};
+  if (o.keyPrefix) throw new ConfigError('use the prefix option, not ioredis keyPrefix');
+  if (o.sentinels !== undefined || o.name !== undefined) throw new ConfigError('give the sentinels and the name in sentinel, not in sentinel.options');
+  return {
+    ...connectionDefaults(timeoutMs),
+    enableOfflineQueue: false,
+    sentinelCommandTimeout: timeoutMs,
+    // Every sentinel was tried: try them again soon, as the primary's connection does.
+    sentinelRetryStrategy: retry,
+    ...o,
+    sentinels: s.sentinels.map((a) => ({ host: a.host, port: a.port })),
+    name: s.name,
+  };
 }
 
 function retry(times: number): number {

@@ -42,7 +42,12 @@
  *   user signed out, never two live tokens.
  *
  * Durability: whatever the Redis server is configured for (RDB, AOF); a
- * resolved write has reached the primary's memory, not necessarily a replica.
+ * resolved write has reached the primary's memory, not necessarily a replica,
+ * so a failover may lose it. With `durability: { replicas, timeout }`, a
+ * create, rotation, revocation or delete resolves only once that many
+ * replicas hold it (WAIT, on a connection of its own so that reads never
+ * queue behind it; durability.ts), and fails with `StoreUnavailableError`
+ * otherwise. Touches, patches and the key-value facet are not waited for.
  *
  * Invalidations (`capabilities.invalidations`): every write that changes what
  * a validation would answer (patch, replace, revoke, revokeUser, delete; not
@@ -72,7 +77,8 @@ import { withTimeout } from '../../core/store-call.js';
 import type { InvalidationListener, Store } from '../../core/store.js';
 import { checkOptionKeys } from '../../core/option-keys.js';
 import { clockOption } from '../options.js';
-import { connect, unavailable } from './connection.js';
+import { connect, unavailable, type SentinelSource } from './connection.js';
+import { durabilityOption, durableWrites, type RedisDurability } from './durability.js';
 import { redisContext } from './keys.js';
 import { pubSub } from './pubsub.js';
 import {
@@ -93,8 +99,10 @@ import { migrateKeyspace, type RedisMigration } from './migrate.js';
 import { redisValues } from './values.js';
 
 export { REDIS_SCHEMA_VERSION, type RedisMigration } from './migrate.js';
+export type { RedisDurability } from './durability.js';
+export type { SentinelSource as RedisSentinel } from './connection.js';
 
-/** Options of {@link redisStore}. Give one of `client`, `url` and/or `redis`, or `cluster`. */
+/** Options of {@link redisStore}. Give one of `client`, `url` and/or `redis`, `sentinel`, or `cluster`. */
 export interface RedisStoreOptions {
   /**
    * An ioredis `Redis` or `Cluster` you own: the store uses it and never
@@ -108,8 +116,17 @@ export interface RedisStoreOptions {
    * connect to; the store owns that connection.
    */
   url?: string;
-  /** ioredis options of a standalone (or Sentinel) connection the store creates and owns, with `url` or alone; merged over the defaults. */
+  /** ioredis options of a standalone connection the store creates and owns, with `url` or alone; merged over the defaults. */
   redis?: RedisOptions;
+  /**
+   * A primary found through Redis Sentinel (ioredis's sentinel mode): the
+   * sentinels, the name they monitor it by, and ioredis options of the
+   * connection to the primary (`password`, `db`, `sentinelPassword`, ...).
+   * After a failover the store reconnects to the promoted replica by itself;
+   * the store owns that connection.
+   * @example { sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26379 }], name: 'sessions' }
+   */
+  sentinel?: SentinelSource;
   /** A Redis Cluster to connect to; the store owns that connection. */
   cluster?: { nodes: ClusterNode[]; options?: ClusterOptions };
   /**
@@ -134,9 +151,21 @@ export interface RedisStoreOptions {
   clock?: Clock;
   /** Called with connection errors of a connection the store owns (the engine reports failed calls anyway). @default none */
   onError?: (error: unknown) => void;
+  /**
+   * Acknowledged writes that survive a failover: a create, rotation,
+   * revocation or delete resolves only once `replicas` replicas hold it
+   * (`WAIT replicas timeout`; on a Cluster, on each shard the write
+   * reached), and rejects with `StoreUnavailableError` (a 503) when they do
+   * not confirm within `timeout`. Costs one replication round trip per such
+   * write; reads are unchanged. See docs/stores-redis.md "Durability and
+   * failover".
+   * @default none: a write resolves once the primary has it
+   * @example { replicas: 1, timeout: '500ms' }
+   */
+  durability?: RedisDurability;
 }
 
-const OPTION_NAMES = ['client', 'url', 'redis', 'cluster', 'prefix', 'commandTimeout', 'clock', 'onError'];
+const OPTION_NAMES = ['client', 'url', 'redis', 'sentinel', 'cluster', 'prefix', 'commandTimeout', 'clock', 'onError', 'durability'];
 
 /** A {@link Store} on Redis, with its schema version's extras. */
 export interface RedisStore extends Store {
@@ -180,9 +209,14 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   const onError = options.onError ?? (() => {});
   if (typeof onError !== 'function') throw new ConfigError('onError must be a function');
 
+  const rule = durabilityOption(options.durability, timeoutMs);
+
   const connection = connect(options, timeoutMs, onError);
   const { client } = connection;
   const x = redisContext(client, defineScripts(client), prefix, clock);
+  const durable = rule === null ? null : durableWrites(client, rule, timeoutMs, onError);
+  // Writes that must be acknowledged by replicas run on their own connection.
+  const xw = durable === null ? x : redisContext(durable.connection.client, defineScripts(durable.connection.client), prefix, clock);
   const invalidations = pubSub(client, `${prefix}invalidate`, onError);
   let closed = false;
   let migrated = false;
@@ -222,10 +256,31 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     return done;
   }
 
+  /**
+   * A create, rotation or revocation: with `durability`, on the acknowledged
+   * writes' connection, and resolved once the replicas confirm it (after its
+   * announcement: the primary has it either way, so caches must drop it).
+   */
+  async function acknowledged<T>(fn: () => Promise<T>, keys: (result: T) => readonly string[]): Promise<T> {
+    if (durable === null) return fn();
+    const w = durable.connection.ready();
+    if (w !== null) await w;
+    const result = await fn();
+    const written = keys(result);
+    if (written.length > 0) await durable.confirm(written);
+    return result;
+  }
+  /** The keys a write reached (on a Cluster, their shards are waited for), if it wrote. */
+  const reached =
+    (...keys: string[]) =>
+    (done: boolean): readonly string[] =>
+      done ? keys : [];
+
   return {
     capabilities: { expiresByItself: true, inProcess: false, invalidations: true },
 
-    create: (record) => run(() => createRecord(x, record)),
+    create: (record) =>
+      run(() => acknowledged(() => createRecord(xw, record), reached(x.rk(record.handle), ...(record.userId === null ? [] : [x.ix(record.userId)])))),
 
     get: (handle) => run(() => getRecord(x, handle)),
 
@@ -238,18 +293,29 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
         return r;
       }),
 
-    replace: (oldHandle, expectVersion, next, t) => run(() => announced(() => replaceRecord(x, oldHandle, expectVersion, next, t), oldHandle)),
+    replace: (oldHandle, expectVersion, next, t) =>
+      run(() =>
+        acknowledged(
+          () => announced(() => replaceRecord(xw, oldHandle, expectVersion, next, t), oldHandle),
+          reached(x.rk(oldHandle), x.rk(next.handle), ...(next.userId === null ? [] : [x.ix(next.userId)])),
+        ),
+      ),
 
-    revoke: (handle, until) => run(() => announced(() => revokeRecord(x, handle, until), handle)),
+    revoke: (handle, until) => run(() => acknowledged(() => announced(() => revokeRecord(xw, handle, until), handle), reached(x.rk(handle)))),
 
     revokeUser: (userId, until, except, kinds) =>
-      run(async () => {
-        const handles = await revokeUserRecords(x, userId, until, except, kinds);
-        await invalidations.announce(handles);
-        return handles;
-      }),
+      run(() =>
+        acknowledged(
+          async () => {
+            const handles = await revokeUserRecords(xw, userId, until, except, kinds);
+            await invalidations.announce(handles);
+            return handles;
+          },
+          (handles) => (handles.length === 0 ? [] : [x.ix(userId), ...handles.map((h) => x.rk(h))]),
+        ),
+      ),
 
-    delete: (handle) => run(() => announced(() => deleteRecord(x, handle), handle)),
+    delete: (handle) => run(() => acknowledged(() => announced(() => deleteRecord(xw, handle), handle), reached(x.rk(handle)))),
 
     listUser: (userId) => run(() => listUserRecords(x, userId)),
 
@@ -288,7 +354,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
       if (closed) return;
       closed = true;
       invalidations.stopAll();
-      await connection.close();
+      await Promise.all([connection.close(), durable?.connection.close()]);
     },
   };
 }
