@@ -322,10 +322,10 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
       if (joined === 'missing') return fail('missing', 0);
       if (joined === 'malformed') {
         // The same work as any other refused cookie: a full (decoy) decryption.
-        sealer.unseal('', name);
+        await sealer.unseal('', name);
         return fail('malformed', cfg.limits.maxChunks);
       }
-      const opened = sealer.unseal(joined.blob, name);
+      const opened = await sealer.unseal(joined.blob, name);
       if (!opened.ok) return fail(opened.reason, joined.chunks);
       const payload = decodePayload(opened.plaintext);
       if (payload === null) return fail('malformed', joined.chunks);
@@ -393,15 +393,15 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
       const spilled = spilledData.get(session.data);
       if (overflow === 'spill' && spilled !== undefined && spilled.sessionId === session.handle) {
         // Unchanged spilled data (a touch or key-rotation re-seal): only the handle travels.
-        const small = splitBlob(name, sealer.seal(encodePayload(session, spilled.handle), name), { ...cfg.limits, maxChunks: 1 });
+        const small = splitBlob(name, await sealer.seal(encodePayload(session, spilled.handle), name), { ...cfg.limits, maxChunks: 1 });
         if (small !== null) return writes(small, age, previous);
       }
-      const whole = sealer.seal(encodePayload(session, null), name);
+      const whole = await sealer.seal(encodePayload(session, null), name);
       const parts = splitBlob(name, whole, overflow === 'spill' ? { ...cfg.limits, maxChunks: 1 } : cfg.limits);
       if (parts !== null) return writes(parts, age, previous);
       if (overflow === 'spill') {
         const handle = await spill(session, now);
-        const small = splitBlob(name, sealer.seal(encodePayload(session, handle), name), { ...cfg.limits, maxChunks: 1 });
+        const small = splitBlob(name, await sealer.seal(encodePayload(session, handle), name), { ...cfg.limits, maxChunks: 1 });
         if (small !== null) return writes(small, age, previous);
         throw new InvalidDataError(
           `the sealed session does not fit one cookie of ${cfg.limits.cookieBytes} bytes even with its data in the store; shorten userId or raise maxCookieBytes`,
