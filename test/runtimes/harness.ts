@@ -70,6 +70,8 @@ export interface WorkerdOptions {
    * @default true
    */
   nodeCompat?: boolean;
+  /** The worker module to serve, bundled with latchkey. @default examples/workers/worker.js */
+  worker?: string;
 }
 
 /** A running app. */
@@ -80,28 +82,31 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-let bundled: { dir: string; file: string } | null = null;
+const EXAMPLE_WORKER = join(root, 'examples', 'workers', 'worker.js');
+const bundled = new Map<string, { dir: string; file: string }>();
 
-/** The Workers example bundled once per test process (workerd resolves no package names). */
-function workerBundle(): { dir: string; file: string } {
-  if (bundled === null) {
+/** A worker module bundled once per test process (workerd resolves no package names), by examples/workers/build.js. */
+function workerBundle(entry: string): { dir: string; file: string } {
+  let b = bundled.get(entry);
+  if (b === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-workerd-'));
     const file = join(dir, 'worker.js');
-    execFileSync(process.execPath, [join(root, 'examples', 'workers', 'build.js'), file], { cwd: root, stdio: 'pipe' });
-    bundled = { dir, file };
+    execFileSync(process.execPath, [join(root, 'examples', 'workers', 'build.js'), file, entry], { cwd: root, stdio: 'pipe' });
+    b = { dir, file };
+    bundled.set(entry, b);
   }
-  return bundled;
+  return b;
 }
 
-/** Removes the bundle folder. */
+/** Removes the bundle folders. */
 export function cleanUpWorkerBundle(): void {
-  if (bundled !== null) rmSync(bundled.dir, { recursive: true, force: true });
-  bundled = null;
+  for (const b of bundled.values()) rmSync(b.dir, { recursive: true, force: true });
+  bundled.clear();
 }
 
 /** The example's workerd config with the bundle beside it and the compatibility flags of `options`. */
 function workerdConfig(options: WorkerdOptions): string {
-  const { dir } = workerBundle();
+  const { dir } = workerBundle(options.worker ?? EXAMPLE_WORKER);
   const flags = options.nodeCompat === false ? ['no_nodejs_compat', 'no_nodejs_compat_v2'] : [];
   let text = readFileSync(join(root, 'examples', 'workers', 'workerd.capnp'), 'utf8');
   const edits: Array<[RegExp, string]> = [
