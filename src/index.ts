@@ -17,6 +17,7 @@ export type {
   ValidateResult,
 } from './core/sessions.js';
 export type { ClientInfo, ClientRecord, Device, DeviceSession, RecordStatus, Session, SessionData, SessionRecord } from './core/model.js';
+export type { SessionDataInput, SessionDataKey, SessionDataTypes, SessionDataValue } from './core/session-data.js';
 export type { DataPatch, Invalidation, InvalidationListener, Store, StoreCapabilities, StorePatchResult, Tombstone } from './core/store.js';
 export type { AnomalyEvent, InvalidTokenEvent, Listener, SessionEvents } from './core/events.js';
 export {
