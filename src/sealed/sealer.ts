@@ -18,8 +18,8 @@
  *
  * @module
  */
-import { aesGcmOpen, aesGcmSeal, fromBase64url, randomFill, toBase64url } from '#primitives';
-import { keyringOf, type DerivedKeys, type Keyring, type SealSecret } from './keys.js';
+import { aesGcmOpen, aesGcmSeal, fromBase64url, randomFill, toBase64url, toUtf8 } from '#primitives';
+import { keyringOf, type DerivedKeys, type Keyring, type SealKey, type SealSecret } from './keys.js';
 import { ConfigError, LatchkeyTypeError } from '../core/errors.js';
 import { checkOptionKeys } from '../core/option-keys.js';
 import { describe } from '../core/duration.js';
@@ -168,8 +168,28 @@ interface Ready {
 
 const encoder = new TextEncoder();
 
+/**
+ * @internal the sealer as sealed mode calls it: each method answers at once
+ * when the runtime's AES-GCM does (Node), and with a promise when it does not
+ * (Web Crypto) or when the keys are not derived yet. Sealed mode opens a
+ * cookie on every request: no promise it does not need.
+ */
+export interface SealerCore {
+  seal(plaintext: Uint8Array | string, context: string): string | Promise<string>;
+  unseal(blob: unknown, context: string): UnsealResult | Promise<UnsealResult>;
+}
+
 /** @internal */
 export function sealerFor(keyring: Keyring, maxBlobLength: number): Sealer {
+  const core = sealerCore(keyring, maxBlobLength);
+  return {
+    seal: async (plaintext, context) => core.seal(plaintext, context),
+    unseal: async (blob, context) => core.unseal(blob, context),
+  };
+}
+
+/** @internal */
+export function sealerCore(keyring: Keyring, maxBlobLength: number): SealerCore {
   // Derived once; after that, seal and unseal read it without awaiting.
   let ready: Ready | null = null;
   async function derive(): Promise<Ready> {
@@ -193,48 +213,55 @@ export function sealerFor(keyring: Keyring, maxBlobLength: number): Sealer {
     return bytes;
   }
 
-  return {
-    async seal(plaintext, context) {
-      if (typeof context !== 'string') throw new LatchkeyTypeError('seal() needs a context string, e.g. the cookie name');
-      const data = typeof plaintext === 'string' ? encoder.encode(plaintext) : plaintext;
-      const { keys, header } = ready ?? (await derive());
-      const iv = nextIv();
-      // Associated data: the header, then the context. The blob: header, IV, ciphertext, tag.
-      const blob = await aesGcmSeal(keys.current.key, iv, [header, contextBytes(context)], data, [header, iv]);
-      return toBase64url(blob);
-    },
+  function seal(plaintext: Uint8Array | string, context: string): string | Promise<string> {
+    if (typeof context !== 'string') throw new LatchkeyTypeError('seal() needs a context string, e.g. the cookie name');
+    if (ready === null) return derive().then(() => seal(plaintext, context));
+    const data = typeof plaintext === 'string' ? toUtf8(plaintext) : plaintext;
+    const { keys, header } = ready;
+    const iv = nextIv();
+    // Associated data: the header, then the context. The blob: header, IV, ciphertext, tag.
+    const blob = aesGcmSeal(keys.current.key, iv, [header, contextBytes(context)], data, [header, iv]);
+    return blob instanceof Uint8Array ? toBase64url(blob) : blob.then(toBase64url);
+  }
 
-    async unseal(blob, context) {
-      let reason: UnsealFailure | null = null;
-      let text = typeof blob === 'string' ? blob : '';
-      if (typeof blob !== 'string' || typeof context !== 'string') reason = 'malformed';
-      if (text.length > maxBlobLength) {
-        reason ??= 'oversized';
-        text = '';
-      }
-      // Only the one canonical spelling of the bytes is accepted.
-      if (!isCanonicalBase64url(text)) {
-        reason ??= 'malformed';
-        text = '';
-      }
-      let bytes = fromBase64url(text);
-      if (bytes.length < HEADER_BYTES + TAG_BYTES) {
-        reason ??= 'malformed';
-        bytes = decoy;
-      }
-      if (bytes[0] !== SEAL_VERSION) reason ??= 'unknown-version';
-      const { keys } = ready ?? (await derive());
-      const found = keys.byId.get(new DataView(bytes.buffer, bytes.byteOffset, 5).getUint32(1));
-      if (found === undefined) reason ??= 'unknown-key';
-      const plaintext = await aesGcmOpen(
-        found?.key ?? keys.decoy,
-        bytes.subarray(5, HEADER_BYTES),
-        [bytes.subarray(0, 5), contextBytes(typeof context === 'string' ? context : '')],
-        bytes.subarray(HEADER_BYTES),
-      );
-      if (plaintext === null) reason ??= 'invalid';
-      if (reason !== null || plaintext === null || found === undefined) return { ok: false, reason: reason ?? 'invalid' };
-      return { ok: true, plaintext, staleKey: found.index !== 0 };
-    },
-  };
+  function unseal(blob: unknown, context: string): UnsealResult | Promise<UnsealResult> {
+    if (ready === null) return derive().then(() => unseal(blob, context));
+    let reason: UnsealFailure | null = null;
+    let text = typeof blob === 'string' ? blob : '';
+    if (typeof blob !== 'string' || typeof context !== 'string') reason = 'malformed';
+    if (text.length > maxBlobLength) {
+      reason ??= 'oversized';
+      text = '';
+    }
+    // Only the one canonical spelling of the bytes is accepted.
+    if (!isCanonicalBase64url(text)) {
+      reason ??= 'malformed';
+      text = '';
+    }
+    let bytes = fromBase64url(text);
+    if (bytes.length < HEADER_BYTES + TAG_BYTES) {
+      reason ??= 'malformed';
+      bytes = decoy;
+    }
+    if (bytes[0] !== SEAL_VERSION) reason ??= 'unknown-version';
+    const { keys } = ready;
+    const found = keys.byId.get(((bytes[1] as number) * 0x1000000 + (((bytes[2] as number) << 16) | ((bytes[3] as number) << 8) | (bytes[4] as number))) >>> 0);
+    if (found === undefined) reason ??= 'unknown-key';
+    const opening = aesGcmOpen(
+      found?.key ?? keys.decoy,
+      bytes.subarray(5, HEADER_BYTES),
+      [bytes.subarray(0, 5), contextBytes(typeof context === 'string' ? context : '')],
+      bytes.subarray(HEADER_BYTES),
+    );
+    return opening instanceof Promise ? opening.then((plaintext) => settle(reason, found, plaintext)) : settle(reason, found, opening);
+  }
+
+  return { seal, unseal };
+}
+
+/** The result once decryption is done: every check was made before, whatever failed first. */
+function settle(reason: UnsealFailure | null, found: SealKey | undefined, plaintext: Uint8Array | null): UnsealResult {
+  if (plaintext === null) reason ??= 'invalid';
+  if (reason !== null || plaintext === null || found === undefined) return { ok: false, reason: reason ?? 'invalid' };
+  return { ok: true, plaintext, staleKey: found.index !== 0 };
 }

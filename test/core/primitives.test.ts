@@ -38,10 +38,11 @@ describe.each(Object.entries(IMPLEMENTATIONS))('the %s primitives', (_name, p) =
     );
   });
 
-  it('count UTF-8 bytes and decode UTF-8 as Node does, lone surrogates included', () => {
+  it('encode, count and decode UTF-8 as Node does, lone surrogates included', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => {
         expect(p.utf8Length(text)).toBe(Buffer.byteLength(text, 'utf8'));
+        expect([...p.toUtf8(text)]).toEqual([...Buffer.from(text, 'utf8')]);
         expect(p.fromUtf8(Buffer.from(text, 'utf8'))).toBe(Buffer.from(text, 'utf8').toString('utf8'));
       }),
       { numRuns: 500 },

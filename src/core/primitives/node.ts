@@ -1,8 +1,10 @@
 /**
  * The primitives on Node.js (package.json `imports`, condition `node`):
  * `node:crypto` and `Buffer`. Synchronous where Node allows it, which is
- * what keeps validation at about the cost of a bare HMAC check; the
- * functions typed async resolve at once.
+ * what keeps validation at about the cost of a bare HMAC check and sealed
+ * mode's open near a bare AES-GCM decryption: AES-GCM answers without a
+ * promise; key import, HKDF and HMAC (once per process, or off the hot
+ * path) resolve at once.
  *
  * @module
  */
@@ -23,6 +25,9 @@ export const toBase64url: Primitives['toBase64url'] = (bytes) => bufferOf(bytes)
 
 export const fromBase64url: Primitives['fromBase64url'] = (text) => Buffer.from(text, 'base64url');
 
+// Buffer.from takes small strings from Node's pool: cheaper than TextEncoder's fresh ArrayBuffer.
+export const toUtf8: Primitives['toUtf8'] = (text) => Buffer.from(text, 'utf8');
+
 export const utf8Length: Primitives['utf8Length'] = (text) => Buffer.byteLength(text, 'utf8');
 
 export const fromUtf8: Primitives['fromUtf8'] = (bytes) => bufferOf(bytes).toString('utf8');
@@ -41,22 +46,27 @@ export const hmacSha512: Primitives['hmacSha512'] = async (key, text) => createH
 
 export const hkdfSha256: Primitives['hkdfSha256'] = async (ikm, salt, info, length) => new Uint8Array(hkdfSync('sha256', ikm, salt, info, length));
 
-export const aesGcmKey: Primitives['aesGcmKey'] = async (raw) => createSecretKey(Buffer.from(raw)) as unknown as AesGcmKey;
+// A Buffer, not a KeyObject: createCipheriv/createDecipheriv take a Buffer key about 10% faster.
+export const aesGcmKey: Primitives['aesGcmKey'] = async (raw) => Buffer.from(raw) as unknown as AesGcmKey;
 
-export const aesGcmSeal: Primitives['aesGcmSeal'] = async (key, iv, aad, plaintext, prefix) => {
-  const cipher = createCipheriv('aes-256-gcm', key as unknown as KeyObject, iv);
+export const aesGcmSeal: Primitives['aesGcmSeal'] = (key, iv, aad, plaintext, prefix) => {
+  const cipher = createCipheriv('aes-256-gcm', key as unknown as Buffer, iv);
   // GCM takes its associated data in pieces: the same as their concatenation.
   for (const part of aad) cipher.setAAD(part);
   const body = cipher.update(plaintext);
   const rest = cipher.final();
-  return Buffer.concat([...prefix, body, rest, cipher.getAuthTag()]);
+  const parts: Uint8Array[] = prefix.slice();
+  parts.push(body);
+  if (rest.length !== 0) parts.push(rest);
+  parts.push(cipher.getAuthTag());
+  return Buffer.concat(parts);
 };
 
-export const aesGcmOpen: Primitives['aesGcmOpen'] = async (key, iv, aad, sealed) => {
+export const aesGcmOpen: Primitives['aesGcmOpen'] = (key, iv, aad, sealed) => {
   try {
     const tagAt = sealed.byteLength - 16;
     if (tagAt < 0) return null;
-    const decipher = createDecipheriv('aes-256-gcm', key as unknown as KeyObject, iv);
+    const decipher = createDecipheriv('aes-256-gcm', key as unknown as Buffer, iv);
     decipher.setAuthTag(sealed.subarray(tagAt));
     for (const part of aad) decipher.setAAD(part);
     const body = decipher.update(sealed.subarray(0, tagAt));

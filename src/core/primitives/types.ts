@@ -45,6 +45,8 @@ export interface Primitives {
    * spelling check the text first (see `isCanonicalBase64url`).
    */
   fromBase64url(text: string): Uint8Array;
+  /** The UTF-8 bytes of `text`. */
+  toUtf8(text: string): Uint8Array;
   /** How many bytes `text` takes in UTF-8. */
   utf8Length(text: string): number;
   /** UTF-8 text of `bytes` (invalid sequences become U+FFFD). */
@@ -66,9 +68,14 @@ export interface Primitives {
   /**
    * AES-256-GCM encryption with a 16-byte tag: returns `prefix` (its parts in
    * order), then the ciphertext, then the tag, in one array. The associated
-   * data is the parts of `aad` in order.
+   * data is the parts of `aad` in order. Node answers at once (no promise: it
+   * is on every request of sealed mode), Web Crypto with a promise.
    */
-  aesGcmSeal(key: AesGcmKey, iv: Uint8Array, aad: readonly Uint8Array[], plaintext: Uint8Array, prefix: readonly Uint8Array[]): Promise<Uint8Array>;
-  /** AES-256-GCM decryption of ciphertext ‖ 16-byte tag; `null` when it does not authenticate. Never throws. */
-  aesGcmOpen(key: AesGcmKey, iv: Uint8Array, aad: readonly Uint8Array[], sealed: Uint8Array): Promise<Uint8Array | null>;
+  aesGcmSeal(key: AesGcmKey, iv: Uint8Array, aad: readonly Uint8Array[], plaintext: Uint8Array, prefix: readonly Uint8Array[]): Uint8Array | Promise<Uint8Array>;
+  /**
+   * AES-256-GCM decryption of ciphertext ‖ 16-byte tag; `null` when it does
+   * not authenticate. Never throws (nor rejects). At once on Node, a promise
+   * on the Web.
+   */
+  aesGcmOpen(key: AesGcmKey, iv: Uint8Array, aad: readonly Uint8Array[], sealed: Uint8Array): Uint8Array | null | Promise<Uint8Array | null>;
 }

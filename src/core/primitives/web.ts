@@ -57,6 +57,8 @@ export const fromBase64url: Primitives['fromBase64url'] = (text) => {
   return out;
 };
 
+export const toUtf8: Primitives['toUtf8'] = (text) => encoder.encode(text);
+
 export const utf8Length: Primitives['utf8Length'] = (text) => {
   let n = 0;
   for (let i = 0; i < text.length; i++) {
