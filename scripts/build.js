@@ -1,4 +1,5 @@
-// Builds dist/ from src/ with tsc (tsconfig.build.json), then stamps it: dist/.build-stamp holds a
+// Builds dist/ from src/ with tsc (tsconfig.build.json, then tsconfig.browser.json for latchkey/browser
+// when there is one: the browser code is compiled with the DOM library, the rest without), then stamps it: dist/.build-stamp holds a
 // SHA-256 of everything the output depends on (every file under src/, the tsconfig files, this
 // script and TypeScript's version). With --if-stale, a dist/ whose stamp matches is left alone, so
 // that `npm start` answers in about a second instead of recompiling for 13 s; any change of content
@@ -36,7 +37,7 @@ function inputsHash(dir) {
     .map((e) => join(e.parentPath, e.name))
     .sort();
   for (const file of files) add(file);
-  for (const name of ['tsconfig.json', 'tsconfig.build.json']) if (existsSync(join(dir, name))) add(join(dir, name));
+  for (const name of ['tsconfig.json', 'tsconfig.build.json', 'tsconfig.browser.json']) if (existsSync(join(dir, name))) add(join(dir, name));
   add(fileURLToPath(import.meta.url));
   const typescript = JSON.parse(readFileSync(createRequire(join(dir, 'package.json')).resolve('typescript/package.json'), 'utf8')).version;
   hash.update(`typescript@${typescript}`);
@@ -59,7 +60,12 @@ const started = performance.now();
 const out = join(root, `dist.tmp-${pid}`);
 rmSync(out, { recursive: true, force: true });
 const tsc = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
-const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', out], { cwd: root, stdio: 'inherit' });
+const configs = ['tsconfig.build.json', 'tsconfig.browser.json'].filter((name) => existsSync(join(root, name)));
+let result = { status: 0 };
+for (const config of configs) {
+  result = spawnSync(process.execPath, [tsc, '-p', config, '--outDir', out], { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) break;
+}
 if (result.status !== 0) {
   rmSync(out, { recursive: true, force: true });
   console.error(`build failed (tsc exit code ${result.status ?? result.signal}); dist/ is unchanged`);

@@ -1,4 +1,4 @@
-// Takes the README's screenshots of the demo site and the admin dashboard:
+// Takes the README's screenshots of the demo site (its single-page section included) and the admin dashboard:
 // starts `latchkey serve` from dist/ (run `npm run build` first, or use
 // `npm run screenshots`) on a temporary SQLite store, fills it with a few
 // realistic sessions and security events, and saves 1280x800 PNGs into
@@ -55,7 +55,8 @@ const config = loadConfig({
   flags: { host: '127.0.0.1', port: '0', store: `sqlite:${join(dir, 'latchkey.db')}`, dataDir: join(dir, 'data'), adminPassword: ADMIN_PASSWORD, logLevel: 'warn' },
   env: {},
 });
-const service = await createService(config, { demoFreshFor: FRESH_MS });
+// The single-page section warns 3 s after the sign-in (2 min idle, warned 117 s ahead), so that its picture shows the warning.
+const service = await createService(config, { demoFreshFor: FRESH_MS, demoApp: { idleTimeout: '2m', absoluteTimeout: '15m', accessTtl: '1m', warnBefore: '117s' } });
 const { ctx } = service;
 let browser;
 
@@ -98,21 +99,21 @@ async function api(base, key, method, path, body) {
 }
 
 /**
- * Sessions, traffic and security events. Demo users' devices are made on an engine over the
- * service's store (the demo's users are reserved ids the API refuses); the traffic goes through
- * the `/v1` API like a real backend's, so that the counters move too.
+ * Sessions, traffic and security events. Demo users' devices are made on an engine of the demo's
+ * kind over the service's store (as the demo's sign-in makes them); the traffic goes through the
+ * `/v1` API like a real backend's, so that the counters move too.
  */
 async function seed(base) {
   const { key } = await ctx.apiKeys.create('screenshots');
-  const engine = ctx.engine({});
+  const engine = ctx.engine({ kind: 'demo' });
   const devices = [
-    ['latchkey:demo:alice', '203.0.113.24', UA.iphone, 9 * HOUR, 12 * MIN],
-    ['latchkey:demo:alice', '198.51.100.7', UA.windowsFirefox, 4 * HOUR, 26 * MIN],
-    ['latchkey:demo:alice', '2001:db8:4f2a::17', UA.ipad, 2 * HOUR, 3 * MIN],
-    ['latchkey:demo:bob', '192.0.2.88', UA.android, 6 * HOUR, 8 * MIN],
-    ['latchkey:demo:bob', '192.0.2.88', UA.windowsEdge, 3 * HOUR, 21 * MIN],
-    ['latchkey:demo:carol', '198.51.100.152', UA.macSafari, 5 * HOUR, 2 * MIN],
-    ['latchkey:demo:carol', '203.0.113.201', UA.linuxChrome, 50 * MIN, 17 * MIN],
+    ['alice', '203.0.113.24', UA.iphone, 9 * HOUR, 12 * MIN],
+    ['alice', '198.51.100.7', UA.windowsFirefox, 4 * HOUR, 26 * MIN],
+    ['alice', '2001:db8:4f2a::17', UA.ipad, 2 * HOUR, 3 * MIN],
+    ['bob', '192.0.2.88', UA.android, 6 * HOUR, 8 * MIN],
+    ['bob', '192.0.2.88', UA.windowsEdge, 3 * HOUR, 21 * MIN],
+    ['carol', '198.51.100.152', UA.macSafari, 5 * HOUR, 2 * MIN],
+    ['carol', '203.0.113.201', UA.linuxChrome, 50 * MIN, 17 * MIN],
   ];
   const seeded = [];
   for (const [userId, ip, userAgent, createdAgo, seenAgo] of devices) {
@@ -145,11 +146,12 @@ async function seed(base) {
   for (const s of seeded) await age(s.handle, s.createdAgo, s.seenAgo);
 
   // Events the demo's engine does not raise by itself (it binds nothing), in time order.
-  ctx.feed.push({ at: Date.now(), kind: 'invalid-token-burst', userId: null, handle: null, ip: '192.0.2.250', detail: '50 invalid tokens in the window; client throttled' });
+  ctx.feed.push({ at: Date.now(), kind: 'invalid-token-burst', userId: null, sessionKind: 'session', handle: null, ip: '192.0.2.250', detail: '50 invalid tokens in the window; client throttled' });
   ctx.feed.push({
     at: Date.now(),
     kind: 'binding-mismatch',
-    userId: 'latchkey:demo:alice',
+    userId: 'alice',
+    sessionKind: 'demo',
     handle: seeded[1].handle,
     ip: '203.0.113.90',
     detail: 'user agent changed; request refused (re-authentication)',
@@ -196,6 +198,20 @@ try {
   await page.getByTestId('reauth-heading').waitFor();
   await shoot(page, 'demo-reauth.png');
 
+  // The single-page section (latchkey/browser in token mode), with its expiry warning showing.
+  const spa = await browser.newContext({ viewport: VIEWPORT, userAgent: BROWSER_UA, colorScheme: 'light' });
+  const app = await spa.newPage();
+  await app.goto(`${base}/demo/app`);
+  await app.getByTestId('app-signed-out').waitFor();
+  await app.getByTestId('app-login-user').selectOption('alice');
+  await app.getByTestId('app-login-password').fill('demo');
+  await app.getByTestId('app-login-submit').click();
+  await app.getByTestId('app-signed-in').waitFor();
+  await app.getByTestId('app-call').click();
+  await app.getByTestId('app-result').filter({ hasText: '200' }).waitFor();
+  await app.getByTestId('app-expiring').waitFor({ timeout: 10_000 });
+  await shoot(app, 'demo-app.png');
+
   // The dashboard.
   const admin = await browser.newContext({ viewport: VIEWPORT, userAgent: BROWSER_UA, colorScheme: 'light' });
   const adminPage = await admin.newPage();
@@ -206,7 +222,7 @@ try {
   await adminPage.getByTestId('login-submit').click();
   await adminPage.waitForURL(`${base}/admin`);
   await shoot(adminPage, 'admin-overview.png');
-  await adminPage.goto(`${base}/admin/users?user=${encodeURIComponent('latchkey:demo:alice')}`);
+  await adminPage.goto(`${base}/admin/users?user=alice`);
   await adminPage.getByTestId('devices').waitFor();
   await shoot(adminPage, 'admin-user.png');
   await adminPage.goto(`${base}/admin/events`);

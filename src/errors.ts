@@ -1,7 +1,7 @@
 /**
  * Every error latchkey throws, as one union that narrows by `code`: the
- * engine's, the HTTP layer's (adapters, token transport, service) and the
- * service client's. Each class has exactly one code; an HTTP refusal and a
+ * engine's, the HTTP layer's (adapters, token transport, service), the
+ * service client's and the browser module's. Each class has exactly one code; an HTTP refusal and a
  * failed service call refine theirs with a `reason` in the one spelling of
  * the HTTP layer.
  *
@@ -16,6 +16,7 @@ import type {
   SessionLimitError,
   StoreUnavailableError,
 } from './core/errors.js';
+import type { BrowserSessionError } from './browser/errors.js';
 import type { LatchkeyApiError } from './client/errors.js';
 import type { HeadersSentError, HttpError } from './http/errors.js';
 
@@ -49,4 +50,5 @@ export type AnyLatchkeyError =
   | ClosedError
   | HttpError
   | HeadersSentError
-  | LatchkeyApiError;
+  | LatchkeyApiError
+  | BrowserSessionError;

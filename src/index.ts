@@ -8,7 +8,9 @@ export { createSessions } from './core/sessions.js';
 export type {
   CreateInput,
   InvalidReason,
+  ListOptions,
   PatchResult,
+  RevokeUserOptions,
   RotateOptions,
   RotateResult,
   Sessions,
@@ -18,7 +20,19 @@ export type {
 } from './core/sessions.js';
 export type { ClientInfo, ClientRecord, Device, DeviceSession, RecordStatus, Session, SessionData, SessionRecord } from './core/model.js';
 export type { SessionDataInput, SessionDataKey, SessionDataTypes, SessionDataValue } from './core/session-data.js';
-export type { DataPatch, Invalidation, InvalidationListener, Store, StoreCapabilities, StorePatchResult, Tombstone } from './core/store.js';
+export type {
+  DataPatch,
+  Invalidation,
+  InvalidationListener,
+  KeyValues,
+  SetMode,
+  Store,
+  StoreCapabilities,
+  StoredEntry,
+  StoredValue,
+  StorePatchResult,
+  Tombstone,
+} from './core/store.js';
 export type { AnomalyEvent, InvalidTokenEvent, Listener, SessionEvents } from './core/events.js';
 export {
   ClosedError,

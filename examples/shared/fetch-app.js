@@ -16,7 +16,7 @@
 // refresh cookies, GET /me needs the access token, POST /auth/refresh rotates,
 // POST /logout revokes the family.
 import { createSessions } from 'latchkey';
-import { latchkey, tokenGuard, tokenLogout, tokenRefresh, tokenResponse } from 'latchkey/fetch';
+import { latchkey, sendTokens, tokenGuard, tokenLogout, tokenRefresh } from 'latchkey/fetch';
 import { checkOrigin, createTokenTransport } from 'latchkey/http';
 import { createSealedSessions } from 'latchkey/sealed';
 import { memoryStore } from 'latchkey/stores/memory';
@@ -113,7 +113,7 @@ function tokenApp(secret) {
           const verdict = checkOrigin({ trustedOrigins: new Set() }, { secFetchSite: h.get('sec-fetch-site') ?? undefined, origin: h.get('origin') ?? undefined, host: h.get('host') ?? undefined });
           if (verdict !== 'pass') return Response.json({ error: 'csrf' }, { status: 403 });
           // Check the password here; latchkey only manages the session.
-          return tokenResponse(transport, await tokens.issue({ userId: (await field(request, 'username')) || 'guest' }));
+          return sendTokens(transport, await tokens.issue({ userId: (await field(request, 'username')) || 'guest' }));
         },
         me: tokenGuard(transport, { checkSession: true })(async (_request, claims) => Response.json({ user: claims.sub })),
         refresh: tokenRefresh(transport),

@@ -11,7 +11,7 @@ import type { HttpSessionsOptions } from '../http/http-sessions.js';
 import { createHttpSessions } from '../http/http-sessions.js';
 import type { RequestSession } from '../http/request-session.js';
 import { toHttpError } from '../http/errors.js';
-import { commitBeforeResponse, nodeRequest, sendNodeError, sendNodeJson } from '../http/node.js';
+import { nodeRequest, sendNodeError, sendNodeJson, sendNodeTokenResult, serveNode } from '../http/node.js';
 import type { TokenGuardOptions, TokenTransport, TokenTransportOptions } from '../http/tokens.js';
 import { asTokenTransport } from '../http/tokens.js';
 import type { AccessTokenClaims } from '../tokens/access.js';
@@ -53,24 +53,18 @@ export type ExpressSessionsOptions = HttpSessionsOptions;
  */
 export function latchkey(options: ExpressSessionsOptions): RequestHandler {
   const http = createHttpSessions(options);
-  const report = http.reportError;
   return function latchkeyMiddleware(req: Request, res: Response, next: NextFunction): void {
-    let session: RequestSession | undefined;
-    const begun = http.begin(nodeRequest(req), () => commitBeforeResponse(res, session as RequestSession, report));
-    if (begun instanceof Promise) {
-      begun.then((b) => {
-        if (!b.ok) return sendNodeError(res, b.error);
-        session = req.session = b.session;
-        if (session.dirty) commitBeforeResponse(res, session, report);
-        next();
-      }, next);
-      return;
-    }
-    if (!begun.ok) return sendNodeError(res, begun.error);
-    session = req.session = begun.session;
-    if (session.dirty) commitBeforeResponse(res, session, report);
-    next();
+    serveNode(http, req, res, next, withSession, failed);
   };
+}
+
+function withSession(session: RequestSession, req: Request, _res: Response, next: NextFunction): void {
+  req.session = session;
+  next();
+}
+
+function failed(err: unknown, _req: Request, _res: Response, next: NextFunction): void {
+  next(err);
 }
 
 /**
@@ -130,7 +124,7 @@ export function tokenGuard(transport: TokenTransport | TokenTransportOptions, op
 export function tokenRefresh(transport: TokenTransport | TokenTransportOptions): RequestHandler {
   const t = asTokenTransport(transport);
   return function latchkeyTokenRefresh(req: Request, res: Response, next: NextFunction): void {
-    t.refresh(nodeRequest(req)).then((r) => (r.ok ? sendNodeJson(res, r.response) : sendNodeError(res, r.error)), next);
+    t.refresh(nodeRequest(req)).then((r) => sendNodeTokenResult(res, r), next);
   };
 }
 
@@ -146,7 +140,7 @@ export function tokenRefresh(transport: TokenTransport | TokenTransportOptions):
 export function tokenLogout(transport: TokenTransport | TokenTransportOptions): RequestHandler {
   const t = asTokenTransport(transport);
   return function latchkeyTokenLogout(req: Request, res: Response, next: NextFunction): void {
-    t.logout(nodeRequest(req)).then((r) => (r.ok ? sendNodeJson(res, r.response) : sendNodeError(res, r.error)), next);
+    t.logout(nodeRequest(req)).then((r) => sendNodeTokenResult(res, r), next);
   };
 }
 

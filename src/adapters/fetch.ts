@@ -8,9 +8,7 @@
  */
 import type { HttpSessionsOptions } from '../http/http-sessions.js';
 import { createHttpSessions } from '../http/http-sessions.js';
-import { toHttpError } from '../http/errors.js';
-import { finishRequest } from '../http/exchange.js';
-import { errorResponse, fetchRequest, fetchResponder, jsonResponse } from '../http/fetch.js';
+import { errorResponse, fetchRequest, FetchRequestView, jsonResponse, serveFetch, thrownResponse, tokenEndpointResponse } from '../http/fetch.js';
 import type { RequestSession } from '../http/request-session.js';
 import type { TokenGuardOptions, TokenTransport, TokenTransportOptions } from '../http/tokens.js';
 import { asTokenTransport } from '../http/tokens.js';
@@ -53,25 +51,12 @@ export interface FetchSessionsOptions extends HttpSessionsOptions {
  */
 export function latchkey(options: FetchSessionsOptions): <A extends unknown[]>(handler: FetchSessionHandler<A>) => (request: Request, ...rest: A) => Promise<Response> {
   const http = createHttpSessions(options);
-  const report = http.reportError;
   const remote = options.remoteAddress as ((request: Request, ...rest: unknown[]) => string | undefined) | undefined;
   return <A extends unknown[]>(handler: FetchSessionHandler<A>) => {
     if (typeof handler !== 'function') throw new TypeError('latchkey(options)(handler) needs a handler function');
-    return async (request: Request, ...rest: A): Promise<Response> => {
-      const begun = await http.begin(fetchRequest(request, remote?.(request, ...rest)));
-      if (!begun.ok) return errorResponse(begun.error);
-      const session = begun.session;
-      let res: Response;
-      try {
-        res = await handler(request, session, ...rest);
-      } catch (err) {
-        const known = toHttpError(err);
-        if (known === null) throw err;
-        // Still commit below: a renewed token or a cookie to clear must reach the client with the error.
-        res = errorResponse(known);
-      }
-      return finishRequest(session, undefined, res, fetchResponder, report);
-    };
+    const run = (session: RequestSession, request: Request, rest: A): Response | Promise<Response> => handler(request, session, ...rest);
+    return (request: Request, ...rest: A): Promise<Response> =>
+      serveFetch(http, new FetchRequestView(request, remote?.(request, ...rest), null), request, rest, run);
   };
 }
 
@@ -107,9 +92,7 @@ export function tokenGuard(
       try {
         return await handler(request, r.claims, ...rest);
       } catch (err) {
-        const known = toHttpError(err);
-        if (known === null) throw err;
-        return errorResponse(known);
+        return thrownResponse(err);
       }
     };
   };
@@ -133,8 +116,7 @@ export function tokenRefresh(
   const t = asTokenTransport(transport);
   const remote = options.remoteAddress as ((request: Request, ...rest: unknown[]) => string | undefined) | undefined;
   return async (request, ...rest) => {
-    const r = await t.refresh(fetchRequest(request, remote?.(request, ...rest)));
-    return r.ok ? jsonResponse(r.response) : errorResponse(r.error);
+    return tokenEndpointResponse(await t.refresh(fetchRequest(request, remote?.(request, ...rest))));
   };
 }
 
@@ -150,23 +132,34 @@ export function tokenRefresh(
 export function tokenLogout(transport: TokenTransport | TokenTransportOptions): (request: Request) => Promise<Response> {
   const t = asTokenTransport(transport);
   return async (request) => {
-    const r = await t.logout(fetchRequest(request, undefined));
-    return r.ok ? jsonResponse(r.response) : errorResponse(r.error);
+    return tokenEndpointResponse(await t.logout(fetchRequest(request, undefined)));
   };
 }
 
 /**
  * Token mode: the `Response` answering a sign-in with its token pair (JSON,
- * or cookies with the cookie carrier).
+ * or cookies with the cookie carrier). The same name in every adapter; on
+ * the Fetch API it returns the answer rather than writing it.
  *
  * @example
  * ```ts
  * export const POST = async (request: Request) => {
  *   const user = await checkPassword(await request.json()); // yours
- *   return tokenResponse(transport, await tokens.issue({ userId: user.id }));
+ *   return sendTokens(transport, await tokens.issue({ userId: user.id }));
  * };
  * ```
  */
-export function tokenResponse(transport: TokenTransport, pair: TokenPair): Response {
+export function sendTokens(transport: TokenTransport, pair: TokenPair): Response {
   return jsonResponse(transport.respond(pair));
 }
+
+/**
+ * The former name of {@link sendTokens}.
+ *
+ * @deprecated Use `sendTokens(transport, pair)`, named as in every other adapter.
+ * @example
+ * ```ts
+ * return sendTokens(transport, pair); // was: tokenResponse(transport, pair)
+ * ```
+ */
+export const tokenResponse: (transport: TokenTransport, pair: TokenPair) => Response = sendTokens;

@@ -7,12 +7,11 @@
  *
  * @module
  */
-import type { Context, Handler, MiddlewareHandler } from 'hono';
+import type { Context, Handler, MiddlewareHandler, Next } from 'hono';
 import type { HttpSessionsOptions } from '../http/http-sessions.js';
 import { createHttpSessions } from '../http/http-sessions.js';
 import { toHttpError } from '../http/errors.js';
-import { finishRequest } from '../http/exchange.js';
-import { errorResponse, fetchRequest, fetchResponder, jsonResponse } from '../http/fetch.js';
+import { errorResponse, fetchRequest, FetchRequestView, jsonResponse, serveFetch, tokenEndpointResponse } from '../http/fetch.js';
 import type { RequestSession } from '../http/request-session.js';
 import type { TokenGuardOptions, TokenTransport, TokenTransportOptions } from '../http/tokens.js';
 import { asTokenTransport } from '../http/tokens.js';
@@ -52,29 +51,27 @@ export interface HonoSessionsOptions extends HttpSessionsOptions {
  */
 export function latchkey(options: HonoSessionsOptions): MiddlewareHandler<LatchkeyEnv> {
   const http = createHttpSessions(options);
-  const report = http.reportError;
   const remote = options.remoteAddress ?? defaultRemoteAddress;
   return async function latchkeyMiddleware(c, next) {
-    const begun = await http.begin(
-      fetchRequest(c.req.raw, remote(c), () => c.req.parseBody()),
-    );
-    if (!begun.ok) return errorResponse(begun.error);
-    const session = begun.session;
-    c.set('session', session);
-    await next();
-    const failed = c.error === undefined ? null : toHttpError(c.error);
-    if (failed !== null) {
-      c.res = undefined;
-      c.res = errorResponse(failed);
-    }
-    const out = finishRequest(session, undefined, c.res, fetchResponder, report);
-    // Nothing to write (the common read): no await, no extra turn.
-    const res = out instanceof Promise ? await out : out;
+    // Form fields through Hono's parseBody(), which keeps what it parsed for the handler.
+    const res = await serveFetch(http, new FetchRequestView(c.req.raw, remote(c), c.req), c, next, runHono);
+    // Refused before next() ran: answered as any middleware's Response.
+    if (!c.finalized) return res;
     if (res !== c.res) {
       c.res = undefined;
       c.res = res;
     }
+    return undefined;
   };
+}
+
+/** The rest of the chain, with the session on `c.var.session`. */
+async function runHono(session: RequestSession, c: Context<LatchkeyEnv>, next: Next): Promise<Response> {
+  c.set('session', session);
+  await next();
+  // Hono answered a handler's error through its error handler: latchkey's own errors get latchkey's answer.
+  if (c.error !== undefined && toHttpError(c.error) !== null) throw c.error;
+  return c.res;
 }
 
 function defaultRemoteAddress(c: Context): string | undefined {
@@ -140,8 +137,7 @@ export function tokenRefresh(transport: TokenTransport | TokenTransportOptions, 
   const remote = options.remoteAddress ?? defaultRemoteAddress;
   return async function latchkeyTokenRefresh(c) {
     // A final handler: the bounded form reader (1 MiB), not Hono's parseBody, which buffers any size.
-    const r = await t.refresh(fetchRequest(c.req.raw, remote(c)));
-    return r.ok ? jsonResponse(r.response) : errorResponse(r.error);
+    return tokenEndpointResponse(await t.refresh(fetchRequest(c.req.raw, remote(c))));
   };
 }
 
@@ -157,23 +153,34 @@ export function tokenRefresh(transport: TokenTransport | TokenTransportOptions, 
 export function tokenLogout(transport: TokenTransport | TokenTransportOptions): Handler {
   const t = asTokenTransport(transport);
   return async function latchkeyTokenLogout(c) {
-    const r = await t.logout(fetchRequest(c.req.raw, undefined));
-    return r.ok ? jsonResponse(r.response) : errorResponse(r.error);
+    return tokenEndpointResponse(await t.logout(fetchRequest(c.req.raw, undefined)));
   };
 }
 
 /**
  * Token mode: the `Response` answering a sign-in with its token pair (JSON,
- * or cookies with the cookie carrier).
+ * or cookies with the cookie carrier). The same name in every adapter; on
+ * the Fetch API it returns the answer rather than writing it.
  *
  * @example
  * ```ts
  * app.post('/auth/login', async (c) => {
  *   const user = await checkPassword(await c.req.json()); // yours
- *   return tokenResponse(transport, await tokens.issue({ userId: user.id }));
+ *   return sendTokens(transport, await tokens.issue({ userId: user.id }));
  * });
  * ```
  */
-export function tokenResponse(transport: TokenTransport, pair: TokenPair): Response {
+export function sendTokens(transport: TokenTransport, pair: TokenPair): Response {
   return jsonResponse(transport.respond(pair));
 }
+
+/**
+ * The former name of {@link sendTokens}.
+ *
+ * @deprecated Use `sendTokens(transport, pair)`, named as in every other adapter.
+ * @example
+ * ```ts
+ * return sendTokens(transport, pair); // was: tokenResponse(transport, pair)
+ * ```
+ */
+export const tokenResponse: (transport: TokenTransport, pair: TokenPair) => Response = sendTokens;

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpSessionsOptions } from '../http/http-sessions.js';
 import { createHttpSessions } from '../http/http-sessions.js';
 import type { RequestSession } from '../http/request-session.js';
-import { commitBeforeResponse, nodeRequest, sendNodeError, sendNodeFailure, sendNodeJson } from '../http/node.js';
+import { nodeRequest, sendNodeError, sendNodeFailure, sendNodeJson, sendNodeTokenResult, serveNode } from '../http/node.js';
 import type { TokenGuardOptions, TokenTransport, TokenTransportOptions } from '../http/tokens.js';
 import { asTokenTransport } from '../http/tokens.js';
 import type { AccessTokenClaims } from '../tokens/access.js';
@@ -47,9 +47,10 @@ export type NodeSessionHandler = (req: IncomingMessage, res: ServerResponse, ses
 export function latchkey(options: NodeSessionsOptions): (handler: NodeSessionHandler) => (req: IncomingMessage, res: ServerResponse) => void {
   const http = createHttpSessions(options);
   const report = http.reportError;
+  const fail = (err: unknown, _req: IncomingMessage, res: ServerResponse): void => sendNodeFailure(res, err, report);
   return (handler) => {
     if (typeof handler !== 'function') throw new TypeError('latchkey(options)(handler) needs a handler function');
-    const run = (req: IncomingMessage, res: ServerResponse, session: RequestSession): void => {
+    const run = (session: RequestSession, req: IncomingMessage, res: ServerResponse): void => {
       try {
         const out = handler(req, res, session);
         if (out instanceof Promise) out.catch((err: unknown) => sendNodeFailure(res, err, report));
@@ -57,26 +58,7 @@ export function latchkey(options: NodeSessionsOptions): (handler: NodeSessionHan
         sendNodeFailure(res, err, report);
       }
     };
-    return (req, res) => {
-      let session: RequestSession | undefined;
-      const begun = http.begin(nodeRequest(req), () => commitBeforeResponse(res, session as RequestSession, report));
-      if (begun instanceof Promise) {
-        begun.then(
-          (b) => {
-            if (!b.ok) return sendNodeError(res, b.error);
-            session = b.session;
-            if (session.dirty) commitBeforeResponse(res, session, report);
-            run(req, res, session);
-          },
-          (err: unknown) => sendNodeFailure(res, err, report),
-        );
-        return;
-      }
-      if (!begun.ok) return sendNodeError(res, begun.error);
-      session = begun.session;
-      if (session.dirty) commitBeforeResponse(res, session, report);
-      run(req, res, session);
-    };
+    return (req, res) => serveNode(http, req, res, null, run, fail);
   };
 }
 
@@ -131,7 +113,7 @@ export function tokenRefresh(transport: TokenTransport | TokenTransportOptions):
   const report = t.reportError;
   return (req, res) => {
     t.refresh(nodeRequest(req)).then(
-      (r) => (r.ok ? sendNodeJson(res, r.response) : sendNodeError(res, r.error)),
+      (r) => sendNodeTokenResult(res, r),
       (err: unknown) => sendNodeFailure(res, err, report),
     );
   };
@@ -152,7 +134,7 @@ export function tokenLogout(transport: TokenTransport | TokenTransportOptions): 
   const report = t.reportError;
   return (req, res) => {
     t.logout(nodeRequest(req)).then(
-      (r) => (r.ok ? sendNodeJson(res, r.response) : sendNodeError(res, r.error)),
+      (r) => sendNodeTokenResult(res, r),
       (err: unknown) => sendNodeFailure(res, err, report),
     );
   };

@@ -2,13 +2,15 @@
  * `latchkey migrate`: creates or upgrades the store's schema. PostgreSQL runs
  * the versioned migrations (in one transaction, under an advisory lock, so
  * several deployments may run it at once); SQLite migrates when it opens;
- * memory and Redis keep no schema.
+ * Redis converts the records of latchkey 0.1 that stood for something else
+ * (every time it is run); memory keeps nothing to migrate.
  *
  * @module
  */
 import { existsSync } from 'node:fs';
 import type SqliteDatabase from 'better-sqlite3';
 import type * as PostgresModule from '../stores/postgres/index.js';
+import type { RedisStore } from '../stores/redis/index.js';
 import { ConfigError, LatchkeyError } from '../core/errors.js';
 import { parseStoreUrl, redactStoreUrl } from '../stores/url.js';
 import { makeStoreFolder } from '../server/state-folder.js';
@@ -16,7 +18,7 @@ import { parseVerb, STORE_HELP, STORE_OPTIONS } from './args.js';
 import { showHelp, type Command } from './command.js';
 import { EXIT, storeError } from './exit.js';
 import { println } from './io.js';
-import { serviceStore, withStore } from './open-store.js';
+import { serviceStore, storeCall, withStore } from './open-store.js';
 
 const HELP = `Usage: latchkey migrate [--store <url>]
 
@@ -31,7 +33,12 @@ latchkey needs, and prints "schema v<from> → v<to>".
                 folder created for it is private (mode 0700) and gets a
                 .gitignore that keeps it out of commits.
   redis://, rediss://, redis-cluster://
-                keep no schema: nothing to migrate (exit code 0).
+                records the schema version in <prefix>schema and converts
+                what latchkey 0.1 stored as stand-in records (API keys,
+                sealed values, the service's token families, dashboard and
+                demo sessions). Stores migrate on their first call anyway;
+                run this once more after the last instance of an older
+                latchkey has stopped, to convert what it wrote meanwhile.
   memory:       refused (exit code 2): it lives only inside one process.
 
 A database with a newer schema than this latchkey knows is refused (exit 2).
@@ -74,9 +81,12 @@ export const migrateCommand: Command = {
       case 'memory':
         return EXIT.usage; // refused by serviceStore above
       case 'redis':
-      case 'redis-cluster':
-        println(io.stdout, `Nothing to migrate: Redis (${shown}) keeps no schema.`);
+      case 'redis-cluster': {
+        const result = await withStore(url, io, (store) => storeCall(() => (store as RedisStore).migrate()));
+        const converted = result.converted === 0 ? '' : `, ${result.converted} record${result.converted === 1 ? '' : 's'} of latchkey 0.1 converted`;
+        println(io.stdout, `${shown}: schema v${result.from} → v${result.to}${result.from === result.to && result.converted === 0 ? ' (already up to date)' : converted}`);
         return EXIT.ok;
+      }
     }
   },
 };

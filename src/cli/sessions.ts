@@ -10,7 +10,7 @@
 import type { DeviceSession } from '../core/model.js';
 import { createSessions, type Sessions } from '../core/sessions.js';
 import { parseToken } from '../core/token.js';
-import { API_KEY_USER } from '../core/api-keys.js';
+import { isKind } from '../core/kinds.js';
 import { redactStoreUrl } from '../stores/url.js';
 import { parseVerb, STORE_HELP, STORE_OPTIONS, stringFlag } from './args.js';
 import { group, showHelp, type Command } from './command.js';
@@ -20,17 +20,26 @@ import { serviceStore, withStore } from './open-store.js';
 import { shown } from './redact.js';
 import { printable, table, when } from './table.js';
 
-const LIST_HELP = `Usage: latchkey sessions list --user <id> [--json] [--store <url>]
+const KINDS_HELP = `Kinds: session (a session of your application, or of the service's /v1),
+refresh (a token family of token mode), admin (the service's dashboard),
+demo (the service's demo site: its users alice, bob and carol are not your
+application's users of those names), or your own engines' kinds.`;
 
-Lists a user's live sessions, oldest first: handle, device, IP address,
-created, last seen (UTC). Handles are public identifiers, safe to show and log;
-pass one to 'latchkey sessions revoke'. With --json:
-{"sessions": [{"handle", "createdAt", "lastSeenAt", "authTime", "expiresAt"
-(ms since epoch), "ip", "userAgent", "device": {"browser", "os", "type"}}]}.
-An SQLite file that does not exist is refused (exit code 3), never created.
+const LIST_HELP = `Usage: latchkey sessions list --user <id> [--kind <kind>[,<kind>...]] [--json] [--store <url>]
+
+Lists a user's live sessions, of every kind unless --kind says which, oldest
+first: handle, kind, device, IP address, created, last seen (UTC). Handles are
+public identifiers, safe to show and log; pass one to 'latchkey sessions
+revoke'. With --json: {"sessions": [{"handle", "kind", "createdAt",
+"lastSeenAt", "authTime", "expiresAt" (ms since epoch), "ip", "userAgent",
+"device": {"browser", "os", "type"}}]}. An SQLite file that does not exist is
+refused (exit code 3), never created.
+
+${KINDS_HELP}
 
 Options:
   --user <id>        the user whose sessions to list (required)
+  --kind <kinds>     only sessions of these kinds, comma-separated
   --json             print JSON instead of a table
 ${STORE_HELP}
   -h, --help         show this help`;
@@ -40,15 +49,17 @@ const list: Command = {
   summary: "list a user's sessions: handle, device, IP, created, last seen",
   help: LIST_HELP,
   async run(argv, io) {
-    const { values } = parseVerb(argv, { ...STORE_OPTIONS, user: { type: 'string' }, json: { type: 'boolean' } }, LIST_HELP);
+    const { values } = parseVerb(argv, { ...STORE_OPTIONS, user: { type: 'string' }, kind: { type: 'string' }, json: { type: 'boolean' } }, LIST_HELP);
     if (values.help === true) return showHelp(io, LIST_HELP);
     const user = userFlag(stringFlag(values, 'user'), LIST_HELP);
     if (user === undefined) throw usageError('whose sessions? give --user <id>', LIST_HELP);
+    const kinds = kindsFlag(stringFlag(values, 'kind'), LIST_HELP);
     const store = serviceStore(values, io, 'sessions list');
-    const found = await withSessions(store, io, (sessions) => sessions.list(user));
+    const found = await withSessions(store, io, (sessions) => sessions.list(user, kinds === undefined ? {} : { kinds }));
+    const what = `live sessions${kinds === undefined ? '' : ` of kind ${kinds.join(', ')}`} of user ${JSON.stringify(shown(user))}`;
     if (values.json === true) println(io.stdout, JSON.stringify({ sessions: found }));
-    else if (found.length === 0) println(io.stderr, `no live sessions of user ${JSON.stringify(shown(user))} in ${redactStoreUrl(store)}`);
-    else println(io.stdout, ...table(['HANDLE', 'DEVICE', 'IP', 'CREATED', 'LAST SEEN'], found.map(row)));
+    else if (found.length === 0) println(io.stderr, `no ${what} in ${redactStoreUrl(store)}`);
+    else println(io.stdout, ...table(['HANDLE', 'KIND', 'DEVICE', 'IP', 'CREATED', 'LAST SEEN'], found.map(row)));
     return EXIT.ok;
   },
 };
@@ -57,23 +68,27 @@ function row(s: DeviceSession): string[] {
   const d = s.device;
   let device = s.userAgent === null ? '-' : `${d.browser} on ${d.os}`;
   if (d.type === 'mobile' || d.type === 'tablet' || d.type === 'bot') device += ` (${d.type})`;
-  return [s.handle, printable(device), s.ip ?? '-', when(s.createdAt), when(s.lastSeenAt)];
+  return [s.handle, s.kind, printable(device), s.ip ?? '-', when(s.createdAt), when(s.lastSeenAt)];
 }
 
 const REVOKE_HELP = `Usage: latchkey sessions revoke <handle> [--store <url>]
-       latchkey sessions revoke --user <id> [--except <handle>] [--store <url>]
+       latchkey sessions revoke --user <id> [--kind <kind>[,<kind>...]] [--except <handle>] [--store <url>]
 
-Revokes one session by its handle, or every session of a user ("log out
-everywhere"), but the one named by --except. Revocation is immediate: the next
-validation of a revoked token fails on every instance sharing the store. A
-whole token given in place of a handle stands for its handle; only the handle
-is ever printed.
+Revokes one session by its handle, of whatever kind, or every session of a
+user ("log out everywhere": of every kind, token families included, unless
+--kind says which), but the one named by --except. Revocation is immediate:
+the next validation of a revoked token fails on every instance sharing the
+store. A whole token given in place of a handle stands for its handle; only
+the handle is ever printed.
+
+${KINDS_HELP}
 
 Exit code 1 when there was nothing to revoke (no such live session); exit
 code 3 for an SQLite file that does not exist (it is never created).
 
 Options:
   --user <id>        revoke every session of this user
+  --kind <kinds>     with --user: only sessions of these kinds, comma-separated
   --except <handle>  with --user: keep this session
 ${STORE_HELP}
   -h, --help         show this help`;
@@ -85,7 +100,7 @@ const revoke: Command = {
   async run(argv, io) {
     const { values, positionals } = parseVerb(
       argv,
-      { ...STORE_OPTIONS, user: { type: 'string' }, except: { type: 'string' } },
+      { ...STORE_OPTIONS, user: { type: 'string' }, kind: { type: 'string' }, except: { type: 'string' } },
       REVOKE_HELP,
       1,
     );
@@ -96,6 +111,8 @@ const revoke: Command = {
     if (handle !== undefined && user !== undefined) throw usageError('give a session handle or --user <id>, not both', REVOKE_HELP);
     if (handle === undefined && user === undefined) throw usageError('what to revoke? give a session handle, or --user <id>', REVOKE_HELP);
     if (except !== undefined && user === undefined) throw usageError('--except goes with --user <id>', REVOKE_HELP);
+    const kinds = kindsFlag(stringFlag(values, 'kind'), REVOKE_HELP);
+    if (kinds !== undefined && user === undefined) throw usageError('--kind goes with --user <id>', REVOKE_HELP);
     const store = serviceStore(values, io, 'sessions revoke');
 
     if (handle !== undefined) {
@@ -104,8 +121,10 @@ const revoke: Command = {
       println(io.stdout, `session ${handle} revoked.`);
       return EXIT.ok;
     }
-    const revoked = await withSessions(store, io, (sessions) => sessions.revokeUser(user as string, except === undefined ? undefined : { except }));
-    const who = `user ${JSON.stringify(shown(user as string))}`;
+    const revoked = await withSessions(store, io, (sessions) =>
+      sessions.revokeUser(user as string, { ...(except === undefined ? {} : { except }), ...(kinds === undefined ? {} : { kinds }) }),
+    );
+    const who = `${kinds === undefined ? '' : `kind ${kinds.join(', ')} of `}user ${JSON.stringify(shown(user as string))}`;
     if (revoked.length === 0) throw nothingError(`no live session of ${who}${except === undefined ? '' : ' but the one kept'} in ${redactStoreUrl(store)}`);
     println(io.stdout, `${revoked.length} session${revoked.length === 1 ? '' : 's'} of ${who} revoked:`, ...revoked.map((h) => `  ${h}`));
     return EXIT.ok;
@@ -117,12 +136,20 @@ function handleOf(value: string | undefined): string | undefined {
   return value === undefined ? undefined : (parseToken(value)?.handle ?? value);
 }
 
-/** A `--user` value: non-empty, and never the reserved owner of the API keys. */
+/** A `--user` value: non-empty. */
 function userFlag(user: string | undefined, usage: string): string | undefined {
   if (user === undefined) return undefined;
   if (user.trim() === '') throw usageError('--user needs a user id', usage);
-  if (user === API_KEY_USER) throw usageError(`"${API_KEY_USER}" holds the API keys; use 'latchkey apikeys list' and 'latchkey apikeys revoke'`, usage);
   return user;
+}
+
+/** A `--kind` value: one kind or several, comma-separated. */
+function kindsFlag(value: string | undefined, usage: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  const kinds = value.split(',').map((k) => k.trim());
+  const bad = kinds.find((k) => !isKind(k));
+  if (bad !== undefined) throw usageError(`--kind takes kinds such as session, refresh, admin, demo (comma-separated), not ${JSON.stringify(shown(bad, 40))}`, usage);
+  return kinds;
 }
 
 /** Runs `action` on a session engine over an existing store (never a new SQLite file); closes the engine, then withStore the store. */

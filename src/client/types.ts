@@ -36,7 +36,7 @@ export interface CallOptions {
  * ```
  */
 export interface CreateSessionInput extends CallOptions {
-  /** The signed-in user: 1 to 256 characters, not starting with `latchkey:` (reserved). */
+  /** The signed-in user: 1 to 256 characters. */
   userId: string;
   /** Initial session data (a JSON object). */
   data?: Record<string, unknown>;
@@ -243,7 +243,7 @@ export interface LatchkeyClient {
   /**
    * `POST /v1/sessions`: a new session with a fresh token (sign-in). The
    * token is shown once: hand it to the end user and keep no copy. Rejects
-   * with `bad_request` (e.g. a reserved `userId`) or `session_limit`.
+   * with `bad_request` (e.g. an empty `userId`) or `session_limit`.
    *
    * @example
    * ```ts
@@ -303,8 +303,9 @@ export interface LatchkeyClient {
    */
   revokeSession(handle: string, options?: CallOptions): Promise<boolean>;
   /**
-   * `GET /v1/users/{userId}/sessions`: a user's live sessions, oldest first,
-   * for a "your devices" page.
+   * `GET /v1/users/{userId}/sessions`: a user's live sessions and token
+   * families, oldest first, for a "your devices" page; `kind` tells them
+   * apart (`'session'`, `'refresh'`).
    *
    * @example
    * ```ts
@@ -316,7 +317,8 @@ export interface LatchkeyClient {
   listUserSessions(userId: string, options?: CallOptions): Promise<DeviceSession[]>;
   /**
    * `DELETE /v1/users/{userId}/sessions`: "sign out everywhere" (but
-   * `except`); resolves the revoked handles.
+   * `except`): every session and token family of the user; resolves the
+   * revoked handles.
    *
    * @example
    * ```ts

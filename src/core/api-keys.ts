@@ -1,35 +1,33 @@
 /**
- * API keys of the session service's `/v1` callers, kept in a session store:
- * the service checks them, the CLI makes, lists and revokes them, both on
- * this one module. A key is `lk_<id>_<secret>`: 96
- * random bits of public id and 256 of secret. The store keeps only
- * SHA-256(secret), in an ordinary session record of the reserved user
- * `latchkey:apikeys` whose handle (24 hex characters) can never be taken for
- * a session handle (22 base64url characters), so the Store contract is
- * unchanged and every store holds keys the way it holds sessions. A key is
- * shown once, at creation.
+ * API keys of the session service's `/v1` callers, kept in a store's
+ * key-value facet (`store.kv`, namespace `'apikeys'`): the service checks
+ * them, the CLI makes, lists and revokes them, both on this one module. A
+ * key is `lk_<id>_<secret>`: 96 random bits of public id and 256 of secret.
+ * The store keeps, under the id, only `{ name, createdAt, secretHash }` as
+ * JSON (SHA-256 of the secret), with no expiry: a key lives until revoked.
+ * A key is shown once, at creation.
  *
  * @module
  */
 import { randomBytes } from 'node:crypto';
 import { ConfigError, LatchkeyTypeError, StoreUnavailableError } from './errors.js';
-import type { SessionRecord } from './model.js';
 import { checkOptionKeys } from './option-keys.js';
 import type { Store } from './store.js';
 import { hashSecret, secretMatches } from './token.js';
+import { requireKeyValues } from './key-values.js';
 
 /**
- * The reserved user id whose records are API keys.
+ * The key-value namespace of API keys.
  *
  * @example
  * ```ts
- * const keysOnly = (await store.listUser(API_KEY_USER)).length;
+ * const stored = await store.kv.list(API_KEY_NAMESPACE, 100, Date.now()); // ids and hashes, never keys
  * ```
  */
-export const API_KEY_USER = 'latchkey:apikeys';
+export const API_KEY_NAMESPACE = 'apikeys';
 
-/** The far-away deadline of an API key record (keys live until revoked): 9999-01-01. */
-const NEVER = Date.UTC(9999, 0, 1);
+/** Most keys `list()` reads. */
+const MAX_KEYS = 10_000;
 
 const KEY_SHAPE = /^lk_([0-9a-f]{24})_([A-Za-z0-9_-]{43})$/;
 const ID_SHAPE = /^[0-9a-f]{24}$/;
@@ -90,11 +88,8 @@ export function apiKeys(store: Store, options: ApiKeysOptions = {}): ApiKeys {
   const now = options.now ?? Date.now;
   const cache = new Map<string, { secretHash: string; info: ApiKeyInfo; until: number }>();
 
-  const infoOf = (r: SessionRecord): ApiKeyInfo => ({
-    id: r.handle,
-    name: typeof r.data.name === 'string' ? r.data.name : '',
-    createdAt: r.createdAt,
-  });
+  requireKeyValues(store);
+  const kv = store.kv;
 
   return {
     async create(name = '') {
@@ -104,37 +99,26 @@ export function apiKeys(store: Store, options: ApiKeysOptions = {}): ApiKeys {
       const id = randomBytes(12).toString('hex');
       const secret = randomBytes(32).toString('base64url');
       const at = now();
-      const record: SessionRecord = {
-        handle: id,
-        secretHash: hashSecret(secret),
-        userId: API_KEY_USER,
-        status: 'active',
-        successor: null,
-        createdAt: at,
-        issuedAt: at,
-        lastSeenAt: at,
-        authTime: null,
-        authLevel: 0,
-        idleExpiresAt: NEVER,
-        absoluteExpiresAt: NEVER,
-        expiresAt: NEVER,
-        version: 1,
-        data: { name },
-        client: null,
-      };
-      // 96 random bits never collide unless the store's create() is not atomic.
-      if (!(await store.create(record))) throw new StoreUnavailableError('the store refused a fresh API key id; is create() atomic?');
-      return { key: `lk_${id}_${secret}`, info: infoOf(record) };
+      const stored: StoredKey = { name, createdAt: at, secretHash: hashSecret(secret) };
+      // 96 random bits never collide unless the store's set() is not atomic.
+      if (!(await kv.set(API_KEY_NAMESPACE, id, { value: JSON.stringify(stored), expiresAt: null }, at, 'if-absent'))) {
+        throw new StoreUnavailableError('the store refused a fresh API key id; is set() with if-absent atomic?');
+      }
+      return { key: `lk_${id}_${secret}`, info: { id, name, createdAt: at } };
     },
     async list() {
-      return (await store.listUser(API_KEY_USER)).filter((r) => ID_SHAPE.test(r.handle)).map(infoOf);
+      const entries = await kv.list(API_KEY_NAMESPACE, MAX_KEYS, now());
+      const out: ApiKeyInfo[] = [];
+      for (const e of entries) {
+        const k = ID_SHAPE.test(e.key) ? storedKey(e.value) : null;
+        if (k !== null) out.push({ id: e.key, name: k.name, createdAt: k.createdAt });
+      }
+      return out.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
     },
     async revoke(id) {
       if (typeof id !== 'string' || !ID_SHAPE.test(id)) return false;
       cache.delete(id);
-      const r = await store.get(id);
-      if (r === null || r.userId !== API_KEY_USER) return false;
-      return store.delete(id);
+      return kv.delete(API_KEY_NAMESPACE, id);
     },
     async verify(presented) {
       const m = typeof presented === 'string' ? KEY_SHAPE.exec(presented) : null;
@@ -144,12 +128,13 @@ export function apiKeys(store: Store, options: ApiKeysOptions = {}): ApiKeys {
       const t = now();
       let entry = cache.get(id);
       if (entry === undefined || entry.until <= t) {
-        const r = await store.get(id);
-        if (r === null || r.userId !== API_KEY_USER || r.status !== 'active') {
+        const found = await kv.get(API_KEY_NAMESPACE, id, t);
+        const k = found === null ? null : storedKey(found.value);
+        if (k === null) {
           cache.delete(id);
           return { ok: false, reason: 'unknown' };
         }
-        entry = { secretHash: r.secretHash, info: infoOf(r), until: t + cacheMs };
+        entry = { secretHash: k.secretHash, info: { id, name: k.name, createdAt: k.createdAt }, until: t + cacheMs };
         if (cacheMs > 0) {
           if (cache.size >= 1000) cache.delete(cache.keys().next().value as string);
           cache.set(id, entry);
@@ -158,4 +143,25 @@ export function apiKeys(store: Store, options: ApiKeysOptions = {}): ApiKeys {
       return secretMatches(secret, entry.secretHash) ? { ok: true, key: entry.info } : { ok: false, reason: 'unknown' };
     },
   };
+}
+
+/** What the store keeps of a key. */
+interface StoredKey {
+  readonly name: string;
+  readonly createdAt: number;
+  readonly secretHash: string;
+}
+
+/** A stored key as written by `create()`, or `null` for anything else. */
+function storedKey(text: string): StoredKey | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (v === null || typeof v !== 'object') return null;
+  const { name, createdAt, secretHash } = v as Record<string, unknown>;
+  if (typeof name !== 'string' || typeof createdAt !== 'number' || typeof secretHash !== 'string') return null;
+  return { name, createdAt, secretHash };
 }

@@ -16,6 +16,8 @@ import type { Store } from './store.js';
 export interface EngineInternals {
   /** The store object the engine was given (the key of every in-process invalidation). */
   readonly store: Store;
+  /** The engine's kind: token mode honours only families whose live record is of it. */
+  readonly kind: string;
   readonly clock: Clock;
   /** The engine's `storeTimeout` as `storeTimeoutMs()` computed it (0 for in-process stores). */
   readonly storeTimeoutMs: number;

@@ -25,7 +25,8 @@
  * - `ERR_SESSION_LIMIT` {@link SessionLimitError};
  * - `ERR_INVALID_DATA` {@link InvalidDataError}; `ERR_CLOSED` {@link ClosedError};
  * - `ERR_HTTP` `HttpError` and `ERR_HEADERS_SENT` `HeadersSentError` (`latchkey/http`);
- * - `ERR_SERVICE` `LatchkeyApiError` (`latchkey/client`).
+ * - `ERR_SERVICE` `LatchkeyApiError` (`latchkey/client`);
+ * - `ERR_BROWSER_SESSION` `BrowserSessionError` (`latchkey/browser`).
  *
  * @example
  * ```ts
@@ -42,7 +43,8 @@ export type LatchkeyErrorCode =
   | 'ERR_CLOSED'
   | 'ERR_HTTP'
   | 'ERR_HEADERS_SENT'
-  | 'ERR_SERVICE';
+  | 'ERR_SERVICE'
+  | 'ERR_BROWSER_SESSION';
 
 /**
  * Base class of every error latchkey throws.

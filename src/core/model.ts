@@ -45,6 +45,13 @@ export interface SessionRecord {
   readonly handle: string;
   /** SHA-256 of the token's secret, base64url (43 characters). */
   readonly secretHash: string;
+  /**
+   * What the record is: `'session'` (the default), `'refresh'` (a token
+   * family of `latchkey/tokens`), or any kind an application gives an engine
+   * (`createSessions({ kind })`). An engine honours only tokens of records of
+   * its own kind; a tombstone keeps the kind of the record it replaced.
+   */
+  readonly kind: string;
   /** The signed-in user, or `null` for an anonymous session. */
   readonly userId: string | null;
   readonly status: RecordStatus;
@@ -76,6 +83,8 @@ export interface SessionRecord {
 export interface Session {
   /** Public identifier: safe to log, to show and to pass to `revoke()`. */
   readonly handle: string;
+  /** The kind of its record (`'session'` unless its engine was given another); `'sealed'` for a sealed session. */
+  readonly kind: string;
   readonly userId: string | null;
   readonly createdAt: number;
   readonly issuedAt: number;
@@ -93,6 +102,8 @@ export interface Session {
 /** One entry of a user's device list. */
 export interface DeviceSession {
   readonly handle: string;
+  /** The kind of the session's record: `'session'`, `'refresh'` (a token family), or an application's own. */
+  readonly kind: string;
   readonly createdAt: number;
   readonly lastSeenAt: number;
   readonly authTime: number | null;
@@ -107,6 +118,7 @@ export interface DeviceSession {
 export function toSession(r: SessionRecord): Session {
   return {
     handle: r.handle,
+    kind: r.kind,
     userId: r.userId,
     createdAt: r.createdAt,
     issuedAt: r.issuedAt,

@@ -26,7 +26,9 @@ import { validator } from './engine/validate.js';
 export type {
   CreateInput,
   InvalidReason,
+  ListOptions,
   PatchResult,
+  RevokeUserOptions,
   RotateOptions,
   RotateResult,
   Sessions,
@@ -70,7 +72,7 @@ export function createSessions(options: SessionsOptions): Sessions {
     get: (handle) => get(e, handle),
     revoke: (handle) => revoke(e, handle),
     revokeUser: (userId, opts) => revokeUser(e, userId, opts),
-    list: (userId) => list(e, userId),
+    list: (userId, opts) => list(e, userId, opts),
     isFresh: (session, maxAge) => isFresh(session, durationOption('maxAge', maxAge), e.clock.now()),
     throttled: (ip) => e.refusals.throttled(ip, e.clock.now()),
     on(event, listener) {
@@ -81,6 +83,6 @@ export function createSessions(options: SessionsOptions): Sessions {
     close: () => e.close(),
   };
   // What token mode reads of the engine (tombstones, store, clock), kept out of its public type.
-  registerEngine(api, { store: e.store, clock: e.clock, storeTimeoutMs: e.config.storeTimeoutMs, readRecord: (handle) => e.gate.call(() => e.store.get(handle)) });
+  registerEngine(api, { store: e.store, kind: e.config.kind, clock: e.clock, storeTimeoutMs: e.config.storeTimeoutMs, readRecord: (handle) => e.gate.call(() => e.store.get(handle)) });
   return api;
 }

@@ -10,7 +10,7 @@
  */
 import { durationOption, type Duration } from './duration.js';
 import { LatchkeyError, StoreUnavailableError } from './errors.js';
-import type { Store } from './store.js';
+import type { KeyValues, Store } from './store.js';
 
 /** A store's failure as latchkey reports it: our own errors as they are, anything else wrapped (the cause kept). */
 export function storeError(err: unknown): LatchkeyError {
@@ -66,10 +66,11 @@ export function guardedStore(store: Store, timeoutMs: number): Store {
     patch: (h, p, n, v) => callStore(() => store.patch(h, p, n, v), timeoutMs),
     replace: (h, v, n, t) => callStore(() => store.replace(h, v, n, t), timeoutMs),
     revoke: (h, u) => callStore(() => store.revoke(h, u), timeoutMs),
-    revokeUser: (u, t, e) => callStore(() => store.revokeUser(u, t, e), timeoutMs),
+    revokeUser: (u, t, e, k) => callStore(() => store.revokeUser(u, t, e, k), timeoutMs),
     delete: (h) => callStore(() => store.delete(h), timeoutMs),
     listUser: (u) => callStore(() => store.listUser(u), timeoutMs),
     sweep: (n, l) => callStore(() => store.sweep(n, l), timeoutMs),
+    kv: guardedValues(store.kv, timeoutMs),
     // A readiness probe answers false rather than throwing.
     ping: () => callStore(() => store.ping(), timeoutMs).catch(() => false),
     close: () => store.close(),
@@ -77,4 +78,15 @@ export function guardedStore(store: Store, timeoutMs: number): Store {
   if (store.subscribe !== undefined) guarded.subscribe = store.subscribe.bind(store);
   if (store.limitLockWaits !== undefined) guarded.limitLockWaits = store.limitLockWaits.bind(store);
   return guarded;
+}
+
+/** {@link guardedStore} of the key-value facet: every call through {@link callStore}. */
+export function guardedValues(kv: KeyValues, timeoutMs: number): KeyValues {
+  return {
+    get: (ns, k, now) => callStore(() => kv.get(ns, k, now), timeoutMs),
+    set: (ns, k, entry, now, mode) => callStore(() => kv.set(ns, k, entry, now, mode), timeoutMs),
+    take: (ns, k, now) => callStore(() => kv.take(ns, k, now), timeoutMs),
+    delete: (ns, k) => callStore(() => kv.delete(ns, k), timeoutMs),
+    list: (ns, limit, now) => callStore(() => kv.list(ns, limit, now), timeoutMs),
+  };
 }

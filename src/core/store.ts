@@ -4,9 +4,17 @@
  * (timeouts, binding, limits) lives in the engine. Every store, ours or a
  * user's, must pass the conformance suite in `latchkey/testing/store-contract`.
  *
+ * Two parts: session records (each of a kind, keyed by handle, indexed by
+ * user), and {@link Store.kv}, a small namespaced key-value facet for what
+ * is not a session (API keys, sealed mode's revocation epochs, one-time
+ * challenges, replay caches).
+ *
  * @module
  */
 import type { SessionData, SessionRecord } from './model.js';
+import type { KeyValues } from './key-values.js';
+
+export type { KeyValues, SetMode, StoredEntry, StoredValue } from './key-values.js';
 
 /** A change to session data: keys to set and keys to remove. Other keys are left alone. */
 export interface DataPatch {
@@ -145,18 +153,29 @@ export interface Store {
 
   /**
    * Revokes every active record of a user but `except`, as {@link revoke}
-   * does, and resolves the handles it revoked.
+   * does, and resolves the handles it revoked. With `kinds`, only records of
+   * those kinds; without, records of every kind.
    */
-  revokeUser(userId: string, until: number, except?: string): Promise<string[]>;
+  revokeUser(userId: string, until: number, except?: string, kinds?: readonly string[]): Promise<string[]>;
 
   /** Removes a record outright. Resolves whether it existed. */
   delete(handle: string): Promise<boolean>;
 
-  /** The active records of a user, in creation order (oldest first). */
+  /** The active records of a user, of every kind, in creation order (oldest first). */
   listUser(userId: string): Promise<SessionRecord[]>;
 
-  /** Removes up to `limit` records whose `expiresAt <= now`; resolves how many. */
+  /**
+   * Removes up to `limit` records and values ({@link kv}) whose `expiresAt
+   * <= now`, in all; resolves how many.
+   */
   sweep(now: number, limit: number): Promise<number>;
+
+  /**
+   * The key-value facet: values that are not sessions, by namespace and key,
+   * each with an optional expiry. Required of every store; see
+   * {@link KeyValues}.
+   */
+  readonly kv: KeyValues;
 
   /**
    * Only with `capabilities.invalidations`: starts delivering invalidation

@@ -19,6 +19,7 @@ import type { Carrier } from './carriers.js';
 import type { CookieConfig } from './cookies.js';
 import { clearCookieHeader, readCookie, setCookieHeader } from './cookies.js';
 import { storeUnavailable } from './errors.js';
+import type { HttpRequest } from './request.js';
 
 /** Why a presented session was refused, in either mode. */
 export type RefusalReason = InvalidReason | OpenFailure;
@@ -63,21 +64,22 @@ export interface SessionBackend {
   readonly mode: 'stateful' | 'sealed';
   /** A data key the backend keeps for itself, refused by `set()`/`unset()`, or `null`. */
   readonly reservedKey: string | null;
-  /** Starts a request; `presented` is the token (stateful) or the first cookie part (sealed). */
-  request(presented: string | null, cookieHeader: () => string | undefined): BackendRequest;
+  /** Starts a request; `presented` is the token (stateful mode; sealed mode reads its cookie parts from the request). */
+  request(presented: string | null, request: HttpRequest): BackendRequest;
   isFresh(session: Session, maxAge: Duration): boolean;
   /** Seconds a client IP must wait (the invalid-token throttle; stateful mode only). */
   throttled(ip: string): number;
 }
 
 /** Engine calls through the web layer: a store outage becomes a 503 {@link HttpError}. */
-export async function guard<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    if (err instanceof StoreUnavailableError) throw storeUnavailable(err);
-    throw err;
-  }
+export function guard<T>(p: Promise<T>): Promise<T> {
+  // One derived promise and a function made once, rather than an async function's frame per call.
+  return p.catch(toHttpFailure);
+}
+
+function toHttpFailure(err: unknown): never {
+  if (err instanceof StoreUnavailableError) throw storeUnavailable(err);
+  throw err;
 }
 
 function maxAgeOf(s: Session): number {
@@ -86,65 +88,92 @@ function maxAgeOf(s: Session): number {
 
 /** @internal the engine: a token in the carrier, the session in the store */
 export function statefulBackend(engine: Sessions, cookie: CookieConfig): SessionBackend {
-  const current = (token: string, session: Session): Current => ({ session, secret: token, token });
   return {
     mode: 'stateful',
     reservedKey: null,
     isFresh: (s, maxAge) => engine.isFresh(s, maxAge),
     throttled: (ip) => engine.throttled(ip),
-    request(presented) {
-      return {
-        async load(client, carrier) {
-          const result = await guard(engine.validate(presented as string, carrier === null ? { client } : { client, carrier }));
-          if (!result.ok) return { ok: false, reason: result.reason };
-          if (result.renewed !== undefined) return { ok: true, current: current(result.renewed.token, result.session), issue: true };
-          return { ok: true, current: current(presented as string, result.session), issue: false };
-        },
-        async create(data, client) {
-          const created = await guard(engine.create({ data, client }));
-          return current(created.token, created.session);
-        },
-        async patch(cur, set, unset) {
-          const r = await guard(engine.patch(cur.session.handle, { set, unset }));
-          // Not ok: revoked meanwhile, nothing to write to.
-          return r.ok ? { current: { ...cur, session: { ...cur.session, data: r.data, version: r.version } }, issue: false } : null;
-        },
-        async login(cur, userId, authLevel, client) {
-          if (cur !== null) {
-            for (let attempt = 0; attempt < 3; attempt++) {
-              const r = await guard(engine.rotate(cur.secret, { userId, authLevel, client }));
-              if (r.ok) return current(r.token, r.session);
-              if (r.reason !== 'conflict') break;
-            }
-          }
-          const created = await guard(engine.create({ userId, authLevel, client }));
-          return current(created.token, created.session);
-        },
-        async logout(cur) {
-          await guard(engine.revoke(cur.session.handle));
-        },
-        async logoutEverywhere(cur) {
-          const s = cur.session;
-          if (s.userId !== null) return (await guard(engine.revokeUser(s.userId))).length;
-          return (await guard(engine.revoke(s.handle))) ? 1 : 0;
-        },
-        async rotate(cur, options, client) {
-          for (let attempt = 0; attempt < 3; attempt++) {
-            const r = await guard(engine.rotate(cur.secret, { authenticated: options.reauthenticated, authLevel: options.authLevel, client }));
-            if (r.ok) return current(r.token, r.session);
-            if (r.reason !== 'conflict') break;
-          }
-          return null;
-        },
-        async prepare() {},
-        cookies(cur, issued, clear) {
-          if (issued && cur !== null) return [setCookieHeader(cookie, cur.secret, maxAgeOf(cur.session))];
-          return clear ? [clearCookieHeader(cookie)] : [];
-        },
-        maxAge: (cur) => maxAgeOf(cur.session),
-      };
-    },
+    request: (presented) => new StatefulRequest(engine, cookie, presented),
   };
+}
+
+const current = (token: string, session: Session): Current => ({ session, secret: token, token });
+
+/**
+ * One request's operations on the engine. A class: a request that loads its
+ * session makes one small object here, not one function per operation.
+ */
+class StatefulRequest implements BackendRequest {
+  readonly #engine: Sessions;
+  readonly #cookie: CookieConfig;
+  readonly #presented: string | null;
+
+  constructor(engine: Sessions, cookie: CookieConfig, presented: string | null) {
+    this.#engine = engine;
+    this.#cookie = cookie;
+    this.#presented = presented;
+  }
+
+  async load(client: ClientInfo, carrier: Carrier | null): Promise<Loaded> {
+    const presented = this.#presented as string;
+    const result = await guard(this.#engine.validate(presented, carrier === null ? { client } : { client, carrier }));
+    if (!result.ok) return { ok: false, reason: result.reason };
+    if (result.renewed !== undefined) return { ok: true, current: current(result.renewed.token, result.session), issue: true };
+    return { ok: true, current: current(presented, result.session), issue: false };
+  }
+
+  async create(data: Record<string, unknown>, client: ClientInfo): Promise<Current> {
+    const created = await guard(this.#engine.create({ data, client }));
+    return current(created.token, created.session);
+  }
+
+  async patch(cur: Current, set: Record<string, unknown> | undefined, unset: string[] | undefined): Promise<{ current: Current; issue: boolean } | null> {
+    const r = await guard(this.#engine.patch(cur.session.handle, { set, unset }));
+    // Not ok: revoked meanwhile, nothing to write to.
+    return r.ok ? { current: { ...cur, session: { ...cur.session, data: r.data, version: r.version } }, issue: false } : null;
+  }
+
+  async login(cur: Current | null, userId: string, authLevel: number | undefined, client: ClientInfo): Promise<Current> {
+    if (cur !== null) {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const r = await guard(this.#engine.rotate(cur.secret, { userId, authLevel, client }));
+        if (r.ok) return current(r.token, r.session);
+        if (r.reason !== 'conflict') break;
+      }
+    }
+    const created = await guard(this.#engine.create({ userId, authLevel, client }));
+    return current(created.token, created.session);
+  }
+
+  async logout(cur: Current): Promise<void> {
+    await guard(this.#engine.revoke(cur.session.handle));
+  }
+
+  async logoutEverywhere(cur: Current): Promise<number> {
+    const s = cur.session;
+    if (s.userId !== null) return (await guard(this.#engine.revokeUser(s.userId))).length;
+    return (await guard(this.#engine.revoke(s.handle))) ? 1 : 0;
+  }
+
+  async rotate(cur: Current, options: { reauthenticated: boolean; authLevel: number | undefined }, client: ClientInfo): Promise<Current | null> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const r = await guard(this.#engine.rotate(cur.secret, { authenticated: options.reauthenticated, authLevel: options.authLevel, client }));
+      if (r.ok) return current(r.token, r.session);
+      if (r.reason !== 'conflict') break;
+    }
+    return null;
+  }
+
+  async prepare(): Promise<void> {}
+
+  cookies(cur: Current | null, issued: boolean, clear: boolean): string[] {
+    if (issued && cur !== null) return [setCookieHeader(this.#cookie, cur.secret, maxAgeOf(cur.session))];
+    return clear ? [clearCookieHeader(this.#cookie)] : [];
+  }
+
+  maxAge(cur: Current): number {
+    return maxAgeOf(cur.session);
+  }
 }
 
 /** The data key sealed mode keeps the CSRF secret in; hidden from the request API. */
@@ -166,7 +195,7 @@ export function sealedBackend(sealed: SealedSessions, cookie: CookieConfig): Ses
     reservedKey: CSRF_KEY,
     isFresh: (s, maxAge) => sealed.isFresh(s, maxAge),
     throttled: () => 0,
-    request(_presented, cookieHeader) {
+    request(_presented, request) {
       // The full session of this request (with its CSRF secret), the cookie parts it came in, and the writes of this response.
       let full: SealedSession | null = null;
       let chunks = 0;
@@ -181,7 +210,7 @@ export function sealedBackend(sealed: SealedSessions, cookie: CookieConfig): Ses
       };
       return {
         async load() {
-          const header = cookieHeader();
+          const header = request.header('cookie');
           const opened = await guard(sealed.open((name) => readCookie(header, name) ?? undefined));
           chunks = opened.chunks;
           if (!opened.ok) return { ok: false, reason: opened.reason };

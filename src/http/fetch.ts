@@ -4,15 +4,28 @@
  *
  * @module
  */
-import type { HttpError } from './errors.js';
-import type { Responder } from './exchange.js';
-import type { HttpRequest } from './http-sessions.js';
-import type { HeaderLine } from './request-session.js';
-import type { TokenResponse } from './tokens.js';
+import { toHttpError, type HttpError } from './errors.js';
+import { finishRequest, type Responder } from './exchange.js';
+import type { HttpSessions } from './http-sessions.js';
+import type { HttpRequest } from './request.js';
+import type { HeaderLine, RequestSession } from './request-session.js';
+import type { TokenEndpointResult, TokenResponse } from './tokens.js';
 
 const JSON_TYPE = /^application\/(.+\+)?json\b/i;
 const MAX_JSON_CHARS = 1_048_576;
 const FORM_TYPE = /^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i;
+
+/** The parsed form body a {@link FormSource} gives: a `FormData`, or a plain record (Hono's `parseBody()`). */
+export type FormFields = { get(name: string): unknown } | Record<string, unknown>;
+
+/**
+ * Where a request view reads a form body from, without consuming it for the
+ * handler: Hono's `c.req` (its `parseBody()` caches what it parsed), or a
+ * reader of your own.
+ */
+export interface FormSource {
+  parseBody(): Promise<FormFields>;
+}
 
 /**
  * The {@link HttpRequest} view of a Fetch `Request`. `readForm` reads the form
@@ -23,44 +36,64 @@ const FORM_TYPE = /^(application\/x-www-form-urlencoded|multipart\/form-data)\b/
  * const begun = await http.begin(fetchRequest(request, remoteAddress));
  * ```
  */
-export function fetchRequest(
-  request: Request,
-  remoteAddress: string | undefined,
-  readForm: () => Promise<{ get(name: string): unknown } | Record<string, unknown>> = () => boundedForm(request),
-): HttpRequest {
-  let url: string | undefined;
-  let json: Promise<Record<string, unknown> | undefined> | undefined;
-  let form: Promise<{ get(name: string): unknown } | Record<string, unknown> | undefined> | undefined;
-  const formField = async (name: string): Promise<string | undefined> => {
+export function fetchRequest(request: Request, remoteAddress: string | undefined, readForm?: () => Promise<FormFields>): HttpRequest {
+  return new FetchRequestView(request, remoteAddress, readForm === undefined ? null : { parseBody: readForm });
+}
+
+/**
+ * @internal The Fetch request view. A class, not an object literal with
+ * closures: one small object per request, and no accessor of its own (an
+ * object literal's getter is an accessor pair in the old generation, which
+ * keeps each request's closures, and through them the whole request, alive
+ * until the next full collection).
+ */
+export class FetchRequestView implements HttpRequest {
+  readonly method: string;
+  readonly remoteAddress: string | undefined;
+  readonly #request: Request;
+  readonly #form: FormSource | null;
+  #url: string | undefined = undefined;
+  #json: Promise<Record<string, unknown> | undefined> | undefined = undefined;
+  #fields: Promise<FormFields | undefined> | undefined = undefined;
+
+  constructor(request: Request, remoteAddress: string | undefined, form: FormSource | null) {
+    this.#request = request;
+    this.method = request.method;
+    this.remoteAddress = remoteAddress;
+    this.#form = form;
+  }
+
+  /** The request target: everything after scheme://host, read once, on first use (only the URL carrier needs it). */
+  get url(): string {
+    if (this.#url === undefined) {
+      const u = this.#request.url;
+      const start = u.indexOf('/', u.indexOf('//') + 2);
+      this.#url = start === -1 ? '/' : u.slice(start);
+    }
+    return this.#url;
+  }
+
+  header(name: string): string | undefined {
+    return this.#request.headers.get(name) ?? undefined;
+  }
+
+  async formField(name: string): Promise<string | undefined> {
+    const request = this.#request;
     if (!FORM_TYPE.test(request.headers.get('content-type') ?? '') || declaredTooLarge(request)) return undefined;
-    form ??= readForm().catch(() => undefined);
-    const f = await form;
+    this.#fields ??= (this.#form === null ? boundedForm(request) : this.#form.parseBody()).catch(() => undefined);
+    const f = await this.#fields;
     if (f === undefined) return undefined;
     const v = typeof f.get === 'function' ? (f as { get(name: string): unknown }).get(name) : Object.hasOwn(f, name) ? (f as Record<string, unknown>)[name] : undefined;
     return typeof v === 'string' ? v : undefined;
-  };
-  return {
-    method: request.method,
-    get url() {
-      if (url === undefined) {
-        const u = request.url;
-        // The request target: everything after scheme://host.
-        const start = u.indexOf('/', u.indexOf('//') + 2);
-        url = start === -1 ? '/' : u.slice(start);
-      }
-      return url;
-    },
-    header: (name) => request.headers.get(name) ?? undefined,
-    remoteAddress,
-    formField,
-    bodyField: async (name) => {
-      if (!JSON_TYPE.test(request.headers.get('content-type') ?? '')) return formField(name);
-      json ??= readJsonObject(request);
-      const body = await json;
-      const v = body !== undefined && Object.hasOwn(body, name) ? body[name] : undefined;
-      return typeof v === 'string' ? v : undefined;
-    },
-  };
+  }
+
+  async bodyField(name: string): Promise<string | undefined> {
+    if (!JSON_TYPE.test(this.#request.headers.get('content-type') ?? '')) return this.formField(name);
+    this.#json ??= readJsonObject(this.#request);
+    const body = await this.#json;
+    const v = body !== undefined && Object.hasOwn(body, name) ? body[name] : undefined;
+    return typeof v === 'string' ? v : undefined;
+  }
 }
 
 /** Whether the body declares a length over the limit: then it is never read, and its fields count as absent. */
@@ -149,6 +182,72 @@ export const fetchResponder: Responder<unknown, Response> = {
   error: (_target, err) => errorResponse(err),
   headers: (_target, res, lines) => withHeaders(res, lines),
 };
+
+/**
+ * A request on the Fetch API from beginning to end (the Hono and Fetch
+ * adapters): begins it, answering a refusal (CSRF, throttling) at once; runs
+ * `run` with the session; answers latchkey's own errors that `run` throws
+ * (401, 503...), still committing the session so that a renewed token or a
+ * cookie to clear reaches the client with the error; then commits and adds
+ * the session's headers, or answers the failed commit instead (see
+ * `finishRequest`). Other errors are rethrown. `a` and `b` are handed to
+ * `run` as they are, so that `run` can be made once rather than per request.
+ *
+ * @example
+ * ```ts
+ * const run = (session: RequestSession, request: Request) => handler(request, session);
+ * export default { fetch: (request: Request) => serveFetch(http, fetchRequest(request, undefined), request, null, run) };
+ * ```
+ */
+export async function serveFetch<A, B>(
+  http: HttpSessions,
+  request: HttpRequest,
+  a: A,
+  b: B,
+  run: (session: RequestSession, a: A, b: B) => Response | Promise<Response>,
+): Promise<Response> {
+  const begin = http.begin(request);
+  // Synchronous unless a form body had to be read: no extra turn for the common case.
+  const begun = begin instanceof Promise ? await begin : begin;
+  if (!begun.ok) return errorResponse(begun.error);
+  const session = begun.session;
+  let res: Response;
+  try {
+    const out = run(session, a, b);
+    res = out instanceof Promise ? await out : out;
+  } catch (err) {
+    res = thrownResponse(err);
+  }
+  return finishRequest(session, undefined, res, fetchResponder, http.reportError);
+}
+
+/**
+ * The answer to what a handler threw when it is one of latchkey's errors
+ * (a guard's 401, a store outage's 503...); anything else is rethrown.
+ *
+ * @example
+ * ```ts
+ * try { return await handler(request); } catch (err) { return thrownResponse(err); }
+ * ```
+ */
+export function thrownResponse(err: unknown): Response {
+  const known = toHttpError(err);
+  if (known === null) throw err;
+  return errorResponse(known);
+}
+
+/**
+ * The `Response` of a token endpoint (refresh, logout): its JSON answer, or
+ * its error.
+ *
+ * @example
+ * ```ts
+ * export const POST = async (request: Request) => tokenEndpointResponse(await transport.refresh(fetchRequest(request, undefined)));
+ * ```
+ */
+export function tokenEndpointResponse(r: TokenEndpointResult): Response {
+  return r.ok ? jsonResponse(r.response) : errorResponse(r.error);
+}
 
 /**
  * The JSON `Response` of a token endpoint's {@link TokenResponse}.

@@ -7,7 +7,6 @@
  */
 import { ConfigError, ConfigWarning } from '../core/errors.js';
 import { checkOptionKeys } from '../core/option-keys.js';
-import type { ClientInfo } from '../core/model.js';
 import type { Sessions } from '../core/sessions.js';
 import type { SealedSessions } from '../sealed/sealed-sessions.js';
 import type { SessionBackend } from './backend.js';
@@ -23,8 +22,12 @@ import { clearSiteDataLine } from './credential-headers.js';
 import type { CsrfOptions } from './csrf.js';
 import { checkOrigin, csrfConfig, csrfTokenMatches, isSafeMethod } from './csrf.js';
 import { HttpError, throttled } from './errors.js';
-import type { SessionContext } from './request-session.js';
+import type { HttpRequest } from './request.js';
+import type { OnDirty, SessionContext } from './request-session.js';
 import { RequestSession } from './request-session.js';
+
+export type { HttpRequest } from './request.js';
+export type { OnDirty } from './request-session.js';
 
 /** Options shared by every adapter. Exactly one of `sessions` and `sealed` is required. */
 export interface HttpSessionsOptions extends CarrierOptions, TrustProxyOptions {
@@ -70,30 +73,6 @@ export interface HttpSessionsOptions extends CarrierOptions, TrustProxyOptions {
   onError?: (error: unknown) => void;
 }
 
-/**
- * The request as the HTTP layer sees it. Adapters build one per request.
- */
-export interface HttpRequest {
-  /** The method, e.g. `'POST'`. */
-  readonly method: string;
-  /** The request target: path and query. */
-  readonly url: string;
-  /** A header by lower-case name; repeated headers joined as Node joins them. */
-  header(name: string): string | undefined;
-  /** The socket peer's address, if known. */
-  readonly remoteAddress: string | undefined;
-  /**
-   * A field of a URL-encoded or multipart form body, or `undefined` when the
-   * body is not a form. Called only for unsafe methods that need it.
-   */
-  formField?(name: string): Promise<string | undefined>;
-  /**
-   * A string field of a JSON object or form body, or `undefined` (token
-   * mode's `refresh_token`). Called only by the token endpoints.
-   */
-  bodyField?(name: string): Promise<string | undefined>;
-}
-
 /** What {@link HttpSessions.begin} decided. */
 export type BeginResult = { readonly ok: true; readonly session: RequestSession } | { readonly ok: false; readonly error: HttpError };
 
@@ -103,11 +82,12 @@ export interface HttpSessions {
    * Starts a request: finds the token, checks CSRF and throttling, and
    * returns the (not yet loaded) session, or the error to answer with.
    * Synchronous unless a form body must be read. `onDirty` is called once,
-   * when the session first has something to write (node:http holds the
-   * response then); it returns `false` when the response already started, so
-   * that the change is refused with a `HeadersSentError` instead of lost.
+   * with the request and its session, when the session first has something
+   * to write (node:http holds the response then); it returns `false` when
+   * the response already started, so that the change is refused with a
+   * `HeadersSentError` instead of lost.
    */
-  begin(request: HttpRequest, onDirty?: () => boolean | void): BeginResult | Promise<BeginResult>;
+  begin<R extends HttpRequest>(request: R, onDirty?: OnDirty<R>): BeginResult | Promise<BeginResult>;
   /** The engine, or `null` in sealed mode. */
   readonly sessions: Sessions | null;
   /** The sealed sessions in sealed mode, else `null`. */
@@ -195,12 +175,12 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
   const backend: SessionBackend = sealed !== null ? sealedBackend(sealed, cookie) : statefulBackend(engine as Sessions, cookie);
   const onError = options.onError ?? ((error: unknown) => console.error('latchkey:', error));
   if (typeof onError !== 'function') throw new ConfigError('onError must be a function');
-  const ctx: SessionContext = { backend, cookie, carriers, csrf, clearSiteData, report: onError };
+  const ctx: SessionContext = { backend, cookie, carriers, csrf, clearSiteData, report: onError, resolveIp };
   // Sealed mode: the CSRF token comes from a secret inside the sealed session, so the session is opened first.
   const csrfAfterLoad = sealed !== null;
   const syncCarriers = carriers.order.filter((c) => c !== 'form');
 
-  function begin(req: HttpRequest, onDirty?: () => boolean | void): BeginResult | Promise<BeginResult> {
+  function begin(req: HttpRequest, onDirty?: OnDirty): BeginResult | Promise<BeginResult> {
     let token: string | null = null;
     let carrier: Carrier | null = null;
     for (const c of syncCarriers) {
@@ -259,12 +239,12 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     req: HttpRequest,
     token: string | null,
     carrier: Carrier | null,
-    onDirty: (() => boolean | void) | undefined,
+    onDirty: OnDirty | undefined,
     headerToken: string | undefined,
   ): Promise<BeginResult> {
     // Changes made while loading here are seen through `session.dirty` once begin() resolves, as the adapters' contract says.
     let armed = false;
-    const begun = finish(req, token, carrier, () => (armed ? onDirty?.() : undefined));
+    const begun = finish(req, token, carrier, (r, s) => (armed ? onDirty?.(r, s) : undefined));
     if (!begun.ok) return begun;
     try {
       await begun.session.load();
@@ -280,16 +260,14 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     return begun;
   }
 
-  function finish(req: HttpRequest, token: string | null, carrier: Carrier | null, onDirty: (() => boolean | void) | undefined): BeginResult {
-    let client: ClientInfo | undefined;
-    const clientOf = (): ClientInfo => (client ??= { ip: resolveIp(req.remoteAddress, req), userAgent: req.header('user-agent') });
+  function finish(req: HttpRequest, token: string | null, carrier: Carrier | null, onDirty: OnDirty | undefined): BeginResult {
+    const session = new RequestSession(ctx, req, token, carrier, onDirty ?? null);
     if (token !== null) {
-      const ip = clientOf().ip;
+      const ip = session.client.ip;
       const wait = ip === undefined ? 0 : backend.throttled(ip);
       if (wait > 0) return refuse(throttled(wait));
     }
-    const presented = token !== null && carrier !== null ? { token, carrier } : null;
-    return { ok: true, session: new RequestSession(ctx, presented, clientOf, onDirty, () => req.header('cookie')) };
+    return { ok: true, session };
   }
 
   if (sealed !== null && !sealed.revocable) {
@@ -300,7 +278,8 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     if (options.onError !== undefined) options.onError(warning);
     else console.warn(`latchkey: ${warning.message}`);
   }
-  return { begin, sessions: engine, sealed, reportError: onError };
+  // begin() hands onDirty back the request it was given, so OnDirty<R> holds for the caller's R.
+  return { begin: begin as HttpSessions['begin'], sessions: engine, sealed, reportError: onError };
 }
 
 function refuse(error: HttpError): BeginResult {

@@ -7,7 +7,7 @@
  * @module
  */
 export { createHttpSessions } from './http-sessions.js';
-export type { BeginResult, HttpRequest, HttpSessions, HttpSessionsOptions } from './http-sessions.js';
+export type { BeginResult, HttpRequest, HttpSessions, HttpSessionsOptions, OnDirty } from './http-sessions.js';
 export { RequestSession } from './request-session.js';
 export type { HeaderLine, LoginOptions, SessionRotateOptions } from './request-session.js';
 export { HeadersSentError, HttpError, retryAfter, STORE_RETRY_AFTER_SECONDS, storeUnavailable, throttled, toHttpError } from './errors.js';
@@ -16,7 +16,9 @@ export type { Responder } from './exchange.js';
 export type { HttpReason } from './errors.js';
 export { readCookie, MAX_COOKIE_AGE, MAX_COOKIE_HEADER } from './cookies.js';
 export type { CookieOptions } from './cookies.js';
+export type { FormFields } from './fetch.js';
 export type { ClearSiteDataOptions } from './credential-headers.js';
+export { DEADLINES_HEADER } from './deadlines.js';
 export { readBearer, readQueryParameter } from './carriers.js';
 export type { Carrier, CarrierOptions } from './carriers.js';
 export { checkOrigin, csrfTokenFor, csrfTokenMatches, isSafeMethod } from './csrf.js';

@@ -1,8 +1,9 @@
 /**
  * Glue between the HTTP layer and Node's `IncomingMessage` / `ServerResponse`,
- * shared by the Express and node:http adapters: the request view, a bounded
- * URL-encoded form reader, the hold that commits the session just before the
- * response is written, and the Node renderer of an {@link HttpError}.
+ * shared by the Express and node:http adapters: the beginning of a request,
+ * the hold that commits the session just before the response is written, and
+ * the Node renderer of an {@link HttpError}. The request view is in
+ * node-request.ts.
  *
  * @module
  */
@@ -10,133 +11,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpError } from './errors.js';
 import { toHttpError } from './errors.js';
 import { finishRequest, type Responder } from './exchange.js';
-import type { HttpRequest } from './http-sessions.js';
+import type { BeginResult, HttpSessions } from './http-sessions.js';
+import { NodeRequestView } from './node-request.js';
 import type { HeaderLine, RequestSession } from './request-session.js';
-import type { TokenResponse } from './tokens.js';
+import type { TokenEndpointResult, TokenResponse } from './tokens.js';
 
-/**
- * Largest URL-encoded body the CSRF and form carriers read (bytes).
- *
- * @example
- * ```ts
- * app.use(express.urlencoded({ limit: MAX_FORM_BYTES }));
- * ```
- */
-export const MAX_FORM_BYTES = 1_048_576;
-
-type BodyHolder = IncomingMessage & { body?: unknown; _body?: boolean };
-
-/**
- * The {@link HttpRequest} view of a Node request.
- *
- * @example
- * ```ts
- * const begun = http.begin(nodeRequest(req));
- * ```
- */
-export function nodeRequest(req: IncomingMessage): HttpRequest {
-  return new NodeRequestView(req as BodyHolder);
-}
-
-// A class rather than closures: one small object per request on the hot path.
-class NodeRequestView implements HttpRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly remoteAddress: string | undefined;
-  readonly #req: BodyHolder;
-  #parsed: Promise<Record<string, unknown>> | null = null;
-
-  constructor(req: BodyHolder) {
-    this.#req = req;
-    this.method = req.method ?? 'GET';
-    this.url = req.url ?? '/';
-    this.remoteAddress = req.socket?.remoteAddress;
-  }
-
-  header(name: string): string | undefined {
-    const v = this.#req.headers[name];
-    return v === undefined || typeof v === 'string' ? v : v.join(', ');
-  }
-
-  /**
-   * A field of a URL-encoded body: from `req.body` when a body parser already
-   * ran, otherwise by reading the stream (at most {@link MAX_FORM_BYTES}) and
-   * leaving the parsed fields on `req.body`, flagged the way body parsers
-   * recognise, so that a later `express.urlencoded()` does not wait for a
-   * consumed stream.
-   */
-  async formField(name: string): Promise<string | undefined> {
-    const req = this.#req;
-    const body = req.body;
-    if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body)) return stringField(body as Record<string, unknown>, name);
-    if (this.#parsed === null) {
-      const type = req.headers['content-type'] ?? '';
-      if (!/^application\/x-www-form-urlencoded\b/i.test(type) || req._body === true) return undefined;
-      this.#parsed = readUrlencoded(req);
-    }
-    return stringField(await this.#parsed, name);
-  }
-
-  /** A field of a JSON or URL-encoded body: from `req.body` when a body parser already ran, otherwise read (bounded) once. */
-  async bodyField(name: string): Promise<string | undefined> {
-    const req = this.#req;
-    const body = req.body;
-    if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body)) return stringField(body as Record<string, unknown>, name);
-    if (this.#parsed === null) {
-      const type = req.headers['content-type'] ?? '';
-      const json = /^application\/(.+\+)?json\b/i.test(type);
-      if ((!json && !/^application\/x-www-form-urlencoded\b/i.test(type)) || req._body === true) return undefined;
-      this.#parsed = json ? readJson(req) : readUrlencoded(req);
-    }
-    return stringField(await this.#parsed, name);
-  }
-}
-
-function stringField(body: Record<string, unknown>, name: string): string | undefined {
-  if (!Object.hasOwn(body, name)) return undefined;
-  const v = body[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
-/** The whole body as text, or `null` when larger than {@link MAX_FORM_BYTES} (it is still drained). */
-async function readText(req: BodyHolder): Promise<string | null> {
-  req._body = true;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let tooBig = false;
-  for await (const chunk of req as AsyncIterable<Buffer | string>) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    size += buf.length;
-    if (size > MAX_FORM_BYTES) tooBig = true;
-    else chunks.push(buf);
-  }
-  return tooBig ? null : Buffer.concat(chunks).toString('utf8');
-}
-
-async function readUrlencoded(req: BodyHolder): Promise<Record<string, unknown>> {
-  const text = await readText(req);
-  const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  if (text !== null) {
-    for (const [k, v] of new URLSearchParams(text)) {
-      if (!(k in fields)) fields[k] = v;
-    }
-  }
-  req.body = fields;
-  return fields;
-}
-
-async function readJson(req: BodyHolder): Promise<Record<string, unknown>> {
-  const text = await readText(req);
-  let fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  try {
-    const parsed: unknown = text === null ? null : JSON.parse(text);
-    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) fields = parsed as Record<string, unknown>;
-  } catch {
-    // Not JSON: no fields (the caller answers invalid_request).
-  }
-  req.body = fields;
-  return fields;
-}
+export { MAX_FORM_BYTES, nodeRequest } from './node-request.js';
 
 /**
  * Adds header lines to a response that has not sent its headers yet;
@@ -228,6 +108,25 @@ const ANSWERING = 2;
 /** The error was answered: the handler's writes go nowhere (a write after the end would be an 'error' event, a crash). */
 const DROPPED = 3;
 
+/** Where a held response keeps its hold: the held methods are made once and find it there. */
+const HOLD = Symbol('latchkey.responseHold');
+type HeldResponse = ServerResponse & { [HOLD]: ResponseHold };
+
+function heldWriteHead(this: HeldResponse, ...args: unknown[]): ServerResponse {
+  this[HOLD].take(0, args);
+  return this;
+}
+
+function heldWrite(this: HeldResponse, ...args: unknown[]): boolean {
+  this[HOLD].take(1, args);
+  return true;
+}
+
+function heldEnd(this: HeldResponse, ...args: unknown[]): ServerResponse {
+  this[HOLD].take(2, args);
+  return this;
+}
+
 /**
  * The one place where latchkey holds a Node response: `writeHead`, `write`
  * and `end` (and so `flushHeaders()`, which calls `writeHead`) are queued
@@ -239,9 +138,8 @@ class ResponseHold {
   readonly res: ServerResponse;
   readonly #session: RequestSession;
   readonly #onError: (err: unknown) => void;
-  readonly #writeHead: Write;
-  readonly #write: Write;
-  readonly #end: Write;
+  /** The response's own writeHead, write and end (another middleware's wrappers, if any), called once the commit is done. */
+  readonly #methods: readonly [Write, Write, Write];
   readonly #queue: Array<[Write, unknown[]]> = [];
   #state = HOLDING;
 
@@ -249,56 +147,45 @@ class ResponseHold {
     this.res = res;
     this.#session = session;
     this.#onError = onError;
-    this.#writeHead = res.writeHead as Write;
-    this.#write = res.write as Write;
-    this.#end = res.end as Write;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the replaced methods are called with the response as `this`
-    const hold = this;
-    res.writeHead = function (...args: unknown[]) {
-      hold.#take(hold.#writeHead, args);
-      return res;
-    } as typeof res.writeHead;
-    res.write = function (...args: unknown[]) {
-      hold.#take(hold.#write, args);
-      return true;
-    } as typeof res.write;
-    res.end = function (...args: unknown[]) {
-      hold.#take(hold.#end, args);
-      return res;
-    } as typeof res.end;
+    this.#methods = [res.writeHead as Write, res.write as Write, res.end as Write];
+    (res as HeldResponse)[HOLD] = this;
+    res.writeHead = heldWriteHead as typeof res.writeHead;
+    res.write = heldWrite as typeof res.write;
+    res.end = heldEnd as typeof res.end;
     // flushHeaders() and an implicit header go through this.writeHead(): held too.
   }
 
-  #take(fn: Write, args: unknown[]): void {
+  take(method: 0 | 1 | 2, args: unknown[]): void {
+    const fn = this.#methods[method];
     if (this.#state === ANSWERING) {
       fn.apply(this.res, args);
       return;
     }
     if (this.#state === DROPPED) return;
     this.#queue.push([fn, args]);
-    if (this.#state === HOLDING) this.#commit();
+    if (this.#state === HOLDING) void this.#commit();
   }
 
-  #commit(): void {
+  async #commit(): Promise<void> {
     this.#state = COMMITTING;
-    Promise.resolve(finishRequest(this.#session, this, true, HELD, this.#onError))
-      .then((go) => {
-        if (!go) return;
-        this.#restore();
-        for (const [fn, args] of this.#queue.splice(0)) fn.apply(this.res, args);
-      })
-      .catch((err: unknown) => {
-        // A held call that throws once replayed (a bad status code...): the answer cannot be trusted.
-        this.#onError(err);
-        this.res.destroy();
-      });
+    try {
+      const go = await finishRequest(this.#session, this, true, HELD, this.#onError);
+      if (!go) return;
+      this.#restore();
+      for (const [fn, args] of this.#queue.splice(0)) fn.apply(this.res, args);
+    } catch (err) {
+      // A held call that throws once replayed (a bad status code...): the answer cannot be trusted.
+      this.#onError(err);
+      this.res.destroy();
+    }
   }
 
   #restore(): void {
     const res = this.res;
-    res.writeHead = this.#writeHead as typeof res.writeHead;
-    res.write = this.#write as typeof res.write;
-    res.end = this.#end as typeof res.end;
+    const [writeHead, write, end] = this.#methods;
+    res.writeHead = writeHead as typeof res.writeHead;
+    res.write = write as typeof res.write;
+    res.end = end as typeof res.end;
   }
 
   /** latchkey's error answer in place of the handler's: its writes so far and from now on are dropped. */
@@ -332,13 +219,79 @@ const HELD: Responder<ResponseHold, boolean> = {
  *
  * @example
  * ```ts
- * const begun = http.begin(nodeRequest(req), () => commitBeforeResponse(res, session, console.error));
+ * const begun = http.begin(nodeRequest(req), (_request, session) => commitBeforeResponse(res, session, console.error));
  * ```
  */
 export function commitBeforeResponse(res: ServerResponse, session: RequestSession, onError: (err: unknown) => void): boolean {
   if (res.headersSent) return false;
   new ResponseHold(res, session, onError);
   return true;
+}
+
+/**
+ * The beginning of a request on node:http and Express: begins it (a refusal
+ * is answered at once, as JSON), arranges for the session's commit before
+ * the response's first write once it has something to write, and hands the
+ * session to `go`. What `begin` throws goes to `fail`. `arg` is handed to
+ * `go` and `fail` as it is (Express's `next`), so that both can be made once
+ * rather than per request.
+ *
+ * @example
+ * ```ts
+ * const go = (session: RequestSession, req: IncomingMessage, res: ServerResponse) => handler(req, res, session);
+ * const fail = (err: unknown, req: IncomingMessage, res: ServerResponse) => sendNodeFailure(res, err, console.error);
+ * createServer((req, res) => serveNode(http, req, res, null, go, fail));
+ * ```
+ */
+export function serveNode<Q extends IncomingMessage, S extends ServerResponse, A>(
+  http: HttpSessions,
+  req: Q,
+  res: S,
+  arg: A,
+  go: (session: RequestSession, req: Q, res: S, arg: A) => void,
+  fail: (err: unknown, req: Q, res: S, arg: A) => void,
+): void {
+  const view = new NodeRequestView(req, res, http.reportError);
+  const begun = http.begin(view, holdResponse);
+  if (begun instanceof Promise) {
+    // A form body was read for the CSRF token or the form carrier.
+    begun.then((b) => started(b, req, res, arg, go, view.report!), (err: unknown) => fail(err, req, res, arg));
+    return;
+  }
+  started(begun, req, res, arg, go, view.report!);
+}
+
+/** The session has something to write: hold the response for its commit. */
+function holdResponse(view: NodeRequestView, session: RequestSession): boolean {
+  return commitBeforeResponse(view.res!, session, view.report!);
+}
+
+function started<Q extends IncomingMessage, S extends ServerResponse, A>(
+  begun: BeginResult,
+  req: Q,
+  res: S,
+  arg: A,
+  go: (session: RequestSession, req: Q, res: S, arg: A) => void,
+  report: (err: unknown) => void,
+): void {
+  if (!begun.ok) return sendNodeError(res, begun.error);
+  const session = begun.session;
+  // Already something to write (a token from the URL or a form, a change while begin() loaded the session).
+  if (session.dirty) commitBeforeResponse(res, session, report);
+  go(session, req, res, arg);
+}
+
+/**
+ * Answers a token endpoint's result (refresh, logout): its JSON answer, or its error.
+ *
+ * @example
+ * ```ts
+ * sendNodeTokenResult(res, await transport.refresh(nodeRequest(req)));
+ * ```
+ */
+export function sendNodeTokenResult(res: ServerResponse, r: TokenEndpointResult): void {
+  if (r.ok) sendNodeJson(res, r.response);
+  else sendNodeError(res, r.error);
 }
 
 /**

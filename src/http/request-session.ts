@@ -17,12 +17,16 @@ import { LEAKY_CARRIER_HEADERS } from './carriers.js';
 import type { CookieConfig } from './cookies.js';
 import { clearCookieHeader, setCookieHeader } from './cookies.js';
 import { NO_STORE } from './credential-headers.js';
+import { asksForDeadlines, DEADLINES_HEADER, deadlinesLine } from './deadlines.js';
 import type { CsrfConfig } from './csrf.js';
 import { csrfTokenFor, csrfTokenMatches } from './csrf.js';
 import { HeadersSentError, HttpError } from './errors.js';
+import type { HttpRequest } from './request.js';
 
 /** @internal what a request session needs from its HTTP configuration */
 export interface SessionContext {
+  /** The client's IP: the socket peer, or what trusted proxies say. */
+  readonly resolveIp: (remoteAddress: string | undefined, request: HttpRequest) => string | undefined;
   readonly backend: SessionBackend;
   readonly cookie: CookieConfig;
   readonly carriers: CarrierConfig;
@@ -32,6 +36,14 @@ export interface SessionContext {
   /** The adapter's `onError`: changes that could not reach the client and nobody awaits. */
   readonly report: (error: unknown) => void;
 }
+
+/**
+ * Called once, when a request's session first has something to write (see
+ * `HttpSessions.begin()`); `false` means the response already started.
+ * It receives the request and the session, so that an adapter can pass one
+ * function made once rather than a closure per request.
+ */
+export type OnDirty<R extends HttpRequest = HttpRequest> = (request: R, session: RequestSession) => boolean | void;
 
 /** Where a request session is in its response: changes are taken while OPEN only. */
 const OPEN = 0;
@@ -80,15 +92,15 @@ export type HeaderLine = readonly [string, string];
  */
 export class RequestSession {
   readonly #ctx: SessionContext;
-  readonly #client: () => ClientInfo;
+  readonly #request: HttpRequest;
+  #clientInfo: ClientInfo | null = null;
   readonly #presented: string | null;
   readonly #carrier: Carrier | null;
-  #onDirty: (() => boolean | void) | null;
+  #onDirty: OnDirty | null;
   #loading: Promise<this> | null = null;
   #loaded = false;
   #current: Current | null = null;
   #backendRequest: BackendRequest | null = null;
-  readonly #cookieHeader: () => string | undefined;
   #invalid: RefusalReason | null = null;
   #issued = false;
   #clear = false;
@@ -99,20 +111,17 @@ export class RequestSession {
   #set: Map<string, unknown> | null = null;
   #unset: Set<string> | null = null;
 
-  /** @internal created by the HTTP layer, never by applications */
-  constructor(
-    ctx: SessionContext,
-    presented: { token: string; carrier: Carrier } | null,
-    client: () => ClientInfo,
-    onDirty?: () => boolean | void,
-    cookieHeader: () => string | undefined = () => undefined,
-  ) {
+  /**
+   * @internal created by the HTTP layer, never by applications. Takes the
+   * request view itself rather than closures over it: the read path makes no
+   * function per request.
+   */
+  constructor(ctx: SessionContext, request: HttpRequest, token: string | null, carrier: Carrier | null, onDirty: OnDirty | null) {
     this.#ctx = ctx;
-    this.#cookieHeader = cookieHeader;
-    this.#presented = presented?.token ?? null;
-    this.#carrier = presented?.carrier ?? null;
-    this.#client = client;
-    this.#onDirty = onDirty ?? null;
+    this.#request = request;
+    this.#presented = token;
+    this.#carrier = token === null ? null : carrier;
+    this.#onDirty = onDirty;
     // A token that travelled in a URL or form: the response must carry no-referrer and no-store.
     this.#dirty = this.#carrier === 'url' || this.#carrier === 'form';
   }
@@ -136,7 +145,7 @@ export class RequestSession {
     if (this.#presented !== null) {
       let result: Awaited<ReturnType<BackendRequest['load']>>;
       try {
-        result = await this.#backend().load(this.#client(), this.#carrier);
+        result = await this.#backend().load(this.client, this.#carrier);
       } catch (err) {
         // A store outage must not stick: the next call tries again.
         this.#loading = null;
@@ -157,6 +166,8 @@ export class RequestSession {
       }
     }
     this.#loaded = true;
+    // The answer must carry the deadlines the client asked for: the response goes through responseHeaders().
+    if (this.#asksDeadlines()) this.#markDirty();
     return this;
   }
 
@@ -224,7 +235,11 @@ export class RequestSession {
    * ```
    */
   get client(): ClientInfo {
-    return this.#client();
+    if (this.#clientInfo === null) {
+      const request = this.#request;
+      this.#clientInfo = { ip: this.#ctx.resolveIp(request.remoteAddress, request), userAgent: request.header('user-agent') };
+    }
+    return this.#clientInfo;
   }
 
   /**
@@ -323,7 +338,7 @@ export class RequestSession {
     if (typeof userId !== 'string' || userId === '') throw new LatchkeyTypeError('login() needs a userId string');
     this.#openForChange('login()');
     await this.load();
-    const next = await this.#backend().login(this.#current, userId, options.authLevel, this.#client());
+    const next = await this.#backend().login(this.#current, userId, options.authLevel, this.client);
     this.#stillOpen('login()');
     this.#issue(next);
   }
@@ -384,7 +399,7 @@ export class RequestSession {
     await this.load();
     const cur = this.#current;
     if (cur === null) return false;
-    const next = await this.#backend().rotate(cur, { reauthenticated: options.reauthenticated === true, authLevel: options.authLevel }, this.#client());
+    const next = await this.#backend().rotate(cur, { reauthenticated: options.reauthenticated === true, authLevel: options.authLevel }, this.client);
     this.#stillOpen('rotate()');
     if (next !== null) {
       this.#issue(next);
@@ -491,7 +506,7 @@ export class RequestSession {
     const cur = this.#current;
     if (cur === null) {
       if (setObject === undefined) return;
-      this.#issue(await this.#backend().create(setObject, this.#client()));
+      this.#issue(await this.#backend().create(setObject, this.client));
       return;
     }
     const r = await this.#backend().patch(cur, setObject, unsetList);
@@ -504,8 +519,9 @@ export class RequestSession {
    * The headers the response must carry: `Set-Cookie` for a new or expired
    * token (and the CSRF cookie), `Cache-Control: no-store` whenever a
    * credential is set, cleared or handed out, `Clear-Site-Data` after a
-   * sign-out, and no-referrer for the URL and form carriers. Used by
-   * adapters after {@link commit}.
+   * sign-out, no-referrer for the URL and form carriers, and
+   * `Latchkey-Deadlines` (with `no-store`) when the request asked for it
+   * and loaded its session. Used by adapters after {@link commit}.
    */
   responseHeaders(): HeaderLine[] {
     const out: HeaderLine[] = [];
@@ -525,12 +541,17 @@ export class RequestSession {
     // A cached copy of a response that sets a cookie or hands out a token (session.token) would give it to the next reader.
     else if (out.length > 0 || this.#issued || this.#clear || this.#signedOut) out.push(...NO_STORE);
     if (this.#signedOut) out.push(this.#ctx.clearSiteData);
+    if (this.#loaded && this.#asksDeadlines()) {
+      // Deadlines go stale: never on a response a cache may keep. By the system clock, as the engine's (its default).
+      out.push(deadlinesLine(this.#current?.session ?? null, Date.now()));
+      if (!out.some(([name]) => name === 'cache-control')) out.push(...NO_STORE);
+    }
     return out;
   }
 
   /** The backend's view of this request, made on first use: a request that never touches its session costs nothing. */
   #backend(): BackendRequest {
-    return (this.#backendRequest ??= this.#ctx.backend.request(this.#presented, this.#cookieHeader));
+    return (this.#backendRequest ??= this.#ctx.backend.request(this.#presented, this.#request));
   }
 
   #checkKey(key: string): void {
@@ -573,12 +594,17 @@ export class RequestSession {
    * then holds the response for the commit). An adapter's `onDirty` answers
    * `false` when the response already went out: nothing can reach it any more.
    */
+  /** Whether the request asked for its session's deadlines (`Latchkey-Deadlines: ?1`); read only where it matters, never on the plain read path. */
+  #asksDeadlines(): boolean {
+    return asksForDeadlines(this.#request.header(DEADLINES_HEADER));
+  }
+
   #markDirty(): void {
     if (this.#dirty) return;
     this.#dirty = true;
     const notify = this.#onDirty;
     this.#onDirty = null;
-    if (notify !== null && notify() === false) this.#phase = SENT;
+    if (notify !== null && notify(this.#request, this) === false) this.#phase = SENT;
   }
 
   /** A writer's first step: refused once the response started (or when marking it dirty shows that it has). */

@@ -16,7 +16,8 @@
  *
  * Every answer that carries a token (in its body or a cookie) or clears one
  * is `Cache-Control: no-store`; the logout endpoint's answer also carries
- * `Clear-Site-Data` (`clearSiteData`).
+ * `Clear-Site-Data` (`clearSiteData`). The sign-in and refresh answers tell
+ * the client when the family ends (`Latchkey-Deadlines`, see `./deadlines.ts`).
  *
  * CSRF, cookie carrier only: SameSite=Strict keeps the cookies off cross-site
  * requests, and every unsafe request that a cookie authenticates (and every
@@ -50,6 +51,7 @@ import { clientIpResolver } from './client.js';
 import { clearCookieHeader, readCookie, setCookieHeader, type CookieConfig } from './cookies.js';
 import { clearSiteDataLine, NO_STORE as NO_STORE_LINES, type ClearSiteDataOptions } from './credential-headers.js';
 import { checkOrigin, csrfConfig, isSafeMethod, type CsrfConfig } from './csrf.js';
+import { deadlinesLine } from './deadlines.js';
 import { HttpError, throttled, toHttpError } from './errors.js';
 import {
   accessCookieConfig,
@@ -309,10 +311,12 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
   }
 
   function respond(pair: TokenPair): TokenResponse {
+    // The family's deadlines, counted from its last refresh: the moment of this answer by the engine's clock.
+    const deadlines = deadlinesLine(pair.session, pair.session.lastSeenAt);
     if (access === null || refresh === null) {
       return {
         status: 200,
-        headers: NO_STORE,
+        headers: [...NO_STORE, deadlines],
         body: { access_token: pair.accessToken, token_type: 'Bearer', expires_in: pair.expiresIn, refresh_token: pair.refreshToken },
       };
     }
@@ -320,6 +324,7 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
       status: 200,
       headers: [
         ...NO_STORE,
+        deadlines,
         ['set-cookie', setCookieHeader(access, pair.accessToken, pair.expiresIn)],
         ['set-cookie', setCookieHeader(refresh, pair.refreshToken, refreshLifetime(pair.session))],
       ],

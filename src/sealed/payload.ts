@@ -16,6 +16,9 @@ export interface SealedSession extends Session {
   readonly userEpoch: number;
 }
 
+/** The `kind` of every sealed session: it lives in its cookie, not in a store record. */
+export const SEALED_KIND = 'sealed';
+
 /** @internal the decoded payload: a session and, when its data was spilled, the store handle holding it */
 export interface Payload {
   readonly session: SealedSession;
@@ -99,6 +102,7 @@ export function decodePayload(plaintext: Uint8Array): Payload | null {
   return {
     session: {
       handle: sid,
+      kind: SEALED_KIND,
       userId: user,
       createdAt: c,
       issuedAt: c + (w[ISSUED] as number),

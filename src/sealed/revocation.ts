@@ -1,26 +1,28 @@
 /**
- * Revocation epochs for sealed sessions, kept as ordinary records of any
- * latchkey {@link Store} (no new store contract).
+ * Revocation epochs for sealed sessions, kept in the key-value facet of any
+ * latchkey {@link Store} (`store.kv`, namespace `'sealed'`).
  *
- * One record per user (or, for an anonymous session, per session) holds:
+ * One value per user (or, for an anonymous session, per session) holds, as
+ * JSON:
  * - `e`, the user's epoch: a session sealed under an older epoch is revoked
  *   ("log out everywhere");
  * - `s:<session id>` for each session revoked one by one, until its
  *   absolute deadline.
  *
- * Opening a session reads that one record (or an in-process cached copy no
- * older than the configured staleness bound). The record's handle is a hash
- * of the user id, so it is stable across key rotations; its `secretHash` is
- * empty, so no token can ever validate against it if the store is shared
- * with the stateful engine.
+ * Opening a session reads that one value (or an in-process cached copy no
+ * older than the configured staleness bound). Its key is a hash of the user
+ * id, so it is stable across key rotations and never shows the user id.
+ * Writes are compare-and-set (`set` with `{ ifValue }`), so that concurrent
+ * revocations of one user never lose each other.
  *
  * @module
  */
 import { sha256, toBase64url } from '#primitives';
 import type { Clock } from '../core/clock.js';
-import type { SessionData, SessionRecord } from '../core/model.js';
+import type { SessionData } from '../core/model.js';
 import type { Store } from '../core/store.js';
 import { StoreUnavailableError } from '../core/errors.js';
+import { jsonObject, SEALED_NAMESPACE } from './spill.js';
 
 /** @internal */
 export interface EpochCacheConfig {
@@ -92,9 +94,9 @@ export class Revocations {
       const hit = cache.get(subject);
       if (hit !== undefined && now - hit.at < (this.#cacheCfg as EpochCacheConfig).ttlMs) return hit.data;
     }
-    const handle = handleOf(subject);
-    const record = await this.#call(() => this.#store.get(handle));
-    const data = record !== null && record.status === 'active' && record.expiresAt > now ? record.data : EMPTY;
+    const key = handleOf(subject);
+    const stored = await this.#call(() => this.#store.kv.get(SEALED_NAMESPACE, key, now));
+    const data = stored === null ? EMPTY : parsed(stored.value);
     if (cache !== null) {
       cache.delete(subject);
       if (cache.size >= (this.#cacheCfg as EpochCacheConfig).maxEntries) {
@@ -107,26 +109,22 @@ export class Revocations {
     return data;
   }
 
-  /** Read-modify-write with compare-and-set, creating the record when missing. */
+  /** Read-modify-write with compare-and-set, creating the value when missing. */
   async #write(subject: string, change: (data: SessionData, now: number) => { set: Record<string, unknown>; unset: string[] }): Promise<void> {
-    const store = this.#store;
-    const handle = handleOf(subject);
+    const kv = this.#store.kv;
+    const key = handleOf(subject);
     for (let attempt = 0; attempt < 8; attempt++) {
       const now = this.#clock.now();
       const expiresAt = now + this.#retainMs;
-      const record = await this.#call(() => store.get(handle));
-      if (record === null || record.status !== 'active' || record.expiresAt <= now) {
-        if (record !== null) await this.#call(() => store.delete(handle));
-        const { set } = change(EMPTY, now);
-        if (await this.#call(() => store.create(dataRecord(handle, set, now, expiresAt)))) return this.#done(subject);
-        continue;
-      }
-      const patch = change(record.data, now);
-      const result = await this.#call(() => store.patch(handle, patch, now, record.version));
-      if (result.ok) {
-        await this.#call(() => store.touch(handle, now, expiresAt, expiresAt));
-        return this.#done(subject);
-      }
+      const stored = await this.#call(() => kv.get(SEALED_NAMESPACE, key, now));
+      const before = stored === null ? EMPTY : parsed(stored.value);
+      const { set, unset } = change(before, now);
+      const next: Record<string, unknown> = { ...before };
+      for (const k of unset) delete next[k];
+      Object.assign(next, set);
+      const entry = { value: JSON.stringify(next), expiresAt };
+      const mode = stored === null ? 'if-absent' : { ifValue: stored.value };
+      if (await this.#call(() => kv.set(SEALED_NAMESPACE, key, entry, now, mode))) return this.#done(subject);
     }
     throw new StoreUnavailableError('the revocation record kept changing under concurrent writes; try again');
   }
@@ -164,29 +162,7 @@ function stale(data: SessionData, now: number): string[] {
   return out;
 }
 
-/**
- * A record that only holds data for sealed mode (a revocation epoch, a
- * spilled payload): no user, no client, and a secret hash no token can match.
- * @internal
- */
-export function dataRecord(handle: string, data: Record<string, unknown>, now: number, expiresAt: number): SessionRecord {
-  return {
-    handle,
-    // No secret hashes to '': no token can validate against this record.
-    secretHash: '',
-    userId: null,
-    status: 'active',
-    successor: null,
-    createdAt: now,
-    issuedAt: now,
-    lastSeenAt: now,
-    authTime: null,
-    authLevel: 0,
-    idleExpiresAt: expiresAt,
-    absoluteExpiresAt: expiresAt,
-    expiresAt,
-    version: 1,
-    data,
-    client: null,
-  };
+/** A stored revocation value; anything unreadable counts as empty (nothing revoked by it). */
+function parsed(text: string): SessionData {
+  return jsonObject(text) ?? EMPTY;
 }

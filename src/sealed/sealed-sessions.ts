@@ -11,7 +11,7 @@
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { describe, durationOption, type Duration } from '../core/duration.js';
-import { ConfigError, InvalidDataError, LatchkeyTypeError, StoreUnavailableError } from '../core/errors.js';
+import { ConfigError, InvalidDataError, LatchkeyTypeError } from '../core/errors.js';
 import { callStore, storeTimeoutMs } from '../core/store-call.js';
 import type { SessionData } from '../core/model.js';
 import type { SessionDataInput } from '../core/session-data.js';
@@ -22,8 +22,10 @@ import { mintHandle } from '../core/token.js';
 import { authLevelArg, normaliseData, normalisePatch, positiveInt, userIdArg } from '../core/arguments.js';
 import { chunkName, joinBlob, splitBlob, type ChunkLimits, type CookieReader, type CookieWrite } from './chunks.js';
 import { keyringOf, type SealSecret } from './keys.js';
-import { decodePayload, encodePayload, type SealedSession } from './payload.js';
-import { dataRecord, Revocations } from './revocation.js';
+import { decodePayload, encodePayload, SEALED_KIND, type SealedSession } from './payload.js';
+import { Revocations } from './revocation.js';
+import { putSpill, readSpill } from './spill.js';
+import { requireKeyValues } from '../core/key-values.js';
 import { sealerCore, type UnsealFailure } from './sealer.js';
 
 /** Options of {@link createSealedSessions}. Every field but `secrets` has a default. */
@@ -71,9 +73,10 @@ export interface SealedSessionsOptions {
   maxDataBytes?: number;
   /**
    * Where revocation epochs live (per session and per user), and spilled
-   * data. Sealed mode keeps two kinds of ordinary records there: one
-   * revocation record per user (or anonymous session), and the data of
-   * spilled sessions. Required unless `revocable: false`.
+   * data: sealed mode keeps them in the store's key-value facet
+   * (`store.kv`, namespace `'sealed'`), one revocation value per user (or
+   * anonymous session) and the data of each spilled session, never as
+   * session records. Required unless `revocable: false`.
    */
   store?: Store;
   /**
@@ -241,6 +244,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
   if (store !== null && (typeof store !== 'object' || typeof store.get !== 'function' || store.capabilities === undefined)) {
     throw new ConfigError('store must be a latchkey Store, e.g. memoryStore() from latchkey/stores/memory or sqliteStore() from latchkey/stores/sqlite');
   }
+  if (store !== null) requireKeyValues(store);
   revocableOption(options.revocable, store !== null);
   const overflow = options.overflow ?? (store !== null ? 'spill' : 'chunk');
   if (overflow !== 'chunk' && overflow !== 'spill') throw new ConfigError(`overflow must be 'chunk' or 'spill' (got ${describe(overflow)})`);
@@ -272,6 +276,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
     const absoluteExpiresAt = now + cfg.timeouts.absoluteMs;
     return {
       handle: mintHandle(),
+      kind: SEALED_KIND,
       userId: input.userId,
       createdAt: now,
       issuedAt: now,
@@ -305,10 +310,8 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
     const known = spilledData.get(session.data);
     // Only for the same session: another (e.g. after login) has another lifetime.
     if (known !== undefined && known.sessionId === session.handle) return known.handle;
-    const s = store as Store;
     const handle = mintHandle();
-    const record = dataRecord(handle, session.data as Record<string, unknown>, now, session.absoluteExpiresAt);
-    if (!(await call(() => s.create(record)))) throw new StoreUnavailableError('the store refused a fresh spill handle; is create() atomic?');
+    await putSpill(store as Store, call, handle, session.data, now, session.absoluteExpiresAt);
     spilledData.set(session.data, { handle, sessionId: session.handle });
     return handle;
   }
@@ -344,14 +347,14 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
         } else {
           const s = store as Store;
           // Revocation and spill are read together: one round trip.
-          const [revoked, spilled] = await Promise.all([
+          const [revoked, data] = await Promise.all([
             revocations.isRevoked(session.userId, session.handle, session.userEpoch),
-            call(() => s.get(spillHandle)),
+            readSpill(s, call, spillHandle, now),
           ]);
           if (revoked) return fail('revoked', joined.chunks);
-          if (spilled === null || spilled.status !== 'active' || spilled.expiresAt <= now) return fail('spill-missing', joined.chunks);
-          session = { ...session, data: spilled.data };
-          spilledData.set(spilled.data, { handle: spillHandle, sessionId: session.handle });
+          if (data === null) return fail('spill-missing', joined.chunks);
+          session = { ...session, data };
+          spilledData.set(data, { handle: spillHandle, sessionId: session.handle });
         }
       }
       let reseal: 'key-rotation' | 'touch' | null = opened.staleKey ? 'key-rotation' : null;

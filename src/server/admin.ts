@@ -45,9 +45,8 @@ import type { RequestSession } from '../http/request-session.js';
 import { loginThrottle } from './login-throttle.js';
 import type { AdminFrame } from './admin/views.js';
 import { errorPage, eventsPage, loginPage, OVERVIEW_SCRIPT, overviewPage, searchPage, span, userPage } from './admin/views.js';
-import { API_KEY_USER } from '../core/api-keys.js';
 import type { ServiceContext } from './context.js';
-import { RESERVED_USER_PREFIX } from './context.js';
+import { SERVICE_KINDS } from './context.js';
 import { htmlHeaders } from './html.js';
 import type { MetricsSnapshot } from './metrics.js';
 import { redactStoreUrl } from '../stores/url.js';
@@ -57,8 +56,11 @@ import { retryAfter } from '../http/errors.js';
 /** The dashboard's session cookie. The demo site uses another. */
 export const ADMIN_COOKIE = '__Host-admin';
 
-/** The user id of the dashboard's sessions: reserved, so that the `/v1` API can never mint one. */
-export const ADMIN_USER = `${RESERVED_USER_PREFIX}admin`;
+/**
+ * The kind of the dashboard's sessions: its engine honours no other, and
+ * `/v1` never answers for one, so its admin needs no reserved user id.
+ */
+export const ADMIN_KIND = SERVICE_KINDS.admin;
 
 
 /** The flash messages that redirects may ask for: constant text only, never text from the URL. */
@@ -83,13 +85,9 @@ type NoticeCode = keyof typeof NOTICES | 'revoked-all';
 export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
   await app.register(
     async (scope) => {
-      const engine = ctx.engine({
-        idleTimeout: '30m',
-        absoluteTimeout: '8h',
-        binding: { userAgent: true },
-        // Only the admin's (and the anonymous sign-in form's) tokens: another engine's token in this cookie is unknown, untouched.
-        accepts: (r) => r.userId === null || r.userId === ADMIN_USER,
-      });
+      // Its own kind: another engine's token in this cookie is unknown here, and left untouched.
+      const engine = ctx.engine({ kind: ADMIN_KIND, idleTimeout: '30m', absoluteTimeout: '8h', binding: { userAgent: true } });
+      const adminUser = ctx.admin.username;
       await scope.register(latchkey, {
         sessions: engine,
         cookie: { name: ADMIN_COOKIE },
@@ -104,7 +102,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
       /** The admin's loaded session, or `null` (no session, or one of someone else's planted in the cookie). */
       const adminSession = async (request: FastifyRequest): Promise<RequestSession | null> => {
         const session = await request.session.load();
-        return session.userId === ADMIN_USER ? session : null;
+        return session.userId === adminUser ? session : null;
       };
       const frame = (session: RequestSession): AdminFrame => ({ csrf: session.csrfToken ?? '', username: ctx.admin.username, now: Date.now() });
       const toLogin = (reply: FastifyReply): FastifyReply => redirect(reply, '/admin/login');
@@ -129,7 +127,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
 
       scope.get('/login', async (request, reply) => {
         const session = await request.session.load();
-        if (session.userId === ADMIN_USER) return redirect(reply, '/admin');
+        if (session.userId === adminUser) return redirect(reply, '/admin');
         const code = queryString(request, 'notice');
         const notice = code === 'signed-out' ? NOTICES['signed-out'] : null;
         return html(reply, 200, loginPage({ error: null, username: '', csrf: session.csrfToken, notice }));
@@ -151,7 +149,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
           return html(reply, 401, loginPage({ error: 'Wrong user name or password.', username, csrf: session.csrfToken }));
         }
         throttle.succeeded(ip);
-        await session.login(ADMIN_USER, { authLevel: 1 });
+        await session.login(adminUser, { authLevel: 1 });
         ctx.log.info({ ip, handle: session.handle }, 'admin signed in');
         return redirect(reply, '/admin');
       });
@@ -216,7 +214,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
         const back = (user: string, notice: NoticeCode): string =>
           user === '' || refuseUser(user) !== null ? '/admin' : `/admin/users?user=${encodeURIComponent(user)}&notice=${notice}`;
         const handle = request.params.handle;
-        // get() answers null for anything that is not a session handle (an API key's id among them).
+        // A session of any kind (an API session, a token family, a demo or dashboard session); null for anything else.
         const target = await ctx.sessions.get(handle);
         if (target === null) return redirect(reply, back(formUser, 'not-found'));
         ctx.log.info({ handle, userId: target.userId }, 'admin revoked a session');
@@ -242,6 +240,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
           at: Date.now(),
           kind: 'revoked-all',
           userId: user,
+          sessionKind: null,
           handle: null,
           ip,
           detail: `${revoked.length} session${revoked.length === 1 ? '' : 's'} revoked from the admin dashboard`,
@@ -257,12 +256,9 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
   );
 }
 
-const apiKeyRefusal = 'API keys are not sessions: list and revoke them with the CLI (latchkey apikeys list, latchkey apikeys revoke <id>).';
-
 /** Why a user id cannot be looked up here, or `null`. */
 function refuseUser(user: string): string | null {
   if (user.length > MAX_USER_ID) return `User ids are at most ${MAX_USER_ID} characters.`;
-  if (user.startsWith(API_KEY_USER)) return apiKeyRefusal;
   return null;
 }
 

@@ -7,7 +7,6 @@
  */
 import { MAX_USER_ID } from '../core/arguments.js';
 import { MAX_ACCESS_TOKEN_LENGTH } from '../core/token.js';
-import { RESERVED_USER_PREFIX } from './context.js';
 import { SERVICE_ERROR_CODES } from './errors.js';
 
 type Schema = Record<string, unknown>;
@@ -46,9 +45,10 @@ export const SCHEMAS: Record<string, Schema> = {
   Session: {
     type: 'object',
     description: 'A valid session. Timestamps are milliseconds since the Unix epoch.',
-    required: ['handle', 'userId', 'createdAt', 'issuedAt', 'lastSeenAt', 'authTime', 'authLevel', 'idleExpiresAt', 'absoluteExpiresAt', 'version', 'data', 'client'],
+    required: ['handle', 'kind', 'userId', 'createdAt', 'issuedAt', 'lastSeenAt', 'authTime', 'authLevel', 'idleExpiresAt', 'absoluteExpiresAt', 'version', 'data', 'client'],
     properties: {
       handle: { type: 'string', description: 'Public id of the session: safe to log and show.' },
+      kind: { type: 'string', description: 'The kind of session: `session` for those of `/v1/sessions`.' },
       userId: { type: ['string', 'null'] },
       createdAt: { type: 'integer' },
       issuedAt: { type: 'integer' },
@@ -64,9 +64,10 @@ export const SCHEMAS: Record<string, Schema> = {
   },
   DeviceSession: {
     type: 'object',
-    required: ['handle', 'createdAt', 'lastSeenAt', 'authTime', 'expiresAt', 'ip', 'userAgent', 'device'],
+    required: ['handle', 'kind', 'createdAt', 'lastSeenAt', 'authTime', 'expiresAt', 'ip', 'userAgent', 'device'],
     properties: {
       handle: { type: 'string' },
+      kind: { type: 'string', enum: ['session', 'refresh'], description: '`session`: a session of `/v1/sessions`; `refresh`: a token family of `/v1/tokens`.' },
       createdAt: { type: 'integer' },
       lastSeenAt: { type: 'integer' },
       authTime: { type: ['integer', 'null'] },
@@ -113,14 +114,11 @@ export const SCHEMAS: Record<string, Schema> = {
   },
 };
 
-/** Names (user ids, data keys) with latchkey's own prefix are refused: they belong to API keys, the dashboard, the demo, families. */
-const reserved: Schema = { not: { pattern: `^${RESERVED_USER_PREFIX}` } };
 const userId: Schema = {
   type: 'string',
   minLength: 1,
   maxLength: MAX_USER_ID,
-  ...reserved,
-  description: `Your user id. Ids starting with \`${RESERVED_USER_PREFIX}\` are reserved.`,
+  description: 'Your user id: any string of 1 to 256 characters. The service\'s own sessions (dashboard, demo) are records of other kinds, never answered for here.',
 };
 const handle: Schema = { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$', description: 'A session handle.' };
 const token: Schema = { type: 'string', minLength: 1, maxLength: 1024 };
@@ -133,8 +131,7 @@ const client: Schema = {
 const data: Schema = {
   type: 'object',
   additionalProperties: true,
-  propertyNames: reserved,
-  description: `JSON session data. Keys starting with \`${RESERVED_USER_PREFIX}\` are reserved.`,
+  description: 'JSON session data.',
 };
 const obj = (required: string[], properties: Record<string, Schema>): Schema => ({ type: 'object', additionalProperties: false, required, properties });
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
@@ -243,7 +240,7 @@ export const API_ROUTES: ReadonlyArray<RouteSpec<OperationId>> = [
     tag: 'sessions',
     auth: true,
     params: obj(['handle'], { handle }),
-    body: obj([], { set: data, unset: { type: 'array', maxItems: 1000, items: { type: 'string', minLength: 1, maxLength: 256, ...reserved } } }),
+    body: obj([], { set: data, unset: { type: 'array', maxItems: 1000, items: { type: 'string', minLength: 1, maxLength: 256 } } }),
     responses: { 200: { description: 'The session after the change.', schema: obj(['session'], { session: ref('Session') }) }, ...COMMON, 404: E('No active session with this handle.') },
   },
   {

@@ -8,12 +8,11 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ClientInfo, Session } from '../core/model.js';
-import { parseToken } from '../core/token.js';
 import { readBearer } from '../http/carriers.js';
 import { throttled } from '../http/errors.js';
 import { API_ROUTES, type OperationId } from './api-routes.js';
 import type { ServiceContext } from './context.js';
-import { RESERVED_USER_PREFIX } from './context.js';
+import { SERVICE_KINDS } from './context.js';
 import { apiError } from './errors.js';
 
 export { API_ROUTES, SCHEMAS } from './api-routes.js';
@@ -26,27 +25,18 @@ interface Req<B = unknown, P = unknown, Q = unknown> extends FastifyRequest {
 }
 
 /**
- * The data key that marks a token-mode family. Callers cannot set or unset
- * it (data keys with the reserved prefix are refused).
+ * The sessions of the `/v1/sessions` routes: records of kind `'session'`.
+ * The service's sessions engine honours only these, so a token of another
+ * kind (a refresh token, a dashboard or demo cookie) is `unknown` to
+ * validate and rotate before any side effect; the routes by handle (patch,
+ * delete), which reach every kind, check it themselves.
  */
-export const FAMILY_KEY = `${RESERVED_USER_PREFIX}family`;
-
-/**
- * The records of the `/v1/sessions` routes: neither a reserved user's (API
- * keys, the dashboard's admin, the demo's users) nor a token family. The
- * service's sessions engine honours only these (`accepts`), so a token of
- * another kind is `unknown` to validate and rotate before any side effect;
- * the routes by handle (patch, delete), which the engine does not filter,
- * check it themselves.
- */
-export function isApiRecord(r: Pick<Session, 'userId' | 'data'>): boolean {
-  return r.userId !== null && !r.userId.startsWith(RESERVED_USER_PREFIX) && r.data[FAMILY_KEY] !== true;
+export function isApiSession(s: Pick<Session, 'kind'>): boolean {
+  return s.kind === SERVICE_KINDS.sessions;
 }
 
-/** The records of token mode: the token engine honours only these. */
-export function isFamilyRecord(r: Pick<Session, 'data'>): boolean {
-  return r.data[FAMILY_KEY] === true;
-}
+/** What `/v1`'s calls by user reach: its sessions and token families, never the dashboard's or the demo's. */
+const API_KINDS = { kinds: SERVICE_KINDS.api };
 
 function clientOf(c: { ip?: string; userAgent?: string } | undefined): ClientInfo | undefined {
   return c === undefined ? undefined : { ip: c.ip, userAgent: c.userAgent };
@@ -59,20 +49,6 @@ function clientOf(c: { ip?: string; userAgent?: string } | undefined): ClientInf
  */
 export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
   const { sessions, tokens, apiKeys, metrics } = ctx;
-
-  /**
-   * Whether a presented refresh token names a record that is not a family's
-   * (a live session, or a session's rotation tombstone): refused by `/v1/tokens/revoke`, whose family walk
-   * revokes by handle, which no engine filters. Refresh needs no such check:
-   * the token engine's `accepts` refuses the rotation.
-   */
-  const isOtherKind = async (presented: string): Promise<boolean> => {
-    const parsed = parseToken(presented);
-    if (parsed === null) return false;
-    const record = await ctx.store.get(parsed.handle);
-    // A session's `rotated` tombstone counts too: the family walk would follow its successor.
-    return record !== null && record.status !== 'revoked' && !(record.status === 'active' && isFamilyRecord(record));
-  };
 
   /** A client that sent a burst of invalid tokens waits (the engine counts them per `client.ip`). */
   const refuseThrottled = (client: { ip?: string } | undefined): void => {
@@ -134,7 +110,7 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
       async patchSessionData(request: Req<{ set?: Record<string, unknown>; unset?: string[] }, { handle: string }>) {
         const { handle } = request.params;
         const before = await sessions.get(handle);
-        if (before === null || !isApiRecord(before)) throw apiError(404, 'not-found', 'no active session with this handle');
+        if (before === null || !isApiSession(before)) throw apiError(404, 'not-found', 'no active session with this handle');
         // A key-level patch: concurrent patches of other keys are not conflicts, so no compare-and-set.
         const r = await sessions.patch(handle, { set: request.body.set, unset: request.body.unset });
         if (!r.ok) throw apiError(404, 'not-found', 'no active session with this handle');
@@ -143,22 +119,23 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
       async revokeSession(request: Req<never, { handle: string }>, reply) {
         const { handle } = request.params;
         const s = await sessions.get(handle);
-        if (s !== null && isApiRecord(s)) {
+        if (s !== null && isApiSession(s)) {
           if (await sessions.revoke(handle)) return reply.code(204).send();
-        } else {
+        } else if (s === null || s.kind === SERVICE_KINDS.tokens) {
           // A token family, by any handle it had (an access token's sid): ending it ends its access tokens too.
-          const family = await tokens.refreshTokens.session(handle);
-          if (family !== null && isFamilyRecord(family) && (await tokens.revokeFamily(handle))) return reply.code(204).send();
+          // Token mode ends only lineages whose live record is of its own kind.
+          if (await tokens.revokeFamily(handle)) return reply.code(204).send();
         }
         throw apiError(404, 'not-found', 'no active session or token family with this handle');
       },
       async listUserSessions(request: Req<never, { userId: string }>) {
-        return { sessions: (await sessions.list(request.params.userId)) };
+        return { sessions: await sessions.list(request.params.userId, API_KINDS) };
       },
       async revokeUserSessions(request: Req<never, { userId: string }, { except?: string }>) {
-        const revoked = await sessions.revokeUser(request.params.userId, request.query.except !== undefined ? { except: request.query.except } : {});
+        const except = request.query.except;
+        const revoked = await sessions.revokeUser(request.params.userId, except !== undefined ? { ...API_KINDS, except } : API_KINDS);
         if (revoked.length > 0) {
-          ctx.feed.push({ at: Date.now(), kind: 'revoked-all', userId: request.params.userId, handle: null, ip: null, detail: `${revoked.length} session(s) revoked through the API` });
+          ctx.feed.push({ at: Date.now(), kind: 'revoked-all', userId: request.params.userId, sessionKind: null, handle: null, ip: null, detail: `${revoked.length} session(s) revoked through the API` });
         }
         return { revoked };
       },
@@ -166,7 +143,7 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
         const b = request.body;
         const pair = await tokens.issue({
           userId: b.userId,
-          data: { ...b.data, ...(b.scope !== undefined ? { scope: b.scope } : {}), [FAMILY_KEY]: true },
+          data: { ...b.data, ...(b.scope !== undefined ? { scope: b.scope } : {}) },
           client: clientOf(b.client),
         });
         metrics.tokensIssued.inc();
@@ -185,7 +162,7 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
         return { accessToken: r.accessToken, refreshToken: r.refreshToken, tokenType: r.tokenType, expiresIn: r.expiresIn };
       },
       async revokeRefreshToken(request: Req<{ refreshToken: string }>) {
-        if (await isOtherKind(request.body.refreshToken)) return { revoked: false };
+        // Token mode ends only families of its own kind: a session token here revokes nothing.
         return { revoked: await tokens.revoke(request.body.refreshToken) };
       },
       async introspectToken(request: Req<{ token: string }>) {

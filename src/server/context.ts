@@ -54,18 +54,36 @@ export interface ServiceContext {
   readonly log: FastifyBaseLogger;
   /**
    * A further engine over the shared store (the dashboard's own sessions, for
-   * one). Its events reach the feed and the metrics; it is closed with the
-   * service, before the service closes the store (an engine never closes a
-   * store it is handed).
+   * one), of a kind of its own: not `'session'` nor `'refresh'`, the kinds
+   * of `/v1` (a `ConfigError` says so). Its events reach the feed and the
+   * metrics, labelled with its kind; it is closed with the service, before
+   * the service closes the store (an engine never closes a store it is
+   * handed).
    */
-  engine(options: Omit<SessionsOptions, 'store'>): Sessions;
+  engine(options: Omit<SessionsOptions, 'store' | 'kind'> & { kind: string }): Sessions;
   /** When the service started, ms since epoch. */
   readonly startedAt: number;
 }
 
 /**
- * User ids that start with this prefix belong to latchkey itself (API keys,
- * the dashboard's admin). The `/v1` API refuses them, so that no caller can
- * mint a session that stands for one.
+ * The kinds of the service's records. Each engine honours only tokens of its
+ * own kind, so that no token of one (a refresh token, a demo or dashboard
+ * cookie) is valid at another or touched by it, and user ids need no
+ * reserved prefix: `alice` of the demo is the demo's, `alice` of `/v1` the
+ * application's.
+ *
+ * @example
+ * ```ts
+ * const mine = await ctx.sessions.list('alice', { kinds: [...SERVICE_KINDS.api] });
+ * ```
  */
-export const RESERVED_USER_PREFIX = 'latchkey:';
+export const SERVICE_KINDS = {
+  /** What `/v1` answers for: its sessions and its token families. */
+  api: ['session', 'refresh'],
+  sessions: 'session',
+  tokens: 'refresh',
+  admin: 'admin',
+  demo: 'demo',
+  /** The demo's single-page section (`/demo/app`): token families of the demo's users. */
+  demoApp: 'demo-app',
+} as const;

@@ -7,15 +7,16 @@
  * this device never is. Plain server-rendered HTML that works without
  * JavaScript; every form carries the CSRF token.
  *
- * The demo runs on an engine of its own over the service's store, so the
- * admin dashboard sees and revokes its sessions. Demo users are `alice`,
- * `bob` and `carol`, password `demo`; their user ids are
- * `latchkey:demo:alice`... under the reserved prefix, so that a demo visitor
- * can never list or revoke the sessions of a real user named `alice`, the
- * `/v1` API never honours a demo token (nor the demo a `/v1` token), and the
- * public password opens nothing but the demo. Each demo user keeps at most
- * 10 sessions (the oldest is signed out), and failed sign-ins are braked per
- * client IP.
+ * The demo runs on an engine of its own kind, `'demo'`, over the service's
+ * store, so the admin dashboard sees and revokes its sessions (labelled
+ * `demo`). Demo users are `alice`, `bob` and `carol`, password `demo`, and
+ * their user ids are just that: the kind keeps them apart from the
+ * application's users. The demo engine honours only demo tokens (and `/v1`
+ * never a demo token); the demo lists, counts and signs out only sessions
+ * of the demo kind, so a demo visitor can never see, evict or revoke the
+ * sessions of a real user named `alice`, and the public password opens
+ * nothing but the demo. Each demo user keeps at most 10 sessions (the
+ * oldest is signed out), and failed sign-ins are braked per client IP.
  *
  * Stable selectors for end-to-end tests (`[data-testid=...]`):
  *
@@ -49,6 +50,16 @@
  * | `sensitive-error` | sensitive page | not an email address (status 400) |
  * | `sensitive-confirmation` | /demo/sensitive after a change | "Your email is now …" |
  *
+ * The single-page section (`/demo/app`, `demo/spa.ts`) runs `latchkey/browser`
+ * in token mode; its selectors: `app-loading`, `app-signed-out`,
+ * `app-signed-in` (the two views, one shown at a time), `app-login-form`,
+ * `app-login-user`, `app-login-password`, `app-login-submit`,
+ * `app-login-error`, `app-notice` (why the last session ended,
+ * `data-reason`), `app-user`, `app-idle` and `app-absolute` (time left, m:ss),
+ * `app-expiring` (the expiry warning) with `app-countdown` and `app-stay`
+ * ("Stay signed in"), `app-call` and `app-result` (an API call),
+ * `app-sign-out`, `app-sign-out-everywhere`.
+ *
  * The pages themselves are drawn by `demo/views.ts`. Redirects are `303 See Other`. A signed-out visitor, or one whose session
  * was revoked elsewhere (the dashboard), is sent to `/demo/login` (with
  * `?reason=revoked` and the like when a session cookie was refused).
@@ -62,10 +73,11 @@ import type { Duration } from '../core/duration.js';
 import { durationOption } from '../core/duration.js';
 import type { RequestSession } from '../http/request-session.js';
 import type { ServiceContext } from './context.js';
-import { RESERVED_USER_PREFIX } from './context.js';
+import { SERVICE_KINDS } from './context.js';
 import { loginThrottle } from './login-throttle.js';
 import { retryAfter } from '../http/errors.js';
 import { DEMO_PASSWORD, DEMO_USERS, MAX_EMAIL, actionOf, homePage, loginPage, notFoundPage, reauthPage, sensitivePage, type Notice } from './demo/views.js';
+import { registerDemoApp, type DemoAppOptions } from './demo/spa.js';
 import { htmlHeaders } from './html.js';
 
 /** Options of {@link registerDemo}. */
@@ -77,11 +89,14 @@ export interface DemoOptions {
    * @default '5m'
    */
   freshFor?: Duration;
+  /** The deadlines of the single-page section (`/demo/app`). @default { idleTimeout: '2m', absoluteTimeout: '15m', accessTtl: '1m', warnBefore: '1m' } */
+  app?: DemoAppOptions;
 }
 
 /** The demo's session cookie; `__Host-` so a sibling subdomain cannot plant it. */
 const COOKIE_NAME = '__Host-demo';
-const USER_PREFIX = `${RESERVED_USER_PREFIX}demo:`;
+/** The demo's calls by user reach demo sessions only: its `alice` is not the application's. */
+const DEMO_ONLY = { kinds: [SERVICE_KINDS.demo, SERVICE_KINDS.demoApp] };
 
 /** Flash messages, chosen by a fixed code in the query string: nothing from the URL is echoed. */
 const NOTICES: Readonly<Record<string, { readonly kind: 'ok' | 'error'; readonly text: string }>> = {
@@ -116,11 +131,11 @@ const DEFAULT_RETURN = '/demo';
 export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, options: DemoOptions = {}): Promise<void> {
   const freshForMs = durationOption('demo freshFor', options.freshFor ?? '5m', { min: 1 });
   const sessions = ctx.engine({
+    kind: SERVICE_KINDS.demo,
     idleTimeout: ctx.config.idleTimeout,
     absoluteTimeout: ctx.config.absoluteTimeout,
-    // The password is public: bound what one visitor can pile up.
+    // The password is public: bound what one visitor can pile up (the limit counts demo sessions only).
     maxSessionsPerUser: { limit: 10 },
-    accepts: (r) => r.userId === null || r.userId.startsWith(USER_PREFIX),
   });
   const throttle = loginThrottle({ limit: 20, windowMs: 60_000 });
   await app.register(
@@ -132,7 +147,7 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
         const s = await request.session.load();
         const user = demoUser(s);
         if (user === null) return toLogin(reply, s);
-        const devices = await sessions.list(s.userId as string);
+        const devices = await sessions.list(user, DEMO_ONLY);
         return send(reply, 200, homePage(s, user, devices, noticeOf(request)));
       });
 
@@ -159,7 +174,7 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
           return send(reply, 401, loginPage(s, { error: true, user }));
         }
         // login() always issues a new token and kills the presented one: no fixation.
-        await s.login(USER_PREFIX + user, { authLevel: 1 });
+        await s.login(user, { authLevel: 1 });
         return reply.redirect('/demo', 303);
       });
 
@@ -175,7 +190,9 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
         if (user === null) return toLogin(reply, s);
         // It ends other devices' sessions too: only after a recent sign-in (ASVS 5.0 7.5.2).
         if (!s.isFresh(freshForMs)) return send(reply, 401, reauthPage(s, user, DEFAULT_RETURN, 'everywhere', false));
-        await s.logoutEverywhere();
+        // Every demo session of the user, this one included; never the application's sessions of the same name.
+        await sessions.revokeUser(user, DEMO_ONLY);
+        await s.logout();
         return reply.redirect('/demo/login?done=signed-out-everywhere', 303);
       });
 
@@ -185,7 +202,7 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
         if (user === null) return toLogin(reply, s);
         const handle = request.params.handle;
         // Only the user's own sessions: a handle is public, so it proves nothing by itself.
-        const own = (await sessions.list(s.userId as string)).some((d) => d.handle === handle);
+        const own = (await sessions.list(user, DEMO_ONLY)).some((d) => d.handle === handle);
         if (!own) return send(reply, 404, notFoundPage(s, user));
         if (handle === s.handle) {
           await s.logout();
@@ -230,17 +247,16 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
     },
     { prefix: '/demo' },
   );
+  await registerDemoApp(app, ctx, passwordMatches, options.app);
 }
 
 // ---------------------------------------------------------------------------
 // Request helpers
 
-/** The demo user name of a loaded session, or `null` when signed out (or signed in as anyone else). */
+/** The demo user of a loaded session (the engine honours demo sessions only), or `null` when signed out. */
 function demoUser(s: RequestSession): string | null {
   const id = s.userId;
-  if (id === null || !id.startsWith(USER_PREFIX)) return null;
-  const name = id.slice(USER_PREFIX.length);
-  return DEMO_USERS.includes(name) ? name : null;
+  return id !== null && DEMO_USERS.includes(id) ? id : null;
 }
 
 function toLogin(reply: FastifyReply, s: RequestSession): FastifyReply {

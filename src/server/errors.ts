@@ -13,7 +13,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LatchkeyError, LatchkeyTypeError } from '../core/errors.js';
 import { HttpError, toHttpError, type HttpReason } from '../http/errors.js';
-import { RESERVED_USER_PREFIX } from './context.js';
 import type { Metrics } from './metrics.js';
 
 /**
@@ -77,12 +76,7 @@ export function asApiError(err: FastifyError): HttpError | null {
     const where = `${err.validationContext ?? 'body'}${first?.instancePath ?? ''}`;
     const extra = (first?.params as { additionalProperty?: unknown } | undefined)?.additionalProperty;
     const message =
-      // The only `not` in the schemas is the reserved prefix (user ids, data keys); say so rather than "must NOT be valid".
-      first?.keyword === 'not'
-        ? `${where}: names starting with "${RESERVED_USER_PREFIX}" are reserved`
-        : first?.keyword === 'additionalProperties' && typeof extra === 'string'
-          ? `${where}: unknown field ${JSON.stringify(extra.slice(0, 64))}`
-          : err.message;
+      first?.keyword === 'additionalProperties' && typeof extra === 'string' ? `${where}: unknown field ${JSON.stringify(extra.slice(0, 64))}` : err.message;
     return apiError(400, 'bad-request', message);
   }
   const known = err.code !== undefined ? FASTIFY_CODES[err.code] : undefined;

@@ -28,6 +28,13 @@ export interface SecurityEvent {
   readonly at: number;
   readonly kind: SecurityEventKind;
   readonly userId: string | null;
+  /**
+   * The kind of the session it is about (`'session'`, `'refresh'`, `'demo'`,
+   * `'admin'`), so that a demo user `alice` is never taken for the
+   * application's; `null` when it is about no one session kind (a burst of
+   * invalid tokens, "log out everywhere").
+   */
+  readonly sessionKind: string | null;
   readonly handle: string | null;
   readonly ip: string | null;
   /** One line for people, e.g. "user agent changed; request refused (reauth)". */
@@ -40,8 +47,12 @@ export interface SecurityFeed {
   push(event: Omit<SecurityEvent, 'id'>): SecurityEvent;
   /** The newest events first, at most `limit` (default 50). */
   recent(limit?: number): SecurityEvent[];
-  /** Forwards one engine's anomalies, invalid-token reports, new devices and limit evictions to the feed; returns the unsubscribe function. */
-  watch(engine: Sessions): () => void;
+  /**
+   * Forwards one engine's anomalies, invalid-token reports, new devices and
+   * limit evictions to the feed, labelled with the engine's `kind`; returns
+   * the unsubscribe function.
+   */
+  watch(engine: Sessions, kind: string): () => void;
   /** Forwards token mode's theft detections. */
   watchTokens(tokens: Tokens): () => void;
   /** Calls `listener` for every new event; returns the unsubscribe function. */
@@ -80,24 +91,24 @@ export function securityFeed(capacity = 200): SecurityFeed {
       const n = Math.max(0, limit);
       return [...alerts.slice(-n), ...devices.slice(-n), ...invalid.slice(-n)].sort((a, b) => b.id - a.id).slice(0, n);
     },
-    watch(engine) {
+    watch(engine, sessionKind) {
       const offs = [
         engine.on('anomaly', (a) => {
           if (a.kind === 'binding-mismatch') {
-            push({ at: a.at, kind: 'binding-mismatch', userId: a.userId, handle: a.handle, ip: a.ip, detail: `${a.attribute === 'ip' ? 'IP address' : 'user agent'} changed; ${a.action === 'log' ? 'accepted and logged' : a.action === 'reauth' ? 'request refused (re-authentication)' : 'session revoked'}` });
+            push({ at: a.at, kind: 'binding-mismatch', userId: a.userId, sessionKind, handle: a.handle, ip: a.ip, detail: `${a.attribute === 'ip' ? 'IP address' : 'user agent'} changed; ${a.action === 'log' ? 'accepted and logged' : a.action === 'reauth' ? 'request refused (re-authentication)' : 'session revoked'}` });
           } else {
-            push({ at: a.at, kind: 'invalid-token-burst', userId: null, handle: null, ip: a.ip, detail: `${a.count} invalid tokens in the window; client throttled` });
+            push({ at: a.at, kind: 'invalid-token-burst', userId: null, sessionKind, handle: null, ip: a.ip, detail: `${a.count} invalid tokens in the window; client throttled` });
           }
         }),
         engine.on('invalid-token', (t) => {
           const where = t.carrier === null ? '' : t.carrier === 'api' ? ' through the API' : ` in the ${t.carrier}`;
-          push({ at: t.at, kind: 'invalid-token', userId: null, handle: null, ip: t.ip, detail: `${t.count} ${t.reason} token${t.count === 1 ? '' : 's'}${where} since ${new Date(t.since).toISOString()}` });
+          push({ at: t.at, kind: 'invalid-token', userId: null, sessionKind, handle: null, ip: t.ip, detail: `${t.count} ${t.reason} token${t.count === 1 ? '' : 's'}${where} since ${new Date(t.since).toISOString()}` });
         }),
         engine.on('new-device', (d) => {
-          push({ at: d.at, kind: 'new-device', userId: d.userId, handle: d.handle, ip: d.client.ip, detail: `signed in from ${d.client.device.browser} on ${d.client.device.os}` });
+          push({ at: d.at, kind: 'new-device', userId: d.userId, sessionKind, handle: d.handle, ip: d.client.ip, detail: `signed in from ${d.client.device.browser} on ${d.client.device.os}` });
         }),
         engine.on('revoked', (r) => {
-          if (r.cause === 'limit') push({ at: r.at, kind: 'session-limit', userId: r.userId, handle: r.handle, ip: null, detail: 'oldest session revoked: too many sessions' });
+          if (r.cause === 'limit') push({ at: r.at, kind: 'session-limit', userId: r.userId, sessionKind, handle: r.handle, ip: null, detail: 'oldest session revoked: too many sessions' });
         }),
       ];
       return () => offs.forEach((off) => off());
@@ -105,10 +116,10 @@ export function securityFeed(capacity = 200): SecurityFeed {
     watchTokens(tokens) {
       const offs = [
         tokens.on('token-theft', (t) => {
-          push({ at: t.at, kind: 'token-theft', userId: t.userId, handle: t.handle, ip: t.ip, detail: 'a rotated refresh token was replayed; the token family is revoked' });
+          push({ at: t.at, kind: 'token-theft', userId: t.userId, sessionKind: 'refresh', handle: t.handle, ip: t.ip, detail: 'a rotated refresh token was replayed; the token family is revoked' });
         }),
         tokens.on('anomaly', (a) => {
-          push({ at: a.at, kind: 'invalid-token-burst', userId: null, handle: null, ip: a.ip, detail: `${a.count} invalid refresh tokens in the window; client throttled` });
+          push({ at: a.at, kind: 'invalid-token-burst', userId: null, sessionKind: 'refresh', handle: null, ip: a.ip, detail: `${a.count} invalid refresh tokens in the window; client throttled` });
         }),
       ];
       return () => offs.forEach((off) => off());

@@ -76,34 +76,44 @@ export interface PageOptions {
    * the page with `htmlHeaders(script)`, whose policy allows this exact text.
    */
   readonly script?: string;
+  /**
+   * A module script served by the service itself (a same-origin path), for
+   * a page that is an application. Send the page with
+   * `htmlHeaders(undefined, { modules: true })`.
+   */
+  readonly module?: string;
 }
 
 /** A whole HTML document with the shared stylesheet. */
 export function page(o: PageOptions): string {
   const nav = (o.nav ?? []).map((l) => html`<a href="${l.href}"${l.current ? raw(' aria-current="page"') : ''}>${l.label}</a>`);
   const notice = o.notice ? html`<p class="notice ${o.notice.kind}" role="status">${o.notice.text}</p>` : '';
-  const script = o.script ? raw(`<script>${o.script}</script>`) : '';
+  const script = o.script ? raw(`<script>${o.script}</script>`) : o.module ? html`<script type="module" src="${o.module}"></script>` : '';
   return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer"><title>${o.title}</title><style>${raw(STYLE)}</style></head><body><header><strong class="brand">${o.brand}</strong><nav>${nav}</nav><div class="aside">${o.aside ?? ''}</div></header><main>${notice}${o.body}</main>${script}</body></html>`}`;
 }
 
 /**
  * Security headers for every HTML page: no framing, no referrer, and no
  * script but `script`, the page's own inline script (allowed by its hash);
- * without one, no script at all.
+ * without one, no script at all. With `modules: true` (an application page),
+ * scripts served by the service itself and nothing inline, with Trusted
+ * Types required, so that no script can write markup into the page.
  *
  * @example
  * ```ts
  * reply.headers(htmlHeaders(OVERVIEW_SCRIPT)).send(page({ title, brand, body, script: OVERVIEW_SCRIPT }));
  * ```
  */
-export function htmlHeaders(script?: string): Record<string, string> {
+export function htmlHeaders(script?: string, options: { modules?: boolean } = {}): Record<string, string> {
+  const modules = options.modules === true;
+  const scripts = modules ? "'self'" : script === undefined ? "'none'" : scriptSource(script);
   return {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
     'x-frame-options': 'DENY',
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
-    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'; script-src ${script === undefined ? "'none'" : scriptSource(script)}`,
+    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'; script-src ${scripts}${modules ? "; require-trusted-types-for 'script'" : ''}`,
   };
 }
 

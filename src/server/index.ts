@@ -11,10 +11,10 @@ export type { ConfigSources, LogLevel, ServiceConfig } from './config.js';
 // Store URLs live in latchkey/stores; re-exported here as before.
 export { openStore, parseStoreUrl, redactStoreUrl } from '../stores/index.js';
 export type { OpenStoreOptions, StoreLocation } from '../stores/index.js';
-export { apiKeys, API_KEY_USER } from '../core/api-keys.js';
+export { apiKeys, API_KEY_NAMESPACE } from '../core/api-keys.js';
 export type { ApiKeyCheck, ApiKeyInfo, ApiKeys, ApiKeysOptions } from '../core/api-keys.js';
 export type { AdminCredential, ServiceContext } from './context.js';
-export { RESERVED_USER_PREFIX } from './context.js';
+export { SERVICE_KINDS } from './context.js';
 export type { SecurityEvent, SecurityEventKind, SecurityFeed } from './feed.js';
-export type { Metrics, MetricsSnapshot } from './metrics.js';
+export type { KindCounts, Metrics, MetricsSnapshot } from './metrics.js';
 export { openApiDocument } from './openapi.js';

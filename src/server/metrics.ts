@@ -82,6 +82,22 @@ function seriesKey(labels: Labels): string {
   return key;
 }
 
+/** The lifecycle counters split by their `engine` label. */
+function countsByKind(created: Counter, revoked: Counter, rotated: Counter): Record<string, KindCounts> {
+  const out: Record<string, { created: number; revoked: number; rotated: number }> = {};
+  const add = (c: Counter, field: 'created' | 'revoked' | 'rotated'): void => {
+    for (const { labels, value } of c.entries()) {
+      const kind = labels.engine ?? 'session';
+      const row = (out[kind] ??= { created: 0, revoked: 0, rotated: 0 });
+      row[field] += value;
+    }
+  };
+  add(created, 'created');
+  add(revoked, 'revoked');
+  add(rotated, 'rotated');
+  return out;
+}
+
 /** `{a="1",b="2"}`, escaped; at render time only. */
 function labelText(labels: Labels): string {
   const keys = Object.keys(labels);
@@ -89,7 +105,25 @@ function labelText(labels: Labels): string {
   return `{${keys.map((k) => `${k}="${(labels[k] as string).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
 }
 
-/** What the dashboard shows of the metrics. */
+/** The lifecycle counts of one engine of the service (named by its kind). */
+export interface KindCounts {
+  readonly created: number;
+  readonly revoked: number;
+  readonly rotated: number;
+}
+
+/**
+ * What the dashboard shows of the metrics. Two scopes, each said by its
+ * label: `sessionsCreated`, `revoked` and `rotated` count every engine of
+ * the service (`/v1` sessions, token families, the dashboard's and the
+ * demo's sessions), and `byKind` splits them by engine, named by its kind
+ * (a session or rotation is of its engine's kind; a revocation is counted by
+ * the engine that made it, so `/v1`'s "log out everywhere" counts the token
+ * families it ends under `session`); `validations`, `rejected` and
+ * `rejectedByReason` count the validations of the `/v1` API only (the
+ * dashboard's and the demo's own cookies are validated by their engines,
+ * not counted there).
+ */
 export interface MetricsSnapshot {
   readonly sessionsCreated: number;
   readonly validations: number;
@@ -102,17 +136,19 @@ export interface MetricsSnapshot {
   readonly tokenRefreshes: number;
   readonly storeErrors: number;
   readonly requests: number;
+  /** `sessionsCreated`, `revoked` and `rotated` by engine, named by its kind: `session`, `refresh`, `admin`, `demo`. */
+  readonly byKind: Readonly<Record<string, KindCounts>>;
 }
 
 /** The service's metrics. */
 export interface Metrics {
-  /** `latchkey_sessions_created_total` */
+  /** `latchkey_sessions_created_total{engine}` */
   readonly created: Counter;
   /** `latchkey_sessions_validated_total{result}`: `valid` or the refusal reason. */
   readonly validated: Counter;
-  /** `latchkey_sessions_revoked_total{cause}` */
+  /** `latchkey_sessions_revoked_total{engine,cause}` */
   readonly revoked: Counter;
-  /** `latchkey_sessions_rotated_total{cause}` */
+  /** `latchkey_sessions_rotated_total{engine,cause}` */
   readonly rotated: Counter;
   /** `latchkey_invalid_tokens_total{carrier,reason}`: the engines' `invalid-token` reports. */
   readonly invalidTokens: Counter;
@@ -128,8 +164,8 @@ export interface Metrics {
   readonly apiKeyRejections: Counter;
   /** `latchkey_http_request_duration_seconds{method,route,status}` */
   readonly requestDuration: Histogram;
-  /** Counts an engine's lifecycle events (created, rotated, revoked) and its invalid-token reports. */
-  watch(engine: Sessions): () => void;
+  /** Counts an engine's lifecycle events (created, rotated, revoked), labelled `engine` with its `kind`, and its invalid-token reports. */
+  watch(engine: Sessions, kind: string): () => void;
   snapshot(): MetricsSnapshot;
   /** The exposition text. */
   render(): string;
@@ -137,10 +173,10 @@ export interface Metrics {
 
 /** Creates the service's metrics. */
 export function createMetrics(): Metrics {
-  const created = new Counter('latchkey_sessions_created_total', 'Sessions created.');
-  const validated = new Counter('latchkey_sessions_validated_total', 'Session validations through the API, by result (valid or the refusal reason).');
-  const revoked = new Counter('latchkey_sessions_revoked_total', 'Sessions revoked, by cause.');
-  const rotated = new Counter('latchkey_sessions_rotated_total', 'Session tokens rotated, by cause.');
+  const created = new Counter('latchkey_sessions_created_total', 'Sessions created, by engine (its kind: session, refresh, admin, demo).');
+  const validated = new Counter('latchkey_sessions_validated_total', 'Session validations through the /v1 API, by result (valid or the refusal reason).');
+  const revoked = new Counter('latchkey_sessions_revoked_total', 'Sessions revoked, by the engine that revoked them (its kind) and cause.');
+  const rotated = new Counter('latchkey_sessions_rotated_total', 'Session tokens rotated, by engine (its kind) and cause.');
   const invalidTokens = new Counter(
     'latchkey_invalid_tokens_total',
     'Tokens refused as malformed, unknown or revoked, by carrier and reason; counted when reported, at the end of each client window.',
@@ -165,11 +201,12 @@ export function createMetrics(): Metrics {
     storeErrors,
     apiKeyRejections,
     requestDuration,
-    watch(engine) {
+    watch(engine, kind) {
+      const labels = { engine: kind };
       const offs = [
-        engine.on('created', () => created.inc()),
-        engine.on('rotated', (e) => rotated.inc({ cause: e.cause })),
-        engine.on('revoked', (e) => revoked.inc({ cause: e.cause })),
+        engine.on('created', () => created.inc(labels)),
+        engine.on('rotated', (e) => rotated.inc({ engine: kind, cause: e.cause })),
+        engine.on('revoked', (e) => revoked.inc({ engine: kind, cause: e.cause })),
         // Labels from a fixed set: the engine reports a carrier outside of it as null.
         engine.on('invalid-token', (e) => invalidTokens.inc({ carrier: e.carrier ?? 'none', reason: e.reason }, e.count)),
       ];
@@ -193,6 +230,7 @@ export function createMetrics(): Metrics {
         tokenRefreshes: tokenRefreshes.total(),
         storeErrors: storeErrors.total(),
         requests: requestDuration.total,
+        byKind: countsByKind(created, revoked, rotated),
       };
     },
     render() {

@@ -18,11 +18,14 @@ import { createKeySet } from '../tokens/keys.js';
 import { fileKeyStorage } from '../tokens/file-key-storage.js';
 import { createTokens } from '../tokens/tokens.js';
 import { registerAdmin } from './admin.js';
-import { isApiRecord, isFamilyRecord, registerApi } from './api.js';
+import { registerApi } from './api.js';
 import { apiKeys } from '../core/api-keys.js';
 import type { ServiceConfig } from './config.js';
 import type { AdminCredential, ServiceContext } from './context.js';
+import { SERVICE_KINDS } from './context.js';
+import { ConfigError } from '../core/errors.js';
 import { registerDemo } from './demo.js';
+import type { DemoAppOptions } from './demo/spa.js';
 import { apiError, errorBody, installErrorHandlers } from './errors.js';
 import { securityFeed } from './feed.js';
 import { html, htmlHeaders, page } from './html.js';
@@ -38,6 +41,8 @@ export interface ServiceOptions {
   logStream?: { write(line: string): void };
   /** How recent a demo sign-in must be for its sensitive action. @default '5m' */
   demoFreshFor?: Duration;
+  /** The deadlines of the demo's single-page section (`/demo/app`). @default { idleTimeout: '2m', absoluteTimeout: '15m', accessTtl: '1m', warnBefore: '1m' } */
+  demoApp?: DemoAppOptions;
   /** How long a verified API key is trusted without a store read, in ms. @default 5000 */
   apiKeyCacheMs?: number;
   /**
@@ -138,7 +143,8 @@ function adminCredential(password: string): AdminCredential {
  * ```
  */
 export async function createService(config: ServiceConfig, options: ServiceOptions = {}): Promise<Service> {
-  checkOptionKeys(options, 'createService()', ['logStream', 'demoFreshFor', 'apiKeyCacheMs', 'guessingWindow', 'keyReloadMs']);
+  checkOptionKeys(options, 'createService()', ['logStream', 'demoFreshFor', 'demoApp', 'apiKeyCacheMs', 'guessingWindow', 'keyReloadMs']);
+  if (options.demoApp !== undefined) checkOptionKeys(options.demoApp, 'createService()', ['idleTimeout', 'absoluteTimeout', 'accessTtl', 'warnBefore'], { prefix: 'demoApp.' });
   makeStateFolder(config.dataDir);
   const refreshSecret = config.refreshSecret ?? readOrCreateSecret(join(config.dataDir, 'refresh-secret'), () => randomBytes(32).toString('base64url')).value;
   let adminPasswordFile: string | null = null;
@@ -192,28 +198,29 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   const metrics = createMetrics();
   const engines: Sessions[] = [];
   const onError = (err: unknown) => log.error({ err: { message: (err as Error)?.message, type: (err as Error)?.name } }, 'background error');
-  const engine = (o: Omit<SessionsOptions, 'store'>): Sessions => {
+  const engine = (o: Omit<SessionsOptions, 'store'> & { kind: string }): Sessions => {
     const e = createSessions({ onError, ...(options.guessingWindow !== undefined ? { guessing: { window: options.guessingWindow } } : {}), ...o, store });
     engines.push(e);
-    feed.watch(e);
-    metrics.watch(e);
+    feed.watch(e, o.kind);
+    metrics.watch(e, o.kind);
     return e;
   };
 
-  // Engines share the store; each honours only its own kind of token (see SessionsOptions.accepts), so that
-  // no token of one (a refresh token, a demo or admin cookie) is valid at another or touched by it.
+  // Engines share the store; each is of its own kind and honours only tokens of that kind (see
+  // SessionsOptions.kind), so that no token of one (a refresh token, a demo or admin cookie) is valid at
+  // another or touched by it.
   const limit = config.maxSessionsPerUser > 0 ? { maxSessionsPerUser: { limit: config.maxSessionsPerUser } } : {};
   const sessions = engine({
+    kind: SERVICE_KINDS.sessions,
     idleTimeout: config.idleTimeout,
     absoluteTimeout: config.absoluteTimeout,
     ...limit,
-    accepts: isApiRecord,
   });
   const tokenEngine = engine({
+    kind: SERVICE_KINDS.tokens,
     idleTimeout: config.refreshIdleTimeout,
     absoluteTimeout: config.refreshAbsoluteTimeout,
     ...limit,
-    accepts: isFamilyRecord,
   });
   const keys = await createKeySet({ storage: fileKeyStorage(join(config.dataDir, 'keys.json')) });
   const tokens = createTokens({
@@ -242,7 +249,12 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     metrics,
     admin: adminCredential(adminPassword),
     log,
-    engine,
+    engine(o) {
+      if ((SERVICE_KINDS.api as readonly string[]).includes(o.kind)) {
+        throw new ConfigError(`a further engine of the service needs a kind of its own, not ${JSON.stringify(o.kind)}: that is /v1's`);
+      }
+      return engine(o);
+    },
     startedAt: Date.now(),
   };
 
@@ -272,7 +284,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   app.get('/metrics', async (_request, reply) => reply.header('cache-control', 'no-store').type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render()));
   app.get('/', async (_request, reply) => {
     const links = [
-      config.demo ? html`<li><a href="/demo">Demo site</a>: sign in as a demo user, see your devices, sign out everywhere.</li>` : '',
+      config.demo ? html`<li><a href="/demo">Demo site</a>: sign in as a demo user, see your devices, sign out everywhere; and a <a href="/demo/app">single-page app</a> on <code>latchkey/browser</code>.</li>` : '',
       config.dashboard ? html`<li><a href="/admin">Admin dashboard</a>: live counts, sessions by user, revocation, security events.</li>` : '',
       html`<li><a href="/openapi.json">OpenAPI document</a> of the <code>/v1</code> API (API keys: <code>latchkey apikeys create</code>).</li>`,
       html`<li><a href="/.well-known/jwks.json">JWKS</a> · <a href="/healthz">healthz</a> · <a href="/readyz">readyz</a> · <a href="/metrics">metrics</a></li>`,
@@ -284,7 +296,12 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
 
   await registerApi(app, ctx);
   if (config.dashboard) await registerAdmin(app, ctx);
-  if (config.demo) await registerDemo(app, ctx, options.demoFreshFor !== undefined ? { freshFor: options.demoFreshFor } : {});
+  if (config.demo) {
+    await registerDemo(app, ctx, {
+      ...(options.demoFreshFor !== undefined ? { freshFor: options.demoFreshFor } : {}),
+      ...(options.demoApp !== undefined ? { app: options.demoApp } : {}),
+    });
+  }
 
   const shutdownMs = parseDuration(config.shutdownTimeout) ?? 10_000;
   let closing: Promise<void> | null = null;

@@ -3,15 +3,16 @@
  * afford to lose sessions on restart. Bounded: past `maxSessions`, expired
  * records are swept and then the oldest are dropped.
  *
- * Consistency: every operation is atomic (one synchronous step). Durability:
- * none; sessions live in this process only.
+ * Consistency: every operation is atomic (one synchronous step), the
+ * key-value facet's too (memory-values.ts). Durability: none; sessions live
+ * in this process only.
  *
  * Memory: records are kept by column, not as one object each: the numbers of
  * every record in one `Float64Array`, the references (secret hash, user,
- * successor, data, client) in one array, a slot per record. A record object
- * of sixteen fields costs about 150 bytes, plus 16 for each distinct
- * timestamp V8 boxes; a slot costs 120 (bench/engine.bench.js: 329 bytes per
- * signed-in session in all, against 427 as objects). `get()` builds a fresh
+ * successor, data, client, kind) in one array, a slot per record. A record
+ * object of seventeen fields costs about 160 bytes, plus 16 for each
+ * distinct timestamp V8 boxes; a slot costs 128 (bench/engine.bench.js
+ * measures the bytes per signed-in session in all). `get()` builds a fresh
  * record from its slot (about 30 ns), so what it hands out can never change
  * what is stored; data and client, which it shares, are frozen.
  *
@@ -24,6 +25,7 @@ import type { ClientRecord, RecordStatus, SessionData, SessionRecord } from '../
 import { ClosedError, ConfigError } from '../core/errors.js';
 import { checkOptionKeys } from '../core/option-keys.js';
 import { clockOption } from './options.js';
+import { memoryValues } from './memory-values.js';
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -34,6 +36,14 @@ export interface MemoryStoreOptions {
    */
   maxSessions?: number;
   /**
+   * The most key-value entries kept (`store.kv`: API keys, sealed mode's
+   * revocation values, challenges, a replay cache). When full, expired
+   * entries are dropped; if every entry is live, a new key is refused with
+   * `StoreUnavailableError` (a 503), never another entry forgotten.
+   * @default 100000
+   */
+  maxValues?: number;
+  /**
    * The time source used to find expired records when full; give it the
    * clock you give `createSessions`.
    * @default the system clock
@@ -41,7 +51,7 @@ export interface MemoryStoreOptions {
   clock?: Clock;
 }
 
-const OPTION_NAMES = ['maxSessions', 'clock'];
+const OPTION_NAMES = ['maxSessions', 'maxValues', 'clock'];
 
 // The numbers of a record: STRIDE doubles per slot. A null authTime is NaN.
 const CREATED = 0;
@@ -62,7 +72,8 @@ const USER = 1;
 const SUCCESSOR = 2;
 const DATA = 3;
 const CLIENT = 4;
-const REFS = 5;
+const KIND = 5;
+const REFS = 6;
 
 const STATUSES: readonly RecordStatus[] = ['active', 'revoked', 'rotated'];
 const ACTIVE = 0;
@@ -83,6 +94,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   checkOptionKeys(options, 'memoryStore()', OPTION_NAMES, { retired: { now: 'use clock, an object with a now() method (the clock given to createSessions)' } });
   const max = options.maxSessions ?? 100_000;
   if (!Number.isSafeInteger(max) || max < 1) throw new ConfigError('maxSessions must be a positive whole number');
+  const maxValues = options.maxValues ?? 100_000;
+  if (!Number.isSafeInteger(maxValues) || maxValues < 1) throw new ConfigError('maxValues must be a positive whole number');
   const clock = clockOption(options.clock, systemClock);
 
   /** Handle → slot, in insertion order (the oldest first, for makeRoom). */
@@ -101,6 +114,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   function open(): void {
     if (closed) throw new ClosedError('the memory store');
   }
+  const values = memoryValues(maxValues, clock, open);
 
   /** Room for one more slot: grows by half, up to maxSessions (more only if a rotation needs it). */
   function allocate(): number {
@@ -171,6 +185,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     deepFreeze(r.data);
     refs[f + DATA] = r.data;
     refs[f + CLIENT] = r.client === null ? null : Object.freeze(r.client);
+    refs[f + KIND] = r.kind;
     index(r.userId, r.handle);
   }
 
@@ -182,6 +197,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     return {
       handle,
       secretHash: refs[f + SECRET] as string,
+      kind: refs[f + KIND] as string,
       userId: refs[f + USER] as string | null,
       status: STATUSES[nums[n + STATUS] as number] as RecordStatus,
       successor: refs[f + SUCCESSOR] as string | null,
@@ -319,13 +335,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       return true;
     },
 
-    async revokeUser(userId, until, except) {
+    async revokeUser(userId, until, except, kinds) {
       open();
       const revoked: string[] = [];
       for (const h of handlesOf(userId)) {
         if (h === except) continue;
         const s = activeSlot(h);
-        if (s === -1) continue;
+        if (s === -1 || (kinds !== undefined && !kinds.includes(refs[s * REFS + KIND] as string))) continue;
         entomb(h, s, REVOKED, null, until);
         revoked.push(h);
       }
@@ -349,8 +365,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
 
     async sweep(t, limit) {
       open();
-      return sweep(t, limit);
+      const records = sweep(t, limit);
+      return records + values.sweep(t, limit - records);
     },
+
+    kv: values.kv,
 
     async ping() {
       return !closed;
@@ -358,6 +377,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
 
     async close() {
       closed = true;
+      values.clear();
       slots.clear();
       byUser.clear();
       nums = new Float64Array(0);

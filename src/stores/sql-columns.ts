@@ -10,7 +10,7 @@
  *
  * A later schema version adds its columns through a migration of its own in
  * each store and appends them here; migration 1 keeps creating the columns of
- * version 1 ({@link SCHEMA_1_COLUMNS}).
+ * version 1 ({@link SCHEMA_1_COLUMNS}), migration 2 adds `kind`.
  *
  * @module
  * @internal
@@ -59,8 +59,11 @@ export const SCHEMA_1_COLUMNS: readonly Column[] = [
   { name: 'device_type', type: 'text', nullable: true },
 ];
 
-/** The columns of the current schema, in row order. */
-export const COLUMNS: readonly Column[] = SCHEMA_1_COLUMNS;
+/** The column schema version 2 appends: the record's kind (`'session'` for every row of schema 1, until migrated). */
+export const KIND_COLUMN: Column = { name: 'kind', type: 'text', nullable: false, identifier: true };
+
+/** The columns of the current schema (version 2), in row order. */
+export const COLUMNS: readonly Column[] = [...SCHEMA_1_COLUMNS, KIND_COLUMN];
 
 /** The column names in row order, for INSERT and SELECT: `handle, secret_hash, ...`. */
 export const COLUMN_NAMES = COLUMNS.map((c) => c.name).join(', ');
@@ -86,6 +89,14 @@ export const POSTGRES: Dialect = {
   identifierCollation: ' COLLATE "C"',
   checksValues: true,
 };
+
+/** The definition of one column in `dialect`, as `ALTER TABLE ... ADD COLUMN` takes it (never the primary key). */
+export function columnDefinition(dialect: Dialect, c: Column): string {
+  let def = `${c.name} ${dialect.types[c.type]}`;
+  if (c.identifier === true) def += dialect.identifierCollation;
+  if (!c.nullable) def += ' NOT NULL';
+  return def;
+}
 
 /** The column definitions of a `CREATE TABLE` in `dialect`, the first column the primary key. */
 export function columnDefinitions(dialect: Dialect, columns: readonly Column[] = COLUMNS): string {
@@ -129,6 +140,7 @@ export function rowValues(r: SessionRecord): unknown[] {
     c === null ? null : c.device.browser,
     c === null ? null : c.device.os,
     c === null ? null : c.device.type,
+    r.kind,
   ];
 }
 
@@ -147,6 +159,7 @@ export function recordFromRow(v: readonly unknown[], data: SessionData): Session
   return {
     handle: v[0] as string,
     secretHash: v[1] as string,
+    kind: v[20] as string,
     userId: v[2] as string | null,
     status: v[3] as RecordStatus,
     successor: v[4] as string | null,

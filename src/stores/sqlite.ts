@@ -5,6 +5,10 @@
  * read-modify-write, so that several processes may share one database file.
  * The table's layout and row mapping are the PostgreSQL store's too
  * (sql-columns.ts); rows are bound and read as arrays in that column order.
+ * The key-value facet lives in a table of its own (sqlite-values.ts).
+ * Schema versions are recorded in `latchkey_meta`; an older schema is
+ * migrated when the store opens (version 2, records that know their kind:
+ * sql-kinds.ts), a newer one refused.
  *
  * Consistency: every operation is atomic, across processes too. Durability: a
  * call that resolved has been committed to the WAL; with the default
@@ -38,6 +42,8 @@ import { durationOption, type Duration } from '../core/duration.js';
 import { ClosedError, ConfigError, LatchkeyError, StoreUnavailableError } from '../core/errors.js';
 import { checkOptionKeys } from '../core/option-keys.js';
 import { COLUMN_NAMES, COLUMNS, columnDefinitions, DATA, recordFromRow, rowValues, SCHEMA_1_COLUMNS, SQLITE } from './sql-columns.js';
+import { kindsMigration, SQLITE_KINDS } from './sql-kinds.js';
+import { sqliteValues } from './sqlite-values.js';
 
 /** Options of {@link sqliteStore}. */
 export interface SqliteStoreOptions {
@@ -77,9 +83,10 @@ const SLICE_MS = 5;
 const PAUSES = [1, 2, 4, 8, 16, 25];
 
 /** Version of the schema this code writes; older schemas are migrated on open. */
-export const SQLITE_SCHEMA_VERSION = 1;
+export const SQLITE_SCHEMA_VERSION = 2;
 
 const TABLE = 'latchkey_sessions';
+const VALUES = 'latchkey_values';
 
 const MIGRATIONS: readonly string[] = [
   // 1: the sessions table
@@ -88,6 +95,10 @@ const MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;
    CREATE INDEX ${TABLE}_user ON ${TABLE} (user_id) WHERE user_id IS NOT NULL;
    CREATE INDEX ${TABLE}_expiry ON ${TABLE} (expires_at);`,
+  // 2: records know their kind; the key-value table; version 1's stand-in records become what they stood for
+  kindsMigration(SQLITE_KINDS, { sessions: TABLE, values: VALUES, valuesExpiry: `${VALUES}_expiry` })
+    .map((statement) => `${statement};`)
+    .join('\n'),
 ];
 
 /**
@@ -145,6 +156,12 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
       .prepare(
         `UPDATE ${TABLE} SET status = 'revoked', successor = NULL, expires_at = min(expires_at, ?), data = '{}'
        WHERE user_id = ? AND status = 'active' AND handle IS NOT ? RETURNING handle`,
+      )
+      .pluck(true),
+    revokeUserKinds: db
+      .prepare(
+        `UPDATE ${TABLE} SET status = 'revoked', successor = NULL, expires_at = min(expires_at, ?), data = '{}'
+       WHERE user_id = ? AND status = 'active' AND handle IS NOT ? AND kind IN (SELECT value FROM json_each(?)) RETURNING handle`,
       )
       .pluck(true),
     delete: db.prepare(`DELETE FROM ${TABLE} WHERE handle = ?`),
@@ -220,6 +237,8 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
     }
   }
 
+  const values = sqliteValues(db, VALUES, run);
+
   const readRecord = (handle: string): SessionRecord | null => {
     const row = q.get.get(handle) as unknown[] | undefined;
     return row === undefined ? null : fromRow(row);
@@ -252,14 +271,22 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
 
     revoke: (handle, until) => run(() => q.entomb.run('revoked', null, until, handle).changes === 1),
 
-    revokeUser: (userId, until, except) =>
-      run(() => q.revokeUser.all(until, userId, except ?? null) as string[]),
+    revokeUser: (userId, until, except, kinds) =>
+      run(() =>
+        (kinds === undefined ? q.revokeUser.all(until, userId, except ?? null) : q.revokeUserKinds.all(until, userId, except ?? null, JSON.stringify(kinds))) as string[],
+      ),
 
     delete: (handle) => run(() => q.delete.run(handle).changes === 1),
 
     listUser: (userId) => run(() => (q.listUser.all(userId) as unknown[][]).map(fromRow)),
 
-    sweep: (now, limit) => run(() => q.sweep.run(now, limit).changes),
+    sweep: (now, limit) =>
+      run(() => {
+        const records = q.sweep.run(now, limit).changes;
+        return records + values.sweep(now, limit - records);
+      }),
+
+    kv: values.kv,
 
     async ping() {
       if (closed) return false;

@@ -4,9 +4,10 @@
  * the proof (its key thumbprint and `jti`) until the proof would be refused
  * as too old anyway; a key already there is a replay.
  *
- * {@link DpopReplayCache} is all a cache must do, so that one shared by
- * every instance (the Store's key-value facet) can take the place of
- * {@link memoryReplayCache}, which serves tests and single instances.
+ * {@link DpopReplayCache} is all a cache must do: {@link storeReplayCache}
+ * keeps it in a latchkey store's key-value facet, shared by every instance
+ * over that store; {@link memoryReplayCache} serves tests and single
+ * instances.
  *
  * @module
  */
@@ -14,6 +15,11 @@ import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { positiveInt } from '../core/arguments.js';
 import { ConfigError, LatchkeyTypeError } from '../core/errors.js';
+import type { Duration } from '../core/duration.js';
+import { requireKeyValues } from '../core/key-values.js';
+import { checkOptionKeys } from '../core/option-keys.js';
+import type { Store } from '../core/store.js';
+import { callStore, storeTimeoutMs } from '../core/store-call.js';
 
 /**
  * Where seen proofs are remembered. One method, atomic across every
@@ -114,6 +120,52 @@ export function memoryReplayCache(options: MemoryReplayCacheOptions = {}): Memor
       entries.delete(key);
       entries.set(key, expiresAt);
       return true;
+    },
+  };
+}
+
+/** Options of {@link storeReplayCache}. */
+export interface StoreReplayCacheOptions {
+  /** The clock expiry is compared against: give it the verifier's. @default the system clock */
+  clock?: Clock;
+  /**
+   * How long one store call may take before it fails with
+   * `StoreUnavailableError` (the verifier's caller answers 503), as the
+   * engine's option of that name.
+   * @default '2s'
+   */
+  storeTimeout?: Duration;
+}
+
+/** The key-value namespace of the replay cache in a store. */
+export const DPOP_REPLAY_NAMESPACE = 'dpop:jti';
+
+/**
+ * A replay cache in a latchkey store's key-value facet (`store.kv`,
+ * namespace `'dpop:jti'`), shared by every instance over that store: each
+ * key is inserted if absent, with the proof's expiry (Redis forgets it by
+ * its TTL; SQLite, PostgreSQL and memory in the engine's sweep). A store
+ * failure rejects (`StoreUnavailableError`), so the proof is never taken for
+ * a first use.
+ *
+ * @example
+ * ```ts
+ * import { redisStore } from 'latchkey/stores/redis';
+ *
+ * const store = redisStore({ url: process.env.REDIS_URL });
+ * const dpop = createDpopVerifier({ replayCache: storeReplayCache(store) });
+ * ```
+ */
+export function storeReplayCache(store: Store, options: StoreReplayCacheOptions = {}): DpopReplayCache {
+  checkOptionKeys(options, 'storeReplayCache()', ['clock', 'storeTimeout']);
+  requireKeyValues(store);
+  const clock = options.clock ?? systemClock;
+  const timeoutMs = storeTimeoutMs(store, options.storeTimeout);
+  return {
+    add(key, expiresAt) {
+      if (typeof key !== 'string' || key === '') throw new LatchkeyTypeError('add() takes a non-empty key');
+      if (!Number.isFinite(expiresAt)) throw new LatchkeyTypeError('add() takes expiresAt in ms since epoch');
+      return callStore(() => store.kv.set(DPOP_REPLAY_NAMESPACE, key, { value: '1', expiresAt }, clock.now(), 'if-absent'), timeoutMs);
     },
   };
 }

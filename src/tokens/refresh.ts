@@ -36,7 +36,10 @@ export interface RefreshTokensOptions {
    * The session engine, from `createSessions()`. Its `idleTimeout` is how
    * long an unused refresh token lives, its `absoluteTimeout` how long a
    * family lives (e.g. `'14d'`, `'30d'`); refresh rotation reads the
-   * engine's store on its clock, within its `storeTimeout`.
+   * engine's store on its clock, within its `storeTimeout`. Families are
+   * records of the engine's kind: give it `kind: 'refresh'` when it shares
+   * its store with a cookie engine, so that neither honours the other's
+   * tokens (as `latchkey serve` does).
    */
   sessions: Sessions;
   /**
@@ -121,11 +124,22 @@ export interface RefreshTokens {
    * store fails. `client.ip` is what the guessing throttle counts.
    */
   refresh(token: unknown, options?: { client?: ClientInfo }): Promise<RefreshResult>;
-  /** Signs out: revokes the family the token belongs to. Resolves whether a live session was revoked. */
+  /**
+   * Signs out: revokes the family the token belongs to. Resolves whether a
+   * live session was revoked. A token whose live record is of another kind
+   * than the engine's (another engine's session) is left alone: `false`.
+   */
   revoke(token: unknown): Promise<boolean>;
-  /** The live session of the family that `handle` (any handle it ever had, e.g. an access token's `sid`) belongs to. */
+  /**
+   * The live session of the family that `handle` (any handle it ever had,
+   * e.g. an access token's `sid`) belongs to; `null` when it ended, or when
+   * the handle leads to a record of another kind than the engine's.
+   */
   session(handle: string): Promise<Session | null>;
-  /** Revokes the family that `handle` (any handle it ever had) belongs to. Resolves whether a live session was revoked. */
+  /**
+   * Revokes the family that `handle` (any handle it ever had) belongs to.
+   * Resolves whether a live session (of the engine's kind) was revoked.
+   */
   revokeFamily(handle: string): Promise<boolean>;
   /** Subscribes to an event; returns the unsubscribe function. */
   on<K extends keyof RefreshEvents>(event: K, listener: (event: RefreshEvents[K]) => void): () => void;
@@ -159,7 +173,8 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
   // The engine's own store, clock and storeTimeout: a refresh read never disagrees with the engine's rotation.
   const engine = engineInternals(sessions);
   if (engine === undefined) throw new ConfigError('sessions must be the engine from createSessions()');
-  const { clock, readRecord: read } = engine;
+  // A family is a lineage whose live record is of the engine's kind: nothing else is ended or shown by handle.
+  const { clock, readRecord: read, kind } = engine;
   const secrets = secretListArg('secret', options.secret, 'refresh secret', 'secret: process.env.REFRESH_SECRET');
   // Imported into the runtime's key form on first use (a Workers module's global scope allows no crypto work).
   let imported: Promise<HmacKey[]> | null = null;
@@ -206,7 +221,7 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
       const r: SessionRecord | null = await read(h);
       if (r === null) break;
       if (r.status === 'active') {
-        if (await sessions.revoke(r.handle)) revoked.push(r.handle);
+        if (r.kind === kind && (await sessions.revoke(r.handle))) revoked.push(r.handle);
         break;
       }
       h = r.successor;
@@ -287,7 +302,7 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
     async session(handle) {
       if (typeof handle !== 'string' || handle === '') return null;
       const r = await liveRecord(read, handle, clock.now());
-      return r === null ? null : toSession(r);
+      return r === null || r.kind !== kind ? null : toSession(r);
     },
 
     on(event, listener) {

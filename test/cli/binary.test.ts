@@ -123,8 +123,8 @@ describe('the latchkey executable', () => {
 
     const listed = await latchkey(['sessions', 'list', '--user', 'erin', '--store', store]);
     expect(listed.code).toBe(0);
-    expect(listed.lines[0]).toMatch(/^HANDLE\s+DEVICE\s+IP\s+CREATED\s+LAST SEEN$/);
-    for (const m of made) expect(listed.stdout).toMatch(new RegExp(`^${m.session.handle}\\s+curl on Unknown\\s+192\\.0\\.2\\.7\\s`, 'm'));
+    expect(listed.lines[0]).toMatch(/^HANDLE\s+KIND\s+DEVICE\s+IP\s+CREATED\s+LAST SEEN$/);
+    for (const m of made) expect(listed.stdout).toMatch(new RegExp(`^${m.session.handle}\\s+session\\s+curl on Unknown\\s+192\\.0\\.2\\.7\\s`, 'm'));
 
     const [one, two, three] = made;
     expect((await latchkey(['sessions', 'revoke', one?.session.handle as string, '--store', store])).code).toBe(0);
@@ -156,8 +156,8 @@ describe('the latchkey executable', () => {
 
   it('migrates an SQLite store', async () => {
     const out = await latchkey(['migrate', '--store', 'sqlite:./migrated.db']);
-    expect(out).toMatchObject({ code: 0, stdout: 'sqlite:./migrated.db: schema v0 → v1\n' });
-    expect((await latchkey(['migrate', '--store', 'sqlite:./migrated.db'])).stdout).toContain('v1 → v1 (already up to date)');
+    expect(out).toMatchObject({ code: 0, stdout: 'sqlite:./migrated.db: schema v0 → v2\n' });
+    expect((await latchkey(['migrate', '--store', 'sqlite:./migrated.db'])).stdout).toContain('v2 → v2 (already up to date)');
   });
 
   it('serves on port 0, answers /healthz, and shuts down gracefully on SIGTERM with exit code 0', async () => {

@@ -148,7 +148,8 @@ describe('help and usage', () => {
     [['sessions', 'revoke'], 'what to revoke?', 'Usage: latchkey sessions revoke'],
     [['sessions', 'revoke', 'h', '--user', 'u'], 'not both', 'Usage: latchkey sessions revoke'],
     [['sessions', 'revoke', 'h', '--except', 'x'], '--except goes with --user', 'Usage: latchkey sessions revoke'],
-    [['sessions', 'list', '--user', 'latchkey:apikeys'], 'holds the API keys', 'Usage: latchkey sessions list'],
+    [['sessions', 'list', '--user', 'u', '--kind', 'Demo'], '--kind takes kinds such as session', 'Usage: latchkey sessions list'],
+    [['sessions', 'revoke', 'h', '--kind', 'demo'], '--kind goes with --user', 'Usage: latchkey sessions revoke'],
     [['apikeys', 'revoke'], 'which API key?', 'Usage: latchkey apikeys revoke'],
     [['bench', '--sessions', '0'], '--sessions "0": must be a whole number from 1 to 100,000', 'Usage: latchkey bench'],
     [['bench', '--duration', '3600'], '--duration "3600": must be a whole number from 1 to 60', 'Usage: latchkey bench'],
@@ -208,8 +209,8 @@ describe('configuration errors and unreachable stores', () => {
 
   it('reads the store from a config file given with --config or LATCHKEY_CONFIG', async () => {
     writeFileSync(join(dir, 'latchkey.json'), JSON.stringify({ store: 'sqlite:./from-config.db', port: 8080 }));
-    expect((await cli(['migrate', '--config', 'latchkey.json'])).stdout).toContain('sqlite:./from-config.db: schema v0 → v1');
-    expect((await cli(['migrate'], { env: { LATCHKEY_CONFIG: 'latchkey.json' } })).stdout).toContain('schema v1 → v1');
+    expect((await cli(['migrate', '--config', 'latchkey.json'])).stdout).toContain('sqlite:./from-config.db: schema v0 → v2');
+    expect((await cli(['migrate'], { env: { LATCHKEY_CONFIG: 'latchkey.json' } })).stdout).toContain('schema v2 → v2');
     expect(existsSync(join(dir, 'from-config.db'))).toBe(true);
   });
 
@@ -441,15 +442,34 @@ describe('latchkey sessions', () => {
     handles = await seedSessions(db, { alice: 3, bob: 1 });
   });
 
-  it("lists a user's sessions as a table: handle, device, IP, created, last seen", async () => {
+  it("lists a user's sessions as a table: handle, kind, device, IP, created, last seen", async () => {
     const out = await cli(['sessions', 'list', '--user', 'alice', '--store', `sqlite:${db}`]);
     expect(out.code).toBe(0);
-    expect(out.lines[0]).toMatch(/^HANDLE\s+DEVICE\s+IP\s+CREATED\s+LAST SEEN$/);
+    expect(out.lines[0]).toMatch(/^HANDLE\s+KIND\s+DEVICE\s+IP\s+CREATED\s+LAST SEEN$/);
     expect(out.lines).toHaveLength(2 + 3);
     for (const [i, h] of (handles.alice as string[]).entries()) {
-      expect(out.stdout).toMatch(new RegExp(`${h}\\s+Safari on macOS\\s+198\\.51\\.100\\.${i + 1}\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ\\s+\\d{4}`));
+      expect(out.stdout).toMatch(new RegExp(`${h}\\s+session\\s+Safari on macOS\\s+198\\.51\\.100\\.${i + 1}\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ\\s+\\d{4}`));
     }
     expect(out.stdout).not.toContain((handles.bob as string[])[0]);
+  });
+
+  it('says which kind each session is, lists and revokes only the kinds --kind names, and every kind without it', async () => {
+    const store = sqliteStore({ path: db });
+    const demo = createSessions({ store, sweepInterval: false, kind: 'demo' });
+    const { session } = await demo.create({ userId: 'alice', client: { ip: '203.0.113.50', userAgent: 'curl/8.5.0' } });
+    await demo.close();
+    await store.close();
+    const sqlite = `sqlite:${db}`;
+    const all = await cli(['sessions', 'list', '--user', 'alice', '--store', sqlite]);
+    expect(all.lines).toHaveLength(2 + 4);
+    expect(all.stdout).toMatch(new RegExp(`${session.handle}\\s+demo\\s+curl on `));
+    const only = await cli(['sessions', 'list', '--user', 'alice', '--kind', 'demo', '--json', '--store', sqlite]);
+    expect((JSON.parse(only.stdout) as { sessions: Array<{ handle: string; kind: string }> }).sessions.map((d) => [d.handle, d.kind])).toEqual([[session.handle, 'demo']]);
+    const revoked = await cli(['sessions', 'revoke', '--user', 'alice', '--kind', 'session,refresh', '--store', sqlite]);
+    expect(revoked.lines[0]).toBe('3 sessions of kind session, refresh of user "alice" revoked:');
+    const left = await cli(['sessions', 'list', '--user', 'alice', '--json', '--store', sqlite]);
+    expect((JSON.parse(left.stdout) as { sessions: Array<{ handle: string }> }).sessions.map((d) => d.handle)).toEqual([session.handle]);
+    expect((await cli(['sessions', 'list', '--user', 'alice', '--kind', 'refresh', '--store', sqlite])).stderr).toContain('no live sessions of kind refresh of user "alice"');
   });
 
   it('lists them as JSON with --json', async () => {
@@ -608,14 +628,13 @@ describe('latchkey keys', () => {
 describe('latchkey migrate', () => {
   it('migrates a new SQLite file from v0 and finds it up to date the next time', async () => {
     const first = await cli(['migrate', '--store', 'sqlite:./db/latchkey.db']);
-    expect(first).toMatchObject({ code: 0, stdout: 'sqlite:./db/latchkey.db: schema v0 → v1\n' });
+    expect(first).toMatchObject({ code: 0, stdout: 'sqlite:./db/latchkey.db: schema v0 → v2\n' });
     expect(existsSync(join(dir, 'db', 'latchkey.db'))).toBe(true);
-    expect((await cli(['migrate', '--store', 'sqlite:./db/latchkey.db'])).stdout).toBe('sqlite:./db/latchkey.db: schema v1 → v1 (already up to date)\n');
+    expect((await cli(['migrate', '--store', 'sqlite:./db/latchkey.db'])).stdout).toBe('sqlite:./db/latchkey.db: schema v2 → v2 (already up to date)\n');
   });
 
-  it('has nothing to migrate on Redis, with exit code 0', async () => {
-    // No connection is made: there is nothing to do.
-    expect(await cli(['migrate', '--store', 'redis://127.0.0.1:1'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Nothing to migrate: Redis') });
+  it('reports a Redis it cannot reach with exit code 3 (test/migrations covers a reachable one)', async () => {
+    expect(await cli(['migrate', '--store', 'redis://127.0.0.1:1'])).toMatchObject({ code: 3, stdout: '' });
   });
 });
 

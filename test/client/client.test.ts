@@ -268,7 +268,7 @@ describe('errors from the service', () => {
   });
 
   it('maps a schema violation to bad-request 400', async () => {
-    const err = await rejection(latchkey.createSession({ userId: 'latchkey:apikeys' }));
+    const err = await rejection(latchkey.createSession({ userId: 'u'.repeat(257) }));
     expect({ status: err.status, reason: err.reason }).toEqual({ status: 400, reason: 'bad-request' });
     const malformed = await rejection(latchkey.revokeSession('not-a-handle'));
     expect(malformed.reason).toBe('bad-request');

@@ -1,4 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import { BrowserSessionError } from '../../src/browser/errors.js';
 import { LatchkeyApiError } from '../../src/client/errors.js';
 import { ClosedError, ConfigError, LatchkeyError, LatchkeyTypeError, SessionLimitError, StoreUnavailableError } from '../../src/core/errors.js';
 import { createSessions } from '../../src/core/sessions.js';
@@ -28,9 +29,10 @@ describe('the error family', () => {
       new ClosedError('the engine'),
       new HttpError(403, 'csrf-cross-site'),
       new LatchkeyApiError({ status: 401, reason: 'session-invalid', detail: 'revoked', message: 'm', operation: 'POST /v1/sessions/rotate' }),
+      new BrowserSessionError('refresh-failed', 'the refresh endpoint answered 503', 503),
     ];
     expect(all.every((e) => e instanceof LatchkeyError)).toBe(true);
-    expect(all.map((e) => e.code)).toEqual(['ERR_CONFIG', 'ERR_INVALID_ARGUMENT', 'ERR_STORE_UNAVAILABLE', 'ERR_SESSION_LIMIT', 'ERR_CLOSED', 'ERR_HTTP', 'ERR_SERVICE']);
+    expect(all.map((e) => e.code)).toEqual(['ERR_CONFIG', 'ERR_INVALID_ARGUMENT', 'ERR_STORE_UNAVAILABLE', 'ERR_SESSION_LIMIT', 'ERR_CLOSED', 'ERR_HTTP', 'ERR_SERVICE', 'ERR_BROWSER_SESSION']);
     const narrow = (e: AnyLatchkeyError): string => {
       switch (e.code) {
         case 'ERR_SESSION_LIMIT':
@@ -42,11 +44,14 @@ describe('the error family', () => {
         case 'ERR_SERVICE':
           expectTypeOf(e).toEqualTypeOf<LatchkeyApiError>();
           return `${e.reason}/${e.detail}`;
+        case 'ERR_BROWSER_SESSION':
+          expectTypeOf(e).toEqualTypeOf<BrowserSessionError>();
+          return `${e.reason} ${e.status}`;
         default:
           return e.code;
       }
     };
-    expect(all.map(narrow)).toEqual(['ERR_CONFIG', 'ERR_INVALID_ARGUMENT', 'ERR_STORE_UNAVAILABLE', '3', 'ERR_CLOSED', 'csrf-cross-site', 'session-invalid/revoked']);
+    expect(all.map(narrow)).toEqual(['ERR_CONFIG', 'ERR_INVALID_ARGUMENT', 'ERR_STORE_UNAVAILABLE', '3', 'ERR_CLOSED', 'csrf-cross-site', 'session-invalid/revoked', 'refresh-failed 503']);
   });
 
   it('has one Retry-After policy: 5 s for a store outage, the rest of the window (at least 1 s) for a throttle', () => {

@@ -51,7 +51,7 @@ describe('createSessions() option keys', () => {
   it('lists the known options when nothing known is near the unknown key', () => {
     const err = refusal(() => createSessions({ store, colour: 'blue' } as SessionsOptions));
     expect(err.message).toBe(
-      'colour is not an option of createSessions(); known options: store, idleTimeout, absoluteTimeout, touchInterval, maxSessionsPerUser, binding, renewal, revokedRetention, guessing, maxDataBytes, sweepInterval, storeTimeout, cache, accepts, clock, onError',
+      'colour is not an option of createSessions(); known options: store, idleTimeout, absoluteTimeout, touchInterval, maxSessionsPerUser, binding, renewal, revokedRetention, guessing, maxDataBytes, sweepInterval, storeTimeout, cache, kind, clock, onError',
     );
   });
 
@@ -79,7 +79,7 @@ describe('createSessions() option keys', () => {
       sweepInterval: false as const,
       storeTimeout: '1s',
       cache: { staleness: '1s', maxEntries: 10 },
-      accepts: () => true,
+      kind: 'refresh',
       clock: manualClock(),
       onError: () => {},
     });
@@ -92,7 +92,7 @@ describe('createSessions() option keys', () => {
 describe('memoryStore() option keys', () => {
   it('refuses a misspelt option and names the option meant', () => {
     const err = refusal(() => memoryStore({ maxSession: 10 } as never));
-    expect(err.message).toBe('maxSession is not an option of memoryStore(); did you mean maxSessions? Known options: maxSessions, clock');
+    expect(err.message).toBe('maxSession is not an option of memoryStore(); did you mean maxSessions? Known options: maxSessions, maxValues, clock');
   });
 
   it('takes its two options', () => {

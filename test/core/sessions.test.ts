@@ -515,15 +515,14 @@ describe('configuration', () => {
   });
 });
 
-describe('engines sharing one store (accepts)', () => {
+describe('engines sharing one store (kinds)', () => {
   const setup = (cache: boolean) => {
     const clock = manualClock();
     const store = counting(memoryStore({ clock }));
     const common = { store, clock, sweepInterval: false as const, idleTimeout: '30m', touchInterval: '1m' };
-    const families = createSessions({ ...common, idleTimeout: '14d', absoluteTimeout: '30d', accepts: (r) => r.data.family === true });
+    const families = createSessions({ ...common, idleTimeout: '14d', absoluteTimeout: '30d', kind: 'refresh' });
     const cookies = createSessions({
       ...common,
-      accepts: (r) => r.data.family !== true,
       binding: { userAgent: true, onMismatch: 'revoke' },
       renewal: { interval: '5m' },
       ...(cache ? { cache: { staleness: '5s' } } : {}),
@@ -533,7 +532,8 @@ describe('engines sharing one store (accepts)', () => {
 
   it.each([false, true])('treat another engine\'s token as unknown and leave its record untouched (cache: %s)', async (cache) => {
     const { clock, store, families, cookies } = setup(cache);
-    const { token, session } = await families.create({ userId: 'u1', data: { family: true }, client: laptop });
+    const { token, session } = await families.create({ userId: 'u1', client: laptop });
+    expect(session.kind).toBe('refresh');
     clock.advance(10 * 60_000); // past the touch interval and the renewal interval of the cookie engine
     const before = await store.get(session.handle);
     const writes = store.writes.length;
@@ -545,13 +545,69 @@ describe('engines sharing one store (accepts)', () => {
     expect(await store.get(session.handle)).toEqual(before);
     // Its own engine still honours it, and the operator's calls by handle are not filtered.
     expect((await families.validate(token, { client: laptop })).ok).toBe(true);
-    expect((await cookies.get(session.handle))?.userId).toBe('u1');
-    expect((await cookies.list('u1')).map((d) => d.handle)).toEqual([session.handle]);
+    expect((await cookies.get(session.handle))?.kind).toBe('refresh');
+    expect((await cookies.list('u1')).map((d) => [d.handle, d.kind])).toEqual([[session.handle, 'refresh']]);
     expect(await cookies.revoke(session.handle)).toBe(true);
     expect(await families.validate(token)).toEqual({ ok: false, reason: 'revoked' });
   });
 
-  it('refuses a non-function', () => {
-    expect(() => createSessions({ store: memoryStore(), accepts: 'yes' as never })).toThrow(ConfigError);
+  it('writes records of its kind, and keeps the kind through a rotation and a renewal', async () => {
+    const { clock, store, cookies, families } = setup(false);
+    const a = await cookies.create({ userId: 'u1' });
+    expect((await store.get(a.session.handle))?.kind).toBe('session');
+    const rotated = await families.rotate((await families.create({ userId: 'u1' })).token);
+    expect(rotated.ok && rotated.session.kind).toBe('refresh');
+    expect(rotated.ok && (await store.get(rotated.session.handle))?.kind).toBe('refresh');
+    clock.advance('6m');
+    const renewed = await cookies.validate(a.token);
+    expect(renewed.ok && renewed.renewed !== undefined && (await store.get(renewed.session.handle))?.kind).toBe('session');
+  });
+
+  it('lists and revokes a user’s sessions of every kind by default ("log out everywhere"), or of the kinds asked for', async () => {
+    const { cookies, families } = setup(false);
+    const cookie = await cookies.create({ userId: 'u1' });
+    const family = await families.create({ userId: 'u1' });
+    expect((await cookies.list('u1', { kinds: ['refresh'] })).map((d) => d.handle)).toEqual([family.session.handle]);
+    expect((await cookies.list('u1', { kinds: ['session', 'refresh'] })).map((d) => d.kind)).toEqual(['session', 'refresh']);
+    expect(await cookies.revokeUser('u1', { kinds: ['refresh'] })).toEqual([family.session.handle]);
+    expect((await cookies.validate(cookie.token)).ok).toBe(true);
+    const again = await families.create({ userId: 'u1' });
+    expect((await cookies.revokeUser('u1')).sort()).toEqual([cookie.session.handle, again.session.handle].sort());
+    expect(await families.validate(again.token)).toEqual({ ok: false, reason: 'revoked' });
+    await expect(cookies.list('u1', { kinds: [] })).rejects.toThrow(/kinds must be a non-empty list/);
+    await expect(cookies.revokeUser('u1', { kinds: ['Not A Kind'] })).rejects.toThrow(/kinds must be a non-empty list/);
+  });
+
+  it('counts only sessions of its own kind against maxSessionsPerUser and for new devices', async () => {
+    const clock = manualClock();
+    const store = memoryStore({ clock });
+    const demo = createSessions({ store, clock, kind: 'demo', maxSessionsPerUser: 2, sweepInterval: false });
+    const app = createSessions({ store, clock, maxSessionsPerUser: 2, sweepInterval: false });
+    const devices: string[] = [];
+    demo.on('new-device', (e) => devices.push(e.handle));
+    const mine = [await app.create({ userId: 'alice', client: laptop }), await app.create({ userId: 'alice', client: laptop })];
+    // The demo's alice signs in three times from the laptop: its own oldest is evicted, never the application's.
+    const theirs = [];
+    for (let i = 0; i < 3; i++) theirs.push(await demo.create({ userId: 'alice', client: laptop }));
+    for (const s of mine) expect((await app.validate(s.token, { client: laptop })).ok).toBe(true);
+    expect(await demo.validate(theirs[0]?.token)).toEqual({ ok: false, reason: 'revoked' });
+    expect((await demo.list('alice', { kinds: ['demo'] })).length).toBe(2);
+    // The laptop was new to the demo's alice the first time, although the application's alice uses it.
+    expect(devices).toEqual([theirs[0]?.session.handle]);
+  });
+
+  it('refuses accepts, naming kind, and a malformed kind', () => {
+    expect(() => createSessions({ store: memoryStore(), accepts: () => true } as never)).toThrow(ConfigError);
+    expect(() => createSessions({ store: memoryStore(), accepts: () => true } as never)).toThrow(/accepts is no longer an option of createSessions\(\): records know their kind.*kind: 'refresh'/);
+    for (const bad of ['', 'Session', 'has space', '9lives', 'x'.repeat(33), 42, null]) {
+      expect(() => createSessions({ store: memoryStore(), kind: bad as never })).toThrow(/kind must be a lower-case name/);
+    }
+    expect(createSessions({ store: memoryStore(), kind: 'x'.repeat(32) })).toBeDefined();
+  });
+
+  it('refuses a store without the key-value facet, naming it', () => {
+    const old: Record<string, unknown> = { ...memoryStore() };
+    delete old.kv;
+    expect(() => createSessions({ store: old as unknown as Store })).toThrow(/key-value facet store\.kv/);
   });
 });

@@ -117,15 +117,16 @@ describe.each([
     expect((await sessions.validate(renewed)).ok).toBe(true);
   });
 
-  it('honours only the records it accepts, and touches nothing of another engine’s record', async () => {
-    const { sessions, clock, seen } = setup(cached, { accepts: (r) => r.data.mine === true });
-    const mine = await sessions.create({ userId: 'u1', data: { mine: true } });
-    const other = await sessions.create({ userId: 'u1' });
+  it('honours only records of its kind, and touches nothing of another engine’s record', async () => {
+    const { sessions, clock, seen, inner } = setup(cached, { kind: 'mine' });
+    const other = createSessions({ store: inner, clock, sweepInterval: false });
+    const mine = await sessions.create({ userId: 'u1' });
+    const theirs = await other.create({ userId: 'u1' });
     await sessions.validate(mine.token);
-    await sessions.validate(other.token);
+    await sessions.validate(theirs.token);
     clock.advance('1m');
     expect((await sessions.validate(mine.token)).ok).toBe(true);
-    expect(await sessions.validate(other.token)).toEqual({ ok: false, reason: 'unknown' });
+    expect(await sessions.validate(theirs.token)).toEqual({ ok: false, reason: 'unknown' });
     expect(seen.touches).toBe(1);
   });
 });

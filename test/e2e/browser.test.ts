@@ -46,8 +46,8 @@ suite('browser end to end (headless Chromium)', () => {
     });
     service = await createService(config, { demoFreshFor: FRESH_MS });
     base = await service.listen();
-    // Honours every record of the store: checks from outside what the demo's own engine holds.
-    inspector = service.ctx.engine({});
+    // An engine of the demo's kind: checks from outside what the demo's own engine holds.
+    inspector = service.ctx.engine({ kind: 'demo' });
     browser = await launchChromium();
 
     // The attacker's site: a page that posts a form to the demo as soon as it loads.
@@ -135,7 +135,7 @@ suite('browser end to end (headless Chromium)', () => {
     expect(await row.textContent()).toContain('Chrom');
 
     const result = await inspector.validate(c!.value);
-    expect(result.ok && result.session.userId).toBe('latchkey:demo:alice');
+    expect(result.ok && [result.session.kind, result.session.userId]).toEqual(['demo', 'alice']);
   }, 30_000);
 
   it('shows the demo session on the dashboard, revokes it there, and the demo bounces to sign-in on the next navigation', async () => {
@@ -164,15 +164,16 @@ suite('browser end to end (headless Chromium)', () => {
     const adminCookie = await cookie(admin, ADMIN_COOKIE);
     expect(adminCookie).toMatchObject({ secure: true, httpOnly: true, sameSite: 'Lax', path: '/', domain: '127.0.0.1' });
 
-    // Search the user, find both sessions.
-    await adminPage.getByTestId('user-search').fill('latchkey:demo:alice');
+    // Search the user as she typed her name, find both sessions, labelled as the demo's.
+    await adminPage.getByTestId('user-search').fill('alice');
     await adminPage.getByTestId('user-search-submit').click();
-    await adminPage.waitForURL((url) => url.pathname === '/admin/users' && url.searchParams.get('user') === 'latchkey:demo:alice');
-    expect(await adminPage.getByTestId('user-id').textContent()).toBe('latchkey:demo:alice');
+    await adminPage.waitForURL((url) => url.pathname === '/admin/users' && url.searchParams.get('user') === 'alice');
+    expect(await adminPage.getByTestId('user-id').textContent()).toBe('alice');
     const targetRow = adminPage.locator(`tr[data-testid=device-row][data-handle="${target}"]`);
     const keptRow = adminPage.locator(`tr[data-testid=device-row][data-handle="${kept}"]`);
     expect(await targetRow.count()).toBe(1);
     expect(await keptRow.count()).toBe(1);
+    expect(await targetRow.getByTestId('session-kind').textContent()).toBe('demo');
     expect(await keptRow.textContent()).toContain('Firefox');
 
     // Revoke the laptop's session.
@@ -272,7 +273,7 @@ suite('browser end to end (headless Chromium)', () => {
       await attack.close();
 
       const result = await inspector.validate(token);
-      expect(result.ok && result.session.userId).toBe('latchkey:demo:carol');
+      expect(result.ok && result.session.userId).toBe('carol');
     }
 
     // Still signed in in the browser; and the genuine button, same endpoint, does sign out everywhere,

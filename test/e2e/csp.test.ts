@@ -12,6 +12,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/server/config.js';
 import { createService, type Service } from '../../src/server/service.js';
+import { ensureBuilt } from '../cli/built.js';
 import { chromiumPath, launchChromium } from './chromium.js';
 
 const ADMIN_PASSWORD = 'csp admin password';
@@ -40,6 +41,8 @@ suite('the HTML pages under their Content-Security-Policy (headless Chromium)', 
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
+    // /demo/app serves the built latchkey/browser.
+    ensureBuilt();
     dir = mkdtempSync(join(tmpdir(), 'latchkey-csp-'));
     const config = loadConfig({
       flags: { host: '127.0.0.1', port: '0', store: 'memory:', dataDir: join(dir, 'data'), adminPassword: ADMIN_PASSWORD, logLevel: 'warn' },
@@ -48,7 +51,7 @@ suite('the HTML pages under their Content-Security-Policy (headless Chromium)', 
     service = await createService(config);
     base = await service.listen();
     browser = await launchChromium();
-  }, 60_000);
+  }, 200_000);
 
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => undefined);
@@ -106,6 +109,10 @@ suite('the HTML pages under their Content-Security-Policy (headless Chromium)', 
     expect(await violations(page)).toEqual([]);
     await visit('/demo');
     await visit('/demo/sensitive');
+    // The single-page section: its module scripts load and run under the policy.
+    await visit('/demo/app');
+    await page.getByTestId('app-signed-out').waitFor();
+    expect(await violations(page)).toEqual([]);
 
     // The dashboard: sign in, then every page.
     await visit('/admin/login');
@@ -114,7 +121,7 @@ suite('the HTML pages under their Content-Security-Policy (headless Chromium)', 
     await page.getByTestId('login-submit').click();
     await page.waitForURL(`${base}/admin`);
     await visit('/admin/events');
-    await visit(`/admin/users?user=${encodeURIComponent('latchkey:demo:alice')}`);
+    await visit('/admin/users?user=alice');
     expect(await page.getByTestId('device-row').count()).toBe(1);
 
     // The overview's script runs under the policy: it fetches the counters (after 5 s) and writes them in.

@@ -136,12 +136,12 @@ describe('the HTTP layer in sealed mode', () => {
     clock.advance('2m');
     const touched = await call('/me', { cookie });
     expect(touched.cookies).toHaveLength(1);
-    const get = store.get.bind(store);
-    store.get = () => Promise.reject(new Error('down'));
+    const get = store.kv.get.bind(store.kv);
+    (store.kv as { get: typeof get }).get = () => Promise.reject(new Error('down'));
     try {
       expect((await call('/me', { cookie })).status).toBe(503);
     } finally {
-      store.get = get;
+      (store.kv as { get: typeof get }).get = get;
     }
   });
 });

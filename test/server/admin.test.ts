@@ -171,9 +171,10 @@ describe('the admin dashboard', () => {
     expect(attributes.some((x) => x.startsWith('domain='))).toBe(false);
     expect(attributes.some((x) => x.startsWith('max-age=') || x.startsWith('expires='))).toBe(false);
     expect(a.headers.get('cache-control')).toBe('no-store');
-    // The admin's session is a session of the reserved admin user.
+    // The admin's session is a session of the dashboard's own kind, of user admin.
     const handle = (client.cookies.get('__Host-admin') as string).split('.')[0] as string;
-    expect((await service.ctx.sessions.get(handle))?.userId).toBe('latchkey:admin');
+    const own = await service.ctx.sessions.get(handle);
+    expect([own?.kind, own?.userId]).toEqual(['admin', 'admin']);
     // Signed in, the sign-in page sends the admin on.
     expect((await client.get('/admin/login')).location).toBe('/admin');
   });
@@ -204,11 +205,19 @@ describe('the admin dashboard', () => {
     // alice's first sign-in is a new device in the feed
     expect(overview.text).toMatch(/data-testid="event" data-event-id="\d+" data-kind="new-device"/);
 
+    // Each counter says what it counts, and the lifecycle ones add up the engines' rows.
+    expect(overview.text).toMatch(/data-stat="sessionsCreated">\d+<\/b><span>sessions created, every kind</);
+    expect(overview.text).toMatch(/data-stat="validations">\d+<\/b><span>\/v1 validations</);
+    const created = [...overview.text.matchAll(/data-stat="kind-([a-z-]+)-created">(\d+)</g)].map((m) => [m[1], Number(m[2])] as const);
+    expect(created.map(([k]) => k)).toEqual(expect.arrayContaining(['session', 'admin']));
+    expect(created.reduce((sum, [, n]) => sum + n, 0)).toBe(statOf(overview.text, 'sessionsCreated'));
+
     await ctx.sessions.create({ userId: 'carol' });
     const stats = await client.get('/admin/stats.json');
     expect(stats.status).toBe(200);
-    const json = JSON.parse(stats.text) as { counts: { sessionsCreated: number }; ready: boolean; uptime: string };
+    const json = JSON.parse(stats.text) as { counts: { sessionsCreated: number; byKind: Record<string, { created: number }> }; ready: boolean; uptime: string };
     expect(json.counts.sessionsCreated).toBe(snap.sessionsCreated + 1);
+    expect(json.counts.byKind.session?.created).toBe((snap.byKind.session?.created ?? 0) + 1);
     expect(json.ready).toBe(true);
     expect(json.uptime).toMatch(/^\d+ s$/);
   });
@@ -246,7 +255,7 @@ describe('the admin dashboard', () => {
   it("marks the admin's own session as current", async () => {
     const { client } = await signIn();
     const handle = (client.cookies.get('__Host-admin') as string).split('.')[0] as string;
-    const page = await client.get(`/admin/users?user=${encodeURIComponent('latchkey:admin')}`);
+    const page = await client.get('/admin/users?user=admin');
     expect(page.text).toContain(`<tr data-testid="device-row" data-handle="${handle}" data-current="true">`);
     expect(page.text.match(/data-current="true"/g)).toHaveLength(1);
     expect(page.text).toContain('data-testid="current-badge"');
@@ -345,19 +354,36 @@ describe('the admin dashboard', () => {
     }
   });
 
-  it('refuses to show or revoke API keys, which the CLI manages', async () => {
+  it('never shows or revokes API keys, which are no sessions (the CLI manages them)', async () => {
     const { ctx } = service;
     const key = await ctx.apiKeys.create('ci');
     const { client } = await signIn();
     const page = await client.get('/admin/users?user=latchkey%3Aapikeys');
-    expect(page.status).toBe(400);
-    expect(page.text).toContain('API keys are not sessions');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('data-testid="no-sessions"');
     expect(page.text).not.toContain(key.info.id);
     const csrf = csrfOf(page.text);
-    // An API key's handle is no session handle: the engine does not know it.
-    expect((await client.post(`/admin/sessions/${key.info.id}/revoke`, { _csrf: csrf, user: 'latchkey:apikeys' })).location).toBe('/admin');
-    expect((await client.post('/admin/users/revoke-all', { _csrf: csrf, user: 'latchkey:apikeys' })).status).toBe(400);
+    // An API key's id is no session handle: the engine does not know it.
+    expect((await client.post(`/admin/sessions/${key.info.id}/revoke`, { _csrf: csrf, user: 'latchkey:apikeys' })).location).toBe('/admin/users?user=latchkey%3Aapikeys&notice=not-found');
+    expect((await client.post('/admin/users/revoke-all', { _csrf: csrf, user: 'latchkey:apikeys' })).location).toBe('/admin/users?user=latchkey%3Aapikeys&notice=revoked-all&n=0');
     expect((await ctx.apiKeys.verify(key.key)).ok).toBe(true);
+  });
+
+  it('shows a user’s sessions of every kind, each labelled, the demo’s users as they typed them', async () => {
+    const { ctx } = service;
+    const app = await ctx.sessions.create({ userId: 'dora' });
+    const family = await ctx.tokens.issue({ userId: 'dora' });
+    const demo = await ctx.engine({ kind: 'demo' }).create({ userId: 'dora' });
+    const { client } = await signIn();
+    const page = await client.get('/admin/users?user=dora');
+    const kinds = [...page.text.matchAll(/<tr data-testid="device-row" data-handle="([^"]+)"[\s\S]*?data-testid="session-kind" data-kind="([a-z-]+)"/g)].map((m) => [m[1], m[2]]);
+    const familyHandle = (await ctx.tokens.verify(family.accessToken)).ok ? ((await ctx.tokens.verify(family.accessToken)) as { claims: { sid: string } }).claims.sid : '';
+    expect(kinds).toEqual([
+      [app.session.handle, 'session'],
+      [familyHandle, 'refresh'],
+      [demo.session.handle, 'demo'],
+    ]);
+    expect(page.text).toContain('data-testid="user-id">dora</span>');
   });
 
   it('signs out: the cookie is cleared, the browser asked to forget, and the old token no longer opens the dashboard', async () => {

@@ -220,6 +220,7 @@ describe('POST /v1/sessions', () => {
     expect(token.split('.')[0]).toBe(session.handle);
     expect(session).toEqual({
       handle: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+      kind: 'session',
       userId,
       createdAt: expect.any(Number),
       issuedAt: expect.any(Number),
@@ -273,8 +274,6 @@ describe('POST /v1/sessions', () => {
     ['a null userId', { userId: null }],
     ['an empty userId', { userId: '' }],
     ['a userId over 256 characters', { userId: 'u'.repeat(257) }],
-    ['the reserved API-key user', { userId: 'latchkey:apikeys' }],
-    ['a reserved userId', { userId: 'latchkey:admin' }],
     ['an unknown field', { userId: 'alice', admin: true }],
     ['data that is an array', { userId: 'alice', data: [1, 2] }],
     ['data that is a string', { userId: 'alice', data: 'x' }],
@@ -443,7 +442,6 @@ describe('POST /v1/sessions/rotate', () => {
 
   it.each<[string, unknown]>([
     ['a missing token', {}],
-    ['a reserved userId', { token: WELL_FORMED_UNKNOWN_TOKEN, userId: 'latchkey:apikeys' }],
     ['an empty userId', { token: WELL_FORMED_UNKNOWN_TOKEN, userId: '' }],
     ['a string authenticated', { token: WELL_FORMED_UNKNOWN_TOKEN, authenticated: 'yes' }],
     ['an unknown field', { token: WELL_FORMED_UNKNOWN_TOKEN, revokeEverything: true }],
@@ -536,6 +534,7 @@ describe('GET /v1/users/{userId}/sessions', () => {
     expect(r.json.sessions).toEqual([
       {
         handle: a.session.handle,
+        kind: 'session',
         createdAt: a.session.createdAt,
         lastSeenAt: expect.any(Number),
         authTime: expect.any(Number),
@@ -555,11 +554,31 @@ describe('GET /v1/users/{userId}/sessions', () => {
     expect(r.json).toEqual({ sessions: [] });
   });
 
-  it('refuses the reserved users, so that API keys are never listed', async () => {
-    for (const path of ['/v1/users/latchkey:apikeys/sessions', '/v1/users/latchkey%3Aapikeys/sessions', '/v1/users/latchkey%3aadmin/sessions']) {
-      const r = await api('GET', path);
-      expectError(r, 400, 'bad-request');
+  it('takes the user ids latchkey once reserved as any other: they stand for no API key, dashboard or demo session', async () => {
+    const keysBefore = (await service.ctx.apiKeys.list()).map((k) => k.id);
+    for (const userId of ['latchkey:apikeys', 'latchkey:admin', 'latchkey:demo:alice']) {
+      const { session } = await createSession({ userId, data: { 'latchkey:family': true } });
+      expect(session.kind).toBe('session');
+      const list = await api('GET', `/v1/users/${encodeURIComponent(userId)}/sessions`);
+      expect(list.json.sessions.map((s: { handle: string; kind: string }) => [s.handle, s.kind])).toContainEqual([session.handle, 'session']);
+      expect((await api('DELETE', `/v1/users/${encodeURIComponent(userId)}/sessions`)).json.revoked).toContain(session.handle);
     }
+    expect((await service.ctx.apiKeys.list()).map((k) => k.id)).toEqual(keysBefore);
+  });
+
+  it('lists a user’s sessions and token families, each with its kind, and never the demo’s or the dashboard’s', async () => {
+    const userId = freshUser('kinds');
+    const { session } = await createSession({ userId });
+    const pair = (await api('POST', '/v1/tokens', { userId })).json;
+    const demo = await service.ctx.engine({ kind: 'demo' }).create({ userId });
+    const list = (await api('GET', `/v1/users/${encodeURIComponent(userId)}/sessions`)).json.sessions as Array<{ handle: string; kind: string }>;
+    expect(list.map((s) => s.kind)).toEqual(['session', 'refresh']);
+    expect(list[0]?.handle).toBe(session.handle);
+    expect(list.map((s) => s.handle)).not.toContain(demo.session.handle);
+    // "Log out everywhere" ends both, and leaves the demo's session of that name alone.
+    expect((await api('DELETE', `/v1/users/${encodeURIComponent(userId)}/sessions`)).json.revoked).toHaveLength(2);
+    expectError(await api('POST', '/v1/tokens/refresh', { refreshToken: pair.refreshToken }), 401, 'invalid_grant');
+    expect((await service.ctx.engine({ kind: 'demo' }).validate(demo.token)).ok).toBe(true);
   });
 
   // Fastify's router refuses path parameters over 100 characters by default, while POST /v1/sessions
@@ -616,11 +635,9 @@ describe('DELETE /v1/users/{userId}/sessions', () => {
     expect((await api('DELETE', `/v1/users/${encodeURIComponent(userId)}/sessions`)).json).toEqual({ revoked: [] });
   });
 
-  it('refuses a malformed except, an unknown query parameter and a reserved user with 400', async () => {
+  it('refuses a malformed except and an unknown query parameter with 400', async () => {
     expectError(await api('DELETE', '/v1/users/alice/sessions?except=nope'), 400, 'bad-request');
     expectError(await api('DELETE', `/v1/users/alice/sessions?except=${WELL_FORMED_UNKNOWN_HANDLE}&all=1`), 400, 'bad-request');
-    expectError(await api('DELETE', '/v1/users/latchkey:apikeys/sessions'), 400, 'bad-request');
-    expect((await service.ctx.apiKeys.list()).length).toBeGreaterThan(0);
   });
 });
 
@@ -715,7 +732,6 @@ describe('token mode: /v1/tokens', () => {
 
   it.each<[string, string, unknown]>([
     ['issue: a missing userId', '/v1/tokens', { scope: 'read' }],
-    ['issue: a reserved userId', '/v1/tokens', { userId: 'latchkey:apikeys' }],
     ['issue: a scope with a double space', '/v1/tokens', { userId: 'alice', scope: 'read  write' }],
     ['issue: a scope with a quote', '/v1/tokens', { userId: 'alice', scope: 'read"' }],
     ['issue: an unknown field', '/v1/tokens', { userId: 'alice', audience: 'other' }],
@@ -743,15 +759,16 @@ describe('token mode: /v1/tokens', () => {
 
 describe("the service's own sessions", () => {
   it('are invisible to the API: never valid, never rotated, patched, revoked nor listed', async () => {
-    // The dashboard signs its admin in as a reserved user, on an engine of its own over the same store.
-    const other = service.ctx.engine({});
-    const admin = await other.create({ userId: 'latchkey:admin' });
+    // The dashboard signs its admin in on an engine of its own kind over the same store.
+    const other = service.ctx.engine({ kind: 'admin' });
+    const admin = await other.create({ userId: 'admin' });
     secretsSeen.add(admin.token);
     expect(await validate(admin.token)).toEqual({ valid: false, reason: 'unknown' });
     expectError(await api('POST', '/v1/sessions/rotate', { token: admin.token }), 401, 'session-invalid');
     expectError(await api('PATCH', `/v1/sessions/${admin.session.handle}/data`, { set: { role: 'x' } }), 404, 'not-found');
     expectError(await api('DELETE', `/v1/sessions/${admin.session.handle}`), 404, 'not-found');
-    expectError(await api('GET', '/v1/users/latchkey%3Aadmin/sessions'), 400, 'bad-request');
+    expect((await api('GET', '/v1/users/admin/sessions')).json).toEqual({ sessions: [] });
+    expect((await api('DELETE', '/v1/users/admin/sessions')).json).toEqual({ revoked: [] });
     const still = await other.validate(admin.token);
     expect(still.ok && still.session.data).toEqual({});
   });
@@ -879,7 +896,8 @@ describe('service routes', () => {
 
     const after = await metricsText();
     const delta = (series: string) => metricValue(after, series) - metricValue(before, series);
-    expect(delta('latchkey_sessions_created_total')).toBeGreaterThanOrEqual(2);
+    expect(delta('latchkey_sessions_created_total{engine="session"}')).toBe(2);
+    expect(delta('latchkey_sessions_created_total{engine="refresh"}')).toBe(1);
     expect(delta('latchkey_sessions_validated_total{result="valid"}')).toBe(1);
     expect(delta('latchkey_sessions_validated_total{result="malformed"}')).toBe(1);
     expect(delta('latchkey_sessions_validated_total{result="revoked"}')).toBe(1);

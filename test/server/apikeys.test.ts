@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessions } from '../../src/core/sessions.js';
 import type { Store } from '../../src/core/store.js';
-import { API_KEY_USER, apiKeys } from '../../src/core/api-keys.js';
+import { API_KEY_NAMESPACE, apiKeys } from '../../src/core/api-keys.js';
 import { openStore } from '../../src/stores/open.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';
 import { redisAvailable, startRedis, type RedisServer } from '../servers/redis.js';
@@ -50,8 +50,11 @@ describe.each(stores)('API keys on %s', (_name, url) => {
     expect(key.slice(3, 27)).toBe(info.id);
     expect(info.name).toBe('billing backend');
 
-    const raw = await store.get(info.id);
-    expect(raw?.userId).toBe(API_KEY_USER);
+    // A value of the key-value facet, never a session record; the secret's hash only.
+    expect(await store.get(info.id)).toBeNull();
+    const raw = await store.kv.get(API_KEY_NAMESPACE, info.id, Date.now());
+    expect(JSON.parse(raw?.value ?? '{}')).toEqual({ name: 'billing backend', createdAt: info.createdAt, secretHash: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(raw?.expiresAt).toBeNull();
     expect(JSON.stringify(raw)).not.toContain(key.slice(28));
 
     expect((await keys.list()).map((k) => k.id)).toContain(info.id);
@@ -84,10 +87,11 @@ describe.each(stores)('API keys on %s', (_name, url) => {
     // The key's id is not a session handle: every engine call refuses it.
     expect(await sessions.validate(`${info.id}.${key.slice(28)}`)).toMatchObject({ ok: false, reason: 'malformed' });
     expect(await sessions.get(info.id).catch(() => null)).toBeNull();
-    // A session of the reserved user (which the API refuses to make) is still not a key.
-    const { token, session } = await sessions.create({ userId: API_KEY_USER });
+    // A session of any user, the user id API keys once had included, is not a key, nor listed as one.
+    const { token, session } = await sessions.create({ userId: 'latchkey:apikeys' });
     expect(await keys.verify(`lk_${'0'.repeat(24)}_${token.split('.')[1]}`)).toEqual({ ok: false, reason: 'unknown' });
     expect((await keys.list()).map((k) => k.id)).not.toContain(session.handle);
+    expect((await sessions.list('latchkey:apikeys')).map((d) => d.handle)).toEqual([session.handle]);
   });
 
   it('trust a verified key for cacheMs, but a revocation through the same object at once', async (t) => {

@@ -97,12 +97,12 @@ function deviceRows(body: string): Array<[string, boolean]> {
 
 const dirs: string[] = [];
 
-/** An engine that honours every record of the service's store, to check from outside what the demo's own engine holds. */
+/** An engine of the demo's kind over the service's store, to check from outside what the demo's own engine holds. */
 const inspectors = new WeakMap<Service, Sessions>();
 function inspector(service: Service): Sessions {
   let engine = inspectors.get(service);
   if (engine === undefined) {
-    engine = service.ctx.engine({});
+    engine = service.ctx.engine({ kind: 'demo' });
     inspectors.set(service, engine);
   }
   return engine;
@@ -183,7 +183,8 @@ describe('the demo site', () => {
     expect(attrs.some((a) => a.startsWith('max-age=') || a.startsWith('expires='))).toBe(false);
     expect(r.body).not.toContain(b.token as string);
     const session = await inspector(service).validate(b.token);
-    expect(session.ok && session.session.userId).toBe('latchkey:demo:alice');
+    expect(session.ok && session.session.userId).toBe('alice');
+    expect(session.ok && session.session.kind).toBe('demo');
     const home = await b.get('/demo');
     expect(home.status).toBe(200);
     expect(home.body).toMatch(/Hello <span data-testid="user-name">alice<\/span>/);
@@ -192,8 +193,8 @@ describe('the demo site', () => {
   });
 
   it('issues a new token at sign-in and kills any token the browser held before (no fixation)', async () => {
-    // A token planted in advance (an attacker's anonymous session).
-    const planted = await service.ctx.sessions.create({});
+    // A token planted in advance (an attacker's anonymous demo session).
+    const planted = await inspector(service).create({});
     const b = new Browser(base);
     b.jar.set(COOKIE, planted.token);
     const r = await b.login('alice');
@@ -284,7 +285,28 @@ describe('the demo site', () => {
     expect(await valid(tokenA)).toBe(false);
     expect(await valid(b.token)).toBe(false);
     expect(await valid(other.token)).toBe(true);
-    expect(await service.ctx.sessions.list('latchkey:demo:carol')).toEqual([]);
+    expect(await service.ctx.sessions.list('carol', { kinds: ['demo'] })).toEqual([]);
+  });
+
+  it('shows, evicts and signs out only demo sessions: the application’s user of the same name keeps hers', async () => {
+    // The application's carol (a /v1 session, kind 'session') and the demo's carol (kind 'demo') share a user id.
+    const app = [await service.ctx.sessions.create({ userId: 'carol' }), await service.ctx.sessions.create({ userId: 'carol' })];
+    const a = new Browser(base, CHROME_LINUX);
+    await a.login('carol');
+    const home = await a.get('/demo');
+    expect(deviceRows(home.body).map(([h]) => h)).toEqual([a.handle]);
+    for (const s of app) expect(home.body).not.toContain(s.session.handle);
+    // A device "of hers" that is the application's is not hers to revoke here.
+    expect((await a.submit('/demo', `/demo/devices/${app[0]?.session.handle}/revoke`)).status).toBe(404);
+    // Ten more demo sign-ins: the demo's limit evicts demo sessions only.
+    for (let i = 0; i < 10; i++) await new Browser(base).login('carol');
+    expect(await valid(a.token)).toBe(false);
+    const b = new Browser(base);
+    await b.login('carol');
+    expect((await b.submit('/demo', '/demo/logout-everywhere')).location).toBe('/demo/login?done=signed-out-everywhere');
+    expect(await service.ctx.sessions.list('carol', { kinds: ['demo'] })).toEqual([]);
+    for (const s of app) expect((await service.ctx.sessions.validate(s.token)).ok).toBe(true);
+    expect((await service.ctx.sessions.list('carol')).map((d) => [d.handle, d.kind])).toEqual(app.map((s) => [s.session.handle, 'session']));
   });
 
   it('bounces a session revoked elsewhere (the dashboard) to the sign-in page on the next navigation', async () => {
@@ -383,7 +405,7 @@ describe('the demo site', () => {
     const planted = new Browser(base);
     planted.jar.set(COOKIE, real.token);
     expect((await planted.get('/demo')).location).toBe('/demo/login');
-    expect(await valid(real.token)).toBe(true);
+    expect((await service.ctx.sessions.validate(real.token)).ok).toBe(true);
   });
 
   it('answers 404 for a device handle that is no session at all', async () => {
@@ -489,7 +511,7 @@ describe('the demo site when the sign-in is not fresh', () => {
     const out = await a.submit('/demo', '/demo/logout-everywhere');
     expect(out.location).toBe('/demo/login?done=signed-out-everywhere');
     expect(await valid(c.token)).toBe(false);
-    expect(await service.ctx.sessions.list('latchkey:demo:carol')).toEqual([]);
+    expect(await service.ctx.sessions.list('carol', { kinds: ['demo'] })).toEqual([]);
   });
 
   it('signs this device out without asking for the password again', async () => {

@@ -236,9 +236,8 @@ describe('engines, tokens and abuse', () => {
   });
 
   it('never honours a demo or admin token on /v1, nor a /v1 token on the demo', async () => {
-    const other = service.ctx.engine({});
-    for (const userId of ['latchkey:demo:alice', 'latchkey:admin']) {
-      const { token } = await other.create({ userId });
+    for (const kind of ['demo', 'admin']) {
+      const { token } = await service.ctx.engine({ kind }).create({ userId: 'alice' });
       expect((await json(base, key, 'POST', '/v1/sessions/validate', { token })).body).toEqual({ valid: false, reason: 'unknown' });
     }
     const api = await json(base, key, 'POST', '/v1/sessions', { userId: 'alice' });
@@ -249,7 +248,7 @@ describe('engines, tokens and abuse', () => {
   });
 
   it('neither changes nor revokes an anonymous session of another engine by handle, nor a session by /v1/tokens/revoke', async () => {
-    const other = service.ctx.engine({});
+    const other = service.ctx.engine({ kind: 'other' });
     const anonymous = await other.create({ data: { cart: 1 } });
     expect((await json(base, key, 'PATCH', `/v1/sessions/${anonymous.session.handle}/data`, { set: { role: 'admin' } })).status).toBe(404);
     expect((await json(base, key, 'DELETE', `/v1/sessions/${anonymous.session.handle}`)).status).toBe(404);
@@ -330,7 +329,7 @@ describe('engines, tokens and abuse', () => {
         body: `user=bob&password=${password}`,
       });
     for (let i = 0; i < 12; i++) expect((await form('demo')).status).toBe(303);
-    expect(await service.ctx.sessions.list('latchkey:demo:bob')).toHaveLength(10);
+    expect(await service.ctx.sessions.list('bob', { kinds: ['demo'] })).toHaveLength(10);
     let status = 0;
     for (let i = 0; i < 25 && status !== 429; i++) status = (await form('wrong')).status;
     expect(status).toBe(429);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { memoryStore } from '../../src/stores/memory.js';
-import { ConfigError } from '../../src/core/errors.js';
+import { ConfigError, StoreUnavailableError } from '../../src/core/errors.js';
 import { manualClock } from '../../src/core/clock.js';
 import { sampleRecord } from '../../src/testing/store-contract.js';
 
@@ -66,9 +66,28 @@ describe('the memory store', () => {
       new ConfigError('now is no longer an option of memoryStore(): use clock, an object with a now() method (the clock given to createSessions)'),
     );
     expect(() => memoryStore({ maxSesions: 10 } as never)).toThrow(
-      new ConfigError('maxSesions is not an option of memoryStore(); did you mean maxSessions? Known options: maxSessions, clock'),
+      new ConfigError('maxSesions is not an option of memoryStore(); did you mean maxSessions? Known options: maxSessions, maxValues, clock'),
     );
     expect(() => memoryStore({ clock: (() => 0) as never })).toThrow(/clock must be an object with a now\(\) method/);
+  });
+
+  it('keeps at most maxValues key-value entries: expired ones make room, a live one is never dropped for a new key', async () => {
+    const clock = manualClock();
+    const store = memoryStore({ clock, maxValues: 3 });
+    const now = clock.now();
+    await store.kv.set('dpop:jti', 'a', { value: '1', expiresAt: now + 1000 }, now);
+    await store.kv.set('dpop:jti', 'b', { value: '1', expiresAt: now + 60_000 }, now);
+    await store.kv.set('apikeys', 'c', { value: '1', expiresAt: null }, now);
+    // Full, every entry live: the new key is refused (a 503), and nothing is forgotten.
+    await expect(store.kv.set('dpop:jti', 'd', { value: '1', expiresAt: now + 60_000 }, now, 'if-absent')).rejects.toThrow(StoreUnavailableError);
+    for (const [ns, k] of [['dpop:jti', 'a'], ['dpop:jti', 'b'], ['apikeys', 'c']] as const) expect(await store.kv.get(ns, k, now)).not.toBeNull();
+    // An existing key can still be replaced.
+    expect(await store.kv.set('apikeys', 'c', { value: '2', expiresAt: null }, now)).toBe(true);
+    // Once one has expired, it makes room.
+    clock.advance(2000);
+    expect(await store.kv.set('dpop:jti', 'd', { value: '1', expiresAt: clock.now() + 60_000 }, clock.now(), 'if-absent')).toBe(true);
+    expect(await store.kv.get('dpop:jti', 'a', clock.now())).toBeNull();
+    expect(() => memoryStore({ maxValues: 0 })).toThrow(/maxValues must be a positive whole number/);
   });
 
   it('refuses every call after close', async () => {

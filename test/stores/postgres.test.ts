@@ -32,11 +32,11 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
       const store = open({ schema: 'fresh_app', tablePrefix: 'lk_' });
       await store.ready();
       await store.close();
-      expect(store.tables).toEqual({ sessions: '"fresh_app"."lk_sessions"', meta: '"fresh_app"."lk_meta"' });
+      expect(store.tables).toEqual({ sessions: '"fresh_app"."lk_sessions"', meta: '"fresh_app"."lk_meta"', values: '"fresh_app"."lk_values"' });
       const meta = await admin.query(`SELECT key, value FROM fresh_app.lk_meta`);
       expect(meta.rows).toEqual([{ key: 'schema_version', value: String(POSTGRES_SCHEMA_VERSION) }]);
       const indexes = await admin.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'fresh_app' ORDER BY indexname`);
-      expect(indexes.rows.map((r) => r.indexname)).toEqual(['lk_meta_pkey', 'lk_sessions_expiry', 'lk_sessions_pkey', 'lk_sessions_user']);
+      expect(indexes.rows.map((r) => r.indexname)).toEqual(['lk_meta_pkey', 'lk_sessions_expiry', 'lk_sessions_pkey', 'lk_sessions_user', 'lk_values_expiry', 'lk_values_pkey']);
       const data = await admin.query(
         `SELECT data_type FROM information_schema.columns WHERE table_schema = 'fresh_app' AND table_name = 'lk_sessions' AND column_name = 'data'`,
       );
@@ -52,7 +52,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
       const again = open({ tablePrefix: prefix });
       expect(await again.get(r.handle)).toEqual(r);
       await again.close();
-      expect(await migrate({ connectionString: server.url, tablePrefix: prefix })).toEqual({ from: 1, to: 1 });
+      expect(await migrate({ connectionString: server.url, tablePrefix: prefix })).toEqual({ from: POSTGRES_SCHEMA_VERSION, to: POSTGRES_SCHEMA_VERSION });
     });
 
     it('lets several instances open an empty database at once without a race', async () => {
@@ -71,7 +71,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
       const prefix = fresh();
       const store = open({ tablePrefix: prefix, migrate: false });
       await expect(store.ready()).rejects.toThrow(ConfigError);
-      await expect(store.get(sampleRecord().handle)).rejects.toThrow(/is at version 0, this latchkey needs version 1; run `latchkey migrate`/);
+      await expect(store.get(sampleRecord().handle)).rejects.toThrow(/is at version 0, this latchkey needs version 2; run `latchkey migrate`/);
       expect(await migrate({ connectionString: server.url, tablePrefix: prefix })).toEqual({ from: 0, to: POSTGRES_SCHEMA_VERSION });
       const r = sampleRecord();
       expect(await store.create(r)).toBe(true);
@@ -83,7 +83,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
       const prefix = fresh();
       await admin.query(`DO $$ BEGIN CREATE ROLE app LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
       await migrate({ connectionString: server.url, tablePrefix: prefix });
-      await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON public.${prefix}sessions TO app`);
+      await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON public.${prefix}sessions, public.${prefix}values TO app`);
       await admin.query(`GRANT SELECT ON public.${prefix}meta TO app`);
       const asApp = server.url.replace('postgres://postgres@', 'postgres://app@');
       for (const migrateOnOpen of [true, false]) {
@@ -91,6 +91,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
         const r = sampleRecord();
         expect(await store.create(r)).toBe(true);
         expect(await store.get(r.handle)).toEqual(r);
+        expect(await store.kv.set('apikeys', `k${migrateOnOpen}`, { value: 'v', expiresAt: null }, 0, 'if-absent')).toBe(true);
         await store.close();
       }
       const unmigrated = postgresStore({ connectionString: asApp, tablePrefix: fresh() });
@@ -104,7 +105,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
       await admin.query(`UPDATE public.${prefix}meta SET value = '99' WHERE key = 'schema_version'`);
       for (const migrateOnOpen of [true, false]) {
         const store = open({ tablePrefix: prefix, migrate: migrateOnOpen });
-        await expect(store.ready()).rejects.toThrow(/schema version 99 in "public"\."s\d+_meta", newer than this version of latchkey supports \(1\)/);
+        await expect(store.ready()).rejects.toThrow(/schema version 99 in "public"\."s\d+_meta", newer than this version of latchkey supports \(2\)/);
         const sessions = createSessions({ store, sweepInterval: false });
         await expect(sessions.create({ userId: 'u1' })).rejects.toThrow(ConfigError);
         await sessions.close();
@@ -132,14 +133,17 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
       await store.listUser('u7');
       await store.revokeUser('nobody', 0);
       await store.sweep(0, 10);
+      await store.kv.get('apikeys', 'k', 0);
       const prepared = await pool.query(`SELECT name FROM pg_prepared_statements WHERE name LIKE 'latchkey_%'`);
-      const name = (op: string) => prepared.rows.map((x) => x.name as string).find((x) => x.endsWith(`_${op}`));
+      const name = (op: string) => prepared.rows.map((x) => x.name as string).find((x) => new RegExp(`^latchkey_[0-9a-f]{10}_${op}$`).test(x));
       const plan = async (op: string, args: string) =>
         (await pool.query(`EXPLAIN EXECUTE ${name(op)}(${args})`)).rows.map((x) => x['QUERY PLAN']).join('\n');
       expect(await plan('get', `'h5'`)).toMatch(new RegExp(`Index Scan using ${prefix}sessions_pkey`));
       const byUser = new RegExp(`Index Scan (using|on) ${prefix}sessions_user`);
       expect(await plan('list_user', `'u7'`)).toMatch(byUser);
-      expect(await plan('revoke_user', `'u7', 0, NULL, 'channel'`)).toMatch(byUser);
+      expect(await plan('revoke_user', `'u7', 0, NULL, 'channel', NULL`)).toMatch(byUser);
+      expect(await plan('kv_get', `'apikeys', 'k', 0`)).toMatch(new RegExp(`Index Scan using ${prefix}values_pkey`));
+      expect(await plan('kv_sweep', '1000010, 10')).toMatch(new RegExp(`Index Scan using ${prefix}values_expiry|Bitmap Index Scan on ${prefix}values_expiry`));
       const sweep = await plan('sweep', '1000010, 10');
       expect(sweep).toMatch(new RegExp(`Index Scan using ${prefix}sessions_expiry`));
       expect(sweep).toMatch(/Tid Scan/);

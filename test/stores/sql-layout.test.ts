@@ -10,8 +10,8 @@ import { sampleRecord } from '../../src/testing/store-contract.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';
 
 // Schema version 1 as latchkey 0.1 released it, written out by hand in each dialect. The stores now
-// make it from one column list (src/stores/sql-columns.ts): a database of version 1 must be the
-// same table whichever latchkey created it.
+// make it from one column list (src/stores/sql-columns.ts), then migration 2 adds the record's kind:
+// a database must be the same table whichever latchkey created it and whichever way it got there.
 const RELEASED_SQLITE = `CREATE TABLE latchkey_sessions (
      handle TEXT PRIMARY KEY,
      secret_hash TEXT NOT NULL,
@@ -62,14 +62,14 @@ const dir = mkdtempSync(join(tmpdir(), 'latchkey-layout-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the SQL layout shared by the SQLite and PostgreSQL stores', () => {
-  it('creates the SQLite table of schema 1 exactly as it was released', async () => {
+  it('creates the SQLite table of schema 1 exactly as it was released, then adds the kind column of schema 2', async () => {
     const path = join(dir, 'layout.db');
     await sqliteStore({ path }).close();
     const db = new Database(path);
     const made = db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'latchkey_sessions'`).pluck().get() as string;
     db.close();
     const words = (sql: string): string => sql.replace(/\s+/g, ' ').replace(/\( /g, '(').replace(/ \)/g, ')');
-    expect(words(made)).toBe(words(RELEASED_SQLITE));
+    expect(words(made)).toBe(words(RELEASED_SQLITE.replace(/\)\s*WITHOUT ROWID$/, `, kind TEXT NOT NULL DEFAULT 'session') WITHOUT ROWID`)));
   });
 
   it('reads and writes a table created by the released SQLite schema', async () => {
@@ -116,14 +116,15 @@ describe('the SQL layout shared by the SQLite and PostgreSQL stores', () => {
       return { columns: columns.rows, constraints: constraints.rows };
     }
 
-    it('creates the PostgreSQL table of schema 1 exactly as it was released', async () => {
+    it('creates the PostgreSQL table of schema 1 exactly as it was released, then adds the kind column of schema 2', async () => {
       const store = postgresStore({ connectionString: server.url, schema: 'made' });
       await store.ready();
       await store.close();
       await admin.query('CREATE SCHEMA released');
       await admin.query(releasedPostgres('released.latchkey_sessions'));
+      await admin.query(`ALTER TABLE released.latchkey_sessions ADD COLUMN kind text COLLATE "C" NOT NULL DEFAULT 'session'`);
       const made = await shape('made', 'latchkey_sessions');
-      expect((made as { columns: unknown[] }).columns).toHaveLength(20);
+      expect((made as { columns: unknown[] }).columns).toHaveLength(21);
       expect(made).toEqual(await shape('released', 'latchkey_sessions'));
     });
   });

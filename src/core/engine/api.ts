@@ -96,6 +96,27 @@ export interface RotateOptions {
   successor?: { readonly handle: string; readonly secret: string };
 }
 
+/** Options of {@link Sessions.list}. */
+export interface ListOptions {
+  /**
+   * Only sessions of these kinds, e.g. `['session', 'refresh']`.
+   * @default every kind
+   */
+  kinds?: readonly string[];
+}
+
+/** Options of {@link Sessions.revokeUser}. */
+export interface RevokeUserOptions {
+  /** Keep this session (the current one, after a password change). */
+  except?: string;
+  /**
+   * Only sessions of these kinds, e.g. `['demo']` for an area whose users
+   * are not the application's.
+   * @default every kind: "log out everywhere" ends cookie sessions and token families alike
+   */
+  kinds?: readonly string[];
+}
+
 /** The session engine returned by `createSessions()`. */
 export interface Sessions {
   /** Creates a session with a fresh token. Tokens are never chosen by the caller (no fixation). */
@@ -116,14 +137,18 @@ export interface Sessions {
    * data since that version (compare-and-set).
    */
   patch(handle: string, patch: DataPatch, options?: { expectVersion?: number }): Promise<PatchResult>;
-  /** The active session with this handle, or `null`. Does not touch it. */
+  /** The active session with this handle, of any kind (see `session.kind`), or `null`. Does not touch it. */
   get(handle: string): Promise<Session | null>;
-  /** Revokes one session at once. Resolves whether it was active. */
+  /** Revokes one session, of any kind, at once. Resolves whether it was active. */
   revoke(handle: string): Promise<boolean>;
-  /** "Log out everywhere": revokes every session of a user, but `except`. Resolves the revoked handles. */
-  revokeUser(userId: string, options?: { except?: string }): Promise<string[]>;
-  /** A user's live sessions, for a "your devices" page, oldest first. */
-  list(userId: string): Promise<DeviceSession[]>;
+  /**
+   * "Log out everywhere": revokes every session of a user, of every kind
+   * (cookie sessions and token families alike) or of `kinds`, but `except`.
+   * Resolves the revoked handles.
+   */
+  revokeUser(userId: string, options?: RevokeUserOptions): Promise<string[]>;
+  /** A user's live sessions, of every kind or of `kinds`, for a "your devices" page, oldest first. Each says its `kind`. */
+  list(userId: string, options?: ListOptions): Promise<DeviceSession[]>;
   /** Whether the session's last authentication is younger than `maxAge`. */
   isFresh(session: Pick<Session, 'authTime'>, maxAge: Duration): boolean;
   /** Seconds a client IP must wait after a burst of invalid tokens, or 0. */

@@ -24,7 +24,7 @@ export async function create(e: Engine, input: CreateInput = {}): Promise<{ toke
   const now = e.clock.now();
   const newDevice = userId !== null ? await beforeSignIn(e, userId, client, now, null) : false;
   for (let attempt = 0; ; attempt++) {
-    const { token, record } = newRecord(e.config.timeouts, { userId, createdAt: now, authTime: userId !== null ? now : null, authLevel, data, client }, now);
+    const { token, record } = newRecord(e.config.timeouts, { kind: e.config.kind, userId, createdAt: now, authTime: userId !== null ? now : null, authLevel, data, client }, now);
     if (await e.gate.call(() => e.store.create(record))) {
       e.events.emit('created', { handle: record.handle, userId, client, at: now });
       if (newDevice && userId !== null && client !== null) e.events.emit('new-device', { handle: record.handle, userId, client, at: now });

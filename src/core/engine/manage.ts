@@ -1,8 +1,10 @@
 /**
  * The calls by handle or by user: `get`, `patch`, `revoke`, `revokeUser`
  * and `list`. They are the operator's (a "your devices" page, an admin, a
- * password change), so `accepts` does not filter them; every write drops
- * what it changed from every cache of the store in this process.
+ * password change), so they reach records of every kind: by handle always,
+ * by user unless given `kinds` ("log out everywhere" ends a user's token
+ * families too). Every write drops what it changed from every cache of the
+ * store in this process.
  *
  * @module
  * @internal
@@ -14,7 +16,8 @@ import { toSession } from '../model.js';
 import { expiryOf } from '../policy.js';
 import type { DataPatch } from '../store.js';
 import { isHandle } from '../token.js';
-import type { PatchResult } from './api.js';
+import type { ListOptions, PatchResult, RevokeUserOptions } from './api.js';
+import { kindsArg } from '../kinds.js';
 import type { Engine } from './engine.js';
 import { LatchkeyTypeError } from '../errors.js';
 
@@ -48,27 +51,35 @@ export async function revoke(e: Engine, handle: string): Promise<boolean> {
   return done;
 }
 
-/** "Log out everywhere": revokes every session of a user but `except`; resolves the revoked handles. */
-export async function revokeUser(e: Engine, userId: string, opts?: { except?: string }): Promise<string[]> {
+/** "Log out everywhere": revokes every session of a user (of `kinds`, or of every kind) but `except`; resolves the revoked handles. */
+export async function revokeUser(e: Engine, userId: string, opts?: RevokeUserOptions): Promise<string[]> {
   const id = userIdArg(userId);
   if (id === null) throw new LatchkeyTypeError('revokeUser() needs a userId');
+  if (opts !== undefined && (opts === null || typeof opts !== 'object')) throw new LatchkeyTypeError('revokeUser() options must be an object { except?, kinds? }');
   const except = opts?.except;
+  const kinds = kindsArg(opts?.kinds, 'revokeUser()');
   const now = e.clock.now();
-  const handles = await e.gate.call(() => e.store.revokeUser(id, now + e.config.retentionMs, except)).finally(() => e.gate.forgetUser(id));
+  const until = now + e.config.retentionMs;
+  const handles = await e.gate
+    .call(() => (kinds === undefined ? e.store.revokeUser(id, until, except) : e.store.revokeUser(id, until, except, kinds)))
+    .finally(() => e.gate.forgetUser(id));
   for (const handle of handles) e.events.emit('revoked', { handle, userId: id, cause: 'user', at: now });
   return handles;
 }
 
-/** A user's live sessions, oldest first, for a "your devices" page. */
-export async function list(e: Engine, userId: string): Promise<DeviceSession[]> {
+/** A user's live sessions (of `kinds`, or of every kind), oldest first, for a "your devices" page. */
+export async function list(e: Engine, userId: string, opts?: ListOptions): Promise<DeviceSession[]> {
   const id = userIdArg(userId);
+  if (opts !== undefined && (opts === null || typeof opts !== 'object')) throw new LatchkeyTypeError('list() options must be an object { kinds? }');
+  const kinds = kindsArg(opts?.kinds, 'list()');
   if (id === null) return [];
   const now = e.clock.now();
   const records = await e.gate.call(() => e.store.listUser(id));
   return records
-    .filter((r) => r.status === 'active' && expiryOf(r, now) === null)
+    .filter((r) => r.status === 'active' && expiryOf(r, now) === null && (kinds === undefined || kinds.includes(r.kind)))
     .map((r) => ({
       handle: r.handle,
+      kind: r.kind,
       createdAt: r.createdAt,
       lastSeenAt: r.lastSeenAt,
       authTime: r.authTime,

@@ -10,10 +10,11 @@ import { positiveInt } from '../arguments.js';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { describe, durationOption, type Duration } from '../duration.js';
-import { ConfigError, LatchkeyTypeError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import type { GuessingPolicy } from '../guessing.js';
-import type { SessionRecord } from '../model.js';
-import { refuseUnknownKeys } from '../option-keys.js';
+import { checkOptionKeys, refuseUnknownKeys } from '../option-keys.js';
+import { kindOption } from '../kinds.js';
+import { requireKeyValues } from '../key-values.js';
 import { timeoutPolicy, type BindingAction, type BindingPolicy, type RenewalPolicy, type TimeoutPolicy } from '../policy.js';
 import type { Store } from '../store.js';
 import { storeTimeoutMs } from '../store-call.js';
@@ -153,19 +154,25 @@ export interface SessionsOptions {
     maxEntries?: number;
   };
   /**
-   * Which records this engine honours tokens of, when several engines share
-   * one store (cookie sessions, token-mode refresh families, an admin area):
-   * a token whose record fails the test is `'unknown'` to `validate()` and
-   * `rotate()`, and nothing about the record is touched, renewed or revoked.
-   * Calls by handle or by user (`get`, `patch`, `revoke`, `revokeUser`,
-   * `list`) are not filtered: they are the operator's.
-   * @default every record
+   * The kind of this engine's records, when several engines share one store
+   * (cookie sessions, token-mode refresh families, an admin area): each
+   * engine writes records of its kind and honours only their tokens. A token
+   * of another kind is `'unknown'` to `validate()` and `rotate()`, and
+   * nothing about its record is touched, renewed or revoked. The user's
+   * session limit (`maxSessionsPerUser`) and the `new-device` check count
+   * this kind's sessions only. Calls by handle (`get`, `patch`, `revoke`)
+   * reach records of every kind, and so do calls by user (`list`,
+   * `revokeUser`: "log out everywhere" means everywhere) unless given
+   * `kinds`: they are the operator's. A lower-case name: a letter, then up
+   * to 31 letters, digits or `-`.
+   * @default 'session'
    * @example
    * ```ts
-   * const admin = createSessions({ store, accepts: (r) => r.userId === null || r.userId === 'admin' });
+   * const cookies = createSessions({ store });                                   // kind 'session'
+   * const families = createSessions({ store, kind: 'refresh', idleTimeout: '14d' }); // token mode's engine
    * ```
    */
-  accepts?: (record: Pick<SessionRecord, 'userId' | 'data'>) => boolean;
+  kind?: string;
   /** The time source. @default the system clock */
   clock?: Clock;
   /** Called with errors of event listeners and background sweeps. @default none */
@@ -176,8 +183,8 @@ export interface SessionsOptions {
 export interface EngineConfig {
   readonly store: Store;
   readonly clock: Clock;
-  /** Whether this engine honours tokens of a record (`accepts`; every record by default). */
-  readonly accepts: (record: SessionRecord) => boolean;
+  /** The kind of this engine's records: it honours tokens of this kind only. */
+  readonly kind: string;
   readonly onError: (error: unknown) => void;
   /** The timer armed around each store call, in ms; 0 for in-process stores (see `storeTimeoutMs`). */
   readonly storeTimeoutMs: number;
@@ -213,7 +220,7 @@ const OPTION_KEYS = [
   'sweepInterval',
   'storeTimeout',
   'cache',
-  'accepts',
+  'kind',
   'clock',
   'onError',
 ] as const satisfies readonly (keyof SessionsOptions)[];
@@ -223,6 +230,12 @@ const allListed: [Unlisted] extends [never] ? true : Unlisted = true;
 void allListed;
 
 const OWNER = 'createSessions()';
+
+/** Options of earlier versions, refused with what replaced them. */
+const RETIRED: Readonly<Record<string, string>> = {
+  accepts:
+    "records know their kind: give each engine that shares the store a kind of its own (kind: 'refresh' for token mode, kind: 'admin'...); an engine honours only tokens of its kind",
+};
 
 /**
  * Checks and normalises the options of `createSessions()`.
@@ -236,12 +249,12 @@ const OWNER = 'createSessions()';
  * ```
  */
 export function sessionsConfig(o: SessionsOptions): EngineConfig {
-  if (o === null || typeof o !== 'object') throw new LatchkeyTypeError('createSessions() takes an options object');
-  refuseUnknownKeys(o, OPTION_KEYS, OWNER);
+  checkOptionKeys(o, OWNER, OPTION_KEYS, { retired: RETIRED });
   const store = o.store;
   if (store === null || typeof store !== 'object' || typeof store.get !== 'function' || store.capabilities === undefined) {
     throw new ConfigError('store must be a latchkey Store, e.g. memoryStore() from latchkey/stores/memory or sqliteStore() from latchkey/stores/sqlite');
   }
+  requireKeyValues(store);
   const timeouts = timeoutPolicy(o);
   const limit = limitOption(o.maxSessionsPerUser);
   const binding = bindingOption(o.binding);
@@ -250,7 +263,7 @@ export function sessionsConfig(o: SessionsOptions): EngineConfig {
   const sweepMs = o.sweepInterval === false ? null : durationOption('sweepInterval', o.sweepInterval ?? '5m', { min: 1000 });
   const retentionMs = durationOption('revokedRetention', o.revokedRetention ?? '1h');
   const cache = cacheOption(o.cache);
-  if (o.accepts !== undefined && typeof o.accepts !== 'function') throw new ConfigError('accepts must be a function (record) => boolean');
+  const kind = kindOption(o.kind);
   const { guessing, reports } = guessingOption(o.guessing);
   const timeoutMs = storeTimeoutMs(store, o.storeTimeout);
   if (cache !== null && store.capabilities.invalidations === true && typeof store.subscribe !== 'function') {
@@ -259,7 +272,7 @@ export function sessionsConfig(o: SessionsOptions): EngineConfig {
   return {
     store,
     clock: o.clock ?? systemClock,
-    accepts: o.accepts ?? acceptAll,
+    kind,
     onError: o.onError ?? ignore,
     storeTimeoutMs: timeoutMs,
     timeouts,
@@ -275,7 +288,6 @@ export function sessionsConfig(o: SessionsOptions): EngineConfig {
   };
 }
 
-const acceptAll = (): boolean => true;
 const ignore = (): void => {};
 
 /** A nested options object: absent, or an object whose keys are all known. */

@@ -23,6 +23,8 @@ const MAX_SHARED_UA = 1000;
 
 /** What a new record takes from its caller; the rest is minted or derived. */
 export interface RecordBase {
+  /** The engine's kind (a rotation or renewal keeps the record's, which is the same). */
+  readonly kind: string;
   readonly userId: string | null;
   readonly createdAt: number;
   readonly authTime: number | null;
@@ -51,6 +53,7 @@ export function newRecord(
     record: {
       handle: minted.handle,
       secretHash: minted.secretHash,
+      kind: base.kind,
       userId: base.userId,
       status: 'active',
       successor: null,

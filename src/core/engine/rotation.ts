@@ -27,7 +27,7 @@ type Resolved = { ok: true; record: SessionRecord; viaOverlap: boolean } | { ok:
 /**
  * The record a token stands for, read from the store (never the cache: a
  * rotation writes, and must start from the store's copy): its secret
- * verified, through a renewal overlap, and accepted by this engine.
+ * verified, through a renewal overlap, and of this engine's kind.
  */
 async function resolve(e: Engine, token: unknown, now: number): Promise<Resolved> {
   const parsed = parseToken(token);
@@ -36,7 +36,7 @@ async function resolve(e: Engine, token: unknown, now: number): Promise<Resolved
   if (record === null || !secretMatches(parsed.secret, record.secretHash)) return { ok: false, reason: 'unknown' };
   const found = record.status === 'active' ? ({ ok: true, record, viaOverlap: false } as const) : await successorOf(e, record, now);
   // Another engine's record: unknown here, and left exactly as it is.
-  return found.ok && !e.config.accepts(found.record) ? { ok: false, reason: 'unknown' } : found;
+  return found.ok && found.record.kind !== e.config.kind ? { ok: false, reason: 'unknown' } : found;
 }
 
 /** Issues a new token for the session of `token` and kills the old one at once. */
@@ -70,7 +70,7 @@ export async function rotate(e: Engine, token: unknown, opts: RotateOptions = {}
   const createdAt = signsIn && userId !== old.userId ? now : old.createdAt;
   // Data follows an anonymous session into a sign-in (a cart), never from one user to another.
   const data = signsIn && old.userId !== null && userId !== old.userId ? EMPTY : old.data;
-  const { token: newToken, record } = newRecord(config.timeouts, { userId, createdAt, authTime, authLevel, data, client }, now, given);
+  const { token: newToken, record } = newRecord(config.timeouts, { kind: config.kind, userId, createdAt, authTime, authLevel, data, client }, now, given);
   const tombstone =
     given === undefined
       ? ({ status: 'revoked', successor: null, expiresAt: now + config.retentionMs } as const)

@@ -16,14 +16,16 @@ import type { Engine } from './engine.js';
  * Makes room under the user's limit (or throws `SessionLimitError`), and
  * resolves whether a `new-device` event is due once the session is stored.
  * The user's sessions are listed only when a limit or a `new-device`
- * listener needs them. `replacing`: the handle a rotation is about to
- * replace, which counts for neither.
+ * listener needs them, and only those of the engine's kind count (another
+ * engine's sessions of the same user, such as token families next to
+ * cookie sessions, are neither evicted nor a known device). `replacing`:
+ * the handle a rotation is about to replace, which counts for neither.
  */
 export async function beforeSignIn(e: Engine, userId: string, client: ClientRecord | null, now: number, replacing: string | null): Promise<boolean> {
-  const { limit, retentionMs } = e.config;
+  const { limit, retentionMs, kind } = e.config;
   const wantsDevice = client !== null && client.userAgent !== null && e.events.has('new-device');
   if (limit === null && !wantsDevice) return false;
-  const live = (await e.gate.call(() => e.store.listUser(userId))).filter((r) => r.handle !== replacing && expiryOf(r, now) === null);
+  const live = (await e.gate.call(() => e.store.listUser(userId))).filter((r) => r.kind === kind && r.handle !== replacing && expiryOf(r, now) === null);
   if (limit !== null && live.length >= limit.max) {
     if (limit.onLimit === 'refuse') throw new SessionLimitError(limit.max);
     const excess = live.length - limit.max + 1;

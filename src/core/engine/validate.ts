@@ -7,7 +7,8 @@
  *  3. verify the secret against the record's hash, in constant time;
  *  4. status: a tombstone inside its renewal overlap stands for its
  *     successor, any other is revoked;
- *  5. `accepts`: another engine's record is unknown here, and left alone;
+ *  5. kind: a record of another kind (another engine's) is unknown here,
+ *     and left alone;
  *  6. deadlines: a session past one is deleted;
  *  7. client binding;
  *  8. renewal, when due;
@@ -42,7 +43,7 @@ import { renew, successorOf } from './renewal.js';
  */
 export function validator(e: Engine): (token: unknown, options?: ValidateOptions) => Promise<ValidateResult> {
   const { clock, gate, cache, refusals } = e;
-  const { accepts, timeouts, binding, renewal } = e.config;
+  const { kind, timeouts, binding, renewal } = e.config;
 
   return async function validate(token, options) {
     const now = clock.now();
@@ -73,8 +74,8 @@ export function validator(e: Engine): (token: unknown, options?: ValidateOptions
         record = found.record;
         viaOverlap = true;
       }
-      // 5. accepts
-      if (!accepts(record)) return refusals.refuse('unknown', options, now);
+      // 5. kind
+      if (record.kind !== kind) return refusals.refuse('unknown', options, now);
       // 6. deadlines (and whether 8 will renew: both change the record, so both are the store's copy's to decide)
       const expiry = expiryOf(record, now);
       const renewing = !viaOverlap && renewal !== null && needsRenewal(renewal, record, now);

@@ -51,8 +51,8 @@ import type { BoundProofFailure } from '../../core/bound-events.js';
 import { LatchkeyTypeError } from '../../core/errors.js';
 
 export type * from './types.js';
-export { memoryChallengeStore } from './challenges.js';
-export type { MemoryChallengeStore, MemoryChallengeStoreOptions } from './challenges.js';
+export { DBSC_CHALLENGE_NAMESPACE, memoryChallengeStore, storeChallengeStore } from './challenges.js';
+export type { MemoryChallengeStore, MemoryChallengeStoreOptions, StoreChallengeStoreOptions } from './challenges.js';
 
 /** The DBSC protocol core returned by {@link createDbsc}. */
 export interface Dbsc {

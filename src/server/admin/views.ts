@@ -97,12 +97,17 @@ ${o.error === null ? '' : html`<p class="notice error" role="alert" data-testid=
   return page({ title: 'Sign in · latchkey admin', brand: BRAND, body, notice: o.notice ?? null });
 }
 
-const STATS: ReadonlyArray<readonly [keyof MetricsSnapshot & string, string]> = [
-  ['sessionsCreated', 'sessions created'],
-  ['validations', 'validations'],
-  ['rejected', 'validations rejected'],
-  ['revoked', 'sessions revoked'],
-  ['rotated', 'tokens rotated'],
+/**
+ * The counters, each labelled with what it counts: the lifecycle ones cover
+ * every kind of session (split by kind below them), the validations only
+ * those of the `/v1` API.
+ */
+const STATS: ReadonlyArray<readonly [Exclude<keyof MetricsSnapshot, 'rejectedByReason' | 'byKind'>, string]> = [
+  ['sessionsCreated', 'sessions created, every kind'],
+  ['validations', '/v1 validations'],
+  ['rejected', '/v1 validations rejected'],
+  ['revoked', 'sessions revoked, every kind'],
+  ['rotated', 'tokens rotated, every kind'],
   ['invalidTokens', 'invalid tokens'],
   ['tokensIssued', 'token pairs issued'],
   ['tokenRefreshes', 'token refreshes'],
@@ -118,6 +123,28 @@ export interface ServiceStatus {
   readonly ready: boolean;
 }
 
+/** What each kind of session is, for the by-kind table and the badges. */
+export const KIND_LABELS: Readonly<Record<string, string>> = {
+  session: '/v1 sessions',
+  refresh: '/v1 token families',
+  admin: 'this dashboard',
+  demo: 'the demo site',
+};
+
+/** A session kind as a badge, its meaning in the title. */
+function kindBadge(kind: string): SafeHtml {
+  return html`<span class="badge" data-testid="session-kind" data-kind="${kind}" title="${KIND_LABELS[kind] ?? 'an engine of its own'}">${kind}</span>`;
+}
+
+function kindRows(byKind: MetricsSnapshot['byKind']): SafeHtml {
+  const kinds = Object.keys(byKind).sort();
+  if (kinds.length === 0) return html`<p class="muted" data-testid="kinds-none">No session was created, revoked or rotated yet.</p>`;
+  return html`<div style="overflow-x:auto"><table data-testid="counts-by-kind"><thead><tr><th>Engine (kind)</th><th>What</th><th>Created</th><th>Revoked</th><th>Rotated</th></tr></thead><tbody>${kinds.map((k) => {
+    const c = byKind[k] as { created: number; revoked: number; rotated: number };
+    return html`<tr data-kind="${k}"><td>${kindBadge(k)}</td><td class="muted">${KIND_LABELS[k] ?? ''}</td><td data-stat="kind-${k}-created">${c.created}</td><td data-stat="kind-${k}-revoked">${c.revoked}</td><td data-stat="kind-${k}-rotated">${c.rotated}</td></tr>`;
+  })}</tbody></table></div>`;
+}
+
 function reasonRows(byReason: Readonly<Record<string, number>>): SafeHtml {
   const entries = Object.entries(byReason).sort((a, b) => b[1] - a[1]);
   if (entries.length === 0) return html`<p class="muted" data-testid="rejected-none">No validation was rejected.</p>`;
@@ -131,7 +158,7 @@ function eventTable(events: readonly SecurityEvent[], now: number, testid: strin
   return html`<table data-testid="${testid}"><thead><tr><th>When</th><th>Event</th><th>User</th><th>Session</th><th>IP</th><th>Detail</th></tr></thead><tbody>${events.map(
     (e) => html`<tr data-testid="event" data-event-id="${e.id}" data-kind="${e.kind}">
 <td>${when(e.at, now)}</td><td><span style="white-space:nowrap" class="badge${e.kind === 'token-theft' || e.kind === 'binding-mismatch' || e.kind === 'invalid-token-burst' ? ' warn' : ''}">${e.kind}</span></td>
-<td>${e.userId === null ? html`<span class="muted">—</span>` : html`<a href="/admin/users?user=${encodeURIComponent(e.userId)}">${e.userId}</a>`}</td>
+<td>${e.userId === null ? html`<span class="muted">—</span>` : html`<a href="/admin/users?user=${encodeURIComponent(e.userId)}">${e.userId}</a>`}${e.sessionKind === null ? '' : html` ${kindBadge(e.sessionKind)}`}</td>
 <td>${e.handle === null ? html`<span class="muted">—</span>` : html`<code>${e.handle}</code>`}</td>
 <td>${e.ip ?? html`<span class="muted">—</span>`}</td><td>${e.detail}</td></tr>`,
   )}</tbody></table>`;
@@ -147,7 +174,7 @@ function set(k,v){var el=document.querySelector('[data-stat="'+k+'"]');if(el)el.
 function tick(){if(Date.now()-t0>LIMIT){var s=document.getElementById('refresh-state');if(s)s.textContent='Auto-refresh paused: reload the page.';return;}
 if(document.visibilityState!=='visible'){setTimeout(tick,5000);return;}
 fetch('/admin/stats.json',{credentials:'same-origin',headers:{accept:'application/json'}}).then(function(r){if(!r.ok)throw new Error(String(r.status));return r.json();}).then(function(d){
-for(var k in d.counts)set(k,d.counts[k]);set('uptime',d.uptime);var ready=document.querySelector('[data-testid="store-ready"]');if(ready){ready.textContent=d.ready?'ready':'unreachable';ready.className=d.ready?'badge':'badge warn';}
+for(var k in d.counts)if(typeof d.counts[k]==='number')set(k,d.counts[k]);var bk=d.counts.byKind||{};for(var kk in bk){set('kind-'+kk+'-created',bk[kk].created);set('kind-'+kk+'-revoked',bk[kk].revoked);set('kind-'+kk+'-rotated',bk[kk].rotated);}set('uptime',d.uptime);var ready=document.querySelector('[data-testid="store-ready"]');if(ready){ready.textContent=d.ready?'ready':'unreachable';ready.className=d.ready?'badge':'badge warn';}
 }).catch(function(){}).then(function(){setTimeout(tick,5000);});}
 setTimeout(tick,5000);})();`;
 
@@ -163,7 +190,8 @@ export function overviewPage(f: AdminFrame, o: { counts: MetricsSnapshot; status
 <p>Store <code data-testid="store-url">${o.status.store}</code> <span class="badge${o.status.ready ? '' : ' warn'}" data-testid="store-ready">${o.status.ready ? 'ready' : 'unreachable'}</span></p>
 <p class="muted" id="refresh-state">Counters refresh every 5 s while this tab is open.</p></div>
 <div class="card">${searchForm('')}</div>
-<h2>Rejected validations by reason</h2>${reasonRows(c.rejectedByReason)}
+<h2>Sessions by engine</h2><p class="muted">Each engine of the service writes sessions of its own kind; the counters above marked "every kind" add these rows up (a revocation counts for the engine that made it: <code>/v1</code>'s "log out everywhere" ends token families too). The validations count the <code>/v1</code> API's alone.</p>${kindRows(c.byKind)}
+<h2>Rejected /v1 validations by reason</h2>${reasonRows(c.rejectedByReason)}
 <h2>Recent security events</h2>${eventTable(o.events, f.now, 'event-feed')}
 <p><a href="/admin/events" data-testid="all-events">All security events</a></p>`;
   return page({ title: 'Overview · latchkey admin', brand: BRAND, nav: nav('overview'), aside: aside(f), body, notice: o.notice ?? null, script: OVERVIEW_SCRIPT });
@@ -191,7 +219,7 @@ export function userPage(f: AdminFrame, o: { user: string; devices: readonly Dev
   const userField = html`<input type="hidden" name="user" value="${o.user}">`;
   const rows = o.devices.map(
     (d) => html`<tr data-testid="device-row" data-handle="${d.handle}" data-current="${d.handle === o.currentHandle ? 'true' : 'false'}">
-<td>${deviceCell(d, d.handle === o.currentHandle)}</td>
+<td>${deviceCell(d, d.handle === o.currentHandle)}</td><td>${kindBadge(d.kind)}</td>
 <td>${d.ip ?? html`<span class="muted">—</span>`}</td><td>${userAgentCell(d.userAgent)}</td>
 <td>${when(d.createdAt, f.now)}</td><td>${when(d.lastSeenAt, f.now)}</td><td>${when(d.expiresAt, f.now)}</td>
 <td><form class="inline" method="post" action="/admin/sessions/${encodeURIComponent(d.handle)}/revoke">${csrfField(f.csrf)}${userField}<button type="submit" class="danger" data-testid="revoke-session" aria-label="Revoke session ${d.handle}">Revoke</button></form></td></tr>`,
@@ -199,11 +227,11 @@ export function userPage(f: AdminFrame, o: { user: string; devices: readonly Dev
   const table =
     o.devices.length === 0
       ? html`<p class="muted" data-testid="no-sessions">No live session for this user.</p>`
-      : html`<div style="overflow-x:auto"><table data-testid="devices"><thead><tr><th>Device</th><th>IP</th><th>User agent</th><th>Created</th><th>Last seen</th><th>Expires</th><th></th></tr></thead><tbody>${rows}</tbody></table></div>
-<form method="post" action="/admin/users/revoke-all" data-testid="revoke-all-form"><p>${csrfField(f.csrf)}${userField}<button type="submit" class="danger" data-testid="revoke-all">Revoke all (${o.devices.length})</button> <span class="muted">signs the user out on every device</span></p></form>`;
+      : html`<div style="overflow-x:auto"><table data-testid="devices"><thead><tr><th>Device</th><th>Kind</th><th>IP</th><th>User agent</th><th>Created</th><th>Last seen</th><th>Expires</th><th></th></tr></thead><tbody>${rows}</tbody></table></div>
+<form method="post" action="/admin/users/revoke-all" data-testid="revoke-all-form"><p>${csrfField(f.csrf)}${userField}<button type="submit" class="danger" data-testid="revoke-all">Revoke all (${o.devices.length})</button> <span class="muted">signs the user out on every device, every kind above</span></p></form>`;
   const body = html`<div class="card">${searchForm(o.user)}</div>
 <h1>Sessions of <span data-testid="user-id">${o.user}</span></h1>
-<p class="muted" data-testid="session-count">${o.devices.length} live session${o.devices.length === 1 ? '' : 's'}, oldest first.</p>${table}`;
+<p class="muted" data-testid="session-count">${o.devices.length} live session${o.devices.length === 1 ? '' : 's'}, oldest first, of every kind: <code>session</code> and <code>refresh</code> are the application's (<code>/v1</code>), <code>demo</code> the demo site's users of that name, <code>admin</code> this dashboard's.</p>${table}`;
   return page({ title: 'Sessions · latchkey admin', brand: BRAND, nav: nav('users'), aside: aside(f), body, notice: o.notice ?? null });
 }
 

@@ -25,12 +25,10 @@ export type Notice = { readonly code: string; readonly kind: 'ok' | 'error'; rea
 
 const NAV_HOME: NavLink = { href: '/demo', label: 'Your devices' };
 const NAV_SENSITIVE: NavLink = { href: '/demo/sensitive', label: 'Change your email' };
+const NAV_APP: NavLink = { href: '/demo/app', label: 'Single-page app' };
 
 function nav(current: 'home' | 'sensitive' | null): NavLink[] {
-  return [
-    { ...NAV_HOME, current: current === 'home' },
-    { ...NAV_SENSITIVE, current: current === 'sensitive' },
-  ];
+  return [{ ...NAV_HOME, current: current === 'home' }, { ...NAV_SENSITIVE, current: current === 'sensitive' }, NAV_APP];
 }
 
 function csrfField(s: RequestSession): SafeHtml {

@@ -2,7 +2,8 @@
  * A shared store on PostgreSQL through `pg` (8.x, an optional peer
  * dependency), for several latchkey instances behind one database.
  *
- * One table, one row per token, session data in a JSONB column. Every
+ * One table, one row per token, session data in a JSONB column, and a
+ * key-value table for the facet (values.ts). Every
  * operation is one SQL statement, so it is atomic on its own at READ
  * COMMITTED: a patch merges keys on the server (`(data - unset) || set`),
  * never from a stale copy; a rotation updates the old row only while it is
@@ -42,6 +43,7 @@ import { rowValues } from '../sql-columns.js';
 import { codeOf, noop, ownPool, translate, type Query } from './connection.js';
 import { listen } from './listen.js';
 import { fromRow, statements } from './queries.js';
+import { postgresValues } from './values.js';
 import { applyMigrations, checkVersion, namesOf } from './schema.js';
 
 export { migrate, POSTGRES_SCHEMA_VERSION, type PostgresMigrateOptions } from './schema.js';
@@ -145,7 +147,7 @@ export interface PostgresStore extends Store {
    */
   ready(): Promise<void>;
   /** The qualified, quoted names of latchkey's tables. */
-  readonly tables: { readonly sessions: string; readonly meta: string };
+  readonly tables: { readonly sessions: string; readonly meta: string; readonly values: string };
 }
 
 /**
@@ -246,7 +248,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
 
   return {
     capabilities: { expiresByItself: false, inProcess: false, invalidations: true },
-    tables: { sessions: names.sessions, meta: names.meta },
+    tables: { sessions: names.sessions, meta: names.meta, values: names.values },
     ready,
 
     async create(record) {
@@ -291,8 +293,8 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
       return (await run(sql.revoke([handle, until, names.channel, encodeInvalidation([handle])]))).rowCount === 1;
     },
 
-    async revokeUser(userId, until, except) {
-      return (await run<{ handle: string }>(sql.revokeUser([userId, until, except ?? null, names.channel]))).rows.map((r) => r.handle);
+    async revokeUser(userId, until, except, kinds) {
+      return (await run<{ handle: string }>(sql.revokeUser([userId, until, except ?? null, names.channel, kinds ?? null]))).rows.map((r) => r.handle);
     },
 
     async delete(handle) {
@@ -304,8 +306,11 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
     },
 
     async sweep(now, limit) {
-      return (await run(sql.sweep([now, limit]))).rowCount ?? 0;
+      const records = (await run(sql.sweep([now, limit]))).rowCount ?? 0;
+      return records >= limit ? records : records + ((await run(sql.kvSweep([now, limit - records]))).rowCount ?? 0);
     },
+
+    kv: postgresValues({ sql, run }),
 
     subscribe,
 

@@ -13,6 +13,7 @@ import type { SessionData, SessionRecord } from '../../core/model.js';
 import { COLUMN_NAMES, COLUMNS, DATA, recordFromRow } from '../sql-columns.js';
 import { TYPES, type Query } from './connection.js';
 import type { Names } from './schema.js';
+import { valueStatements } from './values.js';
 
 /** A statement: its parameter values in, a pg query config out. */
 export type Statement = (values: unknown[]) => Query;
@@ -33,6 +34,8 @@ export function statements(names: Names, prepare: boolean, queryMs: number) {
     return (values) => ({ name, text, values, rowMode, types: TYPES, query_timeout: queryMs }) as Query;
   };
   const params = COLUMNS.map((c, i) => `$${i + 1}::${CAST[c.type]}`).join(', ');
+  // The new row's columns come first; the old row's conditions after them.
+  const c = COLUMNS.length;
   return {
     insert: q('insert', `INSERT INTO ${t} (${COLUMN_NAMES}) VALUES (${params}) ON CONFLICT (handle) DO NOTHING`),
     get: q('get', `SELECT ${COLUMN_NAMES} FROM ${t} WHERE handle = $1`, 'array'),
@@ -56,13 +59,13 @@ export function statements(names: Names, prepare: boolean, queryMs: number) {
     replace: q(
       'replace',
       `WITH old AS (
-         UPDATE ${t} SET status = $21, successor = $22, expires_at = LEAST(expires_at, $23::bigint), data = '{}'::jsonb
-         WHERE handle = $24 AND status = 'active' AND version = $25::bigint
+         UPDATE ${t} SET status = $${c + 1}, successor = $${c + 2}, expires_at = LEAST(expires_at, $${c + 3}::bigint), data = '{}'::jsonb
+         WHERE handle = $${c + 4} AND status = 'active' AND version = $${c + 5}::bigint
          RETURNING 1
        ), ins AS (
          INSERT INTO ${t} (${COLUMN_NAMES}) SELECT ${params} FROM old RETURNING 1
        )
-       SELECT pg_notify($26, $27)::text AS notified FROM ins`,
+       SELECT pg_notify($${c + 6}, $${c + 7})::text AS notified FROM ins`,
     ),
     revoke: q(
       'revoke',
@@ -77,7 +80,7 @@ export function statements(names: Names, prepare: boolean, queryMs: number) {
       'revoke_user',
       `WITH r AS (
          UPDATE ${t} SET status = 'revoked', successor = NULL, expires_at = LEAST(expires_at, $2::bigint), data = '{}'::jsonb
-         WHERE user_id = $1 AND status = 'active' AND ($3::text IS NULL OR handle <> $3::text)
+         WHERE user_id = $1 AND status = 'active' AND ($3::text IS NULL OR handle <> $3::text) AND ($5::text[] IS NULL OR kind = ANY($5::text[]))
          RETURNING handle
        )
        SELECT handle, pg_notify($4, json_build_object('handles', json_build_array(handle))::text)::text AS notified FROM r`,
@@ -96,6 +99,7 @@ export function statements(names: Names, prepare: boolean, queryMs: number) {
          SELECT ctid FROM ${t} WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
        ))`,
     ),
+    ...valueStatements(names.values, q),
   };
 }
 

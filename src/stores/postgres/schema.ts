@@ -11,10 +11,11 @@ import { durationOption, type Duration } from '../../core/duration.js';
 import { ConfigError, LatchkeyError } from '../../core/errors.js';
 import { checkOptionKeys } from '../../core/option-keys.js';
 import { columnDefinitions, POSTGRES, SCHEMA_1_COLUMNS } from '../sql-columns.js';
+import { kindsMigration, POSTGRES_KINDS } from '../sql-kinds.js';
 import { codeOf, noop, ownPool, translate, TYPES, type Query } from './connection.js';
 
 /** Version of the schema this code writes; older schemas are migrated on open. */
-export const POSTGRES_SCHEMA_VERSION = 1;
+export const POSTGRES_SCHEMA_VERSION = 2;
 
 /** Options of {@link migrate}: where the database is, and the names of latchkey's tables there. */
 export interface PostgresMigrateOptions {
@@ -43,6 +44,8 @@ export interface Names {
   prefix: string;
   sessions: string;
   meta: string;
+  /** The key-value table. */
+  values: string;
   /** Key of the advisory lock that serialises migrations of these tables. */
   lockKey: string;
   /** Distinguishes the prepared statements of stores on different tables sharing one pool. */
@@ -67,6 +70,8 @@ const MIGRATIONS: ReadonlyArray<(n: Names) => string[]> = [
        WHERE status = 'active' AND user_id IS NOT NULL`,
     `CREATE INDEX ${ident(`${n.prefix}sessions_expiry`)} ON ${n.sessions} (expires_at)`,
   ],
+  // 2: records know their kind; the key-value table; version 1's stand-in records become what they stood for.
+  (n) => kindsMigration(POSTGRES_KINDS, { sessions: n.sessions, values: n.values, valuesExpiry: ident(`${n.prefix}values_expiry`) }),
 ];
 
 const LOCK_CLASS = 0x4c4b; // 'LK': the first key of latchkey's advisory locks
@@ -212,6 +217,7 @@ export function namesOf(options: { schema?: string | undefined; tablePrefix?: st
     prefix,
     sessions: `${ident(schema)}.${ident(`${prefix}sessions`)}`,
     meta: `${ident(schema)}.${ident(`${prefix}meta`)}`,
+    values: `${ident(schema)}.${ident(`${prefix}values`)}`,
     lockKey: `latchkey:${schema}.${prefix}`,
     tag: digest.slice(0, 10),
     channel: `latchkey_${digest.slice(0, 16)}`,

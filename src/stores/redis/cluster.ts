@@ -60,9 +60,16 @@ export async function clusterReplace(
 /**
  * A user's active records (`until` null), or the handles it revoked with
  * that `until` (each record atomically, not all at once: a session created
- * meanwhile may survive). Either way, members found dead are pruned.
+ * meanwhile may survive), of `kinds` only (`''`: every kind). Either way,
+ * members found dead are pruned.
  */
-export async function clusterUser(x: RedisContext, userId: string, until: number | null, except: string | undefined): Promise<SessionRecord[] | string[]> {
+export async function clusterUser(
+  x: RedisContext,
+  userId: string,
+  until: number | null,
+  except: string | undefined,
+  kinds: string,
+): Promise<SessionRecord[] | string[]> {
   const members = (await x.client.zrange(x.ix(userId), '0', '-1')).filter((h) => h !== except);
   const dead: string[] = [];
   const missing: string[] = [];
@@ -81,11 +88,12 @@ export async function clusterUser(x: RedisContext, userId: string, until: number
   } else {
     const now = x.clock.now();
     const replies = await Promise.all(
-      members.map((h) => x.cmd.latchkeyEntomb(1, x.rk(h), now, 'revoked', '', until, '', userId, '0', x.prefix, h)),
+      members.map((h) => x.cmd.latchkeyEntomb(1, x.rk(h), now, 'revoked', '', until, '', userId, '0', x.prefix, h, kinds)),
     );
     const revoked = members.filter((_, i) => typeof replies[i] === 'string');
     dead.push(...revoked);
-    missing.push(...members.filter((_, i) => typeof replies[i] !== 'string'));
+    // A record of another kind was left alone: only a member whose record is gone (or another user's) may be pruned.
+    if (kinds === '') missing.push(...members.filter((_, i) => typeof replies[i] !== 'string'));
     out = revoked;
   }
   if (dead.length + missing.length > 0) {

@@ -5,12 +5,23 @@
  * idleExpiresAt, expiresAt, index score, successor, userId, the immutable
  * rest as JSON, then data as key, JSON value, key, JSON value, ...
  *
+ * The record's kind is the last element of the immutable rest (the scripts
+ * never rewrite it, so a tombstone keeps it). A record written by latchkey
+ * 0.1 has none there: it reads as kind `'session'` (see migrate.ts for the
+ * records of that version that stood for something else).
+ *
  * @module
  * @internal
  */
 import type { DataPatch } from '../../core/store.js';
 import type { ClientRecord, RecordStatus, SessionData, SessionRecord } from '../../core/model.js';
 import { device } from '../../core/device.js';
+
+/** Whether a stored record says its kind (written by this version of latchkey, not by 0.1). */
+export function hasKind(value: Buffer): boolean {
+  const f = split(value);
+  return (JSON.parse(f[8] as string) as unknown[]).length >= 8;
+}
 
 /** The score of a record in its user index: the latest it can live without another index write (touch stays below it). */
 export function indexScore(r: SessionRecord): number {
@@ -31,6 +42,7 @@ export function encode(r: SessionRecord): Buffer {
     r.authLevel,
     r.absoluteExpiresAt,
     c === null ? null : [c.ip, c.userAgent, c.device.browser, c.device.os, c.device.type],
+    r.kind,
   ]);
   const fields = [
     r.status,
@@ -66,14 +78,18 @@ export function split(value: Buffer): string[] {
   }
 }
 
-type Meta = [string, number, number, number | null, number, number, [string | null, string | null, string, string, ClientRecord['device']['type']] | null];
+type Meta = [string, number, number, number | null, number, number, [string | null, string | null, string, string, ClientRecord['device']['type']] | null, string?];
+
+/** The kind of a record of latchkey 0.1, which kept none. */
+const UNMARKED_KIND = 'session';
 
 export function decode(handle: string, value: Buffer): SessionRecord {
   const f = split(value);
-  const [secretHash, createdAt, issuedAt, authTime, authLevel, absoluteExpiresAt, c] = JSON.parse(f[8] as string) as Meta;
+  const [secretHash, createdAt, issuedAt, authTime, authLevel, absoluteExpiresAt, c, kind] = JSON.parse(f[8] as string) as Meta;
   return {
     handle,
     secretHash,
+    kind: kind ?? UNMARKED_KIND,
     userId: f[7] === '' ? null : (f[7] as string),
     status: f[0] as RecordStatus,
     successor: f[6] === '' ? null : (f[6] as string),

@@ -21,6 +21,10 @@
  *   grows without bound and needs no keyspace notifications.
  * - `P u:{<userId>}:p` (cluster only) — handles whose create is under way
  *   (kept 60 s), so that `listUser` never prunes a record about to exist.
+ * - `P v:{<namespace>}:<key>` and `P n:{<namespace>}` — the key-value facet
+ *   (values.ts): a namespace's values and their index in one hash slot.
+ * - `P schema` — the schema version (2); a keyspace of latchkey 0.1 is
+ *   migrated by the first call (migrate.ts).
  *
  * Consistency:
  * - Standalone (or Sentinel): every operation is ONE Lua script over the
@@ -84,6 +88,10 @@ import {
 } from './records.js';
 import { defineScripts } from './scripts.js';
 import { sweep } from './sweep.js';
+import { migrateKeyspace, type RedisMigration } from './migrate.js';
+import { redisValues } from './values.js';
+
+export { REDIS_SCHEMA_VERSION, type RedisMigration } from './migrate.js';
 
 /** Options of {@link redisStore}. Give one of `client`, `url` and/or `redis`, or `cluster`. */
 export interface RedisStoreOptions {
@@ -129,6 +137,26 @@ export interface RedisStoreOptions {
 
 const OPTION_NAMES = ['client', 'url', 'redis', 'cluster', 'prefix', 'commandTimeout', 'clock', 'onError'];
 
+/** A {@link Store} on Redis, with its schema version's extras. */
+export interface RedisStore extends Store {
+  /**
+   * Resolves once the keyspace is at this latchkey's schema version
+   * (migrated from latchkey 0.1's records if need be, see `migrate()`);
+   * rejects for a newer one (`ConfigError`) or an unreachable Redis. Every
+   * call waits for it anyway; await it at start-up to fail fast.
+   */
+  ready(): Promise<void>;
+  /**
+   * Walks the prefix's records and converts those latchkey 0.1 wrote for
+   * something other than a session (API keys, sealed values, the service's
+   * token families, dashboard and demo sessions), even when the keyspace is
+   * already marked as migrated: run it again after the last instance of
+   * 0.1 stopped (`latchkey migrate` does). Safe to run from several places
+   * at once.
+   */
+  migrate(): Promise<RedisMigration>;
+}
+
 /**
  * Creates a Redis store.
  *
@@ -140,7 +168,7 @@ const OPTION_NAMES = ['client', 'url', 'redis', 'cluster', 'prefix', 'commandTim
  * const sessions = createSessions({ store: redisStore({ url: process.env.REDIS_URL, prefix: 'myapp:' }) });
  * ```
  */
-export function redisStore(options: RedisStoreOptions = {}): Store {
+export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   checkOptionKeys(options, 'redisStore()', OPTION_NAMES, { retired: { commandTimeoutMs: "use commandTimeout, a duration such as '1s'" } });
   const prefix = options.prefix ?? 'latchkey:';
   if (typeof prefix !== 'string' || /[{}]/.test(prefix) || prefix.length > 128) {
@@ -156,13 +184,30 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
   const x = redisContext(client, defineScripts(client), prefix, clock);
   const invalidations = pubSub(client, `${prefix}invalidate`, onError);
   let closed = false;
+  let migrated = false;
+  let migrating: Promise<void> | null = null;
 
-  /** One call: after the first connection, its failure a `StoreUnavailableError` (see unavailable()). */
-  async function run<T>(fn: () => Promise<T>): Promise<T> {
+  /** The keyspace at this code's schema version: checked (and migrated) once, retried after a failure. */
+  function atVersion(): Promise<void> {
+    migrating ??= migrateKeyspace(x, false).then(
+      () => {
+        migrated = true;
+      },
+      (err: unknown) => {
+        migrating = null;
+        throw err;
+      },
+    );
+    return migrating;
+  }
+
+  /** One call: after the first connection and the schema check, its failure a `StoreUnavailableError` (see unavailable()). */
+  async function run<T>(fn: () => Promise<T>, checked = true): Promise<T> {
     try {
       if (closed) throw new ClosedError('the Redis store');
       const w = connection.ready();
       if (w !== null) await w;
+      if (checked && !migrated) await atVersion();
       return await fn();
     } catch (err) {
       throw unavailable(err);
@@ -196,9 +241,9 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
 
     revoke: (handle, until) => run(() => announced(() => revokeRecord(x, handle, until), handle)),
 
-    revokeUser: (userId, until, except) =>
+    revokeUser: (userId, until, except, kinds) =>
       run(async () => {
-        const handles = await revokeUserRecords(x, userId, until, except);
+        const handles = await revokeUserRecords(x, userId, until, except, kinds);
         await invalidations.announce(handles);
         return handles;
       }),
@@ -208,6 +253,17 @@ export function redisStore(options: RedisStoreOptions = {}): Store {
     listUser: (userId) => run(() => listUserRecords(x, userId)),
 
     sweep: (now, limit) => run(() => sweep(x, now, limit)),
+
+    kv: redisValues(x, (fn) => run(fn)),
+
+    ready: () => run(async () => undefined),
+
+    migrate: () =>
+      run(async () => {
+        const done = await migrateKeyspace(x, true);
+        migrated = true;
+        return done;
+      }, false),
 
     async subscribe(listener: InvalidationListener) {
       if (closed) throw new ClosedError('the Redis store');

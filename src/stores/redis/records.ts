@@ -81,14 +81,20 @@ export async function deleteRecord(x: RedisContext, handle: string, before: numb
   return true;
 }
 
-export async function revokeUserRecords(x: RedisContext, userId: string, until: number, except: string | undefined): Promise<string[]> {
-  if (!x.atomic) return (await clusterUser(x, userId, until, except)) as string[];
-  return (await x.cmd.latchkeyUser(1, x.ix(userId), x.clock.now(), x.prefix, userId, until, except ?? '')) as string[];
+export async function revokeUserRecords(x: RedisContext, userId: string, until: number, except: string | undefined, kinds: readonly string[] | undefined): Promise<string[]> {
+  const only = kindList(kinds);
+  if (!x.atomic) return (await clusterUser(x, userId, until, except, only)) as string[];
+  return (await x.cmd.latchkeyUser(1, x.ix(userId), x.clock.now(), x.prefix, userId, until, except ?? '', only)) as string[];
+}
+
+/** A kinds filter as the scripts take it: `''` for every kind, else `,a,b,`. */
+function kindList(kinds: readonly string[] | undefined): string {
+  return kinds === undefined ? '' : `,${kinds.join(',')},`;
 }
 
 export async function listUserRecords(x: RedisContext, userId: string): Promise<SessionRecord[]> {
   let records: SessionRecord[];
-  if (!x.atomic) records = (await clusterUser(x, userId, null, undefined)) as SessionRecord[];
+  if (!x.atomic) records = (await clusterUser(x, userId, null, undefined, '')) as SessionRecord[];
   else {
     const flat = (await x.cmd.latchkeyUserBuffer(1, x.ix(userId), x.clock.now(), x.prefix, userId, '', '')) as Buffer[];
     records = [];

@@ -7,6 +7,7 @@
  * @internal
  */
 import type { Cluster, Redis } from 'ioredis';
+import { VALUE_SCRIPTS } from './value-scripts.js';
 
 /** How long a cluster create may take between its index write and its record write before `listUser` may prune the member. */
 export const PENDING_MS = 60_000;
@@ -55,6 +56,16 @@ local function entomb(rk, t, st, succ, untl, now)
   t[N] = succ
   if tonumber(untl) < tonumber(t[E]) then t[E] = untl end
   save(rk, t, now)
+end
+-- The kind is the last element of the immutable rest (field 9, JSON); a record of latchkey 0.1 has none: 'session'.
+local function kindof(t)
+  local k = cjson.decode(t[DATA - 1])[8]
+  if type(k) ~= 'string' then return 'session' end
+  return k
+end
+-- kinds: '' (every kind) or ',a,b,'
+local function haskind(t, kinds)
+  return kinds == '' or string.find(kinds, ',' .. kindof(t) .. ',', 1, true) ~= nil
 end
 local function indexof(prefix, u)
   return prefix .. 'u:{' .. u .. '}'
@@ -125,13 +136,14 @@ local v = tonumber(t[V]) + 1
 out[V] = string.format('%d', v)
 redis.call('SET', KEYS[1], table.concat(out, SEP), 'KEEPTTL')
 return { v, table.concat(out, SEP) }`,
-  // KEYS: record; ARGV: now, status, successor or '', until, expectVersion or '', owner or '', atomic, prefix, handle
+  // KEYS: record; ARGV: now, status, successor or '', until, expectVersion or '', owner or '', atomic, prefix, handle, kinds or ''
   latchkeyEntomb: `
 local t = load(KEYS[1])
 if not t or t[S] ~= 'active' then return false end
 if ARGV[5] ~= '' and t[V] ~= ARGV[5] then return false end
 local u = t[U]
 if ARGV[6] ~= '' and u ~= ARGV[6] then return false end
+if ARGV[10] and not haskind(t, ARGV[10]) then return false end
 entomb(KEYS[1], t, ARGV[2], ARGV[3], ARGV[4], ARGV[1])
 if u ~= '' and ARGV[7] == '1' then
   local ix = indexof(ARGV[8], u)
@@ -171,7 +183,7 @@ if u ~= '' and ARGV[2] == '1' then
   reindex(ix, ARGV[1])
 end
 return u`,
-  // Atomic mode only. KEYS: index; ARGV: now, prefix, user, until or '' (list), except or ''
+  // Atomic mode only. KEYS: index; ARGV: now, prefix, user, until or '' (list), except or '', kinds or '' (revoke)
   latchkeyUser: `
 local out = {}
 for _, h in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
@@ -187,11 +199,13 @@ for _, h in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
       redis.call('ZREM', KEYS[1], h)
     end
   elseif h ~= ARGV[5] then
-    if live then
+    if live and haskind(t, ARGV[6]) then
       entomb(rk, t, 'revoked', '', ARGV[4], ARGV[1])
       out[#out + 1] = h
+      redis.call('ZREM', KEYS[1], h)
+    elseif not live then
+      redis.call('ZREM', KEYS[1], h)
     end
-    redis.call('ZREM', KEYS[1], h)
   end
 end
 reindex(KEYS[1], ARGV[1])
@@ -230,10 +244,13 @@ export type Reply = unknown;
 type ScriptFn = (...args: Array<string | number | Buffer>) => Promise<Reply>;
 
 /** The scripts as commands of a connection (`...Buffer`: the same script, its reply as bytes). */
-export type Commands = Record<keyof typeof SCRIPTS | 'latchkeyPatchBuffer' | 'latchkeyUserBuffer', ScriptFn>;
+export type Commands = Record<
+  keyof typeof SCRIPTS | keyof typeof VALUE_SCRIPTS | 'latchkeyPatchBuffer' | 'latchkeyUserBuffer' | 'latchkeyValueGetBuffer' | 'latchkeyValueTakeBuffer' | 'latchkeyValueListBuffer',
+  ScriptFn
+>;
 
 /** Registers every script on `client` (ioredis sends EVALSHA, and the script itself once if the server lacks it). */
 export function defineScripts(client: Redis | Cluster): Commands {
-  for (const [name, body] of Object.entries(SCRIPTS)) client.defineCommand(name, { lua: LIB + body });
+  for (const [name, body] of Object.entries({ ...SCRIPTS, ...VALUE_SCRIPTS })) client.defineCommand(name, { lua: LIB + body });
   return client as unknown as Commands;
 }

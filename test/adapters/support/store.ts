@@ -9,7 +9,7 @@ export interface TestStore extends Store {
   latencyMs: number;
 }
 
-const READS = new Set(['get', 'listUser', 'ping']);
+const READS = new Set(['get', 'listUser', 'ping', 'kv.get', 'kv.list']);
 
 export function testStore(inner: Store): TestStore {
   const wrapper = {
@@ -19,16 +19,22 @@ export function testStore(inner: Store): TestStore {
     down: false,
     latencyMs: 0,
   } as TestStore;
+  const call = async (name: string, run: () => unknown): Promise<unknown> => {
+    if (name !== 'close' && name !== 'sweep') {
+      if (wrapper.down) throw new Error('connect ECONNREFUSED (simulated outage)');
+      if (READS.has(name)) wrapper.reads++;
+      else wrapper.writes++;
+      if (wrapper.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * wrapper.latencyMs));
+    }
+    return run();
+  };
   for (const name of ['create', 'get', 'touch', 'patch', 'replace', 'revoke', 'revokeUser', 'delete', 'listUser', 'sweep', 'ping', 'close'] as const) {
-    (wrapper as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
-      if (name !== 'close' && name !== 'sweep') {
-        if (wrapper.down) throw new Error('connect ECONNREFUSED (simulated outage)');
-        if (READS.has(name)) wrapper.reads++;
-        else wrapper.writes++;
-        if (wrapper.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * wrapper.latencyMs));
-      }
-      return (inner[name] as (...a: unknown[]) => unknown).apply(inner, args);
-    };
+    (wrapper as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => call(name, () => (inner[name] as (...a: unknown[]) => unknown).apply(inner, args));
   }
+  const kv: Record<string, unknown> = {};
+  for (const name of ['get', 'set', 'take', 'delete', 'list'] as const) {
+    kv[name] = (...args: unknown[]) => call(`kv.${name}`, () => (inner.kv[name] as (...a: unknown[]) => unknown).apply(inner.kv, args));
+  }
+  (wrapper as unknown as { kv: unknown }).kv = kv;
   return wrapper;
 }

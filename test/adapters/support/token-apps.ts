@@ -70,7 +70,7 @@ export async function startTokens(adapter: AdapterName, transport: TokenTranspor
       h.post('/api/me', ho.tokenGuard(transport), (c) => c.json({ claims: c.var.token }));
       h.get('/api/live', ho.tokenGuard(transport, { checkSession: true }), (c) => c.json({ claims: c.var.token }));
       h.get('/api/admin', ho.tokenGuard(transport, { scope: 'admin' }), (c) => c.json({ claims: c.var.token }));
-      h.post('/auth/login', async (c) => ho.tokenResponse(transport, await tokens.issue({ userId: user(c.req.url) })));
+      h.post('/auth/login', async (c) => ho.sendTokens(transport, await tokens.issue({ userId: user(c.req.url) })));
       h.post('/auth/refresh', ho.tokenRefresh(transport));
       h.post(LOGOUT, ho.tokenLogout(transport));
       return listen(createAdaptorServer({ fetch: h.fetch }) as Server);
@@ -89,7 +89,7 @@ export async function startTokens(adapter: AdapterName, transport: TokenTranspor
         if (path === '/api/me') return me(request);
         if (path === '/api/live') return live(request);
         if (path === '/api/admin') return admin(request);
-        if (path === '/auth/login') return fe.tokenResponse(transport, await tokens.issue({ userId: user(request.url) }));
+        if (path === '/auth/login') return fe.sendTokens(transport, await tokens.issue({ userId: user(request.url) }));
         if (path === '/auth/refresh') return refresh(request, env);
         if (path === LOGOUT) return logout(request);
         return new Response('not found', { status: 404 });

@@ -21,7 +21,7 @@ import { jsonOf, type Judgement, type Op } from './load.js';
 
 const T = 8000;
 const unavailable = (status: number, body: Record<string, unknown> | null): boolean =>
-  status === 503 && ((body?.error as { code?: unknown } | undefined)?.code === 'store_unavailable' || body?.error === 'store-unavailable');
+  status === 503 && ((body?.error as { code?: unknown } | undefined)?.code === 'store-unavailable' || body?.error === 'store-unavailable');
 const judge = (status: number, body: Record<string, unknown> | null, right: boolean, what: string): Judgement =>
   right ? 'ok' : unavailable(status, body) ? 'unavailable' : { wrong: `${what}: ${status} ${JSON.stringify(body).slice(0, 200)}` };
 

@@ -1,0 +1,36 @@
+/**
+ * The request as latchkey's HTTP layer sees it: what every adapter builds
+ * from its framework's request (node-request.ts, fetch.ts, fastify.ts).
+ *
+ * @module
+ */
+
+/**
+ * The request as the HTTP layer sees it. Adapters build one per request.
+ *
+ * @example
+ * ```ts
+ * const request: HttpRequest = { method: 'GET', url: '/', header: (name) => headers[name], remoteAddress: '192.0.2.1' };
+ * const begun = await http.begin(request);
+ * ```
+ */
+export interface HttpRequest {
+  /** The method, e.g. `'POST'`. */
+  readonly method: string;
+  /** The request target: path and query. */
+  readonly url: string;
+  /** A header by lower-case name; repeated headers joined as Node joins them. */
+  header(name: string): string | undefined;
+  /** The socket peer's address, if known. */
+  readonly remoteAddress: string | undefined;
+  /**
+   * A field of a URL-encoded or multipart form body, or `undefined` when the
+   * body is not a form. Called only for unsafe methods that need it.
+   */
+  formField?(name: string): Promise<string | undefined>;
+  /**
+   * A string field of a JSON object or form body, or `undefined` (token
+   * mode's `refresh_token`). Called only by the token endpoints.
+   */
+  bodyField?(name: string): Promise<string | undefined>;
+}
