@@ -72,6 +72,15 @@ export interface WorkerdOptions {
   nodeCompat?: boolean;
   /** The worker module to serve, bundled with latchkey. @default examples/workers/worker.js */
   worker?: string;
+  /** On Node, Bun and Deno: the server module to run. @default the runtime's example (test/runtimes/node-server.mjs on Node) */
+  server?: string;
+  /**
+   * More environment variables for the app. On workerd each becomes a
+   * binding of the worker, and the worker's outbound requests may reach
+   * 127.0.0.1 (a network service allowing `local` addresses), so that it can
+   * call a server the test runs.
+   */
+  env?: Record<string, string>;
 }
 
 /** A running app. */
@@ -118,7 +127,18 @@ function workerdConfig(options: WorkerdOptions): string {
     if (!from.test(text)) throw new Error(`examples/workers/workerd.capnp no longer has ${from}`);
     text = text.replace(from, to);
   }
-  const config = join(dir, `workerd-${options.nodeCompat === false ? 'plain' : 'compat'}.capnp`);
+  const extra = Object.keys(options.env ?? {});
+  if (extra.length > 0) {
+    const more: Array<[RegExp, string]> = [
+      [/services = \[ \(name = "main", worker = \.worker\) \]/, 'services = [ (name = "main", worker = .worker), (name = "loopback", network = (allow = ["local"])) ]'],
+      [/bindings = \[\n/, `globalOutbound = "loopback",\n  bindings = [\n${extra.map((name) => `    (name = ${JSON.stringify(name)}, fromEnvironment = ${JSON.stringify(name)}),\n`).join('')}`],
+    ];
+    for (const [from, to] of more) {
+      if (!from.test(text)) throw new Error(`examples/workers/workerd.capnp no longer has ${from}`);
+      text = text.replace(from, to);
+    }
+  }
+  const config = join(dir, `workerd-${options.nodeCompat === false ? 'plain' : 'compat'}${extra.length > 0 ? '-loopback' : ''}.capnp`);
   writeFileSync(config, text);
   return config;
 }
@@ -126,11 +146,11 @@ function workerdConfig(options: WorkerdOptions): string {
 function command(runtime: RuntimeName, bin: string, port: number, options: WorkerdOptions): string[] {
   switch (runtime) {
     case 'node22':
-      return [bin, join(root, 'test', 'runtimes', 'node-server.mjs')];
+      return [bin, options.server ?? join(root, 'test', 'runtimes', 'node-server.mjs')];
     case 'bun':
-      return [bin, join(root, 'examples', 'bun', 'server.js')];
+      return [bin, options.server ?? join(root, 'examples', 'bun', 'server.js')];
     case 'deno':
-      return [bin, 'run', '--allow-net=127.0.0.1', '--allow-env', '--allow-read', join(root, 'examples', 'deno', 'server.js')];
+      return [bin, 'run', '--allow-net=127.0.0.1', '--allow-env', '--allow-read', options.server ?? join(root, 'examples', 'deno', 'server.js')];
     case 'workerd':
       return [bin, 'serve', workerdConfig(options), '--socket-addr', `http=127.0.0.1:${port}`];
   }
@@ -155,6 +175,7 @@ export async function startApp(runtime: RuntimeName, bin: string, mode: Mode, op
       // No update checks or telemetry: nothing but 127.0.0.1.
       DENO_NO_UPDATE_CHECK: '1',
       DO_NOT_TRACK: '1',
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
