@@ -9,8 +9,7 @@
  */
 import { describe } from './duration.js';
 import { ConfigError, InvalidDataError, LatchkeyTypeError } from './errors.js';
-import type { SessionData } from './model.js';
-import type { DataPatch } from './store.js';
+import type { DataPatch, SessionData } from './model.js';
 import { utf8Length } from '#primitives';
 
 /** Longest user id, in characters. */
