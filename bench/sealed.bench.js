@@ -69,7 +69,7 @@ async function main() {
   const readCache = (name) => (name === COOKIE ? cacheCookie.value : undefined);
   const sealer = createSealer({ secrets: [SECRET] });
   const payloadJson = JSON.stringify({ userId: USER, ...DATA });
-  const codecBlob = sealer.seal(payloadJson, COOKIE);
+  const codecBlob = await sealer.seal(payloadJson, COOKIE);
 
   // iron-session: the same data object
   const ironOptions = { password: SECRET };
@@ -85,7 +85,7 @@ async function main() {
   // The floor: AES-256-GCM of the very bytes latchkey seals for this session
   // (its model and data as JSON), node:crypto only, no format, no checks.
   const floorKey = randomBytes(32);
-  const floorPlain = sealer.unseal(cookie.value, COOKIE).plaintext;
+  const floorPlain = (await sealer.unseal(cookie.value, COOKIE)).plaintext;
   // IVs drawn in batches, as latchkey does: one randomBytes(12) call costs more than the encryption itself.
   const ivPool = Buffer.alloc(12 * 256);
   let ivAt = ivPool.length;
@@ -115,7 +115,7 @@ async function main() {
     const a = await sealed.open(read);
     const b = await withStore.open(readStore);
     const c = await withCache.open(readCache);
-    const d = sealer.unseal(codecBlob, COOKIE);
+    const d = await sealer.unseal(codecBlob, COOKIE);
     const e = await unsealData(ironSeal, ironOptions);
     const f = app.decodeSecureSession(fastifyCookie);
     const g = JSON.parse(floorOpen(floorBlob).toString());

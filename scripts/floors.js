@@ -44,6 +44,12 @@ export const FLOORS = {
   },
 };
 
+/**
+ * package.json's own `imports` (`#name`): where each lands, whichever file a
+ * runtime condition picks. `#primitives` is core's (src/core/primitives/).
+ */
+const INTERNAL_IMPORTS = { '#primitives': { floor: 'core', path: 'core/primitives/types.ts' } };
+
 /** Where `source`, imported from `file`, lands: `{ floor, path }` under src/, `{ root }` for a src/ root file, or null outside src/. */
 function landing(srcDir, file, source) {
   const target = relative(srcDir, resolve(dirname(file), source)).split(sep).join(posix.sep).replace(/\.js$/, '.ts');
@@ -83,11 +89,12 @@ export const floorsRule = {
       const spec = source.value;
       const types = typeOnly(node);
       const refuse = (what) => context.report({ node: source, messageId: 'refused', data: { from: own, what, why: rules.why } });
-      if (!spec.startsWith('.')) {
+      const internal = INTERNAL_IMPORTS[spec];
+      if (!spec.startsWith('.') && internal === undefined) {
         if (!rules.packages && !types) refuse(spec.startsWith('node:') ? `the Node builtin ${spec}` : `the package ${spec}`);
         return;
       }
-      const to = landing(srcDir, file, spec);
+      const to = internal ?? landing(srcDir, file, spec);
       if (to === null) return refuse(`${spec} (outside src/)`);
       if (to.root !== undefined) return refuse(`src/${to.root} (an entry point above every floor)`);
       if (to.floor === own) return;

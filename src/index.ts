@@ -19,6 +19,7 @@ export type {
   ValidateResult,
 } from './core/sessions.js';
 export type { ClientInfo, ClientRecord, Device, DeviceSession, RecordStatus, Session, SessionData, SessionRecord } from './core/model.js';
+export type { SessionDataInput, SessionDataKey, SessionDataTypes, SessionDataValue } from './core/session-data.js';
 export type {
   DataPatch,
   Invalidation,

@@ -8,6 +8,9 @@
 // (32 random bytes or more; sealed and tokens). Build and run: see the
 // README's "Runtimes" section (node examples/workers/build.js, then workerd).
 //
+// No nodejs_compat flag is needed (workerd.capnp turns it off): latchkey
+// runs on Web Crypto and the Web platform alone.
+//
 // Memory is per isolate on Workers: in stateful mode the memory store lives in
 // one isolate, so a session exists only for requests that reach that isolate
 // and ends when the isolate is evicted. Use it for local runs and tests; in

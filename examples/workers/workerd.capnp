@@ -12,9 +12,9 @@ const config :Workerd.Config = (
 const worker :Workerd.Worker = (
   modules = [ (name = "worker", esModule = embed "dist/worker.js") ],
   compatibilityDate = "2026-11-01",
-  # latchkey needs Node.js compatibility for now (node:crypto, node:net, Buffer). It is
-  # on by default from compatibility date 2026-08-04; with an older date add "nodejs_compat".
-  compatibilityFlags = [],
+  # latchkey needs no Node.js compatibility: it runs on Web Crypto and the Web platform alone.
+  # nodejs_compat is on by default from compatibility date 2026-08-04; these flags turn it off.
+  compatibilityFlags = ["no_nodejs_compat", "no_nodejs_compat_v2"],
   bindings = [
     (name = "LATCHKEY_MODE", fromEnvironment = "LATCHKEY_MODE"),
     (name = "SESSION_SECRET", fromEnvironment = "SESSION_SECRET"),

@@ -8,7 +8,8 @@
  */
 import { join } from 'node:path';
 import { makeStateFolder } from '../server/state-folder.js';
-import { fileKeyStorage, type StoredKey } from '../tokens/key-storage.js';
+import { fileKeyStorage } from '../tokens/file-key-storage.js';
+import type { StoredKey } from '../tokens/key-storage.js';
 import { createKeySet } from '../tokens/keys.js';
 import { defaultOf, parseVerb, resolveOption } from './args.js';
 import { group, showHelp, type Command } from './command.js';

@@ -187,10 +187,16 @@ export function createClient(options: ClientOptions): LatchkeyClient {
     let response: Response;
     let text: string;
     try {
-      response = await doFetch(url, { method: c.method, headers, body: payload, signal, redirect: 'error' });
+      // A redirect is never followed (the API key stays with baseUrl) and never taken for an answer.
+      // 'manual', not 'error': Workers refuse `redirect: 'error'`, and every runtime has 'manual'.
+      response = await doFetch(url, { method: c.method, headers, body: payload, signal, redirect: 'manual' });
       text = await response.text();
     } catch (err) {
       throw whyAborted(err) ?? fail(0, 'network', `the service could not be reached (${networkCause(err)})`, { cause: sanitizeCause(err, secrets) });
+    }
+    // Browsers answer a manual redirect as an opaque response of status 0; the others with the 3xx itself.
+    if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
+      throw fail(response.status, 'bad-response', `HTTP ${response.status}: a redirect, which the latchkey API never answers; not followed, so that the API key goes only to baseUrl`);
     }
 
     const status = response.status;

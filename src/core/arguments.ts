@@ -9,8 +9,8 @@
  */
 import { describe } from './duration.js';
 import { ConfigError, InvalidDataError, LatchkeyTypeError } from './errors.js';
-import type { SessionData } from './model.js';
-import type { DataPatch } from './store.js';
+import type { DataPatch, SessionData } from './model.js';
+import { utf8Length } from '#primitives';
 
 /** Longest user id, in characters. */
 export const MAX_USER_ID = 256;
@@ -49,38 +49,44 @@ const GENERATE = `node -e "console.log(require('node:crypto').randomBytes(32).to
 /**
  * A secret, or a non-empty list of secrets newest first (for rotation), each a
  * string or bytes of at least {@link MIN_SECRET_BYTES} and no two alike: as
- * Buffers, in order. Messages name the option and position (`secrets[1]`),
+ * bytes, in order. Messages name the option and position (`secrets[1]`),
  * say what the secret is for (`noun`, e.g. "sealing secret") and never show
  * a secret.
  */
-export function secretListArg(name: string, value: unknown, noun: string, example: string): Buffer[] {
+export function secretListArg(name: string, value: unknown, noun: string, example: string): Uint8Array[] {
   const list: unknown = typeof value === 'string' || value instanceof Uint8Array ? [value] : value;
   if (!Array.isArray(list) || list.length === 0) {
     throw new ConfigError(
       `${name} is required: pass one or more random secrets of at least ${MIN_SECRET_BYTES} bytes, newest first, e.g. ${example} (generate one with: ${GENERATE})`,
     );
   }
-  const out: Buffer[] = [];
+  const out: Uint8Array[] = [];
   list.forEach((secret: unknown, i) => {
-    let bytes: Buffer;
+    let bytes: Uint8Array;
     if (typeof secret === 'string') {
-      bytes = Buffer.from(secret, 'utf8');
+      bytes = new TextEncoder().encode(secret);
       if (bytes.length < MIN_SECRET_BYTES) {
         throw new ConfigError(`${name}[${i}] is ${bytes.length} bytes; a ${noun} must be at least ${MIN_SECRET_BYTES} random bytes. Generate one with: ${GENERATE}`);
       }
     } else if (secret instanceof Uint8Array) {
-      bytes = Buffer.from(secret);
+      // A copy: a later change to the caller's array does not change the key.
+      bytes = Uint8Array.from(secret);
       if (bytes.length < MIN_SECRET_BYTES) {
         throw new ConfigError(`${name}[${i}] is ${bytes.length} bytes; a ${noun} must be at least ${MIN_SECRET_BYTES} random bytes, e.g. crypto.randomBytes(32)`);
       }
     } else {
       throw new ConfigError(`${name}[${i}] must be a string or a Uint8Array of at least ${MIN_SECRET_BYTES} bytes (got ${typeof secret})`);
     }
-    const same = out.findIndex((b) => b.equals(bytes));
+    const same = out.findIndex((b) => sameBytes(b, bytes));
     if (same !== -1) throw new ConfigError(`${name}[${i}] is the same as ${name}[${same}]; remove the duplicate`);
     out.push(bytes);
   });
   return out;
+}
+
+/** Whether two configured secrets are the same bytes (at construction: not a secret-dependent path of a request). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** A user id, or `null` for none. */
@@ -114,7 +120,7 @@ export function normaliseData(data: unknown, maxBytes: number): SessionData {
     throw new InvalidDataError(`session data is not JSON-serialisable: ${err instanceof Error ? err.message : 'unknown error'}`);
   }
   if (json === undefined) throw new InvalidDataError('session data is not JSON-serialisable');
-  if (Buffer.byteLength(json) > maxBytes) throw new InvalidDataError(`session data is over maxDataBytes (${maxBytes} bytes)`);
+  if (utf8Length(json) > maxBytes) throw new InvalidDataError(`session data is over maxDataBytes (${maxBytes} bytes)`);
   const out = JSON.parse(json) as Record<string, unknown>;
   for (const key of Object.keys(out)) checkKey(key);
   if (depthOver(out, MAX_DATA_DEPTH)) throw new InvalidDataError(`session data is nested more than ${MAX_DATA_DEPTH} levels deep`);

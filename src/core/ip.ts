@@ -3,9 +3,41 @@
  * compare prefixes. IPv4-mapped IPv6 addresses (`::ffff:192.0.2.1`) count as
  * IPv4, as Node reports them for dual-stack sockets.
  *
+ * Which text is an address follows `node:net`'s `isIPv4`/`isIPv6` exactly
+ * (test/core/ip.test.ts checks the two agree on generated input), without
+ * importing it: this runs on every runtime.
+ *
  * @module
  */
-import { isIPv4, isIPv6 } from 'node:net';
+
+// The grammar of node:net (lib/internal/net.js): dotted-quad IPv4 without
+// leading zeros, and IPv6 in every compressed form, with an IPv4 tail.
+const V4_SEG = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])';
+const V4 = `(?:${V4_SEG}\\.){3}${V4_SEG}`;
+const V6_SEG = '(?:[0-9a-fA-F]{1,4})';
+const IPV4 = new RegExp(`^${V4}$`);
+const IPV6 = new RegExp(
+  '^(?:' +
+    `(?:${V6_SEG}:){7}(?:${V6_SEG}|:)|` +
+    `(?:${V6_SEG}:){6}(?:${V4}|:${V6_SEG}|:)|` +
+    `(?:${V6_SEG}:){5}(?::${V4}|(?::${V6_SEG}){1,2}|:)|` +
+    `(?:${V6_SEG}:){4}(?:(?::${V6_SEG}){0,1}:${V4}|(?::${V6_SEG}){1,3}|:)|` +
+    `(?:${V6_SEG}:){3}(?:(?::${V6_SEG}){0,2}:${V4}|(?::${V6_SEG}){1,4}|:)|` +
+    `(?:${V6_SEG}:){2}(?:(?::${V6_SEG}){0,3}:${V4}|(?::${V6_SEG}){1,5}|:)|` +
+    `(?:${V6_SEG}:){1}(?:(?::${V6_SEG}){0,4}:${V4}|(?::${V6_SEG}){1,6}|:)|` +
+    `(?::(?:(?::${V6_SEG}){0,5}:${V4}|(?::${V6_SEG}){1,7}|:))` +
+    ')$',
+);
+
+/** Whether `s` is an IPv4 address in dotted-quad form, as `node:net`'s `isIPv4` says. */
+export function isIPv4(s: string): boolean {
+  return IPV4.test(s);
+}
+
+/** Whether `s` (without a zone) is an IPv6 address, as `node:net`'s `isIPv6` says. */
+export function isIPv6(s: string): boolean {
+  return IPV6.test(s);
+}
 
 /** Parses an IP address into 4 or 16 bytes, or `null` if it is not one. Never throws. */
 export function ipBytes(text: unknown): Uint8Array | null {

@@ -132,3 +132,9 @@ export function toSession(r: SessionRecord): Session {
     client: r.client,
   };
 }
+
+/** A change to session data: keys to set and keys to remove. Other keys are left alone. */
+export interface DataPatch {
+  readonly set?: Readonly<Record<string, unknown>> | undefined;
+  readonly unset?: readonly string[] | undefined;
+}

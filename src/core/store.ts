@@ -11,16 +11,13 @@
  *
  * @module
  */
-import type { SessionData, SessionRecord } from './model.js';
+import type { DataPatch, SessionData, SessionRecord } from './model.js';
 import type { KeyValues } from './key-values.js';
 
 export type { KeyValues, SetMode, StoredEntry, StoredValue } from './key-values.js';
 
-/** A change to session data: keys to set and keys to remove. Other keys are left alone. */
-export interface DataPatch {
-  readonly set?: Readonly<Record<string, unknown>> | undefined;
-  readonly unset?: readonly string[] | undefined;
-}
+// In model.ts with the other data shapes: arguments.ts checks patches, and this module takes its limits.
+export type { DataPatch } from './model.js';
 
 /** Result of {@link Store.patch}. */
 export type StorePatchResult =

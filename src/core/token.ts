@@ -6,8 +6,7 @@
  *
  * @module
  */
-import { createHash, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
-import * as nodeCrypto from 'node:crypto';
+import { randomFill, sha256Base64url, timingSafeEqual, toBase64url } from '#primitives';
 
 /** Length of a handle: 16 random bytes in base64url. */
 export const HANDLE_LENGTH = 22;
@@ -55,23 +54,24 @@ export interface MintedToken extends ParsedToken {
  */
 export function mintToken(): MintedToken {
   const bytes = randomChunk();
-  const handle = bytes.toString('base64url', 0, 16);
-  const secret = bytes.toString('base64url', 16, 48);
+  const handle = toBase64url(bytes.subarray(0, 16));
+  const secret = toBase64url(bytes.subarray(16, 48));
   bytes.fill(0);
   return { token: `${handle}.${secret}`, handle, secret, secretHash: hashSecret(secret) };
 }
 
-// randomBytes() per token costs ~1.6 µs, most of it call overhead; filling a
+// A CSPRNG call per token costs ~1.6 µs, most of it call overhead; filling a
 // pool from the same CSPRNG 128 tokens at a time costs ~0.1 µs per token.
 // Each chunk is handed out once and zeroed after use, as Node's randomUUID()
-// cache does.
+// cache does. The pool is allocated here but filled on first use: a Workers
+// module's global scope refuses random numbers.
 const CHUNK = 48;
-const pool = Buffer.alloc(CHUNK * 128);
+const pool = new Uint8Array(CHUNK * 128);
 let poolOffset = pool.length;
 
-function randomChunk(): Buffer {
+function randomChunk(): Uint8Array {
   if (poolOffset === pool.length) {
-    randomFillSync(pool);
+    randomFill(pool);
     poolOffset = 0;
   }
   const chunk = pool.subarray(poolOffset, poolOffset + CHUNK);
@@ -81,7 +81,20 @@ function randomChunk(): Buffer {
 
 /** Mints a new random handle (128 bits), e.g. for a record without a token. */
 export function mintHandle(): string {
-  return randomBytes(16).toString('base64url');
+  return randomString(16);
+}
+
+/**
+ * `bytes` random bytes from the platform CSPRNG, base64url: a secret of
+ * `bytes * 8` bits of entropy.
+ *
+ * @example
+ * ```ts
+ * const csrfSecret = randomString(32); // 43 characters, 256 bits
+ * ```
+ */
+export function randomString(bytes: number): string {
+  return toBase64url(randomFill(new Uint8Array(bytes)));
 }
 
 /**
@@ -104,30 +117,29 @@ export function isHandle(value: unknown): value is string {
   return typeof value === 'string' && value.length === HANDLE_LENGTH && HANDLE_SHAPE.test(value);
 }
 
-// crypto.hash (Node >= 20.12) is a one-shot digest without a Hash object.
-const oneShot = (nodeCrypto as { hash?: (alg: string, data: string, enc: 'base64url') => string }).hash;
-
 /**
  * SHA-256 of a secret, base64url, as stored. The secret already has 256 bits
  * of entropy, so no salt or key stretching is needed: a leaked hash cannot be
  * turned back into a usable token.
  */
 export function hashSecret(secret: string): string {
-  return oneShot !== undefined ? oneShot('sha256', secret, 'base64url') : createHash('sha256').update(secret).digest('base64url');
+  return sha256Base64url(secret);
 }
 
 // Scratch space for the constant-time compare. secretMatches() is synchronous,
 // so one pair serves every call; it only ever holds hashes, never a secret.
-// Reusing it (instead of a decoded Buffer per call) halves the compare's cost.
-const presentedBytes = Buffer.alloc(SECRET_LENGTH);
-const storedBytes = Buffer.alloc(SECRET_LENGTH);
+// Reusing it (instead of decoded bytes per call) halves the compare's cost.
+const presentedBytes = new Uint8Array(SECRET_LENGTH);
+const storedBytes = new Uint8Array(SECRET_LENGTH);
 
 /** Compares a presented secret with a stored hash in constant time. Never throws. */
 export function secretMatches(secret: string, storedHash: string): boolean {
   if (typeof storedHash !== 'string' || storedHash.length !== SECRET_LENGTH) return false;
   const presented = hashSecret(secret);
   // Both are 43 base64url (ASCII) characters: one byte each.
-  presentedBytes.write(presented, 0, SECRET_LENGTH, 'latin1');
-  storedBytes.write(storedHash, 0, SECRET_LENGTH, 'latin1');
+  for (let i = 0; i < SECRET_LENGTH; i++) {
+    presentedBytes[i] = presented.charCodeAt(i);
+    storedBytes[i] = storedHash.charCodeAt(i);
+  }
   return timingSafeEqual(presentedBytes, storedBytes);
 }

@@ -7,11 +7,11 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import type { Duration } from '../core/duration.js';
 import { LatchkeyTypeError, StoreUnavailableError } from '../core/errors.js';
 import type { ClientInfo, Session, SessionData } from '../core/model.js';
 import type { InvalidReason, Sessions } from '../core/sessions.js';
+import { randomString } from '../core/token.js';
 import type { SealedSession } from '../sealed/payload.js';
 import type { CookieWrite } from '../sealed/chunks.js';
 import type { OpenFailure, SealedSessions } from '../sealed/sealed-sessions.js';
@@ -179,7 +179,7 @@ class StatefulRequest implements BackendRequest {
 /** The data key sealed mode keeps the CSRF secret in; hidden from the request API. */
 export const CSRF_KEY = '__latchkey_csrf';
 
-const newSecret = (): string => randomBytes(32).toString('base64url');
+const newSecret = (): string => randomString(32);
 
 /** @internal sealed mode: the session in the cookie, revocation records (and spills) in the store */
 export function sealedBackend(sealed: SealedSessions, cookie: CookieConfig): SessionBackend {

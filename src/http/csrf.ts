@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { sha256Base64url, timingSafeEqual } from '#primitives';
 import { ConfigError } from '../core/errors.js';
 import { checkOptionKeys } from '../core/option-keys.js';
 import type { CookieConfig, CookieOptions } from './cookies.js';
@@ -97,6 +97,8 @@ export function csrfConfig(
   return { trustedOrigins: trusted, header, field, cookieName };
 }
 
+const encoder = new TextEncoder();
+
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 /**
@@ -156,7 +158,7 @@ function sameHost(origin: string, host: string | undefined): boolean {
  * ```
  */
 export function csrfTokenFor(sessionToken: string): string {
-  return createHash('sha256').update('latchkey-csrf\0').update(sessionToken).digest('base64url');
+  return sha256Base64url(`latchkey-csrf\0${sessionToken}`);
 }
 
 /**
@@ -169,7 +171,5 @@ export function csrfTokenFor(sessionToken: string): string {
  */
 export function csrfTokenMatches(presented: unknown, sessionToken: string): boolean {
   if (typeof presented !== 'string' || presented.length !== 43) return false;
-  const a = Buffer.from(presented);
-  const b = Buffer.from(csrfTokenFor(sessionToken));
-  return a.length === b.length && timingSafeEqual(a, b);
+  return timingSafeEqual(encoder.encode(presented), encoder.encode(csrfTokenFor(sessionToken)));
 }

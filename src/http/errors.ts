@@ -136,6 +136,22 @@ export class HttpError extends LatchkeyError<'ERR_HTTP'> {
   body(): { error: HttpReason; message: string; detail?: string } {
     return this.detail === undefined ? { error: this.reason, message: this.message } : { error: this.reason, message: this.message, detail: this.detail };
   }
+
+  /**
+   * The answer as a Fetch `Response` (the JSON body, the status and the
+   * extra headers). Hono's default error handler answers an error that has
+   * this method with it instead of logging it as a 500, so that a refusal
+   * (`requireUser()` in a route) is not logged as a crash before latchkey's
+   * middleware answers it.
+   *
+   * @example
+   * ```ts
+   * if (err instanceof HttpError) return err.getResponse();
+   * ```
+   */
+  getResponse(): Response {
+    return Response.json(this.body(), { status: this.status, headers: this.headers });
+  }
 }
 
 /**

@@ -107,10 +107,10 @@ function declaredTooLarge(request: Request): boolean {
  * original), or `undefined` when it is over the limit: reading stops there,
  * whatever length the body declared or did not declare.
  */
-async function boundedBytes(request: Request): Promise<Buffer | undefined> {
+async function boundedBytes(request: Request): Promise<Uint8Array<ArrayBuffer> | undefined> {
   if (declaredTooLarge(request)) return undefined;
   const reader = request.body === null ? undefined : request.clone().body?.getReader();
-  if (reader === undefined) return Buffer.alloc(0);
+  if (reader === undefined) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -123,7 +123,14 @@ async function boundedBytes(request: Request): Promise<Buffer | undefined> {
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks);
+  // Web-standard bytes (no Buffer): this runs on Workers without Node.js compatibility too.
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
 }
 
 /** The default form reader: a bounded read, then the platform's own form parser. */
@@ -137,7 +144,7 @@ async function readJsonObject(request: Request): Promise<Record<string, unknown>
   try {
     const bytes = await boundedBytes(request);
     if (bytes === undefined) return undefined;
-    const text = bytes.toString('utf8');
+    const text = new TextDecoder().decode(bytes);
     const parsed: unknown = JSON.parse(text);
     return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
   } catch {

@@ -10,6 +10,7 @@
 import type { Duration } from '../core/duration.js';
 import { InvalidDataError, LatchkeyTypeError } from '../core/errors.js';
 import type { ClientInfo, Session } from '../core/model.js';
+import type { SessionDataKey, SessionDataValue } from '../core/session-data.js';
 import type { BackendRequest, Current, RefusalReason, SessionBackend } from './backend.js';
 import type { Carrier, CarrierConfig } from './carriers.js';
 import { LEAKY_CARRIER_HEADERS } from './carriers.js';
@@ -280,18 +281,19 @@ export class RequestSession {
 
   /**
    * A data value, including changes made earlier in this request (also while
-   * and after they are committed).
+   * and after they are committed). Typed by the application's
+   * `SessionDataTypes` declaration (module augmentation of `'latchkey'`).
    *
    * @example
    * ```ts
    * const cart = session.get('cart') ?? [];
    * ```
    */
-  get(key: string): unknown {
+  get<K extends SessionDataKey>(key: K): SessionDataValue<K> | undefined {
     const s = this.#read();
     if (this.#unset?.has(key) === true) return undefined;
-    if (this.#set?.has(key) === true) return this.#set.get(key);
-    return s === null || !Object.hasOwn(s.data, key) ? undefined : s.data[key];
+    if (this.#set?.has(key) === true) return this.#set.get(key) as SessionDataValue<K>;
+    return s === null || !Object.hasOwn(s.data, key) ? undefined : (s.data[key] as SessionDataValue<K>);
   }
 
   /**
@@ -306,7 +308,7 @@ export class RequestSession {
    * session.set('theme', 'dark');
    * ```
    */
-  set(key: string, value: unknown): this {
+  set<K extends SessionDataKey>(key: K, value: SessionDataValue<K>): this {
     this.#checkKey(key);
     if (value === undefined) return this.unset(key);
     // Refuse what cannot be stored now, in the handler, rather than at commit time after the response.
@@ -331,7 +333,7 @@ export class RequestSession {
    * session.unset('cart');
    * ```
    */
-  unset(key: string): this {
+  unset(key: SessionDataKey): this {
     this.#checkKey(key);
     this.#openForChange('unset()');
     this.#set?.delete(key);

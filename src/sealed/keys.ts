@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { hkdfSync, randomBytes } from 'node:crypto';
+import { aesGcmKey, hkdfSha256, randomFill, type AesGcmKey } from '#primitives';
 import { secretListArg } from '../core/arguments.js';
 import { ConfigError } from '../core/errors.js';
 
@@ -21,7 +21,7 @@ export interface SealKey {
   /** 32-bit identifier written in the blob; derived from the secret, so it does not depend on the order of the list. */
   readonly id: number;
   /** AES-256-GCM key. */
-  readonly key: Buffer;
+  readonly key: AesGcmKey;
   /** Position in the configured list; 0 seals. */
   readonly index: number;
 }
@@ -31,19 +31,20 @@ export interface DerivedKeys {
   readonly current: SealKey;
   readonly byId: ReadonlyMap<number, SealKey>;
   /** A random key no blob was sealed with: unseal decrypts with it when the id is unknown, so that every failure takes the same path. */
-  readonly decoy: Buffer;
+  readonly decoy: AesGcmKey;
 }
 
 // Domain separation: these keys are for sealed sessions only, even if the
 // same secret is (wrongly) reused elsewhere.
-const SALT = Buffer.from('latchkey/sealed/v1');
-const KEY_INFO = Buffer.from('aes-256-gcm key');
-const ID_INFO = Buffer.from('key id');
+const encoder = new TextEncoder();
+const SALT = encoder.encode('latchkey/sealed/v1');
+const KEY_INFO = encoder.encode('aes-256-gcm key');
+const ID_INFO = encoder.encode('key id');
 
 /** @internal the keys of a list of secrets, derived when first asked for */
 export interface Keyring {
-  /** The derived keys: the first call derives them, later calls return the same object. */
-  keys(): DerivedKeys;
+  /** The derived keys: the first call derives them, later calls resolve the same object. */
+  keys(): Promise<DerivedKeys>;
 }
 
 /**
@@ -54,20 +55,25 @@ export interface Keyring {
  */
 export function keyringOf(secrets: unknown): Keyring {
   const list = secretListArg('secrets', secrets, 'sealing secret', 'secrets: [process.env.SESSION_SECRET]');
-  let derived: DerivedKeys | null = null;
+  let derived: Promise<DerivedKeys> | null = null;
   return { keys: () => (derived ??= derive(list)) };
 }
 
-function derive(secrets: readonly Buffer[]): DerivedKeys {
+async function derive(secrets: readonly Uint8Array[]): Promise<DerivedKeys> {
   const byId = new Map<number, SealKey>();
-  secrets.forEach((ikm, index) => {
-    const key = Buffer.from(hkdfSync('sha256', ikm, SALT, KEY_INFO, 32));
-    const id = Buffer.from(hkdfSync('sha256', ikm, SALT, ID_INFO, 4)).readUInt32BE(0);
+  for (const [index, ikm] of secrets.entries()) {
+    const raw = await hkdfSha256(ikm, SALT, KEY_INFO, 32);
+    const idBytes = await hkdfSha256(ikm, SALT, ID_INFO, 4);
+    const id = new DataView(idBytes.buffer, idBytes.byteOffset, 4).getUint32(0);
     const same = byId.get(id);
     // Distinct secrets with one 32-bit id (one chance in 2^32; equal secrets are refused at construction): a blob could not say which key sealed it.
     if (same !== undefined) throw new ConfigError(`secrets[${index}] has the same key id as secrets[${same.index}]; use another random secret`);
-    byId.set(id, { id, key, index });
-  });
+    byId.set(id, { id, key: await aesGcmKey(raw), index });
+    raw.fill(0);
+  }
   const current = [...byId.values()][0] as SealKey;
-  return { current, byId, decoy: randomBytes(32) };
+  const decoyRaw = randomFill(new Uint8Array(32));
+  const decoy = await aesGcmKey(decoyRaw);
+  decoyRaw.fill(0);
+  return { current, byId, decoy };
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { fromUtf8 } from '#primitives';
 import type { Session, SessionData } from '../core/model.js';
 
 /**
@@ -65,10 +66,10 @@ export function encodePayload(s: SealedSession, spill: string | null): string {
 }
 
 /** @internal the payload, or `null` when the plaintext is not one (never throws) */
-export function decodePayload(plaintext: Buffer): Payload | null {
+export function decodePayload(plaintext: Uint8Array): Payload | null {
   let w: unknown;
   try {
-    w = JSON.parse(plaintext.toString('utf8'));
+    w = JSON.parse(fromUtf8(plaintext));
   } catch {
     return null;
   }

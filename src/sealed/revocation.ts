@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { sha256, toBase64url } from '#primitives';
 import type { Clock } from '../core/clock.js';
 import type { SessionData } from '../core/model.js';
 import type { Store } from '../core/store.js';
@@ -145,7 +145,7 @@ const handles = new Map<string, string>();
 export function handleOf(subject: string): string {
   let handle = handles.get(subject);
   if (handle === undefined) {
-    handle = createHash('sha256').update('latchkey sealed epochs\0').update(subject).digest().subarray(0, 16).toString('base64url');
+    handle = toBase64url(sha256(`latchkey sealed epochs\0${subject}`).subarray(0, 16));
     // Deterministic, so never stale; bounded, so never a leak.
     if (handles.size >= 10_000) handles.clear();
     handles.set(subject, handle);

@@ -14,6 +14,7 @@ import { describe, durationOption, type Duration } from '../core/duration.js';
 import { ConfigError, InvalidDataError, LatchkeyTypeError } from '../core/errors.js';
 import { callStore, storeTimeoutMs } from '../core/store-call.js';
 import type { SessionData } from '../core/model.js';
+import type { SessionDataInput } from '../core/session-data.js';
 import type { DataPatch, Store } from '../core/store.js';
 import { expiryOf, isFresh, needsTouch, nextIdleDeadline, timeoutPolicy, type TimeoutPolicy } from '../core/policy.js';
 import { refuseUnknownKeys } from '../core/option-keys.js';
@@ -25,14 +26,14 @@ import { decodePayload, encodePayload, SEALED_KIND, type SealedSession } from '.
 import { Revocations } from './revocation.js';
 import { putSpill, readSpill } from './spill.js';
 import { requireKeyValues } from '../core/key-values.js';
-import { sealerFor, type UnsealFailure } from './sealer.js';
+import { sealerCore, type UnsealFailure } from './sealer.js';
 
 /** Options of {@link createSealedSessions}. Every field but `secrets` has a default. */
 export interface SealedSessionsOptions {
   /**
    * Random secrets of at least 32 bytes, newest first: the first seals, all
    * open, and a session opened with an older one is re-sealed with the first.
-   * Keys are derived from them once (HKDF-SHA256), at construction.
+   * Keys are derived from them once (HKDF-SHA256), at the first seal or open.
    */
   secrets: SealSecret | readonly SealSecret[];
   /**
@@ -137,8 +138,8 @@ export type OpenResult =
 export interface SealedCreateInput {
   /** The signed-in user; omit for an anonymous session. */
   userId?: string | null;
-  /** Initial data (JSON). */
-  data?: Record<string, unknown>;
+  /** Initial data (JSON), typed by the application's `SessionDataTypes` (module augmentation of `'latchkey'`). */
+  data?: SessionDataInput;
   /** Strength of the authentication. @default 0 */
   authLevel?: number;
 }
@@ -263,7 +264,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
   }
   const revocations = store === null ? null : new Revocations(store, clock, cfg.timeouts.absoluteMs, cache, call);
   // The largest blob worth looking at: every part full.
-  const sealer = sealerFor(keyring, cfg.limits.maxChunks * cfg.limits.cookieBytes);
+  const sealer = sealerCore(keyring, cfg.limits.maxChunks * cfg.limits.cookieBytes);
   /** Which store record holds a spilled session's data, by the data object it was read into: unchanged data is not written again. */
   const spilledData = new WeakMap<SessionData, { readonly handle: string; readonly sessionId: string }>();
 
@@ -325,10 +326,12 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
       if (joined === 'missing') return fail('missing', 0);
       if (joined === 'malformed') {
         // The same work as any other refused cookie: a full (decoy) decryption.
-        sealer.unseal('', name);
+        await sealer.unseal('', name);
         return fail('malformed', cfg.limits.maxChunks);
       }
-      const opened = sealer.unseal(joined.blob, name);
+      // On Node the codec answers at once: await only a promise (Web Crypto).
+      const unsealing = sealer.unseal(joined.blob, name);
+      const opened = unsealing instanceof Promise ? await unsealing : unsealing;
       if (!opened.ok) return fail(opened.reason, joined.chunks);
       const payload = decodePayload(opened.plaintext);
       if (payload === null) return fail('malformed', joined.chunks);
@@ -396,15 +399,16 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
       const spilled = spilledData.get(session.data);
       if (overflow === 'spill' && spilled !== undefined && spilled.sessionId === session.handle) {
         // Unchanged spilled data (a touch or key-rotation re-seal): only the handle travels.
-        const small = splitBlob(name, sealer.seal(encodePayload(session, spilled.handle), name), { ...cfg.limits, maxChunks: 1 });
+        const small = splitBlob(name, await sealer.seal(encodePayload(session, spilled.handle), name), { ...cfg.limits, maxChunks: 1 });
         if (small !== null) return writes(small, age, previous);
       }
-      const whole = sealer.seal(encodePayload(session, null), name);
+      const sealing = sealer.seal(encodePayload(session, null), name);
+      const whole = typeof sealing === 'string' ? sealing : await sealing;
       const parts = splitBlob(name, whole, overflow === 'spill' ? { ...cfg.limits, maxChunks: 1 } : cfg.limits);
       if (parts !== null) return writes(parts, age, previous);
       if (overflow === 'spill') {
         const handle = await spill(session, now);
-        const small = splitBlob(name, sealer.seal(encodePayload(session, handle), name), { ...cfg.limits, maxChunks: 1 });
+        const small = splitBlob(name, await sealer.seal(encodePayload(session, handle), name), { ...cfg.limits, maxChunks: 1 });
         if (small !== null) return writes(small, age, previous);
         throw new InvalidDataError(
           `the sealed session does not fit one cookie of ${cfg.limits.cookieBytes} bytes even with its data in the store; shorten userId or raise maxCookieBytes`,

@@ -1,6 +1,6 @@
 /**
- * The sealed-blob format and its codec: AES-256-GCM from `node:crypto`,
- * with a version byte and a key id in an authenticated header, and a context
+ * The sealed-blob format and its codec: AES-256-GCM (`node:crypto` on
+ * Node, Web Crypto elsewhere: the same bytes), with a version byte and a key id in an authenticated header, and a context
  * (the cookie name) bound as associated data.
  *
  * Layout of a blob, before base64url (no padding):
@@ -18,8 +18,8 @@
  *
  * @module
  */
-import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
-import { keyringOf, type DerivedKeys, type Keyring, type SealSecret } from './keys.js';
+import { aesGcmOpen, aesGcmSeal, fromBase64url, randomFill, toBase64url, toUtf8 } from '#primitives';
+import { keyringOf, type DerivedKeys, type Keyring, type SealKey, type SealSecret } from './keys.js';
 import { ConfigError, LatchkeyTypeError } from '../core/errors.js';
 import { checkOptionKeys } from '../core/option-keys.js';
 import { describe } from '../core/duration.js';
@@ -29,7 +29,7 @@ import { describe } from '../core/duration.js';
  *
  * @example
  * ```ts
- * Buffer.from(blob, 'base64url')[0] === SEAL_VERSION;
+ * blob.startsWith('AQ'); // base64url of the first byte, SEAL_VERSION (1)
  * ```
  */
 export const SEAL_VERSION = 1;
@@ -59,7 +59,7 @@ export type UnsealFailure = 'malformed' | 'oversized' | 'unknown-version' | 'unk
 export type UnsealResult =
   | {
       readonly ok: true;
-      readonly plaintext: Buffer;
+      readonly plaintext: Uint8Array;
       /** Opened with a key other than the first: seal it again so the old key can be retired. */
       readonly staleKey: boolean;
     }
@@ -80,30 +80,52 @@ export interface SealerOptions {
   maxBlobLength?: number;
 }
 
-/** Seals and opens blobs. Created by {@link createSealer}. */
+/**
+ * Seals and opens blobs. Created by {@link createSealer}. Both methods are
+ * asynchronous: Web Crypto, which does the work outside Node, is.
+ */
 export interface Sealer {
-  /** Encrypts and authenticates `plaintext` for `context` (e.g. the cookie name); returns base64url. */
-  seal(plaintext: Uint8Array | string, context: string): string;
+  /** Encrypts and authenticates `plaintext` for `context` (e.g. the cookie name); resolves base64url. */
+  seal(plaintext: Uint8Array | string, context: string): Promise<string>;
   /**
-   * Opens a blob sealed for `context`. Never throws, whatever the input:
+   * Opens a blob sealed for `context`. Never rejects, whatever the input:
    * malformed, truncated, tampered, re-ordered, wrong-key, unknown-version and
-   * oversized blobs all return `{ ok: false, reason }`.
+   * oversized blobs all resolve `{ ok: false, reason }`.
    */
-  unseal(blob: unknown, context: string): UnsealResult;
+  unseal(blob: unknown, context: string): Promise<UnsealResult>;
 }
 
-/** IVs come from a pool filled by the CSPRNG: one `randomBytes(12)` call costs more than the whole encryption. */
-const IV_POOL = Buffer.alloc(12 * 256);
+/** IVs come from a pool filled by the CSPRNG: one CSPRNG call per IV costs more than the whole encryption. Filled on first use. */
+const IV_POOL = new Uint8Array(12 * 256);
 let ivAt = IV_POOL.length;
 
-function nextIv(): Buffer {
+function nextIv(): Uint8Array {
   if (ivAt >= IV_POOL.length) {
-    randomFillSync(IV_POOL);
+    randomFill(IV_POOL);
     ivAt = 0;
   }
   const iv = IV_POOL.subarray(ivAt, ivAt + 12);
   ivAt += 12;
   return iv;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * Whether `text` is the one canonical base64url spelling (no padding) of
+ * some bytes: only alphabet characters, no impossible length, and zero
+ * unused low bits in the last character. Decoders take more (stray
+ * characters, `+` and `/`, set low bits): a blob is accepted in one spelling
+ * only. Checked on the text, without encoding the bytes again.
+ */
+function isCanonicalBase64url(text: string): boolean {
+  const tail = text.length % 4;
+  if (tail === 1 || !BASE64URL.test(text)) return false;
+  if (tail === 0) return true;
+  const last = ALPHABET.indexOf(text[text.length - 1] as string);
+  // 2 characters carry 1 byte (4 unused bits), 3 carry 2 bytes (2 unused bits).
+  return (last & (tail === 2 ? 0x0f : 0x03)) === 0;
 }
 
 /**
@@ -115,14 +137,17 @@ function nextIv(): Buffer {
  * or names an unknown key), so the time taken does not tell which check
  * failed.
  *
+ * The same blob opens on every runtime: on Node (node:crypto) and on the
+ * Web platform (Web Crypto), whichever sealed it.
+ *
  * @example
  * ```ts
  * import { createSealer } from 'latchkey/sealed';
  *
  * const sealer = createSealer({ secrets: [process.env.SEAL_SECRET!] });
- * const blob = sealer.seal(JSON.stringify({ cart: 3 }), 'cart');
- * const opened = sealer.unseal(blob, 'cart');
- * if (opened.ok) JSON.parse(opened.plaintext.toString());
+ * const blob = await sealer.seal(JSON.stringify({ cart: 3 }), 'cart');
+ * const opened = await sealer.unseal(blob, 'cart');
+ * if (opened.ok) JSON.parse(new TextDecoder().decode(opened.plaintext));
  * ```
  */
 export function createSealer(options: SealerOptions): Sealer {
@@ -135,83 +160,108 @@ export function createSealer(options: SealerOptions): Sealer {
   return sealerFor(keyring, maxBlobLength);
 }
 
+interface Ready {
+  readonly keys: DerivedKeys;
+  /** Version and the current key's id: the first 5 bytes of every blob sealed now. */
+  readonly header: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * @internal the sealer as sealed mode calls it: each method answers at once
+ * when the runtime's AES-GCM does (Node), and with a promise when it does not
+ * (Web Crypto) or when the keys are not derived yet. Sealed mode opens a
+ * cookie on every request: no promise it does not need.
+ */
+export interface SealerCore {
+  seal(plaintext: Uint8Array | string, context: string): string | Promise<string>;
+  unseal(blob: unknown, context: string): UnsealResult | Promise<UnsealResult>;
+}
+
 /** @internal */
 export function sealerFor(keyring: Keyring, maxBlobLength: number): Sealer {
-  let ready: { readonly keys: DerivedKeys; readonly header: Buffer } | null = null;
-  function derived(): { readonly keys: DerivedKeys; readonly header: Buffer } {
-    if (ready === null) {
-      const keys = keyring.keys();
-      const header = Buffer.alloc(5);
-      header[0] = SEAL_VERSION;
-      header.writeUInt32BE(keys.current.id, 1);
-      ready = { keys, header };
-    }
-    return ready;
+  const core = sealerCore(keyring, maxBlobLength);
+  return {
+    seal: async (plaintext, context) => core.seal(plaintext, context),
+    unseal: async (blob, context) => core.unseal(blob, context),
+  };
+}
+
+/** @internal */
+export function sealerCore(keyring: Keyring, maxBlobLength: number): SealerCore {
+  // Derived once; after that, seal and unseal read it without awaiting.
+  let ready: Ready | null = null;
+  async function derive(): Promise<Ready> {
+    const keys = await keyring.keys();
+    const header = new Uint8Array(5);
+    header[0] = SEAL_VERSION;
+    new DataView(header.buffer).setUint32(1, keys.current.id);
+    return (ready ??= { keys, header });
   }
   // A well-formed decoy: version, an id, zero IV, empty ciphertext, zero tag.
-  const decoy = Buffer.alloc(HEADER_BYTES + TAG_BYTES);
+  const decoy = new Uint8Array(HEADER_BYTES + TAG_BYTES);
 
   // The context is nearly always the same cookie name: keep its bytes.
-  const contexts = new Map<string, Buffer>();
-  function contextBytes(context: string): Buffer {
+  const contexts = new Map<string, Uint8Array>();
+  function contextBytes(context: string): Uint8Array {
     let bytes = contexts.get(context);
     if (bytes === undefined) {
-      bytes = Buffer.from(context, 'utf8');
+      bytes = encoder.encode(context);
       if (contexts.size < 64) contexts.set(context, bytes);
     }
     return bytes;
   }
 
-  return {
-    seal(plaintext, context) {
-      if (typeof context !== 'string') throw new LatchkeyTypeError('seal() needs a context string, e.g. the cookie name');
-      const data = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
-      const { keys, header } = derived();
-      const iv = nextIv();
-      const cipher = createCipheriv('aes-256-gcm', keys.current.key, iv);
-      // Associated data: the header, then the context (GCM takes it in pieces).
-      cipher.setAAD(header);
-      cipher.setAAD(contextBytes(context));
-      const body = cipher.update(data);
-      const rest = cipher.final();
-      return Buffer.concat([header, iv, body, rest, cipher.getAuthTag()]).toString('base64url');
-    },
+  function seal(plaintext: Uint8Array | string, context: string): string | Promise<string> {
+    if (typeof context !== 'string') throw new LatchkeyTypeError('seal() needs a context string, e.g. the cookie name');
+    if (ready === null) return derive().then(() => seal(plaintext, context));
+    const data = typeof plaintext === 'string' ? toUtf8(plaintext) : plaintext;
+    const { keys, header } = ready;
+    const iv = nextIv();
+    // Associated data: the header, then the context. The blob: header, IV, ciphertext, tag.
+    const blob = aesGcmSeal(keys.current.key, iv, [header, contextBytes(context)], data, [header, iv]);
+    return blob instanceof Uint8Array ? toBase64url(blob) : blob.then(toBase64url);
+  }
 
-    unseal(blob, context) {
-      let reason: UnsealFailure | null = null;
-      let text = typeof blob === 'string' ? blob : '';
-      if (typeof blob !== 'string' || typeof context !== 'string') reason = 'malformed';
-      if (text.length > maxBlobLength) {
-        reason ??= 'oversized';
-        text = '';
-      }
-      let bytes = Buffer.from(text, 'base64url');
-      // Buffer's decoder skips stray characters, takes '+' and '/' too and ignores
-      // unused low bits: only the one canonical spelling of the bytes is accepted.
-      if (bytes.toString('base64url') !== text) reason ??= 'malformed';
-      if (bytes.length < HEADER_BYTES + TAG_BYTES) {
-        reason ??= 'malformed';
-        bytes = decoy;
-      }
-      if (bytes[0] !== SEAL_VERSION) reason ??= 'unknown-version';
-      const keys = derived().keys;
-      const found = keys.byId.get(bytes.readUInt32BE(1));
-      if (found === undefined) reason ??= 'unknown-key';
-      const tagAt = bytes.length - TAG_BYTES;
-      let plaintext: Buffer | null = null;
-      try {
-        const decipher = createDecipheriv('aes-256-gcm', found?.key ?? keys.decoy, bytes.subarray(5, HEADER_BYTES));
-        decipher.setAuthTag(bytes.subarray(tagAt));
-        decipher.setAAD(bytes.subarray(0, 5));
-        decipher.setAAD(contextBytes(typeof context === 'string' ? context : ''));
-        const body = decipher.update(bytes.subarray(HEADER_BYTES, tagAt));
-        const rest = decipher.final();
-        plaintext = rest.length === 0 ? body : Buffer.concat([body, rest]);
-      } catch {
-        reason ??= 'invalid';
-      }
-      if (reason !== null || plaintext === null || found === undefined) return { ok: false, reason: reason ?? 'invalid' };
-      return { ok: true, plaintext, staleKey: found.index !== 0 };
-    },
-  };
+  function unseal(blob: unknown, context: string): UnsealResult | Promise<UnsealResult> {
+    if (ready === null) return derive().then(() => unseal(blob, context));
+    let reason: UnsealFailure | null = null;
+    let text = typeof blob === 'string' ? blob : '';
+    if (typeof blob !== 'string' || typeof context !== 'string') reason = 'malformed';
+    if (text.length > maxBlobLength) {
+      reason ??= 'oversized';
+      text = '';
+    }
+    // Only the one canonical spelling of the bytes is accepted.
+    if (!isCanonicalBase64url(text)) {
+      reason ??= 'malformed';
+      text = '';
+    }
+    let bytes = fromBase64url(text);
+    if (bytes.length < HEADER_BYTES + TAG_BYTES) {
+      reason ??= 'malformed';
+      bytes = decoy;
+    }
+    if (bytes[0] !== SEAL_VERSION) reason ??= 'unknown-version';
+    const { keys } = ready;
+    const found = keys.byId.get(((bytes[1] as number) * 0x1000000 + (((bytes[2] as number) << 16) | ((bytes[3] as number) << 8) | (bytes[4] as number))) >>> 0);
+    if (found === undefined) reason ??= 'unknown-key';
+    const opening = aesGcmOpen(
+      found?.key ?? keys.decoy,
+      bytes.subarray(5, HEADER_BYTES),
+      [bytes.subarray(0, 5), contextBytes(typeof context === 'string' ? context : '')],
+      bytes.subarray(HEADER_BYTES),
+    );
+    return opening instanceof Promise ? opening.then((plaintext) => settle(reason, found, plaintext)) : settle(reason, found, opening);
+  }
+
+  return { seal, unseal };
+}
+
+/** The result once decryption is done: every check was made before, whatever failed first. */
+function settle(reason: UnsealFailure | null, found: SealKey | undefined, plaintext: Uint8Array | null): UnsealResult {
+  if (plaintext === null) reason ??= 'invalid';
+  if (reason !== null || plaintext === null || found === undefined) return { ok: false, reason: reason ?? 'invalid' };
+  return { ok: true, plaintext, staleKey: found.index !== 0 };
 }

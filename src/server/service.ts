@@ -15,7 +15,7 @@ import { checkOptionKeys } from '../core/option-keys.js';
 import { createSessions, type Sessions, type SessionsOptions } from '../core/sessions.js';
 import { guardedStore, storeTimeoutMs } from '../core/store-call.js';
 import { createKeySet } from '../tokens/keys.js';
-import { fileKeyStorage } from '../tokens/key-storage.js';
+import { fileKeyStorage } from '../tokens/file-key-storage.js';
 import { createTokens } from '../tokens/tokens.js';
 import { registerAdmin } from './admin.js';
 import { registerApi } from './api.js';

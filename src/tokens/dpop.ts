@@ -323,7 +323,7 @@ function nonceOption(option: DpopVerifierOptions['nonce']): DpopNonces | null {
   for (const key of Object.keys(option)) {
     if (key !== 'secret' && key !== 'step') throw new ConfigError(`nonce.${key} is not an option; nonce takes { secret, step? }`);
   }
-  const keys = secretListArg('nonce.secret', option.secret, 'DPoP nonce secret', "nonce: { secret: process.env.DPOP_NONCE_SECRET }");
+  const keys = secretListArg('nonce.secret', option.secret, 'DPoP nonce secret', "nonce: { secret: process.env.DPOP_NONCE_SECRET }").map((k) => Buffer.from(k));
   const stepMs = durationOption('nonce.step', option.step ?? '5m', { min: 10_000 });
   if (stepMs > 86_400_000) throw new ConfigError('nonce.step must be at most 1 day');
   return new DpopNonces(keys, stepMs);

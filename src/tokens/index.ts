@@ -2,7 +2,8 @@
  * Token mode: short-lived access JWTs (signed and verified with `jose`),
  * rotating, theft-detecting, race-proof refresh tokens on the session engine,
  * access tokens refused once their session ends, signing keys with rotation
- * and a JWKS document, and optional ID tokens.
+ * and a JWKS document, and optional ID tokens. Runs on every runtime; the
+ * key file, `fileKeyStorage`, is `latchkey/tokens/file` (Node's file system).
  *
  * @module
  */
@@ -23,7 +24,7 @@ export type { RefreshEvents, RefreshFailure, RefreshResult, RefreshTokens, Refre
 export { createKeySet } from './keys.js';
 export type { KeyInfo, KeySet, KeySetOptions } from './keys.js';
 export type { SigningAlgorithm } from './algorithms.js';
-export { fileKeyStorage, memoryKeyStorage } from './key-storage.js';
+export { memoryKeyStorage } from './key-storage.js';
 export type { KeyStorage, StoredKey } from './key-storage.js';
 export { createIdTokens } from './id-token.js';
 export type { IdTokenInput, IdTokens, IdTokensOptions, UserClaims } from './id-token.js';

@@ -7,13 +7,14 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { fromBase64url } from '#primitives';
 import { exportJWK, generateKeyPair, generateSecret, importJWK, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { describe, durationOption, type Duration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import { checkOptionKeys } from '../core/option-keys.js';
+import { randomString } from '../core/token.js';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './algorithms.js';
 import { memoryKeyStorage, type KeyStorage, type StoredKey } from './key-storage.js';
 
@@ -113,7 +114,8 @@ interface Entry {
  *
  * @example
  * ```ts
- * import { createKeySet, fileKeyStorage } from 'latchkey/tokens';
+ * import { createKeySet } from 'latchkey/tokens';
+ * import { fileKeyStorage } from 'latchkey/tokens/file';
  *
  * const keys = await createKeySet({ storage: fileKeyStorage('./.latchkey/keys.json'), rotateEvery: '30d' });
  * app.get('/.well-known/jwks.json', (req, res) => res.json(keys.jwks()));
@@ -258,7 +260,7 @@ async function generate(alg: SigningAlgorithm, now: number): Promise<StoredKey> 
     const pair = await generateKeyPair(alg, alg === 'EdDSA' ? { crv: 'Ed25519', extractable: true } : { extractable: true });
     jwk = await exportJWK(pair.privateKey);
   }
-  return { kid: randomBytes(12).toString('base64url'), alg, createdAt: now, retiresAt: null, jwk };
+  return { kid: randomString(12), alg, createdAt: now, retiresAt: null, jwk };
 }
 
 /** Shortest HS256 key accepted, in bytes: the SHA-256 output size. */
@@ -273,7 +275,7 @@ async function importEntry(k: StoredKey): Promise<Entry> {
   try {
     if (k.alg === 'HS256') {
       if (k.jwk.kty !== 'oct') throw wrongKeyType(k);
-      const bytes = typeof k.jwk.k === 'string' ? Buffer.from(k.jwk.k, 'base64url').length : 0;
+      const bytes = typeof k.jwk.k === 'string' ? fromBase64url(k.jwk.k).length : 0;
       // RFC 8725 section 3.5 (and RFC 7518 section 3.2): an HMAC key at least as long as the hash output.
       if (bytes < MIN_HS256_BYTES) {
         throw new ConfigError(

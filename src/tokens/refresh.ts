@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { createHmac } from 'node:crypto';
+import { hmacSha512, hmacSha512Key, toBase64url, type HmacKey } from '#primitives';
 import { positiveInt, secretListArg } from '../core/arguments.js';
 import { durationOption, type Duration } from '../core/duration.js';
 import { engineInternals } from '../core/engine-internals.js';
@@ -175,7 +175,10 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
   if (engine === undefined) throw new ConfigError('sessions must be the engine from createSessions()');
   // A family is a lineage whose live record is of the engine's kind: nothing else is ended or shown by handle.
   const { clock, readRecord: read, kind } = engine;
-  const keys = secretListArg('secret', options.secret, 'refresh secret', 'secret: process.env.REFRESH_SECRET');
+  const secrets = secretListArg('secret', options.secret, 'refresh secret', 'secret: process.env.REFRESH_SECRET');
+  // Imported into the runtime's key form on first use (a Workers module's global scope allows no crypto work).
+  let imported: Promise<HmacKey[]> | null = null;
+  const keys = (): Promise<HmacKey[]> => (imported ??= Promise.all(secrets.map((s) => hmacSha512Key(s))));
   const graceMs = durationOption('graceWindow', options.graceWindow ?? '10s');
   if (graceMs > 60_000) throw new ConfigError('graceWindow must be at most 1 minute: an old refresh token should not outlive its use');
   const guessing = guessingMonitor(options.guessing);
@@ -203,9 +206,9 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
   }
 
   /** The successor `tombstone.successor` names, if `from` derives it under one of our keys. */
-  function successorOf(from: ParsedToken, named: string): ParsedToken | null {
-    for (const key of keys) {
-      const next = derive(key, from);
+  async function successorOf(from: ParsedToken, named: string): Promise<ParsedToken | null> {
+    for (const key of await keys()) {
+      const next = await derive(key, from);
       if (next.handle === named) return next;
     }
     return null;
@@ -236,7 +239,7 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
         return { ok: true, token: `${cur.handle}.${cur.secret}`, session: toSession(r) };
       }
       if (r.successor === null) return { ok: false, reason: 'revoked' };
-      const next = successorOf(cur, r.successor);
+      const next = await successorOf(cur, r.successor);
       // Not a refresh rotation of ours (a manual rotate, a renewal): the old token is simply dead.
       if (next === null) return { ok: false, reason: 'revoked' };
       const s = await read(next.handle);
@@ -259,7 +262,7 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
       const rec = await read(parsed.handle);
       if (rec === null || !secretMatches(parsed.secret, rec.secretHash)) return { ok: false, reason: 'unknown' };
       if (rec.status !== 'active') return follow(parsed, rec, client, now);
-      const successor = derive(keys[0] as Buffer, parsed);
+      const successor = await derive((await keys())[0] as HmacKey, parsed);
       const rotated = await sessions.rotate(`${parsed.handle}.${parsed.secret}`, client === undefined ? { successor } : { successor, client });
       if (rotated.ok) return { ok: true, token: rotated.token, session: rotated.session };
       if (rotated.reason === 'expired-idle' || rotated.reason === 'expired-absolute') return { ok: false, reason: 'expired' };
@@ -338,7 +341,7 @@ function guessingMonitor(option: RefreshTokensOptions['guessing']): GuessingMoni
 }
 
 /** HMAC-SHA-512(key, info ‖ handle.secret): 16 bytes of handle, 32 of secret, in the engine's token format. */
-function derive(key: Buffer, from: ParsedToken): ParsedToken {
-  const mac = createHmac('sha512', key).update(INFO).update(from.handle).update('.').update(from.secret).digest();
-  return { handle: mac.subarray(0, 16).toString('base64url'), secret: mac.subarray(16, 48).toString('base64url') };
+async function derive(key: HmacKey, from: ParsedToken): Promise<ParsedToken> {
+  const mac = await hmacSha512(key, `${INFO}${from.handle}.${from.secret}`);
+  return { handle: toBase64url(mac.subarray(0, 16)), secret: toBase64url(mac.subarray(16, 48)) };
 }

@@ -148,7 +148,8 @@ const RETIRED: Record<string, string> = {
  * ```ts
  * import { createSessions } from 'latchkey';
  * import { sqliteStore } from 'latchkey/stores/sqlite';
- * import { createKeySet, createTokens, fileKeyStorage } from 'latchkey/tokens';
+ * import { createKeySet, createTokens } from 'latchkey/tokens';
+ * import { fileKeyStorage } from 'latchkey/tokens/file';
  *
  * const store = sqliteStore({ path: './data/sessions.db' });
  * const sessions = createSessions({ store, idleTimeout: '14d', absoluteTimeout: '30d' });

@@ -15,7 +15,7 @@ import { CONFIG_OPTIONS, envName, flagName } from '../../src/server/config.js';
 import { apiKeys } from '../../src/core/api-keys.js';
 import { sqliteStore } from '../../src/stores/sqlite.js';
 import { createKeySet } from '../../src/tokens/keys.js';
-import { fileKeyStorage } from '../../src/tokens/key-storage.js';
+import { fileKeyStorage } from '../../src/tokens/file-key-storage.js';
 
 const KEY_SHAPE = /^lk_[0-9a-f]{24}_[A-Za-z0-9_-]{43}$/;
 

@@ -444,6 +444,23 @@ describe('answers that are not the API', () => {
     expect(revoke).toMatchObject({ method: 'DELETE', url: '/prefix/v1/users/a%2Fb/sessions?except=h%26x%3D1' });
   });
 
+  it('refuses a redirect without following it: the API key never reaches the place it points to', async () => {
+    const elsewhere = await fakeServer((_req, _body, res) => answer(res, 200, { valid: false, reason: 'unknown' }));
+    const redirecting = await fakeServer((_req, _body, res) => {
+      res.writeHead(307, { location: `${elsewhere.url}/v1/sessions/validate`, 'content-length': 0 });
+      res.end();
+    });
+    try {
+      const err = await rejection(createClient({ baseUrl: redirecting.url, apiKey }).validateSession(`${'Q'.repeat(22)}.${'R'.repeat(43)}`));
+      expect({ status: err.status, reason: err.reason }).toEqual({ status: 307, reason: 'bad-response' });
+      expect(err.message).not.toContain(elsewhere.url);
+      expect(redirecting.requests).toHaveLength(1);
+      expect(elsewhere.requests).toEqual([]);
+    } finally {
+      await Promise.all([redirecting.close(), elsewhere.close()]);
+    }
+  });
+
   it('uses the fetch it is given', async () => {
     const seen: string[] = [];
     const client = createClient({

@@ -187,6 +187,42 @@ describe('the npm package', () => {
     expect(problems.length, `README snippets that do not compile:\n  ${problems.join('\n  ')}`).toBe(0);
   });
 
+  it("type-checks every entry point's declarations under skipLibCheck false with only the @types packages the Install section names", () => {
+    const installed = JSON.parse(readFileSync(join(app, 'node_modules', 'latchkey', 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+    const entries = Object.keys(installed.exports)
+      .filter((k) => k !== './package.json')
+      .map((k) => `latchkey${k.slice(1)}`);
+    expect(entries).toEqual(expect.arrayContaining(['latchkey', 'latchkey/stores/sqlite', 'latchkey/stores/postgres', 'latchkey/express', 'latchkey/browser']));
+    // A server project (Node's types, no DOM) imports every server entry point; a browser project (DOM) latchkey/browser.
+    const projects = [
+      { name: 'server', lib: ['ES2023'], entries: entries.filter((e) => e !== 'latchkey/browser') },
+      { name: 'browser', lib: ['ES2023', 'DOM', 'DOM.Iterable'], entries: ['latchkey/browser'] },
+    ];
+    const local = join(app, 'node_modules', 'typescript', 'bin', 'tsc');
+    const tsc = existsSync(local) ? local : join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    for (const project of projects) {
+      const dir = join(app, `entries-${project.name}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'entries.ts'), `${project.entries.map((e, i) => `import * as m${i} from '${e}';`).join('\n')}\nexport const all = [${project.entries.map((_e, i) => `m${i}`).join(', ')}];\n`);
+      const options = {
+        target: 'ES2022',
+        lib: project.lib,
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        exactOptionalPropertyTypes: true,
+        noUncheckedIndexedAccess: true,
+        skipLibCheck: false,
+        verbatimModuleSyntax: true,
+        noEmit: true,
+      };
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: options, include: ['entries.ts'] }));
+      const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--pretty', 'false'], { cwd: dir, encoding: 'utf8' });
+      expect(`${r.stdout}${r.stderr}`, `${project.name}: ${project.entries.join(', ')}`).toBe('');
+      expect(r.status).toBe(0);
+    }
+  }, 120_000);
+
   it('runs the Quick start', () => {
     const quickStart = compiled.find((s) => s.heading === '## Quick start');
     if (quickStart === undefined) throw new Error('README.md has no ```ts block under "## Quick start"');

@@ -18,68 +18,10 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Browser, crossSitePost, tamper } from './browser.js';
 import { cleanUpWorkerBundle, requireRuntime, root, runtimeVersion, startApp, type Mode, type RunningApp, type RuntimeName, type WorkerdOptions } from './harness.js';
 
 afterAll(() => cleanUpWorkerBundle());
-
-/** A client that keeps the cookies it is given, as a browser would for one site. */
-class Browser {
-  readonly cookies = new Map<string, string>();
-  constructor(readonly url: string) {}
-
-  header(): string {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-
-  async request(path: string, init: { method?: string; form?: Record<string, string>; cookie?: string } = {}): Promise<Response> {
-    const headers: Record<string, string> = {};
-    const cookie = init.cookie ?? this.header();
-    if (cookie !== '') headers.cookie = cookie;
-    let body: string | undefined;
-    if (init.method === 'POST') {
-      // What a browser sends with a same-origin form: Fetch Metadata passes the CSRF check.
-      headers['sec-fetch-site'] = 'same-origin';
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-      body = new URLSearchParams(init.form ?? {}).toString();
-    }
-    const res = await fetch(this.url + path, { method: init.method ?? 'GET', headers, body, redirect: 'manual' });
-    // A request sent with other cookies (a copy, a forgery) is not this browser's: its answer leaves the jar alone.
-    if (init.cookie !== undefined) return res;
-    for (const line of res.headers.getSetCookie()) {
-      const [pair = ''] = line.split(';');
-      const at = pair.indexOf('=');
-      const name = pair.slice(0, at).trim();
-      const value = pair.slice(at + 1).trim();
-      if (value === '' || /;\s*max-age=0\b/i.test(line)) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    return res;
-  }
-
-  get(path: string, cookie?: string): Promise<Response> {
-    return this.request(path, { cookie });
-  }
-
-  post(path: string, form: Record<string, string> = {}, cookie?: string): Promise<Response> {
-    return this.request(path, { method: 'POST', form, cookie });
-  }
-}
-
-/** A form another site's page posts to the app, with the cookies the browser holds for it. */
-function crossSitePost(url: string, path: string, cookie: string): Promise<Response> {
-  return fetch(url + path, {
-    method: 'POST',
-    headers: { cookie, 'sec-fetch-site': 'cross-site', origin: 'https://attacker.example', 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'note=evil&username=mallory',
-    redirect: 'manual',
-  });
-}
-
-/** The value with one character in the middle changed. */
-function tamper(value: string): string {
-  const at = Math.floor(value.length / 2);
-  return value.slice(0, at) + (value[at] === 'A' ? 'B' : 'A') + value.slice(at + 1);
-}
 
 /** Stateful and sealed sessions: the session cookie. */
 async function cookieSessionScenario(app: RunningApp): Promise<void> {
@@ -105,10 +47,17 @@ async function cookieSessionScenario(app: RunningApp): Promise<void> {
   expect(await (await browser.post('/notes', { note: 'second' })).json()).toEqual({ notes: ['first', 'second'] });
   expect(await (await browser.get('/me')).json()).toEqual({ user: 'ann', notes: ['first', 'second'] });
 
+  // A browser that sends neither Fetch Metadata nor Origin: the write needs the page's CSRF token, read from the form body.
+  const page = await (await browser.get('/')).text();
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+  expect(csrf).toMatch(/^[\w-]{43}$/);
+  expect((await browser.legacyPost('/notes', { note: 'third' })).status).toBe(403);
+  expect(await (await browser.legacyPost('/notes', { note: 'third', _csrf: csrf })).json()).toEqual({ notes: ['first', 'second', 'third'] });
+
   // A tampered cookie is refused; so is a write posted from another site (CSRF).
   expect((await browser.get('/me', `${name}=${tamper(browser.cookies.get(name) ?? value)}`)).status).toBe(401);
   expect((await crossSitePost(app.url, '/notes', browser.header())).status).toBe(403);
-  expect(await (await browser.get('/me')).json()).toEqual({ user: 'ann', notes: ['first', 'second'] });
+  expect(await (await browser.get('/me')).json()).toEqual({ user: 'ann', notes: ['first', 'second', 'third'] });
 
   // Sign-out clears the cookie and ends the session: a copy of the cookie kept from before is refused.
   const copy = browser.header();
@@ -249,16 +198,8 @@ describe('runtime conformance', () => {
   runtimeSuite('node22', 'Node.js', {}, '', 'node:sqlite');
   runtimeSuite('bun', 'Bun', {}, '', 'bun:sqlite');
   runtimeSuite('deno', 'Deno', {}, '', 'node:sqlite');
+  runtimeSuite('workerd', 'workerd', { nodeCompat: false }, ' without nodejs_compat');
   runtimeSuite('workerd', 'workerd', { nodeCompat: true }, ' with nodejs_compat');
-
-  const workerd = requireRuntime('workerd');
-  describe.skipIf(workerd === null)(`on workerd ${runtimeVersion('workerd')} without nodejs_compat`, () => {
-    // Not yet supported: latchkey still imports node:* modules (Web-standard code paths come later).
-    // When this test fails because the worker loads, run the cells above with { nodeCompat: false }.
-    it('does not load yet: the bundle imports node:net', async () => {
-      await expect(startApp('workerd', workerd as string, 'sealed', { nodeCompat: false })).rejects.toThrow(/No such module "node:net"/);
-    });
-  });
 
   it("is what the README's runtime matrix cites, at the pinned versions", () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -267,13 +208,17 @@ describe('runtime conformance', () => {
         `on Node.js ${runtimeVersion('node22')} › ${mode}`,
         `on Bun ${runtimeVersion('bun')} › ${mode}`,
         `on Deno ${runtimeVersion('deno')} › ${mode}`,
+        `on workerd ${runtimeVersion('workerd')} without nodejs_compat › ${mode}`,
         `on workerd ${runtimeVersion('workerd')} with nodejs_compat › ${mode}`,
       ]),
-      `on workerd ${runtimeVersion('workerd')} without nodejs_compat › does not load yet`,
       `on Node.js ${runtimeVersion('node22')} › stateful sessions on its own SQLite (node:sqlite)`,
       `on Bun ${runtimeVersion('bun')} › stateful sessions on its own SQLite (bun:sqlite)`,
       `on Deno ${runtimeVersion('deno')} › stateful sessions on its own SQLite (node:sqlite)`,
       `Node.js ${runtimeVersion('node24')}`,
+      // The entry-points column: test/runtimes/entry-points.test.ts, under the same describe names.
+      ...[`on Node.js ${runtimeVersion('node22')}`, `on Bun ${runtimeVersion('bun')}`, `on Deno ${runtimeVersion('deno')}`, `on workerd ${runtimeVersion('workerd')} without nodejs_compat`].map(
+        (on) => `${on} › every entry point loads · latchkey/hono · latchkey/client · latchkey/http`,
+      ),
     ];
     for (const name of cited) expect(readme).toContain(name);
   });

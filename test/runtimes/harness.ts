@@ -70,6 +70,17 @@ export interface WorkerdOptions {
    * @default true
    */
   nodeCompat?: boolean;
+  /** The worker module to serve, bundled with latchkey. @default examples/workers/worker.js */
+  worker?: string;
+  /** On Node, Bun and Deno: the server module to run. @default the runtime's example (test/runtimes/node-server.mjs on Node) */
+  server?: string;
+  /**
+   * More environment variables for the app. On workerd each becomes a
+   * binding of the worker, and the worker's outbound requests may reach
+   * 127.0.0.1 (a network service allowing `local` addresses), so that it can
+   * call a server the test runs.
+   */
+  env?: Record<string, string>;
 }
 
 /** Options of {@link startApp}. */
@@ -90,28 +101,31 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-let bundled: { dir: string; file: string } | null = null;
+const EXAMPLE_WORKER = join(root, 'examples', 'workers', 'worker.js');
+const bundled = new Map<string, { dir: string; file: string }>();
 
-/** The Workers example bundled once per test process (workerd resolves no package names). */
-function workerBundle(): { dir: string; file: string } {
-  if (bundled === null) {
+/** A worker module bundled once per test process (workerd resolves no package names), by examples/workers/build.js. */
+function workerBundle(entry: string): { dir: string; file: string } {
+  let b = bundled.get(entry);
+  if (b === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-workerd-'));
     const file = join(dir, 'worker.js');
-    execFileSync(process.execPath, [join(root, 'examples', 'workers', 'build.js'), file], { cwd: root, stdio: 'pipe' });
-    bundled = { dir, file };
+    execFileSync(process.execPath, [join(root, 'examples', 'workers', 'build.js'), file, entry], { cwd: root, stdio: 'pipe' });
+    b = { dir, file };
+    bundled.set(entry, b);
   }
-  return bundled;
+  return b;
 }
 
-/** Removes the bundle folder. */
+/** Removes the bundle folders. */
 export function cleanUpWorkerBundle(): void {
-  if (bundled !== null) rmSync(bundled.dir, { recursive: true, force: true });
-  bundled = null;
+  for (const b of bundled.values()) rmSync(b.dir, { recursive: true, force: true });
+  bundled.clear();
 }
 
 /** The example's workerd config with the bundle beside it and the compatibility flags of `options`. */
 function workerdConfig(options: WorkerdOptions): string {
-  const { dir } = workerBundle();
+  const { dir } = workerBundle(options.worker ?? EXAMPLE_WORKER);
   const flags = options.nodeCompat === false ? ['no_nodejs_compat', 'no_nodejs_compat_v2'] : [];
   let text = readFileSync(join(root, 'examples', 'workers', 'workerd.capnp'), 'utf8');
   const edits: Array<[RegExp, string]> = [
@@ -123,7 +137,18 @@ function workerdConfig(options: WorkerdOptions): string {
     if (!from.test(text)) throw new Error(`examples/workers/workerd.capnp no longer has ${from}`);
     text = text.replace(from, to);
   }
-  const config = join(dir, `workerd-${options.nodeCompat === false ? 'plain' : 'compat'}.capnp`);
+  const extra = Object.keys(options.env ?? {});
+  if (extra.length > 0) {
+    const more: Array<[RegExp, string]> = [
+      [/services = \[ \(name = "main", worker = \.worker\) \]/, 'services = [ (name = "main", worker = .worker), (name = "loopback", network = (allow = ["local"])) ]'],
+      [/bindings = \[\n/, `globalOutbound = "loopback",\n  bindings = [\n${extra.map((name) => `    (name = ${JSON.stringify(name)}, fromEnvironment = ${JSON.stringify(name)}),\n`).join('')}`],
+    ];
+    for (const [from, to] of more) {
+      if (!from.test(text)) throw new Error(`examples/workers/workerd.capnp no longer has ${from}`);
+      text = text.replace(from, to);
+    }
+  }
+  const config = join(dir, `workerd-${options.nodeCompat === false ? 'plain' : 'compat'}${extra.length > 0 ? '-loopback' : ''}.capnp`);
   writeFileSync(config, text);
   return config;
 }
@@ -131,9 +156,9 @@ function workerdConfig(options: WorkerdOptions): string {
 function command(runtime: RuntimeName, bin: string, port: number, options: AppOptions): string[] {
   switch (runtime) {
     case 'node22':
-      return [bin, join(root, 'test', 'runtimes', 'node-server.mjs')];
+      return [bin, options.server ?? join(root, 'test', 'runtimes', 'node-server.mjs')];
     case 'bun':
-      return [bin, join(root, 'examples', 'bun', 'server.js')];
+      return [bin, options.server ?? join(root, 'examples', 'bun', 'server.js')];
     case 'deno':
       return [
         bin,
@@ -142,7 +167,7 @@ function command(runtime: RuntimeName, bin: string, port: number, options: AppOp
         '--allow-env',
         '--allow-read',
         ...(options.sqlite !== undefined ? [`--allow-write=${dirname(options.sqlite)}`] : []),
-        join(root, 'examples', 'deno', 'server.js'),
+        options.server ?? join(root, 'examples', 'deno', 'server.js'),
       ];
     case 'workerd':
       return [bin, 'serve', workerdConfig(options), '--socket-addr', `http=127.0.0.1:${port}`];
@@ -169,6 +194,7 @@ export async function startApp(runtime: RuntimeName, bin: string, mode: Mode, op
       // No update checks or telemetry: nothing but 127.0.0.1.
       DENO_NO_UPDATE_CHECK: '1',
       DO_NOT_TRACK: '1',
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

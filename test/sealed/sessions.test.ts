@@ -531,18 +531,18 @@ describe('the sealer and sealed sessions agree', () => {
   it('uses the same format: a session cookie opens with createSealer under the cookie name', async () => {
     const sealed = createSealedSessions({ revocable: false, secrets: [K1] });
     const [cookie] = await sealed.seal(await sealed.create({ userId: 'u1' }));
-    const opened = createSealer({ secrets: [K1] }).unseal(cookie?.value, '__Host-session');
-    expect(opened.ok && JSON.parse(opened.plaintext.toString())[1]).toBe('u1');
+    const opened = await createSealer({ secrets: [K1] }).unseal(cookie?.value, '__Host-session');
+    expect(opened.ok && JSON.parse(new TextDecoder().decode(opened.plaintext))[1]).toBe('u1');
   });
 
   it('refuses an authentic blob that does not hold a session payload', async () => {
     const sealed = createSealedSessions({ revocable: false, secrets: [K1] });
     const sealer = createSealer({ secrets: [K1] });
     for (const plaintext of ['{"u":"u1"}', 'not json', '[]', '["a",null,1,0,0,null,0,1,1,1,0,[]]', '["a",null,-1,0,0,null,0,1,1,1,0,{}]']) {
-      const value = sealer.seal(plaintext, '__Host-session');
+      const value = await sealer.seal(plaintext, '__Host-session');
       expect(await sealed.open(() => value)).toEqual({ ok: false, reason: 'malformed', chunks: 1 });
     }
-    const valid = sealer.seal('["a",null,1,0,0,null,0,100000,100000,1,0,{}]', '__Host-session');
+    const valid = await sealer.seal('["a",null,1,0,0,null,0,100000,100000,1,0,{}]', '__Host-session');
     expect((await createSealedSessions({ revocable: false, secrets: [K1], clock: { now: () => 2 } }).open(() => valid)).ok).toBe(true);
   });
 });

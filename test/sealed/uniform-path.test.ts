@@ -23,9 +23,12 @@ const { createSealer, createSealedSessions } = await import('../../src/sealed/in
 const K1 = 'k1-0123456789abcdef0123456789abcdef';
 const K2 = 'k2-0123456789abcdef0123456789abcdef';
 
+const sealer = createSealer({ secrets: [K1], maxBlobLength: 2000 });
+const good = await sealer.seal('{"a":1}', 'c');
+const otherCookie = await createSealer({ secrets: [K1] }).seal('{"a":1}', 'other');
+const otherKey = await createSealer({ secrets: [K2] }).seal('{"a":1}', 'c');
+
 describe('uniform failure path', () => {
-  const sealer = createSealer({ secrets: [K1], maxBlobLength: 2000 });
-  const good = sealer.seal('{"a":1}', 'c');
   const bytes = Buffer.from(good, 'base64url');
   const withByte = (i: number, v: number) => {
     const b = Buffer.from(bytes);
@@ -47,12 +50,12 @@ describe('uniform failure path', () => {
     ['characters outside base64url', `${good.slice(0, -2)}!!`, 'malformed'],
     ['an oversized blob', 'A'.repeat(5000), 'oversized'],
     ['a number', 42, 'malformed'],
-    ['a blob of another cookie', createSealer({ secrets: [K1] }).seal('{"a":1}', 'other'), 'invalid'],
-    ['a blob of another key', createSealer({ secrets: [K2] }).seal('{"a":1}', 'c'), 'unknown-key'],
+    ['a blob of another cookie', otherCookie, 'invalid'],
+    ['a blob of another key', otherKey, 'unknown-key'],
   ];
   for (const [what, input, outcome] of cases) {
-    it(`runs exactly one GCM decryption for ${what} (${outcome})`, () => {
-      const result = sealer.unseal(input, 'c');
+    it(`runs exactly one GCM decryption for ${what} (${outcome})`, async () => {
+      const result = await sealer.unseal(input, 'c');
       expect(result.ok ? 'ok' : result.reason).toBe(outcome);
       expect(decipherCalls.count).toBe(1);
     });

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/server/config.js';
-import { fileKeyStorage } from '../../src/tokens/key-storage.js';
+import { fileKeyStorage } from '../../src/tokens/file-key-storage.js';
 import { createKeySet } from '../../src/tokens/keys.js';
 import { createService, type Service } from '../../src/server/service.js';
 import { redisAvailable, startRedis, type RedisServer } from '../servers/redis.js';

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,7 +19,9 @@ describe('latchkey/stores', () => {
     // The built package without any node_modules beside it: a driver import would fail to resolve.
     const app = join(scratch, 'no-drivers');
     cpSync(dist, join(app, 'dist'), { recursive: true });
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ type: 'module' }));
+    // With the package's own `imports` (#primitives), as the package ships them.
+    const { imports } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { imports: unknown };
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ type: 'module', imports }));
     writeFileSync(
       join(app, 'main.js'),
       `const { openStore } = await import('./dist/stores/index.js');

@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/core/clock.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { createAccessTokens } from '../../src/tokens/access.js';
-import { fileKeyStorage, memoryKeyStorage } from '../../src/tokens/key-storage.js';
+import { fileKeyStorage } from '../../src/tokens/file-key-storage.js';
+import { memoryKeyStorage } from '../../src/tokens/key-storage.js';
 import { createKeySet } from '../../src/tokens/keys.js';
 import { AUDIENCE, ISSUER } from './helpers.js';
 

@@ -8,6 +8,7 @@
 import type { Duration } from '../duration.js';
 import type { Listener, SessionEvents } from '../events.js';
 import type { ClientInfo, DeviceSession, Session, SessionData } from '../model.js';
+import type { SessionDataInput } from '../session-data.js';
 import type { DataPatch } from '../store.js';
 
 /** Why `validate()` refused a token. */
@@ -57,8 +58,8 @@ export type PatchResult =
 export interface CreateInput {
   /** The signed-in user; omit for an anonymous session. */
   userId?: string | null;
-  /** Initial data (JSON). */
-  data?: Record<string, unknown>;
+  /** Initial data (JSON), typed by the application's `SessionDataTypes` (module augmentation of `'latchkey'`). */
+  data?: SessionDataInput;
   /** The client the session is created for. */
   client?: ClientInfo;
   /** Strength of the authentication that created the session. @default 0 */

@@ -77,7 +77,7 @@ export function originOf(value: unknown): string | null {
 export function dbscConfig(options: DbscOptions, prefix = ''): DbscConfig {
   if (options === null || typeof options !== 'object') throw new LatchkeyTypeError('createDbsc() takes an options object { secret, challenges, ... }');
   refuseUnknown(options, OPTIONS, prefix);
-  const keys = secretListArg(`${prefix}secret`, options.secret, 'DBSC secret', 'secret: process.env.DBSC_SECRET');
+  const keys = secretListArg(`${prefix}secret`, options.secret, 'DBSC secret', 'secret: process.env.DBSC_SECRET').map((k) => Buffer.from(k));
   const challenges = options.challenges;
   if (challenges === null || typeof challenges !== 'object' || typeof challenges.put !== 'function' || typeof challenges.take !== 'function') {
     throw new ConfigError(`${prefix}challenges must be a DbscChallengeStore { put, take }: memoryChallengeStore() for one instance, a shared one for several`);
