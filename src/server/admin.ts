@@ -97,7 +97,8 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
 
       // The IP the latchkey plugin resolved (through trustProxy) for this request.
       const clientIp = (request: FastifyRequest): string => request.session.client.ip ?? 'unknown';
-      const throttle = loginThrottle({ limit: 10, windowMs: 60_000 });
+      const throttle = loginThrottle({ limit: 10, windowMs: 60_000, store: ctx.store, name: 'admin-sign-in', onError: (err) => ctx.log.warn({ err: { message: (err as Error)?.message } }, 'sign-in brake: store channel error') });
+      scope.addHook('onClose', () => throttle.close());
 
       /** The admin's loaded session, or `null` (no session, or one of someone else's planted in the cookie). */
       const adminSession = async (request: FastifyRequest): Promise<RequestSession | null> => {
@@ -144,11 +145,11 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
           return html(reply, 429, loginPage({ error: `Too many failed sign-ins from your address: try again in ${wait} s.`, username, csrf: session.csrfToken }));
         }
         if (!ctx.admin.verify(username, bodyString(request.body, 'password'))) {
-          throttle.failed(ip, Date.now());
+          await throttle.failed(ip, Date.now());
           ctx.log.warn({ ip }, 'admin sign-in failed');
           return html(reply, 401, loginPage({ error: 'Wrong user name or password.', username, csrf: session.csrfToken }));
         }
-        throttle.succeeded(ip);
+        await throttle.succeeded(ip);
         await session.login(adminUser, { authLevel: 1 });
         ctx.log.info({ ip, handle: session.handle }, 'admin signed in');
         return redirect(reply, '/admin');

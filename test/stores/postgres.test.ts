@@ -32,7 +32,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
       const store = open({ schema: 'fresh_app', tablePrefix: 'lk_' });
       await store.ready();
       await store.close();
-      expect(store.tables).toEqual({ sessions: '"fresh_app"."lk_sessions"', meta: '"fresh_app"."lk_meta"', values: '"fresh_app"."lk_values"' });
+      expect(store.tables).toEqual({ sessions: '"fresh_app"."lk_sessions"', meta: '"fresh_app"."lk_meta"', values: '"fresh_app"."lk_values"', events: '"fresh_app"."lk_events"' });
       const meta = await admin.query(`SELECT key, value FROM fresh_app.lk_meta`);
       expect(meta.rows).toEqual([{ key: 'schema_version', value: String(POSTGRES_SCHEMA_VERSION) }]);
       const indexes = await admin.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'fresh_app' ORDER BY indexname`);
