@@ -172,7 +172,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
         const page = overviewPage(f, {
           counts: ctx.metrics.snapshot(),
           status: { startedAt: ctx.startedAt, store: redactStoreUrl(ctx.config.store), ready },
-          events: ctx.feed.recent(20),
+          events: await ctx.feed.read(20),
         });
         return html(reply, 200, page, OVERVIEW_SCRIPT);
       });
@@ -187,7 +187,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
       scope.get('/events', async (request, reply) => {
         const session = await adminSession(request);
         if (session === null) return toLogin(reply);
-        return html(reply, 200, eventsPage(frame(session), ctx.feed.recent(200)));
+        return html(reply, 200, eventsPage(frame(session), await ctx.feed.read(200), ctx.store.events !== undefined));
       });
 
       scope.get('/users', async (request, reply) => {
@@ -224,7 +224,9 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
           await session.logout();
           return redirect(reply, '/admin/login?notice=signed-out');
         }
-        await ctx.sessions.revoke(handle);
+        if (await ctx.sessions.revoke(handle)) {
+          ctx.feed.push({ at: Date.now(), kind: 'revoked', userId: target.userId, sessionKind: target.kind, handle, ip: clientIp(request), detail: 'session revoked from the admin dashboard' });
+        }
         return redirect(reply, back(target.userId ?? formUser, 'revoked'));
       });
 

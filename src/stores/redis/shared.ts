@@ -1,8 +1,9 @@
 /**
  * The Redis store's shared counters and event log (`store.counters`,
  * `store.events`). Layout (`P` the store's prefix):
- * - `P c:{<name>:<key>}` — a list of the times of a key's latest events,
- *   oldest first, at most `keep`, with a TTL of the window after the latest;
+ * - `P c:{<name>:<key>}` — a sorted set of a key's latest events by time
+ *   (each a member of its own), at most `keep`, with a TTL of the window
+ *   after the latest;
  * - `P e:{events}:<ring>` — a stream per ring of the event log, capped by
  *   `MAXLEN` at each append; `P e:{events}:seq` numbers the entries of every
  *   ring (the entry's stream id is `<n>-1`).
@@ -13,25 +14,21 @@
  * @module
  * @internal
  */
+import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { checkShared, type Counters, type EventLog } from '../../core/shared.js';
 
 const SCRIPTS = {
-  // KEYS[1] the list; ARGV now, windowMs, keep
+  // KEYS[1] the sorted set; ARGV now, windowMs, keep, a member unique to this hit
   latchkeyCounterHit: {
     numberOfKeys: 1,
     lua: `
 local k = KEYS[1]
-local cut = tonumber(ARGV[1]) - tonumber(ARGV[2])
-while true do
-  local h = redis.call('LINDEX', k, 0)
-  if not h or tonumber(h) > cut then break end
-  redis.call('LPOP', k)
-end
-redis.call('RPUSH', k, ARGV[1])
-redis.call('LTRIM', k, -tonumber(ARGV[3]), -1)
+redis.call('ZREMRANGEBYSCORE', k, '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+redis.call('ZADD', k, ARGV[1], ARGV[4])
+redis.call('ZREMRANGEBYRANK', k, 0, -tonumber(ARGV[3]) - 1)
 redis.call('PEXPIRE', k, ARGV[2])
-return redis.call('LRANGE', k, 0, -1)`,
+return redis.call('ZRANGE', k, 0, -1, 'WITHSCORES')`,
   },
   // KEYS[1] the ring's stream, KEYS[2] the sequence; ARGV body, capacity
   latchkeyEventAppend: {
@@ -44,7 +41,7 @@ return id`,
 } as const;
 
 interface SharedCommands {
-  latchkeyCounterHit(key: string, now: number, windowMs: number, keep: number): Promise<string[]>;
+  latchkeyCounterHit(key: string, now: number, windowMs: number, keep: number, member: string): Promise<string[]>;
   latchkeyEventAppend(stream: string, seq: string, body: string, capacity: number): Promise<number>;
 }
 
@@ -57,9 +54,12 @@ export function redisShared(client: Redis | Cluster, prefix: string, run: <T>(fn
     counters: {
       async hit(name, key, now, windowMs, keep) {
         checkShared(name, key, { windowMs, keep });
-        const times = await run(() => cmd.latchkeyCounterHit(`${prefix}c:{${name}:${key}}`, now, windowMs, keep));
-        // Another process's clock may run behind: what is out of the window is left out here too.
-        return times.map(Number).filter((t) => t > now - windowMs);
+        const member = `${now}:${randomBytes(8).toString('hex')}`;
+        const flat = await run(() => cmd.latchkeyCounterHit(`${prefix}c:{${name}:${key}}`, now, windowMs, keep, member));
+        // [member, score, member, score...], by score.
+        const times: number[] = [];
+        for (let i = 1; i < flat.length; i += 2) times.push(Number(flat[i]));
+        return times;
       },
       async reset(name, key) {
         checkShared(name, key);
