@@ -8,14 +8,16 @@
  * @internal
  */
 import type { Store } from '../core/store.js';
-import { recordEvent, type SecurityEvent } from '../server/feed.js';
+import { recordEvent } from '../core/shared.js';
+import type { SecurityEvent } from '../server/feed.js';
 import { println, type CliIO } from './io.js';
 
 /** Appends `event` to the store's shared log, if it keeps one; a failure is a warning, the action is done. */
 export async function noteEvent(store: Store, io: CliIO, event: Omit<SecurityEvent, 'id' | 'at' | 'ip' | 'sessionKind'> & { sessionKind?: string | null }): Promise<void> {
   if (store.events === undefined) return;
   try {
-    await recordEvent(store.events, { at: Date.now(), ip: null, sessionKind: null, ...event });
+    const entry: Omit<SecurityEvent, 'id'> = { at: Date.now(), ip: null, sessionKind: null, ...event };
+    await recordEvent(store.events, entry);
   } catch {
     println(io.stderr, 'warning: the action is done, but the store did not record it in the security-event feed');
   }

@@ -4,8 +4,6 @@
  *
  * @module
  */
-import type { CallOptions } from './types.js';
-
 /** One entry of the feed: handles, user ids, key ids and IPs, never a token or a key. */
 export interface SecurityEvent {
   /** Increasing: within the store's shared log (Redis, PostgreSQL), else within the instance that answered. */
@@ -21,10 +19,4 @@ export interface SecurityEvent {
   readonly ip: string | null;
   /** One line for people. */
   readonly detail: string;
-}
-
-/** Options of `listSecurityEvents()`. */
-export interface ListSecurityEventsOptions extends CallOptions {
-  /** How many events at most, 1 to 200. @default 50 */
-  readonly limit?: number;
 }

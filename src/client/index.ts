@@ -48,6 +48,7 @@ export type {
   IssueTokensInput,
   JwksDocument,
   LatchkeyClient,
+  ListSecurityEventsOptions,
   RefreshFailure,
   RefreshTokensOptions,
   RevokeUserSessionsOptions,
@@ -60,7 +61,7 @@ export type {
   ValidateSessionOptions,
   ValidateSessionResult,
 } from './types.js';
-export type { ListSecurityEventsOptions, SecurityEvent } from './events.js';
+export type { SecurityEvent } from './events.js';
 export type { Duration } from '../core/duration.js';
 
 /**

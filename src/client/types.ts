@@ -7,7 +7,7 @@
 import type { JSONWebKeySet } from 'jose';
 import type { ClientInfo, DeviceSession, Session } from '../core/model.js';
 import type { InvalidReason } from '../core/sessions.js';
-import type { ListSecurityEventsOptions, SecurityEvent } from './events.js';
+import type { SecurityEvent } from './events.js';
 
 export type { ClientInfo, ClientRecord, Device, DeviceSession, Session, SessionData } from '../core/model.js';
 export type { InvalidReason } from '../core/sessions.js';
@@ -119,6 +119,12 @@ export interface DataPatchInput extends CallOptions {
   set?: Record<string, unknown>;
   /** Keys to remove. */
   unset?: string[];
+}
+
+/** Options of `listSecurityEvents()`. */
+export interface ListSecurityEventsOptions extends CallOptions {
+  /** How many events at most, 1 to 200. @default 50 */
+  readonly limit?: number;
 }
 
 /**

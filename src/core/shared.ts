@@ -52,6 +52,37 @@ export interface EventLog {
   recent(ring: string, limit: number): Promise<Array<{ readonly id: number; readonly body: string }>>;
 }
 
+/** Entries each ring of the security-event log keeps. */
+export const EVENT_RING_CAPACITY = 200;
+
+/**
+ * The ring of the security-event log an event of `kind` lives in: new
+ * devices and invalid-token reports (the kinds anyone can make in bulk)
+ * apart from the alerts, so that a flood of them never pushes an alert out.
+ *
+ * @example
+ * ```ts
+ * eventRing('token-theft'); // 'alerts'
+ * ```
+ */
+export function eventRing(kind: string): 'alerts' | 'devices' | 'invalid' {
+  return kind === 'new-device' ? 'devices' : kind === 'invalid-token' ? 'invalid' : 'alerts';
+}
+
+/**
+ * Appends a security event (the service feed's shape, without its id) to a
+ * store's log, in its ring: for a process without a feed of its own (the
+ * CLI), so that every service instance on the store shows it.
+ *
+ * @example
+ * ```ts
+ * if (store.events) await recordEvent(store.events, { at: Date.now(), kind: 'revoked', userId: null, sessionKind: null, handle, ip: null, detail: 'revoked with the CLI' });
+ * ```
+ */
+export function recordEvent(log: EventLog, event: { readonly kind: string }, capacity = EVENT_RING_CAPACITY): Promise<number> {
+  return log.append(eventRing(event.kind), JSON.stringify(event), capacity);
+}
+
 const NAME = /^[a-z][a-z0-9._:-]{0,63}$/;
 
 /**

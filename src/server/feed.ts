@@ -10,12 +10,12 @@
  * every event is also appended to the store's bounded log (a Redis stream
  * capped by MAXLEN, a PostgreSQL table pruned at each insert), which
  * {@link SecurityFeed.read} reads: every instance shows the fleet's events,
- * the CLI's actions included ({@link recordEvent}). On the other stores the
+ * the CLI's actions included (`recordEvent()` of core/shared.ts). On the other stores the
  * feed is this process's.
  *
  * @module
  */
-import type { EventLog } from '../core/shared.js';
+import { EVENT_RING_CAPACITY, eventRing, type EventLog } from '../core/shared.js';
 import type { Sessions } from '../core/sessions.js';
 import type { Tokens } from '../tokens/tokens.js';
 
@@ -103,24 +103,6 @@ export interface SecurityFeedOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-/** The ring an event of `kind` lives in. */
-function ringOf(kind: SecurityEventKind): 'devices' | 'invalid' | 'alerts' {
-  return kind === 'new-device' ? 'devices' : kind === 'invalid-token' ? 'invalid' : 'alerts';
-}
-
-/**
- * Appends an event to a store's shared log, for a process without a feed of
- * its own (the CLI): every service instance on the store shows it.
- *
- * @example
- * ```ts
- * if (store.events) await recordEvent(store.events, { at: Date.now(), kind: 'revoked', userId: null, sessionKind: null, handle, ip: null, detail: 'revoked with the CLI' });
- * ```
- */
-export async function recordEvent(log: EventLog, event: Omit<SecurityEvent, 'id'>, capacity = 200): Promise<number> {
-  return log.append(ringOf(event.kind), JSON.stringify(event), capacity);
-}
-
 /** An entry of the shared log, or `null` for anything that is not an event. */
 function parseEntry(id: number, body: string): SecurityEvent | null {
   let v: unknown;
@@ -150,7 +132,7 @@ function parseEntry(id: number, body: string): SecurityEvent | null {
  */
 export function securityFeed(options: number | SecurityFeedOptions = {}): SecurityFeed {
   const o = typeof options === 'number' ? { capacity: options } : options;
-  const capacity = o.capacity ?? 200;
+  const capacity = o.capacity ?? EVENT_RING_CAPACITY;
   const log = o.log;
   const onError = o.onError ?? (() => {});
   // New devices and invalid-token reports are the common kinds (anyone can make them, on the demo or with
@@ -164,7 +146,7 @@ export function securityFeed(options: number | SecurityFeedOptions = {}): Securi
 
   const push = (event: Omit<SecurityEvent, 'id'>): SecurityEvent => {
     const e = Object.freeze({ id: next++, ...event });
-    const name = ringOf(e.kind);
+    const name = eventRing(e.kind);
     const ring = name === 'devices' ? devices : name === 'invalid' ? invalid : alerts;
     ring.push(e);
     if (log !== undefined) log.append(name, JSON.stringify(event), capacity).catch(onError);

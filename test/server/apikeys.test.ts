@@ -96,7 +96,7 @@ describe.each(stores)('API keys on %s', (_name, url) => {
 
   it('forget a revoked key at once in every checker of this process on the same store', async (t) => {
     if (store === undefined) return t.skip();
-    let now = Date.now();
+    const now = Date.now();
     const a = apiKeys(store, { cacheMs: 60_000, now: () => now });
     const b = apiKeys(store, { cacheMs: 60_000, now: () => now });
     const { key, info } = await a.create('cached');
