@@ -10,7 +10,7 @@ export interface SecurityEvent {
   readonly id: number;
   /** ms since epoch. */
   readonly at: number;
-  /** `'token-theft'`, `'binding-mismatch'`, `'invalid-token-burst'`, `'invalid-token'`, `'new-device'`, `'revoked'`, `'revoked-all'`, `'api-key-created'`, `'api-key-revoked'`, `'session-limit'`. */
+  /** `'token-theft'`, `'binding-mismatch'`, `'invalid-token-burst'`, `'invalid-token'`, `'new-device'`, `'revoked'`, `'revoked-all'`, `'api-key-created'`, `'api-key-revoked'`, `'session-limit'`, and the dashboard's `'admin-*'` audit trail. */
   readonly kind: string;
   readonly userId: string | null;
   /** The kind of the session it is about (`'session'`, `'refresh'`...), or `null`. */

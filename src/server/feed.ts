@@ -30,7 +30,13 @@ export type SecurityEventKind =
   | 'revoked'
   | 'api-key-created'
   | 'api-key-revoked'
-  | 'session-limit';
+  | 'session-limit'
+  // The dashboard's audit trail: who (in the detail), what, when, from where (ip).
+  | 'admin-sign-in'
+  | 'admin-sign-in-failed'
+  | 'admin-sign-out'
+  | 'admin-revoke'
+  | 'admin-revoke-all';
 
 const KINDS: ReadonlySet<string> = new Set<SecurityEventKind>([
   'token-theft',
@@ -43,6 +49,11 @@ const KINDS: ReadonlySet<string> = new Set<SecurityEventKind>([
   'api-key-created',
   'api-key-revoked',
   'session-limit',
+  'admin-sign-in',
+  'admin-sign-in-failed',
+  'admin-sign-out',
+  'admin-revoke',
+  'admin-revoke-all',
 ]);
 
 /** One entry of the feed. */

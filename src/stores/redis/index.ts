@@ -88,6 +88,7 @@ import {
   touchRecord,
 } from './records.js';
 import { defineScripts } from './scripts.js';
+import { redisCensus } from './census.js';
 import { sweep } from './sweep.js';
 import { migrateKeyspace, type RedisMigration } from './migrate.js';
 import { redisValues } from './values.js';
@@ -265,6 +266,8 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     async announce(message: Invalidation) {
       if (!closed) await invalidations.send(message);
     },
+
+    census: (now, prefix, limit) => run(() => redisCensus(x, now, prefix, limit)),
 
     ready: () => run(async () => undefined),
 
