@@ -9,11 +9,11 @@
  */
 import { describe } from './duration.js';
 import { ConfigError, InvalidDataError, LatchkeyTypeError } from './errors.js';
+import { MAX_USER_ID } from './limits.js';
 import type { SessionData } from './model.js';
 import type { DataPatch } from './store.js';
 
-/** Longest user id, in characters. */
-export const MAX_USER_ID = 256;
+export { MAX_USER_ID } from './limits.js';
 /** Longest data key, in characters. */
 export const MAX_KEY = 256;
 /**

@@ -13,7 +13,7 @@
  */
 import type { SessionData, SessionRecord } from './model.js';
 import type { KeyValues } from './key-values.js';
-import { MAX_USER_ID } from './arguments.js';
+import { MAX_USER_ID } from './limits.js';
 import { LatchkeyTypeError } from './errors.js';
 import type { Counters, EventLog } from './shared.js';
 
