@@ -158,10 +158,14 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
           return html(reply, 429, loginPage({ error: `Too many failed sign-ins from your address: try again in ${wait} s.`, username, csrf: session.csrfToken }));
         }
         if (!ctx.admin.verify(username, bodyString(request.body, 'password'))) {
-          await throttle.failed(ip, Date.now());
+          const spent = await throttle.failed(ip, Date.now());
           ctx.log.warn({ ip }, 'admin sign-in failed');
           // The name tried is not shown: a password typed into the name field must not reach the feed.
           audit(request, 'admin-sign-in-failed', { detail: `dashboard sign-in refused${username === adminUser ? ` for ${adminUser}` : ' (unknown user name)'}` });
+          if (spent.beyond) {
+            reply.header('retry-after', retryAfter(spent.retryAfter));
+            return html(reply, 429, loginPage({ error: `Too many failed sign-ins from your address: try again in ${spent.retryAfter} s.`, username, csrf: session.csrfToken }));
+          }
           return html(reply, 401, loginPage({ error: 'Wrong user name or password.', username, csrf: session.csrfToken }));
         }
         await throttle.succeeded(ip);

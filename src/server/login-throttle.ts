@@ -22,8 +22,13 @@ import type { Store } from '../core/store.js';
 export interface LoginThrottle {
   /** Seconds `ip` must wait before its next attempt, or 0 (no store call). */
   retryAfter(ip: string, now: number): number;
-  /** Records a failed attempt; resolves the seconds `ip` must now wait, or 0. */
-  failed(ip: string, now: number): Promise<number>;
+  /**
+   * Records a failed attempt; resolves the seconds `ip` must now wait (or
+   * 0), and whether this attempt came after the budget was spent (on
+   * another instance whose announcement this one had not heard yet): it is
+   * then answered as refused (429), as it would have been on one instance.
+   */
+  failed(ip: string, now: number): Promise<{ readonly retryAfter: number; readonly beyond: boolean }>;
   /** Forgets `ip`'s failures (after a successful sign-in). */
   succeeded(ip: string): Promise<void>;
   /** Stops hearing other instances' brakes. */
@@ -74,7 +79,10 @@ export function loginThrottle(options: LoginThrottleOptions = {}): LoginThrottle
   const stop = shared !== undefined && options.store !== undefined ? brake.watch(options.store, options.onError ?? (() => {})) : async () => {};
   return {
     retryAfter: (ip, now) => brake.retryAfter(ip, now),
-    failed: async (ip, now) => (await brake.failed(ip, now)).retryAfter,
+    failed: async (ip, now) => {
+      const v = await brake.failed(ip, now);
+      return { retryAfter: v.retryAfter, beyond: v.count > limit };
+    },
     succeeded: (ip) => brake.succeeded(ip),
     close: stop,
   };

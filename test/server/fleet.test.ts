@@ -41,6 +41,18 @@ async function budget(bases: readonly string[], key: string, ip: string): Promis
   throw new Error('never throttled');
 }
 
+/** One sign-in to the dashboard; resolves the status. */
+async function signIn(base: string, password: string): Promise<number> {
+  const r = await fetch(`${base}/admin/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'fleet-test' },
+    body: new URLSearchParams({ username: 'admin', password }).toString(),
+    redirect: 'manual',
+  });
+  await r.text();
+  return r.status;
+}
+
 let redis: RedisServer | undefined;
 let postgres: PostgresServer | undefined;
 const pgMissing = postgresMissing();
@@ -100,6 +112,35 @@ describe.each(stores)('four service instances on one %s', (_name, url) => {
     }
     // Another client keeps its own budget.
     expect((await call(bases[2] as string, key, 'POST', '/v1/sessions/validate', { token: real.body.token, client: { ip: '203.0.113.12' } })).body.valid).toBe(true);
+  });
+
+  it("brakes the dashboard's sign-in across four instances at the same total budget as on one", async (t) => {
+    if (services.length === 0) return t.skip();
+    /** Wrong passwords from one address (the services see 127.0.0.1), round-robin, until one is refused; how many were checked first. */
+    const signInBudget = async (over: readonly string[]): Promise<number> => {
+      for (let i = 0; i < 100; i++) {
+        const r = await signIn(over[i % over.length] as string, `guess ${i}`);
+        if (r === 429) return i;
+        expect(r).toBe(401);
+      }
+      throw new Error('never braked');
+    };
+    const four = await signInBudget(bases);
+    expect(four).toBeGreaterThan(0);
+    // Every instance now refuses even the right password, the brake announced to all of them.
+    for (const base of bases) {
+      let status = 0;
+      for (const until = Date.now() + 1000; Date.now() < until && status !== 429; ) status = await signIn(base, 'correct horse battery');
+      expect(status).toBe(429);
+    }
+    // On one instance alone (a store of its own), the same number of wrong passwords is checked before the brake.
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-fleet-one-'));
+    const alone = await createService(loadConfig({ flags: { port: '0', logLevel: 'warn', store: 'memory:', dataDir: dir, adminPassword: 'correct horse battery' }, env: {} }));
+    try {
+      expect(await signInBudget([await alone.listen()])).toBe(four);
+    } finally {
+      await alone.close();
+    }
   });
 
   it("shows a revocation, an API-key revocation and the CLI's actions in every instance's feed", async (t) => {

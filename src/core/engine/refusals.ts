@@ -29,7 +29,9 @@ export class Refusals {
   readonly #reports: InvalidTokenReports;
   readonly #events: Emitter;
   readonly #onError: (error: unknown) => void;
-  readonly #unwatch: () => Promise<void>;
+  /** Starts hearing other instances' brakes, once: at the first check or refusal, not at construction (no I/O until used). */
+  #watch: (() => void) | null;
+  #unwatch: () => Promise<void> = async () => {};
 
   constructor(config: Pick<EngineConfig, 'guessing' | 'reports' | 'store' | 'storeTimeoutMs' | 'onError' | 'kind'>, clock: Clock, events: Emitter) {
     const g = config.guessing;
@@ -47,13 +49,21 @@ export class Refusals {
           });
     this.#onError = config.onError;
     // With shared counters, a burst is announced to every instance (and heard from them).
-    this.#unwatch = this.#guessing !== null && shared !== undefined ? this.#guessing.watch(config.store, config.onError) : async () => {};
+    const guessing = this.#guessing;
+    this.#watch =
+      guessing !== null && shared !== undefined
+        ? () => {
+            this.#watch = null;
+            this.#unwatch = guessing.watch(config.store, config.onError);
+          }
+        : null;
     this.#reports = new InvalidTokenReports(config.reports.windowMs, config.reports.maxClients, () => clock.now(), (e) => events.emit('invalid-token', e));
     this.#events = events;
   }
 
   /** Counts and reports a refused token; resolves `validate()`'s answer. */
   async refuse(reason: ReportedReason, options: ValidateOptions | undefined, now: number): Promise<ValidateResult> {
+    this.#watch?.();
     const ip = options?.client?.ip;
     if (this.#guessing !== null && typeof ip === 'string' && ip !== '' && (reason === 'malformed' || reason === 'unknown')) {
       try {
@@ -79,6 +89,7 @@ export class Refusals {
 
   /** Seconds the client `ip` must wait after a burst of invalid tokens, or 0. */
   throttled(ip: string, now: number): number {
+    this.#watch?.();
     return this.#guessing === null ? 0 : this.#guessing.retryAfter(ip, now);
   }
 
@@ -89,6 +100,7 @@ export class Refusals {
 
   /** Stops hearing other instances' brakes (at close). */
   close(): Promise<void> {
+    this.#watch = null;
     return this.#unwatch();
   }
 }
