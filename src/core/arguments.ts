@@ -9,11 +9,11 @@
  */
 import { describe } from './duration.js';
 import { ConfigError, InvalidDataError, LatchkeyTypeError } from './errors.js';
-import { MAX_USER_ID } from './limits.js';
 import type { SessionData } from './model.js';
 import type { DataPatch } from './store.js';
 
-export { MAX_USER_ID } from './limits.js';
+/** Longest user id, in characters. */
+export const MAX_USER_ID = 256;
 /** Longest data key, in characters. */
 export const MAX_KEY = 256;
 /**
