@@ -24,12 +24,7 @@
  * bench/results/postgres-latest.json.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import connectPgSimple from 'connect-pg-simple';
 import { sign, unsign } from 'cookie-signature';
@@ -38,6 +33,7 @@ import pg from 'pg';
 import { createSessions } from 'latchkey';
 import { postgresStore } from 'latchkey/stores/postgres';
 import { compare } from './lib/measure.js';
+import { startPostgresServer } from './lib/postgres-server.js';
 import { writeResults } from './lib/results.js';
 import { count, micros, table, times } from './lib/table.js';
 
@@ -51,7 +47,7 @@ const TARGETS = { readVsPeer: 1, scaleP99: 1.5 };
 const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const client = (i) => ({ ip: `203.0.113.${(i % 254) + 1}`, userAgent: UA });
 
-const server = await startServer();
+const server = await startPostgresServer();
 let results;
 try {
   results = await measure(server.url);
@@ -233,63 +229,4 @@ function report({ speed, scale }) {
     verdicts,
   });
   console.log(`\nFigures written to ${file}`);
-}
-
-/** A private PostgreSQL cluster on a free port, run as the `postgres` user when we are root (it refuses to run as root). */
-async function startServer() {
-  const run = promisify(execFile);
-  const bin = findBin();
-  if (bin === null) {
-    console.error('postgres benchmark: PostgreSQL binaries not found (install the Debian package "postgresql")');
-    process.exit(process.env.CI ? 1 : 0);
-  }
-  const root = mkdtempSync(join(tmpdir(), 'latchkey-pg-bench-'));
-  const data = join(root, 'data');
-  const socket = join(root, 'socket');
-  mkdirSync(data, { mode: 0o700 });
-  mkdirSync(socket);
-  const isRoot = process.getuid?.() === 0;
-  if (isRoot) {
-    const uid = Number(execFileSync('id', ['-u', 'postgres']));
-    const gid = Number(execFileSync('id', ['-g', 'postgres']));
-    for (const dir of [root, data, socket]) chownSync(dir, uid, gid);
-  }
-  const as = (cmd, args) =>
-    isRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args], { cwd: root }) : run(join(bin, cmd), args, { cwd: root });
-  const pgCtlStop = ['-D', data, '-m', 'immediate', '-w', 'stop'];
-  const stop = () => {
-    try {
-      if (isRoot) execFileSync('runuser', ['-u', 'postgres', '--', join(bin, 'pg_ctl'), ...pgCtlStop], { stdio: 'ignore', cwd: root });
-      else execFileSync(join(bin, 'pg_ctl'), pgCtlStop, { stdio: 'ignore', cwd: root });
-    } catch {
-      // not running
-    }
-    rmSync(root, { recursive: true, force: true });
-  };
-  await as('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions']);
-  const port = await freePort();
-  const settings = `-p ${port} -k ${socket} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c shared_buffers=1GB`;
-  await as('pg_ctl', ['-D', data, '-o', settings, '-l', join(root, 'server.log'), '-w', '-t', '30', 'start']);
-  process.once('exit', stop);
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop };
-}
-
-function findBin() {
-  const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
-  if (existsSync('/usr/lib/postgresql')) {
-    const versions = readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v));
-    dirs.push(...versions.sort((a, b) => Number(b) - Number(a)).map((v) => `/usr/lib/postgresql/${v}/bin`));
-  }
-  return dirs.find((d) => ['initdb', 'pg_ctl', 'postgres'].every((b) => existsSync(join(d, b)))) ?? null;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }

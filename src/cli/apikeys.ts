@@ -12,6 +12,7 @@ import { parseVerb, STORE_HELP, STORE_OPTIONS, stringFlag } from './args.js';
 import { group, showHelp, type Command } from './command.js';
 import { EXIT, nothingError, usageError } from './exit.js';
 import { println } from './io.js';
+import { noteEvent } from './events.js';
 import { serviceStore, storeCall, withStore } from './open-store.js';
 import { shown } from './redact.js';
 import { table, when } from './table.js';
@@ -45,7 +46,17 @@ const create: Command = {
     if (values.help === true) return showHelp(io, CREATE_HELP);
     const name = stringFlag(values, 'name') ?? '';
     const store = serviceStore(values, io, 'apikeys create');
-    const { key, info } = await withStore(store, io, (s) => storeCall(() => apiKeys(s).create(name)), { create: false });
+    const { key, info } = await withStore(
+      store,
+      io,
+      async (s) => {
+        const made = await storeCall(() => apiKeys(s).create(name));
+        // The id and name only: the key itself is printed once, below, and nowhere else.
+        await noteEvent(s, io, { kind: 'api-key-created', userId: null, handle: null, detail: `API key ${made.info.id} created with the CLI` });
+        return made;
+      },
+      { create: false },
+    );
     println(
       io.stdout,
       `API key ${info.id}${info.name === '' ? '' : ` ("${shown(info.name)}")`} created in ${redactStoreUrl(store)}.`,
@@ -90,8 +101,9 @@ const list: Command = {
 const REVOKE_HELP = `Usage: latchkey apikeys revoke <id> [--store <url>]
 
 Deletes an API key by its id (the 24 hex characters after "lk_", as listed by
-'latchkey apikeys list'). A running service stops accepting the key within
-5 seconds (the time it trusts a key it has checked).
+'latchkey apikeys list'). A service on Redis or PostgreSQL stops accepting
+the key at once (the revocation is announced to every instance); on SQLite,
+within 5 seconds (the time it trusts a key it has checked).
 
 Exit code 1 when there is no such key; exit code 3 for an SQLite file that
 does not exist (it is never created).
@@ -112,7 +124,16 @@ const revoke: Command = {
     // A whole key given by mistake: take its id, never echo its secret.
     const id = /^lk_([0-9a-f]{24})_/.exec(given)?.[1] ?? given;
     const store = serviceStore(values, io, 'apikeys revoke');
-    const done = await withStore(store, io, (s) => storeCall(() => apiKeys(s).revoke(id)), { create: false });
+    const done = await withStore(
+      store,
+      io,
+      async (s) => {
+        const revoked = await storeCall(() => apiKeys(s).revoke(id));
+        if (revoked) await noteEvent(s, io, { kind: 'api-key-revoked', userId: null, handle: null, detail: `API key ${id} revoked with the CLI` });
+        return revoked;
+      },
+      { create: false },
+    );
     if (!done) throw nothingError(`no API key with id ${JSON.stringify(shown(id, 64))} in ${redactStoreUrl(store)}`);
     println(io.stdout, `API key ${shown(id)} revoked.`);
     return EXIT.ok;

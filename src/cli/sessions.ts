@@ -8,6 +8,7 @@
  * @module
  */
 import type { DeviceSession } from '../core/model.js';
+import type { Store } from '../core/store.js';
 import { createSessions, type Sessions } from '../core/sessions.js';
 import { parseToken } from '../core/token.js';
 import { isKind } from '../core/kinds.js';
@@ -16,6 +17,7 @@ import { parseVerb, STORE_HELP, STORE_OPTIONS, stringFlag } from './args.js';
 import { group, showHelp, type Command } from './command.js';
 import { EXIT, nothingError, usageError } from './exit.js';
 import { println, type CliIO } from './io.js';
+import { noteEvent } from './events.js';
 import { serviceStore, withStore } from './open-store.js';
 import { shown } from './redact.js';
 import { printable, table, when } from './table.js';
@@ -116,14 +118,23 @@ const revoke: Command = {
     const store = serviceStore(values, io, 'sessions revoke');
 
     if (handle !== undefined) {
-      const done = await withSessions(store, io, (sessions) => sessions.revoke(handle));
+      const done = await withSessions(store, io, async (sessions, s) => {
+        const found = await sessions.get(handle);
+        const revoked = await sessions.revoke(handle);
+        if (revoked) await noteEvent(s, io, { kind: 'revoked', userId: found?.userId ?? null, sessionKind: found?.kind ?? null, handle, detail: 'session revoked with the CLI' });
+        return revoked;
+      });
       if (!done) throw nothingError(`no live session with handle ${JSON.stringify(shown(handle, 64))} in ${redactStoreUrl(store)}`);
       println(io.stdout, `session ${handle} revoked.`);
       return EXIT.ok;
     }
-    const revoked = await withSessions(store, io, (sessions) =>
-      sessions.revokeUser(user as string, { ...(except === undefined ? {} : { except }), ...(kinds === undefined ? {} : { kinds }) }),
-    );
+    const revoked = await withSessions(store, io, async (sessions, s) => {
+      const handles = await sessions.revokeUser(user as string, { ...(except === undefined ? {} : { except }), ...(kinds === undefined ? {} : { kinds }) });
+      if (handles.length > 0) {
+        await noteEvent(s, io, { kind: 'revoked-all', userId: user as string, handle: null, detail: `${handles.length} session${handles.length === 1 ? '' : 's'} revoked with the CLI` });
+      }
+      return handles;
+    });
     const who = `${kinds === undefined ? '' : `kind ${kinds.join(', ')} of `}user ${JSON.stringify(shown(user as string))}`;
     if (revoked.length === 0) throw nothingError(`no live session of ${who}${except === undefined ? '' : ' but the one kept'} in ${redactStoreUrl(store)}`);
     println(io.stdout, `${revoked.length} session${revoked.length === 1 ? '' : 's'} of ${who} revoked:`, ...revoked.map((h) => `  ${h}`));
@@ -153,12 +164,12 @@ function kindsFlag(value: string | undefined, usage: string): string[] | undefin
 }
 
 /** Runs `action` on a session engine over an existing store (never a new SQLite file); closes the engine, then withStore the store. */
-async function withSessions<T>(url: string, io: CliIO, action: (sessions: Sessions) => Promise<T>): Promise<T> {
+async function withSessions<T>(url: string, io: CliIO, action: (sessions: Sessions, store: Store) => Promise<T>): Promise<T> {
   return withStore(url, io, async (store) => {
     // No background sweep: this engine lives for one command.
     const sessions = createSessions({ store, sweepInterval: false });
     try {
-      return await action(sessions);
+      return await action(sessions, store);
     } finally {
       await sessions.close().catch(() => {});
     }

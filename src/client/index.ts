@@ -17,11 +17,12 @@
  * @module
  */
 import type { Duration } from '../core/duration.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, LatchkeyTypeError } from '../core/errors.js';
 import { checkOptionKeys } from '../core/option-keys.js';
 import { checkBaseUrl, checkTimeout, isNumber, isObject, isString, requireObject, requireString } from './checks.js';
 import { LatchkeyApiError } from './errors.js';
 import { networkCause, sanitizeCause, scrub } from './network.js';
+import type { SecurityEvent } from './events.js';
 import type {
   CallOptions,
   DeviceSession,
@@ -47,6 +48,7 @@ export type {
   IssueTokensInput,
   JwksDocument,
   LatchkeyClient,
+  ListSecurityEventsOptions,
   RefreshFailure,
   RefreshTokensOptions,
   RevokeUserSessionsOptions,
@@ -59,6 +61,7 @@ export type {
   ValidateSessionOptions,
   ValidateSessionResult,
 } from './types.js';
+export type { SecurityEvent } from './events.js';
 export type { Duration } from '../core/duration.js';
 
 /**
@@ -297,6 +300,13 @@ export function createClient(options: ClientOptions): LatchkeyClient {
       requireString(userId, 'userId');
       const answer = await call({ method: 'GET', path: `/v1/users/${encodeURIComponent(userId)}/sessions`, options });
       return field<DeviceSession[]>(answer, 'sessions', Array.isArray);
+    },
+
+    async listSecurityEvents(options = {}) {
+      const limit = options.limit;
+      if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1 || limit > 200)) throw new LatchkeyTypeError('limit must be a whole number from 1 to 200');
+      const answer = await call({ method: 'GET', path: '/v1/events', query: { limit: limit === undefined ? undefined : String(limit) }, options });
+      return field<SecurityEvent[]>(answer, 'events', Array.isArray);
     },
 
     async revokeUserSessions(userId, options = {}) {

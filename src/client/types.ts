@@ -7,6 +7,7 @@
 import type { JSONWebKeySet } from 'jose';
 import type { ClientInfo, DeviceSession, Session } from '../core/model.js';
 import type { InvalidReason } from '../core/sessions.js';
+import type { SecurityEvent } from './events.js';
 
 export type { ClientInfo, ClientRecord, Device, DeviceSession, Session, SessionData } from '../core/model.js';
 export type { InvalidReason } from '../core/sessions.js';
@@ -118,6 +119,12 @@ export interface DataPatchInput extends CallOptions {
   set?: Record<string, unknown>;
   /** Keys to remove. */
   unset?: string[];
+}
+
+/** Options of `listSecurityEvents()`. */
+export interface ListSecurityEventsOptions extends CallOptions {
+  /** How many events at most, 1 to 200. @default 50 */
+  readonly limit?: number;
 }
 
 /**
@@ -327,6 +334,16 @@ export interface LatchkeyClient {
    * ```
    */
   revokeUserSessions(userId: string, options?: RevokeUserSessionsOptions): Promise<string[]>;
+  /**
+   * `GET /v1/events`: the security-event feed, newest first; on a Redis or
+   * PostgreSQL store, every instance's events and the CLI's.
+   *
+   * @example
+   * ```ts
+   * const thefts = (await latchkey.listSecurityEvents({ limit: 200 })).filter((e) => e.kind === 'token-theft');
+   * ```
+   */
+  listSecurityEvents(options?: ListSecurityEventsOptions): Promise<SecurityEvent[]>;
   /**
    * `POST /v1/tokens`: token-mode sign-in, a short-lived access JWT and a
    * rotating refresh token.

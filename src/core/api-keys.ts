@@ -7,6 +7,12 @@
  * JSON (SHA-256 of the secret), with no expiry: a key lives until revoked.
  * A key is shown once, at creation.
  *
+ * A revocation is announced over the store's invalidation channel (Redis
+ * pub/sub, PostgreSQL NOTIFY) as `apikeys:<id>`: every process verifying
+ * keys on that store (each service instance) forgets the key at once, not
+ * after `cacheMs`. While a process does not hear the channel (it is down),
+ * `cacheMs` bounds how long it may still accept a revoked key.
+ *
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -15,6 +21,7 @@ import { checkOptionKeys } from './option-keys.js';
 import type { Store } from './store.js';
 import { hashSecret, secretMatches } from './token.js';
 import { requireKeyValues } from './key-values.js';
+import { announceLocally, watchInvalidations } from './invalidations.js';
 
 /**
  * The key-value namespace of API keys.
@@ -54,6 +61,8 @@ export interface ApiKeys {
   revoke(id: string): Promise<boolean>;
   /** Checks a presented key in constant time against its stored hash. */
   verify(presented: unknown): Promise<ApiKeyCheck>;
+  /** Stops hearing revocations from other processes (the service closes it before the store). */
+  close(): Promise<void>;
 }
 
 /** Options of {@link apiKeys}. */
@@ -67,6 +76,8 @@ export interface ApiKeysOptions {
   cacheMs?: number;
   /** @default Date.now */
   now?: () => number;
+  /** Where a failure to hear other processes' revocations goes. @default ignored */
+  onError?: (error: unknown) => void;
 }
 
 /**
@@ -82,7 +93,7 @@ export interface ApiKeysOptions {
  * ```
  */
 export function apiKeys(store: Store, options: ApiKeysOptions = {}): ApiKeys {
-  checkOptionKeys(options, 'apiKeys()', ['cacheMs', 'now']);
+  checkOptionKeys(options, 'apiKeys()', ['cacheMs', 'now', 'onError']);
   const cacheMs = options.cacheMs ?? 5000;
   if (!Number.isSafeInteger(cacheMs) || cacheMs < 0) throw new ConfigError('cacheMs must be a whole number of milliseconds, 0 or more');
   const now = options.now ?? Date.now;
@@ -90,6 +101,27 @@ export function apiKeys(store: Store, options: ApiKeysOptions = {}): ApiKeys {
 
   requireKeyValues(store);
   const kv = store.kv;
+  const onError = options.onError ?? (() => {});
+  const prefix = `${API_KEY_NAMESPACE}:`;
+  // Heard from the first verification on (a CLI that only makes or revokes keys needs no subscription).
+  let unwatch: (() => Promise<void>) | null = null;
+  let closed = false;
+  const watch = (): void => {
+    unwatch = watchInvalidations(
+      store,
+      {
+        invalidate: () => {},
+        invalidateValues: (values) => {
+          for (const v of values) if (v.startsWith(prefix)) cache.delete(v.slice(prefix.length));
+        },
+        // Back after a loss: a revocation may have gone unheard meanwhile.
+        status: (live) => {
+          if (live) cache.clear();
+        },
+      },
+      onError,
+    );
+  };
 
   return {
     async create(name = '') {
@@ -118,7 +150,17 @@ export function apiKeys(store: Store, options: ApiKeysOptions = {}): ApiKeys {
     async revoke(id) {
       if (typeof id !== 'string' || !ID_SHAPE.test(id)) return false;
       cache.delete(id);
-      return kv.delete(API_KEY_NAMESPACE, id);
+      const existed = await kv.delete(API_KEY_NAMESPACE, id);
+      const message = { values: [`${prefix}${id}`] };
+      announceLocally(store, message);
+      await store.announce?.(message);
+      return existed;
+    },
+    async close() {
+      closed = true;
+      const stop = unwatch;
+      unwatch = null;
+      if (stop !== null) await stop();
     },
     async verify(presented) {
       const m = typeof presented === 'string' ? KEY_SHAPE.exec(presented) : null;
@@ -126,6 +168,7 @@ export function apiKeys(store: Store, options: ApiKeysOptions = {}): ApiKeys {
       const id = m[1] as string;
       const secret = m[2] as string;
       const t = now();
+      if (unwatch === null && !closed && cacheMs > 0) watch();
       let entry = cache.get(id);
       if (entry === undefined || entry.until <= t) {
         const found = await kv.get(API_KEY_NAMESPACE, id, t);

@@ -37,9 +37,14 @@ function channelOf(store: Store): Channel {
 }
 
 function deliver(c: Channel, message: Invalidation): void {
+  // A message about values alone is for the caches of values: to a cache of records it would name
+  // nothing, which means "forget everything".
+  const valuesOnly = (message.values !== undefined || message.brakes !== undefined) && message.handles === undefined && message.userId === undefined;
   for (const l of c.listeners) {
     try {
-      l.invalidate(message);
+      if (!valuesOnly) l.invalidate(message);
+      if (message.values !== undefined) l.invalidateValues?.(message.values);
+      if (message.brakes !== undefined) l.brakes?.(message.brakes);
     } catch {
       // A listener may not throw (InvalidationListener); one that does must not stop the others.
     }

@@ -10,7 +10,7 @@
  */
 import { durationOption, type Duration } from './duration.js';
 import { LatchkeyError, StoreUnavailableError } from './errors.js';
-import type { KeyValues, Store } from './store.js';
+import type { Counters, EventLog, KeyValues, Store } from './store.js';
 
 /** A store's failure as latchkey reports it: our own errors as they are, anything else wrapped (the cause kept). */
 export function storeError(err: unknown): LatchkeyError {
@@ -76,11 +76,30 @@ export function guardedStore(store: Store, timeoutMs: number): Store {
     close: () => store.close(),
   };
   if (store.subscribe !== undefined) guarded.subscribe = store.subscribe.bind(store);
+  if (store.announce !== undefined) guarded.announce = store.announce.bind(store);
+  if (store.counters !== undefined) Object.assign(guarded, { counters: guardedCounters(store.counters, timeoutMs) });
+  if (store.events !== undefined) {
+    const events = store.events;
+    Object.assign(guarded, {
+      events: {
+        append: (ring, body, capacity) => callStore(() => events.append(ring, body, capacity), timeoutMs),
+        recent: (ring, limit) => callStore(() => events.recent(ring, limit), timeoutMs),
+      } satisfies EventLog,
+    });
+  }
   if (store.limitLockWaits !== undefined) guarded.limitLockWaits = store.limitLockWaits.bind(store);
   // A census walks every user (dashboards only): a longer bound than a request's calls.
   const census = store.census?.bind(store);
   if (census !== undefined) guarded.census = (n, p, l) => callStore(() => census(n, p, l), Math.max(timeoutMs * 5, 5_000));
   return guarded;
+}
+
+/** {@link guardedStore} of the shared counters: every call through {@link callStore}. */
+export function guardedCounters(counters: Counters, timeoutMs: number): Counters {
+  return {
+    hit: (name, key, now, windowMs, keep) => callStore(() => counters.hit(name, key, now, windowMs, keep), timeoutMs),
+    reset: (name, key) => callStore(() => counters.reset(name, key), timeoutMs),
+  };
 }
 
 /** {@link guardedStore} of the key-value facet: every call through {@link callStore}. */

@@ -13,8 +13,10 @@
  */
 import type { DataPatch, SessionData, SessionRecord } from './model.js';
 import type { KeyValues } from './key-values.js';
+import type { Counters, EventLog } from './shared.js';
 
 export type { KeyValues, SetMode, StoredEntry, StoredValue } from './key-values.js';
+export type { Counters, EventLog } from './shared.js';
 
 // In model.ts with the other data shapes: arguments.ts checks patches, and this module takes its limits.
 export type { DataPatch } from './model.js';
@@ -74,12 +76,32 @@ export interface StoreCapabilities {
 export interface Invalidation {
   readonly handles?: readonly string[];
   readonly userId?: string;
+  /**
+   * Values of the key-value facet that changed, as `namespace:key` (an API
+   * key revoked: `apikeys:<id>`). A message naming only values (or brakes)
+   * is for the caches of values ({@link InvalidationListener.invalidateValues});
+   * caches of records never hear it.
+   */
+  readonly values?: readonly string[];
+  /**
+   * Brakes that engaged (the guessing throttle, a sign-in brake): `key` of
+   * the counters `name` is refused until `until` (ms since epoch), on every
+   * instance at once. For brakes alone ({@link InvalidationListener.brakes}).
+   */
+  readonly brakes?: ReadonlyArray<{ readonly name: string; readonly key: string; readonly until: number }>;
 }
 
 /** What {@link Store.subscribe} reports to. Neither method may throw. */
 export interface InvalidationListener {
   /** Records changed in the store (by this process or another): forget them. */
   invalidate(message: Invalidation): void;
+  /**
+   * Values of the key-value facet changed (`namespace:key`): forget them.
+   * Optional: a listener without it hears nothing of values.
+   */
+  invalidateValues?(values: readonly string[]): void;
+  /** Brakes engaged by some instance ({@link Invalidation.brakes}). Optional, as `invalidateValues`. */
+  brakes?(brakes: NonNullable<Invalidation['brakes']>): void;
   /**
    * The subscription became live (`true`: from now on every change is
    * announced) or was lost (`false`: changes may go unannounced until it is
@@ -183,6 +205,31 @@ export interface Store {
    * down: that is a `status(false)` until it is back).
    */
   subscribe?(listener: InvalidationListener): Promise<() => Promise<void>>;
+
+  /**
+   * Only with `capabilities.invalidations`: sends `message` to every process
+   * subscribed to the store (this one included), for a change the store
+   * does not announce by itself (a value of the facet that caches hold: an
+   * API key revoked). Resolves once it is sent; a failure to send is
+   * reported to the store's `onError`, never thrown (the change is done).
+   */
+  announce?(message: Invalidation): Promise<void>;
+
+  /**
+   * Sliding-window counters shared by every process on the store (the
+   * guessing throttle, sign-in brakes), each hit atomic in the store. Only
+   * on stores that several processes share (Redis, PostgreSQL); without it,
+   * each process counts by itself.
+   */
+  readonly counters?: Counters;
+
+  /**
+   * The bounded security-event log that every process on the store reads
+   * and writes (the dashboard's and `/v1`'s feed, the CLI's actions). Only
+   * on stores that several processes share; without it, each process keeps
+   * its own.
+   */
+  readonly events?: EventLog;
 
   /**
    * Only with `capabilities.lockWaits`: the longest one call may wait for a

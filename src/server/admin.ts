@@ -106,7 +106,8 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
 
       // The IP the latchkey plugin resolved (through trustProxy) for this request.
       const clientIp = (request: FastifyRequest): string => request.session.client.ip ?? 'unknown';
-      const throttle = loginThrottle({ limit: 10, windowMs: 60_000 });
+      const throttle = loginThrottle({ limit: 10, windowMs: 60_000, store: ctx.store, name: 'admin-sign-in', onError: (err) => ctx.log.warn({ err: { message: (err as Error)?.message } }, 'sign-in brake: store channel error') });
+      scope.addHook('onClose', () => throttle.close());
       /** One line of the audit trail in the security feed: who (the admin, or who tried), what, when, from where. */
       const audit = (request: FastifyRequest, kind: SecurityEventKind, what: { userId?: string | null; sessionKind?: string | null; handle?: string | null; detail: string }): void => {
         ctx.feed.push({ at: Date.now(), kind, userId: what.userId ?? null, sessionKind: what.sessionKind ?? null, handle: what.handle ?? null, ip: clientIp(request), detail: what.detail });
@@ -157,13 +158,17 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
           return html(reply, 429, loginPage({ error: `Too many failed sign-ins from your address: try again in ${wait} s.`, username, csrf: session.csrfToken }));
         }
         if (!ctx.admin.verify(username, bodyString(request.body, 'password'))) {
-          throttle.failed(ip, Date.now());
+          const spent = await throttle.failed(ip, Date.now());
           ctx.log.warn({ ip }, 'admin sign-in failed');
           // The name tried is not shown: a password typed into the name field must not reach the feed.
           audit(request, 'admin-sign-in-failed', { detail: `dashboard sign-in refused${username === adminUser ? ` for ${adminUser}` : ' (unknown user name)'}` });
+          if (spent.beyond) {
+            reply.header('retry-after', retryAfter(spent.retryAfter));
+            return html(reply, 429, loginPage({ error: `Too many failed sign-ins from your address: try again in ${spent.retryAfter} s.`, username, csrf: session.csrfToken }));
+          }
           return html(reply, 401, loginPage({ error: 'Wrong user name or password.', username, csrf: session.csrfToken }));
         }
-        throttle.succeeded(ip);
+        await throttle.succeeded(ip);
         await session.login(adminUser, { authLevel: 1 });
         ctx.log.info({ ip, handle: session.handle }, 'admin signed in');
         audit(request, 'admin-sign-in', { userId: adminUser, sessionKind: ADMIN_KIND, handle: session.handle, detail: `${adminUser} signed in to the dashboard` });
@@ -189,7 +194,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
         const page = overviewPage(f, {
           counts: ctx.metrics.snapshot(),
           status: { startedAt: ctx.startedAt, store: redactStoreUrl(ctx.config.store), ready },
-          events: ctx.feed.recent(20),
+          events: await ctx.feed.read(20),
           history,
           top,
         });
@@ -206,7 +211,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
       scope.get('/events', async (request, reply) => {
         const session = await adminSession(request);
         if (session === null) return toLogin(reply);
-        return html(reply, 200, eventsPage(frame(session), ctx.feed.recent(200)));
+        return html(reply, 200, eventsPage(frame(session), await ctx.feed.read(200), ctx.store.events !== undefined));
       });
 
       scope.get('/users', async (request, reply) => {

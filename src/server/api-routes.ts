@@ -148,7 +148,8 @@ export type OperationId =
   | 'issueTokens'
   | 'refreshTokens'
   | 'revokeRefreshToken'
-  | 'introspectToken';
+  | 'introspectToken'
+  | 'listSecurityEvents';
 
 /** One route of the API: what Fastify serves and what the OpenAPI document says. */
 export interface RouteSpec<Id extends string = string> {
@@ -167,6 +168,7 @@ export interface RouteSpec<Id extends string = string> {
   readonly responses: Readonly<Record<number, { readonly description: string; readonly schema: Schema | null; readonly contentType?: string }>>;
 }
 
+const NULLABLE = { type: ['string', 'null'] } as const;
 const E = (description: string) => ({ description, schema: ref('Error') });
 const COMMON = {
   400: E('`bad-request`: the body or a parameter does not match the schema.'),
@@ -323,5 +325,38 @@ export const API_ROUTES: ReadonlyArray<RouteSpec<OperationId>> = [
       token_type_hint: { type: 'string', maxLength: 64, description: 'Accepted as in RFC 7662 and ignored: only access tokens are introspected.' },
     }),
     responses: { 200: { description: 'The verdict.', schema: ref('Introspection') }, ...COMMON },
+  },
+  {
+    method: 'GET',
+    url: '/v1/events',
+    operationId: 'listSecurityEvents',
+    summary:
+      "The security-event feed, newest first: refresh-token theft, binding mismatches, bursts of invalid tokens, new devices, sessions and API keys revoked by an operator, \"log out everywhere\". On a Redis or PostgreSQL store, the events of every instance and of the CLI; otherwise this instance's. Handles, user ids and IPs, never tokens.",
+    tag: 'service',
+    auth: true,
+    querystring: obj([], { limit: { type: 'string', pattern: '^(?:[1-9][0-9]?|1[0-9][0-9]|200)$', description: 'How many events at most, 1 to 200 (default 50).' } }),
+    responses: {
+      200: {
+        description: 'The events.',
+        schema: obj(['events'], {
+          events: {
+            type: 'array',
+            items: obj(['id', 'at', 'kind', 'userId', 'sessionKind', 'handle', 'ip', 'detail'], {
+              id: { type: 'integer', description: 'Increasing: within the store\'s shared log, or this instance.' },
+              at: { type: 'integer', description: 'ms since epoch' },
+              kind: { type: 'string' },
+              userId: NULLABLE,
+              sessionKind: NULLABLE,
+              handle: NULLABLE,
+              ip: NULLABLE,
+              detail: { type: 'string' },
+            }),
+          },
+        }),
+      },
+      400: COMMON[400],
+      401: COMMON[401],
+      503: COMMON[503],
+    },
   },
 ];

@@ -50,6 +50,15 @@ function clientOf(c: { ip?: string; userAgent?: string } | undefined): ClientInf
 export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
   const { sessions, tokens, apiKeys, metrics } = ctx;
 
+  /**
+   * After a refused token: a client whose refusal spent the budget (counted
+   * on another instance too, with a shared store) is answered 429 at once,
+   * so that a fleet answers as many guesses as one instance.
+   */
+  const refuseSpent = (client: { ip?: string } | undefined, reason: string): void => {
+    if (reason === 'malformed' || reason === 'unknown') refuseThrottled(client);
+  };
+
   /** A client that sent a burst of invalid tokens waits (the engine counts them per `client.ip`). */
   const refuseThrottled = (client: { ip?: string } | undefined): void => {
     const ip = client?.ip;
@@ -85,12 +94,14 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
         refuseThrottled(request.body.client);
         const r = await sessions.validate(request.body.token, { client: clientOf(request.body.client), carrier: 'api' });
         metrics.validated.inc({ result: r.ok ? 'valid' : r.reason });
+        if (!r.ok) refuseSpent(request.body.client, r.reason);
         return r.ok ? { valid: true, session: r.session } : { valid: false, reason: r.reason };
       },
       async rotateSession(request: Req<{ token: string; client?: ClientInfo; userId?: string; authenticated?: boolean; authLevel?: number }>) {
         const b = request.body;
         refuseThrottled(b.client);
         const current = await sessions.validate(b.token, { client: clientOf(b.client), carrier: 'api' });
+        if (!current.ok) refuseSpent(b.client, current.reason);
         if (!current.ok) throw apiError(401, 'session-invalid', `the session token is not valid (${current.reason})`, current.reason);
         const r = await sessions.rotate(current.renewed?.token ?? b.token, {
           client: clientOf(b.client),
@@ -120,13 +131,22 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
         const { handle } = request.params;
         const s = await sessions.get(handle);
         if (s !== null && isApiSession(s)) {
-          if (await sessions.revoke(handle)) return reply.code(204).send();
+          if (await sessions.revoke(handle)) {
+            ctx.feed.push({ at: Date.now(), kind: 'revoked', userId: s.userId, sessionKind: s.kind, handle, ip: null, detail: 'session revoked through the API' });
+            return reply.code(204).send();
+          }
         } else if (s === null || s.kind === SERVICE_KINDS.tokens) {
           // A token family, by any handle it had (an access token's sid): ending it ends its access tokens too.
           // Token mode ends only lineages whose live record is of its own kind.
-          if (await tokens.revokeFamily(handle)) return reply.code(204).send();
+          if (await tokens.revokeFamily(handle)) {
+            ctx.feed.push({ at: Date.now(), kind: 'revoked', userId: s?.userId ?? null, sessionKind: SERVICE_KINDS.tokens, handle, ip: null, detail: 'token family revoked through the API' });
+            return reply.code(204).send();
+          }
         }
         throw apiError(404, 'not-found', 'no active session or token family with this handle');
+      },
+      async listSecurityEvents(request: Req<never, never, { limit?: string }>) {
+        return { events: await ctx.feed.read(Number(request.query.limit ?? 50)) };
       },
       async listUserSessions(request: Req<never, { userId: string }>) {
         return { sessions: await sessions.list(request.params.userId, API_KINDS) };

@@ -137,7 +137,8 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
     // The password is public: bound what one visitor can pile up (the limit counts demo sessions only).
     maxSessionsPerUser: { limit: 10 },
   });
-  const throttle = loginThrottle({ limit: 20, windowMs: 60_000 });
+  const throttle = loginThrottle({ limit: 20, windowMs: 60_000, store: ctx.store, name: 'demo-sign-in', onError: (err) => ctx.log.warn({ err: { message: (err as Error)?.message } }, 'sign-in brake: store channel error') });
+  app.addHook('onClose', () => throttle.close());
   await app.register(
     async (scope: FastifyInstance) => {
       // The latchkey plugin skips encapsulation: registered here, it applies to this scope only.
@@ -170,7 +171,7 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
           return send(reply, 429, loginPage(s, { error: true, user }));
         }
         if (user === undefined || !DEMO_USERS.includes(user) || !passwordMatches(password)) {
-          throttle.failed(ip, Date.now());
+          await throttle.failed(ip, Date.now());
           return send(reply, 401, loginPage(s, { error: true, user }));
         }
         // login() always issues a new token and kills the presented one: no fixation.

@@ -1,12 +1,21 @@
 /**
- * The security-event feed of the dashboard: the recent events of every
- * engine that matter to an operator (refresh-token theft, binding
- * mismatches, bursts of invalid tokens, invalid tokens below the burst
- * threshold, new devices, "log out everywhere"), in bounded rings. Events
- * carry handles, user ids and IPs, never tokens.
+ * The security-event feed of the dashboard and `/v1/events`: the recent
+ * events of every engine that matter to an operator (refresh-token theft,
+ * binding mismatches, bursts of invalid tokens, invalid tokens below the
+ * burst threshold, new devices, "log out everywhere", sessions and API keys
+ * revoked by an operator), in bounded rings. Events carry handles, user ids,
+ * API key ids and IPs, never tokens or keys.
+ *
+ * On a store that several instances share (Redis, PostgreSQL: `store.events`)
+ * every event is also appended to the store's bounded log (a Redis stream
+ * capped by MAXLEN, a PostgreSQL table pruned at each insert), which
+ * {@link SecurityFeed.read} reads: every instance shows the fleet's events,
+ * the CLI's actions included (`recordEvent()` of core/shared.ts). On the other stores the
+ * feed is this process's.
  *
  * @module
  */
+import { EVENT_RING_CAPACITY, eventRing, type EventLog } from '../core/shared.js';
 import type { Sessions } from '../core/sessions.js';
 import type { Tokens } from '../tokens/tokens.js';
 
@@ -18,6 +27,9 @@ export type SecurityEventKind =
   | 'invalid-token'
   | 'new-device'
   | 'revoked-all'
+  | 'revoked'
+  | 'api-key-created'
+  | 'api-key-revoked'
   | 'session-limit'
   // The dashboard's audit trail: who (in the detail), what, when, from where (ip).
   | 'admin-sign-in'
@@ -26,9 +38,30 @@ export type SecurityEventKind =
   | 'admin-revoke'
   | 'admin-revoke-all';
 
+const KINDS: ReadonlySet<string> = new Set<SecurityEventKind>([
+  'token-theft',
+  'binding-mismatch',
+  'invalid-token-burst',
+  'invalid-token',
+  'new-device',
+  'revoked-all',
+  'revoked',
+  'api-key-created',
+  'api-key-revoked',
+  'session-limit',
+  'admin-sign-in',
+  'admin-sign-in-failed',
+  'admin-sign-out',
+  'admin-revoke',
+  'admin-revoke-all',
+]);
+
 /** One entry of the feed. */
 export interface SecurityEvent {
-  /** Increasing number, unique within this process. */
+  /**
+   * Increasing number: unique within this process for {@link SecurityFeed.recent},
+   * within the store's log for {@link SecurityFeed.read} on a shared store.
+   */
   readonly id: number;
   /** ms since epoch. */
   readonly at: number;
@@ -51,8 +84,14 @@ export interface SecurityEvent {
 export interface SecurityFeed {
   /** Adds an event (the id is assigned here). */
   push(event: Omit<SecurityEvent, 'id'>): SecurityEvent;
-  /** The newest events first, at most `limit` (default 50). */
+  /** This process's newest events first, at most `limit` (default 50). */
   recent(limit?: number): SecurityEvent[];
+  /**
+   * The newest events first, at most `limit` (default 50): of every instance
+   * and the CLI when the store keeps a shared log, else this process's.
+   * Rejects with `StoreUnavailableError` when the store fails.
+   */
+  read(limit?: number): Promise<SecurityEvent[]>;
   /**
    * Forwards one engine's anomalies, invalid-token reports, new devices and
    * limit evictions to the feed, labelled with the engine's `kind`; returns
@@ -65,8 +104,48 @@ export interface SecurityFeed {
   subscribe(listener: (event: SecurityEvent) => void): () => void;
 }
 
-/** A feed keeping the last `capacity` new-device events, the last `capacity` invalid-token reports and the last `capacity` of every other kind. */
-export function securityFeed(capacity = 200): SecurityFeed {
+/** Options of {@link securityFeed}. */
+export interface SecurityFeedOptions {
+  /** Entries kept per ring, here and in the shared log. @default 200 */
+  readonly capacity?: number;
+  /** The store's shared log (`store.events`, of a guarded store): events are appended to it and read from it. */
+  readonly log?: EventLog;
+  /** Where a failed append goes (the event stays in this process's rings). */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** An entry of the shared log, or `null` for anything that is not an event. */
+function parseEntry(id: number, body: string): SecurityEvent | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  if (v === null || typeof v !== 'object') return null;
+  const o = v as Record<string, unknown>;
+  const text = (x: unknown): string | null => (typeof x === 'string' ? x : null);
+  if (typeof o.at !== 'number' || typeof o.kind !== 'string' || !KINDS.has(o.kind) || typeof o.detail !== 'string') return null;
+  return Object.freeze({ id, at: o.at, kind: o.kind as SecurityEventKind, userId: text(o.userId), sessionKind: text(o.sessionKind), handle: text(o.handle), ip: text(o.ip), detail: o.detail });
+}
+
+/**
+ * A feed keeping the last `capacity` new-device events, the last `capacity`
+ * invalid-token reports and the last `capacity` of every other kind (a
+ * number, as before, or {@link SecurityFeedOptions}).
+ *
+ * @example
+ * ```ts
+ * const feed = securityFeed({ log: store.events, onError: (err) => log.warn(err) });
+ * feed.watch(sessions, 'session');
+ * const newest = await feed.read(20);
+ * ```
+ */
+export function securityFeed(options: number | SecurityFeedOptions = {}): SecurityFeed {
+  const o = typeof options === 'number' ? { capacity: options } : options;
+  const capacity = o.capacity ?? EVENT_RING_CAPACITY;
+  const log = o.log;
+  const onError = o.onError ?? (() => {});
   // New devices and invalid-token reports are the common kinds (anyone can make them, on the demo or with
   // made-up tokens): each gets a ring of its own, so a flood of them never pushes a theft or a binding
   // mismatch out of the feed.
@@ -78,8 +157,10 @@ export function securityFeed(capacity = 200): SecurityFeed {
 
   const push = (event: Omit<SecurityEvent, 'id'>): SecurityEvent => {
     const e = Object.freeze({ id: next++, ...event });
-    const ring = e.kind === 'new-device' ? devices : e.kind === 'invalid-token' ? invalid : alerts;
+    const name = eventRing(e.kind);
+    const ring = name === 'devices' ? devices : name === 'invalid' ? invalid : alerts;
     ring.push(e);
+    if (log !== undefined) log.append(name, JSON.stringify(event), capacity).catch(onError);
     if (ring.length > capacity) ring.shift();
     for (const fn of listeners) {
       try {
@@ -91,11 +172,24 @@ export function securityFeed(capacity = 200): SecurityFeed {
     return e;
   };
 
+  function recent(limit = 50): SecurityEvent[] {
+    const n = Math.max(0, limit);
+    return [...alerts.slice(-n), ...devices.slice(-n), ...invalid.slice(-n)].sort((a, b) => b.id - a.id).slice(0, n);
+  }
+
   return {
     push,
-    recent(limit = 50) {
-      const n = Math.max(0, limit);
-      return [...alerts.slice(-n), ...devices.slice(-n), ...invalid.slice(-n)].sort((a, b) => b.id - a.id).slice(0, n);
+    recent,
+    async read(limit = 50) {
+      if (log === undefined) return recent(limit);
+      const n = Math.min(Math.max(1, Math.floor(limit)), 1000);
+      const rings = await Promise.all(['alerts', 'devices', 'invalid'].map((r) => log.recent(r, n)));
+      const out: SecurityEvent[] = [];
+      for (const entries of rings) for (const { id, body } of entries) {
+        const e = parseEntry(id, body);
+        if (e !== null) out.push(e);
+      }
+      return out.sort((a, b) => b.id - a.id).slice(0, n);
     },
     watch(engine, sessionKind) {
       const offs = [

@@ -1,22 +1,38 @@
 /**
- * Brute-force brake of the dashboard's and the demo's sign-in: failed attempts are counted
- * per client IP in a sliding window, in memory (one process; a fleet brakes
- * per instance). Once an IP has failed `limit` times within `windowMs`, every
- * attempt from it, right or wrong, is refused until the oldest failure leaves
- * the window. The table is bounded: past `maxClients` IPs, the one whose
- * failures are oldest is forgotten first.
+ * Brute-force brake of the dashboard's and the demo's sign-in: failed
+ * attempts are counted per client IP in a sliding window. Once an IP has
+ * failed `limit` times within `windowMs`, every attempt from it, right or
+ * wrong, is refused until the oldest failure leaves the window.
+ *
+ * On a store shared by several instances (Redis, PostgreSQL: `store.counters`)
+ * the failures are counted in the store, atomically, and a brake that
+ * engages is announced to every instance, so that a fleet brakes at the
+ * same total budget as one process; on the other stores, in this process
+ * (at most `maxClients` IPs, the stalest forgotten first). Only failures
+ * reach the store: the check before an attempt reads what this process
+ * knows.
  *
  * @module
  */
+import { Brake } from '../core/brake.js';
+import { localCounters } from '../core/shared.js';
+import type { Store } from '../core/store.js';
 
 /** The brake. */
 export interface LoginThrottle {
-  /** Seconds `ip` must wait before its next attempt, or 0. */
+  /** Seconds `ip` must wait before its next attempt, or 0 (no store call). */
   retryAfter(ip: string, now: number): number;
-  /** Records a failed attempt. */
-  failed(ip: string, now: number): void;
+  /**
+   * Records a failed attempt; resolves the seconds `ip` must now wait (or
+   * 0), and whether this attempt came after the budget was spent (on
+   * another instance whose announcement this one had not heard yet): it is
+   * then answered as refused (429), as it would have been on one instance.
+   */
+  failed(ip: string, now: number): Promise<{ readonly retryAfter: number; readonly beyond: boolean }>;
   /** Forgets `ip`'s failures (after a successful sign-in). */
-  succeeded(ip: string): void;
+  succeeded(ip: string): Promise<void>;
+  /** Stops hearing other instances' brakes. */
+  close(): Promise<void>;
 }
 
 /** Options of {@link loginThrottle}. */
@@ -27,46 +43,47 @@ export interface LoginThrottleOptions {
   readonly windowMs?: number;
   /** @default 10_000 */
   readonly maxClients?: number;
+  /**
+   * Count in this store's shared counters when it has them (`store.counters`),
+   * under `name`. Give the service's guarded store, whose calls are bounded
+   * and fail with `StoreUnavailableError`.
+   */
+  readonly store?: Store;
+  /** The counters' name, one per sign-in form. @default 'sign-in' */
+  readonly name?: string;
+  /** Where a failure to hear other instances goes. @default ignored */
+  readonly onError?: (error: unknown) => void;
 }
 
-/** A brake of `limit` failures per `windowMs` per IP. */
+/**
+ * A brake of `limit` failures per `windowMs` per IP.
+ *
+ * @example
+ * ```ts
+ * const throttle = loginThrottle({ limit: 10, windowMs: 60_000, store: ctx.store, name: 'admin-sign-in' });
+ * if (throttle.retryAfter(ip, Date.now()) > 0) return reply.code(429).send();
+ * if (!passwordOk) await throttle.failed(ip, Date.now());
+ * ```
+ */
 export function loginThrottle(options: LoginThrottleOptions = {}): LoginThrottle {
   const limit = options.limit ?? 10;
-  const windowMs = options.windowMs ?? 60_000;
   const maxClients = options.maxClients ?? 10_000;
-  // Map order is insertion order; an IP is re-inserted on each failure, so the first key is the stalest.
-  const failures = new Map<string, number[]>();
-
-  const recent = (ip: string, now: number): number[] => {
-    const times = failures.get(ip);
-    if (times === undefined) return [];
-    const kept = times.filter((t) => now - t < windowMs);
-    if (kept.length === 0) failures.delete(ip);
-    else if (kept.length !== times.length) failures.set(ip, kept);
-    return kept;
-  };
-
+  const shared = options.store?.counters;
+  const brake = new Brake({
+    counters: shared ?? localCounters(maxClients),
+    name: options.name ?? 'sign-in',
+    limit,
+    windowMs: options.windowMs ?? 60_000,
+    maxClients,
+  });
+  const stop = shared !== undefined && options.store !== undefined ? brake.watch(options.store, options.onError ?? (() => {})) : async () => {};
   return {
-    retryAfter(ip, now) {
-      const times = recent(ip, now);
-      if (times.length < limit) return 0;
-      const oldest = times[times.length - limit] as number;
-      return Math.max(1, Math.ceil((oldest + windowMs - now) / 1000));
+    retryAfter: (ip, now) => brake.retryAfter(ip, now),
+    failed: async (ip, now) => {
+      const v = await brake.failed(ip, now);
+      return { retryAfter: v.retryAfter, beyond: v.count > limit };
     },
-    failed(ip, now) {
-      const times = recent(ip, now);
-      times.push(now);
-      // Keep only what the verdict needs.
-      if (times.length > limit) times.splice(0, times.length - limit);
-      failures.delete(ip);
-      failures.set(ip, times);
-      if (failures.size > maxClients) {
-        const stalest = failures.keys().next().value;
-        if (stalest !== undefined) failures.delete(stalest);
-      }
-    },
-    succeeded(ip) {
-      failures.delete(ip);
-    },
+    succeeded: (ip) => brake.succeeded(ip),
+    close: stop,
   };
 }

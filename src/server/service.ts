@@ -66,6 +66,15 @@ export interface ServiceOptions {
    */
   historyFlushMs?: number;
   keyReloadMs?: number;
+  /**
+   * The in-process cache of the `/v1/sessions` engine (`cache` of
+   * `createSessions()`): validations served from memory, a revocation on
+   * another instance heard over the store's channel (Redis pub/sub,
+   * PostgreSQL LISTEN/NOTIFY) and bounded by `staleness` when the channel
+   * is down.
+   * @default none (every validation reads the store)
+   */
+  sessionCache?: SessionsOptions['cache'];
 }
 
 /** A running (or ready to listen) service. */
@@ -149,7 +158,7 @@ function adminCredential(password: string): AdminCredential {
  * ```
  */
 export async function createService(config: ServiceConfig, options: ServiceOptions = {}): Promise<Service> {
-  checkOptionKeys(options, 'createService()', ['logStream', 'demoFreshFor', 'demoApp', 'apiKeyCacheMs', 'guessingWindow', 'keyReloadMs', 'historyFlushMs']);
+  checkOptionKeys(options, 'createService()', ['logStream', 'demoFreshFor', 'demoApp', 'apiKeyCacheMs', 'guessingWindow', 'keyReloadMs', 'historyFlushMs', 'sessionCache']);
   if (options.demoApp !== undefined) checkOptionKeys(options.demoApp, 'createService()', ['idleTimeout', 'absoluteTimeout', 'accessTtl', 'warnBefore'], { prefix: 'demoApp.' });
   makeStateFolder(config.dataDir);
   const refreshSecret = config.refreshSecret ?? readOrCreateSecret(join(config.dataDir, 'refresh-secret'), () => randomBytes(32).toString('base64url')).value;
@@ -200,7 +209,9 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   const store = await openStore(config.store, { onError: onStoreError });
   // What the service reads and writes itself (API keys, route checks) goes through the same mapping and bound as the engines.
   const guarded = guardedStore(store, storeTimeoutMs(store, undefined));
-  const feed = securityFeed();
+  // On a shared store the feed is the store's log: every instance (and the CLI) writes and reads it.
+  const feed = securityFeed({ ...(guarded.events !== undefined ? { log: guarded.events } : {}), onError: onStoreError });
+  const keysOfApi = apiKeys(guarded, { ...(options.apiKeyCacheMs !== undefined ? { cacheMs: options.apiKeyCacheMs } : {}), onError: onStoreError });
   const metrics = createMetrics();
   const engines: Sessions[] = [];
   const onError = (err: unknown) => log.error({ err: { message: (err as Error)?.message, type: (err as Error)?.name } }, 'background error');
@@ -221,6 +232,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     idleTimeout: config.idleTimeout,
     absoluteTimeout: config.absoluteTimeout,
     ...limit,
+    ...(options.sessionCache !== undefined ? { cache: options.sessionCache } : {}),
   });
   const tokenEngine = engine({
     kind: SERVICE_KINDS.tokens,
@@ -251,7 +263,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     sessions,
     tokens,
     keys,
-    apiKeys: apiKeys(guarded, options.apiKeyCacheMs !== undefined ? { cacheMs: options.apiKeyCacheMs } : {}),
+    apiKeys: keysOfApi,
     feed,
     metrics,
     history,
@@ -340,6 +352,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
           // The charts' last totals, while the store is still open.
           await history.close();
           for (const e of engines) await e.close().catch(onError);
+          await keysOfApi.close().catch(onError);
           await store.close().catch(onError);
         }
       })();

@@ -41,9 +41,9 @@ describe.skipIf(missing !== null)('latchkey migrate on PostgreSQL', () => {
     const url = server.url;
     const first = await latchkey(['migrate', '--store', url]);
     expect(first).toMatchObject({ code: 0, stderr: '' });
-    expect(first.stdout).toBe(`${url}: schema v0 → v2\n`);
+    expect(first.stdout).toBe(`${url}: schema v0 → v3\n`);
     const second = await latchkey(['migrate', '--store', url]);
-    expect(second.stdout).toBe(`${url}: schema v2 → v2 (already up to date)\n`);
+    expect(second.stdout).toBe(`${url}: schema v3 → v3 (already up to date)\n`);
 
     // A store that may not migrate finds the schema in place.
     const store = postgresStore({ connectionString: url, migrate: false });

@@ -474,27 +474,27 @@ describe("the dashboard's logs", () => {
 });
 
 describe("the dashboard's sign-in brake", () => {
-  it('refuses an IP after 10 failures within a minute, and lets it in again when they age out', () => {
+  it('refuses an IP after 10 failures within a minute, and lets it in again when they age out', async () => {
     const brake = loginThrottle();
     const t0 = 1_000_000;
     for (let i = 0; i < 10; i++) {
       expect(brake.retryAfter('203.0.113.1', t0 + i * 1000)).toBe(0);
-      brake.failed('203.0.113.1', t0 + i * 1000);
+      await brake.failed('203.0.113.1', t0 + i * 1000);
     }
     expect(brake.retryAfter('203.0.113.1', t0 + 10_000)).toBe(50);
     expect(brake.retryAfter('203.0.113.2', t0 + 10_000)).toBe(0);
     expect(brake.retryAfter('203.0.113.1', t0 + 60_000)).toBe(0); // the first failure left the window
-    brake.failed('203.0.113.1', t0 + 60_000);
+    expect((await brake.failed('203.0.113.1', t0 + 60_000)).beyond).toBe(false); // within the budget again
     expect(brake.retryAfter('203.0.113.1', t0 + 60_500)).toBeGreaterThan(0);
-    brake.succeeded('203.0.113.1');
+    await brake.succeeded('203.0.113.1');
     expect(brake.retryAfter('203.0.113.1', t0 + 60_500)).toBe(0);
   });
 
-  it('forgets the stalest IP first when its table is full', () => {
+  it('forgets the stalest IP first when its table is full', async () => {
     const brake = loginThrottle({ limit: 1, maxClients: 2 });
-    brake.failed('a', 1);
-    brake.failed('b', 2);
-    brake.failed('c', 3);
+    await brake.failed('a', 1);
+    await brake.failed('b', 2);
+    await brake.failed('c', 3);
     expect([brake.retryAfter('a', 4), brake.retryAfter('b', 4) > 0, brake.retryAfter('c', 4) > 0]).toEqual([0, true, true]);
   });
 });

@@ -96,6 +96,7 @@ describe('the OpenAPI document', () => {
         'POST /v1/tokens/refresh',
         'POST /v1/tokens/revoke',
         'POST /v1/tokens/introspect',
+        'GET /v1/events',
         'GET /.well-known/jwks.json',
         'GET /v1',
         'GET /openapi.json',
@@ -224,6 +225,11 @@ describe('the server answers as documented', () => {
 
     expect((await conforms('revokeUserSessions', { params: { userId: 'doc-user' }, query: `?except=${UNKNOWN_HANDLE}` })).status).toBe(200);
     expect((await conforms('revokeUserSessions', { params: { userId: 'doc-user' }, query: '?except=bad' })).status).toBe(400);
+    // The feed now holds the revocation just made.
+    const feed = (await conforms('listSecurityEvents', { query: '?limit=5' })).body as { events: Array<{ kind: string; handle: string | null }> };
+    expect(feed.events.some((e) => e.kind === 'revoked' && e.handle === newHandle)).toBe(true);
+    expect((await conforms('listSecurityEvents', { query: '?limit=0' })).status).toBe(400);
+    expect((await conforms('listSecurityEvents', { query: '?limit=201' })).status).toBe(400);
   });
 
   it('for the token operations and the public routes', async () => {

@@ -173,7 +173,9 @@ describe.skipIf(!redisAvailable)('a store outage', () => {
   let base: string;
   let key: string;
   beforeAll(async () => {
-    redis = await startRedis();
+    // Persisted before each answer, as a production Redis would be: the API key is still there after the crash
+    // (a service that hears its store's channel again forgets the keys it trusted meanwhile, and reads them anew).
+    redis = await startRedis({ appendOnly: true });
     service = await createService(configOf({ store: redis.url, dataDir: fresh(), adminPassword: 'correct horse battery', logLevel: 'warn' }), {
       apiKeyCacheMs: 60_000,
       logStream: { write: (line: string) => void logLines.push(line) },

@@ -79,6 +79,7 @@ interface Seed {
 /** One request per `/v1` route, by operationId; a route missing here fails the test. */
 const ROUTE_CALLS: Record<string, (s: Seed) => { method: string; path: string; json?: unknown }> = {
   createSession: () => ({ method: 'POST', path: '/v1/sessions', json: { userId: 'outage-user' } }),
+  listSecurityEvents: () => ({ method: 'GET', path: '/v1/events?limit=5' }),
   validateSession: (s) => ({ method: 'POST', path: '/v1/sessions/validate', json: { token: s.token } }),
   rotateSession: (s) => ({ method: 'POST', path: '/v1/sessions/rotate', json: { token: s.token } }),
   patchSessionData: (s) => ({ method: 'PATCH', path: `/v1/sessions/${s.handle}/data`, json: { set: { theme: 'dark' } } }),

@@ -32,11 +32,11 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
       const store = open({ schema: 'fresh_app', tablePrefix: 'lk_' });
       await store.ready();
       await store.close();
-      expect(store.tables).toEqual({ sessions: '"fresh_app"."lk_sessions"', meta: '"fresh_app"."lk_meta"', values: '"fresh_app"."lk_values"' });
+      expect(store.tables).toEqual({ sessions: '"fresh_app"."lk_sessions"', meta: '"fresh_app"."lk_meta"', values: '"fresh_app"."lk_values"', events: '"fresh_app"."lk_events"' });
       const meta = await admin.query(`SELECT key, value FROM fresh_app.lk_meta`);
       expect(meta.rows).toEqual([{ key: 'schema_version', value: String(POSTGRES_SCHEMA_VERSION) }]);
       const indexes = await admin.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'fresh_app' ORDER BY indexname`);
-      expect(indexes.rows.map((r) => r.indexname)).toEqual(['lk_meta_pkey', 'lk_sessions_expiry', 'lk_sessions_pkey', 'lk_sessions_user', 'lk_values_expiry', 'lk_values_pkey']);
+      expect(indexes.rows.map((r) => r.indexname)).toEqual(['lk_events_pkey', 'lk_events_ring', 'lk_meta_pkey', 'lk_sessions_expiry', 'lk_sessions_pkey', 'lk_sessions_user', 'lk_values_expiry', 'lk_values_pkey']);
       const data = await admin.query(
         `SELECT data_type FROM information_schema.columns WHERE table_schema = 'fresh_app' AND table_name = 'lk_sessions' AND column_name = 'data'`,
       );
@@ -71,7 +71,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
       const prefix = fresh();
       const store = open({ tablePrefix: prefix, migrate: false });
       await expect(store.ready()).rejects.toThrow(ConfigError);
-      await expect(store.get(sampleRecord().handle)).rejects.toThrow(/is at version 0, this latchkey needs version 2; run `latchkey migrate`/);
+      await expect(store.get(sampleRecord().handle)).rejects.toThrow(/is at version 0, this latchkey needs version 3; run `latchkey migrate`/);
       expect(await migrate({ connectionString: server.url, tablePrefix: prefix })).toEqual({ from: 0, to: POSTGRES_SCHEMA_VERSION });
       const r = sampleRecord();
       expect(await store.create(r)).toBe(true);
@@ -105,7 +105,7 @@ describe.skipIf(missing !== null)('the PostgreSQL store', () => {
       await admin.query(`UPDATE public.${prefix}meta SET value = '99' WHERE key = 'schema_version'`);
       for (const migrateOnOpen of [true, false]) {
         const store = open({ tablePrefix: prefix, migrate: migrateOnOpen });
-        await expect(store.ready()).rejects.toThrow(/schema version 99 in "public"\."s\d+_meta", newer than this version of latchkey supports \(2\)/);
+        await expect(store.ready()).rejects.toThrow(/schema version 99 in "public"\."s\d+_meta", newer than this version of latchkey supports \(3\)/);
         const sessions = createSessions({ store, sweepInterval: false });
         await expect(sessions.create({ userId: 'u1' })).rejects.toThrow(ConfigError);
         await sessions.close();

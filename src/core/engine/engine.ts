@@ -57,6 +57,7 @@ export function openEngine(config: EngineConfig): Engine {
     await sweeper.stop();
     gate.closed = true;
     refusals.flush();
+    await refusals.close().catch(onError);
     cache?.clear();
     if (watched !== null) await watched.unwatch().catch(onError);
   }

@@ -3,12 +3,18 @@
  * the guessing throttle (`guessing`; an `anomaly` event at the burst), and
  * an aggregated `invalid-token` report per client, carrier and reason.
  *
+ * The count is kept in the store's shared counters when it has them (Redis,
+ * PostgreSQL: one budget for every instance), else in this process; it is
+ * made on the failure path only (see ../brake.ts).
+ *
  * @module
  * @internal
  */
 import type { Clock } from '../clock.js';
 import type { Emitter } from '../events.js';
-import { GuessingMonitor } from '../guessing.js';
+import { Brake } from '../brake.js';
+import { localCounters } from '../shared.js';
+import { guardedCounters } from '../store-call.js';
 import { InvalidTokenReports, type ReportedReason } from '../invalid-tokens.js';
 import { ipBytes } from '../ip.js';
 import type { ValidateOptions, ValidateResult } from './api.js';
@@ -19,22 +25,54 @@ const CARRIER_LABEL = /^[a-z][a-z0-9-]{0,15}$/;
 
 /** @internal */
 export class Refusals {
-  readonly #guessing: GuessingMonitor;
+  readonly #guessing: Brake | null;
   readonly #reports: InvalidTokenReports;
   readonly #events: Emitter;
+  readonly #onError: (error: unknown) => void;
+  /** Starts hearing other instances' brakes, once: at the first check or refusal, not at construction (no I/O until used). */
+  #watch: (() => void) | null;
+  #unwatch: () => Promise<void> = async () => {};
 
-  constructor(config: Pick<EngineConfig, 'guessing' | 'reports'>, clock: Clock, events: Emitter) {
-    this.#guessing = new GuessingMonitor(config.guessing);
+  constructor(config: Pick<EngineConfig, 'guessing' | 'reports' | 'store' | 'storeTimeoutMs' | 'onError' | 'kind'>, clock: Clock, events: Emitter) {
+    const g = config.guessing;
+    const shared = config.store.counters;
+    this.#guessing =
+      g.threshold === 0
+        ? null
+        : new Brake({
+            counters: shared !== undefined ? guardedCounters(shared, config.storeTimeoutMs) : localCounters(g.maxClients),
+            // Per kind, as each engine's own counts are on a store that is not shared.
+            name: `guessing:${config.kind}`,
+            limit: g.threshold,
+            windowMs: g.windowMs,
+            maxClients: g.maxClients,
+          });
+    this.#onError = config.onError;
+    // With shared counters, a burst is announced to every instance (and heard from them).
+    const guessing = this.#guessing;
+    this.#watch =
+      guessing !== null && shared !== undefined
+        ? () => {
+            this.#watch = null;
+            this.#unwatch = guessing.watch(config.store, config.onError);
+          }
+        : null;
     this.#reports = new InvalidTokenReports(config.reports.windowMs, config.reports.maxClients, () => clock.now(), (e) => events.emit('invalid-token', e));
     this.#events = events;
   }
 
-  /** Counts and reports a refused token; returns `validate()`'s answer. */
-  refuse(reason: ReportedReason, options: ValidateOptions | undefined, now: number): ValidateResult {
+  /** Counts and reports a refused token; resolves `validate()`'s answer. */
+  async refuse(reason: ReportedReason, options: ValidateOptions | undefined, now: number): Promise<ValidateResult> {
+    this.#watch?.();
     const ip = options?.client?.ip;
-    if (typeof ip === 'string' && ip !== '' && (reason === 'malformed' || reason === 'unknown')) {
-      const count = this.#guessing.fail(ip, now);
-      if (count > 0) this.#events.emit('anomaly', { kind: 'invalid-token-burst', ip, count, at: now });
+    if (this.#guessing !== null && typeof ip === 'string' && ip !== '' && (reason === 'malformed' || reason === 'unknown')) {
+      try {
+        const v = await this.#guessing.failed(ip, now);
+        if (v.reached) this.#events.emit('anomaly', { kind: 'invalid-token-burst', ip, count: v.count, at: now });
+      } catch (err) {
+        // The token is refused either way; a count the store could not keep is reported, not the caller's failure.
+        this.#onError(err);
+      }
     }
     // Counted only while someone listens: otherwise a refusal costs nothing more.
     if (this.#events.has('invalid-token')) {
@@ -51,11 +89,18 @@ export class Refusals {
 
   /** Seconds the client `ip` must wait after a burst of invalid tokens, or 0. */
   throttled(ip: string, now: number): number {
-    return this.#guessing.blocked(ip, now) ? this.#guessing.retryAfterSeconds(ip, now) : 0;
+    this.#watch?.();
+    return this.#guessing === null ? 0 : this.#guessing.retryAfter(ip, now);
   }
 
   /** Reports every open window now (at close): what was counted is not lost with the engine. */
   flush(): void {
     this.#reports.flush();
+  }
+
+  /** Stops hearing other instances' brakes (at close). */
+  close(): Promise<void> {
+    this.#watch = null;
+    return this.#unwatch();
   }
 }

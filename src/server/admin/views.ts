@@ -218,8 +218,11 @@ export function overviewPage(
 }
 
 /** The full security-event feed. */
-export function eventsPage(f: AdminFrame, events: readonly SecurityEvent[]): string {
-  const body = html`<h1>Security events</h1><p class="muted">Refresh-token theft, binding mismatches, bursts of invalid tokens, invalid tokens (per client, carrier and reason, once a minute), new devices, session-limit evictions and "log out everywhere", newest first. Kept in memory by this instance since it started, the last 200 at most.</p>${eventTable(events, f.now, 'event-feed')}`;
+export function eventsPage(f: AdminFrame, events: readonly SecurityEvent[], shared = false): string {
+  const kept = shared
+    ? 'Kept in the store and shared by every instance on it (and the CLI): the last 200 alerts, new devices and invalid-token reports, each apart.'
+    : 'Kept in memory by this instance since it started, the last 200 at most.';
+  const body = html`<h1>Security events</h1><p class="muted" data-testid="event-feed-scope" data-shared="${shared ? 'true' : 'false'}">Refresh-token theft, binding mismatches, bursts of invalid tokens, invalid tokens (per client, carrier and reason, once a minute), new devices, session-limit evictions, sessions and API keys revoked by an operator, "log out everywhere" and the dashboard's own actions, newest first. ${kept}</p>${eventTable(events, f.now, 'event-feed')}`;
   return page({ title: 'Security events · latchkey admin', brand: BRAND, nav: nav('events'), aside: aside(f), body });
 }
 

@@ -79,7 +79,8 @@ export async function registerDemoApp(
   });
   const transport = createTokenTransport({ tokens, trustProxy: ctx.config.trustProxy, onError: (err) => ctx.log.error({ err: { message: (err as Error)?.message } }, 'demo app error') });
   const resolveIp = clientIpResolver({ trustProxy: ctx.config.trustProxy });
-  const throttle = loginThrottle({ limit: 20, windowMs: 60_000 });
+  const throttle = loginThrottle({ limit: 20, windowMs: 60_000, store: ctx.store, name: 'demo-app-sign-in', onError: (err) => ctx.log.warn({ err: { message: (err as Error)?.message } }, 'sign-in brake: store channel error') });
+  app.addHook('onClose', () => throttle.close());
   const guard = tokenGuard(transport);
   // Read once, at the first request for one of them.
   let modules: ReturnType<typeof browserModules> | null = null;
@@ -102,10 +103,10 @@ export async function registerDemoApp(
         const user = typeof body.user === 'string' ? body.user : undefined;
         const password = typeof body.password === 'string' && body.password.length <= 1024 ? body.password : undefined;
         if (user === undefined || !DEMO_USERS.includes(user) || !passwordMatches(password)) {
-          throttle.failed(ip, Date.now());
+          await throttle.failed(ip, Date.now());
           return reply.code(401).header('cache-control', 'no-store').send({ error: 'invalid_credentials' });
         }
-        throttle.succeeded(ip);
+        await throttle.succeeded(ip);
         const client = { ip, userAgent: headerOf(request, 'user-agent') };
         return sendTokens(reply, transport, await tokens.issue({ userId: user, client }));
       });

@@ -44,6 +44,7 @@ import { rowValues } from '../sql-columns.js';
 import { codeOf, noop, ownPool, translate, type Query } from './connection.js';
 import { listen } from './listen.js';
 import { fromRow, statements } from './queries.js';
+import { postgresShared } from './shared.js';
 import { postgresValues } from './values.js';
 import { applyMigrations, checkVersion, namesOf } from './schema.js';
 
@@ -148,7 +149,7 @@ export interface PostgresStore extends Store {
    */
   ready(): Promise<void>;
   /** The qualified, quoted names of latchkey's tables. */
-  readonly tables: { readonly sessions: string; readonly meta: string; readonly values: string };
+  readonly tables: { readonly sessions: string; readonly meta: string; readonly values: string; readonly events: string };
 }
 
 /**
@@ -230,6 +231,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
   }
 
   const listeners = new Set<() => Promise<void>>();
+  const shared = postgresShared({ sql, run, channel: names.channel, onError: onPoolError });
 
   async function subscribe(listener: InvalidationListener): Promise<() => Promise<void>> {
     if (closed) throw new ClosedError('the PostgreSQL store');
@@ -249,7 +251,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
 
   return {
     capabilities: { expiresByItself: false, inProcess: false, invalidations: true },
-    tables: { sessions: names.sessions, meta: names.meta, values: names.values },
+    tables: { sessions: names.sessions, meta: names.meta, values: names.values, events: names.events },
     ready,
 
     async create(record) {
@@ -312,6 +314,12 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
     },
 
     kv: postgresValues({ sql, run }),
+
+    counters: shared.counters,
+
+    events: shared.events,
+
+    announce: shared.announce,
 
     async census(now, prefix, limit) {
       checkCensus(now, prefix, limit);

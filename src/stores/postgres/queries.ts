@@ -13,6 +13,7 @@ import type { SessionData, SessionRecord } from '../../core/model.js';
 import { COLUMN_NAMES, COLUMNS, DATA, recordFromRow } from '../sql-columns.js';
 import { TYPES, type Query } from './connection.js';
 import type { Names } from './schema.js';
+import { sharedStatements } from './shared.js';
 import { valueStatements } from './values.js';
 
 /** A statement: its parameter values in, a pg query config out. */
@@ -102,6 +103,7 @@ export function statements(names: Names, prepare: boolean, queryMs: number) {
        ))`,
     ),
     ...valueStatements(names.values, q),
+    ...sharedStatements(names.values, names.events, q),
   };
 }
 

@@ -15,7 +15,7 @@ import { kindsMigration, POSTGRES_KINDS } from '../sql-kinds.js';
 import { codeOf, noop, ownPool, translate, TYPES, type Query } from './connection.js';
 
 /** Version of the schema this code writes; older schemas are migrated on open. */
-export const POSTGRES_SCHEMA_VERSION = 2;
+export const POSTGRES_SCHEMA_VERSION = 3;
 
 /** Options of {@link migrate}: where the database is, and the names of latchkey's tables there. */
 export interface PostgresMigrateOptions {
@@ -46,6 +46,8 @@ export interface Names {
   meta: string;
   /** The key-value table. */
   values: string;
+  /** The shared security-event log (version 3). */
+  events: string;
   /** Key of the advisory lock that serialises migrations of these tables. */
   lockKey: string;
   /** Distinguishes the prepared statements of stores on different tables sharing one pool. */
@@ -72,6 +74,11 @@ const MIGRATIONS: ReadonlyArray<(n: Names) => string[]> = [
   ],
   // 2: records know their kind; the key-value table; version 1's stand-in records become what they stood for.
   (n) => kindsMigration(POSTGRES_KINDS, { sessions: n.sessions, values: n.values, valuesExpiry: ident(`${n.prefix}values_expiry`) }),
+  // 3: the security-event log that every instance on the database reads (shared.ts); shared counters live in the values table.
+  (n) => [
+    `CREATE TABLE ${n.events} (id bigserial PRIMARY KEY, ring text NOT NULL, body text NOT NULL)`,
+    `CREATE INDEX ${ident(`${n.prefix}events_ring`)} ON ${n.events} (ring, id)`,
+  ],
 ];
 
 const LOCK_CLASS = 0x4c4b; // 'LK': the first key of latchkey's advisory locks
@@ -218,6 +225,7 @@ export function namesOf(options: { schema?: string | undefined; tablePrefix?: st
     sessions: `${ident(schema)}.${ident(`${prefix}sessions`)}`,
     meta: `${ident(schema)}.${ident(`${prefix}meta`)}`,
     values: `${ident(schema)}.${ident(`${prefix}values`)}`,
+    events: `${ident(schema)}.${ident(`${prefix}events`)}`,
     lockKey: `latchkey:${schema}.${prefix}`,
     tag: digest.slice(0, 10),
     channel: `latchkey_${digest.slice(0, 16)}`,

@@ -74,13 +74,14 @@ import { systemClock } from '../../core/clock.js';
 import { durationOption, type Duration } from '../../core/duration.js';
 import { ClosedError, ConfigError } from '../../core/errors.js';
 import { withTimeout } from '../../core/store-call.js';
-import type { InvalidationListener, Store } from '../../core/store.js';
+import type { Invalidation, InvalidationListener, Store } from '../../core/store.js';
 import { checkOptionKeys } from '../../core/option-keys.js';
 import { clockOption } from '../options.js';
 import { connect, unavailable, type SentinelSource } from './connection.js';
 import { durabilityOption, durableWrites, type RedisDurability } from './durability.js';
 import { redisContext } from './keys.js';
 import { pubSub } from './pubsub.js';
+import { redisShared } from './shared.js';
 import {
   createRecord,
   deleteRecord,
@@ -218,6 +219,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   // Writes that must be acknowledged by replicas run on their own connection.
   const xw = durable === null ? x : redisContext(durable.connection.client, defineScripts(durable.connection.client), prefix, clock);
   const invalidations = pubSub(client, `${prefix}invalidate`, onError);
+  const shared = redisShared(client, prefix, (fn) => run(fn));
   let closed = false;
   let migrated = false;
   let migrating: Promise<void> | null = null;
@@ -322,6 +324,14 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     sweep: (now, limit) => run(() => sweep(x, now, limit)),
 
     kv: redisValues(x, (fn) => run(fn)),
+
+    counters: shared.counters,
+
+    events: shared.events,
+
+    async announce(message: Invalidation) {
+      if (!closed) await invalidations.send(message);
+    },
 
     census: (now, prefix, limit) => run(() => redisCensus(x, now, prefix, limit)),
 

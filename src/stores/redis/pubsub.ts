@@ -8,13 +8,15 @@
  * @internal
  */
 import type { Cluster, Redis } from 'ioredis';
-import type { InvalidationListener } from '../../core/store.js';
-import { decodeInvalidation, encodeInvalidation } from '../invalidation.js';
+import type { Invalidation, InvalidationListener } from '../../core/store.js';
+import { decodeInvalidation, encodeInvalidation, encodeMessage } from '../invalidation.js';
 
 /** The store's channel, and where failures that belong to no call go. */
 export interface PubSub {
   /** Announces changed records to every subscribed process; a failure is reported, never thrown (the write is done). */
   announce(handles: readonly string[]): Promise<void>;
+  /** Sends any message (`Store.announce`); a failure is reported, never thrown. */
+  send(message: Invalidation): Promise<void>;
   /** Starts a subscription; resolves the function that stops it. */
   subscribe(listener: InvalidationListener): () => Promise<void>;
   /** Drops every subscription (the store closes). */
@@ -29,6 +31,14 @@ export function pubSub(client: Redis | Cluster, channel: string, onError: (error
       if (handles.length === 0) return;
       try {
         await client.publish(channel, encodeInvalidation(handles));
+      } catch (err) {
+        onError(err);
+      }
+    },
+
+    async send(message) {
+      try {
+        await client.publish(channel, encodeMessage(message));
       } catch (err) {
         onError(err);
       }

@@ -1,0 +1,124 @@
+/**
+ * A brake on repeated failures per client key (an IP): the guessing throttle
+ * of the engine and the sign-in brakes of the dashboard and the demo. The
+ * failures are counted in a sliding window on {@link Counters}: the store's
+ * (`store.counters`, shared by every instance, atomic in the store) or the
+ * process's own ({@link localCounters}). Once `limit` failures fall within
+ * `windowMs`, the key is refused until the oldest of them leaves the window.
+ *
+ * The counters are consulted on the failure path only: {@link Brake.retryAfter},
+ * asked before each attempt, reads what this process learnt from its own
+ * failures' counts, never the store, so that a success costs nothing more.
+ * A client that spreads failures over several instances is counted once, in
+ * the store, against one budget. The instance whose count engages the brake
+ * announces it over the store's invalidation channel (Redis pub/sub,
+ * PostgreSQL NOTIFY), so that every instance refuses the client at once;
+ * should an announcement be missed (the channel down), an instance still
+ * refuses the client from its first failure after the budget is spent.
+ *
+ * @module
+ * @internal
+ */
+import { watchInvalidations } from './invalidations.js';
+import type { Counters } from './shared.js';
+import type { Store } from './store.js';
+
+/** Settings of a {@link Brake}. */
+export interface BrakeOptions {
+  readonly counters: Counters;
+  /** The counters' name (`'guessing'`, `'admin-sign-in'`). */
+  readonly name: string;
+  /** Failures within `windowMs` that engage the brake. */
+  readonly limit: number;
+  readonly windowMs: number;
+  /** Most keys this process remembers as braked. */
+  readonly maxClients: number;
+}
+
+/** What one failure left. */
+export interface BrakeVerdict {
+  /** Failures of the key in the window, this one included (at most `limit + 1`). */
+  readonly count: number;
+  /** This failure is the one that engaged the brake (exactly one across every instance sharing the counters). */
+  readonly reached: boolean;
+  /** Seconds the key must now wait, or 0. */
+  readonly retryAfter: number;
+}
+
+/** @internal */
+export class Brake {
+  readonly #o: BrakeOptions;
+  /** Keys braked, with the time the brake releases. Map order: the first key was braked first. */
+  readonly #until = new Map<string, number>();
+  /** The store brakes are announced on, while watched. */
+  #store: Store | null = null;
+
+  constructor(options: BrakeOptions) {
+    this.#o = options;
+  }
+
+  /** Seconds `key` must wait before its next attempt, or 0; no store call. */
+  retryAfter(key: string, now: number): number {
+    const until = this.#until.get(key);
+    if (until === undefined) return 0;
+    if (until <= now) {
+      this.#until.delete(key);
+      return 0;
+    }
+    return Math.max(1, Math.ceil((until - now) / 1000));
+  }
+
+  /** Counts a failure of `key` at `now` (a store call when the counters are shared). */
+  async failed(key: string, now: number): Promise<BrakeVerdict> {
+    const { counters, name, limit, windowMs } = this.#o;
+    const times = await counters.hit(name, key, now, windowMs, limit + 1);
+    const count = times.length;
+    if (count < limit) return { count, reached: false, retryAfter: 0 };
+    // The brake releases when the oldest of the newest `limit` failures leaves the window.
+    const until = (times[count - limit] as number) + windowMs;
+    this.#brake(key, until);
+    const reached = count === limit;
+    if (reached && this.#store?.announce !== undefined) {
+      await this.#store.announce({ brakes: [{ name, key, until }] });
+    }
+    return { count, reached, retryAfter: this.retryAfter(key, now) };
+  }
+
+  /**
+   * Hears the brakes other instances on `store` engage (when the store
+   * announces: `capabilities.invalidations`), and announces the ones this
+   * one engages. Returns the function that stops it.
+   */
+  watch(store: Store, onError: (error: unknown) => void): () => Promise<void> {
+    if (store.capabilities.invalidations !== true) return async () => {};
+    this.#store = store;
+    const unwatch = watchInvalidations(
+      store,
+      {
+        invalidate: () => {},
+        brakes: (brakes) => {
+          for (const b of brakes) if (b.name === this.#o.name && b.key.length <= 512) this.#brake(b.key, b.until);
+        },
+        status: () => {},
+      },
+      onError,
+    );
+    return async () => {
+      this.#store = null;
+      await unwatch();
+    };
+  }
+
+  #brake(key: string, until: number): void {
+    if ((this.#until.get(key) ?? 0) >= until) return;
+    this.#until.delete(key);
+    this.#until.set(key, until);
+    if (this.#until.size > this.#o.maxClients) this.#until.delete(this.#until.keys().next().value as string);
+  }
+
+  /** Forgets `key`'s failures (a successful sign-in). */
+  async succeeded(key: string): Promise<void> {
+    this.#until.delete(key);
+    await this.#o.counters.reset(this.#o.name, key);
+  }
+}
