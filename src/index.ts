@@ -19,6 +19,8 @@ export type {
   ValidateResult,
 } from './core/sessions.js';
 export type { ClientInfo, ClientRecord, Device, DeviceSession, RecordStatus, Session, SessionData, SessionRecord } from './core/model.js';
+export { DEVICE_BINDING_KEY } from './core/model.js';
+export type { BoundProofFailedEvent, BoundProofFailure, DeviceBoundEvent } from './core/bound-events.js';
 export type {
   DataPatch,
   Invalidation,

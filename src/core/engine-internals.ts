@@ -9,6 +9,7 @@
  * @internal
  */
 import type { Clock } from './clock.js';
+import type { SessionEvents } from './events.js';
 import type { SessionRecord } from './model.js';
 import type { Store } from './store.js';
 
@@ -28,6 +29,8 @@ export interface EngineInternals {
    * closed.
    */
   readRecord(handle: string): Promise<SessionRecord | null>;
+  /** Emits an event on the engine (the HTTP layer's DBSC events), to the application's listeners. */
+  emit<K extends keyof SessionEvents>(name: K, event: SessionEvents[K]): void;
 }
 
 const registry = new WeakMap<object, EngineInternals>();

@@ -83,6 +83,8 @@ export function createSessions(options: SessionsOptions): Sessions {
     close: () => e.close(),
   };
   // What token mode reads of the engine (tombstones, store, clock), kept out of its public type.
-  registerEngine(api, { store: e.store, kind: e.config.kind, clock: e.clock, storeTimeoutMs: e.config.storeTimeoutMs, readRecord: (handle) => e.gate.call(() => e.store.get(handle)) });
+  registerEngine(api, { store: e.store, kind: e.config.kind, clock: e.clock, storeTimeoutMs: e.config.storeTimeoutMs, readRecord: (handle) => e.gate.call(() => e.store.get(handle)),
+    emit: (name, event) => e.events.emit(name, event),
+  });
   return api;
 }

@@ -18,7 +18,9 @@ export type SecurityEventKind =
   | 'invalid-token'
   | 'new-device'
   | 'revoked-all'
-  | 'session-limit';
+  | 'session-limit'
+  | 'bound-proof-failed'
+  | 'device-bound';
 
 /** One entry of the feed. */
 export interface SecurityEvent {
@@ -72,7 +74,7 @@ export function securityFeed(capacity = 200): SecurityFeed {
 
   const push = (event: Omit<SecurityEvent, 'id'>): SecurityEvent => {
     const e = Object.freeze({ id: next++, ...event });
-    const ring = e.kind === 'new-device' ? devices : e.kind === 'invalid-token' ? invalid : alerts;
+    const ring = e.kind === 'new-device' || e.kind === 'device-bound' ? devices : e.kind === 'invalid-token' ? invalid : alerts;
     ring.push(e);
     if (ring.length > capacity) ring.shift();
     for (const fn of listeners) {
@@ -96,6 +98,8 @@ export function securityFeed(capacity = 200): SecurityFeed {
         engine.on('anomaly', (a) => {
           if (a.kind === 'binding-mismatch') {
             push({ at: a.at, kind: 'binding-mismatch', userId: a.userId, sessionKind, handle: a.handle, ip: a.ip, detail: `${a.attribute === 'ip' ? 'IP address' : 'user agent'} changed; ${a.action === 'log' ? 'accepted and logged' : a.action === 'reauth' ? 'request refused (re-authentication)' : 'session revoked'}` });
+          } else if (a.kind === 'bound-proof-failed') {
+            push({ at: a.at, kind: 'bound-proof-failed', userId: a.userId, sessionKind, handle: a.handle, ip: a.ip, detail: `${a.protocol === 'dbsc' ? 'DBSC' : 'DPoP'} proof refused: ${a.reason}` });
           } else {
             push({ at: a.at, kind: 'invalid-token-burst', userId: null, sessionKind, handle: null, ip: a.ip, detail: `${a.count} invalid tokens in the window; client throttled` });
           }
@@ -106,6 +110,9 @@ export function securityFeed(capacity = 200): SecurityFeed {
         }),
         engine.on('new-device', (d) => {
           push({ at: d.at, kind: 'new-device', userId: d.userId, sessionKind, handle: d.handle, ip: d.client.ip, detail: `signed in from ${d.client.device.browser} on ${d.client.device.os}` });
+        }),
+        engine.on('device-bound', (d) => {
+          push({ at: d.at, kind: 'device-bound', userId: d.userId, sessionKind, handle: d.handle, ip: null, detail: `browser session bound to a ${d.alg} device key (DBSC)` });
         }),
         engine.on('revoked', (r) => {
           if (r.cause === 'limit') push({ at: r.at, kind: 'session-limit', userId: r.userId, sessionKind, handle: r.handle, ip: null, detail: 'oldest session revoked: too many sessions' });

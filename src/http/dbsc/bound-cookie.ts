@@ -7,9 +7,11 @@
  * (1 byte), the expiry in seconds since epoch (4 bytes), 8 random bytes
  * (so that the value changes at every refresh, even twice in a second),
  * and 16 bytes of HMAC-SHA256 under the deployment's secret over a label,
- * the session handle, the key thumbprint and the bytes before it. Checking
- * it needs the handle and the thumbprint, which the session record already
- * read for the request holds: no store read, one HMAC. Anything that does
+ * the DBSC session identifier, the key thumbprint and the bytes before it.
+ * Checking it needs the identifier and the thumbprint, which the session
+ * record already read for the request holds: no store read, one HMAC. The
+ * identifier, not the handle: it is random, one per binding, and outlives
+ * rotation, so a rotated session keeps its bound cookie. Anything that does
  * not verify is refused (fail closed); the value never says which part
  * failed to anyone but the caller.
  *
@@ -66,20 +68,20 @@ export class BoundCookies {
     return this.#cookie.name;
   }
 
-  /** A new bound cookie for the session `handle` bound to the key `jkt`. */
-  mint(handle: string, jkt: string): MintedBoundCookie {
+  /** A new bound cookie for the DBSC session `id` bound to the key `jkt`. */
+  mint(id: string, jkt: string): MintedBoundCookie {
     const expires = Math.floor(this.#clock.now() / 1000) + this.#ttlSeconds;
     const bytes = Buffer.alloc(HEAD + MAC_BYTES);
     bytes[0] = VERSION;
     bytes.writeUInt32BE(expires, 1);
     randomFillSync(bytes, 5, 8);
-    this.#mac(this.#keys[0] as Buffer, handle, jkt, bytes.subarray(0, HEAD)).copy(bytes, HEAD);
+    this.#mac(this.#keys[0] as Buffer, id, jkt, bytes.subarray(0, HEAD)).copy(bytes, HEAD);
     const value = bytes.toString('base64url');
     return { value, expiresAt: expires * 1000, setCookie: this.#serialize(value, this.#ttlSeconds) };
   }
 
-  /** Checks a bound cookie's value for the session `handle` bound to `jkt`. Never throws. */
-  check(value: string | null | undefined, handle: string, jkt: string): BoundCookieResult {
+  /** Checks a bound cookie's value for the DBSC session `id` bound to `jkt`. Never throws. */
+  check(value: string | null | undefined, id: string, jkt: string): BoundCookieResult {
     if (value === null || value === undefined || value === '') return MISSING;
     if (!VALUE_SHAPE.test(value)) return MALFORMED;
     const bytes = Buffer.from(value, 'base64url');
@@ -87,7 +89,7 @@ export class BoundCookies {
     const head = bytes.subarray(0, HEAD);
     const presented = bytes.subarray(HEAD);
     let genuine = false;
-    for (const key of this.#keys) genuine = timingSafeEqual(this.#mac(key, handle, jkt, head), presented) || genuine;
+    for (const key of this.#keys) genuine = timingSafeEqual(this.#mac(key, id, jkt, head), presented) || genuine;
     if (!genuine) return FORGED;
     const expiresAt = bytes.readUInt32BE(1) * 1000;
     return expiresAt > this.#clock.now() ? { ok: true, expiresAt } : EXPIRED;
@@ -103,8 +105,8 @@ export class BoundCookies {
     return serialize(c.name, value, { path: c.path, domain: c.domain, secure: true, httpOnly: true, sameSite: c.sameSite, maxAge, expires, encode: String });
   }
 
-  #mac(key: Buffer, handle: string, jkt: string, head: Buffer): Buffer {
+  #mac(key: Buffer, id: string, jkt: string, head: Buffer): Buffer {
     // Two updates: each one crosses into native code, and this runs on every request of a bound session.
-    return createHmac('sha256', key).update(`${LABEL}${handle}\0${jkt}\0`).update(head).digest().subarray(0, MAC_BYTES);
+    return createHmac('sha256', key).update(`${LABEL}${id}\0${jkt}\0`).update(head).digest().subarray(0, MAC_BYTES);
   }
 }
