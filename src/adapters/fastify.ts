@@ -56,7 +56,8 @@ const URLENCODED = 'application/x-www-form-urlencoded';
  */
 export const latchkey: FastifyPluginAsync<FastifySessionsOptions> = fp(
   async function latchkey(fastify: FastifyInstance, options: FastifySessionsOptions) {
-    const hooks = fastifySessionHooks(createHttpSessions(options));
+    const http = createHttpSessions(options);
+    const hooks = fastifySessionHooks(http);
     fastify.decorateRequest('session', null as unknown as RequestSession);
     if (!fastify.hasContentTypeParser(URLENCODED)) {
       fastify.addContentTypeParser(URLENCODED, { parseAs: 'string', bodyLimit: MAX_FORM_BYTES }, (_req, body, done) => done(null, urlencodedFields(body as string)));
@@ -66,6 +67,12 @@ export const latchkey: FastifyPluginAsync<FastifySessionsOptions> = fp(
     fastify.addHook('onRoute', (route: RouteOptions) => {
       route.handler = hooks.wrapHandler(route.handler);
     });
+    if (http.dbsc !== null) {
+      // DBSC's endpoints are answered by the preHandler above; these routes only make their paths exist.
+      const answered = async (_request: FastifyRequest, reply: FastifyReply) => reply;
+      fastify.post(http.dbsc.registrationPath, answered);
+      fastify.post(http.dbsc.refreshPath, answered);
+    }
   },
   { fastify: '5.x', name: 'latchkey' },
 );

@@ -33,7 +33,7 @@ import { BoundCookies } from './bound-cookie.js';
 import { CHALLENGE_SHAPE, mintChallenge } from './challenges.js';
 import { challengeHeader, readProofHeader, readSessionIdHeader, registrationHeader } from './headers.js';
 import { sessionInstructions, terminationInstructions, type InstructionsConfig } from './instructions.js';
-import { dbscConfig, originOf } from './options.js';
+import { dbscConfig, originOf, type DbscConfig } from './options.js';
 import { verifyRefreshProof, verifyRegistrationProof } from './proof.js';
 import type {
   BoundCookieResult,
@@ -108,7 +108,11 @@ const JSON_TYPE: HeaderLine = ['content-type', 'application/json'];
  * ```
  */
 export function createDbsc(options: DbscOptions): Dbsc {
-  const c = dbscConfig(options);
+  return dbscFrom(dbscConfig(options));
+}
+
+/** @internal the protocol core over a configuration already validated (the HTTP layer's `dbsc` option) */
+export function dbscFrom(c: DbscConfig): Dbsc {
   const { challenges, algorithms, clock, keys } = c;
   const cookies = new BoundCookies(keys, c.cookie, c.cookieTtlMs, clock);
   const instructions: Omit<InstructionsConfig, 'origin'> = {
