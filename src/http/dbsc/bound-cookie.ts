@@ -15,6 +15,13 @@
  * not verify is refused (fail closed); the value never says which part
  * failed to anyone but the caller.
  *
+ * A browser sends one value on every request until its next refresh
+ * (minutes): values already verified are remembered, with the session and
+ * key they verified for, in a bounded map, so that the HMAC runs once per
+ * value rather than once per request. Only values whose MAC verified are
+ * remembered, and a remembered value is still checked against the
+ * request's session, key and the clock.
+ *
  * @module
  * @internal
  */
@@ -33,6 +40,14 @@ const MISSING: BoundCookieResult = Object.freeze({ ok: false, reason: 'missing' 
 const MALFORMED: BoundCookieResult = Object.freeze({ ok: false, reason: 'malformed' });
 const FORGED: BoundCookieResult = Object.freeze({ ok: false, reason: 'forged' });
 const EXPIRED: BoundCookieResult = Object.freeze({ ok: false, reason: 'expired' });
+/** Verified values remembered: a few hundred KiB at most, about one per active bound session. */
+const REMEMBERED = 10_000;
+
+interface Verified {
+  readonly id: string;
+  readonly jkt: string;
+  readonly expiresAt: number;
+}
 
 /** A minted bound cookie. */
 export interface MintedBoundCookie {
@@ -49,6 +64,7 @@ export class BoundCookies {
   readonly #cookie: CookieConfig;
   readonly #ttlSeconds: number;
   readonly #clock: Clock;
+  readonly #verified = new Map<string, Verified>();
   /** The `attributes` of the session instructions' credential: exactly those of every `Set-Cookie`. */
   readonly attributes: string;
 
@@ -83,6 +99,11 @@ export class BoundCookies {
   /** Checks a bound cookie's value for the DBSC session `id` bound to `jkt`. Never throws. */
   check(value: string | null | undefined, id: string, jkt: string): BoundCookieResult {
     if (value === null || value === undefined || value === '') return MISSING;
+    const known = this.#verified.get(value);
+    if (known !== undefined) {
+      if (known.id !== id || known.jkt !== jkt) return FORGED;
+      return known.expiresAt > this.#clock.now() ? { ok: true, expiresAt: known.expiresAt } : EXPIRED;
+    }
     if (!VALUE_SHAPE.test(value)) return MALFORMED;
     const bytes = Buffer.from(value, 'base64url');
     if (bytes.length !== HEAD + MAC_BYTES || bytes[0] !== VERSION) return MALFORMED;
@@ -92,7 +113,11 @@ export class BoundCookies {
     for (const key of this.#keys) genuine = timingSafeEqual(this.#mac(key, id, jkt, head), presented) || genuine;
     if (!genuine) return FORGED;
     const expiresAt = bytes.readUInt32BE(1) * 1000;
-    return expiresAt > this.#clock.now() ? { ok: true, expiresAt } : EXPIRED;
+    if (expiresAt <= this.#clock.now()) return EXPIRED;
+    // The oldest remembered value goes first: a Map iterates in insertion order.
+    if (this.#verified.size >= REMEMBERED) this.#verified.delete(this.#verified.keys().next().value as string);
+    this.#verified.set(value, { id, jkt, expiresAt });
+    return { ok: true, expiresAt };
   }
 
   /** The `Set-Cookie` value that makes the browser drop the bound cookie. */

@@ -52,6 +52,18 @@ describe('the bound cookie', () => {
     );
   });
 
+  it('still refuses a value it verified before for another DBSC session or key, and once expired', () => {
+    const { clock, d } = dbsc();
+    const value = valueOf(d.boundCookie(binding(JKT)));
+    expect(d.checkBoundCookie(cookie(value), binding(JKT)).ok).toBe(true);
+    // Remembered as verified, for this session and key only.
+    expect(d.checkBoundCookie(cookie(value), binding(JKT, 'id-2'))).toEqual({ ok: false, reason: 'forged' });
+    expect(d.checkBoundCookie(cookie(value), binding('B'.repeat(43)))).toEqual({ ok: false, reason: 'forged' });
+    expect(d.checkBoundCookie(cookie(value), binding(JKT)).ok).toBe(true);
+    clock.advance('10m');
+    expect(d.checkBoundCookie(cookie(value), binding(JKT))).toEqual({ ok: false, reason: 'expired' });
+  });
+
   it('refuses made-up and malformed values without throwing', () => {
     const { d } = dbsc();
     const session = binding(JKT);
