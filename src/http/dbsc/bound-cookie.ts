@@ -40,8 +40,8 @@ const MISSING: BoundCookieResult = Object.freeze({ ok: false, reason: 'missing' 
 const MALFORMED: BoundCookieResult = Object.freeze({ ok: false, reason: 'malformed' });
 const FORGED: BoundCookieResult = Object.freeze({ ok: false, reason: 'forged' });
 const EXPIRED: BoundCookieResult = Object.freeze({ ok: false, reason: 'expired' });
-/** Verified values remembered: a few hundred KiB at most, about one per active bound session. */
-const REMEMBERED = 10_000;
+/** Verified values remembered per generation (two generations are kept): a few MiB at most, about one per active bound session. */
+const GENERATION = 10_000;
 
 interface Verified {
   readonly id: string;
@@ -64,7 +64,10 @@ export class BoundCookies {
   readonly #cookie: CookieConfig;
   readonly #ttlSeconds: number;
   readonly #clock: Clock;
-  readonly #verified = new Map<string, Verified>();
+  // Two generations: when the newer fills up it becomes the older, and the older is dropped whole. No
+  // per-entry eviction (deleting a Map's oldest entries one by one leaves holes its iteration walks).
+  #recent = new Map<string, Verified>();
+  #older = new Map<string, Verified>();
   /** The `attributes` of the session instructions' credential: exactly those of every `Set-Cookie`. */
   readonly attributes: string;
 
@@ -99,7 +102,7 @@ export class BoundCookies {
   /** Checks a bound cookie's value for the DBSC session `id` bound to `jkt`. Never throws. */
   check(value: string | null | undefined, id: string, jkt: string): BoundCookieResult {
     if (value === null || value === undefined || value === '') return MISSING;
-    const known = this.#verified.get(value);
+    const known = this.#recent.get(value) ?? this.#older.get(value);
     if (known !== undefined) {
       if (known.id !== id || known.jkt !== jkt) return FORGED;
       return known.expiresAt > this.#clock.now() ? { ok: true, expiresAt: known.expiresAt } : EXPIRED;
@@ -114,9 +117,11 @@ export class BoundCookies {
     if (!genuine) return FORGED;
     const expiresAt = bytes.readUInt32BE(1) * 1000;
     if (expiresAt <= this.#clock.now()) return EXPIRED;
-    // The oldest remembered value goes first: a Map iterates in insertion order.
-    if (this.#verified.size >= REMEMBERED) this.#verified.delete(this.#verified.keys().next().value as string);
-    this.#verified.set(value, { id, jkt, expiresAt });
+    if (this.#recent.size >= GENERATION) {
+      this.#older = this.#recent;
+      this.#recent = new Map();
+    }
+    this.#recent.set(value, { id, jkt, expiresAt });
     return { ok: true, expiresAt };
   }
 
