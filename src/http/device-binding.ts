@@ -33,7 +33,7 @@ import { dbscFrom, storeChallengeStore, type Dbsc } from './dbsc/index.js';
 import { dbscConfig } from './dbsc/options.js';
 import type { DbscAnswer, DbscBinding, DbscOptions, DbscSession } from './dbsc/types.js';
 import type { HttpRequest } from './request.js';
-import type { HeaderLine, RequestSession } from './request-session.js';
+import type { HeaderLine, RequestSession, SessionDbsc } from './request-session.js';
 
 /**
  * The HTTP layer's `dbsc` option: the protocol core's options, with the
@@ -50,24 +50,18 @@ export type DbscEndpoint = 'register' | 'refresh';
 
 const OPTION_KEYS = ['secret', 'algorithms', 'registrationPath', 'refreshPath', 'cookie', 'scope', 'challengeTtl', 'authorization'];
 
-/** @internal DBSC as the HTTP layer runs it */
-export interface DeviceBinding {
+/**
+ * @internal DBSC as the HTTP layer runs it. `admits()` reads one property
+ * for an unbound session and checks the bound cookie of a bound one (an
+ * HMAC, once per cookie value); never a store read. `registration()` keeps
+ * a one-time challenge in the store.
+ */
+export interface DeviceBinding extends SessionDbsc {
   readonly core: Dbsc;
   readonly registrationPath: string;
   readonly refreshPath: string;
   /** The DBSC endpoint `req` is for, or `null`. */
   endpoint(req: HttpRequest): DbscEndpoint | null;
-  /**
-   * Whether a request may use a session with this data: always for a
-   * session without a device key; for a bound one, only with a valid bound
-   * cookie. One property read for an unbound session, one HMAC for a bound
-   * one; never a store read.
-   */
-  admits(req: HttpRequest, data: SessionData): boolean;
-  /** Whether the session data holds a device key. */
-  isBound(data: SessionData): boolean;
-  /** The `Secure-Session-Registration` line for a sign-in answer (keeps a one-time challenge in the store). */
-  registration(handle: string): Promise<HeaderLine>;
   /** Answers a DBSC endpoint for the request's session (loaded here, without the bound-cookie check). */
   serve(endpoint: DbscEndpoint, req: HttpRequest, session: RequestSession): Promise<HttpAnswer>;
 }
@@ -163,6 +157,8 @@ function wire(core: Dbsc, engine: Sessions, internals: EngineInternals): DeviceB
     isBound: (data) => data[DEVICE_BINDING_KEY] !== undefined,
 
     registration: (handle) => guard(core.registration(handle)),
+
+    clearBoundCookie: () => core.clearBoundCookie(),
 
     async serve(endpoint, req, session) {
       session.exemptFromBoundCookie();

@@ -9,7 +9,7 @@
  */
 import type { Duration } from '../core/duration.js';
 import { InvalidDataError, LatchkeyTypeError } from '../core/errors.js';
-import type { ClientInfo, Session } from '../core/model.js';
+import type { ClientInfo, Session, SessionData } from '../core/model.js';
 import { DEVICE_BINDING_KEY } from '../core/model.js';
 import type { BackendRequest, Current, RefusalReason, SessionBackend } from './backend.js';
 import type { Carrier, CarrierConfig } from './carriers.js';
@@ -19,7 +19,6 @@ import { clearCookieHeader, setCookieHeader } from './cookies.js';
 import { NO_STORE } from './credential-headers.js';
 import { asksForDeadlines, DEADLINES_HEADER, deadlinesLine } from './deadlines.js';
 import type { CsrfConfig } from './csrf.js';
-import type { DeviceBinding } from './device-binding.js';
 import { csrfTokenFor, csrfTokenMatches } from './csrf.js';
 import { HeadersSentError, HttpError } from './errors.js';
 import type { HttpRequest } from './request.js';
@@ -37,7 +36,19 @@ export interface SessionContext {
   /** The adapter's `onError`: changes that could not reach the client and nobody awaits. */
   readonly report: (error: unknown) => void;
   /** DBSC, when the `dbsc` option turned it on. */
-  readonly dbsc: DeviceBinding | null;
+  readonly dbsc: SessionDbsc | null;
+}
+
+/** @internal what a request session uses of DBSC (device-binding.ts) */
+export interface SessionDbsc {
+  /** Whether a request may use a session with this data: a bound one only with a valid bound cookie. */
+  admits(request: HttpRequest, data: SessionData): boolean;
+  /** Whether the session data holds a device key. */
+  isBound(data: SessionData): boolean;
+  /** The registration offer of a sign-in answer. */
+  registration(handle: string): Promise<HeaderLine>;
+  /** The `Set-Cookie` line that drops the bound cookie. */
+  clearBoundCookie(): HeaderLine;
 }
 
 /**
@@ -578,7 +589,7 @@ export class RequestSession {
     if (this.#signedOut) {
       out.push(this.#ctx.clearSiteData);
       // The browser's DBSC session then refreshes, finds the session ended, and is told to end too.
-      if (this.#ctx.dbsc !== null) out.push(this.#ctx.dbsc.core.clearBoundCookie());
+      if (this.#ctx.dbsc !== null) out.push(this.#ctx.dbsc.clearBoundCookie());
     }
     if (this.#extra !== null) out.push(...this.#extra);
     if (this.#loaded && this.#asksDeadlines()) {
