@@ -20,7 +20,13 @@ export type SecurityEventKind =
   | 'revoked-all'
   | 'session-limit'
   | 'bound-proof-failed'
-  | 'device-bound';
+  | 'device-bound'
+  // The dashboard's audit trail: who (in the detail), what, when, from where (ip).
+  | 'admin-sign-in'
+  | 'admin-sign-in-failed'
+  | 'admin-sign-out'
+  | 'admin-revoke'
+  | 'admin-revoke-all';
 
 /** One entry of the feed. */
 export interface SecurityEvent {
