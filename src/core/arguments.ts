@@ -10,7 +10,13 @@
 import { describe } from './duration.js';
 import { ConfigError, InvalidDataError, LatchkeyTypeError } from './errors.js';
 import type { SessionData } from './model.js';
-import type { DataPatch } from './store.js';
+
+/**
+ * A data patch as `Store.patch` takes it: store.ts's `DataPatch`, restated
+ * (the same shape) so that this leaf module imports nothing from store.ts,
+ * which imports it.
+ */
+type DataPatch = { readonly set?: Readonly<Record<string, unknown>> | undefined; readonly unset?: readonly string[] | undefined };
 
 /** Longest user id, in characters. */
 export const MAX_USER_ID = 256;
