@@ -128,6 +128,8 @@ export class RequestSession {
   #boundExempt = false;
   /** Header lines of this response beyond the session's cookies (a DBSC registration offer). */
   #extra: HeaderLine[] | null = null;
+  /** `Set-Cookie` values a migrator asked for (old session cookies cleared), or `null`. */
+  #migrationCookies: readonly string[] | null = null;
 
   /**
    * @internal created by the HTTP layer, never by applications. Takes the
@@ -197,6 +199,23 @@ export class RequestSession {
   /** @internal a DBSC endpoint's request: its session loads without the bound-cookie check. */
   exemptFromBoundCookie(): void {
     this.#boundExempt = true;
+  }
+
+  /**
+   * @internal the HTTP layer's migration hook, before anything else uses the
+   * session: the stateful session a migrator handed the request's old
+   * session over to (its cookie is set on this answer), or none, and the
+   * `Set-Cookie` values the migrator asks for (the old cookies cleared).
+   */
+  adopt(adopted: { readonly token: string; readonly session: Session } | null, setCookies: readonly string[]): void {
+    if (adopted !== null) {
+      this.#current = { session: adopted.session, secret: adopted.token, token: adopted.token };
+      this.#issued = true;
+    }
+    if (setCookies.length > 0) this.#migrationCookies = setCookies;
+    this.#loaded = true;
+    this.#loading = Promise.resolve(this);
+    if (adopted !== null || setCookies.length > 0) this.#markDirty();
   }
 
   /** Whether `load()` has completed. */
@@ -583,6 +602,7 @@ export class RequestSession {
         } else if (this.#clear) out.push(['set-cookie', clearCookieHeader({ ...cookie, name: csrf.cookieName }, false)]);
       }
     }
+    if (this.#migrationCookies !== null) for (const line of this.#migrationCookies) out.push(['set-cookie', line]);
     if (writer === 'url' || writer === 'form') out.push(...LEAKY_CARRIER_HEADERS);
     // A cached copy of a response that sets a cookie or hands out a token (session.token) would give it to the next reader.
     else if (out.length > 0 || this.#issued || this.#clear || this.#signedOut) out.push(...NO_STORE);

@@ -136,19 +136,24 @@ export function createHistory(options: HistoryOptions): History {
     const at = now();
     // What the minute that just ended counted goes under its own key (the counts of a tick count where they fell).
     const ended = collect(at);
-    // The census is read before any write starts: a store that fails it then leaves no write in flight
-    // without a handler (an unhandled rejection).
-    const census = sampled !== minute && store.census !== undefined ? await store.census(at, '', 1) : null;
     const writes: Array<Promise<unknown>> = [];
     for (const e of [...ended, { minute, counts: inMinute }]) {
       writes.push(store.kv.set(`stats.m.${floor(e.minute, HOUR)}`, `${e.minute}:${instance}`, { value: minuteValue(e.counts), expiresAt: e.minute + 2 * HOUR }, at));
     }
     writes.push(store.kv.set('stats.d', `${day}:${instance}`, { value: JSON.stringify({ d: inDay.newDevices, c: inDay.created }), expiresAt: day + 15 * DAY }, at));
-    if (census !== null) {
-      writes.push(store.kv.set('stats.live', String(minute), { value: String(census.sessions), expiresAt: minute + 2 * HOUR }, at));
-      sampled = minute;
+    const census = store.census?.bind(store);
+    if (sampled !== minute && census !== undefined) {
+      const m = minute;
+      writes.push(
+        census(at, '', 1).then(async (c) => {
+          await store.kv.set('stats.live', String(m), { value: String(c.sessions), expiresAt: m + 2 * HOUR }, at);
+          sampled = m;
+        }),
+      );
     }
-    await Promise.all(writes);
+    // Every write settles before the flush answers, so none is left to reject unheard.
+    const failed = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   }
 
   function flush(): Promise<void> {
