@@ -20,6 +20,8 @@ export type {
 } from './core/sessions.js';
 export type { ClientInfo, ClientRecord, Device, DeviceSession, RecordStatus, Session, SessionData, SessionRecord } from './core/model.js';
 export type { SessionDataInput, SessionDataKey, SessionDataTypes, SessionDataValue } from './core/session-data.js';
+export { DEVICE_BINDING_KEY } from './core/model.js';
+export type { BoundProofFailedEvent, BoundProofFailure, DeviceBoundEvent } from './core/bound-events.js';
 export type {
   DataPatch,
   Invalidation,

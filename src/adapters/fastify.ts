@@ -8,6 +8,7 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
+import { ConfigError } from '../core/errors.js';
 import { fastifyRequest, fastifySessionHooks, sendFastifyError, sendFastifyTokenResult, urlencodedFields } from '../http/fastify.js';
 import type { HttpSessionsOptions } from '../http/http-sessions.js';
 import { createHttpSessions } from '../http/http-sessions.js';
@@ -56,7 +57,8 @@ const URLENCODED = 'application/x-www-form-urlencoded';
  */
 export const latchkey: FastifyPluginAsync<FastifySessionsOptions> = fp(
   async function latchkey(fastify: FastifyInstance, options: FastifySessionsOptions) {
-    const hooks = fastifySessionHooks(createHttpSessions(options));
+    const http = createHttpSessions(options);
+    const hooks = fastifySessionHooks(http);
     fastify.decorateRequest('session', null as unknown as RequestSession);
     if (!fastify.hasContentTypeParser(URLENCODED)) {
       fastify.addContentTypeParser(URLENCODED, { parseAs: 'string', bodyLimit: MAX_FORM_BYTES }, (_req, body, done) => done(null, urlencodedFields(body as string)));
@@ -66,9 +68,25 @@ export const latchkey: FastifyPluginAsync<FastifySessionsOptions> = fp(
     fastify.addHook('onRoute', (route: RouteOptions) => {
       route.handler = hooks.wrapHandler(route.handler);
     });
+    if (http.dbsc !== null) {
+      // DBSC's endpoints are answered by the preHandler above; these routes only make their paths exist.
+      const answered = async (_request: FastifyRequest, reply: FastifyReply) => reply;
+      fastify.post(routeUnder(fastify.prefix, http.dbsc.registrationPath), answered);
+      fastify.post(routeUnder(fastify.prefix, http.dbsc.refreshPath), answered);
+    }
   },
   { fastify: '5.x', name: 'latchkey' },
 );
+
+/**
+ * A DBSC path (a full request path, as browsers send it) as a route of the
+ * scope the plugin is registered in, whose routes Fastify prefixes.
+ */
+function routeUnder(prefix: string, path: string): string {
+  if (prefix === '') return path;
+  if (!path.startsWith(`${prefix}/`)) throw new ConfigError(`dbsc paths must lie under the plugin's prefix ${prefix}: ${path} is outside it`);
+  return path.slice(prefix.length);
+}
 
 /**
  * Token mode: a `preHandler` that verifies the access token (`Authorization:

@@ -12,6 +12,7 @@
  */
 import type { Clock } from './clock.js';
 import type { GivenCreateInput } from './engine/create.js';
+import type { SessionEvents } from './events.js';
 import type { Session, SessionRecord } from './model.js';
 import type { Store } from './store.js';
 
@@ -31,6 +32,8 @@ export interface EngineInternals {
    * closed.
    */
   readRecord(handle: string): Promise<SessionRecord | null>;
+  /** Emits an event on the engine (the HTTP layer's DBSC events), to the application's listeners. */
+  emit<K extends keyof SessionEvents>(name: K, event: SessionEvents[K]): void;
   /**
    * `latchkey/migrate`'s hand-over: creates a session under a token the
    * server derived (`given`), or resolves `null` when its handle is taken

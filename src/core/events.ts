@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { BoundProofFailedEvent, DeviceBoundEvent } from './bound-events.js';
 import type { ClientRecord } from './model.js';
 
 /** Every event the engine emits, by name. */
@@ -27,6 +28,8 @@ export interface SessionEvents {
   'new-device': { readonly handle: string; readonly userId: string; readonly client: ClientRecord; readonly at: number };
   anomaly: AnomalyEvent;
   'invalid-token': InvalidTokenEvent;
+  /** A browser session registered a device key (DBSC): from now on it needs its short-lived bound cookie. */
+  'device-bound': DeviceBoundEvent;
 }
 
 /**
@@ -74,7 +77,8 @@ export type AnomalyEvent =
       /** Invalid tokens from this client in the current window. */
       readonly count: number;
       readonly at: number;
-    };
+    }
+  | BoundProofFailedEvent;
 
 /** A listener for one event. */
 export type Listener<K extends keyof SessionEvents> = (event: SessionEvents[K]) => void;

@@ -112,7 +112,20 @@ export interface DeviceSession {
   readonly ip: string | null;
   readonly userAgent: string | null;
   readonly device: Device;
+  /**
+   * Whether the session is device-bound: its browser registered a key
+   * (DBSC), so the session cookie alone no longer signs anyone in.
+   */
+  readonly deviceBound: boolean;
 }
+
+/**
+ * The session data key that holds a session's device binding (DBSC): the
+ * registered public key, kept with the record so that it survives rotation
+ * and ends with the session. Reserved: `set()`/`unset()` of the HTTP layer
+ * refuse it.
+ */
+export const DEVICE_BINDING_KEY = '__latchkey_dbsc';
 
 /** @internal */
 export function toSession(r: SessionRecord): Session {

@@ -93,6 +93,7 @@ export function createSessions(options: SessionsOptions): Sessions {
     storeTimeoutMs: e.config.storeTimeoutMs,
     readRecord: (handle) => e.gate.call(() => e.store.get(handle)),
     createAs: (input, given) => createAs(e, input, given),
+    emit: (name, event) => e.events.emit(name, event),
   });
   return api;
 }

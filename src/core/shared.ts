@@ -66,7 +66,7 @@ export const EVENT_RING_CAPACITY = 200;
  * ```
  */
 export function eventRing(kind: string): 'alerts' | 'devices' | 'invalid' {
-  return kind === 'new-device' ? 'devices' : kind === 'invalid-token' ? 'invalid' : 'alerts';
+  return kind === 'new-device' || kind === 'device-bound' ? 'devices' : kind === 'invalid-token' ? 'invalid' : 'alerts';
 }
 
 /**

@@ -21,8 +21,12 @@ import { clearCookieHeader, readCookie, setCookieHeader } from './cookies.js';
 import { storeUnavailable } from './errors.js';
 import type { HttpRequest } from './request.js';
 
-/** Why a presented session was refused, in either mode. */
-export type RefusalReason = InvalidReason | OpenFailure;
+/**
+ * Why a presented session was refused, in either mode. `'bound-cookie-invalid'`:
+ * the session is device-bound (DBSC) and the request lacks a valid bound
+ * cookie; its cookie is kept, since the browser with the key refreshes.
+ */
+export type RefusalReason = InvalidReason | OpenFailure | 'bound-cookie-invalid';
 
 /** @internal the session of a request, as a backend hands it out */
 export interface Current {

@@ -10,7 +10,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { toHttpError, type HttpError } from './errors.js';
 import { finishRequest, type Responder } from './exchange.js';
-import type { BeginResult, HttpSessions } from './http-sessions.js';
+import type { BeginResult, HttpAnswer, HttpSessions } from './http-sessions.js';
 import type { HttpRequest } from './request.js';
 import type { RequestSession } from './request-session.js';
 import type { TokenEndpointResult } from './tokens.js';
@@ -105,6 +105,15 @@ export function sendFastifyError<R extends FastifyReplyLike>(reply: R, err: Http
   return reply;
 }
 
+/** @internal sends an answer the HTTP layer made by itself (a DBSC endpoint's) */
+export function sendFastifyAnswer<R extends FastifyReplyLike>(reply: R, answer: HttpAnswer): R {
+  reply.code(answer.status);
+  // Fastify appends repeated set-cookie lines and replaces other headers.
+  for (const [name, value] of answer.headers) reply.header(name, value);
+  reply.send(answer.body ?? undefined);
+  return reply;
+}
+
 /** @internal answers a token endpoint's result (refresh, logout): its JSON answer, or its error */
 export function sendFastifyTokenResult<R extends FastifyReplyLike>(reply: R, r: TokenEndpointResult): R {
   if (!r.ok) return sendFastifyError(reply, r.error);
@@ -151,7 +160,8 @@ export function fastifySessionHooks(http: HttpSessions): FastifySessionHooks {
   const started = (begun: BeginResult, request: FastifyRequestLike, reply: FastifyReplyLike, done: HookDone): void => {
     if (!begun.ok) {
       // Answered here: the route never runs (a callback hook that answers does not call done).
-      sendFastifyError(reply, begun.error);
+      if (begun.error === null) sendFastifyAnswer(reply, begun.answer);
+      else sendFastifyError(reply, begun.error);
       return;
     }
     request.session = begun.session;

@@ -6,7 +6,7 @@
  */
 import { toHttpError, type HttpError } from './errors.js';
 import { finishRequest, type Responder } from './exchange.js';
-import type { HttpSessions } from './http-sessions.js';
+import type { HttpAnswer, HttpSessions } from './http-sessions.js';
 import type { HttpRequest } from './request.js';
 import type { HeaderLine, RequestSession } from './request-session.js';
 import type { TokenEndpointResult, TokenResponse } from './tokens.js';
@@ -209,7 +209,7 @@ export async function serveFetch<A, B>(
   const begin = http.begin(request);
   // Synchronous unless a form body had to be read: no extra turn for the common case.
   const begun = begin instanceof Promise ? await begin : begin;
-  if (!begun.ok) return errorResponse(begun.error);
+  if (!begun.ok) return begun.error === null ? answerResponse(begun.answer) : errorResponse(begun.error);
   const session = begun.session;
   let res: Response;
   try {
@@ -219,6 +219,20 @@ export async function serveFetch<A, B>(
     res = thrownResponse(err);
   }
   return finishRequest(session, undefined, res, fetchResponder, http.reportError);
+}
+
+/**
+ * The `Response` of an answer the HTTP layer made by itself (a DBSC endpoint's).
+ *
+ * @example
+ * ```ts
+ * if (!begun.ok) return begun.error === null ? answerResponse(begun.answer) : errorResponse(begun.error);
+ * ```
+ */
+export function answerResponse(answer: HttpAnswer): Response {
+  const headers = new Headers();
+  add(headers, answer.headers);
+  return new Response(answer.body, { status: answer.status, headers });
 }
 
 /**

@@ -21,6 +21,8 @@ import type { ClearSiteDataOptions } from './credential-headers.js';
 import { clearSiteDataLine } from './credential-headers.js';
 import type { CsrfOptions } from './csrf.js';
 import { checkOrigin, csrfConfig, csrfTokenMatches, isSafeMethod } from './csrf.js';
+import type { DbscEndpoint, DeviceBinding, HttpAnswer, HttpDbscOptions } from './device-binding.js';
+import { deviceBinding } from './device-binding.js';
 import { HttpError, throttled, toHttpError } from './errors.js';
 import type { SessionMigrator } from './migration.js';
 import { migrationsConfig } from './migration.js';
@@ -30,6 +32,7 @@ import { RequestSession } from './request-session.js';
 
 export type { HttpRequest } from './request.js';
 export type { OnDirty } from './request-session.js';
+export type { HttpAnswer, HttpDbscOptions } from './device-binding.js';
 
 /** Options shared by every adapter. Exactly one of `sessions` and `sealed` is required. */
 export interface HttpSessionsOptions extends CarrierOptions, TrustProxyOptions {
@@ -63,6 +66,22 @@ export interface HttpSessionsOptions extends CarrierOptions, TrustProxyOptions {
    */
   development?: boolean;
   /**
+   * Device Bound Session Credentials (DBSC, W3C draft): a browser that
+   * supports it keeps a key for the session in hardware, and the session
+   * then needs, beside its cookie, a short-lived bound cookie the browser
+   * can only renew by signing a challenge with that key. A copied cookie
+   * jar is worth the bound cookie's minutes, not the session. Sign-ins offer
+   * registration (`Secure-Session-Registration`); `POST registrationPath`
+   * and `POST refreshPath` are answered by latchkey before your routes.
+   * Stateful mode only. See docs/device-bound.md.
+   * @default off
+   * @example
+   * ```ts
+   * latchkey({ sessions, dbsc: { secret: process.env.DBSC_SECRET! } })
+   * ```
+   */
+  dbsc?: HttpDbscOptions | false;
+  /**
    * Called with errors latchkey cannot answer itself or that nobody awaits:
    * the cause of a failed end-of-request save (answered 500
    * `session-not-saved`), a session change that could not reach the client
@@ -86,8 +105,15 @@ export interface HttpSessionsOptions extends CarrierOptions, TrustProxyOptions {
   migrate?: readonly SessionMigrator[];
 }
 
-/** What {@link HttpSessions.begin} decided. */
-export type BeginResult = { readonly ok: true; readonly session: RequestSession } | { readonly ok: false; readonly error: HttpError };
+/**
+ * What {@link HttpSessions.begin} decided: go on with the session, answer
+ * the refusal `error`, or (a DBSC endpoint, with the `dbsc` option) send
+ * `answer`, which the HTTP layer made by itself: `error` is then `null`.
+ */
+export type BeginResult =
+  | { readonly ok: true; readonly session: RequestSession }
+  | { readonly ok: false; readonly error: HttpError; readonly answer?: undefined }
+  | { readonly ok: false; readonly error: null; readonly answer: HttpAnswer };
 
 /** The neutral HTTP layer returned by {@link createHttpSessions}. */
 export interface HttpSessions {
@@ -107,6 +133,8 @@ export interface HttpSessions {
   readonly sealed: SealedSessions | null;
   /** The configured `onError`. */
   readonly reportError: (error: unknown) => void;
+  /** The DBSC endpoints' paths when the `dbsc` option is on, else `null` (Fastify routes them). */
+  readonly dbsc: { readonly registrationPath: string; readonly refreshPath: string } | null;
 }
 
 /**
@@ -123,6 +151,7 @@ const HTTP_OPTIONS = [
   'csrf',
   'development',
   'onError',
+  'dbsc',
   'migrate',
   'carriers',
   'urlParameter',
@@ -190,12 +219,34 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
   const migrations = migrationsConfig(options.migrate, { stateful: sealed === null, cookieCarrier: carriers.cookie, cookieName: cookie.name });
   const onError = options.onError ?? ((error: unknown) => console.error('latchkey:', error));
   if (typeof onError !== 'function') throw new ConfigError('onError must be a function');
-  const ctx: SessionContext = { backend, cookie, carriers, csrf, clearSiteData, report: onError, resolveIp };
+  const dbsc = deviceBinding(options.dbsc, engine, sealed !== null);
+  if (dbsc !== null && !carriers.cookie) throw new ConfigError("dbsc binds cookie sessions: keep 'cookie' among carriers, or remove dbsc");
+  const ctx: SessionContext = { backend, cookie, carriers, csrf, clearSiteData, report: onError, resolveIp, dbsc };
   // Sealed mode: the CSRF token comes from a secret inside the sealed session, so the session is opened first.
   const csrfAfterLoad = sealed !== null;
   const syncCarriers = carriers.order.filter((c) => c !== 'form');
 
   function begin(req: HttpRequest, onDirty?: OnDirty): BeginResult | Promise<BeginResult> {
+    const endpoint = dbsc === null ? null : dbsc.endpoint(req);
+    return endpoint === null ? beginRequest(req, onDirty) : serveDbsc(dbsc as DeviceBinding, endpoint, req);
+  }
+
+  /** A DBSC endpoint: answered here, after the same CSRF and throttle checks as any request; no route runs. */
+  async function serveDbsc(d: DeviceBinding, endpoint: DbscEndpoint, req: HttpRequest): Promise<BeginResult> {
+    // No onDirty: nothing holds the adapter's response, the answer carries the session's headers itself.
+    const started = beginRequest(req, undefined);
+    const begun = started instanceof Promise ? await started : started;
+    if (!begun.ok) return begun;
+    try {
+      return { ok: false, error: null, answer: await d.serve(endpoint, req, begun.session) };
+    } catch (err) {
+      const known = toHttpError(err);
+      if (known === null) throw err;
+      return refuse(known);
+    }
+  }
+
+  function beginRequest(req: HttpRequest, onDirty?: OnDirty): BeginResult | Promise<BeginResult> {
     let token: string | null = null;
     let carrier: Carrier | null = null;
     for (const c of syncCarriers) {
@@ -318,7 +369,13 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     else console.warn(`latchkey: ${warning.message}`);
   }
   // begin() hands onDirty back the request it was given, so OnDirty<R> holds for the caller's R.
-  return { begin: begin as HttpSessions['begin'], sessions: engine, sealed, reportError: onError };
+  return {
+    begin: begin as HttpSessions['begin'],
+    sessions: engine,
+    sealed,
+    reportError: onError,
+    dbsc: dbsc === null ? null : { registrationPath: dbsc.registrationPath, refreshPath: dbsc.refreshPath },
+  };
 }
 
 function refuse(error: HttpError): BeginResult {

@@ -7,7 +7,26 @@
  * @module
  */
 export { createHttpSessions } from './http-sessions.js';
-export type { BeginResult, HttpRequest, HttpSessions, HttpSessionsOptions, OnDirty } from './http-sessions.js';
+export type { BeginResult, HttpAnswer, HttpDbscOptions, HttpRequest, HttpSessions, HttpSessionsOptions, OnDirty } from './http-sessions.js';
+export { createDbsc, DBSC_CHALLENGE_NAMESPACE, memoryChallengeStore, storeChallengeStore } from './dbsc/index.js';
+export type {
+  BoundCookieResult,
+  Dbsc,
+  DbscAlgorithm,
+  DbscAnswer,
+  DbscBinding,
+  DbscChallengeStore,
+  DbscContext,
+  DbscCookieOptions,
+  DbscOptions,
+  DbscRefreshResult,
+  DbscRegistrationResult,
+  DbscScopeOptions,
+  DbscSession,
+  MemoryChallengeStore,
+  MemoryChallengeStoreOptions,
+  StoreChallengeStoreOptions,
+} from './dbsc/index.js';
 export { RequestSession } from './request-session.js';
 export type { HeaderLine, LoginOptions, SessionRotateOptions } from './request-session.js';
 export { HeadersSentError, HttpError, retryAfter, STORE_RETRY_AFTER_SECONDS, storeUnavailable, throttled, toHttpError } from './errors.js';
@@ -25,7 +44,7 @@ export { checkOrigin, csrfTokenFor, csrfTokenMatches, isSafeMethod } from './csr
 export type { CsrfOptions, OriginVerdict } from './csrf.js';
 export { parseForwarded, parseXForwardedFor } from './client.js';
 export type { ProxyHeader, TrustProxyOptions } from './client.js';
-export { applyNodeHeaders, commitBeforeResponse, nodeRequest, nodeResponder, sendNodeError, sendNodeFailure, sendNodeJson } from './node.js';
-export { errorResponse, fetchRequest, fetchResponder, jsonResponse, withHeaders } from './fetch.js';
+export { applyNodeHeaders, commitBeforeResponse, nodeRequest, nodeResponder, sendNodeAnswer, sendNodeError, sendNodeFailure, sendNodeJson } from './node.js';
+export { answerResponse, errorResponse, fetchRequest, fetchResponder, jsonResponse, withHeaders } from './fetch.js';
 export { asTokenTransport, createTokenTransport } from './tokens.js';
 export type { TokenEndpointResult, TokenGuardOptions, TokenGuardResult, TokenResponse, TokenTransport, TokenTransportOptions } from './tokens.js';

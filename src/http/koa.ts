@@ -21,6 +21,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toHttpError, type HttpError } from './errors.js';
 import type { BeginResult, HttpSessions } from './http-sessions.js';
+import type { HttpAnswer } from './device-binding.js';
 import { commitBeforeResponse, holdResponse } from './node.js';
 import { NodeRequestView, type ParsedBodyHolder } from './node-request.js';
 import type { HttpRequest } from './request.js';
@@ -69,6 +70,16 @@ export function sendKoaError(ctx: KoaContextLike, err: HttpError): void {
   ctx.body = JSON.stringify(err.body());
 }
 
+/** @internal Answers what the HTTP layer answered by itself (DBSC registration and refresh) through `ctx`. */
+export function sendKoaAnswer(ctx: KoaContextLike, answer: HttpAnswer): void {
+  ctx.status = answer.status;
+  for (const [name, value] of answer.headers) {
+    if (name === 'set-cookie') ctx.append(name, value);
+    else ctx.set(name, value);
+  }
+  ctx.body = answer.body ?? '';
+}
+
 /** @internal Answers a JSON body with its status and header lines (a token endpoint's {@link TokenResponse}) through `ctx`. */
 export function sendKoaJson(ctx: KoaContextLike, answer: TokenResponse): void {
   ctx.status = answer.status;
@@ -115,7 +126,8 @@ function started<C extends KoaContextLike>(
   report: (err: unknown) => void,
 ): Promise<void> {
   if (!begun.ok) {
-    sendKoaError(ctx, begun.error);
+    if (begun.error === null) sendKoaAnswer(ctx, begun.answer);
+    else sendKoaError(ctx, begun.error);
     return DONE;
   }
   const session = begun.session;

@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpError } from './errors.js';
 import { toHttpError } from './errors.js';
 import { finishRequest, type Responder } from './exchange.js';
-import type { BeginResult, HttpSessions } from './http-sessions.js';
+import type { BeginResult, HttpAnswer, HttpSessions } from './http-sessions.js';
 import { NodeRequestView } from './node-request.js';
 import type { HeaderLine, RequestSession } from './request-session.js';
 import type { TokenEndpointResult, TokenResponse } from './tokens.js';
@@ -51,6 +51,20 @@ export function sendNodeJson(res: ServerResponse, answer: TokenResponse): void {
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('content-length', Buffer.byteLength(body));
   res.end(body);
+}
+
+/**
+ * Sends an answer the HTTP layer made by itself (a DBSC endpoint's).
+ *
+ * @example
+ * ```ts
+ * if (!begun.ok) return begun.error === null ? sendNodeAnswer(res, begun.answer) : sendNodeError(res, begun.error);
+ * ```
+ */
+export function sendNodeAnswer(res: ServerResponse, answer: HttpAnswer): void {
+  res.statusCode = answer.status;
+  applyNodeHeaders(res, answer.headers);
+  res.end(answer.body ?? undefined);
 }
 
 /**
@@ -278,7 +292,7 @@ function started<Q extends IncomingMessage, S extends ServerResponse, A>(
   go: (session: RequestSession, req: Q, res: S, arg: A) => void,
   report: (err: unknown) => void,
 ): void {
-  if (!begun.ok) return sendNodeError(res, begun.error);
+  if (!begun.ok) return begun.error === null ? sendNodeAnswer(res, begun.answer) : sendNodeError(res, begun.error);
   const session = begun.session;
   // Already something to write (a token from the URL or a form, a change while begin() loaded the session).
   if (session.dirty) commitBeforeResponse(res, session, report);

@@ -9,7 +9,8 @@
  */
 import type { Duration } from '../core/duration.js';
 import { InvalidDataError, LatchkeyTypeError } from '../core/errors.js';
-import type { ClientInfo, Session } from '../core/model.js';
+import type { ClientInfo, Session, SessionData } from '../core/model.js';
+import { DEVICE_BINDING_KEY } from '../core/model.js';
 import type { SessionDataKey, SessionDataValue } from '../core/session-data.js';
 import type { BackendRequest, Current, RefusalReason, SessionBackend } from './backend.js';
 import type { Carrier, CarrierConfig } from './carriers.js';
@@ -35,6 +36,20 @@ export interface SessionContext {
   readonly clearSiteData: HeaderLine;
   /** The adapter's `onError`: changes that could not reach the client and nobody awaits. */
   readonly report: (error: unknown) => void;
+  /** DBSC, when the `dbsc` option turned it on. */
+  readonly dbsc: SessionDbsc | null;
+}
+
+/** @internal what a request session uses of DBSC (device-binding.ts) */
+export interface SessionDbsc {
+  /** Whether a request may use a session with this data: a bound one only with a valid bound cookie. */
+  admits(request: HttpRequest, data: SessionData): boolean;
+  /** Whether the session data holds a device key. */
+  isBound(data: SessionData): boolean;
+  /** The registration offer of a sign-in answer. */
+  registration(handle: string): Promise<HeaderLine>;
+  /** The `Set-Cookie` line that drops the bound cookie. */
+  clearBoundCookie(): HeaderLine;
 }
 
 /**
@@ -110,6 +125,10 @@ export class RequestSession {
   #phase = OPEN;
   #set: Map<string, unknown> | null = null;
   #unset: Set<string> | null = null;
+  /** A DBSC endpoint's request: its session loads without the bound-cookie check (it is there to get one). */
+  #boundExempt = false;
+  /** Header lines of this response beyond the session's cookies (a DBSC registration offer). */
+  #extra: HeaderLine[] | null = null;
   /** `Set-Cookie` values a migrator asked for (old session cookies cleared), or `null`. */
   #migrationCookies: readonly string[] | null = null;
 
@@ -153,7 +172,12 @@ export class RequestSession {
         this.#loading = null;
         throw err;
       }
-      if (result.ok) {
+      const dbsc = this.#ctx.dbsc;
+      if (result.ok && dbsc !== null && !this.#boundExempt && !dbsc.admits(this.#request, result.current.session.data)) {
+        // A device-bound session without its bound cookie signs no one in. Its cookie is left alone: the
+        // browser that holds the key refreshes the bound cookie and comes back; a copy elsewhere cannot.
+        this.#invalid = 'bound-cookie-invalid';
+      } else if (result.ok) {
         this.#current = result.current;
         if (result.issue) {
           this.#issued = true;
@@ -171,6 +195,11 @@ export class RequestSession {
     // The answer must carry the deadlines the client asked for: the response goes through responseHeaders().
     if (this.#asksDeadlines()) this.#markDirty();
     return this;
+  }
+
+  /** @internal a DBSC endpoint's request: its session loads without the bound-cookie check. */
+  exemptFromBoundCookie(): void {
+    this.#boundExempt = true;
   }
 
   /**
@@ -358,8 +387,27 @@ export class RequestSession {
     this.#openForChange('login()');
     await this.load();
     const next = await this.#backend().login(this.#current, userId, options.authLevel, this.client);
+    const offer = await this.#registrationOffer(next.session);
     this.#stillOpen('login()');
     this.#issue(next);
+    if (offer !== null) (this.#extra ??= []).push(offer);
+  }
+
+  /**
+   * DBSC's `Secure-Session-Registration` for a sign-in, unless the session
+   * is bound already (a sign-in keeps its key). Best effort: a store that
+   * cannot keep the challenge costs the offer, never the sign-in (the
+   * session stays a plain cookie session).
+   */
+  async #registrationOffer(session: Session): Promise<HeaderLine | null> {
+    const dbsc = this.#ctx.dbsc;
+    if (dbsc === null || dbsc.isBound(session.data)) return null;
+    try {
+      return await dbsc.registration(session.handle);
+    } catch (err) {
+      this.#ctx.report(err);
+      return null;
+    }
   }
 
   /**
@@ -560,7 +608,12 @@ export class RequestSession {
     if (writer === 'url' || writer === 'form') out.push(...LEAKY_CARRIER_HEADERS);
     // A cached copy of a response that sets a cookie or hands out a token (session.token) would give it to the next reader.
     else if (out.length > 0 || this.#issued || this.#clear || this.#signedOut) out.push(...NO_STORE);
-    if (this.#signedOut) out.push(this.#ctx.clearSiteData);
+    if (this.#signedOut) {
+      out.push(this.#ctx.clearSiteData);
+      // The browser's DBSC session then refreshes, finds the session ended, and is told to end too.
+      if (this.#ctx.dbsc !== null) out.push(this.#ctx.dbsc.clearBoundCookie());
+    }
+    if (this.#extra !== null) out.push(...this.#extra);
     if (this.#loaded && this.#asksDeadlines()) {
       // Deadlines go stale: never on a response a cache may keep. By the system clock, as the engine's (its default).
       out.push(deadlinesLine(this.#current?.session ?? null, Date.now()));
@@ -576,7 +629,7 @@ export class RequestSession {
 
   #checkKey(key: string): void {
     checkKey(key);
-    if (key === this.#ctx.backend.reservedKey) throw new LatchkeyTypeError(`the session data key "${key}" is reserved by latchkey`);
+    if (key === this.#ctx.backend.reservedKey || key === DEVICE_BINDING_KEY) throw new LatchkeyTypeError(`the session data key "${key}" is reserved by latchkey`);
   }
 
   #read(): Session | null {

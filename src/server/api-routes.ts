@@ -64,7 +64,7 @@ export const SCHEMAS: Record<string, Schema> = {
   },
   DeviceSession: {
     type: 'object',
-    required: ['handle', 'kind', 'createdAt', 'lastSeenAt', 'authTime', 'expiresAt', 'ip', 'userAgent', 'device'],
+    required: ['handle', 'kind', 'createdAt', 'lastSeenAt', 'authTime', 'expiresAt', 'ip', 'userAgent', 'device', 'deviceBound'],
     properties: {
       handle: { type: 'string' },
       kind: { type: 'string', enum: ['session', 'refresh'], description: '`session`: a session of `/v1/sessions`; `refresh`: a token family of `/v1/tokens`.' },
@@ -75,6 +75,10 @@ export const SCHEMAS: Record<string, Schema> = {
       ip: { type: ['string', 'null'] },
       userAgent: { type: ['string', 'null'] },
       device: { $ref: '#/components/schemas/Device' },
+      deviceBound: {
+        type: 'boolean',
+        description: 'Whether the session is device-bound: its browser registered a key (DBSC), so its cookie alone signs no one in.',
+      },
     },
   },
   TokenPair: {

@@ -91,6 +91,13 @@ export interface DemoOptions {
   freshFor?: Duration;
   /** The deadlines of the single-page section (`/demo/app`). @default { idleTimeout: '2m', absoluteTimeout: '15m', accessTtl: '1m', warnBefore: '1m' } */
   app?: DemoAppOptions;
+  /**
+   * The key of the demo's DBSC bound cookies (32+ bytes, the same on every
+   * instance): with it, a DBSC-capable browser binds its demo session to a
+   * device key, and a copied demo cookie alone signs no one in.
+   * @default off
+   */
+  dbscSecret?: string | Uint8Array;
 }
 
 /** The demo's session cookie; `__Host-` so a sibling subdomain cannot plant it. */
@@ -142,7 +149,18 @@ export async function registerDemo(app: FastifyInstance, ctx: ServiceContext, op
   await app.register(
     async (scope: FastifyInstance) => {
       // The latchkey plugin skips encapsulation: registered here, it applies to this scope only.
-      await scope.register(latchkey, { sessions, cookie: { name: COOKIE_NAME }, trustProxy: ctx.config.trustProxy });
+      const dbsc =
+        options.dbscSecret === undefined
+          ? false
+          : {
+              secret: options.dbscSecret,
+              registrationPath: '/demo/dbsc/register',
+              refreshPath: '/demo/dbsc/refresh',
+              cookie: { name: '__Host-demo-bound' },
+              // The bound cookie covers the origin (a __Host- cookie): the service's own pages need not wait for its refresh.
+              scope: { exclude: ['/v1', '/admin', '/healthz', '/readyz', '/metrics', '/.well-known', '/favicon.ico'] },
+            };
+      await scope.register(latchkey, { sessions, cookie: { name: COOKIE_NAME }, trustProxy: ctx.config.trustProxy, dbsc });
 
       scope.get('/', async (request, reply) => {
         const s = await request.session.load();

@@ -31,6 +31,8 @@ export type SecurityEventKind =
   | 'api-key-created'
   | 'api-key-revoked'
   | 'session-limit'
+  | 'bound-proof-failed'
+  | 'device-bound'
   // The dashboard's audit trail: who (in the detail), what, when, from where (ip).
   | 'admin-sign-in'
   | 'admin-sign-in-failed'
@@ -196,6 +198,8 @@ export function securityFeed(options: number | SecurityFeedOptions = {}): Securi
         engine.on('anomaly', (a) => {
           if (a.kind === 'binding-mismatch') {
             push({ at: a.at, kind: 'binding-mismatch', userId: a.userId, sessionKind, handle: a.handle, ip: a.ip, detail: `${a.attribute === 'ip' ? 'IP address' : 'user agent'} changed; ${a.action === 'log' ? 'accepted and logged' : a.action === 'reauth' ? 'request refused (re-authentication)' : 'session revoked'}` });
+          } else if (a.kind === 'bound-proof-failed') {
+            push({ at: a.at, kind: 'bound-proof-failed', userId: a.userId, sessionKind, handle: a.handle, ip: a.ip, detail: `${a.protocol === 'dbsc' ? 'DBSC' : 'DPoP'} proof refused: ${a.reason}` });
           } else {
             push({ at: a.at, kind: 'invalid-token-burst', userId: null, sessionKind, handle: null, ip: a.ip, detail: `${a.count} invalid tokens in the window; client throttled` });
           }
@@ -206,6 +210,9 @@ export function securityFeed(options: number | SecurityFeedOptions = {}): Securi
         }),
         engine.on('new-device', (d) => {
           push({ at: d.at, kind: 'new-device', userId: d.userId, sessionKind, handle: d.handle, ip: d.client.ip, detail: `signed in from ${d.client.device.browser} on ${d.client.device.os}` });
+        }),
+        engine.on('device-bound', (d) => {
+          push({ at: d.at, kind: 'device-bound', userId: d.userId, sessionKind, handle: d.handle, ip: null, detail: `browser session bound to a ${d.alg} device key (DBSC)` });
         }),
         engine.on('revoked', (r) => {
           if (r.cause === 'limit') push({ at: r.at, kind: 'session-limit', userId: r.userId, sessionKind, handle: r.handle, ip: null, detail: 'oldest session revoked: too many sessions' });

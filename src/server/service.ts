@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -318,6 +318,8 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   if (config.dashboard) await registerAdmin(app, ctx);
   if (config.demo) {
     await registerDemo(app, ctx, {
+      // Derived from the refresh secret, which every instance of a fleet shares: the demo's DBSC is on.
+      dbscSecret: createHmac('sha256', refreshSecret).update('latchkey demo dbsc v1').digest(),
       ...(options.demoFreshFor !== undefined ? { freshFor: options.demoFreshFor } : {}),
       ...(options.demoApp !== undefined ? { app: options.demoApp } : {}),
     });

@@ -35,7 +35,7 @@ describe('the request pipeline under arbitrary headers', () => {
           const reads = store.reads;
           const begun = await http.begin(req);
           if (!begun.ok) {
-            expect([403, 429]).toContain(begun.error.status);
+            expect([403, 429]).toContain(begun.error?.status);
             return;
           }
           await begun.session.load();

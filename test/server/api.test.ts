@@ -542,6 +542,8 @@ describe('GET /v1/users/{userId}/sessions', () => {
         ip: '203.0.113.1',
         userAgent: UA_FIREFOX_MAC,
         device: { browser: 'Firefox', os: 'macOS', type: 'desktop' },
+        // Sessions of /v1 carry no device key: only the HTTP layer's dbsc option binds one.
+        deviceBound: false,
       },
       expect.objectContaining({ handle: b.session.handle, ip: '203.0.113.2', device: { browser: 'Safari', os: 'iOS', type: 'mobile' } }),
     ]);

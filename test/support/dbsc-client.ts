@@ -128,7 +128,8 @@ export async function dbscClient(alg: DbscClientAlgorithm = 'ES256', o: { form?:
     },
 
     async request(url, init = {}) {
-      const headers: Record<string, string> = { ...init.headers };
+      // Chrome sends Fetch Metadata on every request, its DBSC requests included (same-origin): CSRF defences see it.
+      const headers: Record<string, string> = { 'sec-fetch-site': 'same-origin', ...init.headers };
       if (client.jar.size > 0 && headers.cookie === undefined) headers.cookie = [...client.jar].map(([k, v]) => `${k}=${v}`).join('; ');
       const res = await fetch(url, { method: init.method ?? 'GET', headers, redirect: 'manual' });
       for (const line of res.headers.getSetCookie()) {

@@ -149,7 +149,7 @@ export async function startDbscSite(
       entry.handle = randomBytes(16).toString('base64url');
       sessions.set(entry.handle, entry);
       const cookies = [`${SESSION_COOKIE}=${entry.handle}; Path=/; Secure; HttpOnly; SameSite=Lax`];
-      if (entry.binding !== null) cookies.push(dbsc.boundCookie(entry.handle, entry.binding)[1]);
+      if (entry.binding !== null) cookies.push(dbsc.boundCookie(entry.binding)[1]);
       note(req, path, { outcome: 'rotated', status: 200 });
       return html(res, 200, 'Rotated.', cookies);
     }
@@ -164,7 +164,7 @@ export async function startDbscSite(
       let outcome = session === null ? 'unauthenticated' : 'authenticated';
       let reason: string | undefined;
       if (session !== null && session.binding !== null) {
-        const check = dbsc.checkBoundCookie(req.headers.cookie, { handle: session.handle, binding: session.binding });
+        const check = dbsc.checkBoundCookie(req.headers.cookie, session.binding);
         if (!check.ok) {
           outcome = 'unauthenticated';
           reason = check.reason;

@@ -12,7 +12,7 @@
 import { normalisePatch, userIdArg } from '../arguments.js';
 import { parseUserAgent } from '../device.js';
 import type { DeviceSession, Session } from '../model.js';
-import { toSession } from '../model.js';
+import { DEVICE_BINDING_KEY, toSession } from '../model.js';
 import { expiryOf } from '../policy.js';
 import type { DataPatch } from '../store.js';
 import { isHandle } from '../token.js';
@@ -87,5 +87,6 @@ export async function list(e: Engine, userId: string, opts?: ListOptions): Promi
       ip: r.client?.ip ?? null,
       userAgent: r.client?.userAgent ?? null,
       device: r.client?.device ?? parseUserAgent(null),
+      deviceBound: Object.hasOwn(r.data, DEVICE_BINDING_KEY),
     }));
 }

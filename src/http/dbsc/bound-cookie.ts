@@ -7,11 +7,20 @@
  * (1 byte), the expiry in seconds since epoch (4 bytes), 8 random bytes
  * (so that the value changes at every refresh, even twice in a second),
  * and 16 bytes of HMAC-SHA256 under the deployment's secret over a label,
- * the session handle, the key thumbprint and the bytes before it. Checking
- * it needs the handle and the thumbprint, which the session record already
- * read for the request holds: no store read, one HMAC. Anything that does
+ * the DBSC session identifier, the key thumbprint and the bytes before it.
+ * Checking it needs the identifier and the thumbprint, which the session
+ * record already read for the request holds: no store read, one HMAC. The
+ * identifier, not the handle: it is random, one per binding, and outlives
+ * rotation, so a rotated session keeps its bound cookie. Anything that does
  * not verify is refused (fail closed); the value never says which part
  * failed to anyone but the caller.
+ *
+ * A browser sends one value on every request until its next refresh
+ * (minutes): values already verified are remembered, with the session and
+ * key they verified for, in a bounded map, so that the HMAC runs once per
+ * value rather than once per request. Only values whose MAC verified are
+ * remembered, and a remembered value is still checked against the
+ * request's session, key and the clock.
  *
  * @module
  * @internal
@@ -31,6 +40,14 @@ const MISSING: BoundCookieResult = Object.freeze({ ok: false, reason: 'missing' 
 const MALFORMED: BoundCookieResult = Object.freeze({ ok: false, reason: 'malformed' });
 const FORGED: BoundCookieResult = Object.freeze({ ok: false, reason: 'forged' });
 const EXPIRED: BoundCookieResult = Object.freeze({ ok: false, reason: 'expired' });
+/** Verified values remembered per generation (two generations are kept): a few MiB at most, about one per active bound session. */
+const GENERATION = 10_000;
+
+interface Verified {
+  readonly id: string;
+  readonly jkt: string;
+  readonly expiresAt: number;
+}
 
 /** A minted bound cookie. */
 export interface MintedBoundCookie {
@@ -47,6 +64,10 @@ export class BoundCookies {
   readonly #cookie: CookieConfig;
   readonly #ttlSeconds: number;
   readonly #clock: Clock;
+  // Two generations: when the newer fills up it becomes the older, and the older is dropped whole. No
+  // per-entry eviction (deleting a Map's oldest entries one by one leaves holes its iteration walks).
+  #recent = new Map<string, Verified>();
+  #older = new Map<string, Verified>();
   /** The `attributes` of the session instructions' credential: exactly those of every `Set-Cookie`. */
   readonly attributes: string;
 
@@ -66,31 +87,42 @@ export class BoundCookies {
     return this.#cookie.name;
   }
 
-  /** A new bound cookie for the session `handle` bound to the key `jkt`. */
-  mint(handle: string, jkt: string): MintedBoundCookie {
+  /** A new bound cookie for the DBSC session `id` bound to the key `jkt`. */
+  mint(id: string, jkt: string): MintedBoundCookie {
     const expires = Math.floor(this.#clock.now() / 1000) + this.#ttlSeconds;
     const bytes = Buffer.alloc(HEAD + MAC_BYTES);
     bytes[0] = VERSION;
     bytes.writeUInt32BE(expires, 1);
     randomFillSync(bytes, 5, 8);
-    this.#mac(this.#keys[0] as Buffer, handle, jkt, bytes.subarray(0, HEAD)).copy(bytes, HEAD);
+    this.#mac(this.#keys[0] as Buffer, id, jkt, bytes.subarray(0, HEAD)).copy(bytes, HEAD);
     const value = bytes.toString('base64url');
     return { value, expiresAt: expires * 1000, setCookie: this.#serialize(value, this.#ttlSeconds) };
   }
 
-  /** Checks a bound cookie's value for the session `handle` bound to `jkt`. Never throws. */
-  check(value: string | null | undefined, handle: string, jkt: string): BoundCookieResult {
+  /** Checks a bound cookie's value for the DBSC session `id` bound to `jkt`. Never throws. */
+  check(value: string | null | undefined, id: string, jkt: string): BoundCookieResult {
     if (value === null || value === undefined || value === '') return MISSING;
+    const known = this.#recent.get(value) ?? this.#older.get(value);
+    if (known !== undefined) {
+      if (known.id !== id || known.jkt !== jkt) return FORGED;
+      return known.expiresAt > this.#clock.now() ? { ok: true, expiresAt: known.expiresAt } : EXPIRED;
+    }
     if (!VALUE_SHAPE.test(value)) return MALFORMED;
     const bytes = Buffer.from(value, 'base64url');
     if (bytes.length !== HEAD + MAC_BYTES || bytes[0] !== VERSION) return MALFORMED;
     const head = bytes.subarray(0, HEAD);
     const presented = bytes.subarray(HEAD);
     let genuine = false;
-    for (const key of this.#keys) genuine = timingSafeEqual(this.#mac(key, handle, jkt, head), presented) || genuine;
+    for (const key of this.#keys) genuine = timingSafeEqual(this.#mac(key, id, jkt, head), presented) || genuine;
     if (!genuine) return FORGED;
     const expiresAt = bytes.readUInt32BE(1) * 1000;
-    return expiresAt > this.#clock.now() ? { ok: true, expiresAt } : EXPIRED;
+    if (expiresAt <= this.#clock.now()) return EXPIRED;
+    if (this.#recent.size >= GENERATION) {
+      this.#older = this.#recent;
+      this.#recent = new Map();
+    }
+    this.#recent.set(value, { id, jkt, expiresAt });
+    return { ok: true, expiresAt };
   }
 
   /** The `Set-Cookie` value that makes the browser drop the bound cookie. */
@@ -103,8 +135,8 @@ export class BoundCookies {
     return serialize(c.name, value, { path: c.path, domain: c.domain, secure: true, httpOnly: true, sameSite: c.sameSite, maxAge, expires, encode: String });
   }
 
-  #mac(key: Buffer, handle: string, jkt: string, head: Buffer): Buffer {
+  #mac(key: Buffer, id: string, jkt: string, head: Buffer): Buffer {
     // Two updates: each one crosses into native code, and this runs on every request of a bound session.
-    return createHmac('sha256', key).update(`${LABEL}${handle}\0${jkt}\0`).update(head).digest().subarray(0, MAC_BYTES);
+    return createHmac('sha256', key).update(`${LABEL}${id}\0${jkt}\0`).update(head).digest().subarray(0, MAC_BYTES);
   }
 }

@@ -15,7 +15,8 @@
  *    session record before sending that answer.
  * 3. Every request: `checkBoundCookie()` checks the bound cookie of a bound
  *    session with one HMAC and no store read; a bound session without a
- *    valid bound cookie is not signed in.
+ *    valid bound cookie is not signed in. The cookie is good for the
+ *    binding (its identifier and key), so rotation never needs a new one.
  * 4. When the bound cookie runs out the browser POSTs to the refresh path:
  *    `refresh()` answers 403 with a fresh challenge until it gets a proof
  *    signed by the registered key over a live challenge of this session,
@@ -32,7 +33,7 @@ import { BoundCookies } from './bound-cookie.js';
 import { CHALLENGE_SHAPE, mintChallenge } from './challenges.js';
 import { challengeHeader, readProofHeader, readSessionIdHeader, registrationHeader } from './headers.js';
 import { sessionInstructions, terminationInstructions, type InstructionsConfig } from './instructions.js';
-import { dbscConfig, originOf } from './options.js';
+import { dbscConfig, originOf, type DbscConfig } from './options.js';
 import { verifyRefreshProof, verifyRegistrationProof } from './proof.js';
 import type {
   BoundCookieResult,
@@ -71,10 +72,14 @@ export interface Dbsc {
   register(request: HeaderSource, session: DbscSession | null, context?: DbscContext): Promise<DbscRegistrationResult>;
   /** The refresh endpoint. `session` as for `register()`; a store failure is the caller's 503, never a `null` here. */
   refresh(request: HeaderSource, session: DbscSession | null, context?: DbscContext): Promise<DbscRefreshResult>;
-  /** Checks the bound cookie in a `Cookie` header for a bound session. No store read; never throws. */
-  checkBoundCookie(cookieHeader: string | undefined, session: { readonly handle: string; readonly binding: DbscBinding }): BoundCookieResult;
-  /** A `Set-Cookie` line with a fresh bound cookie: for the answer that rotates a bound session to a new handle. */
-  boundCookie(handle: string, binding: DbscBinding): HeaderLine;
+  /**
+   * Checks the bound cookie in a `Cookie` header for a bound session. No
+   * store read; never throws. The cookie is good for the binding (its DBSC
+   * session identifier and key), not for one handle: rotation keeps it.
+   */
+  checkBoundCookie(cookieHeader: string | undefined, binding: DbscBinding): BoundCookieResult;
+  /** A `Set-Cookie` line with a fresh bound cookie for `binding`. */
+  boundCookie(binding: DbscBinding): HeaderLine;
   /** A `Set-Cookie` line that drops the bound cookie: for sign-out. */
   clearBoundCookie(): HeaderLine;
   /** The answer that ends the browser's DBSC session `id`. */
@@ -103,7 +108,11 @@ const JSON_TYPE: HeaderLine = ['content-type', 'application/json'];
  * ```
  */
 export function createDbsc(options: DbscOptions): Dbsc {
-  const c = dbscConfig(options);
+  return dbscFrom(dbscConfig(options));
+}
+
+/** @internal the protocol core over a configuration already validated (the HTTP layer's `dbsc` option) */
+export function dbscFrom(c: DbscConfig): Dbsc {
   const { challenges, algorithms, clock, keys } = c;
   const cookies = new BoundCookies(keys, c.cookie, c.cookieTtlMs, clock);
   const instructions: Omit<InstructionsConfig, 'origin'> = {
@@ -140,8 +149,8 @@ export function createDbsc(options: DbscOptions): Dbsc {
   }
 
   /** The 200 that hands out a new bound cookie, the next challenge and the instructions. */
-  async function issued(id: string, handle: string, jkt: string, context: DbscContext | undefined) {
-    const minted = cookies.mint(handle, jkt);
+  async function issued(id: string, jkt: string, context: DbscContext | undefined) {
+    const minted = cookies.mint(id, jkt);
     // Sent ahead for the next refresh, which comes when this cookie runs out: it lives that much longer.
     const next = await challengeLine(id, c.cookieTtlMs + c.challengeTtlMs);
     const answer: DbscAnswer = { status: 200, headers: [JSON_TYPE, NO_STORE, ['set-cookie', minted.setCookie], next], body: instructionsFor(id, context) };
@@ -185,7 +194,7 @@ export function createDbsc(options: DbscOptions): Dbsc {
       if (owner !== `r.${session.handle}`) return refused('foreign-challenge', 'foreign-challenge');
       if (c.authorization && !authorizationMatches(proof.authorization, proof.jti)) return refused('authorization-mismatch', 'authorization-mismatch');
       const binding: DbscBinding = { id: randomBytes(16).toString('base64url'), alg: proof.alg, jwk: proof.jwk, jkt: proof.jkt, at: clock.now() };
-      const { answer } = await issued(binding.id, session.handle, binding.jkt, context);
+      const { answer } = await issued(binding.id, binding.jkt, context);
       return { ok: true, binding, answer };
     },
 
@@ -210,16 +219,16 @@ export function createDbsc(options: DbscOptions): Dbsc {
       const owner = CHALLENGE_SHAPE.test(proof.jti) ? await challenges.take(proof.jti) : null;
       if (owner === null) return challenged('stale-challenge', null);
       if (owner !== `s.${id}`) return challenged('foreign-challenge', 'foreign-challenge');
-      const { answer, expiresAt } = await issued(id, session.handle, binding.jkt, context);
+      const { answer, expiresAt } = await issued(id, binding.jkt, context);
       return { outcome: 'refreshed', expiresAt, answer };
     },
 
-    checkBoundCookie(cookieHeader, session) {
-      return cookies.check(readCookie(cookieHeader, c.cookie.name), session.handle, session.binding.jkt);
+    checkBoundCookie(cookieHeader, binding) {
+      return cookies.check(readCookie(cookieHeader, c.cookie.name), binding.id, binding.jkt);
     },
 
-    boundCookie(handle, binding) {
-      return ['set-cookie', cookies.mint(handle, binding.jkt).setCookie];
+    boundCookie(binding) {
+      return ['set-cookie', cookies.mint(binding.id, binding.jkt).setCookie];
     },
 
     clearBoundCookie() {

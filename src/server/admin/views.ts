@@ -228,7 +228,8 @@ export function eventsPage(f: AdminFrame, events: readonly SecurityEvent[], shar
 
 function deviceCell(d: DeviceSession, current: boolean): SafeHtml {
   const badge = current ? html` <span class="badge" data-testid="current-badge">current</span>` : '';
-  return html`<span style="white-space:nowrap"><b>${d.device.browser}</b> on ${d.device.os}</span><br><span class="badge">${d.device.type}</span>${badge}<br><code class="muted" title="session handle">${d.handle}</code>`;
+  const bound = d.deviceBound ? html` <span class="badge" data-testid="device-bound-badge" title="its browser holds a device key (DBSC): the cookie alone signs no one in">device-bound</span>` : '';
+  return html`<span style="white-space:nowrap"><b>${d.device.browser}</b> on ${d.device.os}</span><br><span class="badge">${d.device.type}</span>${badge}${bound}<br><code class="muted" title="session handle">${d.handle}</code>`;
 }
 
 function userAgentCell(ua: string | null): SafeHtml {

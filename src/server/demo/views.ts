@@ -78,7 +78,7 @@ export function homePage(s: RequestSession, user: string, devices: readonly Devi
       ? html`<span class="badge" data-testid="current-badge">this device</span>`
       : html`<form class="inline" method="post" action="/demo/devices/${encodeURIComponent(d.handle)}/revoke">${csrfField(s)}<button class="secondary" type="submit" data-testid="device-revoke">Sign out</button></form>`;
     return html`<tr data-testid="device-row" data-handle="${d.handle}" data-current="${current ? 'true' : 'false'}">
-<td><span title="${d.userAgent ?? ''}">${d.device.browser} on ${d.device.os}</span> <span class="muted">${d.device.type}</span></td>
+<td><span title="${d.userAgent ?? ''}">${d.device.browser} on ${d.device.os}</span> <span class="muted">${d.device.type}</span>${d.deviceBound ? html` <span class="badge" data-testid="device-bound-badge" title="this browser holds a device key (DBSC): a copied cookie alone signs no one in">device-bound</span>` : ''}</td>
 <td class="mono">${d.ip ?? 'unknown'}</td>
 <td>${when(d.createdAt, now)}</td>
 <td>${when(d.lastSeenAt, now)}</td>
