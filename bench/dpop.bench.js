@@ -78,7 +78,7 @@ async function cases() {
   // maxAge covers the whole run: proofs are signed ahead of the rounds that use them.
   const tokens = createTokens({ sessions, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: randomBytes(32), dpop: { maxAge: '10m' } });
   const plain = createTokens({ sessions, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: randomBytes(32) });
-  const dpopGuard = createTokenTransport({ tokens, origin: 'https://api.bench.test' }).guard();
+  const dpopGuard = createTokenTransport({ tokens, publicOrigin: 'https://api.bench.test' }).guard();
   const bearerGuard = createTokenTransport({ tokens: plain }).guard();
   const check = (r) => {
     if (r.ok === false) throw new Error(`guard refused: ${r.error?.detail ?? r.error?.reason}`);

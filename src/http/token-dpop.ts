@@ -37,11 +37,11 @@ export function readDpopAuthorization(header: string | undefined, maxLength: num
 const LOOPBACK = /^(?:localhost|127\.0\.0\.1|\[::1\])(?::\d+)?$/i;
 const HOST = /^[A-Za-z0-9.\-[\]:]{1,255}$/;
 
-/** @internal the origins a proof's `htu` may name, from the transport's `origin` option, or `null` for "from the Host header" */
+/** @internal the origins a proof's `htu` may name, from the transport's `publicOrigin` option, or `null` for "from the Host header" */
 export function originsOption(option: unknown): readonly string[] | null {
   if (option === undefined) return null;
   const list = typeof option === 'string' ? [option] : option;
-  if (!Array.isArray(list) || list.length === 0) throw new ConfigError("origin must be the public origin clients address (e.g. 'https://api.example.com') or a list of them");
+  if (!Array.isArray(list) || list.length === 0) throw new ConfigError("publicOrigin must be the public origin clients address (e.g. 'https://api.example.com') or a list of them");
   return list.map((o: unknown) => {
     let url: URL | null = null;
     try {
@@ -50,7 +50,7 @@ export function originsOption(option: unknown): readonly string[] | null {
       url = null;
     }
     if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== String(o).replace(/\/$/, '')) {
-      throw new ConfigError(`origin ${JSON.stringify(o)} must be an origin: scheme://host[:port], no path`);
+      throw new ConfigError(`publicOrigin ${JSON.stringify(o)} must be an origin: scheme://host[:port], no path`);
     }
     return url.origin;
   });

@@ -53,7 +53,7 @@ export const TRANSPORT_OPTIONS = [
   'onError',
   'trustProxy',
   'proxyHeader',
-  'origin',
+  'publicOrigin',
 ];
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;

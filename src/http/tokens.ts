@@ -114,7 +114,7 @@ export interface TokenTransportOptions extends TrustProxyOptions {
    * behind a proxy that changes the scheme or the `Host`.
    * @default `https://` and the request's `Host` (`http://` for a loopback host, or with `development`)
    */
-  origin?: string | readonly string[];
+  publicOrigin?: string | readonly string[];
   /** Allows cookies without Secure, for plain-HTTP local development only. @default false */
   development?: boolean;
   /**
@@ -204,8 +204,11 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
   const realm = options.realm ?? 'latchkey';
   if (typeof realm !== 'string' || !REALM.test(realm)) throw new ConfigError('realm must be 1 to 64 printable ASCII characters without quotes or backslashes');
   const resolveIp = clientIpResolver(options);
-  const origins = originsOption(options.origin);
+  const origins = originsOption(options.publicOrigin);
   const dpop = tokens.dpop ?? null;
+  if (dpop?.required === true && carrier === 'cookie') {
+    throw new ConfigError("the cookie carrier sends access tokens in a cookie, never with the DPoP scheme, so dpop.required would refuse them all; use carrier: 'bearer' for DPoP clients");
+  }
   const dpopAnswer: DpopAnswers | null = dpop === null ? null : dpopAnswers(dpop, realm);
 
   const clearSiteData = clearSiteDataLine(options.clearSiteData);
