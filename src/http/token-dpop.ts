@@ -13,7 +13,6 @@
  */
 import { ConfigError } from '../core/errors.js';
 import type { DpopBindingFailure, DpopErrorCode } from '../tokens/dpop-answers.js';
-import { DPOP_DESCRIPTIONS, dpopChallenge } from '../tokens/dpop-answers.js';
 import type { DpopFailure, DpopRefusal } from '../tokens/dpop.js';
 import type { TokensDpop } from '../tokens/tokens.js';
 import { HttpError } from './errors.js';
@@ -91,7 +90,7 @@ export interface DpopAnswers {
 export function dpopAnswers(dpop: TokensDpop, realm: string): DpopAnswers {
   const algs = dpop.algorithms;
   const challenge = (error?: DpopErrorCode, description?: string): string =>
-    dpopChallenge({ realm, algs, ...(error === undefined ? {} : { error }), ...(description === undefined ? {} : { errorDescription: description }) });
+    dpop.challenge({ realm, algs, ...(error === undefined ? {} : { error }), ...(description === undefined ? {} : { errorDescription: description }) });
   const withNonce = (err: HttpError): HttpError => {
     const nonce = dpop.nonce();
     if (nonce === null) return err;
@@ -110,12 +109,12 @@ export function dpopAnswers(dpop: TokensDpop, realm: string): DpopAnswers {
     offer: challenge(),
     resource: (refusal) =>
       once(`r:${refusal.reason}`, () => {
-        const description = DPOP_DESCRIPTIONS[refusal.reason];
+        const description = dpop.describe(refusal.reason);
         return new HttpError(401, refusal.error, { detail: refusal.reason, message: description, headers: { 'www-authenticate': challenge(refusal.error, description) } });
       }),
     binding: (reason) =>
       once(`b:${reason}`, () => {
-        const description = reason === 'dpop-required' ? 'a DPoP-bound access token is required' : DPOP_DESCRIPTIONS[reason];
+        const description = reason === 'dpop-required' ? 'a DPoP-bound access token is required' : dpop.describe(reason);
         return new HttpError(401, 'invalid_token', { detail: reason, message: description, headers: { 'www-authenticate': challenge('invalid_token', description) } });
       }),
     invalidToken: (reason, description) =>
@@ -123,7 +122,7 @@ export function dpopAnswers(dpop: TokensDpop, realm: string): DpopAnswers {
     endpoint: (refusal) =>
       once(`e:${refusal.reason}`, () => {
         const reason: DpopFailure | DpopBindingFailure = refusal.reason;
-        return new HttpError(400, refusal.error, { detail: reason, message: DPOP_DESCRIPTIONS[reason], headers: { 'cache-control': 'no-store' } });
+        return new HttpError(400, refusal.error, { detail: reason, message: dpop.describe(reason), headers: { 'cache-control': 'no-store' } });
       }),
   };
 }

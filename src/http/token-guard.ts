@@ -13,7 +13,6 @@ import { ConfigError } from '../core/errors.js';
 import { checkOptionKeys } from '../core/option-keys.js';
 import { MAX_ACCESS_TOKEN_LENGTH } from '../core/token.js';
 import type { AccessTokenClaims, AccessTokenFailure, AccessTokenResult } from '../tokens/access.js';
-import { checkDpopBinding } from '../tokens/dpop-answers.js';
 import type { DpopProof } from '../tokens/dpop.js';
 import type { Tokens } from '../tokens/tokens.js';
 import { readBearer } from './carriers.js';
@@ -155,7 +154,7 @@ export function createGuard(ctx: GuardContext, opts: TokenGuardOptions = {}): (r
       if (!checked.ok) return dpopAnswer.resource(checked);
       proof = checked;
     }
-    const binding = checkDpopBinding(claims, { scheme, proof });
+    const binding = dpop.binding(claims, { scheme, proof });
     if (!binding.ok) return dpopAnswer.binding(binding.reason);
     if (!binding.bound && dpop.required) return dpopAnswer.binding('dpop-required');
     return null;

@@ -17,7 +17,8 @@ import type { CreateInput, Sessions } from '../core/sessions.js';
 import type { JSONWebKeySet } from 'jose';
 import { accessTokensOver, type AccessTokenResult, type AccessTokens, type AccessTokensOptions, type VerifyOptions } from './access.js';
 import type { KeySet } from './keys.js';
-import { createDpopVerifier, type DpopAlgorithm, type DpopNonceOptions, type DpopProof, type DpopVerifier } from './dpop.js';
+import { createDpopVerifier, type DpopAlgorithm, type DpopFailure, type DpopNonceOptions, type DpopProof, type DpopVerifier } from './dpop.js';
+import { checkDpopBinding, DPOP_DESCRIPTIONS, dpopChallenge, type DpopBindingFailure } from './dpop-answers.js';
 import { storeReplayCache, type DpopReplayCache } from './dpop-replay.js';
 import { boundJkt } from './lib/binding.js';
 import { createRefreshTokens, type RefreshEvents, type RefreshOptions, type RefreshResult, type RefreshTokens, type RefreshTokensOptions } from './refresh.js';
@@ -109,6 +110,12 @@ export interface TokensDpopOptions {
 export interface TokensDpop extends DpopVerifier {
   /** Whether a proof is required (no bearer tokens). */
   readonly required: boolean;
+  /** {@link checkDpopBinding}: whether an access token's claims and the way it was presented go together. */
+  binding: typeof checkDpopBinding;
+  /** {@link dpopChallenge}: a `WWW-Authenticate: DPoP` challenge. */
+  challenge: typeof dpopChallenge;
+  /** What a refusal says to the client (never the proof). */
+  describe(reason: DpopFailure | DpopBindingFailure): string;
 }
 
 /** What {@link TokensOptions.claims} returns. */
@@ -336,5 +343,8 @@ function dpopOf(option: TokensOptions['dpop'], engine: NonNullable<ReturnType<ty
     nonce: () => verifier.nonce(),
     verify: (request: Parameters<DpopVerifier['verify']>[0]) => verifier.verify(request),
     required,
+    binding: checkDpopBinding,
+    challenge: dpopChallenge,
+    describe: (reason: DpopFailure | DpopBindingFailure) => DPOP_DESCRIPTIONS[reason],
   });
 }
