@@ -73,4 +73,12 @@ describe('DPoP settings of the token transport', () => {
     await expect(required.issue({ userId: 'u' })).rejects.toThrow(/needs a DPoP proof/);
     await expect(tokens.issue({ userId: 'u', data: { 'latchkey.jkt': client.jkt } })).rejects.toThrow(/pass a verified proof as dpop/);
   });
+
+  it('refuses, and ends, a family from before dpop.required when it refreshes without a proof', async () => {
+    const before = createTokens({ sessions, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET });
+    const pair = await before.issue({ userId: 'legacy' });
+    const required = createTokens({ sessions, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, dpop: { required: true } });
+    expect(await required.refresh(pair.refreshToken)).toEqual({ ok: false, reason: 'wrong-key' });
+    expect(await before.refreshTokens.session(pair.session.handle)).toBeNull();
+  });
 });
