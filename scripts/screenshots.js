@@ -166,6 +166,31 @@ async function seed(base) {
   if (!ctx.feed.recent(200).some((e) => e.kind === 'token-theft')) throw new Error('the replayed refresh token raised no token-theft event');
 }
 
+/**
+ * An hour of earlier traffic and two weeks of sign-ins for the charts, written where the service's
+ * history keeps them (src/server/history.ts: one key per minute and per day of a made-up instance), since
+ * a fresh store has only the last minute. Only the screenshots' temporary store gets them.
+ */
+async function seedHistory() {
+  const MINUTE = 60_000;
+  const DAY = 24 * 60 * MINUTE;
+  const now = Date.now();
+  const minute = now - (now % MINUTE);
+  for (let i = 1; i < 60; i++) {
+    const m = minute - i * MINUTE;
+    const wave = Math.round(90 + 35 * Math.sin(i / 7) + (i % 5) * 4);
+    const rejected = i % 9 === 0 ? { unknown: 6, expired: 2 } : i % 4 === 0 ? { expired: 1 } : {};
+    await ctx.store.kv.set(`stats.m.${m - (m % (60 * MINUTE))}`, `${m}:screenshots`, { value: JSON.stringify({ v: wave, r: rejected, d: i % 11 === 0 ? 1 : 0 }), expiresAt: m + 2 * 60 * MINUTE }, now);
+    await ctx.store.kv.set('stats.live', String(m), { value: String(Math.round(12 + 4 * Math.sin(i / 6))), expiresAt: m + 2 * 60 * MINUTE }, now);
+  }
+  const day = now - (now % DAY);
+  for (let i = 1; i < 14; i++) {
+    const d = day - i * DAY;
+    await ctx.store.kv.set('stats.d', `${d}:screenshots`, { value: JSON.stringify({ d: 6 + ((i * 7) % 11), c: 40 + i }), expiresAt: d + 15 * DAY }, now);
+  }
+  await ctx.history.flush();
+}
+
 async function shoot(page, name) {
   await page.evaluate('document.fonts.ready');
   await page.screenshot({ path: join(OUT, name), fullPage: false });
@@ -175,6 +200,7 @@ async function shoot(page, name) {
 try {
   const base = await service.listen();
   await seed(base);
+  await seedHistory();
   mkdirSync(OUT, { recursive: true });
   browser = await chromium.launch({
     executablePath: chromiumPath(),
@@ -222,11 +248,23 @@ try {
   await adminPage.getByTestId('login-submit').click();
   await adminPage.waitForURL(`${base}/admin`);
   await shoot(adminPage, 'admin-overview.png');
+  await adminPage.getByTestId('charts').screenshot({ path: join(OUT, 'admin-charts.png') });
+  console.log('  docs/screenshots/admin-charts.png');
   await adminPage.goto(`${base}/admin/users?user=alice`);
   await adminPage.getByTestId('devices').waitFor();
   await shoot(adminPage, 'admin-user.png');
   await adminPage.goto(`${base}/admin/events`);
   await shoot(adminPage, 'admin-events.png');
+
+  // The same dashboard on a phone.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, userAgent: UA.iphone, colorScheme: 'light' });
+  const phonePage = await phone.newPage();
+  await phonePage.goto(`${base}/admin/login`);
+  await phonePage.getByTestId('login-username').fill('admin');
+  await phonePage.getByTestId('login-password').fill(ADMIN_PASSWORD);
+  await phonePage.getByTestId('login-submit').tap();
+  await phonePage.waitForURL(`${base}/admin`);
+  await shoot(phonePage, 'admin-phone.png');
 } finally {
   await browser?.close();
   await service.close();

@@ -77,6 +77,9 @@ export function guardedStore(store: Store, timeoutMs: number): Store {
   };
   if (store.subscribe !== undefined) guarded.subscribe = store.subscribe.bind(store);
   if (store.limitLockWaits !== undefined) guarded.limitLockWaits = store.limitLockWaits.bind(store);
+  // A census walks every user (dashboards only): a longer bound than a request's calls.
+  const census = store.census?.bind(store);
+  if (census !== undefined) guarded.census = (n, p, l) => callStore(() => census(n, p, l), Math.max(timeoutMs * 5, 5_000));
   return guarded;
 }
 

@@ -13,6 +13,8 @@
  */
 import type { SessionData, SessionRecord } from './model.js';
 import type { KeyValues } from './key-values.js';
+import { MAX_USER_ID } from './arguments.js';
+import { LatchkeyTypeError } from './errors.js';
 
 export type { KeyValues, SetMode, StoredEntry, StoredValue } from './key-values.js';
 
@@ -195,11 +197,70 @@ export interface Store {
    */
   limitLockWaits?(ms: number): void;
 
+  /**
+   * Optional: who holds live sessions, for dashboards (a user search by
+   * prefix, the users with most sessions, the number of signed-in sessions
+   * over time). Counts active records of every kind whose `expiresAt` and
+   * `idleExpiresAt` are after `now`, of users whose id starts with `prefix`
+   * (`''`: every user); anonymous records are not counted. Not on any
+   * request path: a store may take time proportional to its users.
+   */
+  census?(now: number, prefix: string, limit: number): Promise<UserCensus>;
+
   /** Whether the backend answers; used by readiness checks. */
   ping(): Promise<boolean>;
 
   /** Releases connections and timers. */
   close(): Promise<void>;
+}
+
+/** What {@link Store.census} answers. */
+export interface UserCensus {
+  /** Live signed-in sessions of the matching users, in all. */
+  readonly sessions: number;
+  /** Matching users with live sessions. */
+  readonly userCount: number;
+  /** The matching users with most live sessions (then by id), at most `limit`. */
+  readonly users: ReadonlyArray<{ readonly userId: string; readonly sessions: number }>;
+  /**
+   * `false` when the store stopped at its scan bound (Redis, past
+   * {@link CENSUS_SCAN_LIMIT} user indexes): the figures are then lower
+   * bounds.
+   */
+  readonly complete: boolean;
+}
+
+/** Most user indexes a store that must scan for {@link Store.census} visits. */
+export const CENSUS_SCAN_LIMIT = 100_000;
+
+/** Most users one {@link Store.census} call lists. */
+export const MAX_CENSUS_LIMIT = 1_000;
+
+/**
+ * Checks the arguments of {@link Store.census}, for stores.
+ *
+ * @throws {LatchkeyTypeError} for a prefix that is not a string of at most 256 characters, or a limit outside 1 to 1,000
+ * @example
+ * ```ts
+ * checkCensus('ali', 20);
+ * ```
+ */
+export function checkCensus(now: number, prefix: string, limit: number): void {
+  if (!Number.isFinite(now)) throw new LatchkeyTypeError('census() takes now in ms since epoch');
+  if (typeof prefix !== 'string' || prefix.length > MAX_USER_ID) throw new LatchkeyTypeError(`a census prefix is a string of at most ${MAX_USER_ID} characters`);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_CENSUS_LIMIT) throw new LatchkeyTypeError(`the limit of census() is a whole number from 1 to ${MAX_CENSUS_LIMIT}`);
+}
+
+/**
+ * Orders and cuts a census's users: most sessions first, then by id.
+ *
+ * @example
+ * ```ts
+ * topUsers([{ userId: 'b', sessions: 1 }, { userId: 'a', sessions: 3 }], 1); // [{ userId: 'a', sessions: 3 }]
+ * ```
+ */
+export function topUsers(users: Array<{ userId: string; sessions: number }>, limit: number): Array<{ userId: string; sessions: number }> {
+  return users.sort((a, b) => b.sessions - a.sessions || (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0)).slice(0, limit);
 }
 
 /** How {@link Store.replace} rewrites the old record. */

@@ -24,8 +24,12 @@
  * | /admin | `[data-testid=counts]` | the counter grid; one `[data-testid=count-<key>]` per counter, its number in `[data-stat=<key>]`; keys: sessionsCreated, validations, rejected, revoked, rotated, invalidTokens, tokensIssued, tokenRefreshes, storeErrors, requests |
  * | | `[data-testid=uptime]`, `[data-testid=store-url]`, `[data-testid=store-ready]` | service status (`ready` / `unreachable`) |
  * | | `[data-testid=rejected-by-reason]` (or `[data-testid=rejected-none]`) | rejected validations, rows `tr[data-reason=<reason>]` |
+ * | /admin | `[data-testid=charts]`, `[data-testid=chart-live]`, `[data-testid=chart-validations]`, `[data-testid=chart-rejections]`, `[data-testid=chart-new-devices]` | the charts (see admin/charts.ts for their inner selectors) |
+ * | /admin | `[data-testid=top-users]` (or `-empty`, `top-users-unsupported`), rows `tr[data-testid=user-row][data-user=<id>]` with `[data-testid=user-sessions]` | users with most sessions |
  * | /admin, /admin/users | `[data-testid=user-search-form]`, `[data-testid=user-search]` (`#user`), `[data-testid=user-search-submit]` | "sessions of user" (GET /admin/users?user=) |
- * | /admin, /admin/events | `[data-testid=event-feed]` (or `[data-testid=event-feed-empty]`) | the feed, rows `[data-testid=event][data-kind=<kind>][data-event-id=<n>]` |
+ * | | `[data-testid=prefix-search-form]`, `[data-testid=prefix-search]` (`#prefix`), `[data-testid=prefix-search-submit]` | users by id prefix (GET /admin/users?prefix=), rows as above in `[data-testid=prefix-users]` |
+ * | confirmation | `[data-testid=confirm]`, `[data-testid=confirm-submit]`, `[data-testid=confirm-cancel]` | "Revoke this session?" / "Revoke every session?": a revoke POST without `confirm=yes` answers this page and changes nothing |
+ * | /admin, /admin/events | `[data-testid=event-feed]` (or `[data-testid=event-feed-empty]`) | the feed, rows `[data-testid=event][data-kind=<kind>][data-event-id=<n>]`; the dashboard's own actions are its audit trail: kinds `admin-sign-in`, `admin-sign-in-failed`, `admin-sign-out`, `admin-revoke`, `admin-revoke-all` (who in the detail, from where in the IP column) |
  * | /admin/users | `[data-testid=user-id]`, `[data-testid=session-count]` | whose sessions, how many |
  * | | `[data-testid=devices]` (or `[data-testid=no-sessions]`) | the devices table |
  * | | `tr[data-testid=device-row][data-handle=<handle>]` | one session; `data-current` is `true` (with `[data-testid=current-badge]`) on the admin's own, else `false` |
@@ -33,8 +37,12 @@
  * | any refusal page | `[data-testid=error]` | 403 (CSRF), 429, 503 drawn as HTML for browsers |
  *
  * Routes: GET /admin, GET|POST /admin/login, POST /admin/logout, GET
- * /admin/users?user=, POST /admin/sessions/:handle/revoke, POST
- * /admin/users/revoke-all, GET /admin/events, GET /admin/stats.json.
+ * /admin/users?user= (or ?prefix=), POST /admin/sessions/:handle/revoke, POST
+ * /admin/users/revoke-all (both: a confirmation page first, then the same
+ * form with `confirm=yes`), GET /admin/events, GET /admin/stats.json.
+ *
+ * The page works on a phone (390 px wide: no horizontal page overflow, every
+ * button at least 44 px high).
  *
  * @module
  */
@@ -44,7 +52,8 @@ import { MAX_USER_ID } from '../core/arguments.js';
 import type { RequestSession } from '../http/request-session.js';
 import { loginThrottle } from './login-throttle.js';
 import type { AdminFrame } from './admin/views.js';
-import { errorPage, eventsPage, loginPage, OVERVIEW_SCRIPT, overviewPage, searchPage, span, userPage } from './admin/views.js';
+import { confirmPage, errorPage, eventsPage, loginPage, OVERVIEW_SCRIPT, overviewPage, prefixPage, searchPage, span, userPage } from './admin/views.js';
+import type { SecurityEventKind } from './feed.js';
 import type { ServiceContext } from './context.js';
 import { SERVICE_KINDS } from './context.js';
 import { htmlHeaders } from './html.js';
@@ -98,6 +107,10 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
       // The IP the latchkey plugin resolved (through trustProxy) for this request.
       const clientIp = (request: FastifyRequest): string => request.session.client.ip ?? 'unknown';
       const throttle = loginThrottle({ limit: 10, windowMs: 60_000 });
+      /** One line of the audit trail in the security feed: who (the admin, or who tried), what, when, from where. */
+      const audit = (request: FastifyRequest, kind: SecurityEventKind, what: { userId?: string | null; sessionKind?: string | null; handle?: string | null; detail: string }): void => {
+        ctx.feed.push({ at: Date.now(), kind, userId: what.userId ?? null, sessionKind: what.sessionKind ?? null, handle: what.handle ?? null, ip: clientIp(request), detail: what.detail });
+      };
 
       /** The admin's loaded session, or `null` (no session, or one of someone else's planted in the cookie). */
       const adminSession = async (request: FastifyRequest): Promise<RequestSession | null> => {
@@ -146,11 +159,14 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
         if (!ctx.admin.verify(username, bodyString(request.body, 'password'))) {
           throttle.failed(ip, Date.now());
           ctx.log.warn({ ip }, 'admin sign-in failed');
+          // The name tried is not shown: a password typed into the name field must not reach the feed.
+          audit(request, 'admin-sign-in-failed', { detail: `dashboard sign-in refused${username === adminUser ? ` for ${adminUser}` : ' (unknown user name)'}` });
           return html(reply, 401, loginPage({ error: 'Wrong user name or password.', username, csrf: session.csrfToken }));
         }
         throttle.succeeded(ip);
         await session.login(adminUser, { authLevel: 1 });
         ctx.log.info({ ip, handle: session.handle }, 'admin signed in');
+        audit(request, 'admin-sign-in', { userId: adminUser, sessionKind: ADMIN_KIND, handle: session.handle, detail: `${adminUser} signed in to the dashboard` });
         return redirect(reply, '/admin');
       });
 
@@ -158,6 +174,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
         const session = await adminSession(request);
         if (session !== null) {
           ctx.log.info({ handle: session.handle }, 'admin signed out');
+          audit(request, 'admin-sign-out', { userId: adminUser, sessionKind: ADMIN_KIND, handle: session.handle, detail: `${adminUser} signed out of the dashboard` });
           await session.logout();
         }
         return redirect(reply, '/admin/login?notice=signed-out');
@@ -168,10 +185,13 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
         if (session === null) return toLogin(reply);
         const ready = await storeReady(ctx.store);
         const f = frame(session);
+        const [history, top] = await Promise.all([ctx.history.read(f.now), ctx.store.census === undefined ? null : ctx.store.census(f.now, '', 10)]);
         const page = overviewPage(f, {
           counts: ctx.metrics.snapshot(),
           status: { startedAt: ctx.startedAt, store: redactStoreUrl(ctx.config.store), ready },
           events: ctx.feed.recent(20),
+          history,
+          top,
         });
         return html(reply, 200, page, OVERVIEW_SCRIPT);
       });
@@ -194,6 +214,12 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
         if (session === null) return toLogin(reply);
         const f = frame(session);
         const user = queryString(request, 'user');
+        const prefix = queryString(request, 'prefix');
+        if (user === '' && prefix !== '') {
+          const refusal = refuseUser(prefix);
+          if (refusal !== null) return html(reply, 400, searchPage(f, '', { kind: 'error', text: refusal }));
+          return html(reply, 200, prefixPage(f, prefix, ctx.store.census === undefined ? null : await ctx.store.census(f.now, prefix, 50)));
+        }
         if (user === '') return html(reply, 200, searchPage(f, '', null));
         const refusal = refuseUser(user);
         if (refusal !== null) return html(reply, 400, searchPage(f, user.slice(0, MAX_USER_ID), { kind: 'error', text: refusal }));
@@ -217,7 +243,14 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
         // A session of any kind (an API session, a token family, a demo or dashboard session); null for anything else.
         const target = await ctx.sessions.get(handle);
         if (target === null) return redirect(reply, back(formUser, 'not-found'));
+        const owner = target.userId ?? formUser;
+        if (bodyString(request.body, 'confirm') !== 'yes') {
+          // Nothing happens before the admin confirms, on a page of its own (no script needed).
+          const device = owner === '' ? null : ((await ctx.sessions.list(owner)).find((d) => d.handle === handle) ?? null);
+          return html(reply, 200, confirmPage(frame(session), { kind: 'revoke', handle, user: owner, device }));
+        }
         ctx.log.info({ handle, userId: target.userId }, 'admin revoked a session');
+        audit(request, 'admin-revoke', { userId: target.userId, sessionKind: target.kind, handle, detail: `${adminUser} revoked this session from the dashboard` });
         if (handle === session.handle) {
           // Revoking one's own session is signing out.
           await session.logout();
@@ -233,18 +266,13 @@ export async function registerAdmin(app: FastifyInstance, ctx: ServiceContext): 
         const user = bodyString(request.body, 'user');
         const refusal = user === '' ? 'Which user? Give a user id.' : refuseUser(user);
         if (refusal !== null) return html(reply, 400, searchPage(frame(session), user.slice(0, MAX_USER_ID), { kind: 'error', text: refusal }));
+        if (bodyString(request.body, 'confirm') !== 'yes') {
+          const count = (await ctx.sessions.list(user)).length;
+          return html(reply, 200, confirmPage(frame(session), { kind: 'revoke-all', user, count }));
+        }
         const revoked = await ctx.sessions.revokeUser(user);
-        const ip = clientIp(request);
         ctx.log.info({ userId: user, count: revoked.length }, 'admin revoked every session of a user');
-        ctx.feed.push({
-          at: Date.now(),
-          kind: 'revoked-all',
-          userId: user,
-          sessionKind: null,
-          handle: null,
-          ip,
-          detail: `${revoked.length} session${revoked.length === 1 ? '' : 's'} revoked from the admin dashboard`,
-        });
+        audit(request, 'admin-revoke-all', { userId: user, detail: `${adminUser} revoked ${revoked.length} session${revoked.length === 1 ? '' : 's'} from the dashboard` });
         if (session.handle !== null && revoked.includes(session.handle)) {
           await session.logout();
           return redirect(reply, '/admin/login?notice=signed-out');

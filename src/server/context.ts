@@ -15,6 +15,7 @@ import type { ApiKeys } from '../core/api-keys.js';
 import type { ServiceConfig } from './config.js';
 import type { SecurityFeed } from './feed.js';
 import type { Metrics } from './metrics.js';
+import type { History } from './history.js';
 
 /** The admin credential of the dashboard. */
 export interface AdminCredential {
@@ -49,6 +50,8 @@ export interface ServiceContext {
   readonly feed: SecurityFeed;
   /** Counters and histograms served at `/metrics`. */
   readonly metrics: Metrics;
+  /** The dashboard charts' series, kept in the store for every instance. */
+  readonly history: History;
   /** The dashboard's admin credential. */
   readonly admin: AdminCredential;
   readonly log: FastifyBaseLogger;

@@ -18,7 +18,13 @@ export type SecurityEventKind =
   | 'invalid-token'
   | 'new-device'
   | 'revoked-all'
-  | 'session-limit';
+  | 'session-limit'
+  // The dashboard's audit trail: who (in the detail), what, when, from where (ip).
+  | 'admin-sign-in'
+  | 'admin-sign-in-failed'
+  | 'admin-sign-out'
+  | 'admin-revoke'
+  | 'admin-revoke-all';
 
 /** One entry of the feed. */
 export interface SecurityEvent {

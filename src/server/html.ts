@@ -154,4 +154,9 @@ form.inline{display:inline}.row{display:flex;gap:.5rem;align-items:end}.row>*{fl
 .notice{padding:.6rem .9rem;border-radius:6px;margin:0 0 1rem}.notice.ok{background:#e7f5ee;color:var(--ok)}.notice.error{background:#fbeaea;color:var(--danger)}
 .badge{display:inline-block;padding:.05rem .45rem;border-radius:999px;font-size:.75rem;background:#eef2fb;color:var(--accent)}.badge.warn{background:#fbeaea;color:var(--danger)}
 .muted{color:var(--muted)}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,26rem),1fr));gap:.75rem;margin-bottom:1rem}
+figure.chart{margin:0;background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.75rem;min-width:0}
+figure.chart svg{display:block;width:100%;height:auto;margin-top:.4rem}figcaption{font-size:.9rem}
+@media (max-width:640px){header{flex-wrap:wrap;gap:.5rem 1rem;padding:.6rem .75rem}nav{flex-basis:100%;order:3;flex-wrap:wrap}.aside{flex-wrap:wrap}main{padding:0 .75rem;margin:1rem auto}.row{flex-wrap:wrap}.row>button{flex:1 0 100%}.narrow{margin:1.5rem auto}}
+@media (pointer:coarse),(max-width:640px){button,.button{min-height:44px;min-width:44px}nav a{padding:.6rem 0}}
 `;

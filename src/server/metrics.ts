@@ -160,6 +160,8 @@ export interface Metrics {
   readonly tokensIntrospected: Counter;
   /** `latchkey_store_errors_total` */
   readonly storeErrors: Counter;
+  /** `latchkey_new_devices_total{engine}`: sign-ins from a device the user had not used (engines with `new-device` listeners). */
+  readonly newDevices: Counter;
   /** `latchkey_api_key_rejections_total{reason}` */
   readonly apiKeyRejections: Counter;
   /** `latchkey_http_request_duration_seconds{method,route,status}` */
@@ -185,10 +187,11 @@ export function createMetrics(): Metrics {
   const tokenRefreshes = new Counter('latchkey_token_refreshes_total', 'Refresh-token rotations, by result.');
   const tokensIntrospected = new Counter('latchkey_tokens_introspected_total', 'Access tokens introspected, by result (active or why not).');
   const storeErrors = new Counter('latchkey_store_errors_total', 'Requests that failed because the store was unavailable.');
+  const newDevices = new Counter('latchkey_new_devices_total', 'Sign-ins from a device the user had not signed in from, by engine (its kind).');
   const apiKeyRejections = new Counter('latchkey_api_key_rejections_total', 'API requests refused for their API key, by reason.');
   const requestDuration = new Histogram('latchkey_http_request_duration_seconds', 'Time to answer HTTP requests, by method, route and status.');
   const started = Date.now() / 1000;
-  const all = [created, validated, revoked, rotated, invalidTokens, tokensIssued, tokenRefreshes, tokensIntrospected, storeErrors, apiKeyRejections];
+  const all = [created, validated, revoked, rotated, invalidTokens, tokensIssued, tokenRefreshes, tokensIntrospected, storeErrors, apiKeyRejections, newDevices];
   return {
     created,
     validated,
@@ -200,6 +203,7 @@ export function createMetrics(): Metrics {
     tokensIntrospected,
     storeErrors,
     apiKeyRejections,
+    newDevices,
     requestDuration,
     watch(engine, kind) {
       const labels = { engine: kind };
@@ -207,6 +211,7 @@ export function createMetrics(): Metrics {
         engine.on('created', () => created.inc(labels)),
         engine.on('rotated', (e) => rotated.inc({ engine: kind, cause: e.cause })),
         engine.on('revoked', (e) => revoked.inc({ engine: kind, cause: e.cause })),
+        engine.on('new-device', () => newDevices.inc(labels)),
         // Labels from a fixed set: the engine reports a carrier outside of it as null.
         engine.on('invalid-token', (e) => invalidTokens.inc({ carrier: e.carrier ?? 'none', reason: e.reason }, e.count)),
       ];

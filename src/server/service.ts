@@ -30,6 +30,7 @@ import { apiError, errorBody, installErrorHandlers } from './errors.js';
 import { securityFeed } from './feed.js';
 import { html, htmlHeaders, page } from './html.js';
 import { createMetrics } from './metrics.js';
+import { createHistory } from './history.js';
 import { openApiDocument } from './openapi.js';
 import { makeStateFolder, makeStoreFolder } from './state-folder.js';
 import { openStore } from '../stores/open.js';
@@ -59,6 +60,11 @@ export interface ServiceOptions {
    * JWKS and the signing of this one, in ms.
    * @default 60000
    */
+  /**
+   * How often this instance writes the dashboard charts' totals to the store, in ms.
+   * @default 10000
+   */
+  historyFlushMs?: number;
   keyReloadMs?: number;
 }
 
@@ -143,7 +149,7 @@ function adminCredential(password: string): AdminCredential {
  * ```
  */
 export async function createService(config: ServiceConfig, options: ServiceOptions = {}): Promise<Service> {
-  checkOptionKeys(options, 'createService()', ['logStream', 'demoFreshFor', 'demoApp', 'apiKeyCacheMs', 'guessingWindow', 'keyReloadMs']);
+  checkOptionKeys(options, 'createService()', ['logStream', 'demoFreshFor', 'demoApp', 'apiKeyCacheMs', 'guessingWindow', 'keyReloadMs', 'historyFlushMs']);
   if (options.demoApp !== undefined) checkOptionKeys(options.demoApp, 'createService()', ['idleTimeout', 'absoluteTimeout', 'accessTtl', 'warnBefore'], { prefix: 'demoApp.' });
   makeStateFolder(config.dataDir);
   const refreshSecret = config.refreshSecret ?? readOrCreateSecret(join(config.dataDir, 'refresh-secret'), () => randomBytes(32).toString('base64url')).value;
@@ -237,6 +243,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     onError,
   });
   feed.watchTokens(tokens);
+  const history = createHistory({ store: guarded, metrics, onError, ...(options.historyFlushMs !== undefined ? { flushMs: options.historyFlushMs } : {}) });
   const keyReload = setInterval(() => void keys.reload().catch(onError), options.keyReloadMs ?? 60_000);
   keyReload.unref();
 
@@ -249,6 +256,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     apiKeys: apiKeys(guarded, options.apiKeyCacheMs !== undefined ? { cacheMs: options.apiKeyCacheMs } : {}),
     feed,
     metrics,
+    history,
     admin: adminCredential(adminPassword),
     log,
     engine(o) {
@@ -331,6 +339,8 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
         } finally {
           clearTimeout(cut);
           clearInterval(sweep);
+          // The charts' last totals, while the store is still open.
+          await history.close();
           for (const e of engines) await e.close().catch(onError);
           await store.close().catch(onError);
         }

@@ -20,7 +20,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
-import type { DataPatch, Store, StorePatchResult, Tombstone } from '../core/store.js';
+import { checkCensus, topUsers, type DataPatch, type Store, type StorePatchResult, type Tombstone } from '../core/store.js';
 import type { ClientRecord, RecordStatus, SessionData, SessionRecord } from '../core/model.js';
 import { ClosedError, ConfigError } from '../core/errors.js';
 import { checkOptionKeys } from '../core/option-keys.js';
@@ -370,6 +370,25 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     },
 
     kv: values.kv,
+
+    async census(now, prefix, limit) {
+      checkCensus(now, prefix, limit);
+      open();
+      const users: Array<{ userId: string; sessions: number }> = [];
+      let sessions = 0;
+      for (const userId of byUser.keys()) {
+        if (!userId.startsWith(prefix)) continue;
+        let n = 0;
+        for (const h of handlesOf(userId)) {
+          const s = activeSlot(h);
+          if (s !== -1 && (nums[s * STRIDE + EXPIRES] as number) > now && (nums[s * STRIDE + IDLE] as number) > now) n++;
+        }
+        if (n === 0) continue;
+        sessions += n;
+        users.push({ userId, sessions: n });
+      }
+      return { sessions, userCount: users.length, users: topUsers(users, limit), complete: true };
+    },
 
     async ping() {
       return !closed;

@@ -36,7 +36,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { DataPatch, Store, StorePatchResult } from '../core/store.js';
+import { checkCensus, type DataPatch, type Store, type StorePatchResult } from '../core/store.js';
 import type { SessionData, SessionRecord } from '../core/model.js';
 import { durationOption, type Duration } from '../core/duration.js';
 import { ClosedError, ConfigError, LatchkeyError, StoreUnavailableError } from '../core/errors.js';
@@ -169,6 +169,12 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
     sweep: db.prepare(
       `DELETE FROM ${TABLE} WHERE handle IN (SELECT handle FROM ${TABLE} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
     ),
+    censusTotals: db.prepare(
+      `SELECT COUNT(*), COUNT(DISTINCT user_id) FROM ${TABLE} WHERE user_id IS NOT NULL AND status = 'active' AND expires_at > ? AND idle_expires_at > ? AND substr(user_id, 1, ?) = ?`,
+    ).raw(true),
+    censusTop: db.prepare(
+      `SELECT user_id, COUNT(*) AS n FROM ${TABLE} WHERE user_id IS NOT NULL AND status = 'active' AND expires_at > ? AND idle_expires_at > ? AND substr(user_id, 1, ?) = ? GROUP BY user_id ORDER BY n DESC, user_id LIMIT ?`,
+    ).raw(true),
     ping: db.prepare('SELECT 1'),
   };
 
@@ -287,6 +293,16 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
       }),
 
     kv: values.kv,
+
+    census: async (now, prefix, limit) => {
+      checkCensus(now, prefix, limit);
+      return run(() => {
+        const args = [now, now, prefix.length, prefix];
+        const [sessions, userCount] = q.censusTotals.get(...args) as [number, number];
+        const users = (q.censusTop.all(...args, limit) as Array<[string, number]>).map(([userId, n]) => ({ userId, sessions: n }));
+        return { sessions, userCount, users, complete: true };
+      });
+    },
 
     async ping() {
       if (closed) return false;

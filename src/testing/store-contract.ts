@@ -18,6 +18,7 @@ import { kindTests } from './contract/kinds.js';
 import { recordTests } from './contract/records.js';
 import type { ContractRunner } from './contract/support.js';
 import { valueTests } from './contract/values.js';
+import { censusTests } from './contract/census.js';
 
 export { sampleRecord } from './contract/support.js';
 export type { ContractRunner } from './contract/support.js';
@@ -60,6 +61,7 @@ export function storeContract(name: string, runner: ContractRunner, options: Con
     recordTests({ describe, test, n });
     kindTests({ describe, test, n });
     valueTests({ describe, test, n });
+    censusTests({ describe, test, n });
 
     describe('health', () => {
       test('answers ping while open', async (store) => {

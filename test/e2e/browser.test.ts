@@ -176,8 +176,11 @@ suite('browser end to end (headless Chromium)', () => {
     expect(await targetRow.getByTestId('session-kind').textContent()).toBe('demo');
     expect(await keptRow.textContent()).toContain('Firefox');
 
-    // Revoke the laptop's session.
+    // Revoke the laptop's session: the dashboard asks first.
     await targetRow.getByTestId('revoke-session').click();
+    await adminPage.getByTestId('confirm').waitFor();
+    expect(await adminPage.getByTestId('confirm').textContent()).toContain(target);
+    await adminPage.getByTestId('confirm-submit').click();
     await adminPage.waitForURL((url) => url.pathname === '/admin/users' && url.searchParams.get('notice') === 'revoked');
     expect(await adminPage.locator('.notice.ok').textContent()).toContain('Session revoked');
     expect(await targetRow.count()).toBe(0);

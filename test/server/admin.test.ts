@@ -267,7 +267,7 @@ describe('the admin dashboard', () => {
     const b = await ctx.sessions.create({ userId: 'alice', client: { ip: '198.51.100.2', userAgent: CHROME } });
     const { client } = await signIn();
     const page = await client.get('/admin/users?user=alice');
-    const done = await client.post(`/admin/sessions/${a.session.handle}/revoke`, { _csrf: csrfOf(page.text), user: 'alice' });
+    const done = await client.post(`/admin/sessions/${a.session.handle}/revoke`, { _csrf: csrfOf(page.text), user: 'alice', confirm: 'yes' });
     expect(done.status).toBe(303);
     expect(done.location).toBe('/admin/users?user=alice&notice=revoked');
     expect(await ctx.sessions.validate(a.token)).toEqual({ ok: false, reason: 'revoked' });
@@ -278,7 +278,7 @@ describe('the admin dashboard', () => {
     expect(after.text).toContain(`data-handle="${b.session.handle}"`);
 
     // A session that is gone already: back to the page with a notice.
-    const again = await client.post(`/admin/sessions/${a.session.handle}/revoke`, { _csrf: csrfOf(after.text), user: 'alice' });
+    const again = await client.post(`/admin/sessions/${a.session.handle}/revoke`, { _csrf: csrfOf(after.text), user: 'alice', confirm: 'yes' });
     expect(again.location).toBe('/admin/users?user=alice&notice=not-found');
     const odd = await client.post(`/admin/sessions/${encodeURIComponent('../x')}/revoke`, { _csrf: csrfOf(after.text), user: 'alice' });
     expect(odd.location).toBe('/admin/users?user=alice&notice=not-found');
@@ -291,7 +291,7 @@ describe('the admin dashboard', () => {
     const c = await ctx.sessions.create({ userId: 'bob' });
     const { client } = await signIn();
     const page = await client.get('/admin/users?user=alice');
-    const done = await client.post('/admin/users/revoke-all', { _csrf: csrfOf(page.text), user: 'alice' });
+    const done = await client.post('/admin/users/revoke-all', { _csrf: csrfOf(page.text), user: 'alice', confirm: 'yes' });
     expect(done.status).toBe(303);
     expect(done.location).toBe('/admin/users?user=alice&notice=revoked-all&n=2');
     for (const t of [a.token, b.token]) expect(await ctx.sessions.validate(t)).toEqual({ ok: false, reason: 'revoked' });
@@ -299,10 +299,10 @@ describe('the admin dashboard', () => {
     const after = await client.get(done.location as string);
     expect(after.text).toContain('Revoked 2 sessions.');
     expect(after.text).toContain('data-testid="no-sessions"');
-    expect(ctx.feed.recent(1)[0]).toMatchObject({ kind: 'revoked-all', userId: 'alice', detail: '2 sessions revoked from the admin dashboard' });
+    expect(ctx.feed.recent(1)[0]).toMatchObject({ kind: 'admin-revoke-all', userId: 'alice', ip: '127.0.0.1', detail: 'admin revoked 2 sessions from the dashboard' });
     const events = await client.get('/admin/events');
     expect(events.status).toBe(200);
-    expect(events.text).toMatch(/data-kind="revoked-all">/);
+    expect(events.text).toMatch(/data-kind="admin-revoke-all">/);
   });
 
   it('refuses POSTs without the CSRF token or from another site with 403, and changes nothing', async () => {
@@ -345,7 +345,7 @@ describe('the admin dashboard', () => {
     expect(page.text).not.toContain('<img src=x');
     expect(page.text).toContain('&lt;script&gt;alert(&quot;u&quot;)&lt;/script&gt;');
     expect(page.text).toContain('&quot;&gt;&lt;img src=x onerror=alert(1)&gt;');
-    const done = await client.post('/admin/users/revoke-all', { _csrf: csrfOf(page.text), user });
+    const done = await client.post('/admin/users/revoke-all', { _csrf: csrfOf(page.text), user, confirm: 'yes' });
     expect(done.location).toBe(`/admin/users?user=${encodeURIComponent(user)}&notice=revoked-all&n=1`);
     for (const path of ['/admin', '/admin/events', done.location as string]) {
       const p = await client.get(path);
@@ -365,7 +365,7 @@ describe('the admin dashboard', () => {
     const csrf = csrfOf(page.text);
     // An API key's id is no session handle: the engine does not know it.
     expect((await client.post(`/admin/sessions/${key.info.id}/revoke`, { _csrf: csrf, user: 'latchkey:apikeys' })).location).toBe('/admin/users?user=latchkey%3Aapikeys&notice=not-found');
-    expect((await client.post('/admin/users/revoke-all', { _csrf: csrf, user: 'latchkey:apikeys' })).location).toBe('/admin/users?user=latchkey%3Aapikeys&notice=revoked-all&n=0');
+    expect((await client.post('/admin/users/revoke-all', { _csrf: csrf, user: 'latchkey:apikeys', confirm: 'yes' })).location).toBe('/admin/users?user=latchkey%3Aapikeys&notice=revoked-all&n=0');
     expect((await ctx.apiKeys.verify(key.key)).ok).toBe(true);
   });
 
@@ -454,8 +454,8 @@ describe("the dashboard's logs", () => {
       expect((await client.post('/admin/login', { username: 'admin', password: PASSWORD })).status).toBe(303);
       const page = await client.get('/admin/users?user=alice');
       const csrf = csrfOf(page.text);
-      expect((await client.post(`/admin/sessions/${a.session.handle}/revoke`, { _csrf: csrf, user: 'alice' })).status).toBe(303);
-      expect((await client.post('/admin/users/revoke-all', { _csrf: csrf, user: 'alice' })).status).toBe(303);
+      expect((await client.post(`/admin/sessions/${a.session.handle}/revoke`, { _csrf: csrf, user: 'alice', confirm: 'yes' })).status).toBe(303);
+      expect((await client.post('/admin/users/revoke-all', { _csrf: csrf, user: 'alice', confirm: 'yes' })).status).toBe(303);
       expect((await client.post('/admin/logout', { _csrf: csrf })).status).toBe(303);
       const log = lines.join('');
       expect(log).toContain('admin sign-in failed');

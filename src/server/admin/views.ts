@@ -13,6 +13,9 @@ import type { SecurityEvent } from '../feed.js';
 import { html, page } from '../html.js';
 import type { NavLink, SafeHtml } from '../html.js';
 import type { MetricsSnapshot } from '../metrics.js';
+import type { HistorySeries } from '../history.js';
+import type { UserCensus } from '../../core/store.js';
+import { charts } from './charts.js';
 
 /** The CSRF form field of the latchkey plugin (its default). */
 export const CSRF_FIELD = '_csrf';
@@ -79,10 +82,21 @@ function aside(f: AdminFrame): SafeHtml {
   return html`<span data-testid="signed-in-as">signed in as <b>${f.username}</b></span><form class="inline" method="post" action="/admin/logout" data-testid="logout-form">${csrfField(f.csrf)}<button type="submit" class="secondary" data-testid="logout">Sign out</button></form>`;
 }
 
-function searchForm(user: string): SafeHtml {
+function searchForm(user: string, prefix = ''): SafeHtml {
   return html`<form method="get" action="/admin/users" class="row" role="search" data-testid="user-search-form">
 <div><label for="user">Sessions of user</label><input type="search" id="user" name="user" value="${user}" placeholder="user id" required maxlength="256" data-testid="user-search"></div>
-<button type="submit" data-testid="user-search-submit">Search</button></form>`;
+<button type="submit" data-testid="user-search-submit">Search</button></form>
+<form method="get" action="/admin/users" class="row" role="search" data-testid="prefix-search-form">
+<div><label for="prefix">Users whose id starts with</label><input type="search" id="prefix" name="prefix" value="${prefix}" placeholder="prefix" required maxlength="256" data-testid="prefix-search"></div>
+<button type="submit" data-testid="prefix-search-submit">Find</button></form>`;
+}
+
+/** Users with their live session counts, most first, each a link to their sessions. */
+function userRows(census: UserCensus, testid: string): SafeHtml {
+  if (census.users.length === 0) return html`<p class="muted" data-testid="${testid}-empty">No user has a live session.</p>`;
+  return html`<div style="overflow-x:auto"><table data-testid="${testid}"><thead><tr><th>User</th><th>Live sessions</th></tr></thead><tbody>${census.users.map(
+    (u) => html`<tr data-testid="user-row" data-user="${u.userId}"><td><a href="/admin/users?user=${encodeURIComponent(u.userId)}">${u.userId}</a></td><td data-testid="user-sessions">${u.sessions}</td></tr>`,
+  )}</tbody></table></div>${census.complete ? '' : html`<p class="muted" data-testid="${testid}-partial">The store stopped counting at its scan bound: these figures are lower bounds.</p>`}`;
 }
 
 /** The sign-in page. */
@@ -129,6 +143,7 @@ export const KIND_LABELS: Readonly<Record<string, string>> = {
   refresh: '/v1 token families',
   admin: 'this dashboard',
   demo: 'the demo site',
+  'demo-app': "the demo's single-page app",
 };
 
 /** A session kind as a badge, its meaning in the title. */
@@ -155,13 +170,13 @@ function reasonRows(byReason: Readonly<Record<string, number>>): SafeHtml {
 
 function eventTable(events: readonly SecurityEvent[], now: number, testid: string): SafeHtml {
   if (events.length === 0) return html`<p class="muted" data-testid="${testid}-empty">No security event yet.</p>`;
-  return html`<table data-testid="${testid}"><thead><tr><th>When</th><th>Event</th><th>User</th><th>Session</th><th>IP</th><th>Detail</th></tr></thead><tbody>${events.map(
+  return html`<div style="overflow-x:auto"><table data-testid="${testid}"><thead><tr><th>When</th><th>Event</th><th>User</th><th>Session</th><th>IP</th><th>Detail</th></tr></thead><tbody>${events.map(
     (e) => html`<tr data-testid="event" data-event-id="${e.id}" data-kind="${e.kind}">
 <td>${when(e.at, now)}</td><td><span style="white-space:nowrap" class="badge${e.kind === 'token-theft' || e.kind === 'binding-mismatch' || e.kind === 'invalid-token-burst' ? ' warn' : ''}">${e.kind}</span></td>
 <td>${e.userId === null ? html`<span class="muted">—</span>` : html`<a href="/admin/users?user=${encodeURIComponent(e.userId)}">${e.userId}</a>`}${e.sessionKind === null ? '' : html` ${kindBadge(e.sessionKind)}`}</td>
 <td>${e.handle === null ? html`<span class="muted">—</span>` : html`<code>${e.handle}</code>`}</td>
 <td>${e.ip ?? html`<span class="muted">—</span>`}</td><td>${e.detail}</td></tr>`,
-  )}</tbody></table>`;
+  )}</tbody></table></div>`;
 }
 
 /**
@@ -179,7 +194,10 @@ for(var k in d.counts)if(typeof d.counts[k]==='number')set(k,d.counts[k]);var bk
 setTimeout(tick,5000);})();`;
 
 /** The overview: counters, service status, the user search and the last events. */
-export function overviewPage(f: AdminFrame, o: { counts: MetricsSnapshot; status: ServiceStatus; events: readonly SecurityEvent[]; notice?: Notice }): string {
+export function overviewPage(
+  f: AdminFrame,
+  o: { counts: MetricsSnapshot; status: ServiceStatus; events: readonly SecurityEvent[]; history: HistorySeries; top: UserCensus | null; notice?: Notice },
+): string {
   const c = o.counts;
   const body = html`<h1>Overview</h1>
 <div class="stats" data-testid="counts">${STATS.map(
@@ -189,7 +207,9 @@ export function overviewPage(f: AdminFrame, o: { counts: MetricsSnapshot; status
 <p>Up for <span data-stat="uptime" data-testid="uptime">${span(f.now - o.status.startedAt)}</span>, since ${utc(o.status.startedAt)}.</p>
 <p>Store <code data-testid="store-url">${o.status.store}</code> <span class="badge${o.status.ready ? '' : ' warn'}" data-testid="store-ready">${o.status.ready ? 'ready' : 'unreachable'}</span></p>
 <p class="muted" id="refresh-state">Counters refresh every 5 s while this tab is open.</p></div>
+<h2>Over time</h2><p class="muted">From the store, so every instance over it adds in and a restart loses nothing; each instance writes its counts every 10 s.</p>${charts(o.history)}
 <div class="card">${searchForm('')}</div>
+<h2>Users with most sessions</h2>${o.top === null ? html`<p class="muted" data-testid="top-users-unsupported">This store cannot count sessions per user.</p>` : html`<p class="muted">${o.top.sessions} live signed-in session${o.top.sessions === 1 ? '' : 's'} of ${o.top.userCount} user${o.top.userCount === 1 ? '' : 's'}, every kind.</p>${userRows(o.top, 'top-users')}`}
 <h2>Sessions by engine</h2><p class="muted">Each engine of the service writes sessions of its own kind; the counters above marked "every kind" add these rows up (a revocation counts for the engine that made it: <code>/v1</code>'s "log out everywhere" ends token families too). The validations count the <code>/v1</code> API's alone.</p>${kindRows(c.byKind)}
 <h2>Rejected /v1 validations by reason</h2>${reasonRows(c.rejectedByReason)}
 <h2>Recent security events</h2>${eventTable(o.events, f.now, 'event-feed')}
@@ -233,6 +253,36 @@ export function userPage(f: AdminFrame, o: { user: string; devices: readonly Dev
 <h1>Sessions of <span data-testid="user-id">${o.user}</span></h1>
 <p class="muted" data-testid="session-count">${o.devices.length} live session${o.devices.length === 1 ? '' : 's'}, oldest first, of every kind: <code>session</code> and <code>refresh</code> are the application's (<code>/v1</code>), <code>demo</code> the demo site's users of that name, <code>admin</code> this dashboard's.</p>${table}`;
   return page({ title: 'Sessions · latchkey admin', brand: BRAND, nav: nav('users'), aside: aside(f), body, notice: o.notice ?? null });
+}
+
+/** Users whose id starts with a prefix. */
+export function prefixPage(f: AdminFrame, prefix: string, census: UserCensus | null): string {
+  const result =
+    census === null
+      ? html`<p class="muted" data-testid="top-users-unsupported">This store cannot search users.</p>`
+      : html`<p class="muted" data-testid="prefix-count">${census.userCount} user${census.userCount === 1 ? '' : 's'} with live sessions start with <code>${prefix}</code>${census.userCount > census.users.length ? html`; the ${census.users.length} with most sessions below` : ''}.</p>${userRows(census, 'prefix-users')}`;
+  const body = html`<div class="card">${searchForm('', prefix)}</div><h1>Users starting with <code data-testid="prefix">${prefix}</code></h1>${result}`;
+  return page({ title: 'Users · latchkey admin', brand: BRAND, nav: nav('users'), aside: aside(f), body });
+}
+
+/** What a confirmation page asks about: one session, or every session of a user. */
+export type ConfirmAction = { readonly kind: 'revoke'; readonly handle: string; readonly user: string; readonly device: DeviceSession | null } | { readonly kind: 'revoke-all'; readonly user: string; readonly count: number };
+
+/**
+ * "Are you sure?" before a revocation, as a page (it works without script):
+ * the same form again with `confirm=yes`, or back to the user's sessions.
+ */
+export function confirmPage(f: AdminFrame, a: ConfirmAction): string {
+  const back = `/admin/users?user=${encodeURIComponent(a.user)}`;
+  const action = a.kind === 'revoke' ? `/admin/sessions/${encodeURIComponent(a.handle)}/revoke` : '/admin/users/revoke-all';
+  const what =
+    a.kind === 'revoke'
+      ? html`Revoke the session <code>${a.handle}</code>${a.device === null ? '' : html` (${a.device.device.browser} on ${a.device.device.os}, ${kindBadge(a.device.kind)})`} of <b>${a.user}</b>? Its next request finds no session.`
+      : html`Revoke all ${a.count} live session${a.count === 1 ? '' : 's'} of <b>${a.user}</b>, every kind? The user is signed out on every device.`;
+  const body = html`<div class="card narrow" data-testid="confirm"><h1>${a.kind === 'revoke' ? 'Revoke this session?' : 'Revoke every session?'}</h1><p>${what}</p>
+<form method="post" action="${action}" data-testid="confirm-form">${csrfField(f.csrf)}<input type="hidden" name="user" value="${a.user}"><input type="hidden" name="confirm" value="yes">
+<p><button type="submit" class="danger" data-testid="confirm-submit">${a.kind === 'revoke' ? 'Revoke' : 'Revoke all'}</button> <a class="button secondary" href="${back}" data-testid="confirm-cancel">Cancel</a></p></form></div>`;
+  return page({ title: 'Confirm · latchkey admin', brand: BRAND, nav: nav('users'), aside: aside(f), body });
 }
 
 /** The search page without a result: an empty or refused user id. */

@@ -34,7 +34,7 @@
  * @module
  */
 import type { Pool, PoolConfig, QueryResult, QueryResultRow } from 'pg';
-import type { DataPatch, InvalidationListener, Store, StorePatchResult, Tombstone } from '../../core/store.js';
+import { checkCensus, type DataPatch, type InvalidationListener, type Store, type StorePatchResult, type Tombstone } from '../../core/store.js';
 import { durationOption, type Duration } from '../../core/duration.js';
 import { ClosedError, ConfigError, StoreUnavailableError } from '../../core/errors.js';
 import { encodeInvalidation } from '../invalidation.js';
@@ -311,6 +311,14 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore
     },
 
     kv: postgresValues({ sql, run }),
+
+    async census(now, prefix, limit) {
+      checkCensus(now, prefix, limit);
+      const args = [now, prefix.length, prefix];
+      const totals = (await run<{ sessions: number; users: number }>(sql.censusTotals(args))).rows[0];
+      const top = (await run<unknown[]>(sql.censusTop([...args, limit]))).rows as unknown as Array<[string, number]>;
+      return { sessions: totals?.sessions ?? 0, userCount: totals?.users ?? 0, users: top.map(([userId, n]) => ({ userId, sessions: n })), complete: true };
+    },
 
     subscribe,
 

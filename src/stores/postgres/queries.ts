@@ -90,6 +90,8 @@ export function statements(names: Names, prepare: boolean, queryMs: number) {
       `WITH d AS (DELETE FROM ${t} WHERE handle = $1 RETURNING 1)
        SELECT pg_notify($2, $3)::text AS notified FROM d`,
     ),
+    censusTotals: q('census_totals', `SELECT COUNT(*)::int AS sessions, COUNT(DISTINCT user_id)::int AS users FROM ${t} WHERE user_id IS NOT NULL AND status = 'active' AND expires_at > $1 AND idle_expires_at > $1 AND left(user_id, $2) = $3`),
+    censusTop: q('census_top', `SELECT user_id, COUNT(*)::int AS n FROM ${t} WHERE user_id IS NOT NULL AND status = 'active' AND expires_at > $1 AND idle_expires_at > $1 AND left(user_id, $2) = $3 GROUP BY user_id ORDER BY n DESC, user_id COLLATE "C" LIMIT $4`, 'array'),
     listUser: q('list_user', `SELECT ${COLUMN_NAMES} FROM ${t} WHERE user_id = $1 AND status = 'active' ORDER BY created_at, issued_at, handle`, 'array'),
     // Bounded: the oldest `limit` expired rows through the expiry index, deleted by their tuple id.
     // Rows another call holds (a touch in flight, another instance's sweep) are skipped, not waited for.

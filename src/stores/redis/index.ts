@@ -87,6 +87,7 @@ import {
   touchRecord,
 } from './records.js';
 import { defineScripts } from './scripts.js';
+import { redisCensus } from './census.js';
 import { sweep } from './sweep.js';
 import { migrateKeyspace, type RedisMigration } from './migrate.js';
 import { redisValues } from './values.js';
@@ -255,6 +256,8 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     sweep: (now, limit) => run(() => sweep(x, now, limit)),
 
     kv: redisValues(x, (fn) => run(fn)),
+
+    census: (now, prefix, limit) => run(() => redisCensus(x, now, prefix, limit)),
 
     ready: () => run(async () => undefined),
 
