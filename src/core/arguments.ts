@@ -9,11 +9,12 @@
  */
 import { describe } from './duration.js';
 import { ConfigError, InvalidDataError, LatchkeyTypeError } from './errors.js';
+import { MAX_USER_ID } from './model.js';
 import type { SessionData } from './model.js';
 import type { DataPatch } from './store.js';
 
-/** Longest user id, in characters. */
-export const MAX_USER_ID = 256;
+// Kept in model.ts, which imports nothing, so that store.ts can use it without an import cycle.
+export { MAX_USER_ID } from './model.js';
 /** Longest data key, in characters. */
 export const MAX_KEY = 256;
 /**

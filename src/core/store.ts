@@ -11,9 +11,9 @@
  *
  * @module
  */
+import { MAX_USER_ID } from './model.js';
 import type { SessionData, SessionRecord } from './model.js';
 import type { KeyValues } from './key-values.js';
-import { MAX_USER_ID } from './arguments.js';
 import { LatchkeyTypeError } from './errors.js';
 
 export type { KeyValues, SetMode, StoredEntry, StoredValue } from './key-values.js';
