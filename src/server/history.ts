@@ -141,12 +141,15 @@ export function createHistory(options: HistoryOptions): History {
       writes.push(store.kv.set(`stats.m.${floor(e.minute, HOUR)}`, `${e.minute}:${instance}`, { value: minuteValue(e.counts), expiresAt: e.minute + 2 * HOUR }, at));
     }
     writes.push(store.kv.set('stats.d', `${day}:${instance}`, { value: JSON.stringify({ d: inDay.newDevices, c: inDay.created }), expiresAt: day + 15 * DAY }, at));
+    // Gathered before the census is awaited: were it to fail, these writes' own failures must not go unhandled.
+    const written = Promise.all(writes);
+    written.catch(() => {});
     if (sampled !== minute && store.census !== undefined) {
       const census = await store.census(at, '', 1);
-      writes.push(store.kv.set('stats.live', String(minute), { value: String(census.sessions), expiresAt: minute + 2 * HOUR }, at));
+      await store.kv.set('stats.live', String(minute), { value: String(census.sessions), expiresAt: minute + 2 * HOUR }, at);
       sampled = minute;
     }
-    await Promise.all(writes);
+    await written;
   }
 
   function flush(): Promise<void> {
