@@ -34,6 +34,7 @@ export const FLOORS = {
     nodeFiles: ['http/node.ts'],
     why: 'the browser module imports nothing from the Node-side floors (stores, server, cli, adapters, testing, node:http glue), no node: builtin and no package',
   },
+  migrate: { values: ['core', 'http'], types: [], packages: true, why: 'migrators plug into the HTTP layer and create sessions through the engine: no store, no adapter' },
   server: { values: ['core', 'stores', 'sealed', 'tokens', 'http', 'adapters'], types: [], packages: true, why: 'the service is built on the library, never on the CLI' },
   cli: {
     values: ['core', 'stores', 'sealed', 'tokens', 'server/config.ts', 'server/state-folder.ts', 'server/service.ts'],

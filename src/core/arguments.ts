@@ -9,12 +9,11 @@
  */
 import { describe } from './duration.js';
 import { ConfigError, InvalidDataError, LatchkeyTypeError } from './errors.js';
-import { MAX_USER_ID } from './model.js';
 import type { SessionData } from './model.js';
 import type { DataPatch } from './store.js';
 
-// Kept in model.ts, which imports nothing, so that store.ts can use it without an import cycle.
-export { MAX_USER_ID } from './model.js';
+/** Longest user id, in characters. */
+export const MAX_USER_ID = 256;
 /** Longest data key, in characters. */
 export const MAX_KEY = 256;
 /**

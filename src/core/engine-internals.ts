@@ -2,14 +2,17 @@
  * What modules built on an engine read of it without widening its public
  * type: token mode's refresh rotation follows tombstones the engine never
  * hands out, and its access tokens watch the engine's store for
- * invalidations, on the engine's clock and within its `storeTimeout`. An
+ * invalidations, on the engine's clock and within its `storeTimeout`;
+ * `latchkey/migrate` creates each handed-over session under a token derived
+ * from the old session, so that concurrent hand-overs converge. An
  * engine registers its internals once, at construction; nothing else can.
  *
  * @module
  * @internal
  */
 import type { Clock } from './clock.js';
-import type { SessionRecord } from './model.js';
+import type { GivenCreateInput } from './engine/create.js';
+import type { Session, SessionRecord } from './model.js';
 import type { Store } from './store.js';
 
 /** @internal */
@@ -28,6 +31,13 @@ export interface EngineInternals {
    * closed.
    */
   readRecord(handle: string): Promise<SessionRecord | null>;
+  /**
+   * `latchkey/migrate`'s hand-over: creates a session under a token the
+   * server derived (`given`), or resolves `null` when its handle is taken
+   * (another request handed the same old session over first). Sign-in
+   * checks, events and failures as `create()`.
+   */
+  createAs(input: GivenCreateInput, given: { readonly handle: string; readonly secret: string }): Promise<{ token: string; session: Session } | null>;
 }
 
 const registry = new WeakMap<object, EngineInternals>();

@@ -4,9 +4,6 @@
  * @module
  */
 
-/** Longest user id, in characters. */
-export const MAX_USER_ID = 256;
-
 /** Coarse description of a client's software, parsed from its user agent. */
 export interface Device {
   /** Browser or client family, e.g. `'Chrome'`, `'Firefox'`, `'Safari'`, `'curl'`. */

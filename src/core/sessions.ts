@@ -16,7 +16,7 @@ import { registerEngine } from './engine-internals.js';
 import { LatchkeyTypeError } from './errors.js';
 import { isFresh } from './policy.js';
 import type { Sessions } from './engine/api.js';
-import { create } from './engine/create.js';
+import { create, createAs } from './engine/create.js';
 import { openEngine } from './engine/engine.js';
 import { get, list, patch, revoke, revokeUser } from './engine/manage.js';
 import { sessionsConfig, type SessionsOptions } from './engine/options.js';
@@ -83,6 +83,13 @@ export function createSessions(options: SessionsOptions): Sessions {
     close: () => e.close(),
   };
   // What token mode reads of the engine (tombstones, store, clock), kept out of its public type.
-  registerEngine(api, { store: e.store, kind: e.config.kind, clock: e.clock, storeTimeoutMs: e.config.storeTimeoutMs, readRecord: (handle) => e.gate.call(() => e.store.get(handle)) });
+  registerEngine(api, {
+    store: e.store,
+    kind: e.config.kind,
+    clock: e.clock,
+    storeTimeoutMs: e.config.storeTimeoutMs,
+    readRecord: (handle) => e.gate.call(() => e.store.get(handle)),
+    createAs: (input, given) => createAs(e, input, given),
+  });
   return api;
 }

@@ -11,10 +11,8 @@
  *
  * @module
  */
-import { MAX_USER_ID } from './model.js';
 import type { SessionData, SessionRecord } from './model.js';
 import type { KeyValues } from './key-values.js';
-import { LatchkeyTypeError } from './errors.js';
 
 export type { KeyValues, SetMode, StoredEntry, StoredValue } from './key-values.js';
 
@@ -224,43 +222,10 @@ export interface UserCensus {
   readonly users: ReadonlyArray<{ readonly userId: string; readonly sessions: number }>;
   /**
    * `false` when the store stopped at its scan bound (Redis, past
-   * {@link CENSUS_SCAN_LIMIT} user indexes): the figures are then lower
+   * 100,000 user indexes): the figures are then lower
    * bounds.
    */
   readonly complete: boolean;
-}
-
-/** Most user indexes a store that must scan for {@link Store.census} visits. */
-export const CENSUS_SCAN_LIMIT = 100_000;
-
-/** Most users one {@link Store.census} call lists. */
-export const MAX_CENSUS_LIMIT = 1_000;
-
-/**
- * Checks the arguments of {@link Store.census}, for stores.
- *
- * @throws {LatchkeyTypeError} for a prefix that is not a string of at most 256 characters, or a limit outside 1 to 1,000
- * @example
- * ```ts
- * checkCensus('ali', 20);
- * ```
- */
-export function checkCensus(now: number, prefix: string, limit: number): void {
-  if (!Number.isFinite(now)) throw new LatchkeyTypeError('census() takes now in ms since epoch');
-  if (typeof prefix !== 'string' || prefix.length > MAX_USER_ID) throw new LatchkeyTypeError(`a census prefix is a string of at most ${MAX_USER_ID} characters`);
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_CENSUS_LIMIT) throw new LatchkeyTypeError(`the limit of census() is a whole number from 1 to ${MAX_CENSUS_LIMIT}`);
-}
-
-/**
- * Orders and cuts a census's users: most sessions first, then by id.
- *
- * @example
- * ```ts
- * topUsers([{ userId: 'b', sessions: 1 }, { userId: 'a', sessions: 3 }], 1); // [{ userId: 'a', sessions: 3 }]
- * ```
- */
-export function topUsers(users: Array<{ userId: string; sessions: number }>, limit: number): Array<{ userId: string; sessions: number }> {
-  return users.sort((a, b) => b.sessions - a.sessions || (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0)).slice(0, limit);
 }
 
 /** How {@link Store.replace} rewrites the old record. */

@@ -21,7 +21,9 @@ import type { ClearSiteDataOptions } from './credential-headers.js';
 import { clearSiteDataLine } from './credential-headers.js';
 import type { CsrfOptions } from './csrf.js';
 import { checkOrigin, csrfConfig, csrfTokenMatches, isSafeMethod } from './csrf.js';
-import { HttpError, throttled } from './errors.js';
+import { HttpError, throttled, toHttpError } from './errors.js';
+import type { SessionMigrator } from './migration.js';
+import { migrationsConfig } from './migration.js';
 import type { HttpRequest } from './request.js';
 import type { OnDirty, SessionContext } from './request-session.js';
 import { RequestSession } from './request-session.js';
@@ -71,6 +73,17 @@ export interface HttpSessionsOptions extends CarrierOptions, TrustProxyOptions {
    * @default console.error (console.warn for the warning)
    */
   onError?: (error: unknown) => void;
+  /**
+   * Sessions of the library this application used before latchkey, handed
+   * over once each: a request that carries one of their cookies and no
+   * latchkey credential gets a latchkey session with the old session's user
+   * and data, and the old cookie is cleared (see `latchkey/migrate` and
+   * docs/migrating.md). Stateful mode and the cookie carrier only; an
+   * unsafe request is handed over only when it passes the CSRF checks
+   * without a token.
+   * @default none
+   */
+  migrate?: readonly SessionMigrator[];
 }
 
 /** What {@link HttpSessions.begin} decided. */
@@ -110,6 +123,7 @@ const HTTP_OPTIONS = [
   'csrf',
   'development',
   'onError',
+  'migrate',
   'carriers',
   'urlParameter',
   'formField',
@@ -173,6 +187,7 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
   const clearSiteData = clearSiteDataLine(options.clearSiteData);
   const resolveIp = clientIpResolver(options);
   const backend: SessionBackend = sealed !== null ? sealedBackend(sealed, cookie) : statefulBackend(engine as Sessions, cookie);
+  const migrations = migrationsConfig(options.migrate, { stateful: sealed === null, cookieCarrier: carriers.cookie, cookieName: cookie.name });
   const onError = options.onError ?? ((error: unknown) => console.error('latchkey:', error));
   if (typeof onError !== 'function') throw new ConfigError('onError must be a function');
   const ctx: SessionContext = { backend, cookie, carriers, csrf, clearSiteData, report: onError, resolveIp };
@@ -197,12 +212,16 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
       }
     }
     const unsafe = !isSafeMethod(req.method);
+    // An old session cookie with no latchkey credential: a session to hand over (a string search when there is none).
+    let migrator = token === null && migrations !== null ? migrations.find(req.header('cookie')) : null;
     let needsToken = false;
     if (csrf !== null && unsafe && (carrier === null || carrier === 'cookie')) {
       const verdict = checkOrigin(csrf, { secFetchSite: req.header('sec-fetch-site'), origin: req.header('origin'), host: req.header('host') });
       if (verdict === 'csrf-cross-site' || verdict === 'csrf-origin-mismatch') return refuse(new HttpError(403, verdict));
       // Without a session cookie there is nothing to forge a request with.
       needsToken = verdict === 'needs-token' && carrier === 'cookie';
+      // The old cookie is a credential too, and no CSRF token of its session exists yet: only a request that passes without one is handed over.
+      if (verdict !== 'pass') migrator = null;
     }
     const headerToken = needsToken ? req.header(csrf!.header) : undefined;
     const wantsFormCarrier = carriers.form && token === null && unsafe && req.formField !== undefined;
@@ -212,7 +231,7 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
       if (needsToken && !csrfTokenMatches(headerToken, token!)) {
         return refuse(new HttpError(403, headerToken === undefined ? 'csrf-token-missing' : 'csrf-token-invalid'));
       }
-      return finish(req, token, carrier, onDirty);
+      return token === null && migrator !== null ? handOver(req, onDirty, migrator) : finish(req, token, carrier, onDirty);
     }
     return (async (): Promise<BeginResult> => {
       if (wantsFormCarrier) {
@@ -226,8 +245,28 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
         const field = await requestField(req, 'formField', csrf!.field);
         if (!csrfTokenMatches(field, token!)) return refuse(new HttpError(403, field === undefined ? 'csrf-token-missing' : 'csrf-token-invalid'));
       }
-      return finish(req, token, carrier, onDirty);
+      return token === null && migrator !== null ? handOver(req, onDirty, migrator) : finish(req, token, carrier, onDirty);
     })();
+  }
+
+  /** A request with an old session cookie and no latchkey credential: the migrator hands the old session over before the handler runs. */
+  async function handOver(req: HttpRequest, onDirty: OnDirty | undefined, migrator: SessionMigrator): Promise<BeginResult> {
+    // As in checkAfterLoad(): what the hand-over changes is seen through `session.dirty` once begin() resolves.
+    let armed = false;
+    const begun = finish(req, null, null, (r, s) => (armed ? onDirty?.(r, s) : undefined));
+    if (!begun.ok) return begun;
+    try {
+      const claim = await migrator.claim(req, { sessions: engine as Sessions, client: begun.session.client });
+      begun.session.adopt(claim.adopted, claim.setCookies);
+    } catch (err) {
+      // A store outage (the old store or latchkey's) is a 503, and nothing was handed over.
+      const known = toHttpError(err);
+      if (known !== null) return refuse(known);
+      throw err;
+    } finally {
+      armed = true;
+    }
+    return begun;
   }
 
   /**

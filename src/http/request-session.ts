@@ -109,6 +109,8 @@ export class RequestSession {
   #phase = OPEN;
   #set: Map<string, unknown> | null = null;
   #unset: Set<string> | null = null;
+  /** `Set-Cookie` values a migrator asked for (old session cookies cleared), or `null`. */
+  #migrationCookies: readonly string[] | null = null;
 
   /**
    * @internal created by the HTTP layer, never by applications. Takes the
@@ -168,6 +170,23 @@ export class RequestSession {
     // The answer must carry the deadlines the client asked for: the response goes through responseHeaders().
     if (this.#asksDeadlines()) this.#markDirty();
     return this;
+  }
+
+  /**
+   * @internal the HTTP layer's migration hook, before anything else uses the
+   * session: the stateful session a migrator handed the request's old
+   * session over to (its cookie is set on this answer), or none, and the
+   * `Set-Cookie` values the migrator asks for (the old cookies cleared).
+   */
+  adopt(adopted: { readonly token: string; readonly session: Session } | null, setCookies: readonly string[]): void {
+    if (adopted !== null) {
+      this.#current = { session: adopted.session, secret: adopted.token, token: adopted.token };
+      this.#issued = true;
+    }
+    if (setCookies.length > 0) this.#migrationCookies = setCookies;
+    this.#loaded = true;
+    this.#loading = Promise.resolve(this);
+    if (adopted !== null || setCookies.length > 0) this.#markDirty();
   }
 
   /** Whether `load()` has completed. */
@@ -535,6 +554,7 @@ export class RequestSession {
         } else if (this.#clear) out.push(['set-cookie', clearCookieHeader({ ...cookie, name: csrf.cookieName }, false)]);
       }
     }
+    if (this.#migrationCookies !== null) for (const line of this.#migrationCookies) out.push(['set-cookie', line]);
     if (writer === 'url' || writer === 'form') out.push(...LEAKY_CARRIER_HEADERS);
     // A cached copy of a response that sets a cookie or hands out a token (session.token) would give it to the next reader.
     else if (out.length > 0 || this.#issued || this.#clear || this.#signedOut) out.push(...NO_STORE);

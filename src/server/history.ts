@@ -141,15 +141,19 @@ export function createHistory(options: HistoryOptions): History {
       writes.push(store.kv.set(`stats.m.${floor(e.minute, HOUR)}`, `${e.minute}:${instance}`, { value: minuteValue(e.counts), expiresAt: e.minute + 2 * HOUR }, at));
     }
     writes.push(store.kv.set('stats.d', `${day}:${instance}`, { value: JSON.stringify({ d: inDay.newDevices, c: inDay.created }), expiresAt: day + 15 * DAY }, at));
-    // Gathered before the census is awaited: were it to fail, these writes' own failures must not go unhandled.
-    const written = Promise.all(writes);
-    written.catch(() => {});
-    if (sampled !== minute && store.census !== undefined) {
-      const census = await store.census(at, '', 1);
-      await store.kv.set('stats.live', String(minute), { value: String(census.sessions), expiresAt: minute + 2 * HOUR }, at);
-      sampled = minute;
+    const census = store.census?.bind(store);
+    if (sampled !== minute && census !== undefined) {
+      const m = minute;
+      writes.push(
+        census(at, '', 1).then(async (c) => {
+          await store.kv.set('stats.live', String(m), { value: String(c.sessions), expiresAt: m + 2 * HOUR }, at);
+          sampled = m;
+        }),
+      );
     }
-    await written;
+    // Every write settles before the flush answers, so none is left to reject unheard.
+    const failed = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   }
 
   function flush(): Promise<void> {

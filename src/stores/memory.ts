@@ -20,7 +20,8 @@
  */
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
-import { checkCensus, topUsers, type DataPatch, type Store, type StorePatchResult, type Tombstone } from '../core/store.js';
+import type { DataPatch, Store, StorePatchResult, Tombstone } from '../core/store.js';
+import { checkCensus, topUsers } from '../core/census.js';
 import type { ClientRecord, RecordStatus, SessionData, SessionRecord } from '../core/model.js';
 import { ClosedError, ConfigError } from '../core/errors.js';
 import { checkOptionKeys } from '../core/option-keys.js';

@@ -36,7 +36,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { checkCensus, type DataPatch, type Store, type StorePatchResult } from '../core/store.js';
+import type { DataPatch, Store, StorePatchResult } from '../core/store.js';
+import { checkCensus } from '../core/census.js';
 import type { SessionData, SessionRecord } from '../core/model.js';
 import { durationOption, type Duration } from '../core/duration.js';
 import { ClosedError, ConfigError, LatchkeyError, StoreUnavailableError } from '../core/errors.js';

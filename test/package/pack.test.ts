@@ -17,6 +17,10 @@
  * use (its devDependencies), and better-sqlite3's native addon is copied from
  * this project's node_modules (same version, same Node) instead of being
  * downloaded or compiled by its install script.
+ *
+ * The scratch project also runs docs/migrating.md's express-session recipe
+ * (`before.js`, then `after.js`, with the packages that recipe names) on
+ * real Redis: a user signed in before the switch is signed in after it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +28,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, root } from '../cli/built.js';
+import { createClient } from 'redis';
+import { freePort, redisAvailable, startRedis } from '../servers/redis.js';
+import { migrationFiles, recipePackages, runRecipe } from './migration.js';
 import { codeBlocks, installedPackages, relativeLinks, section, splitSpec, withinRange, type Snippet } from './readme.js';
 
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -177,4 +184,49 @@ describe('the npm package', () => {
     const r = spawnSync(process.execPath, [file], { cwd: app, encoding: 'utf8', timeout: 30_000 });
     expect(r.status, `the Quick start (README.md:${quickStart.line}) ended with ${r.status ?? r.signal}:\n${r.stdout}${r.stderr}`).toBe(0);
   }, 60_000);
+});
+
+describe.skipIf(!redisAvailable)('the express-session migration of docs/migrating.md, from the tarball', () => {
+  it('keeps a user signed in from before.js to after.js, the old session deleted from Redis and its cookie cleared', async () => {
+    const files = migrationFiles(root);
+    const before = files.get('before.js');
+    const after = files.get('after.js');
+    if (before === undefined || after === undefined) throw new Error('docs/migrating.md has no ```js blocks opening with // before.js and // after.js');
+    // After the README's checks: the README's snippets compiled with exactly the packages its Install section names.
+    npm(['install', '--prefer-offline', '--ignore-scripts', '--no-package-lock', ...recipePackages(pkg.devDependencies)], app);
+    const redis = await startRedis();
+    const client = createClient({ url: redis.url });
+    const env = { REDIS_URL: redis.url, SESSION_SECRET: 'the secret express-session had', HANDOVER_KEY: 'a hand-over key of at least 32 random bytes, for this test' };
+    const dir = join(app, 'migration');
+    const running: Array<{ stop(): Promise<void> }> = [];
+    try {
+      await client.connect();
+      const old = await runRecipe(dir, 'before.js', before, await freePort(), env);
+      running.push(old);
+      const login = await fetch(`${old.url}/login`, { method: 'POST' });
+      const oldCookie = login.headers.getSetCookie().find((l) => l.startsWith('connect.sid='))?.split(';')[0];
+      if (oldCookie === undefined) throw new Error(`before.js set no connect.sid: ${login.headers.getSetCookie().join(' | ')}`);
+      expect(await (await fetch(`${old.url}/me`, { headers: { cookie: oldCookie } })).json()).toEqual({ userId: 'alice', cart: ['book'] });
+      const signed = decodeURIComponent(oldCookie.slice('connect.sid='.length));
+      const key = `sess:${signed.slice(2, signed.lastIndexOf('.'))}`;
+      expect(await client.exists(key)).toBe(1);
+      await old.stop();
+
+      const now = await runRecipe(dir, 'after.js', after, await freePort(), env);
+      running.push(now);
+      const first = await fetch(`${now.url}/me`, { headers: { cookie: oldCookie } });
+      expect(first.status).toBe(200);
+      expect(await first.json()).toEqual({ userId: 'alice', cart: ['book'] });
+      const setCookies = first.headers.getSetCookie();
+      expect(setCookies.find((l) => l.startsWith('connect.sid='))).toMatch(/Max-Age=0/i);
+      const newCookie = setCookies.find((l) => l.startsWith('__Host-session='))?.split(';')[0];
+      expect(newCookie).toMatch(/^__Host-session=[\w-]{22}\.[\w-]{43}$/);
+      expect(await client.exists(key)).toBe(0);
+      expect(await (await fetch(`${now.url}/me`, { headers: { cookie: newCookie as string } })).json()).toEqual({ userId: 'alice', cart: ['book'] });
+    } finally {
+      await Promise.all(running.map((p) => p.stop()));
+      await client.quit().catch(() => {});
+      await redis.stop();
+    }
+  }, 120_000);
 });

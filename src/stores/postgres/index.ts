@@ -34,7 +34,8 @@
  * @module
  */
 import type { Pool, PoolConfig, QueryResult, QueryResultRow } from 'pg';
-import { checkCensus, type DataPatch, type InvalidationListener, type Store, type StorePatchResult, type Tombstone } from '../../core/store.js';
+import type { DataPatch, InvalidationListener, Store, StorePatchResult, Tombstone } from '../../core/store.js';
+import { checkCensus } from '../../core/census.js';
 import { durationOption, type Duration } from '../../core/duration.js';
 import { ClosedError, ConfigError, StoreUnavailableError } from '../../core/errors.js';
 import { encodeInvalidation } from '../invalidation.js';

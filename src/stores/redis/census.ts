@@ -12,7 +12,8 @@
  * @internal
  */
 import type { Cluster, Redis } from 'ioredis';
-import { CENSUS_SCAN_LIMIT, checkCensus, topUsers, type UserCensus } from '../../core/store.js';
+import type { UserCensus } from '../../core/store.js';
+import { CENSUS_SCAN_LIMIT, checkCensus, topUsers } from '../../core/census.js';
 import type { RedisContext } from './keys.js';
 import { listUserRecords } from './records.js';
 
