@@ -16,6 +16,7 @@ import type { TokenGuardOptions, TokenTransport, TokenTransportOptions } from '.
 import { asTokenTransport } from '../http/tokens.js';
 import type { AccessTokenClaims } from '../tokens/access.js';
 import type { TokenPair } from '../tokens/tokens.js';
+import type { CreateInput } from '../core/sessions.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -158,4 +159,24 @@ export function tokenLogout(transport: TokenTransport | TokenTransportOptions): 
  */
 export function sendTokens(res: Response, transport: TokenTransport, pair: TokenPair): void {
   sendNodeJson(res, transport.respond(pair));
+}
+
+/**
+ * Token mode: answers a sign-in, once your handler has authenticated the
+ * user, with a new token pair. With DPoP on in token mode, the request's
+ * `DPoP` proof is checked and the pair bound to its key (`token_type:
+ * DPoP`); a refused proof is answered 400 `invalid_dpop_proof` (or
+ * `use_dpop_nonce` with a `DPoP-Nonce`). Rejects only with what latchkey
+ * cannot answer itself: pass it to `next`.
+ *
+ * @example
+ * ```ts
+ * app.post('/auth/login', (req, res, next) => {
+ *   const user = checkPassword(req.body); // yours
+ *   issueTokens(req, res, transport, { userId: user.id }).catch(next);
+ * });
+ * ```
+ */
+export async function issueTokens(req: Request, res: Response, transport: TokenTransport, input: CreateInput & { userId: string }): Promise<void> {
+  sendNodeTokenResult(res, await transport.issue(nodeRequest(req), input));
 }

@@ -18,6 +18,7 @@ import type { TokenGuardOptions, TokenTransport, TokenTransportOptions } from '.
 import { asTokenTransport } from '../http/tokens.js';
 import type { AccessTokenClaims } from '../tokens/access.js';
 import type { TokenPair } from '../tokens/tokens.js';
+import type { CreateInput } from '../core/sessions.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -165,4 +166,23 @@ export function tokenLogout(transport: TokenTransport | TokenTransportOptions): 
  */
 export function sendTokens(reply: FastifyReply, transport: TokenTransport, pair: TokenPair): FastifyReply {
   return sendFastifyTokenResult(reply, { ok: true, response: transport.respond(pair) });
+}
+
+/**
+ * Token mode: answers a sign-in, once your handler has authenticated the
+ * user, with a new token pair. With DPoP on in token mode, the request's
+ * `DPoP` proof is checked and the pair bound to its key (`token_type:
+ * DPoP`); a refused proof is answered 400 `invalid_dpop_proof` (or
+ * `use_dpop_nonce` with a `DPoP-Nonce`).
+ *
+ * @example
+ * ```ts
+ * app.post('/auth/login', async (request, reply) => {
+ *   const user = await checkPassword(request.body); // yours
+ *   return issueTokens(request, reply, transport, { userId: user.id });
+ * });
+ * ```
+ */
+export async function issueTokens(request: FastifyRequest, reply: FastifyReply, transport: TokenTransport, input: CreateInput & { userId: string }): Promise<FastifyReply> {
+  return sendFastifyTokenResult(reply, await transport.issue(fastifyRequest(request), input));
 }

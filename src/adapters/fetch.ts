@@ -14,6 +14,7 @@ import type { TokenGuardOptions, TokenTransport, TokenTransportOptions } from '.
 import { asTokenTransport } from '../http/tokens.js';
 import type { AccessTokenClaims } from '../tokens/access.js';
 import type { TokenPair } from '../tokens/tokens.js';
+import type { CreateInput } from '../core/sessions.js';
 
 /** A Fetch handler that also receives the request's session; `rest` is whatever the runtime passes (Next.js context, Bun server, Deno info). */
 export type FetchSessionHandler<A extends unknown[]> = (request: Request, session: RequestSession, ...rest: A) => Response | Promise<Response>;
@@ -163,3 +164,22 @@ export function sendTokens(transport: TokenTransport, pair: TokenPair): Response
  * ```
  */
 export const tokenResponse: (transport: TokenTransport, pair: TokenPair) => Response = sendTokens;
+
+/**
+ * Token mode: the `Response` answering a sign-in, once your handler has
+ * authenticated the user, with a new token pair. With DPoP on in token
+ * mode, the request's `DPoP` proof is checked and the pair bound to its key
+ * (`token_type: DPoP`); a refused proof is answered 400
+ * `invalid_dpop_proof` (or `use_dpop_nonce` with a `DPoP-Nonce`).
+ *
+ * @example
+ * ```ts
+ * export const POST = async (request: Request) => {
+ *   const user = await checkPassword(await request.clone().json()); // yours
+ *   return issueTokens(request, transport, { userId: user.id });
+ * };
+ * ```
+ */
+export async function issueTokens(request: Request, transport: TokenTransport, input: CreateInput & { userId: string }): Promise<Response> {
+  return tokenEndpointResponse(await transport.issue(fetchRequest(request, undefined), input));
+}

@@ -17,6 +17,7 @@ import type { TokenGuardOptions, TokenTransport, TokenTransportOptions } from '.
 import { asTokenTransport } from '../http/tokens.js';
 import type { AccessTokenClaims } from '../tokens/access.js';
 import type { TokenPair } from '../tokens/tokens.js';
+import type { CreateInput } from '../core/sessions.js';
 
 /** The Hono environment the middleware provides: `c.var.session`. */
 export interface LatchkeyEnv {
@@ -184,3 +185,22 @@ export function sendTokens(transport: TokenTransport, pair: TokenPair): Response
  * ```
  */
 export const tokenResponse: (transport: TokenTransport, pair: TokenPair) => Response = sendTokens;
+
+/**
+ * Token mode: the `Response` answering a sign-in, once your handler has
+ * authenticated the user, with a new token pair. With DPoP on in token
+ * mode, the request's `DPoP` proof is checked and the pair bound to its key
+ * (`token_type: DPoP`); a refused proof is answered 400
+ * `invalid_dpop_proof` (or `use_dpop_nonce` with a `DPoP-Nonce`).
+ *
+ * @example
+ * ```ts
+ * app.post('/auth/login', async (c) => {
+ *   const user = await checkPassword(await c.req.json()); // yours
+ *   return issueTokens(c, transport, { userId: user.id });
+ * });
+ * ```
+ */
+export async function issueTokens(c: Context, transport: TokenTransport, input: CreateInput & { userId: string }): Promise<Response> {
+  return tokenEndpointResponse(await transport.issue(fetchRequest(c.req.raw, undefined), input));
+}

@@ -14,6 +14,7 @@ import type { TokenGuardOptions, TokenTransport, TokenTransportOptions } from '.
 import { asTokenTransport } from '../http/tokens.js';
 import type { AccessTokenClaims } from '../tokens/access.js';
 import type { TokenPair } from '../tokens/tokens.js';
+import type { CreateInput } from '../core/sessions.js';
 
 /** Options of the node:http adapter: the shared HTTP options. */
 export type NodeSessionsOptions = HttpSessionsOptions;
@@ -151,4 +152,28 @@ export function tokenLogout(transport: TokenTransport | TokenTransportOptions): 
  */
 export function sendTokens(res: ServerResponse, transport: TokenTransport, pair: TokenPair): void {
   sendNodeJson(res, transport.respond(pair));
+}
+
+/**
+ * Token mode: answers a sign-in, once your handler has authenticated the
+ * user, with a new token pair. With DPoP on in token mode, the request's
+ * `DPoP` proof is checked and the pair bound to its key (`token_type:
+ * DPoP`); a refused proof is answered 400 `invalid_dpop_proof` (or
+ * `use_dpop_nonce` with a `DPoP-Nonce`). Never rejects: what latchkey
+ * cannot answer goes to the transport's `onError` and a 500.
+ *
+ * @example
+ * ```ts
+ * if (req.url === '/auth/login') {
+ *   const user = await checkPassword(req); // yours
+ *   return issueTokens(req, res, transport, { userId: user.id });
+ * }
+ * ```
+ */
+export async function issueTokens(req: IncomingMessage, res: ServerResponse, transport: TokenTransport, input: CreateInput & { userId: string }): Promise<void> {
+  try {
+    sendNodeTokenResult(res, await transport.issue(nodeRequest(req), input));
+  } catch (err) {
+    sendNodeFailure(res, err, transport.reportError);
+  }
 }

@@ -17,7 +17,9 @@
  *   session for all;
  * - sign-out and sign-out-everywhere reaching every tab at once, with one
  *   request to the server;
- * - an observable state (`subscribe`, `getState`) and typed events.
+ * - an observable state (`subscribe`, `getState`) and typed events;
+ * - DPoP proofs (`dpopProofs()`, a request hook) signed with a
+ *   non-extractable key kept in IndexedDB, server nonces handled.
  *
  * See docs/browser.md for the design, the protocol and the threat model.
  * Its types refer to the DOM's (the reference above brings them to a
@@ -28,6 +30,8 @@
 export { createBrowserSession } from './session.js';
 export type { BrowserSession } from './session.js';
 export { parseDeadlines } from './deadlines.js';
+export { dpopProofs } from './dpop.js';
+export type { DpopProofs, DpopProofsOptions } from './dpop.js';
 export type { Deadlines } from './deadlines.js';
 export { BrowserSessionError } from './errors.js';
 export type { BrowserSessionErrorReason } from './errors.js';

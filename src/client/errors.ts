@@ -19,6 +19,7 @@ import type { HttpReason } from '../http/errors.js';
  * - `unauthorized` (401): missing, malformed, unknown or revoked API key.
  * - `session-invalid` (401): the session token was refused; see `detail`.
  * - `invalid_grant` (401): the refresh token was refused; see `detail`.
+ * - `invalid_dpop_proof` (400): the forwarded DPoP proof was refused; see `detail`.
  * - `not-found` (404), `conflict` (409), `session-limit` (409),
  *   `payload-too-large` (413), `unsupported-media-type` (415),
  *   `throttled` (429, a burst of invalid tokens from `client.ip`),
@@ -35,6 +36,7 @@ export type ServiceErrorCode = Extract<
   | 'unauthorized'
   | 'session-invalid'
   | 'invalid_grant'
+  | 'invalid_dpop_proof'
   | 'not-found'
   | 'conflict'
   | 'session-limit'

@@ -44,6 +44,8 @@ export type {
   DataPatchInput,
   Device,
   DeviceSession,
+  ForwardedDpopProof,
+  IntrospectTokenOptions,
   InvalidReason,
   IssueTokensInput,
   JwksDocument,
@@ -248,7 +250,7 @@ export function createClient(options: ClientOptions): LatchkeyClient {
   const tokenPair = (answer: Answer): TokenPairResult => ({
     accessToken: field<string>(answer, 'accessToken', isString),
     refreshToken: field<string>(answer, 'refreshToken', isString),
-    tokenType: 'Bearer',
+    tokenType: field<'Bearer' | 'DPoP'>(answer, 'tokenType', (v) => v === 'Bearer' || v === 'DPoP'),
     expiresIn: field<number>(answer, 'expiresIn', (v) => typeof v === 'number'),
   });
 
@@ -320,13 +322,13 @@ export function createClient(options: ClientOptions): LatchkeyClient {
       requireObject(input, 'issueTokens() input');
       requireString(input.userId, 'userId');
       const { signal, timeout, ...body } = input;
-      return tokenPair(await call({ method: 'POST', path: '/v1/tokens', body, options: { signal, timeout } }));
+      return tokenPair(await call({ method: 'POST', path: '/v1/tokens', body, secrets: body.dpop === undefined ? [] : [body.dpop.proof], options: { signal, timeout } }));
     },
 
     async refreshTokens(refreshToken, options = {}) {
       requireString(refreshToken, 'refreshToken', true);
       const { signal, timeout, ...rest } = options;
-      return tokenPair(await call({ method: 'POST', path: '/v1/tokens/refresh', body: { refreshToken, ...rest }, secrets: [refreshToken], options: { signal, timeout } }));
+      return tokenPair(await call({ method: 'POST', path: '/v1/tokens/refresh', body: { refreshToken, ...rest }, secrets: rest.dpop === undefined ? [refreshToken] : [refreshToken, rest.dpop.proof], options: { signal, timeout } }));
     },
 
     async revokeRefreshToken(refreshToken, options) {
@@ -337,12 +339,20 @@ export function createClient(options: ClientOptions): LatchkeyClient {
 
     async introspectToken(token, options) {
       requireString(token, 'token', true);
-      const answer = await call({ method: 'POST', path: '/v1/tokens/introspect', body: { token }, secrets: [token], options });
+      const { dpop, ...callOptions } = options ?? {};
+      const answer = await call({
+        method: 'POST',
+        path: '/v1/tokens/introspect',
+        body: dpop === undefined ? { token } : { token, dpop },
+        secrets: dpop === undefined ? [token] : [token, dpop.proof],
+        options: callOptions,
+      });
       if (answer.body.active !== true) return { active: field<false>(answer, 'active', (v) => v === false) };
       const b = answer.body;
       return {
         active: true,
-        tokenType: 'Bearer',
+        tokenType: b.token_type === 'DPoP' ? 'DPoP' : 'Bearer',
+        ...(b.cnf !== null && typeof b.cnf === 'object' && isString((b.cnf as { jkt?: unknown }).jkt) ? { cnf: { jkt: (b.cnf as { jkt: string }).jkt } } : {}),
         sub: field<string>(answer, 'sub', isString),
         sid: field<string>(answer, 'sid', isString),
         iss: field<string>(answer, 'iss', isString),

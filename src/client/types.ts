@@ -157,6 +157,24 @@ export interface IssueTokensInput extends CallOptions {
   data?: Record<string, unknown>;
   /** The end user's client. */
   client?: ClientInfo;
+  /** The end user's DPoP proof (RFC 9449), forwarded: the pair is then bound to its key. */
+  dpop?: ForwardedDpopProof;
+}
+
+/**
+ * A client's DPoP proof (RFC 9449) as it reached your backend, for the
+ * service to check and bind tokens to: the `DPoP` header, and the method and
+ * absolute URL of the request it came with.
+ *
+ * @example
+ * ```ts
+ * const dpop: ForwardedDpopProof = { proof: req.headers.dpop, method: req.method, url: `https://app.example.com${req.url}` };
+ * ```
+ */
+export interface ForwardedDpopProof {
+  proof: string;
+  method: string;
+  url: string;
 }
 
 /**
@@ -172,7 +190,8 @@ export interface TokenPairResult {
   readonly accessToken: string;
   /** Opaque and single-use: every refresh returns a new one. */
   readonly refreshToken: string;
-  readonly tokenType: 'Bearer';
+  /** `'DPoP'` when the pair is bound to the key of a forwarded proof. */
+  readonly tokenType: 'Bearer' | 'DPoP';
   /** Access-token lifetime, in seconds. */
   readonly expiresIn: number;
 }
@@ -188,6 +207,21 @@ export interface TokenPairResult {
 export interface RefreshTokensOptions extends CallOptions {
   /** The end user's client. */
   client?: ClientInfo;
+  /** The end user's DPoP proof: required for a family bound to a key (without it, or with another key, the family is revoked). */
+  dpop?: ForwardedDpopProof;
+}
+
+/**
+ * Options of {@link LatchkeyClient.introspectToken}.
+ *
+ * @example
+ * ```ts
+ * await latchkey.introspectToken(accessToken, { dpop: { proof, method: 'GET', url } });
+ * ```
+ */
+export interface IntrospectTokenOptions extends CallOptions {
+  /** The DPoP proof the access token came with: a DPoP-bound token is active only with a valid proof of its key. */
+  dpop?: ForwardedDpopProof;
 }
 
 /**
@@ -205,7 +239,10 @@ export type TokenIntrospection =
   | { readonly active: false }
   | {
       readonly active: true;
-      readonly tokenType: 'Bearer';
+      /** `'DPoP'` for a token bound to a key (active only when introspected with a proof of it). */
+      readonly tokenType: 'Bearer' | 'DPoP';
+      /** The key a DPoP-bound token is bound to. */
+      readonly cnf?: { readonly jkt: string };
       /** The user. */
       readonly sub: string;
       /** The session (token family) the token was issued for: `revokeSession(sid)` ends it. */
@@ -393,7 +430,7 @@ export interface LatchkeyClient {
    * console.log(t.sub, t.scope);
    * ```
    */
-  introspectToken(token: string, options?: CallOptions): Promise<TokenIntrospection>;
+  introspectToken(token: string, options?: IntrospectTokenOptions): Promise<TokenIntrospection>;
   /**
    * `GET /.well-known/jwks.json`: the public keys that verify access tokens.
    *

@@ -67,7 +67,9 @@ export type HttpReason =
   | 'invalid_request'
   | 'invalid_token'
   | 'insufficient_scope'
-  | 'invalid_grant';
+  | 'invalid_grant'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce';
 
 const MESSAGES: Record<HttpReason, string> = {
   'csrf-cross-site': 'cross-site request refused',
@@ -92,6 +94,8 @@ const MESSAGES: Record<HttpReason, string> = {
   invalid_token: 'access token invalid',
   insufficient_scope: 'insufficient scope',
   invalid_grant: 'refresh token invalid',
+  invalid_dpop_proof: 'DPoP proof invalid',
+  use_dpop_nonce: 'a DPoP nonce is required',
 };
 
 /**

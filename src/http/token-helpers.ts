@@ -37,6 +37,7 @@ export const GRANT_DESCRIPTIONS: Record<Exclude<RefreshFailure, 'throttled'>, st
   expired: 'the refresh token expired',
   revoked: 'the refresh token was revoked',
   reused: 'the refresh token was already used; its family is revoked, sign in again',
+  'wrong-key': 'the refresh token is bound to another DPoP key; its family is revoked, sign in again',
 };
 
 /** @internal every option of `createTokenTransport()` */
@@ -52,6 +53,7 @@ export const TRANSPORT_OPTIONS = [
   'onError',
   'trustProxy',
   'proxyHeader',
+  'publicOrigin',
 ];
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;

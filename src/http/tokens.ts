@@ -41,11 +41,10 @@
  */
 import { ConfigError } from '../core/errors.js';
 import { checkOptionKeys } from '../core/option-keys.js';
-import { MAX_ACCESS_TOKEN_LENGTH } from '../core/token.js';
-import type { AccessTokenClaims, AccessTokenFailure, AccessTokenResult } from '../tokens/access.js';
+import type { DpopProof } from '../tokens/dpop.js';
 import type { RefreshFailure } from '../tokens/refresh.js';
 import type { TokenPair, Tokens } from '../tokens/tokens.js';
-import { readBearer } from './carriers.js';
+import type { CreateInput } from '../core/sessions.js';
 import type { TrustProxyOptions } from './client.js';
 import { clientIpResolver } from './client.js';
 import { clearCookieHeader, readCookie, setCookieHeader, type CookieConfig } from './cookies.js';
@@ -55,17 +54,14 @@ import { deadlinesLine } from './deadlines.js';
 import { HttpError, throttled, toHttpError } from './errors.js';
 import {
   accessCookieConfig,
-  DESCRIPTIONS,
   GRANT_DESCRIPTIONS,
-  inForm,
-  inQuery,
-  needsFormCheck,
   refreshCookieConfig,
   refreshLifetime,
-  scopeList,
   TRANSPORT_OPTIONS,
 } from './token-helpers.js';
 import { requestField, type HttpRequest } from './http-sessions.js';
+import { createGuard, type GuardContext, type TokenGuardOptions, type TokenGuardResult } from './token-guard.js';
+import { dpopAnswers, originsOption, requestUri, type DpopAnswers } from './token-dpop.js';
 import type { HeaderLine } from './request-session.js';
 
 /** Options of {@link createTokenTransport}. Only `tokens` is required. */
@@ -112,6 +108,13 @@ export interface TokenTransportOptions extends TrustProxyOptions {
   csrf?: { trustedOrigins?: readonly string[] } | false;
   /** Realm of `WWW-Authenticate`. @default 'latchkey' */
   realm?: string;
+  /**
+   * The public origin(s) clients address this API at (`'https://api.example.com'`),
+   * for DPoP: a proof's `htu` must name it and the request's path. Set it
+   * behind a proxy that changes the scheme or the `Host`.
+   * @default `https://` and the request's `Host` (`http://` for a loopback host, or with `development`)
+   */
+  publicOrigin?: string | readonly string[];
   /** Allows cookies without Secure, for plain-HTTP local development only. @default false */
   development?: boolean;
   /**
@@ -123,25 +126,8 @@ export interface TokenTransportOptions extends TrustProxyOptions {
   onError?: (error: unknown) => void;
 }
 
-/** Options of one guarded route, see {@link TokenTransport.guard}. */
-export interface TokenGuardOptions {
-  /**
-   * Check the session against the store (one read per request) instead of
-   * the revocation cache: use it for sensitive operations, so that a family
-   * ended by another instance is refused even before the store announces it.
-   * (A family ended on this instance is refused at once either way.)
-   * @default false
-   */
-  checkSession?: boolean;
-  /**
-   * Scopes the access token must all hold, else 403 `insufficient_scope`.
-   * @default none
-   */
-  scope?: string | readonly string[];
-}
 
-/** What a guard decided: the verified claims, or the error to answer with. */
-export type TokenGuardResult = { readonly ok: true; readonly claims: AccessTokenClaims } | { readonly ok: false; readonly error: HttpError };
+export type { TokenGuardOptions, TokenGuardResult } from './token-guard.js';
 
 /** A successful answer of a token endpoint, for an adapter to send as JSON. */
 export interface TokenResponse {
@@ -168,6 +154,13 @@ export interface TokenTransport {
   refresh(request: HttpRequest): Promise<TokenEndpointResult>;
   /** The logout endpoint (`POST`): revokes the family and, with cookies, clears them. */
   logout(request: HttpRequest): Promise<TokenEndpointResult>;
+  /**
+   * A sign-in endpoint's answer, once the application has authenticated the
+   * user: checks the request's `DPoP` proof (when token mode has DPoP on and
+   * the client sent one, or must), issues the pair (bound to the proof's key)
+   * and answers it.
+   */
+  issue(request: HttpRequest, input: CreateInput & { userId: string }): Promise<TokenEndpointResult>;
   /** The answer carrying a pair, e.g. the one of `tokens.issue()` after a sign-in. */
   respond(pair: TokenPair): TokenResponse;
 }
@@ -211,6 +204,12 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
   const realm = options.realm ?? 'latchkey';
   if (typeof realm !== 'string' || !REALM.test(realm)) throw new ConfigError('realm must be 1 to 64 printable ASCII characters without quotes or backslashes');
   const resolveIp = clientIpResolver(options);
+  const origins = originsOption(options.publicOrigin);
+  const dpop = tokens.dpop ?? null;
+  if (dpop?.required === true && carrier === 'cookie') {
+    throw new ConfigError("the cookie carrier sends access tokens in a cookie, never with the DPoP scheme, so dpop.required would refuse them all; use carrier: 'bearer' for DPoP clients");
+  }
+  const dpopAnswer: DpopAnswers | null = dpop === null ? null : dpopAnswers(dpop, realm);
 
   const clearSiteData = clearSiteDataLine(options.clearSiteData);
   let access: CookieConfig | null = null;
@@ -245,69 +244,27 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
     return new HttpError(403, verdict === 'needs-token' ? 'csrf-origin-mismatch' : verdict);
   }
 
-  function guard(opts: TokenGuardOptions = {}): (request: HttpRequest) => Promise<TokenGuardResult> {
-    checkOptionKeys(opts, 'guard()', ['checkSession', 'scope']);
-    const checkSession = opts.checkSession ?? false;
-    if (typeof checkSession !== 'boolean') throw new ConfigError('checkSession must be a boolean');
-    const required = scopeList(opts.scope);
-    const verifyOptions = { checkSession };
-    const scopeParam = required.length === 0 ? '' : `, scope="${required.join(' ')}"`;
-    const missing = new HttpError(401, 'unauthenticated', { headers: { 'www-authenticate': challenge(scopeParam) } });
-    const badHeader = new HttpError(400, 'invalid_request', {
-      detail: 'malformed-authorization',
-      message: 'malformed Authorization header',
-      headers: { 'www-authenticate': challenge(`, error="invalid_request", error_description="malformed Authorization header"`) },
-    });
-    const twice = new HttpError(400, 'invalid_request', {
-      detail: 'duplicate-token',
-      message: 'the access token was sent more than once',
-      headers: { 'www-authenticate': challenge(`, error="invalid_request", error_description="the access token was sent more than once"`) },
-    });
-    const insufficient = new HttpError(403, 'insufficient_scope', {
-      message: `the access token lacks a required scope (${required.join(' ')})`,
-      headers: { 'www-authenticate': challenge(`, error="insufficient_scope", error_description="the access token lacks a required scope"${scopeParam}`) },
-    });
-    const invalid = Object.fromEntries(
-      Object.entries(DESCRIPTIONS).map(([reason, description]) => [
-        reason,
-        new HttpError(401, 'invalid_token', {
-          detail: reason,
-          message: description,
-          headers: { 'www-authenticate': challenge(`, error="invalid_token", error_description="${description}"`) },
-        }),
-      ]),
-    ) as Record<AccessTokenFailure, HttpError>;
+  const guardContext: GuardContext = { tokens, challenge, accessCookie: access?.name ?? null, crossSite, dpopAnswer, origins, development };
+  const guard = (opts?: TokenGuardOptions) => createGuard(guardContext, opts);
 
-    return async (req) => {
-      const authorization = req.header('authorization');
-      let token = readBearer(authorization, MAX_ACCESS_TOKEN_LENGTH);
-      if (token === null && authorization !== undefined && /^\s*bearer\b/i.test(authorization)) return { ok: false, error: badHeader };
-      // RFC 6750 section 2: one method per request; a second copy in the query or a form body is a malformed request.
-      if (token !== null && (inQuery(req.url) || (needsFormCheck(req) && (await inForm(req))))) return { ok: false, error: twice };
-      if (token === null && access !== null) {
-        token = readCookie(req.header('cookie'), access.name);
-        if (token === '') token = null;
-        if (token !== null) {
-          const refused = crossSite(req);
-          if (refused !== null) return { ok: false, error: refused };
-        }
-      }
-      if (token === null) return { ok: false, error: missing };
-      let result: AccessTokenResult;
-      try {
-        result = await tokens.verify(token, verifyOptions);
-      } catch (err) {
-        const known = toHttpError(err);
-        if (known === null) throw err;
-        return { ok: false, error: known };
-      }
-      if (!result.ok) return { ok: false, error: invalid[result.reason] };
-      if (required.length > 0) {
-        const held = new Set((result.claims.scope ?? '').split(' '));
-        if (!required.every((s) => held.has(s))) return { ok: false, error: insufficient };
-      }
-      return { ok: true, claims: result.claims };
-    };
+  /**
+   * The proof a token endpoint request carries, verified: `undefined` when
+   * there is none (or DPoP is off), or the error to answer.
+   */
+  async function endpointProof(req: HttpRequest): Promise<{ proof: DpopProof | undefined } | { error: HttpError }> {
+    if (dpop === null || dpopAnswer === null) return { proof: undefined };
+    const header = req.header('dpop');
+    if (header === undefined) return { proof: undefined };
+    const url = requestUri(req, origins, development);
+    if (url === null) return { error: dpopAnswer.endpoint({ error: 'invalid_dpop_proof', reason: 'htu-mismatch' }) };
+    const checked = await dpop.verify({ proof: header, method: req.method, url });
+    return checked.ok ? { proof: checked } : { error: dpopAnswer.endpoint(checked) };
+  }
+
+  /** `DPoP-Nonce` on a token endpoint's answer, when nonces are on. */
+  function withNonce(response: TokenResponse): TokenResponse {
+    const nonce = dpop?.nonce() ?? null;
+    return nonce === null ? response : { ...response, headers: [...response.headers, ['dpop-nonce', nonce]] };
   }
 
   function respond(pair: TokenPair): TokenResponse {
@@ -317,7 +274,7 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
       return {
         status: 200,
         headers: [...NO_STORE, deadlines],
-        body: { access_token: pair.accessToken, token_type: 'Bearer', expires_in: pair.expiresIn, refresh_token: pair.refreshToken },
+        body: { access_token: pair.accessToken, token_type: pair.tokenType, expires_in: pair.expiresIn, refresh_token: pair.refreshToken },
       };
     }
     return {
@@ -329,7 +286,7 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
         ['set-cookie', setCookieHeader(refresh, pair.refreshToken, refreshLifetime(pair.session))],
       ],
       // The tokens stay in HttpOnly cookies: scripts learn only when to refresh.
-      body: { token_type: 'Bearer', expires_in: pair.expiresIn },
+      body: { token_type: pair.tokenType, expires_in: pair.expiresIn },
     };
   }
 
@@ -373,11 +330,30 @@ export function createTokenTransport(options: TokenTransportOptions): TokenTrans
       if (p.token === null) return { ok: false, error: noToken };
       const client = { ip: resolveIp(req.remoteAddress, req), userAgent: req.header('user-agent') };
       try {
-        const r = await tokens.refresh(p.token, { client });
-        if (r.ok) return { ok: true, response: respond(r) };
+        const proven = await endpointProof(req);
+        if ('error' in proven) return { ok: false, error: proven.error };
+        const r = await tokens.refresh(p.token, proven.proof === undefined ? { client } : { client, dpop: proven.proof });
+        if (r.ok) return { ok: true, response: withNonce(respond(r)) };
         // A burst of invalid refresh tokens from this client: wait, as every throttle says.
         if (r.reason === 'throttled') return { ok: false, error: throttled(r.retryAfter, 'too many invalid refresh tokens; retry later') };
         return { ok: false, error: grantFailures[r.reason] };
+      } catch (err) {
+        const known = toHttpError(err);
+        if (known === null) throw err;
+        return { ok: false, error: known };
+      }
+    },
+
+    async issue(req, input) {
+      if (req.method.toUpperCase() !== 'POST') return { ok: false, error: notPost };
+      try {
+        const proven = await endpointProof(req);
+        if ('error' in proven) return { ok: false, error: proven.error };
+        if (proven.proof === undefined && dpop?.required === true && dpopAnswer !== null) {
+          return { ok: false, error: dpopAnswer.endpoint({ error: 'invalid_dpop_proof', reason: 'missing' }) };
+        }
+        const pair = await tokens.issue(proven.proof === undefined ? input : { ...input, dpop: proven.proof });
+        return { ok: true, response: withNonce(respond(pair)) };
       } catch (err) {
         const known = toHttpError(err);
         if (known === null) throw err;

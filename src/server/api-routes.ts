@@ -87,7 +87,7 @@ export const SCHEMAS: Record<string, Schema> = {
     properties: {
       accessToken: { type: 'string', description: 'A JWT; verify it with the keys at /.well-known/jwks.json.' },
       refreshToken: { type: 'string' },
-      tokenType: { type: 'string', const: 'Bearer' },
+      tokenType: { type: 'string', enum: ['Bearer', 'DPoP'], description: '`DPoP` when the pair is bound to the key of the DPoP proof sent with the request (the access token carries `cnf.jkt`).' },
       expiresIn: { type: 'integer', description: 'Access-token lifetime in seconds.' },
     },
   },
@@ -102,7 +102,13 @@ export const SCHEMAS: Record<string, Schema> = {
         required: ['active', 'token_type', 'sub', 'sid', 'iss', 'aud', 'iat', 'exp'],
         properties: {
           active: { const: true },
-          token_type: { const: 'Bearer' },
+          token_type: { enum: ['Bearer', 'DPoP'], description: '`DPoP` for a token bound to a key, which is active only when introspected with a valid `dpop` proof of that key.' },
+          cnf: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['jkt'],
+            properties: { jkt: { type: 'string', description: 'RFC 7638 thumbprint of the key the token is bound to (RFC 9449).' } },
+          },
           sub: { type: 'string', description: 'The user.' },
           sid: { type: 'string', description: 'The session (token family) the token was issued for: a handle for `DELETE /v1/sessions/{handle}`.' },
           iss: { type: 'string' },
@@ -126,6 +132,18 @@ const userId: Schema = {
 };
 const handle: Schema = { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$', description: 'A session handle.' };
 const token: Schema = { type: 'string', minLength: 1, maxLength: 1024 };
+const dpop: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['proof', 'method', 'url'],
+  description:
+    "DPoP (RFC 9449): the end user's proof as it reached your backend, forwarded. The service checks it against the method and absolute URL of that request (what the proof's `htm` and `htu` name), its age, its `jti` (each proof is accepted once, across every instance) and, at introspection, the hash of the access token (`ath`). A refused proof is a 400 `invalid_dpop_proof` whose `reason` says why.",
+  properties: {
+    proof: { type: 'string', minLength: 1, maxLength: 8192, description: 'The value of the `DPoP` request header.' },
+    method: { type: 'string', minLength: 1, maxLength: 16, description: 'The method of the request the proof came with, e.g. `POST`.' },
+    url: { type: 'string', minLength: 1, maxLength: 4096, description: 'The absolute URL the client addressed, e.g. `https://app.example.com/auth/login` (query ignored).' },
+  },
+};
 const client: Schema = {
   type: 'object',
   additionalProperties: false,
@@ -285,23 +303,29 @@ export const API_ROUTES: ReadonlyArray<RouteSpec<OperationId>> = [
     method: 'POST',
     url: '/v1/tokens',
     operationId: 'issueTokens',
-    summary: 'Token mode: sign in, answering an access JWT and a rotating refresh token.',
+    summary: 'Token mode: sign in, answering an access JWT and a rotating refresh token; with `dpop`, both bound to the key of the proof (`tokenType: DPoP`) for the family\'s whole life.',
     tag: 'tokens',
     auth: true,
-    body: obj(['userId'], { userId, scope: { type: 'string', maxLength: 1024, pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+( [\\x21\\x23-\\x5B\\x5D-\\x7E]+)*$' }, data, client }),
-    responses: { 201: { description: 'The token pair.', schema: ref('TokenPair') }, ...COMMON },
+    body: obj(['userId'], { userId, scope: { type: 'string', maxLength: 1024, pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+( [\\x21\\x23-\\x5B\\x5D-\\x7E]+)*$' }, data, client, dpop }),
+    responses: {
+      201: { description: 'The token pair.', schema: ref('TokenPair') },
+      ...COMMON,
+      400: E('`bad-request`, or `invalid_dpop_proof` (with `reason`): the forwarded DPoP proof was refused; nothing was issued.'),
+    },
   },
   {
     method: 'POST',
     url: '/v1/tokens/refresh',
     operationId: 'refreshTokens',
-    summary: 'Token mode: rotate the refresh token and issue a new access token. A rotated token presented again revokes its family (theft).',
+    summary:
+      'Token mode: rotate the refresh token and issue a new access token. A rotated token presented again revokes its family (theft); so does a family bound to a DPoP key refreshed without `dpop`, or with a proof of another key (`reason: wrong-key`).',
     tag: 'tokens',
     auth: true,
-    body: obj(['refreshToken'], { refreshToken: token, client }),
+    body: obj(['refreshToken'], { refreshToken: token, client, dpop }),
     responses: {
       200: { description: 'The new pair.', schema: ref('TokenPair') },
       ...COMMON,
+      400: E('`bad-request`, or `invalid_dpop_proof` (with `reason`): the forwarded DPoP proof was refused; nothing was refreshed.'),
       401: E('`invalid_grant` (with `reason`), or a bad API key.'),
       429: E('`throttled`: `client.ip` sent a burst of invalid refresh tokens; wait `Retry-After` seconds.'),
     },
@@ -327,8 +351,13 @@ export const API_ROUTES: ReadonlyArray<RouteSpec<OperationId>> = [
     body: obj(['token'], {
       token: { type: 'string', minLength: 1, maxLength: MAX_ACCESS_TOKEN_LENGTH, description: 'The access token.' },
       token_type_hint: { type: 'string', maxLength: 64, description: 'Accepted as in RFC 7662 and ignored: only access tokens are introspected.' },
+      dpop,
     }),
-    responses: { 200: { description: 'The verdict.', schema: ref('Introspection') }, ...COMMON },
+    responses: {
+      200: { description: 'The verdict.', schema: ref('Introspection') },
+      ...COMMON,
+      400: E('`bad-request`, or `invalid_dpop_proof` (with `reason`): the forwarded DPoP proof was refused.'),
+    },
   },
   {
     method: 'GET',

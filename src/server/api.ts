@@ -14,6 +14,10 @@ import { API_ROUTES, type OperationId } from './api-routes.js';
 import type { ServiceContext } from './context.js';
 import { SERVICE_KINDS } from './context.js';
 import { apiError } from './errors.js';
+import { LatchkeyTypeError } from '../core/errors.js';
+import { checkDpopBinding, DPOP_DESCRIPTIONS } from '../tokens/dpop-answers.js';
+import type { DpopProof } from '../tokens/dpop.js';
+import { FAMILY_JKT } from '../tokens/lib/binding.js';
 
 export { API_ROUTES, SCHEMAS } from './api-routes.js';
 export type { OperationId, RouteSpec } from './api-routes.js';
@@ -38,6 +42,13 @@ export function isApiSession(s: Pick<Session, 'kind'>): boolean {
 /** What `/v1`'s calls by user reach: its sessions and token families, never the dashboard's or the demo's. */
 const API_KINDS = { kinds: SERVICE_KINDS.api };
 
+/** A forwarded DPoP proof, as the `/v1/tokens` routes take it. */
+interface ForwardedProof {
+  proof: string;
+  method: string;
+  url: string;
+}
+
 function clientOf(c: { ip?: string; userAgent?: string } | undefined): ClientInfo | undefined {
   return c === undefined ? undefined : { ip: c.ip, userAgent: c.userAgent };
 }
@@ -57,6 +68,21 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
    */
   const refuseSpent = (client: { ip?: string } | undefined, reason: string): void => {
     if (reason === 'malformed' || reason === 'unknown') refuseThrottled(client);
+  };
+
+  /** Verifies a forwarded proof (with `ath` for `accessToken`), or refuses the request with 400 `invalid_dpop_proof`. */
+  const forwardedProof = async (f: ForwardedProof, accessToken?: string): Promise<DpopProof> => {
+    const dpop = tokens.dpop;
+    if (dpop === null) throw apiError(400, 'bad-request', 'DPoP is off in this service');
+    let result;
+    try {
+      result = await dpop.verify({ proof: f.proof, method: f.method, url: f.url, ...(accessToken === undefined ? {} : { accessToken }) });
+    } catch (err) {
+      if (err instanceof LatchkeyTypeError) throw apiError(400, 'bad-request', `dpop: ${err.message}`);
+      throw err;
+    }
+    if (!result.ok) throw apiError(400, 'invalid_dpop_proof', DPOP_DESCRIPTIONS[result.reason], result.reason);
+    return result;
   };
 
   /** A client that sent a burst of invalid tokens waits (the engine counts them per `client.ip`). */
@@ -159,19 +185,23 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
         }
         return { revoked };
       },
-      async issueTokens(request: Req<{ userId: string; scope?: string; data?: Record<string, unknown>; client?: ClientInfo }>, reply) {
+      async issueTokens(request: Req<{ userId: string; scope?: string; data?: Record<string, unknown>; client?: ClientInfo; dpop?: ForwardedProof }>, reply) {
         const b = request.body;
+        if (b.data !== undefined && Object.hasOwn(b.data, FAMILY_JKT)) throw apiError(400, 'bad-request', `data.${FAMILY_JKT} is reserved: send the client's proof as dpop`);
+        const proof = b.dpop === undefined ? undefined : await forwardedProof(b.dpop);
         const pair = await tokens.issue({
           userId: b.userId,
           data: { ...b.data, ...(b.scope !== undefined ? { scope: b.scope } : {}) },
           client: clientOf(b.client),
+          ...(proof === undefined ? {} : { dpop: proof }),
         });
         metrics.tokensIssued.inc();
         return reply.code(201).send({ accessToken: pair.accessToken, refreshToken: pair.refreshToken, tokenType: pair.tokenType, expiresIn: pair.expiresIn });
       },
-      async refreshTokens(request: Req<{ refreshToken: string; client?: ClientInfo }>) {
+      async refreshTokens(request: Req<{ refreshToken: string; client?: ClientInfo; dpop?: ForwardedProof }>) {
+        const proof = request.body.dpop === undefined ? undefined : await forwardedProof(request.body.dpop);
         // Token mode counts invalid refresh tokens per client.ip itself, and refuses a burst.
-        const r = await tokens.refresh(request.body.refreshToken, { client: clientOf(request.body.client) });
+        const r = await tokens.refresh(request.body.refreshToken, { client: clientOf(request.body.client), ...(proof === undefined ? {} : { dpop: proof }) });
         metrics.tokenRefreshes.inc({ result: r.ok ? 'ok' : r.reason });
         if (!r.ok) {
           if (r.reason === 'throttled') {
@@ -185,14 +215,20 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
         // Token mode ends only families of its own kind: a session token here revokes nothing.
         return { revoked: await tokens.revoke(request.body.refreshToken) };
       },
-      async introspectToken(request: Req<{ token: string }>) {
+      async introspectToken(request: Req<{ token: string; dpop?: ForwardedProof }>) {
         const r = await tokens.verify(request.body.token);
         metrics.tokensIntrospected.inc({ result: r.ok ? 'active' : r.reason });
         if (!r.ok) return { active: false };
         const c = r.claims;
+        if (c.cnf !== undefined || request.body.dpop !== undefined) {
+          // A bound token is active only with a proof of its key, as a resource server would check it (RFC 9449 section 7).
+          const proof = request.body.dpop === undefined ? null : await forwardedProof(request.body.dpop, request.body.token);
+          if (!checkDpopBinding(c, { scheme: proof === null ? 'Bearer' : 'DPoP', proof }).ok) return { active: false };
+        }
         return {
           active: true,
-          token_type: 'Bearer',
+          token_type: c.cnf === undefined ? 'Bearer' : 'DPoP',
+          ...(c.cnf === undefined ? {} : { cnf: { jkt: c.cnf.jkt } }),
           sub: c.sub,
           sid: c.sid,
           iss: c.iss,

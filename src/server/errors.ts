@@ -26,6 +26,7 @@ export const SERVICE_ERROR_CODES = [
   'unauthorized',
   'session-invalid',
   'invalid_grant',
+  'invalid_dpop_proof',
   'not-found',
   'conflict',
   'session-limit',

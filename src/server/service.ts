@@ -249,6 +249,8 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     refreshSecret,
     accessTtl: config.accessTtl,
     claims: (s) => (typeof s.data.scope === 'string' ? { scope: s.data.scope } : {}),
+    // Clients that forward a DPoP proof get tokens bound to its key; the jti replay cache is the shared store.
+    dpop: { algorithms: ['ES256', 'ES384', 'EdDSA', 'PS256', 'RS256'] },
     ...(options.guessingWindow !== undefined ? { guessing: { window: options.guessingWindow } } : {}),
     onError,
   });

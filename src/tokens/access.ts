@@ -91,6 +91,8 @@ export interface AccessTokenClaims extends JWTPayload {
   readonly scope?: string;
   /** When the user last authenticated, seconds since epoch. */
   readonly auth_time?: number;
+  /** The key the token is bound to (DPoP, RFC 9449): the RFC 7638 thumbprint of the client's public key. */
+  readonly cnf?: { readonly jkt: string };
 }
 
 /** What to put in an access token. */
@@ -103,7 +105,13 @@ export interface AccessTokenInput {
   scope?: string | readonly string[];
   /** `auth_time`, from `session.authTime` (ms since epoch). */
   authTime?: number | null;
-  /** More claims. Registered names (`iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`, `sid`, `scope`, `auth_time`) are refused. */
+  /**
+   * Binds the token to a client key (DPoP, RFC 9449): the key's RFC 7638
+   * SHA-256 thumbprint, put in `cnf.jkt`. Such a token is accepted only with
+   * a proof of that key.
+   */
+  jkt?: string;
+  /** More claims. Registered names (`iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`, `sid`, `scope`, `auth_time`, `cnf`) are refused. */
   claims?: Readonly<Record<string, unknown>>;
 }
 
@@ -147,7 +155,8 @@ export interface AccessTokens {
 }
 
 /** Claims an application may not set through `claims`. */
-export const REGISTERED_CLAIMS: ReadonlySet<string> = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sid', 'scope', 'auth_time']);
+export const REGISTERED_CLAIMS: ReadonlySet<string> = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sid', 'scope', 'auth_time', 'cnf']);
+const JKT = /^[A-Za-z0-9_-]{43}$/;
 
 export { MAX_ACCESS_TOKEN_LENGTH };
 const TYP = 'at+jwt';
@@ -312,8 +321,8 @@ export function accessTokensOver(options: AccessSettings, source: SessionSource 
     ttlSeconds,
 
     async sign(input) {
-      if (input === null || typeof input !== 'object') throw new LatchkeyTypeError('sign() takes { subject, sessionId, scope?, authTime?, claims? }');
-      const { subject, sessionId, scope, authTime, claims } = input;
+      if (input === null || typeof input !== 'object') throw new LatchkeyTypeError('sign() takes { subject, sessionId, scope?, authTime?, jkt?, claims? }');
+      const { subject, sessionId, scope, authTime, claims, jkt } = input;
       if (typeof subject !== 'string' || subject === '') throw new LatchkeyTypeError('subject must be a non-empty string');
       if (typeof sessionId !== 'string' || sessionId === '') throw new LatchkeyTypeError('sessionId must be a non-empty string (session.handle)');
       const payload: Record<string, unknown> = {};
@@ -325,6 +334,10 @@ export function accessTokensOver(options: AccessSettings, source: SessionSource 
         }
       }
       payload.sid = sessionId;
+      if (jkt !== undefined) {
+        if (typeof jkt !== 'string' || !JKT.test(jkt)) throw new LatchkeyTypeError('jkt must be an RFC 7638 SHA-256 thumbprint (43 base64url characters)');
+        payload.cnf = { jkt };
+      }
       if (scope !== undefined) payload.scope = scopeString(scope);
       if (authTime !== undefined && authTime !== null) {
         if (!Number.isFinite(authTime)) throw new LatchkeyTypeError('authTime must be ms since epoch');

@@ -28,6 +28,8 @@ import { checkOptionKeys } from '../core/option-keys.js';
 import { expiryOf } from '../core/policy.js';
 import type { CreateInput, Sessions } from '../core/sessions.js';
 import { parseToken, secretMatches, type ParsedToken } from '../core/token.js';
+import type { DpopProof } from './dpop.js';
+import { boundJkt, FAMILY_JKT } from './lib/binding.js';
 import { liveRecord, MAX_LINEAGE } from './lib/lineage.js';
 
 /** Options of {@link createRefreshTokens}. */
@@ -73,11 +75,25 @@ export interface RefreshTokensOptions {
 
 /**
  * Why {@link RefreshTokens.refresh} refused a token. `'reused'` means theft
- * was detected and the family revoked; `'throttled'` that the client sent a
- * burst of invalid refresh tokens and must wait (see
- * {@link RefreshTokensOptions.guessing}).
+ * was detected and the family revoked; so does `'wrong-key'`: the family is
+ * bound to a DPoP key and the refresh came with a proof of another key, or
+ * with none. `'throttled'` means that the client sent a burst of invalid
+ * refresh tokens and must wait (see {@link RefreshTokensOptions.guessing}).
  */
-export type RefreshFailure = 'malformed' | 'unknown' | 'expired' | 'revoked' | 'reused' | 'throttled';
+export type RefreshFailure = 'malformed' | 'unknown' | 'expired' | 'revoked' | 'reused' | 'wrong-key' | 'throttled';
+
+/** Options of {@link RefreshTokens.refresh}. */
+export interface RefreshOptions {
+  /** The client, as the caller knows it; `client.ip` is what the guessing throttle counts. */
+  client?: ClientInfo;
+  /**
+   * The verified DPoP proof that came with the refresh (RFC 9449), from
+   * `createDpopVerifier().verify()` at the token endpoint. A family bound to
+   * a key refreshes only with a proof of that key: another key, or no
+   * proof, is theft (`'wrong-key'`, the family revoked).
+   */
+  dpop?: DpopProof;
+}
 
 /** Result of {@link RefreshTokens.refresh}. */
 export type RefreshResult =
@@ -96,8 +112,14 @@ export type RefreshResult =
       readonly retryAfter: number;
     };
 
-/** A rotated refresh token was presented after the grace window. Handles only, never tokens. */
+/**
+ * A refresh token was used by someone who should not have it: a rotated one
+ * after the grace window (`cause: 'reuse'`), or a DPoP-bound one without a
+ * proof of its key (`cause: 'dpop-key'`). Handles only, never tokens.
+ */
 export interface TokenTheftEvent {
+  /** What gave the thief away. */
+  readonly cause: 'reuse' | 'dpop-key';
   /** The handle of the reused (rotated) token. */
   readonly handle: string;
   /** The live handles revoked as a result (the family's current session). */
@@ -117,13 +139,17 @@ export interface RefreshEvents {
 
 /** Refresh tokens returned by {@link createRefreshTokens}. */
 export interface RefreshTokens {
-  /** Starts a family (signs in): a session with a fresh refresh token. */
-  issue(input?: CreateInput): Promise<{ token: string; session: Session }>;
+  /**
+   * Starts a family (signs in): a session with a fresh refresh token. With
+   * `dpop` (a verified proof), the family is bound to the proof's key for
+   * its whole life.
+   */
+  issue(input?: CreateInput & { dpop?: DpopProof }): Promise<{ token: string; session: Session }>;
   /**
    * Rotates a refresh token. Never throws for a bad token; throws only if the
-   * store fails. `client.ip` is what the guessing throttle counts.
+   * store fails.
    */
-  refresh(token: unknown, options?: { client?: ClientInfo }): Promise<RefreshResult>;
+  refresh(token: unknown, options?: RefreshOptions): Promise<RefreshResult>;
   /**
    * Signs out: revokes the family the token belongs to. Resolves whether a
    * live session was revoked. A token whose live record is of another kind
@@ -198,7 +224,7 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
 
   /** Counts a refusal that guessing (or replaying a stolen token) produces against the client's IP. */
   function counted(result: RefreshResult, ip: string | null, now: number): RefreshResult {
-    if (ip !== null && guessing !== null && !result.ok && (result.reason === 'malformed' || result.reason === 'unknown' || result.reason === 'reused')) {
+    if (ip !== null && guessing !== null && !result.ok && (result.reason === 'malformed' || result.reason === 'unknown' || result.reason === 'reused' || result.reason === 'wrong-key')) {
       const count = guessing.fail(ip, now);
       if (count > 0) emit('anomaly', { kind: 'invalid-token-burst', ip, count, at: now });
     }
@@ -230,12 +256,13 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
   }
 
   /** The presented token is no longer active: within the grace window, converge on the live successor; after it, theft. */
-  async function follow(presented: ParsedToken, tombstone: SessionRecord, client: ClientInfo | undefined, now: number): Promise<RefreshResult> {
+  async function follow(presented: ParsedToken, tombstone: SessionRecord, client: ClientInfo | undefined, jkt: string | null, now: number): Promise<RefreshResult> {
     let cur = presented;
     let r = tombstone;
     for (let step = 0; step < MAX_LINEAGE; step++) {
       if (r.status === 'active') {
         if (expiryOf(r, now) !== null) return { ok: false, reason: 'expired' };
+        if (!holdsKey(r, jkt)) return stolen(presented.handle, r, client, now);
         return { ok: true, token: `${cur.handle}.${cur.secret}`, session: toSession(r) };
       }
       if (r.successor === null) return { ok: false, reason: 'revoked' };
@@ -246,7 +273,7 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
       if (s === null || !secretMatches(next.secret, s.secretHash)) return { ok: false, reason: 'revoked' };
       if (step === 0 && now - s.issuedAt >= graceMs) {
         const revoked = await revokeFamily(s.handle);
-        emit('token-theft', { handle: presented.handle, revoked, userId: tombstone.userId, ip: typeof client?.ip === 'string' ? client.ip : null, at: now });
+        emit('token-theft', { cause: 'reuse', handle: presented.handle, revoked, userId: tombstone.userId, ip: typeof client?.ip === 'string' ? client.ip : null, at: now });
         return { ok: false, reason: 'reused' };
       }
       cur = next;
@@ -255,13 +282,27 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
     return { ok: false, reason: 'revoked' };
   }
 
-  async function rotate(token: unknown, client: ClientInfo | undefined, now: number): Promise<RefreshResult> {
+  /** Whether a refresh presenting `jkt` (a proof's key, or `null` for none) may use this family. */
+  function holdsKey(r: SessionRecord, jkt: string | null): boolean {
+    const bound = boundJkt(r.data);
+    return bound === null || bound === jkt;
+  }
+
+  /** A bound family's token without a proof of its key: whoever sent it copied it. The family ends. */
+  async function stolen(handle: string, live: SessionRecord, client: ClientInfo | undefined, now: number): Promise<RefreshResult> {
+    const revoked = await revokeFamily(live.handle);
+    emit('token-theft', { cause: 'dpop-key', handle, revoked, userId: live.userId, ip: typeof client?.ip === 'string' ? client.ip : null, at: now });
+    return { ok: false, reason: 'wrong-key' };
+  }
+
+  async function rotate(token: unknown, client: ClientInfo | undefined, jkt: string | null, now: number): Promise<RefreshResult> {
     const parsed = parseToken(token);
     if (parsed === null) return { ok: false, reason: 'malformed' };
     for (let attempt = 0; ; attempt++) {
       const rec = await read(parsed.handle);
       if (rec === null || !secretMatches(parsed.secret, rec.secretHash)) return { ok: false, reason: 'unknown' };
-      if (rec.status !== 'active') return follow(parsed, rec, client, now);
+      if (rec.status !== 'active') return follow(parsed, rec, client, jkt, now);
+      if (rec.kind === kind && expiryOf(rec, now) === null && !holdsKey(rec, jkt)) return stolen(parsed.handle, rec, client, now);
       const successor = await derive((await keys())[0] as HmacKey, parsed);
       const rotated = await sessions.rotate(`${parsed.handle}.${parsed.secret}`, client === undefined ? { successor } : { successor, client });
       if (rotated.ok) return { ok: true, token: rotated.token, session: rotated.session };
@@ -274,16 +315,30 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
 
   return {
     issue(input) {
-      return sessions.create(input);
+      if (input?.data !== null && typeof input?.data === 'object' && Object.hasOwn(input.data, FAMILY_JKT)) {
+        throw new LatchkeyTypeError(`data.${FAMILY_JKT} is where a family keeps its DPoP key: pass a verified proof as dpop instead`);
+      }
+      if (input?.dpop === undefined) return sessions.create(input);
+      const { dpop, ...rest } = input;
+      if (dpop === null || typeof dpop !== 'object' || dpop.ok !== true || typeof dpop.jkt !== 'string') {
+        throw new LatchkeyTypeError('dpop must be a verified proof: the result of createDpopVerifier().verify() when it is ok');
+      }
+      const data = rest.data ?? {};
+      if (data === null || typeof data !== 'object') throw new LatchkeyTypeError('data must be a plain object');
+      return sessions.create({ ...rest, data: { ...data, [FAMILY_JKT]: dpop.jkt } });
     },
 
     async refresh(token, opts) {
       const client = opts?.client;
+      const dpop = opts?.dpop;
+      if (dpop !== undefined && (dpop === null || typeof dpop !== 'object' || dpop.ok !== true || typeof dpop.jkt !== 'string')) {
+        throw new LatchkeyTypeError('dpop must be a verified proof: the result of createDpopVerifier().verify() when it is ok');
+      }
       const ip = typeof client?.ip === 'string' && client.ip !== '' ? client.ip : null;
       const now = clock.now();
       // A throttled client is answered before anything is parsed or read.
       if (ip !== null && guessing !== null && guessing.blocked(ip, now)) return { ok: false, reason: 'throttled', retryAfter: guessing.retryAfterSeconds(ip, now) };
-      return counted(await rotate(token, client, now), ip, now);
+      return counted(await rotate(token, client, dpop?.jkt ?? null, now), ip, now);
     },
 
     async revoke(token) {

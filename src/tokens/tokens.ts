@@ -11,13 +11,17 @@
 import type { Duration } from '../core/duration.js';
 import { engineInternals } from '../core/engine-internals.js';
 import { ConfigError, LatchkeyTypeError } from '../core/errors.js';
-import type { ClientInfo, Session } from '../core/model.js';
+import type { Session } from '../core/model.js';
 import { checkOptionKeys } from '../core/option-keys.js';
 import type { CreateInput, Sessions } from '../core/sessions.js';
 import type { JSONWebKeySet } from 'jose';
 import { accessTokensOver, type AccessTokenResult, type AccessTokens, type AccessTokensOptions, type VerifyOptions } from './access.js';
 import type { KeySet } from './keys.js';
-import { createRefreshTokens, type RefreshEvents, type RefreshResult, type RefreshTokens, type RefreshTokensOptions } from './refresh.js';
+import { createDpopVerifier, type DpopAlgorithm, type DpopFailure, type DpopNonceOptions, type DpopProof, type DpopVerifier } from './dpop.js';
+import { checkDpopBinding, DPOP_DESCRIPTIONS, dpopChallenge, type DpopBindingFailure } from './dpop-answers.js';
+import { storeReplayCache, type DpopReplayCache } from './dpop-replay.js';
+import { boundJkt } from './lib/binding.js';
+import { createRefreshTokens, type RefreshEvents, type RefreshOptions, type RefreshResult, type RefreshTokens, type RefreshTokensOptions } from './refresh.js';
 
 /** Options of {@link createTokens}. */
 export interface TokensOptions {
@@ -61,8 +65,57 @@ export interface TokensOptions {
    * @default none
    */
   claims?: (session: Session) => AccessClaimsOf | Promise<AccessClaimsOf>;
+  /**
+   * DPoP (RFC 9449): clients that send a `DPoP` proof at sign-in get access
+   * tokens bound to their key (`cnf.jkt`, `token_type: DPoP`) and a refresh
+   * family bound to it for its whole life; see {@link TokensDpopOptions}.
+   * `false`: no DPoP (proofs are ignored, every token is a bearer token).
+   * @default false
+   */
+  dpop?: TokensDpopOptions | false;
   /** Called with errors thrown by event listeners. @default none */
   onError?: (error: unknown) => void;
+}
+
+/** DPoP in token mode, see {@link TokensOptions.dpop}. */
+export interface TokensDpopOptions {
+  /** Accepted proof algorithms, all asymmetric. @default ['ES256'] */
+  algorithms?: readonly DpopAlgorithm[];
+  /** How old a proof may be (its `iat`), and how long its `jti` is remembered. @default '1m' */
+  maxAge?: Duration;
+  /** How far in the future a proof's `iat` may be (client clocks). @default '10s' */
+  clockSkew?: Duration;
+  /**
+   * Server nonces (`DPoP-Nonce`, `use_dpop_nonce`): every proof must carry a
+   * recent one, which bounds its age by the server's clock. The secret is
+   * the same on every instance.
+   * @default false
+   */
+  nonce?: DpopNonceOptions | false;
+  /**
+   * Refuse clients without a key: sign-in and refresh need a proof, and no
+   * access token is accepted as a plain bearer token.
+   * @default false (a client without a proof gets bearer tokens)
+   */
+  required?: boolean;
+  /**
+   * Where the `jti` of every accepted proof is kept: shared by every
+   * instance over the engine's store unless given.
+   * @default storeReplayCache(the engine's store)
+   */
+  replayCache?: DpopReplayCache;
+}
+
+/** Token mode's DPoP verifier, see {@link Tokens.dpop}. */
+export interface TokensDpop extends DpopVerifier {
+  /** Whether a proof is required (no bearer tokens). */
+  readonly required: boolean;
+  /** {@link checkDpopBinding}: whether an access token's claims and the way it was presented go together. */
+  binding: typeof checkDpopBinding;
+  /** {@link dpopChallenge}: a `WWW-Authenticate: DPoP` challenge. */
+  challenge: typeof dpopChallenge;
+  /** What a refusal says to the client (never the proof). */
+  describe(reason: DpopFailure | DpopBindingFailure): string;
 }
 
 /** What {@link TokensOptions.claims} returns. */
@@ -75,7 +128,8 @@ export interface AccessClaimsOf {
 export interface TokenPair {
   readonly accessToken: string;
   readonly refreshToken: string;
-  readonly tokenType: 'Bearer';
+  /** `'DPoP'` when the access token is bound to the client's key (`cnf.jkt`), `'Bearer'` otherwise. */
+  readonly tokenType: 'Bearer' | 'DPoP';
   /** Access-token lifetime in seconds. */
   readonly expiresIn: number;
   readonly session: Session;
@@ -86,10 +140,20 @@ export type TokenRefreshResult = ({ readonly ok: true } & TokenPair) | Extract<R
 
 /** Token mode returned by {@link createTokens}. */
 export interface Tokens {
-  /** Signs in: a new family and its first token pair. */
-  issue(input: CreateInput & { userId: string }): Promise<TokenPair>;
-  /** Rotates the refresh token and issues a new access token. */
-  refresh(refreshToken: unknown, options?: { client?: ClientInfo }): Promise<TokenRefreshResult>;
+  /**
+   * Signs in: a new family and its first token pair. With `dpop` (a proof
+   * {@link Tokens.dpop} verified at the sign-in endpoint), the access token
+   * and the family are bound to the proof's key.
+   *
+   * @throws {LatchkeyTypeError} without `dpop` when DPoP is `required`.
+   */
+  issue(input: CreateInput & { userId: string; dpop?: DpopProof }): Promise<TokenPair>;
+  /**
+   * Rotates the refresh token and issues a new access token. A family bound
+   * to a key needs `dpop`, a verified proof of that key: without it, or with
+   * another key, the family is revoked (`'wrong-key'`, `token-theft`).
+   */
+  refresh(refreshToken: unknown, options?: RefreshOptions): Promise<TokenRefreshResult>;
   /**
    * Verifies an access token: signature, claims, and that its session
    * (refresh family) is live (cached; see {@link TokensOptions.revocation}).
@@ -114,6 +178,8 @@ export interface Tokens {
   readonly access: AccessTokens;
   /** The underlying refresh-token rotation. */
   readonly refreshTokens: RefreshTokens;
+  /** The DPoP proof verifier (RFC 9449), or `null` when DPoP is off. */
+  readonly dpop: TokensDpop | null;
 }
 
 const TOKENS_OPTIONS = [
@@ -128,8 +194,10 @@ const TOKENS_OPTIONS = [
   'guessing',
   'revocation',
   'claims',
+  'dpop',
   'onError',
 ];
+const DPOP_OPTIONS = ['algorithms', 'maxAge', 'clockSkew', 'nonce', 'required', 'replayCache'];
 
 const ENGINE_OWNS = "token mode reads the engine's store, on the engine's clock, within the engine's storeTimeout: pass createSessions({ store, clock, storeTimeout }) as sessions and remove";
 const RETIRED: Record<string, string> = {
@@ -191,7 +259,8 @@ export function createTokens(options: TokensOptions): Tokens {
     ...(options.guessing !== undefined ? { guessing: options.guessing } : {}),
     ...(options.onError !== undefined ? { onError: options.onError } : {}),
   });
-  async function pair(refreshToken: string, session: Session): Promise<TokenPair> {
+  const dpop = dpopOf(options.dpop, engine);
+  async function pair(refreshToken: string, session: Session, jkt: string | null): Promise<TokenPair> {
     if (session.userId === null) throw new LatchkeyTypeError('token mode needs sessions with a userId');
     const extra = claimsOf === undefined ? undefined : await claimsOf(session);
     const accessToken = await access.sign({
@@ -200,26 +269,44 @@ export function createTokens(options: TokensOptions): Tokens {
       authTime: session.authTime,
       scope: extra?.scope,
       claims: extra?.claims,
+      ...(jkt === null ? {} : { jkt }),
     });
-    return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: access.ttlSeconds, session };
+    return { accessToken, refreshToken, tokenType: jkt === null ? 'Bearer' : 'DPoP', expiresIn: access.ttlSeconds, session };
+  }
+
+  /** The proof a call came with, refused when DPoP is off or required and missing. */
+  function proofOf(proof: DpopProof | undefined, what: string): DpopProof | undefined {
+    if (proof !== undefined && dpop === null) throw new LatchkeyTypeError(`${what} got a DPoP proof, but DPoP is off: add the dpop option to createTokens()`);
+    if (proof === undefined && dpop?.required === true) throw new LatchkeyTypeError(`${what} needs a DPoP proof: dpop.required is on`);
+    return proof;
   }
 
   return {
     access,
     refreshTokens,
+    dpop,
 
     async issue(input) {
       if (input === null || typeof input !== 'object' || typeof input.userId !== 'string') {
         throw new LatchkeyTypeError('issue() takes { userId, data?, client?, authLevel? }');
       }
+      const proof = proofOf(input.dpop, 'issue()');
       const { token, session } = await refreshTokens.issue(input);
-      return pair(token, session);
+      return pair(token, session, proof?.jkt ?? null);
     },
 
     async refresh(refreshToken, opts) {
+      const proof = opts?.dpop;
+      if (proof !== undefined && dpop === null) throw new LatchkeyTypeError('refresh() got a DPoP proof, but DPoP is off: add the dpop option to createTokens()');
       const r = await refreshTokens.refresh(refreshToken, opts);
       if (!r.ok) return r;
-      return { ok: true, ...(await pair(r.token, r.session)) };
+      if (proof === undefined && dpop?.required === true && boundJkt(r.session.data) === null) {
+        // A family from before dpop.required: it has no key to prove, and bearer tokens are no longer accepted.
+        await refreshTokens.revokeFamily(r.session.handle);
+        return { ok: false, reason: 'wrong-key' };
+      }
+      // A bound family's access tokens carry its key; an unbound family's carry the key of a proof sent now, if any.
+      return { ok: true, ...(await pair(r.token, r.session, boundJkt(r.session.data) ?? proof?.jkt ?? null)) };
     },
 
     verify: access.verify,
@@ -234,4 +321,31 @@ export function createTokens(options: TokensOptions): Tokens {
 
     on: (event, listener) => refreshTokens.on(event, listener),
   };
+}
+
+/** The verifier `option` asks for, or `null` when DPoP is off. */
+function dpopOf(option: TokensOptions['dpop'], engine: NonNullable<ReturnType<typeof engineInternals>>): TokensDpop | null {
+  if (option === undefined || option === false) return null;
+  if (option === null || typeof option !== 'object') throw new ConfigError("dpop must be false or { algorithms?, maxAge?, clockSkew?, nonce?, required?, replayCache? }, e.g. { algorithms: ['ES256'] }");
+  checkOptionKeys(option, 'createTokens()', DPOP_OPTIONS, { prefix: 'dpop.' });
+  const required = option.required ?? false;
+  if (typeof required !== 'boolean') throw new ConfigError('dpop.required must be a boolean');
+  const verifier = createDpopVerifier({
+    replayCache: option.replayCache ?? storeReplayCache(engine.store, { clock: engine.clock }),
+    clock: engine.clock,
+    ...(option.algorithms !== undefined ? { algorithms: option.algorithms } : {}),
+    ...(option.maxAge !== undefined ? { maxAge: option.maxAge } : {}),
+    ...(option.clockSkew !== undefined ? { clockSkew: option.clockSkew } : {}),
+    ...(option.nonce !== undefined ? { nonce: option.nonce } : {}),
+  });
+  return Object.freeze({
+    algorithms: verifier.algorithms,
+    requiresNonce: verifier.requiresNonce,
+    nonce: () => verifier.nonce(),
+    verify: (request: Parameters<DpopVerifier['verify']>[0]) => verifier.verify(request),
+    required,
+    binding: checkDpopBinding,
+    challenge: dpopChallenge,
+    describe: (reason: DpopFailure | DpopBindingFailure) => DPOP_DESCRIPTIONS[reason],
+  });
 }

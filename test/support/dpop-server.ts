@@ -56,7 +56,7 @@ export async function startDpopApi(o: { verifier?: Partial<DpopVerifierOptions>;
         refusals.push({ path, reason: proof.reason });
         return answer(res, dpopAnswer(proof, { at: 'token-endpoint', algs: verifier.algorithms }));
       }
-      const token = await access.sign({ subject: 'alice', sessionId: 'family-1', claims: { cnf: { jkt: proof.jkt } } });
+      const token = await access.sign({ subject: 'alice', sessionId: 'family-1', jkt: proof.jkt });
       const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
       if (proof.nonce !== null) headers['dpop-nonce'] = proof.nonce;
       res.writeHead(200, headers);

@@ -46,7 +46,7 @@ describe('access tokens', () => {
 
   it('refuses to let custom claims override registered ones', async () => {
     const { access } = await accessSetup();
-    for (const name of ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sid', 'scope', 'auth_time']) {
+    for (const name of ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sid', 'scope', 'auth_time', 'cnf']) {
       await expect(access.sign({ subject: 'u1', sessionId: SID, claims: { [name]: 'x' } })).rejects.toThrow(TypeError);
     }
   });

@@ -1,5 +1,6 @@
 /**
- * One token-mode application (a guarded API, sign-in, refresh and logout),
+ * One token-mode application (a guarded API, sign-in with and without the
+ * transport's DPoP-aware `issueTokens()`, refresh and logout),
  * written once per adapter with its token exports, each on a real listening
  * server.
  */
@@ -44,6 +45,9 @@ export async function startTokens(adapter: AdapterName, transport: TokenTranspor
       a.post('/auth/login', (req, res, next) => {
         tokens.issue({ userId: user(req.url) }).then((pair) => ex.sendTokens(res, transport, pair), next);
       });
+      a.post('/auth/dpop-login', (req, res, next) => {
+        ex.issueTokens(req, res, transport, { userId: user(req.url) }).catch(next);
+      });
       a.post('/auth/refresh', ex.tokenRefresh(transport));
       a.post(LOGOUT, ex.tokenLogout(transport));
       a.use(ex.errorHandler());
@@ -61,6 +65,7 @@ export async function startTokens(adapter: AdapterName, transport: TokenTranspor
       f.get('/api/live', { preHandler: fa.tokenGuard(transport, { checkSession: true }) }, claims);
       f.get('/api/admin', { preHandler: fa.tokenGuard(transport, { scope: 'admin' }) }, claims);
       f.post('/auth/login', async (request, reply) => fa.sendTokens(reply, transport, await tokens.issue({ userId: user(request.url) })));
+      f.post('/auth/dpop-login', async (request, reply) => fa.issueTokens(request, reply, transport, { userId: user(request.url) }));
       f.post('/auth/refresh', fa.tokenRefresh(transport));
       f.post(LOGOUT, fa.tokenLogout(transport));
       await f.listen({ port: 0, host: '127.0.0.1' });
@@ -74,6 +79,7 @@ export async function startTokens(adapter: AdapterName, transport: TokenTranspor
       h.get('/api/live', ho.tokenGuard(transport, { checkSession: true }), (c) => c.json({ claims: c.var.token }));
       h.get('/api/admin', ho.tokenGuard(transport, { scope: 'admin' }), (c) => c.json({ claims: c.var.token }));
       h.post('/auth/login', async (c) => ho.sendTokens(transport, await tokens.issue({ userId: user(c.req.url) })));
+      h.post('/auth/dpop-login', (c) => ho.issueTokens(c, transport, { userId: user(c.req.url) }));
       h.post('/auth/refresh', ho.tokenRefresh(transport));
       h.post(LOGOUT, ho.tokenLogout(transport));
       return listen(createAdaptorServer({ fetch: h.fetch }) as Server);
@@ -93,6 +99,7 @@ export async function startTokens(adapter: AdapterName, transport: TokenTranspor
         if (path === '/api/live') return live(request);
         if (path === '/api/admin') return admin(request);
         if (path === '/auth/login') return fe.sendTokens(transport, await tokens.issue({ userId: user(request.url) }));
+        if (path === '/auth/dpop-login') return fe.issueTokens(request, transport, { userId: user(request.url) });
         if (path === '/auth/refresh') return refresh(request, env);
         if (path === LOGOUT) return logout(request);
         return new Response('not found', { status: 404 });
@@ -116,6 +123,7 @@ export async function startTokens(adapter: AdapterName, transport: TokenTranspor
           if (path === '/api/live') return live(req, res);
           if (path === '/api/admin') return admin(req, res);
           if (path === '/auth/refresh') return refresh(req, res);
+          if (path === '/auth/dpop-login') return void no.issueTokens(req, res, transport, { userId: user(req.url ?? '/') });
           if (path === LOGOUT) return logout(req, res);
           if (path === '/auth/login') {
             tokens.issue({ userId: user(req.url ?? '/') }).then((pair) => no.sendTokens(res, transport, pair));

@@ -10,7 +10,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Clock } from '../../../src/core/clock.js';
 import { createSessions, type Sessions } from '../../../src/core/sessions.js';
-import { latchkey, sendTokens, tokenLogout, tokenRefresh } from '../../../src/adapters/node.js';
+import { issueTokens, latchkey, sendTokens, tokenLogout, tokenRefresh } from '../../../src/adapters/node.js';
 import { createTokenTransport, type TokenTransport } from '../../../src/http/tokens.js';
 import { nodeRequest, sendNodeError, sendNodeJson } from '../../../src/http/node.js';
 import { memoryStore } from '../../../src/stores/memory.js';
@@ -21,8 +21,9 @@ import { browserModules } from '../../../src/server/browser-modules.js';
 import { AUDIENCE, ISSUER, REFRESH_SECRET } from '../../tokens/helpers.js';
 
 /** The page's own script: makes the session from the page's configuration and shows the state (never a token). */
-const APP_JS = `import { createBrowserSession } from '/dist/browser/index.js';
-const config = JSON.parse(document.getElementById('config').textContent);
+const APP_JS = `import { createBrowserSession, dpopProofs } from '/dist/browser/index.js';
+const { dpop, ...config } = JSON.parse(document.getElementById('config').textContent);
+if (dpop) config.hooks = [dpopProofs()];
 const session = createBrowserSession(config);
 window.lk = session;
 window.events = [];
@@ -103,6 +104,8 @@ export interface TokenAppOptions {
   graceWindow?: string;
   /** Holds each refresh answer this long after the refresh was made (a slow network on the way back). @default 0 */
   refreshDelayMs?: number;
+  /** Token mode with DPoP (and the page with `dpopProofs()`); `nonce` turns server nonces on. @default off */
+  dpop?: { nonce?: boolean };
 }
 
 /**
@@ -117,14 +120,23 @@ export async function startTokenApp(o: TokenAppOptions): Promise<TokenApp> {
   const store = memoryStore(clock === undefined ? {} : { clock });
   const sessions: Sessions = createSessions({ store, idleTimeout: o.idleTimeout, absoluteTimeout: o.absoluteTimeout, sweepInterval: false, ...(clock === undefined ? {} : { clock }) });
   const keys = await createKeySet(clock === undefined ? {} : { clock });
-  const tokens = createTokens({ sessions, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, accessTtl: o.accessTtl, ...(o.graceWindow === undefined ? {} : { graceWindow: o.graceWindow }) });
+  const tokens = createTokens({
+    sessions,
+    keys,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    refreshSecret: REFRESH_SECRET,
+    accessTtl: o.accessTtl,
+    ...(o.graceWindow === undefined ? {} : { graceWindow: o.graceWindow }),
+    ...(o.dpop === undefined ? {} : { dpop: o.dpop.nonce ? { nonce: { secret: REFRESH_SECRET } } : {} }),
+  });
   const transport = createTokenTransport({ tokens, carrier: o.carrier, onError: () => {} });
   const counts: Counts = { refresh: 0, logout: 0, everywhere: 0, api: 0 };
   const proofs: TokenApp['proofs'] = [];
   const refresh = tokenRefresh(transport);
   const logout = tokenLogout(transport);
   const guard = transport.guard();
-  const config = { mode: o.carrier, refreshUrl: '/auth/refresh', logoutUrl: '/auth/refresh/logout', logoutEverywhereUrl: '/auth/refresh/everywhere' };
+  const config = { mode: o.carrier, refreshUrl: '/auth/refresh', logoutUrl: '/auth/refresh/logout', logoutEverywhereUrl: '/auth/refresh/everywhere', dpop: o.dpop !== undefined };
 
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -139,6 +151,7 @@ export async function startTokenApp(o: TokenAppOptions): Promise<TokenApp> {
     };
     if (req.method === 'POST' && path === '/auth/login') {
       const user = new URL(req.url ?? '/', 'http://x').searchParams.get('user') ?? 'alice';
+      if (o.dpop !== undefined) return void issueTokens(req, res, transport, { userId: user });
       tokens.issue({ userId: user }).then((pair) => sendTokens(res, transport, pair), fail);
       return;
     }
@@ -172,7 +185,7 @@ export async function startTokenApp(o: TokenAppOptions): Promise<TokenApp> {
         .then((checked) => {
           if (!checked.ok) return sendNodeError(res, checked.error);
           res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-          res.end(JSON.stringify({ user: checked.claims.sub, sid: checked.claims.sid }));
+          res.end(JSON.stringify({ user: checked.claims.sub, sid: checked.claims.sid, ...(checked.claims.cnf === undefined ? {} : { jkt: checked.claims.cnf.jkt }) }));
         })
         .catch(fail);
       return;

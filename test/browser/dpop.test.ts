@@ -1,0 +1,105 @@
+/**
+ * DPoP in real headless Chromium: `dpopProofs()` makes a non-extractable
+ * ECDSA P-256 key, keeps it in IndexedDB, shares it between the tabs of the
+ * origin and signs a proof for every request, so that the server (token
+ * mode with DPoP) binds the tokens to it; sign-in, API calls and refreshes
+ * go through with proofs, and a server nonce challenge is answered with one
+ * retry.
+ */
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from '../cli/built.js';
+import { chromiumPath } from '../e2e/chromium.js';
+import { startTokenApp } from './support/apps.js';
+import { closeBrowser, fetchIn, newContext, openTab, signIn, sleep } from './support/tabs.js';
+
+const suite = chromiumPath === null ? describe.skip : describe;
+
+/** What the page's IndexedDB holds for the DPoP key, and whether its private half can be exported. */
+const STORED_KEY = `(async () => {
+  const db = await new Promise((resolve, reject) => {
+    const open = indexedDB.open('latchkey-dpop');
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  const key = await new Promise((resolve, reject) => {
+    const get = db.transaction('keys').objectStore('keys').get('dpop');
+    get.onsuccess = () => resolve(get.result);
+    get.onerror = () => reject(get.error);
+  });
+  db.close();
+  if (key === undefined) return null;
+  const exported = await crypto.subtle.exportKey('pkcs8', key.privateKey).then(() => 'exported', (e) => e.name);
+  const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', key.publicKey);
+  return { extractable: key.privateKey.extractable, algorithm: key.privateKey.algorithm, usages: key.privateKey.usages, exported, jwk: { kty, crv, x, y } };
+})()`;
+
+interface StoredKey {
+  extractable: boolean;
+  algorithm: { name: string; namedCurve: string };
+  usages: string[];
+  exported: string;
+  jwk: JWK;
+}
+
+suite('DPoP in the browser (headless Chromium)', () => {
+  const closers: Array<{ close(): Promise<void> }> = [];
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(() => ensureBuilt(), 200_000);
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await closeBrowser();
+    for (const c of closers) await c.close();
+  });
+
+  async function context(): Promise<BrowserContext> {
+    const c = await newContext();
+    contexts.push(c);
+    return c;
+  }
+
+  it('binds the tokens to a non-extractable key kept in IndexedDB, shared by every tab, and refreshes with proofs of it', async () => {
+    const a = await startTokenApp({ carrier: 'bearer', accessTtl: '2s', idleTimeout: '30m', absoluteTimeout: '12h', dpop: {} });
+    closers.push(a);
+    const ctx = await context();
+    const page: Page = await openTab(ctx, `${a.url}/`);
+    expect(await signIn(page, '/auth/login?user=alice', 'alice')).toBe(200);
+    const me = await fetchIn(page, '/api/me');
+    expect(me.status).toBe(200);
+
+    const key = (await page.evaluate(STORED_KEY)) as StoredKey;
+    expect(key).toMatchObject({ extractable: false, algorithm: { name: 'ECDSA', namedCurve: 'P-256' }, usages: ['sign'], exported: 'InvalidAccessError' });
+    // The server bound the token to this very key: its thumbprint, computed here from the stored public half.
+    expect(me.body.jkt).toBe(await calculateJwkThumbprint(key.jwk));
+
+    // Another tab of the origin loads the same key and its calls are accepted with the family's tokens.
+    const second = await openTab(ctx, `${a.url}/`);
+    const there = await fetchIn(second, '/api/me');
+    expect(there.status).toBe(200);
+    expect(there.body.jkt).toBe(me.body.jkt);
+
+    // Once the access token expires, the refresh goes with a proof of the bound key (else the family would be revoked as stolen).
+    const before = a.counts.refresh;
+    await sleep(2_500);
+    const later = await fetchIn(page, '/api/me');
+    expect(later.status).toBe(200);
+    expect(later.body.jkt).toBe(me.body.jkt);
+    expect(a.counts.refresh - before).toBeGreaterThanOrEqual(1);
+    // The session handle rotates with every refresh; the user and the key stay.
+    expect(later.body.sid).not.toBe(me.body.sid);
+    expect(later.body.user).toBe('alice');
+  }, 90_000);
+
+  it('answers the server nonce challenge of sign-in and of the API with one retry carrying DPoP-Nonce', async () => {
+    const a = await startTokenApp({ carrier: 'bearer', accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h', dpop: { nonce: true } });
+    closers.push(a);
+    const page = await openTab(await context(), `${a.url}/`);
+    expect(await signIn(page, '/auth/login?user=bob', 'bob')).toBe(200);
+    const me = await fetchIn(page, '/api/me');
+    expect(me.status).toBe(200);
+    expect(me.body.user).toBe('bob');
+    expect(me.body.jkt).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  }, 90_000);
+});
