@@ -223,7 +223,7 @@ export function securityFeed(options: number | SecurityFeedOptions = {}): Securi
     watchTokens(tokens) {
       const offs = [
         tokens.on('token-theft', (t) => {
-          push({ at: t.at, kind: 'token-theft', userId: t.userId, sessionKind: 'refresh', handle: t.handle, ip: t.ip, detail: 'a rotated refresh token was replayed; the token family is revoked' });
+          push({ at: t.at, kind: 'token-theft', userId: t.userId, sessionKind: 'refresh', handle: t.handle, ip: t.ip, detail: t.cause === 'dpop-key' ? 'a refresh token bound to a DPoP key came without a proof of that key; the token family is revoked' : 'a rotated refresh token was replayed; the token family is revoked' });
         }),
         tokens.on('anomaly', (a) => {
           push({ at: a.at, kind: 'invalid-token-burst', userId: null, sessionKind: 'refresh', handle: null, ip: a.ip, detail: `${a.count} invalid refresh tokens in the window; client throttled` });
