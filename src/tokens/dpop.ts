@@ -21,7 +21,7 @@
  * @module
  */
 import { jwtVerify, type CryptoKey, type JWTHeaderParameters } from 'jose';
-import { createHash } from 'node:crypto';
+import { sha256Base64url } from '#primitives';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { secretListArg } from '../core/arguments.js';
@@ -306,11 +306,11 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
       }
       if (accessToken !== undefined) {
         if (payload.ath === undefined) return refuse('ath-missing', now);
-        if (payload.ath !== createHash('sha256').update(accessToken).digest('base64url')) return refuse('ath-mismatch', now);
+        if (payload.ath !== sha256Base64url(accessToken)) return refuse('ath-mismatch', now);
       }
       // Last, once everything else holds, so that a refused proof never takes a place in the cache.
       const expiresAt = Math.max(iat * 1000, now) + maxAgeMs + skewMs;
-      const replayKey = createHash('sha256').update(jkt).update('\0').update(jti).digest('base64url');
+      const replayKey = sha256Base64url(`${jkt}\0${jti}`);
       if (!(await cache.add(replayKey, expiresAt))) return refuse('replayed', now);
       return { ok: true, jkt, alg: alg as DpopAlgorithm, jwk: key, jti, iat, nonce: nonces === null ? null : nonces.current(now) };
     },
@@ -323,7 +323,7 @@ function nonceOption(option: DpopVerifierOptions['nonce']): DpopNonces | null {
   for (const key of Object.keys(option)) {
     if (key !== 'secret' && key !== 'step') throw new ConfigError(`nonce.${key} is not an option; nonce takes { secret, step? }`);
   }
-  const keys = secretListArg('nonce.secret', option.secret, 'DPoP nonce secret', "nonce: { secret: process.env.DPOP_NONCE_SECRET }").map((k) => Buffer.from(k));
+  const keys = secretListArg('nonce.secret', option.secret, 'DPoP nonce secret', "nonce: { secret: process.env.DPOP_NONCE_SECRET }").map((k) => new Uint8Array(k));
   const stepMs = durationOption('nonce.step', option.step ?? '5m', { min: 10_000 });
   if (stepMs > 86_400_000) throw new ConfigError('nonce.step must be at most 1 day');
   return new DpopNonces(keys, stepMs);

@@ -40,6 +40,12 @@ export const sha256Base64url: Primitives['sha256Base64url'] = (text) =>
 
 export const timingSafeEqual: Primitives['timingSafeEqual'] = (a, b) => a.byteLength === b.byteLength && nodeTimingSafeEqual(a, b);
 
+export const hmacSha256: Primitives['hmacSha256'] = (key, parts) => {
+  const mac = createHmac('sha256', key);
+  for (const part of parts) mac.update(part);
+  return mac.digest();
+};
+
 export const hmacSha512Key: Primitives['hmacSha512Key'] = async (raw) => createSecretKey(Buffer.from(raw)) as unknown as HmacKey;
 
 export const hmacSha512: Primitives['hmacSha512'] = async (key, text) => createHmac('sha512', key as unknown as KeyObject).update(text).digest();

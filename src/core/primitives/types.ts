@@ -57,6 +57,11 @@ export interface Primitives {
   sha256Base64url(text: string): string;
   /** Whether two byte strings are equal, in time that depends on their length only. `false` for different lengths. */
   timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean;
+  /**
+   * HMAC-SHA-256 of the parts in order, with a raw key. Synchronous: a bound
+   * cookie is checked on every request of a device-bound session.
+   */
+  hmacSha256(key: Uint8Array, parts: readonly Uint8Array[]): Uint8Array;
   /** An HMAC-SHA-512 key from raw bytes. */
   hmacSha512Key(raw: Uint8Array): Promise<HmacKey>;
   /** HMAC-SHA-512 of the UTF-8 of `text`. */

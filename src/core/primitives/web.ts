@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { hmac } from '@noble/hashes/hmac';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2';
 import type { AesGcmKey, HmacKey, Primitives } from './types.js';
 
@@ -86,6 +87,12 @@ export const timingSafeEqual: Primitives['timingSafeEqual'] = (a, b) => {
   let diff = 0;
   for (let i = 0; i < a.byteLength; i++) diff |= (a[i] as number) ^ (b[i] as number);
   return diff === 0;
+};
+
+export const hmacSha256: Primitives['hmacSha256'] = (key, parts) => {
+  const mac = hmac.create(nobleSha256, key);
+  for (const part of parts) mac.update(part);
+  return mac.digest();
 };
 
 export const hmacSha512Key: Primitives['hmacSha512Key'] = async (raw) =>

@@ -26,7 +26,7 @@
  * @internal
  */
 import { serialize } from 'cookie';
-import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { fromBase64url, hmacSha256, randomFill, timingSafeEqual, toBase64url, toUtf8 } from '#primitives';
 import type { Clock } from '../../core/clock.js';
 import type { CookieConfig } from '../cookies.js';
 import type { BoundCookieResult } from './types.js';
@@ -60,7 +60,7 @@ export interface MintedBoundCookie {
 
 /** @internal mints and checks bound cookies under one configuration */
 export class BoundCookies {
-  readonly #keys: readonly Buffer[];
+  readonly #keys: readonly Uint8Array[];
   readonly #cookie: CookieConfig;
   readonly #ttlSeconds: number;
   readonly #clock: Clock;
@@ -71,7 +71,7 @@ export class BoundCookies {
   /** The `attributes` of the session instructions' credential: exactly those of every `Set-Cookie`. */
   readonly attributes: string;
 
-  constructor(keys: readonly Buffer[], cookie: CookieConfig, ttlMs: number, clock: Clock) {
+  constructor(keys: readonly Uint8Array[], cookie: CookieConfig, ttlMs: number, clock: Clock) {
     this.#keys = keys;
     this.#cookie = cookie;
     this.#ttlSeconds = Math.ceil(ttlMs / 1000);
@@ -90,12 +90,12 @@ export class BoundCookies {
   /** A new bound cookie for the DBSC session `id` bound to the key `jkt`. */
   mint(id: string, jkt: string): MintedBoundCookie {
     const expires = Math.floor(this.#clock.now() / 1000) + this.#ttlSeconds;
-    const bytes = Buffer.alloc(HEAD + MAC_BYTES);
+    const bytes = new Uint8Array(HEAD + MAC_BYTES);
     bytes[0] = VERSION;
-    bytes.writeUInt32BE(expires, 1);
-    randomFillSync(bytes, 5, 8);
-    this.#mac(this.#keys[0] as Buffer, id, jkt, bytes.subarray(0, HEAD)).copy(bytes, HEAD);
-    const value = bytes.toString('base64url');
+    new DataView(bytes.buffer).setUint32(1, expires);
+    randomFill(bytes.subarray(5, HEAD));
+    bytes.set(this.#mac(this.#keys[0] as Uint8Array, id, jkt, bytes.subarray(0, HEAD)), HEAD);
+    const value = toBase64url(bytes);
     return { value, expiresAt: expires * 1000, setCookie: this.#serialize(value, this.#ttlSeconds) };
   }
 
@@ -108,14 +108,14 @@ export class BoundCookies {
       return known.expiresAt > this.#clock.now() ? { ok: true, expiresAt: known.expiresAt } : EXPIRED;
     }
     if (!VALUE_SHAPE.test(value)) return MALFORMED;
-    const bytes = Buffer.from(value, 'base64url');
+    const bytes = fromBase64url(value);
     if (bytes.length !== HEAD + MAC_BYTES || bytes[0] !== VERSION) return MALFORMED;
     const head = bytes.subarray(0, HEAD);
     const presented = bytes.subarray(HEAD);
     let genuine = false;
     for (const key of this.#keys) genuine = timingSafeEqual(this.#mac(key, id, jkt, head), presented) || genuine;
     if (!genuine) return FORGED;
-    const expiresAt = bytes.readUInt32BE(1) * 1000;
+    const expiresAt = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(1) * 1000;
     if (expiresAt <= this.#clock.now()) return EXPIRED;
     if (this.#recent.size >= GENERATION) {
       this.#older = this.#recent;
@@ -135,8 +135,7 @@ export class BoundCookies {
     return serialize(c.name, value, { path: c.path, domain: c.domain, secure: true, httpOnly: true, sameSite: c.sameSite, maxAge, expires, encode: String });
   }
 
-  #mac(key: Buffer, id: string, jkt: string, head: Buffer): Buffer {
-    // Two updates: each one crosses into native code, and this runs on every request of a bound session.
-    return createHmac('sha256', key).update(`${LABEL}${id}\0${jkt}\0`).update(head).digest().subarray(0, MAC_BYTES);
+  #mac(key: Uint8Array, id: string, jkt: string, head: Uint8Array): Uint8Array {
+    return hmacSha256(key, [toUtf8(`${LABEL}${id}\0${jkt}\0`), head]).subarray(0, MAC_BYTES);
   }
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { randomFill, toBase64url } from '#primitives';
 import { positiveInt } from '../../core/arguments.js';
 import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
@@ -23,7 +23,7 @@ export const CHALLENGE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 /** @internal a fresh challenge from the platform CSPRNG */
 export function mintChallenge(): string {
-  return randomBytes(32).toString('base64url');
+  return toBase64url(randomFill(new Uint8Array(32)));
 }
 
 /** Options of {@link memoryChallengeStore}. */

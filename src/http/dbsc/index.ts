@@ -26,7 +26,7 @@
  *
  * @module
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hmacSha256, randomFill, timingSafeEqual, toBase64url, toUtf8 } from '#primitives';
 import { readCookie } from '../cookies.js';
 import type { HeaderLine } from '../request-session.js';
 import { BoundCookies } from './bound-cookie.js';
@@ -125,14 +125,14 @@ export function dbscFrom(c: DbscConfig): Dbsc {
   const instructionsFor = (id: string, context: DbscContext | undefined) =>
     sessionInstructions(id, { ...instructions, origin: c.origin ?? originOf(context?.origin) });
 
-  const authorizationFor = (key: Buffer, challenge: string) => createHmac('sha256', key).update(AUTHORIZATION_LABEL).update(challenge).digest();
+  const authorizationFor = (key: Uint8Array, challenge: string): string => toBase64url(hmacSha256(key, [toUtf8(AUTHORIZATION_LABEL), toUtf8(challenge)]));
   function authorizationMatches(claim: string | undefined, challenge: string): boolean {
     if (claim === undefined) return false;
-    const presented = Buffer.from(claim);
+    const presented = toUtf8(claim);
     let match = false;
     for (const key of keys) {
-      const expected = Buffer.from(authorizationFor(key, challenge).toString('base64url'));
-      match = (expected.length === presented.length && timingSafeEqual(expected, presented)) || match;
+      const expected = toUtf8(authorizationFor(key, challenge));
+      match = timingSafeEqual(expected, presented) || match;
     }
     return match;
   }
@@ -173,7 +173,7 @@ export function dbscFrom(c: DbscConfig): Dbsc {
       const challenge = mintChallenge();
       await challenges.put(challenge, `r.${handle}`, clock.now() + c.challengeTtlMs);
       const params: { path: string; challenge: string; authorization?: string } = { path: c.registrationPath, challenge };
-      if (c.authorization) params.authorization = authorizationFor(keys[0] as Buffer, challenge).toString('base64url');
+      if (c.authorization) params.authorization = authorizationFor(keys[0] as Uint8Array, challenge);
       return ['secure-session-registration', registrationHeader(algorithms, params)];
     },
 
@@ -193,7 +193,7 @@ export function dbscFrom(c: DbscConfig): Dbsc {
       if (owner === null) return refused('unknown-challenge', null);
       if (owner !== `r.${session.handle}`) return refused('foreign-challenge', 'foreign-challenge');
       if (c.authorization && !authorizationMatches(proof.authorization, proof.jti)) return refused('authorization-mismatch', 'authorization-mismatch');
-      const binding: DbscBinding = { id: randomBytes(16).toString('base64url'), alg: proof.alg, jwk: proof.jwk, jkt: proof.jkt, at: clock.now() };
+      const binding: DbscBinding = { id: toBase64url(randomFill(new Uint8Array(16))), alg: proof.alg, jwk: proof.jwk, jkt: proof.jkt, at: clock.now() };
       const { answer } = await issued(binding.id, binding.jkt, context);
       return { ok: true, binding, answer };
     },

@@ -16,7 +16,7 @@ import type { DbscAlgorithm, DbscChallengeStore, DbscOptions } from './types.js'
 
 /** @internal the normalised configuration */
 export interface DbscConfig {
-  readonly keys: readonly Buffer[];
+  readonly keys: readonly Uint8Array[];
   readonly challenges: DbscChallengeStore;
   readonly algorithms: readonly DbscAlgorithm[];
   readonly registrationPath: string;
@@ -77,7 +77,7 @@ export function originOf(value: unknown): string | null {
 export function dbscConfig(options: DbscOptions, prefix = ''): DbscConfig {
   if (options === null || typeof options !== 'object') throw new LatchkeyTypeError('createDbsc() takes an options object { secret, challenges, ... }');
   refuseUnknown(options, OPTIONS, prefix);
-  const keys = secretListArg(`${prefix}secret`, options.secret, 'DBSC secret', 'secret: process.env.DBSC_SECRET').map((k) => Buffer.from(k));
+  const keys = secretListArg(`${prefix}secret`, options.secret, 'DBSC secret', 'secret: process.env.DBSC_SECRET').map((k) => new Uint8Array(k));
   const challenges = options.challenges;
   if (challenges === null || typeof challenges !== 'object' || typeof challenges.put !== 'function' || typeof challenges.take !== 'function') {
     throw new ConfigError(`${prefix}challenges must be a DbscChallengeStore { put, take }: memoryChallengeStore() for one instance, a shared one for several`);

@@ -18,7 +18,7 @@
  * @module
  * @internal
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { fromBase64url, hmacSha256, timingSafeEqual, toBase64url, toUtf8 } from '#primitives';
 
 const LABEL = 'latchkey dpop-nonce v1\0';
 const MAC_BYTES = 16;
@@ -30,12 +30,12 @@ export type NonceVerdict = 'ok' | 'stale' | 'invalid';
 
 /** @internal mints and checks stateless DPoP nonces */
 export class DpopNonces {
-  readonly #keys: readonly Buffer[];
+  readonly #keys: readonly Uint8Array[];
   readonly #stepMs: number;
   #cachedStep = -1;
   #cached = '';
 
-  constructor(keys: readonly Buffer[], stepMs: number) {
+  constructor(keys: readonly Uint8Array[], stepMs: number) {
     this.#keys = keys;
     this.#stepMs = stepMs;
   }
@@ -44,10 +44,10 @@ export class DpopNonces {
   current(now: number): string {
     const step = Math.floor(now / this.#stepMs);
     if (step !== this.#cachedStep) {
-      const bytes = Buffer.alloc(NONCE_BYTES);
-      bytes.writeUInt32BE(step >>> 0, 0);
-      this.#mac(this.#keys[0] as Buffer, bytes.subarray(0, 4)).copy(bytes, 4);
-      this.#cached = bytes.toString('base64url');
+      const bytes = new Uint8Array(NONCE_BYTES);
+      new DataView(bytes.buffer).setUint32(0, step >>> 0);
+      bytes.set(this.#mac(this.#keys[0] as Uint8Array, bytes.subarray(0, 4)), 4);
+      this.#cached = toBase64url(bytes);
       this.#cachedStep = step;
     }
     return this.#cached;
@@ -56,19 +56,19 @@ export class DpopNonces {
   /** Whether `nonce` is one of ours, of the current step or one either side. Never throws. */
   check(nonce: unknown, now: number): NonceVerdict {
     if (typeof nonce !== 'string' || !NONCE_SHAPE.test(nonce)) return 'invalid';
-    const bytes = Buffer.from(nonce, 'base64url');
+    const bytes = fromBase64url(nonce);
     if (bytes.length !== NONCE_BYTES) return 'invalid';
     const stepBytes = bytes.subarray(0, 4);
     const presented = bytes.subarray(4);
     // Authenticate before looking at the step, so that a forged nonce is never reported as merely stale.
     if (!this.#keys.some((key) => timingSafeEqual(this.#mac(key, stepBytes), presented))) return 'invalid';
-    const step = stepBytes.readUInt32BE(0);
+    const step = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0);
     const current = Math.floor(now / this.#stepMs) >>> 0;
     return Math.abs(step - current) <= 1 ? 'ok' : 'stale';
   }
 
-  #mac(key: Buffer, stepBytes: Buffer): Buffer {
+  #mac(key: Uint8Array, stepBytes: Uint8Array): Uint8Array {
     // The step length is authenticated too: deployments configured with different steps never read each other's numbers.
-    return createHmac('sha256', key).update(LABEL).update(String(this.#stepMs)).update('\0').update(stepBytes).digest().subarray(0, MAC_BYTES);
+    return hmacSha256(key, [toUtf8(`${LABEL}${this.#stepMs}\0`), stepBytes]).subarray(0, MAC_BYTES);
   }
 }
