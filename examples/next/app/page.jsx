@@ -7,15 +7,18 @@ export default async function Home() {
   const s = await session.read();
   if (!s.isAuthenticated) redirect('/login');
   const notes = Array.isArray(s.get('notes')) ? s.get('notes') : [];
-  const devices = await sessions.list(s.userId);
+  // Stateful mode knows the user's other sessions; sealed mode keeps none on the server.
+  const devices = sessions === null ? null : await sessions.list(s.userId);
   return (
     <main>
       <h1>
         Signed in as <span id="user">{s.userId}</span>
       </h1>
-      <p>
-        Sessions of this user: <span id="devices">{devices.length}</span>
-      </p>
+      {devices !== null && (
+        <p>
+          Sessions of this user: <span id="devices">{devices.length}</span>
+        </p>
+      )}
       <ul id="notes">
         {notes.map((n, i) => (
           <li key={i}>{n}</li>
