@@ -59,7 +59,8 @@ export interface NextSessions {
    * Metadata / Origin check runs too.
    *
    * @throws {HttpError} a CSRF refusal (403), a store outage (503), or
-   *   whatever `fn` throws (the session is then not committed).
+   *   whatever `fn` throws: the session is then not committed, unless it is
+   *   Next.js's `redirect()` or `notFound()` (committed, then rethrown).
    */
   action<T>(fn: (session: RequestSession) => T | Promise<T>): Promise<T>;
   /**
@@ -122,10 +123,22 @@ export function nextSessions(options: NextSessionsOptions): NextSessions {
     const begun = await http.begin(new HeadersView('POST', h, address, false));
     if (!begun.ok) throw begun.error;
     const session = begun.session;
-    const out = await fn(session);
+    let out: T;
+    try {
+      out = await fn(session);
+    } catch (err) {
+      // redirect() and notFound() end an action by throwing: what the action did to the session still counts.
+      if (isNavigation(err)) await save(session, jar);
+      throw err;
+    }
+    await save(session, jar);
+    return out;
+  }
+
+  async function save(session: RequestSession, jar: CookieJar): Promise<void> {
     if (!session.dirty) {
       session.responseStarted();
-      return out;
+      return;
     }
     try {
       await session.commit();
@@ -139,7 +152,6 @@ export function nextSessions(options: NextSessionsOptions): NextSessions {
       const { name: cookieName, value: cookieValue, ...attributes } = parseSetCookie(value);
       jar.set(cookieName, cookieValue ?? '', attributes);
     }
-    return out;
   }
 
   function route<A extends unknown[]>(handler: NextSessionHandler<A>): (request: Request, ...rest: A) => Promise<Response> {
@@ -150,6 +162,20 @@ export function nextSessions(options: NextSessionsOptions): NextSessions {
   }
 
   return { read, action, route };
+}
+
+/** The cookie store of `cookies()` in a server action. */
+type CookieJar = Awaited<ReturnType<typeof cookies>>;
+
+/**
+ * Whether `err` is how Next.js ends a request early: `redirect()`,
+ * `permanentRedirect()`, `notFound()`, `forbidden()`, `unauthorized()` throw
+ * an error whose `digest` starts with `NEXT_REDIRECT` or
+ * `NEXT_HTTP_ERROR_FALLBACK` (Next 15 and 16).
+ */
+function isNavigation(err: unknown): boolean {
+  const digest = typeof err === 'object' && err !== null ? (err as { digest?: unknown }).digest : undefined;
+  return typeof digest === 'string' && /^NEXT_(REDIRECT|HTTP_ERROR_FALLBACK|NOT_FOUND)(;|$)/.test(digest);
 }
 
 /** The read-only `Headers` Next.js hands to server components and actions. */

@@ -7,8 +7,11 @@ import { session } from '../lib/session.js';
 export async function signIn(form) {
   // Check the password here; latchkey only manages the session.
   const username = String(form.get('username') ?? '').trim() || 'guest';
-  await session.action((s) => s.login(username, { authLevel: 1 }));
-  redirect('/');
+  await session.action(async (s) => {
+    await s.login(username, { authLevel: 1 });
+    // redirect() throws: latchkey saves the session (and sets its cookie) first.
+    redirect('/');
+  });
 }
 
 export async function addNote(form) {
