@@ -49,6 +49,7 @@ export { parseDuration } from './core/duration.js';
 export type { Duration } from './core/duration.js';
 export { manualClock, systemClock } from './core/clock.js';
 export type { Clock, ManualClock } from './core/clock.js';
+export type { TelemetryApi, TelemetryMeter, TelemetrySpan, TelemetryTracer } from './core/telemetry.js';
 export { parseToken, isHandle, hashSecret } from './core/token.js';
 export type { ParsedToken } from './core/token.js';
 export { parseUserAgent } from './core/device.js';

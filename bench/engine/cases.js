@@ -4,13 +4,18 @@
  *    patch(), the last two on a pool of pre-created sessions, round-robin;
  *  - the peer, express-session: what it does per request to load a session,
  *    cookie-signature's unsign() then MemoryStore.get(), awaited;
- *  - the floor: a bare HMAC-SHA256 signed-cookie check with node:crypto.
+ *  - the floor: a bare HMAC-SHA256 signed-cookie check with node:crypto;
+ *  - memory validate with the `telemetry` option given the OpenTelemetry API
+ *    but no SDK registered (its no-op tracer and meter): what the option
+ *    itself costs. Without the option, `memory validate` runs no telemetry
+ *    code at all.
  * Each setup checks once, untimed, that its op really succeeds.
  */
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import * as otel from '@opentelemetry/api';
 import { sign, unsign } from 'cookie-signature';
 import expressSessionModule from 'express-session';
 import { createSessions } from 'latchkey';
@@ -26,10 +31,12 @@ export async function engineCases(dir) {
   // Room for every session a create round makes: at the default 100,000 a full store evicts, and scans
   // every record on each create(): not the path measured here.
   const memory = await latchkeyCases('memory', () => memoryStore({ maxSessions: 1_000_000 }));
+  const telemetry = await telemetryCase();
   const sqlite = await latchkeyCases('sqlite', (name) => sqliteStore({ path: join(dir, `${name}.db`) }));
   return {
-    cases: [...memory.cases, ...sqlite.cases, await expressSessionCase(), floorCase()],
+    cases: [...memory.cases, ...sqlite.cases, await expressSessionCase(), floorCase(), telemetry.case],
     close: async () => {
+      await telemetry.close();
       await memory.close();
       await sqlite.close();
     },
@@ -37,7 +44,7 @@ export async function engineCases(dir) {
 }
 
 /** create, validate and patch on one kind of store; `open(name)` opens a new, empty store. */
-async function latchkeyCases(label, open) {
+export async function latchkeyCases(label, open) {
   const poolStore = open('pool');
   const pool = createSessions({ store: poolStore, ...ENGINE_OPTIONS });
   const inputs = Array.from({ length: POOL }, (_, i) => ({ userId: `user-${i}`, client: client(i) }));
@@ -76,6 +83,23 @@ async function latchkeyCases(label, open) {
       await closeCreating();
       await pool.close();
       await poolStore.close();
+    },
+  };
+}
+
+/** memory validate with `telemetry: otel` and no SDK registered. */
+async function telemetryCase() {
+  const store = memoryStore();
+  const sessions = createSessions({ store, ...ENGINE_OPTIONS, telemetry: otel });
+  const tokens = [];
+  for (let i = 0; i < POOL; i++) tokens.push((await sessions.create({ userId: `user-${i}`, client: client(i) })).token);
+  const reads = tokens.map((_, i) => ({ client: client(i) }));
+  assert.ok((await sessions.validate(tokens[0], reads[0])).ok);
+  return {
+    case: { name: 'memory validate, telemetry without SDK', op: (i) => sessions.validate(tokens[i % POOL], reads[i % POOL]) },
+    close: async () => {
+      await sessions.close();
+      await store.close();
     },
   };
 }

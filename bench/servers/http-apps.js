@@ -27,6 +27,8 @@ export async function buildServer(variant, http) {
   if (framework === 'fastify') return fastifyServer(variant, http);
   if (framework === 'hono') return honoServer(variant, http);
   if (framework === 'fetch') return fetchServer(variant, http);
+  if (framework === 'koa') return koaServer(variant, http);
+  if (framework === 'nest') return nestServer(variant, http);
   throw new Error(`unknown variant ${variant}`);
 }
 
@@ -230,4 +232,74 @@ async function fetchServer(variant, http) {
       return text(path === '/login' || path === '/write' ? 'ok' : body(null));
     }),
   );
+}
+
+/** Koa 3, routing on `ctx.path` in one middleware (the same cheap dispatch in both variants). */
+async function koaServer(variant, http) {
+  const { default: Koa } = await import('koa');
+  const app = new Koa();
+  if (variant === 'koa-latchkey') {
+    const { latchkey } = await import('latchkey/koa');
+    app.use(latchkey(http));
+    app.use(async (ctx) => {
+      if (ctx.path === '/login') {
+        await ctx.session.login('bench-user');
+        ctx.body = 'ok';
+      } else if (ctx.path === '/write') {
+        ctx.session.set('n', ++counter);
+        ctx.body = 'ok';
+      } else {
+        ctx.body = body((await ctx.session.load()).userId);
+      }
+    });
+  } else {
+    app.use(async (ctx) => {
+      if (ctx.path === '/write') ++counter;
+      ctx.body = ctx.path === '/login' || ctx.path === '/write' ? 'ok' : body(null);
+    });
+  }
+  return createServer(app.callback());
+}
+
+/**
+ * NestJS on its Express platform: one controller, its decorators called as
+ * functions (plain JavaScript); `@Session()` hands the latchkey variant its
+ * session, `LatchkeyModule` puts it there.
+ */
+async function nestServer(variant, http) {
+  await import('reflect-metadata');
+  const { Controller, Get, Module, Post } = await import('@nestjs/common');
+  const { NestFactory } = await import('@nestjs/core');
+  const { ExpressAdapter } = await import('@nestjs/platform-express');
+  const nest = variant === 'nest-latchkey' ? await import('latchkey/nest') : null;
+  const Routes = class {
+    async login(session) {
+      await session?.login('bench-user');
+      return 'ok';
+    }
+    async read(session) {
+      return body(session === undefined ? null : (await session.load()).userId);
+    }
+    async anon(session) {
+      return this.read(session);
+    }
+    async write(session) {
+      if (session === undefined) ++counter;
+      else session.set('n', ++counter);
+      return 'ok';
+    }
+  };
+  for (const [method, route] of [['login', Post('login')], ['read', Get('read')], ['anon', Get('anon')], ['write', Post('write')]]) {
+    route(Routes.prototype, method, Object.getOwnPropertyDescriptor(Routes.prototype, method));
+    if (nest !== null) nest.Session()(Routes.prototype, method, 0);
+  }
+  Controller()(Routes);
+  const AppModule = class {};
+  Module({ imports: nest === null ? [] : [nest.LatchkeyModule.forRoot(http)], controllers: [Routes] })(AppModule);
+  const app = await NestFactory.create(AppModule, new ExpressAdapter(), { logger: false });
+  const instance = app.getHttpAdapter().getInstance();
+  instance.disable('x-powered-by');
+  instance.disable('etag');
+  await app.init();
+  return app.getHttpServer();
 }

@@ -6,7 +6,8 @@
  * middleware that only calls next()), express-latchkey, express-session;
  * node-bare, node-latchkey; fastify-bare, fastify-latchkey,
  * fastify-secure-session; hono-bare, hono-latchkey; fetch-bare,
- * fetch-latchkey. Stores (latchkey only): memory, sqlite.
+ * fetch-latchkey; koa-bare, koa-latchkey; nest-bare, nest-latchkey (Nest on
+ * its Express platform). Stores (latchkey only): memory, sqlite.
  *
  * Routes, the same everywhere:
  *   POST /login   signs in (sets the cookie the load generator then sends)

@@ -3,6 +3,8 @@
 // Run: npm run build && bun examples/bun/server.js
 //      LATCHKEY_MODE=sealed SESSION_SECRET=$(openssl rand -base64 32) bun examples/bun/server.js
 // LATCHKEY_MODE is stateful (memory store, the default), sealed or tokens.
+// LATCHKEY_SQLITE=./data/sessions.db keeps the sessions in an SQLite file, on Bun's own bun:sqlite.
+import { sqliteDrivers, sqliteStore } from 'latchkey/stores/sqlite';
 import { createFetchApp } from '../shared/fetch-app.js';
 
 const mode = Bun.env.LATCHKEY_MODE ?? 'stateful';
@@ -11,7 +13,8 @@ if (mode !== 'stateful' && secret === undefined) {
   console.error(`${mode} mode needs SESSION_SECRET (32 random bytes or more), e.g. SESSION_SECRET=$(openssl rand -base64 32)`);
   process.exit(1);
 }
-const app = createFetchApp({ mode, secret, remoteAddress: (request, server) => server.requestIP(request)?.address });
+const store = Bun.env.LATCHKEY_SQLITE ? sqliteStore({ path: Bun.env.LATCHKEY_SQLITE }) : undefined;
+const app = createFetchApp({ mode, secret, store, remoteAddress: (request, server) => server.requestIP(request)?.address });
 
 const server = Bun.serve({ hostname: Bun.env.HOST ?? '127.0.0.1', port: Number(Bun.env.PORT ?? 3000), fetch: app });
-console.log(`listening on http://${server.hostname}:${server.port} (${mode}, Bun ${Bun.version})`);
+console.log(`listening on http://${server.hostname}:${server.port} (${mode}${store ? `, SQLite on ${sqliteDrivers()[0]}` : ''}, Bun ${Bun.version})`);

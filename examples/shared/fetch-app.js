@@ -39,18 +39,20 @@ async function field(request, name) {
 /**
  * The app's Fetch handler for one mode.
  *
- * - `stateful`: sessions in a memory store, an opaque token in the cookie.
+ * - `stateful`: sessions in a memory store (or the `store` given: the Bun,
+ *   Deno and Node servers pass an SQLite store when `LATCHKEY_SQLITE` names
+ *   a file), an opaque token in the cookie.
  * - `sealed`: the session sealed in the cookie; the memory store holds only
  *   revocation records, so that sign-out ends a copied cookie too.
  * - `tokens`: short access JWTs and rotating refresh tokens in cookies.
  *
- * @param {{ mode: 'stateful' | 'sealed' | 'tokens', secret: string, remoteAddress?: (request: Request, ...rest: unknown[]) => string | undefined }} options
+ * @param {{ mode: 'stateful' | 'sealed' | 'tokens', secret: string, store?: import('latchkey').Store, remoteAddress?: (request: Request, ...rest: unknown[]) => string | undefined }} options
  * @returns {(request: Request, ...rest: unknown[]) => Promise<Response>}
  */
-export function createFetchApp({ mode, secret, remoteAddress }) {
+export function createFetchApp({ mode, secret, store: given, remoteAddress }) {
   if (mode === 'tokens') return tokenApp(secret);
   if (mode !== 'stateful' && mode !== 'sealed') throw new TypeError(`mode must be one of ${MODES.join(', ')} (got ${JSON.stringify(mode)})`);
-  const store = memoryStore();
+  const store = given ?? memoryStore();
   const withSession =
     mode === 'stateful'
       ? latchkey({ sessions: createSessions({ store, idleTimeout: '30m', absoluteTimeout: '12h' }), remoteAddress })

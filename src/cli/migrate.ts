@@ -8,9 +8,9 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import type SqliteDatabase from 'better-sqlite3';
 import type * as PostgresModule from '../stores/postgres/index.js';
 import type { RedisStore } from '../stores/redis/index.js';
+import type { Connection } from '../stores/sqlite/driver.js';
 import { ConfigError, LatchkeyError } from '../core/errors.js';
 import { parseStoreUrl, redactStoreUrl } from '../stores/url.js';
 import { makeStoreFolder } from '../server/state-folder.js';
@@ -106,17 +106,12 @@ async function loadPostgres(): Promise<typeof PostgresModule> {
 
 /** The schema version recorded in an existing SQLite file, read-only; 0 when it has none. */
 async function sqliteVersion(path: string): Promise<number> {
-  let Database: typeof SqliteDatabase;
+  const { openDatabase } = await import('../stores/sqlite/driver.js');
+  let db: Connection | undefined;
   try {
-    Database = (await import('better-sqlite3')).default;
-  } catch {
-    return 0; // opening the store below reports the missing driver
-  }
-  let db: SqliteDatabase.Database | undefined;
-  try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
-    const row = db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
-    return row === undefined ? 0 : Number(row.value);
+    db = openDatabase(path, 'auto', { readonly: true });
+    const value = db.value(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`);
+    return value === undefined ? 0 : Number(value);
   } catch {
     return 0; // no meta table yet (an empty file), or not readable: opening the store says which
   } finally {

@@ -22,6 +22,8 @@ import { get, list, patch, revoke, revokeUser } from './engine/manage.js';
 import { sessionsConfig, type SessionsOptions } from './engine/options.js';
 import { rotate } from './engine/rotation.js';
 import { validator } from './engine/validate.js';
+import { inSpan, type Telemetry } from './telemetry.js';
+import { parseToken } from './token.js';
 
 export type {
   CreateInput,
@@ -82,9 +84,10 @@ export function createSessions(options: SessionsOptions): Sessions {
     sweep: () => e.sweeper.sweep(),
     close: () => e.close(),
   };
-  // What token mode reads of the engine (tombstones, store, clock), kept out of its public type.
+  if (e.config.telemetry !== null) traced(api, e.config.telemetry);
+  // What token mode reads of the engine (tombstones, store, clock), kept out of its public type; the store itself, for its invalidations.
   registerEngine(api, {
-    store: e.store,
+    store: e.config.store,
     kind: e.config.kind,
     clock: e.clock,
     storeTimeoutMs: e.config.storeTimeoutMs,
@@ -92,4 +95,48 @@ export function createSessions(options: SessionsOptions): Sessions {
     createAs: (input, given) => createAs(e, input, given),
   });
   return api;
+}
+
+/** The handle of a token as an attribute (the secret part never), or none for a malformed token. */
+function handleOf(token: unknown): Record<string, string> {
+  const parsed = parseToken(token);
+  return parsed === null ? {} : { 'latchkey.session.handle': parsed.handle };
+}
+
+/**
+ * With the `telemetry` option: the operations that decide about a session,
+ * each in a span (the store calls inside it are its children), and every
+ * validation counted by result. Only built when the option is given, so
+ * that without it `validate` stays the engine's own function.
+ */
+function traced(api: Sessions, t: Telemetry): void {
+  const { create: create0, validate, rotate: rotate0, revoke: revoke0, revokeUser: revokeUser0 } = api;
+  const count = (result: string): void => t.validations.add(1, { 'latchkey.result': result });
+  api.validate = (token, options) =>
+    inSpan(
+      t,
+      'latchkey.validate',
+      handleOf(token),
+      () =>
+        validate(token, options).catch((err: unknown) => {
+          count('error');
+          throw err;
+        }),
+      (span, r) => {
+        const result = r.ok ? 'ok' : r.reason;
+        span.setAttribute('latchkey.result', result);
+        if (r.ok && r.renewed !== undefined) span.setAttribute('latchkey.session.successor', r.session.handle);
+        count(result);
+      },
+    );
+  api.create = (input) => inSpan(t, 'latchkey.create', {}, () => create0(input), (span, r) => span.setAttribute('latchkey.session.handle', r.session.handle));
+  api.rotate = (token, options) =>
+    inSpan(t, 'latchkey.rotate', handleOf(token), () => rotate0(token, options), (span, r) => {
+      span.setAttribute('latchkey.result', r.ok ? 'ok' : r.reason);
+      if (r.ok) span.setAttribute('latchkey.session.successor', r.session.handle);
+    });
+  api.revoke = (handle) =>
+    inSpan(t, 'latchkey.revoke', { 'latchkey.session.handle': String(handle) }, () => revoke0(handle), (span, done) => span.setAttribute('latchkey.result', done ? 'revoked' : 'not-found'));
+  api.revokeUser = (userId, options) =>
+    inSpan(t, 'latchkey.revokeUser', {}, () => revokeUser0(userId, options), (span, handles) => span.setAttribute('latchkey.revoked', handles.length));
 }

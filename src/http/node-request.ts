@@ -20,6 +20,15 @@ export const MAX_FORM_BYTES = 1_048_576;
 type BodyHolder = IncomingMessage & { body?: unknown; _body?: boolean };
 
 /**
+ * Where a framework's body parser leaves the parsed body, and where latchkey
+ * leaves what it parsed itself: `req.body` on Express and node:http, Koa's
+ * `ctx.request.body`.
+ */
+export interface ParsedBodyHolder {
+  body?: unknown;
+}
+
+/**
  * The {@link HttpRequest} view of a Node request.
  *
  * @example
@@ -41,12 +50,14 @@ export class NodeRequestView implements HttpRequest {
   readonly req: BodyHolder;
   readonly res: ServerResponse | null;
   readonly report: ((err: unknown) => void) | null;
+  readonly #bodies: ParsedBodyHolder;
   #parsed: Promise<Record<string, unknown>> | null = null;
 
-  constructor(req: BodyHolder, res: ServerResponse | null, report: ((err: unknown) => void) | null) {
+  constructor(req: BodyHolder, res: ServerResponse | null, report: ((err: unknown) => void) | null, bodies: ParsedBodyHolder = req) {
     this.req = req;
     this.res = res;
     this.report = report;
+    this.#bodies = bodies;
     this.method = req.method ?? 'GET';
     this.url = req.url ?? '/';
     this.remoteAddress = req.socket?.remoteAddress;
@@ -58,36 +69,44 @@ export class NodeRequestView implements HttpRequest {
   }
 
   /**
-   * A field of a URL-encoded body: from `req.body` when a body parser already
-   * ran, otherwise by reading the stream (at most {@link MAX_FORM_BYTES}) and
-   * leaving the parsed fields on `req.body`, flagged the way body parsers
-   * recognise, so that a later `express.urlencoded()` does not wait for a
-   * consumed stream.
+   * A field of a URL-encoded body: from the parsed body (`req.body`, Koa's
+   * `ctx.request.body`) when a body parser already ran, otherwise by reading
+   * the stream (at most {@link MAX_FORM_BYTES}) and leaving the parsed fields
+   * there, the stream flagged the way body parsers recognise, so that a later
+   * `express.urlencoded()` or `@koa/bodyparser` does not wait for a consumed
+   * stream.
    */
   async formField(name: string): Promise<string | undefined> {
     const req = this.req;
-    const body = req.body;
+    const body = this.#bodies.body;
     if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body)) return stringField(body as Record<string, unknown>, name);
     if (this.#parsed === null) {
       const type = req.headers['content-type'] ?? '';
       if (!/^application\/x-www-form-urlencoded\b/i.test(type) || req._body === true) return undefined;
-      this.#parsed = readUrlencoded(req);
+      this.#parsed = this.#keep(readUrlencoded(req));
     }
     return stringField(await this.#parsed, name);
   }
 
-  /** A field of a JSON or URL-encoded body: from `req.body` when a body parser already ran, otherwise read (bounded) once. */
+  /** A field of a JSON or URL-encoded body: from the parsed body when a body parser already ran, otherwise read (bounded) once. */
   async bodyField(name: string): Promise<string | undefined> {
     const req = this.req;
-    const body = req.body;
+    const body = this.#bodies.body;
     if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body)) return stringField(body as Record<string, unknown>, name);
     if (this.#parsed === null) {
       const type = req.headers['content-type'] ?? '';
       const json = /^application\/(.+\+)?json\b/i.test(type);
       if ((!json && !/^application\/x-www-form-urlencoded\b/i.test(type)) || req._body === true) return undefined;
-      this.#parsed = json ? readJson(req) : readUrlencoded(req);
+      this.#parsed = this.#keep(json ? readJson(req) : readUrlencoded(req));
     }
     return stringField(await this.#parsed, name);
+  }
+
+  /** Leaves what was read where the application's body parser would have: its handlers find the body parsed. */
+  async #keep(reading: Promise<Record<string, unknown>>): Promise<Record<string, unknown>> {
+    const fields = await reading;
+    this.#bodies.body = fields;
+    return fields;
   }
 }
 
@@ -120,7 +139,6 @@ async function readUrlencoded(req: BodyHolder): Promise<Record<string, unknown>>
       if (!(k in fields)) fields[k] = v;
     }
   }
-  req.body = fields;
   return fields;
 }
 
@@ -133,6 +151,5 @@ async function readJson(req: BodyHolder): Promise<Record<string, unknown>> {
   } catch {
     // Not JSON: no fields (the caller answers invalid_request).
   }
-  req.body = fields;
   return fields;
 }

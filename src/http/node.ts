@@ -261,8 +261,12 @@ export function serveNode<Q extends IncomingMessage, S extends ServerResponse, A
   started(begun, req, res, arg, go, view.report!);
 }
 
-/** The session has something to write: hold the response for its commit. */
-function holdResponse(view: NodeRequestView, session: RequestSession): boolean {
+/**
+ * @internal The `onDirty` of a request begun on a {@link NodeRequestView}
+ * that knows its response: the session has something to write, so the
+ * response is held for its commit (node:http, Express, Koa).
+ */
+export function holdResponse(view: NodeRequestView, session: RequestSession): boolean {
   return commitBeforeResponse(view.res!, session, view.report!);
 }
 

@@ -64,7 +64,7 @@ export interface HistorySeries {
 
 /** The history of one instance. */
 export interface History {
-  /** Writes this instance's running totals now (the timer does it every `flushMs`). */
+  /** Writes this instance's running totals now, and the minute's census sample if none was taken (the timer does it every `flushMs`). */
   flush(): Promise<void>;
   /** The series of every instance, added up, as of `now`. */
   read(now?: number): Promise<HistorySeries>;
@@ -132,7 +132,7 @@ export function createHistory(options: HistoryOptions): History {
     return ended;
   }
 
-  async function write(): Promise<void> {
+  async function write(sample: boolean): Promise<void> {
     const at = now();
     // What the minute that just ended counted goes under its own key (the counts of a tick count where they fell).
     const ended = collect(at);
@@ -142,7 +142,7 @@ export function createHistory(options: HistoryOptions): History {
     }
     writes.push(store.kv.set('stats.d', `${day}:${instance}`, { value: JSON.stringify({ d: inDay.newDevices, c: inDay.created }), expiresAt: day + 15 * DAY }, at));
     const census = store.census?.bind(store);
-    if (sampled !== minute && census !== undefined) {
+    if (sample && sampled !== minute && census !== undefined) {
       const m = minute;
       writes.push(
         census(at, '', 1).then(async (c) => {
@@ -156,19 +156,19 @@ export function createHistory(options: HistoryOptions): History {
     if (failed !== undefined) throw failed.reason;
   }
 
-  function flush(): Promise<void> {
+  function flush(sample = true): Promise<void> {
     // One write at a time: a slow store never piles up flushes.
-    writing ??= write().finally(() => {
+    writing ??= write(sample).finally(() => {
       writing = null;
     });
     return writing;
   }
 
-  const timer = setInterval(() => void flush().catch(onError), options.flushMs ?? 10_000);
+  const timer = setInterval(() => void flush(true).catch(onError), options.flushMs ?? 10_000);
   (timer as { unref?: () => void }).unref?.();
 
   return {
-    flush,
+    flush: () => flush(true),
     async read(at = now()) {
       const first = floor(at, MINUTE) - (HISTORY_MINUTES - 1) * MINUTE;
       const minutes = Array.from({ length: HISTORY_MINUTES }, (_, i) => first + i * MINUTE);
@@ -214,7 +214,9 @@ export function createHistory(options: HistoryOptions): History {
     },
     async close() {
       clearInterval(timer);
-      await flush().catch(onError);
+      // The totals only: a census walks every user, and a shutdown should not wait for it.
+      await writing?.catch(() => undefined);
+      await flush(false).catch(onError);
     },
   };
 }

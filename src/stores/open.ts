@@ -1,8 +1,9 @@
 /**
  * Opening the store a URL names, for applications that take their store from
  * configuration (as `latchkey serve` and the CLI do). Each store's module, and
- * its driver (better-sqlite3, ioredis, pg), is imported only when a URL of its
- * kind is opened: importing this module loads none of them.
+ * its driver (ioredis, pg; for SQLite the runtime's own or better-sqlite3),
+ * is imported only when a URL of its kind is opened: importing this module
+ * loads none of them.
  *
  * @module
  */
@@ -55,7 +56,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       return memoryStore();
     }
     case 'sqlite': {
-      await need('better-sqlite3', 'sqlite:');
+      // The store picks its driver (node:sqlite, bun:sqlite or better-sqlite3) and says what to install when there is none.
       const { sqliteStore } = await import('./sqlite.js');
       return sqliteStore({ path: where.path });
     }

@@ -9,7 +9,7 @@
  * @module
  * @internal
  */
-import type Database from 'better-sqlite3';
+import type { Connection } from './sqlite/driver.js';
 import { checkKeyValue, checkListLimit, isLive, type KeyValues, type StoredEntry } from '../core/key-values.js';
 
 /** The facet and its sweep. */
@@ -20,17 +20,17 @@ export interface SqliteValues {
 }
 
 /** The facet on `table` of `db`; `run` is the store's call wrapper (closed check, lock waits, error mapping). */
-export function sqliteValues(db: Database.Database, table: string, run: <T>(op: () => T) => Promise<T>): SqliteValues {
+export function sqliteValues(db: Connection, table: string, run: <T>(op: () => T) => Promise<T>): SqliteValues {
   const live = '(expires_at IS NULL OR expires_at > ?)';
   const insert = `INSERT INTO ${table} (namespace, key, value, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`;
   const q = {
-    get: db.prepare(`SELECT value, expires_at FROM ${table} WHERE namespace = ? AND key = ? AND ${live}`).raw(true),
+    get: db.prepare(`SELECT value, expires_at FROM ${table} WHERE namespace = ? AND key = ? AND ${live}`),
     setAlways: db.prepare(insert),
     setIfAbsent: db.prepare(`${insert} WHERE ${table}.expires_at IS NOT NULL AND ${table}.expires_at <= ?`),
     setIfValue: db.prepare(`UPDATE ${table} SET value = ?, expires_at = ? WHERE namespace = ? AND key = ? AND value = ? AND ${live}`),
-    take: db.prepare(`DELETE FROM ${table} WHERE namespace = ? AND key = ? RETURNING value, expires_at`).raw(true),
+    take: db.prepare(`DELETE FROM ${table} WHERE namespace = ? AND key = ? RETURNING value, expires_at`),
     delete: db.prepare(`DELETE FROM ${table} WHERE namespace = ? AND key = ?`),
-    list: db.prepare(`SELECT key, value, expires_at FROM ${table} WHERE namespace = ? AND ${live} ORDER BY key LIMIT ?`).raw(true),
+    list: db.prepare(`SELECT key, value, expires_at FROM ${table} WHERE namespace = ? AND ${live} ORDER BY key LIMIT ?`),
     sweep: db.prepare(
       `DELETE FROM ${table} WHERE (namespace, key) IN (SELECT namespace, key FROM ${table} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
     ),
@@ -75,5 +75,5 @@ export function sqliteValues(db: Database.Database, table: string, run: <T>(op: 
     },
   };
 
-  return { kv, sweep: (now, limit) => (limit > 0 ? q.sweep.run(now, limit).changes : 0) };
+  return { kv, sweep: (now, limit) => (limit > 0 ? Number(q.sweep.run(now, limit).changes) : 0) };
 }

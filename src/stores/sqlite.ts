@@ -1,6 +1,8 @@
 /**
- * The embedded default store, on SQLite through better-sqlite3 (12.x, an
- * optional peer dependency). WAL journal, prepared statements, an index by
+ * The embedded default store, on SQLite: the runtime's own where it has one
+ * (`node:sqlite` on Node 22.13+ / 24 and Deno, `bun:sqlite` on Bun), else
+ * better-sqlite3 (12.x, an optional peer dependency: the fallback on Node 20).
+ * One file format whichever driver writes it (sqlite/driver.ts). WAL journal, prepared statements, an index by
  * user and by expiry, and an immediate transaction around every
  * read-modify-write, so that several processes may share one database file.
  * The table's layout and row mapping are the PostgreSQL store's too
@@ -33,7 +35,6 @@
  *
  * @module
  */
-import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DataPatch, Store, StorePatchResult } from '../core/store.js';
@@ -45,6 +46,9 @@ import { checkOptionKeys } from '../core/option-keys.js';
 import { COLUMN_NAMES, COLUMNS, columnDefinitions, DATA, recordFromRow, rowValues, SCHEMA_1_COLUMNS, SQLITE } from './sql-columns.js';
 import { kindsMigration, SQLITE_KINDS } from './sql-kinds.js';
 import { sqliteValues } from './sqlite-values.js';
+import { errorCode, isBusy, openDatabase, SQLITE_DRIVERS, useDatabase, type Connection, type SqliteDatabase, type SqliteDriverName } from './sqlite/driver.js';
+
+export { sqliteDrivers, type SqliteDatabase, type SqliteDriverName } from './sqlite/driver.js';
 
 /** Options of {@link sqliteStore}. */
 export interface SqliteStoreOptions {
@@ -54,8 +58,20 @@ export interface SqliteStoreOptions {
    * @default './.latchkey/latchkey.db'
    */
   path?: string;
-  /** Use this open better-sqlite3 database instead of opening `path`. It is not closed by `close()`. */
-  database?: Database.Database;
+  /**
+   * The SQLite driver: `'auto'` takes the runtime's own SQLite where it has
+   * one (`bun:sqlite` on Bun, `node:sqlite` on Node 22.13+ / 24 and Deno),
+   * else better-sqlite3. Name one to insist on it (a `ConfigError` when it
+   * is not usable here). {@link sqliteDrivers} lists the usable ones.
+   * @default 'auto'
+   */
+  driver?: SqliteDriverName | 'auto';
+  /**
+   * Use this open database instead of opening `path`: a better-sqlite3
+   * `Database`, a node:sqlite `DatabaseSync` or a bun:sqlite `Database`. It is
+   * not closed by `close()`.
+   */
+  database?: SqliteDatabase;
   /**
    * `'normal'`: durable across process crashes; `'full'`: also across power loss, slower writes.
    * @default 'normal'
@@ -72,7 +88,7 @@ export interface SqliteStoreOptions {
   busyTimeout?: Duration;
 }
 
-const OPTION_NAMES = ['path', 'database', 'synchronous', 'busyTimeout'];
+const OPTION_NAMES = ['path', 'driver', 'database', 'synchronous', 'busyTimeout'];
 
 /**
  * The synchronous part of a lock wait, in ms: the longest one attempt can
@@ -120,62 +136,64 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
   // Lowered (never raised) by the engines built over the store: see limitLockWaits.
   let waitMs = durationOption('busyTimeout', options.busyTimeout ?? '2s');
 
-  let db: Database.Database;
+  const driver = options.driver ?? 'auto';
+  if (driver !== 'auto' && !(SQLITE_DRIVERS as readonly string[]).includes(driver)) {
+    throw new ConfigError(`driver must be 'auto' or one of ${SQLITE_DRIVERS.map((d) => `'${d}'`).join(', ')}`);
+  }
+
+  let db: Connection;
   const owned = options.database === undefined;
   if (options.database !== undefined) {
-    db = options.database;
+    if (typeof options.database?.prepare !== 'function') throw new ConfigError('database must be an open better-sqlite3, node:sqlite or bun:sqlite database');
+    db = useDatabase(options.database);
   } else {
     const path = options.path ?? './.latchkey/latchkey.db';
     if (typeof path !== 'string' || path === '') throw new ConfigError('path must be a file path or ":memory:"');
     if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
-    db = new Database(path);
+    db = openDatabase(path, driver);
   }
   // Opening may wait for another process's migration as long as a call may wait; nothing else runs yet.
-  db.pragma(`busy_timeout = ${waitMs}`);
-  if (db.pragma('journal_mode', { simple: true }) !== 'memory') db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${sync.toUpperCase()}`);
+  db.exec(`PRAGMA busy_timeout = ${waitMs}`);
+  if (db.value('PRAGMA journal_mode') !== 'memory') db.exec('PRAGMA journal_mode = WAL');
+  db.exec(`PRAGMA synchronous = ${sync.toUpperCase()}`);
   migrate(db);
-  db.pragma(`busy_timeout = ${SLICE_MS}`);
+  db.exec(`PRAGMA busy_timeout = ${SLICE_MS}`);
 
   // Positional parameters and rows read as arrays (raw), in the shared column order: no name is
   // looked up per column on the way in, no object with a property per column is built on the way out.
   const params = COLUMNS.map(() => '?').join(', ');
   const q = {
     insert: db.prepare(`INSERT OR IGNORE INTO ${TABLE} (${COLUMN_NAMES}) VALUES (${params})`),
-    get: db.prepare(`SELECT ${COLUMN_NAMES} FROM ${TABLE} WHERE handle = ?`).raw(true),
+    get: db.prepare(`SELECT ${COLUMN_NAMES} FROM ${TABLE} WHERE handle = ?`),
     touch: db.prepare(
       `UPDATE ${TABLE} SET last_seen_at = ?, idle_expires_at = ?, expires_at = ? WHERE handle = ? AND status = 'active'`,
     ),
-    patchRead: db.prepare(`SELECT data, version FROM ${TABLE} WHERE handle = ? AND status = 'active' AND expires_at > ?`).raw(true),
+    patchRead: db.prepare(`SELECT data, version FROM ${TABLE} WHERE handle = ? AND status = 'active' AND expires_at > ?`),
     patchWrite: db.prepare(`UPDATE ${TABLE} SET data = ?, version = version + 1 WHERE handle = ?`),
-    oldVersion: db.prepare(`SELECT version FROM ${TABLE} WHERE handle = ? AND status = 'active'`).pluck(true),
-    exists: db.prepare(`SELECT 1 FROM ${TABLE} WHERE handle = ?`).pluck(true),
+    oldVersion: db.prepare(`SELECT version FROM ${TABLE} WHERE handle = ? AND status = 'active'`),
+    exists: db.prepare(`SELECT 1 FROM ${TABLE} WHERE handle = ?`),
     entomb: db.prepare(
       `UPDATE ${TABLE} SET status = ?, successor = ?, expires_at = min(expires_at, ?), data = '{}' WHERE handle = ? AND status = 'active'`,
     ),
-    revokeUser: db
-      .prepare(
-        `UPDATE ${TABLE} SET status = 'revoked', successor = NULL, expires_at = min(expires_at, ?), data = '{}'
+    revokeUser: db.prepare(
+      `UPDATE ${TABLE} SET status = 'revoked', successor = NULL, expires_at = min(expires_at, ?), data = '{}'
        WHERE user_id = ? AND status = 'active' AND handle IS NOT ? RETURNING handle`,
-      )
-      .pluck(true),
-    revokeUserKinds: db
-      .prepare(
-        `UPDATE ${TABLE} SET status = 'revoked', successor = NULL, expires_at = min(expires_at, ?), data = '{}'
+    ),
+    revokeUserKinds: db.prepare(
+      `UPDATE ${TABLE} SET status = 'revoked', successor = NULL, expires_at = min(expires_at, ?), data = '{}'
        WHERE user_id = ? AND status = 'active' AND handle IS NOT ? AND kind IN (SELECT value FROM json_each(?)) RETURNING handle`,
-      )
-      .pluck(true),
+    ),
     delete: db.prepare(`DELETE FROM ${TABLE} WHERE handle = ?`),
-    listUser: db.prepare(`SELECT ${COLUMN_NAMES} FROM ${TABLE} WHERE user_id = ? AND status = 'active' ORDER BY created_at, issued_at`).raw(true),
+    listUser: db.prepare(`SELECT ${COLUMN_NAMES} FROM ${TABLE} WHERE user_id = ? AND status = 'active' ORDER BY created_at, issued_at`),
     sweep: db.prepare(
       `DELETE FROM ${TABLE} WHERE handle IN (SELECT handle FROM ${TABLE} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
     ),
     censusTotals: db.prepare(
       `SELECT COUNT(*), COUNT(DISTINCT user_id) FROM ${TABLE} WHERE user_id IS NOT NULL AND status = 'active' AND expires_at > ? AND idle_expires_at > ? AND substr(user_id, 1, ?) = ?`,
-    ).raw(true),
+    ),
     censusTop: db.prepare(
       `SELECT user_id, COUNT(*) AS n FROM ${TABLE} WHERE user_id IS NOT NULL AND status = 'active' AND expires_at > ? AND idle_expires_at > ? AND substr(user_id, 1, ?) = ? GROUP BY user_id ORDER BY n DESC, user_id LIMIT ?`,
-    ).raw(true),
+    ),
     ping: db.prepare('SELECT 1'),
   };
 
@@ -193,10 +211,10 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
 
   const replaceTx = db.transaction(
     (oldHandle: string, expectVersion: number, next: SessionRecord, status: string, successor: string | null, until: number): boolean => {
-      if (q.oldVersion.get(oldHandle) !== expectVersion) return false;
+      if (q.oldVersion.get(oldHandle)?.[0] !== expectVersion) return false;
       if (q.exists.get(next.handle) !== undefined) return false;
       q.entomb.run(status, successor, until, oldHandle);
-      q.insert.run(rowValues(next));
+      q.insert.run(...rowValues(next));
       return true;
     },
   );
@@ -258,7 +276,7 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
       if (Number.isFinite(ms) && ms >= 0) waitMs = Math.min(waitMs, ms);
     },
 
-    create: (record) => run(() => q.insert.run(rowValues(record)).changes === 1),
+    create: (record) => run(() => q.insert.run(...rowValues(record)).changes === 1),
 
     // The hot path, inline: no closure, no extra frame unless the first attempt fails.
     get(handle) {
@@ -272,15 +290,17 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
 
     touch: (handle, lastSeenAt, idleExpiresAt, expiresAt) => run(() => q.touch.run(lastSeenAt, idleExpiresAt, expiresAt, handle).changes === 1),
 
-    patch: (handle, change, now, expectVersion) => run(() => patchTx.immediate(handle, change, now, expectVersion)),
+    patch: (handle, change, now, expectVersion) => run(() => patchTx(handle, change, now, expectVersion)),
 
-    replace: (oldHandle, expectVersion, next, t) => run(() => replaceTx.immediate(oldHandle, expectVersion, next, t.status, t.successor, t.expiresAt)),
+    replace: (oldHandle, expectVersion, next, t) => run(() => replaceTx(oldHandle, expectVersion, next, t.status, t.successor, t.expiresAt)),
 
     revoke: (handle, until) => run(() => q.entomb.run('revoked', null, until, handle).changes === 1),
 
     revokeUser: (userId, until, except, kinds) =>
       run(() =>
-        (kinds === undefined ? q.revokeUser.all(until, userId, except ?? null) : q.revokeUserKinds.all(until, userId, except ?? null, JSON.stringify(kinds))) as string[],
+        (kinds === undefined ? q.revokeUser.all(until, userId, except ?? null) : q.revokeUserKinds.all(until, userId, except ?? null, JSON.stringify(kinds))).map(
+          (row) => row[0] as string,
+        ),
       ),
 
     delete: (handle) => run(() => q.delete.run(handle).changes === 1),
@@ -289,7 +309,7 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
 
     sweep: (now, limit) =>
       run(() => {
-        const records = q.sweep.run(now, limit).changes;
+        const records = Number(q.sweep.run(now, limit).changes);
         return records + values.sweep(now, limit - records);
       }),
 
@@ -322,24 +342,18 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
   };
 }
 
-/** SQLite's "another connection holds the lock" (SQLITE_BUSY and its extended codes). */
-function isBusy(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
-}
-
 /** Any other failure of SQLite, as a store failure (latchkey's own errors as they are). */
 function failure(err: unknown): LatchkeyError {
   if (err instanceof LatchkeyError) return err;
-  const code = (err as { code?: unknown } | null)?.code;
-  return new StoreUnavailableError(`the SQLite store failed${typeof code === 'string' ? ` (${code})` : ''}; see cause`, { cause: err });
+  const code = errorCode(err);
+  return new StoreUnavailableError(`the SQLite store failed${code !== undefined ? ` (${code})` : ''}; see cause`, { cause: err });
 }
 
-function migrate(db: Database.Database): void {
+function migrate(db: Connection): void {
   db.exec('CREATE TABLE IF NOT EXISTS latchkey_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
   const run = db.transaction(() => {
-    const row = db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
-    const current = row === undefined ? 0 : Number(row.value);
+    const value = db.value(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`);
+    const current = value === undefined ? 0 : Number(value);
     if (current > SQLITE_SCHEMA_VERSION) {
       throw new ConfigError(
         `the database has latchkey schema version ${current}, newer than this version of latchkey supports (${SQLITE_SCHEMA_VERSION}); upgrade latchkey`,
@@ -350,7 +364,7 @@ function migrate(db: Database.Database): void {
       String(SQLITE_SCHEMA_VERSION),
     );
   });
-  run.immediate();
+  run();
 }
 
 /** A row as read (raw, in the shared column order): `data` is JSON text, most often `{}`. */

@@ -4,8 +4,10 @@ import * as fastify from '../../src/adapters/fastify.js';
 import * as fetch from '../../src/adapters/fetch.js';
 import * as hono from '../../src/adapters/hono.js';
 import * as node from '../../src/adapters/node.js';
+import * as koa from '../../src/adapters/koa.js';
+import * as nest from '../../src/adapters/nest/index.js';
 
-const ADAPTERS = { express, fastify, fetch, hono, node } as const;
+const ADAPTERS = { express, fastify, fetch, hono, node, koa, nest } as const;
 const TOKEN_MODE = ['tokenGuard', 'tokenRefresh', 'tokenLogout', 'sendTokens'] as const;
 
 describe("token mode's exports", () => {

@@ -35,7 +35,11 @@ export interface TokenScenario {
   run(env: TokenEnv): Promise<void>;
 }
 
-/** Client addresses of the throttle scenario, one per run (the adapters' servers trust 127.0.0.1 for X-Forwarded-For). */
+/**
+ * Client addresses of the throttle scenario, one per run (the adapters' servers trust 127.0.0.1 for
+ * X-Forwarded-For), in a range no other scenario uses: a client another scenario made fail a refresh
+ * would start the burst with a failure already counted.
+ */
 let throttledClients = 0;
 
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -262,7 +266,7 @@ export const tokenScenarios: TokenScenario[] = [
     name: 'a burst of invalid refresh tokens from one client is answered 429 throttled with Retry-After; another client still refreshes',
     async run(env) {
       const pair = await bearerPair(env);
-      const guesser = `198.51.100.${++throttledClients}`;
+      const guesser = `203.0.113.${++throttledClients}`;
       const guess = (): Promise<Reply> =>
         call(env.bearer, '/auth/refresh', { ip: guesser, json: { refresh_token: `${'A'.repeat(21)}${throttledClients % 10}.${'B'.repeat(43)}` } });
       for (let i = 0; i < 20; i++) expect((await guess()).status).toBe(401);

@@ -51,7 +51,7 @@ describe('createSessions() option keys', () => {
   it('lists the known options when nothing known is near the unknown key', () => {
     const err = refusal(() => createSessions({ store, colour: 'blue' } as SessionsOptions));
     expect(err.message).toBe(
-      'colour is not an option of createSessions(); known options: store, idleTimeout, absoluteTimeout, touchInterval, maxSessionsPerUser, binding, renewal, revokedRetention, guessing, maxDataBytes, sweepInterval, storeTimeout, cache, kind, clock, onError',
+      'colour is not an option of createSessions(); known options: store, idleTimeout, absoluteTimeout, touchInterval, maxSessionsPerUser, binding, renewal, revokedRetention, guessing, maxDataBytes, sweepInterval, storeTimeout, cache, kind, clock, onError, telemetry',
     );
   });
 

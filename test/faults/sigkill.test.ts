@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../cli/built.js';
 import { latchkey, serve, type Serving } from '../cli/process.js';
+import { sqliteDrivers } from '../../src/stores/sqlite.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
@@ -141,7 +142,8 @@ function crashScenario(name: string, skip: boolean, storeOf: () => Promise<{ url
   });
 }
 
-crashScenario('SQLite', false, async () => ({ url: 'sqlite:', stop: async () => undefined }));
+// `sqlite:` takes the runtime's first driver: better-sqlite3 on Node 20, node:sqlite on Node 24 (`npm run test:node24`).
+crashScenario(`SQLite (${sqliteDrivers()[0] ?? 'no driver'})`, false, async () => ({ url: 'sqlite:', stop: async () => undefined }));
 
 crashScenario('PostgreSQL', postgresMissing() !== null, async () => {
   const pg: PostgresServer = await startPostgres();

@@ -4,8 +4,11 @@
  * README's Install section names; every TypeScript (and JavaScript) snippet
  * of the README is compiled there as it stands, with the strictest settings
  * a user may have (strict, exactOptionalPropertyTypes,
- * noUncheckedIndexedAccess, skipLibCheck false, NodeNext); and the Quick
- * start runs. The README is parsed on every run: edit it, and this follows.
+ * noUncheckedIndexedAccess, skipLibCheck false, NodeNext; with a NestJS
+ * project's experimentalDecorators and emitDecoratorMetadata, which change
+ * nothing for snippets without decorators); the Quick start runs; and the
+ * Koa and NestJS examples, copied from the installed package into the
+ * project, run there (the NestJS one compiled with its own tsconfig). The README is parsed on every run: edit it, and this follows.
  *
  * Snippets: ```ts blocks are compiled as .ts files, ```js blocks as .js files
  * with checkJs under the same settings; each is a module of its own, so a
@@ -23,14 +26,15 @@
  * real Redis: a user signed in before the switch is signed in after it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, root } from '../cli/built.js';
 import { createClient } from 'redis';
 import { freePort, redisAvailable, startRedis } from '../servers/redis.js';
 import { migrationFiles, recipePackages, runRecipe } from './migration.js';
+import { startExample, walkExample, type RunningExample } from '../adapters/support/examples.js';
 import { codeBlocks, installedPackages, relativeLinks, section, splitSpec, withinRange, type Snippet } from './readme.js';
 
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -42,6 +46,8 @@ let app: string;
 let compile: { status: number | null; output: string };
 /** Paths in the tarball, relative to the package root. */
 let shipped: Set<string>;
+/** The project's TypeScript compiler: the one the Install section installs, else this project's. */
+let tsc: string;
 
 /** npm as a user runs it: none of the npm_* variables of an `npm test` around this test. */
 function npm(args: string[], cwd: string): string {
@@ -97,10 +103,16 @@ beforeAll(() => {
         exactOptionalPropertyTypes: true,
         noUncheckedIndexedAccess: true,
         skipLibCheck: false,
+        experimentalDecorators: true,
+        emitDecoratorMetadata: true,
         verbatimModuleSyntax: true,
         moduleDetection: 'force',
         allowJs: true,
         checkJs: true,
+        // The README's Install section: @types/koa 3.0.3 types ctx.attachment() with the Options of
+        // @types/content-disposition, and Express 5 brings content-disposition 2, whose own types
+        // (found first) have none; a project with both maps the types back.
+        paths: { 'content-disposition': ['./node_modules/@types/content-disposition/index.d.ts'] },
         rootDir: 'snippets',
         outDir: 'out',
       },
@@ -108,7 +120,7 @@ beforeAll(() => {
     }),
   );
   const local = join(app, 'node_modules', 'typescript', 'bin', 'tsc');
-  const tsc = existsSync(local) ? local : join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  tsc = existsSync(local) ? local : join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--pretty', 'false'], { cwd: app, encoding: 'utf8' });
   compile = { status: r.status, output: `${r.stdout}${r.stderr}` };
 }, 300_000);
@@ -189,6 +201,29 @@ describe('the npm package', () => {
     const r = spawnSync(process.execPath, [file], { cwd: app, encoding: 'utf8', timeout: 30_000 });
     expect(r.status, `the Quick start (README.md:${quickStart.line}) ended with ${r.status ?? r.signal}:\n${r.stdout}${r.stderr}`).toBe(0);
   }, 60_000);
+
+  describe('runs the examples shipped in the package, copied into the project', () => {
+    let running: RunningExample | null = null;
+    afterEach(() => {
+      running?.stop();
+      running = null;
+    });
+    beforeAll(() => {
+      for (const dir of ['shared', 'koa', 'nest']) cpSync(join(app, 'node_modules', 'latchkey', 'examples', dir), join(app, 'examples', dir), { recursive: true });
+      // As a NestJS project builds: tsc with the example's tsconfig (decorators).
+      const r = spawnSync(process.execPath, [tsc, '-p', join('examples', 'nest'), '--pretty', 'false'], { cwd: app, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`examples/nest does not compile in the project:\n${r.stdout}${r.stderr}`);
+    }, 60_000);
+
+    it.each([
+      ['Koa example', 'koa/server.js', undefined],
+      ["NestJS example on Nest's Express platform", 'nest/dist/nest/server.js', '/account'],
+      ["NestJS example on Nest's Fastify platform", 'nest/dist/nest/fastify.js', '/account'],
+    ])('the %s signs in, shows the session and signs out everywhere', async (_name, script, guarded) => {
+      running = await startExample(join(app, 'examples', script), app);
+      await walkExample(running.url, guarded);
+    }, 30_000);
+  });
 });
 
 describe.skipIf(!redisAvailable)('the express-session migration of docs/migrating.md, from the tarball', () => {

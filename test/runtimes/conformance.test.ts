@@ -13,7 +13,9 @@
  * timers and random numbers, so every workerd cell also proves that
  * constructing latchkey does neither.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanUpWorkerBundle, requireRuntime, root, runtimeVersion, startApp, type Mode, type RunningApp, type RuntimeName, type WorkerdOptions } from './harness.js';
@@ -174,7 +176,54 @@ const SCENARIOS: Record<Mode, { title: string; run: (app: RunningApp) => Promise
   },
 };
 
-function runtimeSuite(runtime: RuntimeName, label: string, options: WorkerdOptions = {}, suffix = ''): void {
+/**
+ * Node 22 announces node:sqlite once with an ExperimentalWarning on stderr
+ * (Node 24 no longer does); that line, and only it, is not a fault of the app.
+ */
+const NODE22_SQLITE_WARNING = /^\(node:\d+\) ExperimentalWarning: SQLite is an experimental feature and might change at any time\n\(Use `node --trace-warnings \.\.\.` to show where the warning was created\)\n/m;
+
+/** The rows the stateful app left in its SQLite file, read with better-sqlite3 (another driver: one file format). */
+function sqliteRows(path: string): Array<{ user_id: string | null; status: string; data: string }> {
+  const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string, o: { readonly: boolean }) => {
+    prepare(sql: string): { all(): Array<{ user_id: string | null; status: string; data: string }> };
+    close(): void;
+  };
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare(`SELECT user_id, status, data FROM latchkey_sessions WHERE user_id = 'ann'`).all();
+  } finally {
+    db.close();
+  }
+}
+
+/** Stateful sessions on the runtime's own SQLite, in a file of a fresh folder; the file is then read with better-sqlite3. */
+function sqliteCell(runtime: RuntimeName, bin: string | null, driver: string): void {
+  it(`stateful sessions on its own SQLite (${driver}): the same scenario, and the file it leaves is read by better-sqlite3: the session revoked, its data gone`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-runtime-sqlite-'));
+    const path = join(dir, 'sessions.db');
+    const app = await startApp(runtime, bin as string, 'stateful', { sqlite: path });
+    try {
+      await cookieSessionScenario(app);
+      expect(app.output()).toContain(`SQLite on ${driver},`);
+      expect(app.output().replace(NODE22_SQLITE_WARNING, '')).not.toMatch(/error|uncaught|warn/i);
+    } catch (err) {
+      (err as Error).message += `\n--- ${runtime} output ---\n${app.output()}`;
+      throw err;
+    } finally {
+      await app.stop();
+    }
+    try {
+      const rows = sqliteRows(path);
+      // Signed in (a session of ann's), signed out (revoked, its data, the notes, wiped): none of hers is active.
+      expect(rows.some((r) => r.status === 'revoked' && r.data === '{}')).toBe(true);
+      expect(rows.filter((r) => r.status === 'active')).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+function runtimeSuite(runtime: RuntimeName, label: string, options: WorkerdOptions = {}, suffix = '', sqlite?: string): void {
   const bin = requireRuntime(runtime);
   describe.skipIf(bin === null)(`on ${label} ${runtimeVersion(runtime)}${suffix}`, () => {
     for (const mode of ['stateful', 'sealed', 'tokens'] as const) {
@@ -192,13 +241,14 @@ function runtimeSuite(runtime: RuntimeName, label: string, options: WorkerdOptio
         }
       });
     }
+    if (sqlite !== undefined) sqliteCell(runtime, bin, sqlite);
   });
 }
 
 describe('runtime conformance', () => {
-  runtimeSuite('node22', 'Node.js');
-  runtimeSuite('bun', 'Bun');
-  runtimeSuite('deno', 'Deno');
+  runtimeSuite('node22', 'Node.js', {}, '', 'node:sqlite');
+  runtimeSuite('bun', 'Bun', {}, '', 'bun:sqlite');
+  runtimeSuite('deno', 'Deno', {}, '', 'node:sqlite');
   runtimeSuite('workerd', 'workerd', { nodeCompat: true }, ' with nodejs_compat');
 
   const workerd = requireRuntime('workerd');
@@ -220,6 +270,9 @@ describe('runtime conformance', () => {
         `on workerd ${runtimeVersion('workerd')} with nodejs_compat › ${mode}`,
       ]),
       `on workerd ${runtimeVersion('workerd')} without nodejs_compat › does not load yet`,
+      `on Node.js ${runtimeVersion('node22')} › stateful sessions on its own SQLite (node:sqlite)`,
+      `on Bun ${runtimeVersion('bun')} › stateful sessions on its own SQLite (bun:sqlite)`,
+      `on Deno ${runtimeVersion('deno')} › stateful sessions on its own SQLite (node:sqlite)`,
       `Node.js ${runtimeVersion('node24')}`,
     ];
     for (const name of cited) expect(readme).toContain(name);

@@ -7,7 +7,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { freePort } from '../servers/redis.js';
 
 export const root = join(import.meta.dirname, '..', '..');
@@ -72,6 +72,16 @@ export interface WorkerdOptions {
   nodeCompat?: boolean;
 }
 
+/** Options of {@link startApp}. */
+export interface AppOptions extends WorkerdOptions {
+  /**
+   * An SQLite file for the stateful sessions (`LATCHKEY_SQLITE` of the
+   * Node, Bun and Deno servers), on the runtime's own SQLite. Deno is
+   * allowed to write in its folder only.
+   */
+  sqlite?: string;
+}
+
 /** A running app. */
 export interface RunningApp {
   readonly url: string;
@@ -118,14 +128,22 @@ function workerdConfig(options: WorkerdOptions): string {
   return config;
 }
 
-function command(runtime: RuntimeName, bin: string, port: number, options: WorkerdOptions): string[] {
+function command(runtime: RuntimeName, bin: string, port: number, options: AppOptions): string[] {
   switch (runtime) {
     case 'node22':
       return [bin, join(root, 'test', 'runtimes', 'node-server.mjs')];
     case 'bun':
       return [bin, join(root, 'examples', 'bun', 'server.js')];
     case 'deno':
-      return [bin, 'run', '--allow-net=127.0.0.1', '--allow-env', '--allow-read', join(root, 'examples', 'deno', 'server.js')];
+      return [
+        bin,
+        'run',
+        '--allow-net=127.0.0.1',
+        '--allow-env',
+        '--allow-read',
+        ...(options.sqlite !== undefined ? [`--allow-write=${dirname(options.sqlite)}`] : []),
+        join(root, 'examples', 'deno', 'server.js'),
+      ];
     case 'workerd':
       return [bin, 'serve', workerdConfig(options), '--socket-addr', `http=127.0.0.1:${port}`];
   }
@@ -135,7 +153,7 @@ function command(runtime: RuntimeName, bin: string, port: number, options: Worke
  * Starts the app in `mode` on `runtime` and resolves once it answers HTTP;
  * rejects with the process's output if it exits first or is not up within 20 s.
  */
-export async function startApp(runtime: RuntimeName, bin: string, mode: Mode, options: WorkerdOptions = {}): Promise<RunningApp> {
+export async function startApp(runtime: RuntimeName, bin: string, mode: Mode, options: AppOptions = {}): Promise<RunningApp> {
   const port = await freePort();
   const [file, ...args] = command(runtime, bin, port, options);
   const child: ChildProcess = spawn(file as string, args, {
@@ -145,6 +163,7 @@ export async function startApp(runtime: RuntimeName, bin: string, mode: Mode, op
       PORT: String(port),
       HOST: '127.0.0.1',
       LATCHKEY_MODE: mode,
+      ...(options.sqlite !== undefined ? { LATCHKEY_SQLITE: options.sqlite } : {}),
       SESSION_SECRET: TEST_SECRET,
       NODE_ENV: 'production',
       // No update checks or telemetry: nothing but 127.0.0.1.

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import { openStore } from '../../src/stores/open.js';
+import { sqliteDrivers } from '../../src/stores/sqlite.js';
 
 const run = promisify(execFile);
 const dist = new URL('../../dist/', import.meta.url).pathname;
@@ -14,7 +15,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'latchkey-open-store-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('latchkey/stores', () => {
-  it('loads no driver when imported, opens memory: without one, and names the package a URL needs', async () => {
+  it("loads no driver when imported, opens memory: without one, opens sqlite: on the runtime's own SQLite, and names the package a URL needs", async () => {
     // The built package without any node_modules beside it: a driver import would fail to resolve.
     const app = join(scratch, 'no-drivers');
     cpSync(dist, join(app, 'dist'), { recursive: true });
@@ -32,13 +33,17 @@ for (const url of ['sqlite:./x.db', 'redis://127.0.0.1:1', 'postgres://app@127.0
 console.log(JSON.stringify(out));`,
     );
     const { stdout } = await run(process.execPath, ['main.js'], { cwd: app });
+    // The runtime's own SQLite needs no package; without one (Node 20) the store names the package to install.
+    const ownSqlite = sqliteDrivers().some((d) => d !== 'better-sqlite3');
     expect(JSON.parse(stdout)).toEqual({
       memory: 'function',
-      'sqlite:./x.db': 'ERR_CONFIG: a sqlite: store needs the "better-sqlite3" package: npm install better-sqlite3',
+      'sqlite:./x.db': ownSqlite
+        ? 'opened'
+        : 'ERR_CONFIG: the SQLite store needs the runtime\'s own SQLite (node:sqlite on Node 22.13+ and 24, Deno; bun:sqlite on Bun) or, on Node 20, the "better-sqlite3" package: npm install better-sqlite3 (better-sqlite3: not installed)',
       'redis://127.0.0.1:1': 'ERR_CONFIG: a redis:// store needs the "ioredis" package: npm install ioredis',
       'postgres://app@127.0.0.1:1/app': 'ERR_CONFIG: a postgres:// store needs the "pg" package: npm install pg',
     });
-    expect(existsSync(join(app, 'x.db'))).toBe(false);
+    expect(existsSync(join(app, 'x.db'))).toBe(ownSqlite);
   });
 
   it('opens an SQLite file named relative to cwd, usable at once', async () => {

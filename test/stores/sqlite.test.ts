@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSessions } from '../../src/core/sessions.js';
-import { sqliteStore, SQLITE_SCHEMA_VERSION } from '../../src/stores/sqlite.js';
+import { sqliteDrivers, sqliteStore, SQLITE_SCHEMA_VERSION } from '../../src/stores/sqlite.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { sampleRecord } from '../../src/testing/store-contract.js';
 
@@ -14,9 +14,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const fixture = new URL('../fixtures/sqlite-writer.mjs', import.meta.url).pathname;
 
 describe('the SQLite store', () => {
-  it('keeps every session acknowledged before the process was killed with SIGKILL', async () => {
-    const path = join(dir, 'durable.db');
-    const child = spawn(process.execPath, [fixture, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  it.each(sqliteDrivers())('keeps every session acknowledged on %s before the process was killed with SIGKILL', async (driver) => {
+    const path = join(dir, `durable-${driver.replace(':', '-')}.db`);
+    const child = spawn(process.execPath, [fixture, path, driver], { stdio: ['ignore', 'pipe', 'inherit'] });
     const acknowledged: string[] = [];
     let buffer = '';
     await new Promise<void>((resolve, reject) => {
@@ -94,7 +94,7 @@ describe('the SQLite store', () => {
     const path = join(dir, 'options.db');
     expect(() => sqliteStore({ path, busyTimeoutMs: 5000 } as never)).toThrow(new ConfigError("busyTimeoutMs is no longer an option of sqliteStore(): use busyTimeout, a duration such as '2s'"));
     expect(() => sqliteStore({ path, synchronus: 'full' } as never)).toThrow(
-      new ConfigError('synchronus is not an option of sqliteStore(); did you mean synchronous? Known options: path, database, synchronous, busyTimeout'),
+      new ConfigError('synchronus is not an option of sqliteStore(); did you mean synchronous? Known options: path, driver, database, synchronous, busyTimeout'),
     );
     expect(() => sqliteStore({ path, busyTimeout: 'soon' })).toThrow(/busyTimeout must be a duration/);
     sqliteStore({ path, busyTimeout: '500ms' });

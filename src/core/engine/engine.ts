@@ -11,6 +11,7 @@ import type { SessionCache } from '../cache.js';
 import type { Clock } from '../clock.js';
 import { Emitter } from '../events.js';
 import type { Store } from '../store.js';
+import { tracedStore } from '../telemetry.js';
 import type { EngineConfig } from './options.js';
 import { ClientRecords } from './records.js';
 import { Refusals } from './refusals.js';
@@ -21,6 +22,7 @@ import { Sweeper } from './sweeper.js';
 /** @internal */
 export interface Engine {
   readonly config: EngineConfig;
+  /** What the engine calls: the store, or with `telemetry` a traced view of it (`config.store` is the store itself). */
   readonly store: Store;
   readonly clock: Clock;
   readonly events: Emitter;
@@ -40,8 +42,10 @@ export function openEngine(config: EngineConfig): Engine {
   const events = new Emitter(onError);
   const watched = watchedCache(store, config.cache, onError);
   const cache = watched?.cache ?? null;
-  const gate = new StoreGate(store, config.storeTimeoutMs, cache);
-  const sweeper = new Sweeper(gate, store, clock, onError);
+  // Traced calls go through a view; caches and invalidations keep knowing the store itself.
+  const calls = config.telemetry === null ? store : tracedStore(store, config.telemetry);
+  const gate = new StoreGate(store, config.storeTimeoutMs, cache, calls);
+  const sweeper = new Sweeper(gate, calls, clock, onError);
   const sweepMs = config.sweepMs;
   if (sweepMs !== null) gate.onFirstUse(() => sweeper.start(sweepMs));
   const refusals = new Refusals(config, clock, events);
@@ -59,7 +63,7 @@ export function openEngine(config: EngineConfig): Engine {
 
   return {
     config,
-    store,
+    store: calls,
     clock,
     events,
     gate,

@@ -18,6 +18,7 @@ import { requireKeyValues } from '../key-values.js';
 import { timeoutPolicy, type BindingAction, type BindingPolicy, type RenewalPolicy, type TimeoutPolicy } from '../policy.js';
 import type { Store } from '../store.js';
 import { storeTimeoutMs } from '../store-call.js';
+import { telemetryOption, type Telemetry, type TelemetryApi } from '../telemetry.js';
 
 /** Options of `createSessions()`. Every field but `store` has a secure default; any other key is refused. */
 export interface SessionsOptions {
@@ -177,6 +178,17 @@ export interface SessionsOptions {
   clock?: Clock;
   /** Called with errors of event listeners and background sweeps. @default none */
   onError?: (error: unknown) => void;
+  /**
+   * OpenTelemetry: pass the `@opentelemetry/api` module (an optional peer
+   * dependency, never imported by latchkey itself) to get a span for each
+   * `create`, `validate`, `rotate`, `revoke` and `revokeUser`, a child span
+   * for each store call, and the metrics `latchkey.validations` and
+   * `latchkey.store.duration`, through the providers the application
+   * registered. Attributes carry handles, never tokens or secrets. Absent:
+   * nothing is traced and nothing is added to any call. See
+   * docs/observability.md.
+   */
+  telemetry?: TelemetryApi;
 }
 
 /** The options of `createSessions()`, checked and normalised: what the engine reads. */
@@ -186,6 +198,8 @@ export interface EngineConfig {
   /** The kind of this engine's records: it honours tokens of this kind only. */
   readonly kind: string;
   readonly onError: (error: unknown) => void;
+  /** The engine's instruments, or `null` without the `telemetry` option. */
+  readonly telemetry: Telemetry | null;
   /** The timer armed around each store call, in ms; 0 for in-process stores (see `storeTimeoutMs`). */
   readonly storeTimeoutMs: number;
   readonly timeouts: TimeoutPolicy;
@@ -223,6 +237,7 @@ const OPTION_KEYS = [
   'kind',
   'clock',
   'onError',
+  'telemetry',
 ] as const satisfies readonly (keyof SessionsOptions)[];
 // A key added to SessionsOptions but not to OPTION_KEYS would be refused at run time: make it a compile error instead.
 type Unlisted = Exclude<keyof SessionsOptions, (typeof OPTION_KEYS)[number]>;
@@ -274,6 +289,7 @@ export function sessionsConfig(o: SessionsOptions): EngineConfig {
     clock: o.clock ?? systemClock,
     kind,
     onError: o.onError ?? ignore,
+    telemetry: telemetryOption(o.telemetry),
     storeTimeoutMs: timeoutMs,
     timeouts,
     limit,

@@ -19,13 +19,16 @@ export class StoreGate {
   /** Set by the engine's `close()`: every later call rejects with `ClosedError`. */
   closed = false;
   readonly #store: Store;
+  /** What `read()` calls: the store, or a traced view of it. */
+  readonly #calls: Store;
   readonly #timeoutMs: number;
   readonly #cache: SessionCache | null;
   /** Run once, by the first call (the sweeper's start): construction itself arms no timer. */
   #firstUse: (() => void) | null = null;
 
-  constructor(store: Store, timeoutMs: number, cache: SessionCache | null) {
+  constructor(store: Store, timeoutMs: number, cache: SessionCache | null, calls: Store = store) {
     this.#store = store;
+    this.#calls = calls;
     this.#timeoutMs = timeoutMs;
     this.#cache = cache;
   }
@@ -50,7 +53,7 @@ export class StoreGate {
   read(handle: string): Promise<SessionRecord | null> {
     if (this.closed) return Promise.reject(new ClosedError('the session manager'));
     if (this.#firstUse !== null) this.#used();
-    const store = this.#store;
+    const store = this.#calls;
     return this.#timeoutMs === 0 ? store.get(handle) : withTimeout(store.get(handle), this.#timeoutMs);
   }
 

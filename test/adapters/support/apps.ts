@@ -10,6 +10,7 @@ import express4 from 'express4';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { createAdaptorServer } from '@hono/node-server';
+import Koa from 'koa';
 import type { HttpSessionsOptions } from '../../../src/http/http-sessions.js';
 import type { RequestSession } from '../../../src/http/request-session.js';
 import { latchkey as expressLatchkey, errorHandler } from '../../../src/adapters/express.js';
@@ -17,11 +18,13 @@ import { latchkey as fastifyLatchkey } from '../../../src/adapters/fastify.js';
 import { latchkey as honoLatchkey, type LatchkeyEnv } from '../../../src/adapters/hono.js';
 import { latchkey as fetchLatchkey } from '../../../src/adapters/fetch.js';
 import { latchkey as nodeLatchkey } from '../../../src/adapters/node.js';
+import { latchkey as koaLatchkey } from '../../../src/adapters/koa.js';
+import { startNest } from './nest-apps.js';
 
-export type AdapterName = 'express5' | 'express4' | 'fastify' | 'hono' | 'fetch' | 'node';
-export const ADAPTERS: AdapterName[] = ['express5', 'express4', 'fastify', 'hono', 'fetch', 'node'];
+export type AdapterName = 'express5' | 'express4' | 'fastify' | 'hono' | 'fetch' | 'node' | 'koa' | 'nest-express' | 'nest-fastify';
+export const ADAPTERS: AdapterName[] = ['express5', 'express4', 'fastify', 'hono', 'fetch', 'node', 'koa', 'nest-express', 'nest-fastify'];
 
-interface Result {
+export interface Result {
   status: number;
   body: unknown;
   /** Headers the handler sets with its framework's usual API. */
@@ -136,7 +139,7 @@ const ROUTES = ['/health', '/client', '/me', '/form', '/login', '/logout', '/log
 /** Routes of the end-of-request scenarios (a save that fails, reads during the commit, changes after the answer). */
 const FINISH_ROUTES = ['/set-big', '/visit', '/late', '/late-change'];
 
-function split(url: string): { path: string; query: URLSearchParams } {
+export function split(url: string): { path: string; query: URLSearchParams } {
   const u = new URL(url, 'http://x');
   return { path: u.pathname, query: u.searchParams };
 }
@@ -227,5 +230,22 @@ export async function start(adapter: AdapterName, options: HttpSessionsOptions):
         ),
       );
     }
+    case 'koa': {
+      const k = new Koa();
+      // No body parser: latchkey reads a form's CSRF field from the stream itself (koa.test.ts covers @koa/bodyparser).
+      k.use(koaLatchkey(options));
+      k.use(async (ctx) => {
+        const { path, query } = split(ctx.url);
+        const r = await app(ctx.session, path, query);
+        ctx.status = r.status;
+        for (const [name, value] of Object.entries(r.headers ?? {})) ctx.set(name, value);
+        // Serialised by Koa once the chain has run: reads then must still see this request's writes.
+        ctx.body = r.body;
+      });
+      return listen(createServer(k.callback()));
+    }
+    case 'nest-express':
+    case 'nest-fastify':
+      return startNest(adapter, options);
   }
 }

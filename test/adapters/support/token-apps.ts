@@ -10,6 +10,7 @@ import express4 from 'express4';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { createAdaptorServer } from '@hono/node-server';
+import Koa, { type Middleware } from 'koa';
 import type { TokenTransport } from '../../../src/http/tokens.js';
 import type { Tokens } from '../../../src/tokens/tokens.js';
 import * as ex from '../../../src/adapters/express.js';
@@ -17,7 +18,9 @@ import * as fa from '../../../src/adapters/fastify.js';
 import * as ho from '../../../src/adapters/hono.js';
 import * as fe from '../../../src/adapters/fetch.js';
 import * as no from '../../../src/adapters/node.js';
+import * as ko from '../../../src/adapters/koa.js';
 import { listen, type AdapterName, type Running } from './apps.js';
+import { startNestTokens } from './nest-apps.js';
 
 /** Where the logout endpoint lives: under the refresh cookie's path, so that browsers send it the cookie. */
 export const LOGOUT = '/auth/refresh/logout';
@@ -123,5 +126,28 @@ export async function startTokens(adapter: AdapterName, transport: TokenTranspor
         }),
       );
     }
+    case 'koa': {
+      // No router, no body parser: each route is a middleware chain of its own, the refresh body read by latchkey.
+      const claims: Middleware = (ctx) => void (ctx.body = { claims: ctx.token });
+      const chain = (...mw: Middleware[]): Middleware => (ctx, next) => {
+        const run = (i: number): Promise<void> => (i === mw.length ? next() : Promise.resolve(mw[i]!(ctx, () => run(i + 1))));
+        return run(0);
+      };
+      const routes: Record<string, Middleware> = {
+        'GET /api/me': chain(ko.tokenGuard(transport), claims),
+        'POST /api/me': chain(ko.tokenGuard(transport), claims),
+        'GET /api/live': chain(ko.tokenGuard(transport, { checkSession: true }), claims),
+        'GET /api/admin': chain(ko.tokenGuard(transport, { scope: 'admin' }), claims),
+        'POST /auth/login': async (ctx) => ko.sendTokens(ctx, transport, await tokens.issue({ userId: user(ctx.url) })),
+        'POST /auth/refresh': ko.tokenRefresh(transport),
+        [`POST ${LOGOUT}`]: ko.tokenLogout(transport),
+      };
+      const k = new Koa();
+      k.use((ctx, next) => routes[`${ctx.method} ${ctx.path}`]?.(ctx, next) ?? next());
+      return listen(createServer(k.callback()));
+    }
+    case 'nest-express':
+    case 'nest-fastify':
+      return startNestTokens(adapter, transport, tokens, LOGOUT);
   }
 }
