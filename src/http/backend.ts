@@ -97,7 +97,7 @@ export function statefulBackend(engine: Sessions, cookie: CookieConfig): Session
     reservedKey: null,
     isFresh: (s, maxAge) => engine.isFresh(s, maxAge),
     throttled: (ip) => engine.throttled(ip),
-    request: (presented) => new StatefulRequest(engine, cookie, presented),
+    request: (presented, request) => new StatefulRequest(engine, cookie, presented, request.readOnly === true),
   };
 }
 
@@ -111,16 +111,20 @@ class StatefulRequest implements BackendRequest {
   readonly #engine: Sessions;
   readonly #cookie: CookieConfig;
   readonly #presented: string | null;
+  /** The response cannot carry a renewed token: validation must not renew. */
+  readonly #readOnly: boolean;
 
-  constructor(engine: Sessions, cookie: CookieConfig, presented: string | null) {
+  constructor(engine: Sessions, cookie: CookieConfig, presented: string | null, readOnly: boolean) {
     this.#engine = engine;
     this.#cookie = cookie;
     this.#presented = presented;
+    this.#readOnly = readOnly;
   }
 
   async load(client: ClientInfo, carrier: Carrier | null): Promise<Loaded> {
     const presented = this.#presented as string;
-    const result = await guard(this.#engine.validate(presented, carrier === null ? { client } : { client, carrier }));
+    const options = carrier === null ? { client } : { client, carrier };
+    const result = await guard(this.#engine.validate(presented, this.#readOnly ? { ...options, renew: false } : options));
     if (!result.ok) return { ok: false, reason: result.reason };
     if (result.renewed !== undefined) return { ok: true, current: current(result.renewed.token, result.session), issue: true };
     return { ok: true, current: current(presented, result.session), issue: false };

@@ -24,6 +24,12 @@ export interface HttpRequest {
   /** The socket peer's address, if known. */
   readonly remoteAddress: string | undefined;
   /**
+   * `true` when the response cannot carry cookies (a Next.js server
+   * component): loading renews no token, and the session takes no change.
+   * @default false
+   */
+  readonly readOnly?: boolean;
+  /**
    * A field of a URL-encoded or multipart form body, or `undefined` when the
    * body is not a form. Called only for unsafe methods that need it.
    */

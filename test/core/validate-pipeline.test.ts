@@ -117,6 +117,24 @@ describe.each([
     expect((await sessions.validate(renewed)).ok).toBe(true);
   });
 
+  it('leaves a due token as it is with renew: false (a caller that cannot send a new one), and still slides its idle deadline', async () => {
+    const { sessions, clock, seen, events } = setup(cached, { renewal: { interval: '5m', overlap: '30s' } });
+    const { token } = await sessions.create({ userId: 'u1' });
+    await sessions.validate(token);
+    clock.advance('5m');
+    const touches = seen.touches;
+    const r = await sessions.validate(token, { renew: false });
+    expect(r.ok && r.renewed).toBeUndefined();
+    expect(r.ok && r.session.idleExpiresAt).toBe(clock.now() + 10 * 60_000);
+    expect(seen.touches).toBe(touches + 1);
+    expect(events).toEqual([]);
+    clock.advance('5m');
+    // Still the same token, still valid until a caller that can send the renewed one comes.
+    expect((await sessions.validate(token, { renew: false })).ok).toBe(true);
+    const renewing = await sessions.validate(token);
+    expect(renewing.ok && renewing.renewed?.token).toBeDefined();
+  });
+
   it('honours only records of its kind, and touches nothing of another engine’s record', async () => {
     const { sessions, clock, seen, inner } = setup(cached, { kind: 'mine' });
     const other = createSessions({ store: inner, clock, sweepInterval: false });

@@ -174,6 +174,11 @@ describe('the npm package', () => {
     expect(shipped).not.toContain('dist/.build-stamp');
   });
 
+  it('ships the Next.js example without its next build output', () => {
+    expect(shipped).toContain('examples/next/app/page.jsx');
+    expect([...shipped].filter((f) => f.startsWith('examples/next/.next/'))).toEqual([]);
+  });
+
   it('installs with the packages of the README\'s Install section', () => {
     const names = installedPackages(section(readme, 'Install')).map((spec) => splitSpec(spec).name);
     expect(names).toContain('latchkey');

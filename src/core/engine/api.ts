@@ -32,6 +32,13 @@ export interface ValidateOptions {
    * @default null
    */
   carrier?: string;
+  /**
+   * `false` when the caller cannot hand a renewed token to the client (a
+   * Next.js server component cannot set cookies): a token due for renewal is
+   * then accepted as it is and renewed by a later call that can send it.
+   * @default true
+   */
+  renew?: boolean;
 }
 
 /** Result of {@link Sessions.validate}. */

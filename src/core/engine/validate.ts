@@ -78,7 +78,7 @@ export function validator(e: Engine): (token: unknown, options?: ValidateOptions
       if (record.kind !== kind) return refusals.refuse('unknown', options, now);
       // 6. deadlines (and whether 8 will renew: both change the record, so both are the store's copy's to decide)
       const expiry = expiryOf(record, now);
-      const renewing = !viaOverlap && renewal !== null && needsRenewal(renewal, record, now);
+      const renewing = !viaOverlap && renewal !== null && options?.renew !== false && needsRenewal(renewal, record, now);
       if (cached !== null && (expiry !== null || renewing)) {
         (cache as SessionCache).drop(cached.handle);
         cached = null;
