@@ -92,8 +92,8 @@ export function reasonOf(err: unknown): string {
   return parts.join(': ') || 'unknown error';
 }
 
-/** SQLite's errors (`SQLITE_CANTOPEN`...) and network failures: the store, not latchkey. */
+/** SQLite's errors (`SQLITE_CANTOPEN`... from better-sqlite3 and bun:sqlite, `ERR_SQLITE_ERROR` from node:sqlite) and network failures: the store, not latchkey. */
 function isDriverError(err: unknown): boolean {
   const code = err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
-  return typeof code === 'string' && /^(SQLITE_|ECONNREFUSED$|ECONNRESET$|ENOTFOUND$|EAI_AGAIN$|ETIMEDOUT$|EHOSTUNREACH$|ENETUNREACH$)/.test(code);
+  return typeof code === 'string' && /^(SQLITE_|ERR_SQLITE_|ECONNREFUSED$|ECONNRESET$|ENOTFOUND$|EAI_AGAIN$|ETIMEDOUT$|EHOSTUNREACH$|ENETUNREACH$)/.test(code);
 }

@@ -26,7 +26,8 @@ const IPV6 = new RegExp(
     `(?:${V6_SEG}:){2}(?:(?::${V6_SEG}){0,3}:${V4}|(?::${V6_SEG}){1,5}|:)|` +
     `(?:${V6_SEG}:){1}(?:(?::${V6_SEG}){0,4}:${V4}|(?::${V6_SEG}){1,6}|:)|` +
     `(?::(?:(?::${V6_SEG}){0,5}:${V4}|(?::${V6_SEG}){1,7}|:))` +
-    ')$',
+    // A zone, as node:net takes it (`fe80::1%eth0`): letters, digits, `-`, `.` and `:`.
+    ')(?:%[0-9a-zA-Z-.:]{1,})?$',
 );
 
 /** Whether `s` is an IPv4 address in dotted-quad form, as `node:net`'s `isIPv4` says. */
@@ -34,7 +35,7 @@ export function isIPv4(s: string): boolean {
   return IPV4.test(s);
 }
 
-/** Whether `s` (without a zone) is an IPv6 address, as `node:net`'s `isIPv6` says. */
+/** Whether `s` is an IPv6 address (with or without a zone), as `node:net`'s `isIPv6` says. */
 export function isIPv6(s: string): boolean {
   return IPV6.test(s);
 }
