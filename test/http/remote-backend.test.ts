@@ -16,7 +16,7 @@ import { createSealedSessions } from '../../src/sealed/sealed-sessions.js';
 import { loadConfig } from '../../src/server/config.js';
 import { createService, type Service } from '../../src/server/service.js';
 import { memoryStore } from '../../src/stores/memory.js';
-import { start, type AdapterName } from '../adapters/support/apps.js';
+import { holdGate, start, type AdapterName } from '../adapters/support/apps.js';
 import { call, cookieHeader, cookieValue, type Call, type Reply } from '../adapters/support/client.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
@@ -168,6 +168,26 @@ describe.each<AdapterName>(['node', 'fetch'])('the remote backend on the %s adap
     });
   });
 
+  it('forgets a session revoked at the service while a request writing to it was in flight, clearing its cookie as the engine does', async () => {
+    await withServers(adapter, {}, async (remote, local) => {
+      const run = async (url: string, revoke: (handle: string) => Promise<unknown>, gateId: string): Promise<Reply> => {
+        const ip = freshIp();
+        const login = await call(url, '/login?user=inflight', { method: 'POST', ip });
+        const token = cookieValue(login.setCookies) as string;
+        const gate = holdGate(gateId);
+        const held = call(url, `/held?gate=${gateId}&key=late&value=1`, { method: 'POST', ip, cookie: cookieHeader(token), headers: { 'x-csrf-token': String(login.body.csrf) } });
+        await gate.arrived;
+        await revoke(String(login.body.handle));
+        gate.release();
+        return held;
+      };
+      const r = await run(remote, (h) => latchkey.revokeSession(h), `remote-${adapter}`);
+      const l = await run(local, (h) => engine.revoke(h), `local-${adapter}`);
+      expect({ status: r.status, cookies: r.setCookies.map(shape) }).toEqual({ status: l.status, cookies: l.setCookies.map(shape) });
+      expect(r.setCookies.map(shape)).toEqual(['__Host-session=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax']);
+    });
+  });
+
   it('answers data the service refuses with 500 session-not-saved, as the engine does, and nothing is written', async () => {
     await withServers(adapter, {}, async (remote, local) => {
       const ip = freshIp();
@@ -219,7 +239,7 @@ describe('the remote backend when the service fails', () => {
     }
   });
 
-  it('answers 503 when nothing listens at the service, and recovers once it answers', async () => {
+  it('answers 503 when nothing listens at the service, and sets no cookie', async () => {
     const closed = await silentServer();
     const deadUrl = closed.url;
     await closed.close();
