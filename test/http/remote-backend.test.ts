@@ -1,7 +1,8 @@
 // The remote backend (`remote: createClient(...)`) through a real listening
-// session service and real listening adapter servers (node:http and the
-// Fetch adapter), side by side with the engine in this process: the same
-// flows must set the same cookies and answer the same errors.
+// session service and a real listening server of every adapter (node:http,
+// Fetch, Hono, Express 4 and 5, Fastify, Koa, Nest on both platforms), side
+// by side with the engine in this process: the same flows must set the same
+// cookies and answer the same errors.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,7 +17,7 @@ import { createSealedSessions } from '../../src/sealed/sealed-sessions.js';
 import { loadConfig } from '../../src/server/config.js';
 import { createService, type Service } from '../../src/server/service.js';
 import { memoryStore } from '../../src/stores/memory.js';
-import { holdGate, start, type AdapterName } from '../adapters/support/apps.js';
+import { ADAPTERS, holdGate, start, type AdapterName } from '../adapters/support/apps.js';
 import { call, cookieHeader, cookieValue, type Call, type Reply } from '../adapters/support/client.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
@@ -63,7 +64,7 @@ async function withServers<T>(adapter: AdapterName, extra: Partial<HttpSessionsO
   }
 }
 
-describe.each<AdapterName>(['node', 'fetch'])('the remote backend on the %s adapter', (adapter) => {
+describe.each<AdapterName>(ADAPTERS)('the remote backend on the %s adapter', (adapter) => {
   it('signs in, reads, writes, rotates and signs out through the service with the cookies and headers the engine sets', async () => {
     await withServers(adapter, {}, async (remote, local) => {
       const flow = async (url: string): Promise<{ replies: Reply[]; tokens: string[] }> => {
