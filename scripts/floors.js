@@ -19,7 +19,7 @@ export const FLOORS = {
   testing: { values: ['core'], types: [], packages: true, why: 'the store conformance suite runs on core alone' },
   sealed: { values: ['core'], types: [], packages: true, why: 'sealed mode is built on core alone' },
   tokens: { values: ['core'], types: [], packages: true, why: 'token mode is built on core alone (the engine, not a store)' },
-  http: { values: ['core'], types: ['sealed', 'tokens'], packages: true, why: 'http is handed sealed mode and token mode by the application: it imports them as types only' },
+  http: { values: ['core'], types: ['sealed', 'tokens', 'client'], packages: true, why: 'http is handed sealed mode, token mode and the session service client by the application: it imports them as types only' },
   adapters: { values: ['core', 'http'], types: ['sealed', 'tokens'], packages: true, why: 'adapters are wiring over http: they import no store' },
   client: {
     values: ['core/errors.ts', 'core/duration.ts', 'core/option-keys.ts'],

@@ -87,6 +87,8 @@ export interface LatchkeyApiErrorInit {
   readonly operation: string;
   /** The underlying error (a network failure), if any. */
   readonly cause?: unknown;
+  /** Seconds the service asked to wait (`Retry-After` of a 429 or 503 answer). */
+  readonly retryAfter?: number | undefined;
 }
 
 /**
@@ -124,6 +126,11 @@ export class LatchkeyApiError extends LatchkeyError<'ERR_SERVICE'> {
   readonly detail: string | undefined;
   /** The failing call, e.g. `'POST /v1/sessions/rotate'`. */
   readonly operation: string;
+  /**
+   * Seconds the service asked the caller to wait before trying again (its
+   * `Retry-After` on `throttled` and `store-unavailable`), when it said.
+   */
+  readonly retryAfter: number | undefined;
 
   constructor(init: LatchkeyApiErrorInit) {
     super('ERR_SERVICE', init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -131,5 +138,6 @@ export class LatchkeyApiError extends LatchkeyError<'ERR_SERVICE'> {
     this.reason = init.reason;
     this.detail = init.detail;
     this.operation = init.operation;
+    this.retryAfter = init.retryAfter;
   }
 }

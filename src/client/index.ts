@@ -98,6 +98,12 @@ const MAX_MESSAGE = 300;
 /** A header value must not carry control characters (header injection), nor be empty. */
 const HEADER_SAFE = /^[\x21-\x7e][\x20-\x7e]*$/;
 
+/** The `Retry-After` of an answer in whole seconds (RFC 9110's delay-seconds form; a date is not what the service sends), or `undefined`. */
+function retryAfterOf(response: Response): number | undefined {
+  const value = response.headers.get('retry-after');
+  return value !== null && /^\d{1,9}$/.test(value) ? Number(value) : undefined;
+}
+
 /**
  * Creates a client of the session service. Options are checked here, once:
  * a mistake throws a `ConfigError` (whose message never shows the API key).
@@ -162,11 +168,22 @@ export function createClient(options: ClientOptions): LatchkeyClient {
   async function call(c: Call): Promise<Answer> {
     const operation = `${c.method} ${c.path}`;
     const secrets = [apiKey as string, ...(c.secrets ?? [])].filter((s): s is string => typeof s === 'string' && s.length >= 8);
-    const fail = (status: number, reason: string, message: string, extra: { detail?: string; cause?: unknown } = {}): LatchkeyApiError =>
-      new LatchkeyApiError({ status, reason, message: scrub(`latchkey ${operation}: ${message}`, secrets), detail: extra.detail, operation, cause: extra.cause });
+    const fail = (status: number, reason: string, message: string, extra: { detail?: string; cause?: unknown; retryAfter?: number } = {}): LatchkeyApiError =>
+      new LatchkeyApiError({
+        status,
+        reason,
+        message: scrub(`latchkey ${operation}: ${message}`, secrets),
+        detail: extra.detail,
+        operation,
+        cause: extra.cause,
+        retryAfter: extra.retryAfter,
+      });
 
     const timeoutMs = c.options?.timeout === undefined ? defaultTimeout : checkTimeout('timeout', c.options.timeout, 'argument');
-    const timeoutSignal = AbortSignal.timeout(timeoutMs);
+    // A timer cleared once the answer is read, not AbortSignal.timeout(): that one lives (with its signal) for the
+    // whole timeout after a call that took a millisecond, and under load thousands of them survive into the old heap.
+    const timeout = new AbortController();
+    const timeoutSignal = timeout.signal;
     const callerSignal = c.options?.signal;
     const signal = callerSignal === undefined ? timeoutSignal : AbortSignal.any([timeoutSignal, callerSignal]);
     const whyAborted = (err: unknown): LatchkeyApiError | null => {
@@ -191,6 +208,9 @@ export function createClient(options: ClientOptions): LatchkeyClient {
 
     let response: Response;
     let text: string;
+    const timer = setTimeout(() => timeout.abort(), timeoutMs);
+    // Never what keeps a process alive (Node, Bun); Workers' timers are numbers without unref().
+    (timer as { unref?: () => void }).unref?.();
     try {
       // A redirect is never followed (the API key stays with baseUrl) and never taken for an answer.
       // 'manual', not 'error': Workers refuse `redirect: 'error'`, and every runtime has 'manual'.
@@ -198,6 +218,8 @@ export function createClient(options: ClientOptions): LatchkeyClient {
       text = await response.text();
     } catch (err) {
       throw whyAborted(err) ?? fail(0, 'network', `the service could not be reached (${networkCause(err)})`, { cause: sanitizeCause(err, secrets) });
+    } finally {
+      clearTimeout(timer);
     }
     // Browsers answer a manual redirect as an opaque response of status 0; the others with the 3xx itself.
     if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
@@ -220,7 +242,7 @@ export function createClient(options: ClientOptions): LatchkeyClient {
       if (error !== null && typeof error.code === 'string' && SLUG.test(error.code)) {
         const message = typeof error.message === 'string' ? scrub(error.message, secrets).slice(0, MAX_MESSAGE) : error.code;
         const detail = typeof error.reason === 'string' && SLUG.test(error.reason) ? error.reason : undefined;
-        throw fail(status, error.code, `${status} ${error.code}: ${message}`, { detail });
+        throw fail(status, error.code, `${status} ${error.code}: ${message}`, { detail, retryAfter: retryAfterOf(response) });
       }
       throw fail(status, 'bad-response', `HTTP ${status} without a latchkey error body`);
     }
@@ -259,7 +281,7 @@ export function createClient(options: ClientOptions): LatchkeyClient {
 
     async createSession(input) {
       requireObject(input, 'createSession() input');
-      requireString(input.userId, 'userId');
+      if (input.userId !== undefined) requireString(input.userId, 'userId');
       const { signal, timeout, ...body } = input;
       return sessionWithToken(await call({ method: 'POST', path: '/v1/sessions', body, options: { signal, timeout } }));
     },

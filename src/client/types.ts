@@ -37,8 +37,8 @@ export interface CallOptions {
  * ```
  */
 export interface CreateSessionInput extends CallOptions {
-  /** The signed-in user: 1 to 256 characters. */
-  userId: string;
+  /** The signed-in user: 1 to 256 characters. Without it, an anonymous session (a visitor's cart, say), signed in later with `rotateSession(token, { userId })`. */
+  userId?: string;
   /** Initial session data (a JSON object). */
   data?: Record<string, unknown>;
   /** The end user's client: its IP and `User-Agent`, for the device list and binding. */
@@ -285,9 +285,10 @@ export interface LatchkeyClient {
   /** The service's base URL, without a trailing slash. */
   readonly baseUrl: string;
   /**
-   * `POST /v1/sessions`: a new session with a fresh token (sign-in). The
-   * token is shown once: hand it to the end user and keep no copy. Rejects
-   * with `bad_request` (e.g. an empty `userId`) or `session_limit`.
+   * `POST /v1/sessions`: a new session with a fresh token (sign-in; without
+   * `userId`, an anonymous session). The token is shown once: hand it to the
+   * end user and keep no copy. Rejects with `bad-request` (e.g. an empty
+   * `userId`) or `session-limit`.
    *
    * @example
    * ```ts

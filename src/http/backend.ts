@@ -1,9 +1,10 @@
 /**
  * Where the request session keeps its sessions: the stateful engine (a
- * token in the carrier, the session in the store) or sealed mode (the whole
- * session encrypted in the cookie). {@link RequestSession} holds the
+ * token in the carrier, the session in the store), sealed mode (the whole
+ * session encrypted in the cookie), or the session service through
+ * `latchkey/client` (backend-remote.ts). {@link RequestSession} holds the
  * request's state and delegates every session operation to a per-request
- * {@link BackendRequest}, so the request API is the same in both modes.
+ * {@link BackendRequest}, so the request API is the same in every mode.
  *
  * @module
  */
@@ -65,7 +66,7 @@ export interface BackendRequest {
 
 /** @internal */
 export interface SessionBackend {
-  readonly mode: 'stateful' | 'sealed';
+  readonly mode: 'stateful' | 'sealed' | 'remote';
   /** A data key the backend keeps for itself, refused by `set()`/`unset()`, or `null`. */
   readonly reservedKey: string | null;
   /** Starts a request; `presented` is the token (stateful mode; sealed mode reads its cookie parts from the request). */

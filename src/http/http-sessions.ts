@@ -9,8 +9,11 @@ import { ConfigError, ConfigWarning } from '../core/errors.js';
 import { checkOptionKeys } from '../core/option-keys.js';
 import type { Sessions } from '../core/sessions.js';
 import type { SealedSessions } from '../sealed/sealed-sessions.js';
+import type { LatchkeyClient } from '../client/types.js';
 import type { SessionBackend } from './backend.js';
 import { sealedBackend, statefulBackend } from './backend.js';
+import { chooseMode } from './backend-choice.js';
+import { remoteBackend } from './backend-remote.js';
 import type { Carrier, CarrierOptions } from './carriers.js';
 import { carrierConfig, readBearer, readQueryParameter } from './carriers.js';
 import type { TrustProxyOptions } from './client.js';
@@ -34,7 +37,7 @@ export type { HttpRequest } from './request.js';
 export type { OnDirty } from './request-session.js';
 export type { HttpAnswer, HttpDbscOptions } from './device-binding.js';
 
-/** Options shared by every adapter. Exactly one of `sessions` and `sealed` is required. */
+/** Options shared by every adapter. Exactly one of `sessions`, `sealed` and `remote` is required. */
 export interface HttpSessionsOptions extends CarrierOptions, TrustProxyOptions {
   /** The engine, from `createSessions()`: sessions kept in a store, a token in the carrier. */
   sessions?: Sessions;
@@ -44,6 +47,23 @@ export interface HttpSessionsOptions extends CarrierOptions, TrustProxyOptions {
    * cookie's name is `sealed.cookieName`. See docs/sealed.md.
    */
   sealed?: SealedSessions;
+  /**
+   * Stateful sessions kept by the session service (`latchkey serve`)
+   * instead, through a client from `createClient({ baseUrl, apiKey })`
+   * (`latchkey/client`): for runtimes that cannot reach a store (Next.js
+   * edge, Cloudflare Workers). Same tokens, cookies, CSRF and errors as
+   * `sessions`; each session operation is one call of the service, and a
+   * service that cannot be reached or answers late (the client's `timeout`)
+   * is a 503 `store-unavailable`. Not with `dbsc` nor `migrate`. See
+   * docs/service.md.
+   * @example
+   * ```ts
+   * import { createClient } from 'latchkey/client';
+   *
+   * latchkey({ remote: createClient({ baseUrl: env.LATCHKEY_URL, apiKey: env.LATCHKEY_API_KEY, timeout: '2s' }) })
+   * ```
+   */
+  remote?: LatchkeyClient;
   /** The session cookie: `__Host-session`, a browser-session cookie unless `persistent`. */
   cookie?: CookieOptions;
   /**
@@ -131,6 +151,8 @@ export interface HttpSessions {
   readonly sessions: Sessions | null;
   /** The sealed sessions in sealed mode, else `null`. */
   readonly sealed: SealedSessions | null;
+  /** The session service's client when sessions are kept there (`remote`), else `null`. */
+  readonly remote: LatchkeyClient | null;
   /** The configured `onError`. */
   readonly reportError: (error: unknown) => void;
   /** The DBSC endpoints' paths when the `dbsc` option is on, else `null` (Fastify routes them). */
@@ -146,6 +168,7 @@ export interface HttpSessions {
 const HTTP_OPTIONS = [
   'sessions',
   'sealed',
+  'remote',
   'cookie',
   'clearSiteData',
   'csrf',
@@ -182,19 +205,7 @@ const HTTP_OPTIONS = [
  */
 export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
   checkOptionKeys(options, 'latchkey()', HTTP_OPTIONS);
-  const engine = options.sessions ?? null;
-  const sealed = options.sealed ?? null;
-  if (engine !== null && sealed !== null) {
-    throw new ConfigError('pass either sessions (stateful: createSessions({ store })) or sealed (createSealedSessions({ secrets })), not both');
-  }
-  if (sealed === null && (engine === null || typeof engine !== 'object' || typeof engine.validate !== 'function')) {
-    throw new ConfigError(
-      'sessions must be the engine from createSessions({ store }) (import { createSessions } from "latchkey"), or pass sealed: createSealedSessions({ secrets }) from "latchkey/sealed" for sealed mode',
-    );
-  }
-  if (sealed !== null && (typeof sealed !== 'object' || typeof sealed.open !== 'function' || typeof sealed.seal !== 'function')) {
-    throw new ConfigError('sealed must come from createSealedSessions({ secrets }) (import { createSealedSessions } from "latchkey/sealed")');
-  }
+  const { engine, sealed, remote } = chooseMode(options);
   const development = options.development ?? false;
   if (typeof development !== 'boolean') throw new ConfigError('development must be a boolean');
   if (sealed !== null) {
@@ -215,10 +226,11 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
   const csrf = carriers.cookie ? csrfConfig(options.csrf, cookie, development) : null;
   const clearSiteData = clearSiteDataLine(options.clearSiteData);
   const resolveIp = clientIpResolver(options);
-  const backend: SessionBackend = sealed !== null ? sealedBackend(sealed, cookie) : statefulBackend(engine as Sessions, cookie);
-  const migrations = migrationsConfig(options.migrate, { stateful: sealed === null, cookieCarrier: carriers.cookie, cookieName: cookie.name });
   const onError = options.onError ?? ((error: unknown) => console.error('latchkey:', error));
   if (typeof onError !== 'function') throw new ConfigError('onError must be a function');
+  const backend: SessionBackend =
+    sealed !== null ? sealedBackend(sealed, cookie) : remote !== null ? remoteBackend(remote, cookie, onError) : statefulBackend(engine as Sessions, cookie);
+  const migrations = migrationsConfig(options.migrate, { stateful: sealed === null, cookieCarrier: carriers.cookie, cookieName: cookie.name });
   const dbsc = deviceBinding(options.dbsc, engine, sealed !== null);
   if (dbsc !== null && !carriers.cookie) throw new ConfigError("dbsc binds cookie sessions: keep 'cookie' among carriers, or remove dbsc");
   const ctx: SessionContext = { backend, cookie, carriers, csrf, clearSiteData, report: onError, resolveIp, dbsc };
@@ -373,6 +385,7 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     begin: begin as HttpSessions['begin'],
     sessions: engine,
     sealed,
+    remote,
     reportError: onError,
     dbsc: dbsc === null ? null : { registrationPath: dbsc.registrationPath, refreshPath: dbsc.refreshPath },
   };

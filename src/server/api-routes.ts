@@ -206,10 +206,11 @@ export const API_ROUTES: ReadonlyArray<RouteSpec<OperationId>> = [
     method: 'POST',
     url: '/v1/sessions',
     operationId: 'createSession',
-    summary: 'Create a session (sign-in). The token is returned once: hand it to the client (cookie) and keep no copy.',
+    summary:
+      'Create a session: a sign-in with `userId`, or without it an anonymous session (signed in later through `/v1/sessions/rotate` with `userId`). The token is returned once: hand it to the client (cookie) and keep no copy.',
     tag: 'sessions',
     auth: true,
-    body: obj(['userId'], { userId, data, client, authLevel: { type: 'integer', minimum: 0, maximum: 1000 } }),
+    body: obj([], { userId, data, client, authLevel: { type: 'integer', minimum: 0, maximum: 1000 } }),
     responses: { 201: { description: 'Created.', schema: obj(['token', 'session'], { token: { type: 'string' }, session: ref('Session') }) }, ...COMMON },
   },
   {

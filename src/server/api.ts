@@ -111,9 +111,10 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
 
     // One handler per operation, checked by the compiler.
     const handlers: Record<OperationId, (request: Req<never, never, never>, reply: FastifyReply) => Promise<unknown>> = {
-      async createSession(request: Req<{ userId: string; data?: Record<string, unknown>; client?: ClientInfo; authLevel?: number }>, reply) {
+      async createSession(request: Req<{ userId?: string; data?: Record<string, unknown>; client?: ClientInfo; authLevel?: number }>, reply) {
         const b = request.body;
-        const created = await sessions.create({ userId: b.userId, data: b.data, client: clientOf(b.client), authLevel: b.authLevel });
+        // Without userId: an anonymous session (the engine's userId null), as the HTTP layer makes for a visitor's first write.
+        const created = await sessions.create({ userId: b.userId ?? null, data: b.data, client: clientOf(b.client), authLevel: b.authLevel });
         return reply.code(201).send({ token: created.token, session: created.session });
       },
       async validateSession(request: Req<{ token: string; client?: ClientInfo }>) {

@@ -144,7 +144,7 @@ describe('createClient()', () => {
   it('refuses bad arguments of a call with a LatchkeyTypeError (a TypeError) before sending anything', async () => {
     await expect(latchkey.validateSession(undefined as unknown as string)).rejects.toThrow(TypeError);
     await expect(latchkey.validateSession(undefined as unknown as string)).rejects.toMatchObject({ name: 'LatchkeyTypeError', code: 'ERR_INVALID_ARGUMENT' });
-    await expect(latchkey.createSession({} as { userId: string })).rejects.toThrow(/userId must be a non-empty string/);
+    await expect(latchkey.createSession({ userId: '' })).rejects.toThrow(/userId must be a non-empty string/);
     await expect(latchkey.revokeSession('')).rejects.toThrow(TypeError);
     await expect(latchkey.listUserSessions(7 as unknown as string)).rejects.toThrow(TypeError);
   });
@@ -172,6 +172,14 @@ describe('against the service', () => {
     expect(await latchkey.revokeSession(rotated.session.handle)).toBe(true);
     expect(await latchkey.validateSession(rotated.token)).toEqual({ valid: false, reason: 'revoked' });
     expect(await latchkey.revokeSession(rotated.session.handle)).toBe(false);
+  });
+
+  it('creates an anonymous session without a userId, and signs it in by rotation', async () => {
+    const { token, session } = await latchkey.createSession({ data: { cart: ['sku-1'] } });
+    expect(session).toMatchObject({ userId: null, data: { cart: ['sku-1'] } });
+    const userId = freshUser();
+    const signedIn = await latchkey.rotateSession(token, { userId });
+    expect(signedIn.session).toMatchObject({ userId, data: { cart: ['sku-1'] } });
   });
 
   it('answers a refused token as a value with its reason', async () => {
@@ -392,6 +400,14 @@ describe('answers that are not the API', () => {
       if (req.url === '/v1/sessions/AAAAAAAAAAAAAAAAAAAAAA') return answer(res, 404, '<html>Not Found</html>', 'text/html');
       if (req.url === '/v1/sessions/BBBBBBBBBBBBBBBBBBBBBB') return answer(res, 204, '');
       if (req.url === '/readyz') return answer(res, 503, { status: 'unavailable' });
+      if (req.url === '/v1/users/throttled/sessions') {
+        res.setHeader('retry-after', '17');
+        return answer(res, 429, { error: { code: 'throttled', message: 'too many invalid tokens from this client' } });
+      }
+      if (req.url === '/v1/users/down/sessions') {
+        res.setHeader('retry-after', 'Fri, 31 Dec 2100 23:59:59 GMT');
+        return answer(res, 503, { error: { code: 'store-unavailable', message: 'the store is unavailable' } });
+      }
       return answer(res, 200, { sessions: [], revoked: [] });
     });
   });
@@ -424,6 +440,14 @@ describe('answers that are not the API', () => {
     expect(await client.revokeSession('BBBBBBBBBBBBBBBBBBBBBB')).toBe(true);
     const err = await rejection(client.revokeSession('AAAAAAAAAAAAAAAAAAAAAA'));
     expect({ status: err.status, reason: err.reason }).toEqual({ status: 404, reason: 'bad-response' });
+  });
+
+  it("keeps the service's Retry-After in seconds as retryAfter, and nothing for a date", async () => {
+    const client = createClient({ baseUrl: odd.url, apiKey });
+    const busy = await rejection(client.listUserSessions('throttled'));
+    expect({ status: busy.status, reason: busy.reason, retryAfter: busy.retryAfter }).toEqual({ status: 429, reason: 'throttled', retryAfter: 17 });
+    const down = await rejection(client.listUserSessions('down'));
+    expect({ status: down.status, reason: down.reason, retryAfter: down.retryAfter }).toEqual({ status: 503, reason: 'store-unavailable', retryAfter: undefined });
   });
 
   it('answers health and readiness as booleans on 503', async () => {

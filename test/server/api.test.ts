@@ -259,6 +259,17 @@ describe('POST /v1/sessions', () => {
     expect(session.authLevel).toBe(0);
   });
 
+  it('creates an anonymous session without a userId, and rotate with a userId signs it in keeping its data', async () => {
+    const { token, session } = await createSession({ data: { cart: ['sku-1'] } });
+    expect(session).toMatchObject({ userId: null, authTime: null, data: { cart: ['sku-1'] } });
+    const userId = freshUser();
+    const rotated = await api('POST', '/v1/sessions/rotate', { token, userId });
+    expect(rotated.status).toBe(200);
+    expect(rotated.json.session).toMatchObject({ userId, data: { cart: ['sku-1'] }, authTime: expect.any(Number) });
+    // The anonymous token died with the sign-in (fixation defence).
+    expect(await validate(token)).toEqual({ valid: false, reason: 'revoked' });
+  });
+
   it('gives every session a fresh token', async () => {
     const userId = freshUser();
     const a = await createSession({ userId });
@@ -268,8 +279,6 @@ describe('POST /v1/sessions', () => {
   });
 
   it.each<[string, unknown]>([
-    ['no body fields', {}],
-    ['a missing userId', { data: {} }],
     ['a numeric userId', { userId: 42 }],
     ['a null userId', { userId: null }],
     ['an empty userId', { userId: '' }],
