@@ -20,8 +20,9 @@
  * - the store contract (latchkey/testing/store-contract, every test the
  *   Node suite runs in test/contract) runs under the runtime's own test
  *   command, `bun test` or `deno test`, on node:test
- *   (test/runtimes/store-contract.js); each of its tests must be reported
- *   passed by name.
+ *   (test/runtimes/store-contract.js), on Redis (standalone and a 3-node
+ *   cluster) and PostgreSQL; each of its tests must be reported passed by
+ *   name.
  *
  * The README's runtime matrix cites these tests by name.
  */
@@ -38,7 +39,7 @@ import { openStore, redactStoreUrl } from '../../src/stores/index.js';
 import type { ContractRunner } from '../../src/testing/contract/support.js';
 import { storeContract } from '../../src/testing/store-contract.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';
-import { redisAvailable, startRedis, type RedisServer } from '../servers/redis.js';
+import { redisAvailable, startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../servers/redis.js';
 import { requireRuntime, root, runtimeVersion, startApp } from './harness.js';
 import { eventually, startAgent, type AgentCreated, type AgentOutcome } from './store-agent-driver.js';
 import { Browser } from './browser.js';
@@ -47,24 +48,29 @@ import { cookieSessionScenario } from './scenarios.js';
 const run = promisify(execFile);
 
 type StoreKind = 'redis' | 'postgres';
+/** What the store contract runs on: a store kind, or a 3-node Redis Cluster. */
+type ContractKind = StoreKind | 'redis-cluster';
 type StoreRuntime = 'bun' | 'deno';
 
-const STORE_LABEL: Record<StoreKind, string> = { redis: 'Redis (ioredis)', postgres: 'PostgreSQL (pg)' };
+const STORE_LABEL: Record<ContractKind, string> = { redis: 'Redis (ioredis)', 'redis-cluster': 'Redis Cluster (ioredis)', postgres: 'PostgreSQL (pg)' };
 const RUNTIME_LABEL: Record<StoreRuntime, string> = { bun: 'Bun', deno: 'Deno' };
 const TEST_COMMAND: Record<StoreRuntime, string> = { bun: 'bun test', deno: 'deno test' };
 
 const pgMissing = postgresMissing();
 let redis: RedisServer | undefined;
+let cluster: RedisCluster | undefined;
 let postgres: PostgresServer | undefined;
 let cells = 0;
 
 beforeAll(async () => {
   if (redisAvailable) redis = await startRedis();
+  if (redisAvailable) cluster = await startRedisCluster();
   if (pgMissing === null) postgres = await startPostgres();
 });
 
 afterAll(async () => {
   await redis?.stop();
+  await cluster?.stop();
   await postgres?.stop();
 });
 
@@ -263,6 +269,25 @@ async function outage(runtime: StoreRuntime, bin: string, kind: StoreKind): Prom
   }
 }
 
+/** The whole store contract under the runtime's own test command: each of its tests reported passed, by name. */
+async function contract(runtime: StoreRuntime, bin: string, kind: ContractKind): Promise<void> {
+  const expected = contractTestNames(kind);
+  // On Redis the contract gives each test a key prefix of its own: the server's plain URL.
+  const url =
+    kind === 'redis'
+      ? (redis as RedisServer).url
+      : kind === 'redis-cluster'
+        ? `redis-cluster://${(cluster as RedisCluster).nodes.map((n) => `${n.host}:${n.port}`).join(',')}`
+        : await freshUrl(kind, runtime);
+  const { code, out } = await runContract(runtime, bin, url);
+  const { passed, failed } = reported(runtime, out);
+  expect(expected.length).toBeGreaterThan(0);
+  const detail = `\n--- ${TEST_COMMAND[runtime]} output ---\n${out.slice(-20_000)}`;
+  expect(failed, detail).toEqual([]);
+  expect(expected.filter((name) => !passed.has(name)), detail).toEqual([]);
+  expect(code, detail).toBe(0);
+}
+
 function storeSuite(runtime: StoreRuntime): void {
   const bin = requireRuntime(runtime);
   describe.skipIf(bin === null || !redisAvailable || pgMissing !== null)(`on ${RUNTIME_LABEL[runtime]} ${runtimeVersion(runtime)}`, () => {
@@ -304,18 +329,10 @@ function storeSuite(runtime: StoreRuntime): void {
       it(`a store outage on ${STORE_LABEL[kind]}: 503 while the server is down and while it stalls (never a hang), the session back with the server`, async () => {
         await outage(runtime, bin as string, kind);
       }, 60_000);
-
+    }
+    for (const kind of ['redis', 'redis-cluster', 'postgres'] as const) {
       it(`the store contract on ${STORE_LABEL[kind]} under ${TEST_COMMAND[runtime]} (node:test): every test of the suite passes`, async () => {
-        const expected = contractTestNames(kind);
-        // On Redis the contract gives each test a key prefix of its own: the server's plain URL.
-        const url = kind === 'redis' ? (redis as RedisServer).url : await freshUrl(kind, runtime);
-        const { code, out } = await runContract(runtime, bin as string, url);
-        const { passed, failed } = reported(runtime, out);
-        expect(expected.length).toBeGreaterThan(0);
-        const detail = `\n--- ${TEST_COMMAND[runtime]} output ---\n${out.slice(-20_000)}`;
-        expect(failed, detail).toEqual([]);
-        expect(expected.filter((name) => !passed.has(name)), detail).toEqual([]);
-        expect(code, detail).toBe(0);
+        await contract(runtime, bin as string, kind);
       }, 180_000);
     }
   });
@@ -329,9 +346,10 @@ describe('Redis and PostgreSQL stores on Bun and Deno', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     for (const runtime of ['bun', 'deno'] as const) {
       for (const kind of ['redis', 'postgres'] as const) {
-        // One cell per runtime and store: the runtime once, then its four tests.
+        // One cell per runtime and store: the runtime once, then its tests (on Redis, the contract on a cluster too).
         const label = STORE_LABEL[kind];
         const cell = [`stateful sessions on ${label}`, `a session authority shared with Node on ${label}`, `a store outage on ${label}`, `the store contract on ${label} under ${TEST_COMMAND[runtime]}`];
+        if (kind === 'redis') cell.push(`the store contract on ${STORE_LABEL['redis-cluster']} under ${TEST_COMMAND[runtime]}`);
         expect(readme).toContain(`✅ on ${RUNTIME_LABEL[runtime]} ${runtimeVersion(runtime)} › ${cell.join(' · ')}`);
       }
     }
