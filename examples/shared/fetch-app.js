@@ -46,7 +46,8 @@ async function field(request, name) {
  *
  * - `stateful`: sessions in a memory store (or the `store` given: the Bun,
  *   Deno and Node servers pass an SQLite store when `LATCHKEY_SQLITE` names
- *   a file), an opaque token in the cookie.
+ *   a file, the Bun and Deno ones the store `LATCHKEY_STORE` names, such as
+ *   Redis or PostgreSQL), an opaque token in the cookie.
  * - `sealed`: the session sealed in the cookie; the memory store holds only
  *   revocation records, so that sign-out ends a copied cookie too.
  * - `tokens`: short access JWTs and rotating refresh tokens in cookies.
