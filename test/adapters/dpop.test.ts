@@ -41,10 +41,7 @@ function refresh(base: string, refreshToken: string, client?: DpopClient): Promi
   return client === undefined ? fetch(`${base}/auth/refresh`, init) : client.fetch(`${base}/auth/refresh`, init);
 }
 
-/** The adapters with issueTokens() (latchkey/koa and latchkey/nest arrived after it and have none yet). */
-const WITH_ISSUE = ADAPTERS.filter((a) => a !== 'koa' && a !== 'nest-express' && a !== 'nest-fastify');
-
-describe.each(WITH_ISSUE)('DPoP-bound tokens through the %s adapter', (adapter) => {
+describe.each(ADAPTERS)('DPoP-bound tokens through the %s adapter', (adapter) => {
   const store = memoryStore();
   const sessions = createSessions({ store, sweepInterval: false, idleTimeout: '14d', absoluteTimeout: '30d' });
   const nonceSessions = createSessions({ store, sweepInterval: false });
