@@ -92,6 +92,7 @@ export function tokenGuard(transport: TokenTransport | TokenTransportOptions, op
     const r = await guard(koaRequest(ctx));
     if (!r.ok) return sendKoaError(ctx, r.error);
     ctx.token = r.claims;
+    for (const [name, value] of r.headers) ctx.set(name, value);
     await next();
   };
 }
