@@ -107,6 +107,7 @@ export function tokenGuard(transport: TokenTransport | TokenTransportOptions, op
     guard(nodeRequest(req)).then((r) => {
       if (!r.ok) return sendNodeError(res, r.error);
       req.token = r.claims;
+      for (const [name, value] of r.headers) res.setHeader(name, value);
       next();
     }, next);
   };

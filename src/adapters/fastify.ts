@@ -114,6 +114,7 @@ export function tokenGuard(
     const r = await guard(fastifyRequest(request));
     if (!r.ok) return sendFastifyError(reply, r.error);
     request.token = r.claims;
+    for (const [name, value] of r.headers) reply.header(name, value);
     return undefined;
   };
 }

@@ -8,7 +8,7 @@
  */
 import type { HttpSessionsOptions } from '../http/http-sessions.js';
 import { createHttpSessions } from '../http/http-sessions.js';
-import { errorResponse, fetchRequest, FetchRequestView, jsonResponse, serveFetch, thrownResponse, tokenEndpointResponse } from '../http/fetch.js';
+import { errorResponse, fetchRequest, FetchRequestView, jsonResponse, serveFetch, thrownResponse, tokenEndpointResponse, withHeaders } from '../http/fetch.js';
 import type { RequestSession } from '../http/request-session.js';
 import type { TokenGuardOptions, TokenTransport, TokenTransportOptions } from '../http/tokens.js';
 import { asTokenTransport } from '../http/tokens.js';
@@ -91,7 +91,7 @@ export function tokenGuard(
       const r = await guard(fetchRequest(request, undefined));
       if (!r.ok) return errorResponse(r.error);
       try {
-        return await handler(request, r.claims, ...rest);
+        return withHeaders(await handler(request, r.claims, ...rest), r.headers);
       } catch (err) {
         return thrownResponse(err);
       }

@@ -11,7 +11,7 @@ import type { Context, Handler, MiddlewareHandler, Next } from 'hono';
 import type { HttpSessionsOptions } from '../http/http-sessions.js';
 import { createHttpSessions } from '../http/http-sessions.js';
 import { toHttpError } from '../http/errors.js';
-import { errorResponse, fetchRequest, FetchRequestView, jsonResponse, serveFetch, tokenEndpointResponse } from '../http/fetch.js';
+import { errorResponse, fetchRequest, FetchRequestView, jsonResponse, serveFetch, tokenEndpointResponse, withHeaders } from '../http/fetch.js';
 import type { RequestSession } from '../http/request-session.js';
 import type { TokenGuardOptions, TokenTransport, TokenTransportOptions } from '../http/tokens.js';
 import { asTokenTransport } from '../http/tokens.js';
@@ -120,6 +120,14 @@ export function tokenGuard(transport: TokenTransport | TokenTransportOptions, op
     if (!r.ok) return errorResponse(r.error);
     c.set('token', r.claims);
     await next();
+    if (r.headers.length > 0) {
+      const res = withHeaders(c.res, r.headers);
+      if (res !== c.res) {
+        // Replaced, not merged: Hono would copy the old response's headers onto the new one.
+        c.res = undefined;
+        c.res = res;
+      }
+    }
   };
 }
 

@@ -2,7 +2,7 @@
  * Koa 3 adapter: a middleware that puts the request-scoped session on
  * `ctx.session`, commits it before Koa writes the response, and answers
  * latchkey's refusals (401, 403, 429, 503) as JSON; and token mode's guard
- * (`ctx.token`), refresh and logout endpoints.
+ * (`ctx.token`), sign-in (`issueTokens()`), refresh and logout endpoints.
  *
  * @module
  */
@@ -15,6 +15,7 @@ import type { TokenGuardOptions, TokenTransport, TokenTransportOptions } from '.
 import { asTokenTransport } from '../http/tokens.js';
 import type { AccessTokenClaims } from '../tokens/access.js';
 import type { TokenPair } from '../tokens/tokens.js';
+import type { CreateInput } from '../core/sessions.js';
 
 declare module 'koa' {
   interface DefaultContext {
@@ -91,6 +92,7 @@ export function tokenGuard(transport: TokenTransport | TokenTransportOptions, op
     const r = await guard(koaRequest(ctx));
     if (!r.ok) return sendKoaError(ctx, r.error);
     ctx.token = r.claims;
+    for (const [name, value] of r.headers) ctx.set(name, value);
     await next();
   };
 }
@@ -143,4 +145,25 @@ export function tokenLogout(transport: TokenTransport | TokenTransportOptions): 
  */
 export function sendTokens(ctx: Context, transport: TokenTransport, pair: TokenPair): void {
   sendKoaJson(ctx, transport.respond(pair));
+}
+
+/**
+ * Token mode: answers a sign-in, once your handler has authenticated the
+ * user, with a new token pair, through `ctx`. With DPoP on in token mode,
+ * the request's `DPoP` proof is checked and the pair bound to its key
+ * (`token_type: DPoP`); a refused proof is answered 400
+ * `invalid_dpop_proof` (or `use_dpop_nonce` with a `DPoP-Nonce`). Rejects
+ * only with what latchkey cannot answer itself (Koa's error handling then
+ * answers it).
+ *
+ * @example
+ * ```ts
+ * router.post('/auth/login', async (ctx) => {
+ *   const user = await checkPassword(ctx.request.body); // yours
+ *   await issueTokens(ctx, transport, { userId: user.id });
+ * });
+ * ```
+ */
+export async function issueTokens(ctx: Context, transport: TokenTransport, input: CreateInput & { userId: string }): Promise<void> {
+  sendKoaTokenResult(ctx, await transport.issue(koaRequest(ctx), input));
 }

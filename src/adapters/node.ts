@@ -92,7 +92,11 @@ export function tokenGuard(
     if (typeof handler !== 'function') throw new TypeError('tokenGuard(options)(handler) needs a handler function');
     return (req, res) => {
       guard(nodeRequest(req))
-        .then((r) => (r.ok ? handler(req, res, r.claims) : sendNodeError(res, r.error)))
+        .then((r) => {
+          if (!r.ok) return sendNodeError(res, r.error);
+          for (const [name, value] of r.headers) res.setHeader(name, value);
+          return handler(req, res, r.claims);
+        })
         .catch((err: unknown) => sendNodeFailure(res, err, report));
     };
   };

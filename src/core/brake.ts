@@ -20,8 +20,9 @@
  * @internal
  */
 import { watchInvalidations } from './invalidations.js';
-import type { Counters } from './shared.js';
+import { localCounters, type Counters } from './shared.js';
 import type { Store } from './store.js';
+import { guardedCounters } from './store-call.js';
 
 /** Settings of a {@link Brake}. */
 export interface BrakeOptions {
@@ -121,4 +122,62 @@ export class Brake {
     this.#until.delete(key);
     await this.#o.counters.reset(this.#o.name, key);
   }
+}
+
+/** Settings of {@link storeBrake}: a brake's, its counters chosen by the store. */
+export interface StoreBrakeOptions extends Omit<BrakeOptions, 'counters'> {
+  /**
+   * When it starts hearing other instances' brakes: at its first check
+   * (`'check'`), or at its first failure (`'failure'`: a process that only
+   * ever sees successes opens nothing on the store for it; until then a
+   * client braked elsewhere is refused here from its first failure).
+   * @default 'check'
+   */
+  readonly hearFrom?: 'check' | 'failure';
+}
+
+/** A {@link Brake} on a store, returned by {@link storeBrake}. */
+export interface StoreBrake {
+  /** Seconds `key` must wait before its next attempt, or 0; no store call. */
+  retryAfter(key: string, now: number): number;
+  /** Counts a failure of `key` at `now` (a store call, bounded by `storeTimeout`, when the counters are shared). */
+  failed(key: string, now: number): Promise<BrakeVerdict>;
+  /** Stops hearing other instances' brakes. */
+  close(): Promise<void>;
+}
+
+/**
+ * @internal A brake counting on `store`'s shared counters when it has them
+ * (every call bounded by `storeTimeoutMs`, failing with
+ * `StoreUnavailableError`), else in this process. With shared counters it
+ * hears (and announces) the brakes of every instance from its first check
+ * or failure (`hearFrom`), not from construction: no I/O until it is used.
+ */
+export function storeBrake(store: Store, storeTimeoutMs: number, options: StoreBrakeOptions, onError: (error: unknown) => void): StoreBrake {
+  const { hearFrom = 'check', ...settings } = options;
+  const shared = store.counters;
+  const brake = new Brake({ ...settings, counters: shared !== undefined ? guardedCounters(shared, storeTimeoutMs) : localCounters(settings.maxClients) });
+  const onCheck = hearFrom === 'check';
+  let unwatch = async (): Promise<void> => {};
+  let watch: (() => void) | null =
+    shared === undefined
+      ? null
+      : () => {
+          watch = null;
+          unwatch = brake.watch(store, onError);
+        };
+  return {
+    retryAfter(key, now) {
+      if (onCheck) watch?.();
+      return brake.retryAfter(key, now);
+    },
+    failed(key, now) {
+      watch?.();
+      return brake.failed(key, now);
+    },
+    close() {
+      watch = null;
+      return unwatch();
+    },
+  };
 }

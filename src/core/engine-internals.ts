@@ -10,6 +10,7 @@
  * @module
  * @internal
  */
+import type { StoreBrake, StoreBrakeOptions } from './brake.js';
 import type { Clock } from './clock.js';
 import type { GivenCreateInput } from './engine/create.js';
 import type { SessionEvents } from './events.js';
@@ -32,6 +33,15 @@ export interface EngineInternals {
    * closed.
    */
   readRecord(handle: string): Promise<SessionRecord | null>;
+  /**
+   * A brake on repeated failures per client that counts on the engine's
+   * store's shared counters (`store.counters`: one budget for every
+   * instance, brakes announced to all) or in this process, stopped when the
+   * engine closes: token mode's refresh-token throttle.
+   */
+  brake(options: StoreBrakeOptions): StoreBrake;
+  /** Reports an error latchkey cannot answer itself to the engine's `onError`. */
+  reportError(error: unknown): void;
   /** Emits an event on the engine (the HTTP layer's DBSC events), to the application's listeners. */
   emit<K extends keyof SessionEvents>(name: K, event: SessionEvents[K]): void;
   /**

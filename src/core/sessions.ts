@@ -94,6 +94,8 @@ export function createSessions(options: SessionsOptions): Sessions {
     readRecord: (handle) => e.gate.call(() => e.store.get(handle)),
     createAs: (input, given) => createAs(e, input, given),
     emit: (name, event) => e.events.emit(name, event),
+    brake: (options) => e.brake(options),
+    reportError: (error) => e.config.onError(error),
   });
   return api;
 }

@@ -19,6 +19,7 @@ import { readBearer } from './carriers.js';
 import { readCookie } from './cookies.js';
 import { HttpError, toHttpError } from './errors.js';
 import type { HttpRequest } from './request.js';
+import type { HeaderLine } from './request-session.js';
 import { DESCRIPTIONS, inForm, inQuery, needsFormCheck, scopeList } from './token-helpers.js';
 import { readDpopAuthorization, requestUri, type DpopAnswers } from './token-dpop.js';
 
@@ -39,8 +40,16 @@ export interface TokenGuardOptions {
   scope?: string | readonly string[];
 }
 
-/** What a guard decided: the verified claims, or the error to answer with. */
-export type TokenGuardResult = { readonly ok: true; readonly claims: AccessTokenClaims } | { readonly ok: false; readonly error: HttpError };
+/**
+ * What a guard decided: the verified claims, with the headers to set on the
+ * route's answer (usually none; a fresh `DPoP-Nonce` when the proof's nonce
+ * is due to rotate, RFC 9449 section 8.2), or the error to answer with.
+ */
+export type TokenGuardResult =
+  | { readonly ok: true; readonly claims: AccessTokenClaims; readonly headers: readonly HeaderLine[] }
+  | { readonly ok: false; readonly error: HttpError };
+
+const NO_HEADERS: readonly HeaderLine[] = Object.freeze([]);
 
 /** What a guard needs of its transport. @internal */
 export interface GuardContext {
@@ -128,20 +137,27 @@ export function createGuard(ctx: GuardContext, opts: TokenGuardOptions = {}): (r
         return { ok: false, error: scheme === 'DPoP' && dpopAnswer !== null ? dpopAnswer.invalidToken(result.reason, DESCRIPTIONS[result.reason]) : invalid[result.reason] };
       }
       // The one branch DPoP adds to a bearer-only guard's path: a token bound to a key, or a DPoP presentation.
+      let headers = NO_HEADERS;
       if (dpopAnswer !== null || result.claims.cnf !== undefined) {
-        const refused = await possession(req, scheme, token, result.claims);
-        if (refused !== null) return { ok: false, error: refused };
+        const checked = await possession(req, scheme, token, result.claims);
+        if (checked instanceof HttpError) return { ok: false, error: checked };
+        headers = checked;
       }
       if (required.length > 0) {
         const held = new Set((result.claims.scope ?? '').split(' '));
         if (!required.every((s) => held.has(s))) return { ok: false, error: insufficient };
       }
-      return { ok: true, claims: result.claims };
+      return { ok: true, claims: result.claims, headers };
     };
   }
 
-  /** RFC 9449 section 7: the proof of a DPoP presentation, and that token and key go together. */
-  async function possession(req: HttpRequest, scheme: 'Bearer' | 'DPoP', token: string, claims: AccessTokenClaims): Promise<HttpError | null> {
+  /**
+   * RFC 9449 section 7: the proof of a DPoP presentation, and that token and
+   * key go together. Resolves the refusal, or the headers of the answer:
+   * section 8.2's fresh `DPoP-Nonce` when the proof's nonce is due to
+   * rotate, so that the client never meets `use_dpop_nonce` at a rotation.
+   */
+  async function possession(req: HttpRequest, scheme: 'Bearer' | 'DPoP', token: string, claims: AccessTokenClaims): Promise<HttpError | readonly HeaderLine[]> {
     if (dpop === null || dpopAnswer === null) {
       // Bound by a token mode with DPoP, verified by one without: nothing here can check the key. Fail closed.
       return invalidBinding;
@@ -157,7 +173,7 @@ export function createGuard(ctx: GuardContext, opts: TokenGuardOptions = {}): (r
     const binding = dpop.binding(claims, { scheme, proof });
     if (!binding.ok) return dpopAnswer.binding(binding.reason);
     if (!binding.bound && dpop.required) return dpopAnswer.binding('dpop-required');
-    return null;
+    return proof !== null && proof.nonceDue && proof.nonce !== null ? [['dpop-nonce', proof.nonce]] : NO_HEADERS;
   }
   const invalidBinding = new HttpError(401, 'invalid_token', {
     detail: 'unsupported-binding',

@@ -144,6 +144,14 @@ export interface DpopProof {
   readonly iat: number;
   /** With nonces on, the nonce to send back in `DPoP-Nonce` (the current one); else `null`. */
   readonly nonce: string | null;
+  /**
+   * With nonces on, whether the proof's nonce is due to be replaced: good
+   * now, but of the previous step (or minted with an older secret), so it
+   * goes stale at the next step. A protected resource then sends `nonce` in
+   * `DPoP-Nonce` with its successful answer (RFC 9449 section 8.2), and the
+   * client moves on without a `use_dpop_nonce` refusal. `false` otherwise.
+   */
+  readonly nonceDue: boolean;
 }
 
 /** A refused proof: `error` is the OAuth error code to answer with, `reason` the exact cause. */
@@ -299,10 +307,12 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
       }
       if (htm !== method) return refuse('htm-mismatch', now);
       if (normalisedHtu(payload.htu) !== htu) return refuse('htu-mismatch', now);
+      let nonceDue = false;
       if (nonces !== null) {
         if (payload.nonce === undefined) return refuse('nonce-missing', now);
         const verdict = nonces.check(payload.nonce, now);
-        if (verdict !== 'ok') return refuse(verdict === 'stale' ? 'nonce-stale' : 'nonce-invalid', now);
+        if (verdict === 'stale' || verdict === 'invalid') return refuse(verdict === 'stale' ? 'nonce-stale' : 'nonce-invalid', now);
+        nonceDue = verdict === 'due';
       }
       if (accessToken !== undefined) {
         if (payload.ath === undefined) return refuse('ath-missing', now);
@@ -312,7 +322,7 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
       const expiresAt = Math.max(iat * 1000, now) + maxAgeMs + skewMs;
       const replayKey = sha256Base64url(`${jkt}\0${jti}`);
       if (!(await cache.add(replayKey, expiresAt))) return refuse('replayed', now);
-      return { ok: true, jkt, alg: alg as DpopAlgorithm, jwk: key, jti, iat, nonce: nonces === null ? null : nonces.current(now) };
+      return { ok: true, jkt, alg: alg as DpopAlgorithm, jwk: key, jti, iat, nonce: nonces === null ? null : nonces.current(now), nonceDue };
     },
   };
 }

@@ -18,10 +18,10 @@
 import { hmacSha512, hmacSha512Key, toBase64url, type HmacKey } from '#primitives';
 import { positiveInt, secretListArg } from '../core/arguments.js';
 import { durationOption, type Duration } from '../core/duration.js';
-import { engineInternals } from '../core/engine-internals.js';
+import { engineInternals, type EngineInternals } from '../core/engine-internals.js';
 import { ConfigError, LatchkeyTypeError } from '../core/errors.js';
 import type { AnomalyEvent } from '../core/events.js';
-import { GuessingMonitor } from '../core/guessing.js';
+import type { StoreBrake } from '../core/brake.js';
 import type { ClientInfo, SessionRecord, Session } from '../core/model.js';
 import { toSession } from '../core/model.js';
 import { checkOptionKeys } from '../core/option-keys.js';
@@ -59,13 +59,18 @@ export interface RefreshTokensOptions {
    */
   graceWindow?: Duration;
   /**
-   * The refresh-token guessing throttle: malformed, unknown and reused
-   * refresh tokens are counted per `client.ip`; once `threshold` of them
-   * arrive within `window`, every refresh from that IP is refused as
-   * `'throttled'` (with `retryAfter` seconds, never a store read) until the
-   * window ends, and an `anomaly` event (`invalid-token-burst`) is emitted.
-   * At most `maxClients` IPs are tracked, the oldest dropped first. `false`
-   * turns it off.
+   * The refresh-token guessing throttle: malformed, unknown, reused and
+   * wrong-key refresh tokens are counted per `client.ip` in a sliding
+   * `window`; once `threshold` of them fall within it, every refresh from
+   * that IP is refused as `'throttled'` (with `retryAfter` seconds, never a
+   * store read) until the oldest of them leaves the window, and an
+   * `anomaly` event (`invalid-token-burst`) is emitted. The failures are
+   * counted in the engine's store when it has shared counters (Redis,
+   * PostgreSQL: `store.counters`), so that every instance on the store
+   * spends one budget and a brake one engages is announced to all; else in
+   * this process, at most `maxClients` IPs, the stalest dropped first. Only
+   * failures reach the counters: a successful refresh costs nothing more.
+   * `false` turns it off.
    * @default { threshold: 20, window: '1m', maxClients: 10000 }
    */
   guessing?: false | { threshold?: number; window?: Duration; maxClients?: number };
@@ -200,14 +205,14 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
   const engine = engineInternals(sessions);
   if (engine === undefined) throw new ConfigError('sessions must be the engine from createSessions()');
   // A family is a lineage whose live record is of the engine's kind: nothing else is ended or shown by handle.
-  const { clock, readRecord: read, kind } = engine;
+  const { clock, readRecord: read, kind, reportError } = engine;
   const secrets = secretListArg('secret', options.secret, 'refresh secret', 'secret: process.env.REFRESH_SECRET');
   // Imported into the runtime's key form on first use (a Workers module's global scope allows no crypto work).
   let imported: Promise<HmacKey[]> | null = null;
   const keys = (): Promise<HmacKey[]> => (imported ??= Promise.all(secrets.map((s) => hmacSha512Key(s))));
   const graceMs = durationOption('graceWindow', options.graceWindow ?? '10s');
   if (graceMs > 60_000) throw new ConfigError('graceWindow must be at most 1 minute: an old refresh token should not outlive its use');
-  const guessing = guessingMonitor(options.guessing);
+  const guessing = guessingBrake(options.guessing, engine);
   const onError = options.onError ?? (() => {});
   if (typeof onError !== 'function') throw new ConfigError('onError must be a function');
   const listeners: { [K in keyof RefreshEvents]: Array<(e: RefreshEvents[K]) => void> } = { 'token-theft': [], anomaly: [] };
@@ -222,11 +227,23 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
     }
   }
 
-  /** Counts a refusal that guessing (or replaying a stolen token) produces against the client's IP. */
-  function counted(result: RefreshResult, ip: string | null, now: number): RefreshResult {
-    if (ip !== null && guessing !== null && !result.ok && (result.reason === 'malformed' || result.reason === 'unknown' || result.reason === 'reused' || result.reason === 'wrong-key')) {
-      const count = guessing.fail(ip, now);
-      if (count > 0) emit('anomaly', { kind: 'invalid-token-burst', ip, count, at: now });
+  /**
+   * Counts a refusal that guessing (or replaying a stolen token) produces
+   * against the client's IP. A failure past the budget, spent meanwhile on
+   * another instance whose announcement this one has not heard yet, is
+   * answered as throttled, as one instance would have answered it.
+   */
+  async function counted(result: RefreshResult, ip: string | null, now: number): Promise<RefreshResult> {
+    if (ip === null || guessing === null || result.ok || !(result.reason === 'malformed' || result.reason === 'unknown' || result.reason === 'reused' || result.reason === 'wrong-key')) {
+      return result;
+    }
+    try {
+      const v = await guessing.brake.failed(ip, now);
+      if (v.reached) emit('anomaly', { kind: 'invalid-token-burst', ip, count: v.count, at: now });
+      if (v.count > guessing.limit && v.retryAfter > 0) return { ok: false, reason: 'throttled', retryAfter: v.retryAfter };
+    } catch (err) {
+      // The token is refused either way; a count the store could not keep is reported, not the caller's failure.
+      reportError(err);
     }
     return result;
   }
@@ -336,8 +353,11 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
       }
       const ip = typeof client?.ip === 'string' && client.ip !== '' ? client.ip : null;
       const now = clock.now();
-      // A throttled client is answered before anything is parsed or read.
-      if (ip !== null && guessing !== null && guessing.blocked(ip, now)) return { ok: false, reason: 'throttled', retryAfter: guessing.retryAfterSeconds(ip, now) };
+      // A throttled client is answered before anything is parsed or read: what this process knows, no store call.
+      if (ip !== null && guessing !== null) {
+        const retryAfter = guessing.brake.retryAfter(ip, now);
+        if (retryAfter > 0) return { ok: false, reason: 'throttled', retryAfter };
+      }
       return counted(await rotate(token, client, dpop?.jkt ?? null, now), ip, now);
     },
 
@@ -383,16 +403,22 @@ const RETIRED: Record<string, string> = {
   storeTimeout: `${ENGINE_OWNS} storeTimeout`,
 };
 
-/** The throttle `option` asks for, or `null` when it is off. */
-function guessingMonitor(option: RefreshTokensOptions['guessing']): GuessingMonitor | null {
+/** The throttle `option` asks for, on the engine's store, or `null` when it is off. */
+function guessingBrake(option: RefreshTokensOptions['guessing'], engine: EngineInternals): { brake: StoreBrake; limit: number } | null {
   if (option === false) return null;
   const o = option ?? {};
   checkOptionKeys(o, 'createRefreshTokens()', ['threshold', 'window', 'maxClients'], { prefix: 'guessing.' });
-  return new GuessingMonitor({
-    threshold: positiveInt('guessing.threshold', o.threshold ?? 20),
+  const limit = positiveInt('guessing.threshold', o.threshold ?? 20);
+  const brake = engine.brake({
+    // Per kind, apart from the engine's own guessing throttle on validation.
+    name: `refresh-guessing:${engine.kind}`,
+    limit,
     windowMs: durationOption('guessing.window', o.window ?? '1m', { min: 1 }),
     maxClients: positiveInt('guessing.maxClients', o.maxClients ?? 10_000),
+    // A refresh that succeeds opens nothing on the store: the channel is heard once this process counts a failure.
+    hearFrom: 'failure',
   });
+  return { brake, limit };
 }
 
 /** HMAC-SHA-512(key, info ‖ handle.secret): 16 bytes of handle, 32 of secret, in the engine's token format. */

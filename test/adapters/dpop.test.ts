@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { manualClock } from '../../src/core/clock.js';
 import { createSessions } from '../../src/core/sessions.js';
 import { createTokenTransport } from '../../src/http/tokens.js';
 import { memoryStore } from '../../src/stores/memory.js';
@@ -41,18 +42,19 @@ function refresh(base: string, refreshToken: string, client?: DpopClient): Promi
   return client === undefined ? fetch(`${base}/auth/refresh`, init) : client.fetch(`${base}/auth/refresh`, init);
 }
 
-/** The adapters with issueTokens() (latchkey/koa and latchkey/nest arrived after it and have none yet). */
-const WITH_ISSUE = ADAPTERS.filter((a) => a !== 'koa' && a !== 'nest-express' && a !== 'nest-fastify');
-
-describe.each(WITH_ISSUE)('DPoP-bound tokens through the %s adapter', (adapter) => {
+describe.each(ADAPTERS)('DPoP-bound tokens through the %s adapter', (adapter) => {
   const store = memoryStore();
   const sessions = createSessions({ store, sweepInterval: false, idleTimeout: '14d', absoluteTimeout: '30d' });
   const nonceSessions = createSessions({ store, sweepInterval: false });
+  // Nonces that rotate every minute, on a clock the test moves (from now, so that jose's keys and proofs agree).
+  const clock = manualClock(Date.now());
+  const rotatingSessions = createSessions({ store: memoryStore({ clock }), clock, sweepInterval: false });
   const thefts: TokenTheftEvent[] = [];
   let tokens: Tokens;
   let base = '';
   let nonceBase = '';
   let requiredBase = '';
+  let rotatingBase = '';
   let servers: Running[] = [];
   let alice: DpopClient;
   let mallory: DpopClient;
@@ -71,10 +73,20 @@ describe.each(WITH_ISSUE)('DPoP-bound tokens through the %s adapter', (adapter) 
       refreshSecret: REFRESH_SECRET,
       dpop: { nonce: { secret: randomBytes(32).toString('base64url') }, required: true },
     });
+    const rotating = createTokens({
+      sessions: rotatingSessions,
+      keys: await createKeySet({ clock }),
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      refreshSecret: REFRESH_SECRET,
+      dpop: { nonce: { secret: randomBytes(32).toString('base64url'), step: '1m' }, required: true },
+    });
     servers = await Promise.all([
       startTokens(adapter, createTokenTransport({ tokens }), tokens),
       startTokens(adapter, createTokenTransport({ tokens: withNonce }), withNonce),
+      startTokens(adapter, createTokenTransport({ tokens: rotating }), rotating),
     ]);
+    rotatingBase = servers[2]!.url;
     base = servers[0]!.url;
     nonceBase = servers[1]!.url;
     requiredBase = nonceBase;
@@ -84,6 +96,7 @@ describe.each(WITH_ISSUE)('DPoP-bound tokens through the %s adapter', (adapter) 
     await Promise.all(servers.map((s) => s.close()));
     await sessions.close();
     await nonceSessions.close();
+    await rotatingSessions.close();
   });
 
   it('binds the access token to the key of the sign-in proof and accepts it with a fresh proof of that key', async () => {
@@ -207,6 +220,38 @@ describe.each(WITH_ISSUE)('DPoP-bound tokens through the %s adapter', (adapter) 
     expect(me.headers.get('www-authenticate')).toContain('error="use_dpop_nonce"');
     expect(me.headers.get('dpop-nonce')).not.toBeNull();
     expect((await es.fetch(`${nonceBase}/api/me`, { accessToken: pair.access_token })).status).toBe(200);
+  });
+
+  it('hands out the next nonce on a success once the one in use is due to rotate, so the client never meets use_dpop_nonce', async () => {
+    const client = await dpopClient('ES256', { now: clock.now });
+    const pair = await signIn(rotatingBase, client, user());
+    const url = `${rotatingBase}/api/me`;
+    /** One request with the client's current nonce, never retried: a refusal would show. */
+    const call = async (): Promise<Response> => {
+      const res = await fetch(url, { headers: { authorization: `DPoP ${pair.access_token}`, dpop: await client.proof('GET', url, { accessToken: pair.access_token }) } });
+      const given = res.headers.get('dpop-nonce');
+      if (given !== null) client.nonce = given;
+      return res;
+    };
+    const first = client.nonce;
+    const fresh = await call();
+    expect(fresh.status).toBe(200);
+    // The nonce in use is the current one: nothing to hand out.
+    expect(fresh.headers.get('dpop-nonce')).toBeNull();
+    clock.advance('1m');
+    const due = await call();
+    expect(due.status).toBe(200);
+    expect(due.headers.get('dpop-nonce')).toMatch(/^[A-Za-z0-9_-]{27}$/);
+    expect(client.nonce).not.toBe(first);
+    // A step later the first nonce is stale; the client already carries its successor.
+    clock.advance('1m');
+    const later = await call();
+    expect(later.status).toBe(200);
+    const stale = await fetch(url, {
+      headers: { authorization: `DPoP ${pair.access_token}`, dpop: await client.proof('GET', url, { accessToken: pair.access_token, claims: { nonce: first } }) },
+    });
+    expect(stale.status).toBe(401);
+    expect(stale.headers.get('www-authenticate')).toContain('error="use_dpop_nonce"');
   });
 
   it('with DPoP required, refuses a sign-in without a proof and offers only the DPoP scheme', async () => {

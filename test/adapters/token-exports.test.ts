@@ -8,7 +8,7 @@ import * as koa from '../../src/adapters/koa.js';
 import * as nest from '../../src/adapters/nest/index.js';
 
 const ADAPTERS = { express, fastify, fetch, hono, node, koa, nest } as const;
-const TOKEN_MODE = ['tokenGuard', 'tokenRefresh', 'tokenLogout', 'sendTokens'] as const;
+const TOKEN_MODE = ['tokenGuard', 'tokenRefresh', 'tokenLogout', 'sendTokens', 'issueTokens'] as const;
 
 describe("token mode's exports", () => {
   it.each(Object.entries(ADAPTERS))('are named the same in the %s adapter', (_name, adapter) => {

@@ -9,6 +9,7 @@
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { manualClock } from '../../src/core/clock.js';
 import { ensureBuilt } from '../cli/built.js';
 import { chromiumPath } from '../e2e/chromium.js';
 import { startTokenApp } from './support/apps.js';
@@ -101,5 +102,22 @@ suite('DPoP in the browser (headless Chromium)', () => {
     expect(me.status).toBe(200);
     expect(me.body.user).toBe('bob');
     expect(me.body.jkt).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  }, 90_000);
+
+  it('takes the next server nonce from a successful answer, so no API call is refused when the nonce rotates', async () => {
+    // The server's clock moves at the test's command; the page's proofs keep the real time, well within their 1-minute age.
+    const clock = manualClock(Date.now());
+    const a = await startTokenApp({ carrier: 'bearer', accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h', dpop: { nonce: true, nonceStep: '10s' }, clock });
+    closers.push(a);
+    const page = await openTab(await context(), `${a.url}/`);
+    expect(await signIn(page, '/auth/login?user=erin', 'erin')).toBe(200);
+    expect((await fetchIn(page, '/api/me')).status).toBe(200);
+    for (let step = 0; step < 3; step++) {
+      clock.advance('10s');
+      const before = a.counts.api;
+      expect((await fetchIn(page, '/api/me')).status).toBe(200);
+      // One request each: never a use_dpop_nonce refusal and its retry.
+      expect(a.counts.api - before).toBe(1);
+    }
   }, 90_000);
 });

@@ -81,12 +81,36 @@ describe('DPoP server nonces', () => {
     }
   });
 
+  it('marks a proof whose nonce is of the previous step as due to rotate, and one of the current or next step as not', async () => {
+    const secret = randomBytes(32);
+    const { clock, dpop } = verifier(secret);
+    const client = await dpopClient('ES256', { now: clock.now });
+    const at = async () => dpop.verify({ proof: await client.proof('POST', URL_), method: 'POST', url: URL_ });
+    client.nonce = dpop.nonce();
+    expect(await at()).toMatchObject({ ok: true, nonceDue: false });
+    clock.advance('5m');
+    expect(await at()).toMatchObject({ ok: true, nonceDue: true, nonce: dpop.nonce() });
+    // An instance whose clock runs a step ahead minted it: fresher than this instance's own, so kept.
+    const ahead = verifier(secret, manualClock(clock.now() + 300_000));
+    client.nonce = ahead.dpop.nonce();
+    expect(await at()).toMatchObject({ ok: true, nonceDue: false });
+  });
+
+  it('marks a proof whose nonce was minted with a rotated-out secret as due, so clients move to the new secret', async () => {
+    const old = randomBytes(32);
+    const before = verifier(old);
+    const client = await dpopClient('ES256', { now: before.clock.now });
+    client.nonce = before.dpop.nonce();
+    const rotated = verifier([randomBytes(32), old]);
+    expect(await rotated.dpop.verify({ proof: await client.proof('POST', URL_), method: 'POST', url: URL_ })).toMatchObject({ ok: true, nonceDue: true, nonce: rotated.dpop.nonce() });
+  });
+
   it('does not ask for a nonce, nor hand one out, when nonces are off', async () => {
     const clock = manualClock();
     const dpop = createDpopVerifier({ replayCache: memoryReplayCache({ clock }), clock });
     const client = await dpopClient('ES256', { now: clock.now });
     expect(dpop.nonce()).toBeNull();
     expect(dpop.requiresNonce).toBe(false);
-    expect(await dpop.verify({ proof: await client.proof('POST', URL_), method: 'POST', url: URL_ })).toMatchObject({ ok: true, nonce: null });
+    expect(await dpop.verify({ proof: await client.proof('POST', URL_), method: 'POST', url: URL_ })).toMatchObject({ ok: true, nonce: null, nonceDue: false });
   });
 });

@@ -69,7 +69,7 @@ describe('DPoP challenges and answers', () => {
   });
 
   it('checks cnf.jkt against the scheme and the proof, and fails closed on a binding it cannot check', () => {
-    const proof = { ok: true, jkt: 'A'.repeat(43), alg: 'ES256', jwk: { kty: 'EC', crv: 'P-256', x: '', y: '' }, jti: 'j', iat: 0, nonce: null } as const;
+    const proof = { ok: true, jkt: 'A'.repeat(43), alg: 'ES256', jwk: { kty: 'EC', crv: 'P-256', x: '', y: '' }, jti: 'j', iat: 0, nonce: null, nonceDue: false } as const;
     const bound = { cnf: { jkt: 'A'.repeat(43) } };
     expect(checkDpopBinding(bound, { scheme: 'DPoP', proof })).toEqual({ ok: true, bound: true });
     expect(checkDpopBinding(bound, { scheme: 'Bearer', proof: null })).toMatchObject({ ok: false, reason: 'bound-token-as-bearer' });

@@ -11,7 +11,7 @@ import { durationOption } from '../../core/duration.js';
 import { checkOptionKeys } from '../../core/option-keys.js';
 import type { TokenGuardOptions, TokenGuardResult, TokenTransport, TokenTransportOptions } from '../../http/tokens.js';
 import { asTokenTransport } from '../../http/tokens.js';
-import { requestView, sessionOf, setToken } from './platform.js';
+import { requestView, sessionOf, setHeaders, setToken } from './platform.js';
 
 /** Options of {@link SessionGuard}. */
 export interface SessionGuardOptions {
@@ -80,6 +80,7 @@ class TokenGuard implements CanActivate {
     // Answered by LatchkeyExceptionFilter, with RFC 6750's WWW-Authenticate.
     if (!r.ok) throw r.error;
     setToken(req, r.claims);
+    setHeaders(context.switchToHttp().getResponse<object>(), r.headers);
     return true;
   }
 }

@@ -5,8 +5,8 @@
  * latchkey/fastify; `@Session()` hands it to a route; `SessionGuard` lets
  * only signed-in (or freshly signed-in) users through; latchkey's errors
  * are answered as JSON by `LatchkeyExceptionFilter`. Token mode: the
- * `tokenGuard()` guard with `@Token()`, and `tokenRefresh`, `tokenLogout`
- * and `sendTokens` for the endpoints.
+ * `tokenGuard()` guard with `@Token()`, and `issueTokens`, `tokenRefresh`,
+ * `tokenLogout` and `sendTokens` for the endpoints.
  *
  * @example
  * ```ts
@@ -34,6 +34,6 @@ export { LatchkeyModule, type NestSessionsAsyncOptions, type NestSessionsOptions
 export { LatchkeyExceptionFilter } from './filter.js';
 export { SessionGuard, tokenGuard, type SessionGuardOptions } from './guards.js';
 export { Session, Token } from './decorators.js';
-export { sendTokens, tokenLogout, tokenRefresh, type NestTokenEndpoint } from './tokens.js';
+export { issueTokens, sendTokens, tokenLogout, tokenRefresh, type NestTokenEndpoint } from './tokens.js';
 export type { NestRequest, NestResponse } from './platform.js';
 export type { RequestSession } from '../../http/request-session.js';

@@ -15,7 +15,7 @@ import type { HttpError } from '../../http/errors.js';
 import { fastifyRequest, sendFastifyError, sendFastifyTokenResult, type FastifyReplyLike, type FastifyRequestLike } from '../../http/fastify.js';
 import { nodeRequest, sendNodeTokenResult } from '../../http/node.js';
 import type { HttpRequest } from '../../http/request.js';
-import { RequestSession } from '../../http/request-session.js';
+import { RequestSession, type HeaderLine } from '../../http/request-session.js';
 import type { TokenEndpointResult, TokenTransport } from '../../http/tokens.js';
 import type { AccessTokenClaims } from '../../tokens/access.js';
 import type { TokenPair } from '../../tokens/tokens.js';
@@ -67,6 +67,13 @@ export function tokenOf(req: NestRequest): AccessTokenClaims | undefined {
 /** Leaves token mode's claims on the request, where `@Token()` and `req.token` find them. */
 export function setToken(req: NestRequest, claims: AccessTokenClaims): void {
   (req as Carrying).token = claims;
+}
+
+/** Sets header lines on the answer to come (a guard's fresh `DPoP-Nonce`), on either platform. */
+export function setHeaders(res: NestResponse, lines: readonly HeaderLine[]): void {
+  if (lines.length === 0) return;
+  if (onFastify(res)) for (const [name, value] of lines) (res as { header(name: string, value: string): unknown }).header(name, value);
+  else for (const [name, value] of lines) (res as ServerResponse).setHeader(name, value);
 }
 
 const expressErrors = errorHandler();

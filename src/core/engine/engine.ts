@@ -7,6 +7,7 @@
  * @module
  * @internal
  */
+import { storeBrake, type StoreBrake, type StoreBrakeOptions } from '../brake.js';
 import type { SessionCache } from '../cache.js';
 import type { Clock } from '../clock.js';
 import { Emitter } from '../events.js';
@@ -32,6 +33,11 @@ export interface Engine {
   readonly refusals: Refusals;
   readonly clients: ClientRecords;
   readonly sweeper: Sweeper;
+  /**
+   * A brake on the engine's store (its shared counters, else this
+   * process's), stopped with the engine: token mode's refresh throttle.
+   */
+  brake(options: StoreBrakeOptions): StoreBrake;
   /** Stops everything the engine started. Never closes the store: the engine did not open it. */
   close(): Promise<void>;
 }
@@ -49,6 +55,7 @@ export function openEngine(config: EngineConfig): Engine {
   const sweepMs = config.sweepMs;
   if (sweepMs !== null) gate.onFirstUse(() => sweeper.start(sweepMs));
   const refusals = new Refusals(config, clock, events);
+  const brakes = new Set<StoreBrake>();
   let closing: Promise<void> | null = null;
 
   async function close(): Promise<void> {
@@ -58,6 +65,7 @@ export function openEngine(config: EngineConfig): Engine {
     gate.closed = true;
     refusals.flush();
     await refusals.close().catch(onError);
+    await Promise.all([...brakes].map((b) => b.close().catch(onError)));
     cache?.clear();
     if (watched !== null) await watched.unwatch().catch(onError);
   }
@@ -72,6 +80,11 @@ export function openEngine(config: EngineConfig): Engine {
     refusals,
     clients: new ClientRecords(),
     sweeper,
+    brake(options) {
+      const b = storeBrake(store, config.storeTimeoutMs, options, onError);
+      brakes.add(b);
+      return b;
+    },
     close: () => (closing ??= close()),
   };
 }

@@ -12,9 +12,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { Emitter } from '../events.js';
-import { Brake } from '../brake.js';
-import { localCounters } from '../shared.js';
-import { guardedCounters } from '../store-call.js';
+import { storeBrake, type StoreBrake } from '../brake.js';
 import { InvalidTokenReports, type ReportedReason } from '../invalid-tokens.js';
 import { ipBytes } from '../ip.js';
 import type { ValidateOptions, ValidateResult } from './api.js';
@@ -25,45 +23,31 @@ const CARRIER_LABEL = /^[a-z][a-z0-9-]{0,15}$/;
 
 /** @internal */
 export class Refusals {
-  readonly #guessing: Brake | null;
+  readonly #guessing: StoreBrake | null;
   readonly #reports: InvalidTokenReports;
   readonly #events: Emitter;
   readonly #onError: (error: unknown) => void;
-  /** Starts hearing other instances' brakes, once: at the first check or refusal, not at construction (no I/O until used). */
-  #watch: (() => void) | null;
-  #unwatch: () => Promise<void> = async () => {};
 
   constructor(config: Pick<EngineConfig, 'guessing' | 'reports' | 'store' | 'storeTimeoutMs' | 'onError' | 'kind'>, clock: Clock, events: Emitter) {
     const g = config.guessing;
-    const shared = config.store.counters;
+    // With shared counters, a burst is announced to every instance (and heard from them), from the first check or refusal.
     this.#guessing =
       g.threshold === 0
         ? null
-        : new Brake({
-            counters: shared !== undefined ? guardedCounters(shared, config.storeTimeoutMs) : localCounters(g.maxClients),
+        : storeBrake(
+            config.store,
+            config.storeTimeoutMs,
             // Per kind, as each engine's own counts are on a store that is not shared.
-            name: `guessing:${config.kind}`,
-            limit: g.threshold,
-            windowMs: g.windowMs,
-            maxClients: g.maxClients,
-          });
+            { name: `guessing:${config.kind}`, limit: g.threshold, windowMs: g.windowMs, maxClients: g.maxClients },
+            config.onError,
+          );
     this.#onError = config.onError;
-    // With shared counters, a burst is announced to every instance (and heard from them).
-    const guessing = this.#guessing;
-    this.#watch =
-      guessing !== null && shared !== undefined
-        ? () => {
-            this.#watch = null;
-            this.#unwatch = guessing.watch(config.store, config.onError);
-          }
-        : null;
     this.#reports = new InvalidTokenReports(config.reports.windowMs, config.reports.maxClients, () => clock.now(), (e) => events.emit('invalid-token', e));
     this.#events = events;
   }
 
   /** Counts and reports a refused token; resolves `validate()`'s answer. */
   async refuse(reason: ReportedReason, options: ValidateOptions | undefined, now: number): Promise<ValidateResult> {
-    this.#watch?.();
     const ip = options?.client?.ip;
     if (this.#guessing !== null && typeof ip === 'string' && ip !== '' && (reason === 'malformed' || reason === 'unknown')) {
       try {
@@ -89,7 +73,6 @@ export class Refusals {
 
   /** Seconds the client `ip` must wait after a burst of invalid tokens, or 0. */
   throttled(ip: string, now: number): number {
-    this.#watch?.();
     return this.#guessing === null ? 0 : this.#guessing.retryAfter(ip, now);
   }
 
@@ -100,7 +83,6 @@ export class Refusals {
 
   /** Stops hearing other instances' brakes (at close). */
   close(): Promise<void> {
-    this.#watch = null;
-    return this.#unwatch();
+    return this.#guessing?.close() ?? Promise.resolve();
   }
 }

@@ -25,8 +25,13 @@ const MAC_BYTES = 16;
 const NONCE_BYTES = 4 + MAC_BYTES;
 const NONCE_SHAPE = /^[A-Za-z0-9_-]{27}$/;
 
-/** What a presented nonce turned out to be. */
-export type NonceVerdict = 'ok' | 'stale' | 'invalid';
+/**
+ * What a presented nonce turned out to be: `'ok'`, or `'due'` when it is
+ * good but not the freshest there is (of the previous step, or minted with
+ * an older secret), so that the client should be handed the current one
+ * before it goes stale; `'stale'` or `'invalid'` when refused.
+ */
+export type NonceVerdict = 'ok' | 'due' | 'stale' | 'invalid';
 
 /** @internal mints and checks stateless DPoP nonces */
 export class DpopNonces {
@@ -53,18 +58,27 @@ export class DpopNonces {
     return this.#cached;
   }
 
-  /** Whether `nonce` is one of ours, of the current step or one either side. Never throws. */
+  /**
+   * Whether `nonce` is one of ours, of the current step or one either side,
+   * and whether it is due to be replaced (see {@link NonceVerdict}). Never
+   * throws.
+   */
   check(nonce: unknown, now: number): NonceVerdict {
     if (typeof nonce !== 'string' || !NONCE_SHAPE.test(nonce)) return 'invalid';
+    // The common case, a proof carrying the nonce handed out now: no HMAC to compute (and a public value, so a plain comparison).
+    if (nonce === this.current(now)) return 'ok';
     const bytes = fromBase64url(nonce);
     if (bytes.length !== NONCE_BYTES) return 'invalid';
     const stepBytes = bytes.subarray(0, 4);
     const presented = bytes.subarray(4);
     // Authenticate before looking at the step, so that a forged nonce is never reported as merely stale.
-    if (!this.#keys.some((key) => timingSafeEqual(this.#mac(key, stepBytes), presented))) return 'invalid';
+    const key = this.#keys.findIndex((k) => timingSafeEqual(this.#mac(k, stepBytes), presented));
+    if (key === -1) return 'invalid';
     const step = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0);
     const current = Math.floor(now / this.#stepMs) >>> 0;
-    return Math.abs(step - current) <= 1 ? 'ok' : 'stale';
+    if (Math.abs(step - current) > 1) return 'stale';
+    // A nonce of the next step (an instance whose clock runs ahead) is fresher than ours: the client keeps it.
+    return step < current || (key > 0 && step === current) ? 'due' : 'ok';
   }
 
   #mac(key: Uint8Array, stepBytes: Uint8Array): Uint8Array {

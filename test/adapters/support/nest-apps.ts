@@ -89,6 +89,9 @@ export async function startNestTokens(platform: NestPlatform, transport: TokenTr
     async login(req: { url: string }, res: object): Promise<void> {
       nest.sendTokens(res, transport, await tokens.issue({ userId: user(req.url) }));
     }
+    dpopLogin(req: { url: string }, res: object): Promise<void> {
+      return nest.issueTokens(req, res, transport, { userId: user(req.url) });
+    }
     refresh(req: object, res: object): Promise<void> {
       return refresh(req, res);
     }
@@ -111,6 +114,7 @@ export async function startNestTokens(platform: NestPlatform, transport: TokenTr
     route(TokenRoutes, name, [verb(path), HttpCode(200), UseGuards(guard)], [nest.Token()]);
   }
   route(TokenRoutes, 'login', [Post('auth/login')], [Req(), Res()]);
+  route(TokenRoutes, 'dpopLogin', [Post('auth/dpop-login')], [Req(), Res()]);
   route(TokenRoutes, 'refresh', [Post('auth/refresh')], [Req(), Res()]);
   route(TokenRoutes, 'logout', [Post(logoutPath)], [Req(), Res()]);
   Reflect.decorate([Controller()], TokenRoutes);

@@ -147,6 +147,7 @@ export async function startTokens(adapter: AdapterName, transport: TokenTranspor
         'GET /api/live': chain(ko.tokenGuard(transport, { checkSession: true }), claims),
         'GET /api/admin': chain(ko.tokenGuard(transport, { scope: 'admin' }), claims),
         'POST /auth/login': async (ctx) => ko.sendTokens(ctx, transport, await tokens.issue({ userId: user(ctx.url) })),
+        'POST /auth/dpop-login': (ctx) => ko.issueTokens(ctx, transport, { userId: user(ctx.url) }),
         'POST /auth/refresh': ko.tokenRefresh(transport),
         [`POST ${LOGOUT}`]: ko.tokenLogout(transport),
       };

@@ -104,8 +104,8 @@ export interface TokenAppOptions {
   graceWindow?: string;
   /** Holds each refresh answer this long after the refresh was made (a slow network on the way back). @default 0 */
   refreshDelayMs?: number;
-  /** Token mode with DPoP (and the page with `dpopProofs()`); `nonce` turns server nonces on. @default off */
-  dpop?: { nonce?: boolean };
+  /** Token mode with DPoP (and the page with `dpopProofs()`); `nonce` turns server nonces on, changing every `nonceStep`. @default off */
+  dpop?: { nonce?: boolean; nonceStep?: string };
 }
 
 /**
@@ -128,7 +128,7 @@ export async function startTokenApp(o: TokenAppOptions): Promise<TokenApp> {
     refreshSecret: REFRESH_SECRET,
     accessTtl: o.accessTtl,
     ...(o.graceWindow === undefined ? {} : { graceWindow: o.graceWindow }),
-    ...(o.dpop === undefined ? {} : { dpop: o.dpop.nonce ? { nonce: { secret: REFRESH_SECRET } } : {} }),
+    ...(o.dpop === undefined ? {} : { dpop: o.dpop.nonce ? { nonce: { secret: REFRESH_SECRET, ...(o.dpop.nonceStep === undefined ? {} : { step: o.dpop.nonceStep }) } } : {} }),
   });
   const transport = createTokenTransport({ tokens, carrier: o.carrier, onError: () => {} });
   const counts: Counts = { refresh: 0, logout: 0, everywhere: 0, api: 0 };
@@ -184,6 +184,8 @@ export async function startTokenApp(o: TokenAppOptions): Promise<TokenApp> {
       void guard(nodeRequest(req))
         .then((checked) => {
           if (!checked.ok) return sendNodeError(res, checked.error);
+          // What the guard asks to send with the answer (a fresh DPoP-Nonce).
+          for (const [name, value] of checked.headers) res.setHeader(name, value);
           res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
           res.end(JSON.stringify({ user: checked.claims.sub, sid: checked.claims.sid, ...(checked.claims.cnf === undefined ? {} : { jkt: checked.claims.cnf.jkt }) }));
         })
