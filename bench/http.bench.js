@@ -20,9 +20,15 @@
  * second, GC time per request), so that a change keeping per-request objects
  * alive shows even when the CPU figures are noisy.
  *
+ * The remote cases run latchkey with the `remote` option: sessions kept by a
+ * session service (bench/service/server.js, in a process of its own, on the
+ * memory store) and checked through latchkey/client. Their server CPU is the
+ * adapter's and the client's per request, not the service's: a read is one
+ * call (validate), a write two (validate, then the data patch).
+ *
  * Usage: node bench/http.bench.js
  *   BENCH_SECONDS=3 per measured run, BENCH_ROUNDS=3 rounds (servers interleaved),
- *   BENCH_FILTER=express to run only the servers whose name contains it (bare servers always run),
+ *   BENCH_FILTER=express to run only the servers whose name contains it, or one of `|`-separated parts (bare servers always run),
  *   BENCH_CONNECTIONS=10 concurrent connections.
  */
 import { fork } from 'node:child_process';
@@ -38,6 +44,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const SERVER = fileURLToPath(new URL('./servers/http-server.js', import.meta.url));
+const SERVICE = fileURLToPath(new URL('./service/server.js', import.meta.url));
 
 /** Targets of the session overhead over the bare framework, µs/request (issue 12): Express pays its middleware dispatch. */
 const EXPRESS_TARGETS = { read: 12, write: 30, anonymous: 8 };
@@ -49,6 +56,7 @@ const allServers = [
   { name: 'node:http bare', variant: 'node-bare', bare: true },
   { name: 'node:http + latchkey (memory)', variant: 'node-latchkey', store: 'memory', bareOf: 'node:http bare', adapter: 'node:http' },
   { name: 'node:http + latchkey (sqlite)', variant: 'node-latchkey', store: 'sqlite', bareOf: 'node:http bare' },
+  { name: 'node:http + latchkey (remote service)', variant: 'node-latchkey', store: 'remote', bareOf: 'node:http bare' },
   { name: 'express bare', variant: 'express-bare', bare: true },
   { name: 'express + no-op middleware', variant: 'express-noop', bareOf: 'express bare' },
   { name: 'express + latchkey (memory)', variant: 'express-latchkey', store: 'memory', bareOf: 'express bare', adapter: 'express' },
@@ -61,13 +69,14 @@ const allServers = [
   { name: 'hono + latchkey (memory)', variant: 'hono-latchkey', store: 'memory', bareOf: 'hono bare', adapter: 'hono' },
   { name: 'fetch bare (@hono/node-server)', variant: 'fetch-bare', bare: true },
   { name: 'fetch + latchkey (memory)', variant: 'fetch-latchkey', store: 'memory', bareOf: 'fetch bare (@hono/node-server)', adapter: 'fetch' },
+  { name: 'fetch + latchkey (remote service)', variant: 'fetch-latchkey', store: 'remote', bareOf: 'fetch bare (@hono/node-server)' },
   { name: 'koa bare', variant: 'koa-bare', bare: true },
   { name: 'koa + latchkey (memory)', variant: 'koa-latchkey', store: 'memory', bareOf: 'koa bare', adapter: 'koa' },
   { name: 'nest (express) bare', variant: 'nest-bare', bare: true },
   { name: 'nest (express) + latchkey (memory)', variant: 'nest-latchkey', store: 'memory', bareOf: 'nest (express) bare', adapter: 'nest' },
 ];
 const filter = process.env.BENCH_FILTER;
-const chosen = filter === undefined ? allServers : allServers.filter((s) => s.name.includes(filter));
+const chosen = filter === undefined ? allServers : allServers.filter((s) => filter.split('|').some((f) => s.name.includes(f)));
 // A server's overhead needs its bare framework in the same run.
 const servers = allServers.filter((s) => chosen.includes(s) || chosen.some((c) => c.bareOf === s.name));
 const paths = [
@@ -76,8 +85,18 @@ const paths = [
   { name: 'anonymous', method: 'GET', path: '/anon', cookie: false },
 ];
 
+/** The session service of the remote cases, in its own process; `null` when no remote case runs. */
+async function startService() {
+  if (!servers.some((s) => s.store === 'remote')) return null;
+  const child = fork(SERVICE, ['service', 'memory'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [hello] = await once(child, 'message');
+  return { child, env: { LATCHKEY_BENCH_SERVICE_URL: `http://127.0.0.1:${hello.port}`, LATCHKEY_BENCH_API_KEY: hello.apiKey } };
+}
+const service = await startService();
+
 async function startServer(s) {
-  const child = fork(SERVER, [s.variant, s.store ?? 'memory'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const env = s.store === 'remote' ? { ...process.env, ...service.env } : process.env;
+  const child = fork(SERVER, [s.variant, s.store ?? 'memory'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
   const [msg] = await once(child, 'message');
   const url = `http://127.0.0.1:${msg.port}`;
   const login = await fetch(`${url}/login`, { method: 'POST', headers: { 'sec-fetch-site': 'same-origin' } });
@@ -137,6 +156,10 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 process.stdout.write('\n\n');
+if (service !== null) {
+  service.child.send('stop');
+  await once(service.child, 'exit');
+}
 const load1 = loadavg();
 
 /** The medians over rounds of every figure of one case. */

@@ -7,7 +7,11 @@
  * node-bare, node-latchkey; fastify-bare, fastify-latchkey,
  * fastify-secure-session; hono-bare, hono-latchkey; fetch-bare,
  * fetch-latchkey; koa-bare, koa-latchkey; nest-bare, nest-latchkey (Nest on
- * its Express platform). Stores (latchkey only): memory, sqlite.
+ * its Express platform). Stores (latchkey only): memory, sqlite, and remote:
+ * no store in this process, sessions kept by the session service at
+ * $LATCHKEY_BENCH_SERVICE_URL (API key $LATCHKEY_BENCH_API_KEY), through
+ * latchkey/client (the `remote` option), so that this process's CPU is the
+ * adapter's and the client's, the service's own CPU being another process's.
  *
  * Routes, the same everywhere:
  *   POST /login   signs in (sets the cookie the load generator then sends)
@@ -27,6 +31,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GCProfiler } from 'node:v8';
 import { createSessions } from 'latchkey';
+import { createClient } from 'latchkey/client';
 import { memoryStore } from 'latchkey/stores/memory';
 import { sqliteStore } from 'latchkey/stores/sqlite';
 import { buildServer } from './http-apps.js';
@@ -36,7 +41,10 @@ const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
 const store = storeName === 'sqlite' ? sqliteStore({ path: join(dir, 'sessions.db') }) : memoryStore();
 const sessions = createSessions({ store, idleTimeout: '30m', absoluteTimeout: '12h' });
 // The load generator runs over plain HTTP on 127.0.0.1.
-const http = { sessions, development: true, cookie: { secure: false } };
+const http =
+  storeName === 'remote'
+    ? { remote: createClient({ baseUrl: process.env.LATCHKEY_BENCH_SERVICE_URL, apiKey: process.env.LATCHKEY_BENCH_API_KEY }), development: true, cookie: { secure: false } }
+    : { sessions, development: true, cookie: { secure: false } };
 
 /**
  * What the collector did during a measured run: how many scavenges (young

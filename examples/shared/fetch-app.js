@@ -15,7 +15,12 @@
 // Token mode (mode: 'tokens', cookie carrier): POST /login sets the access and
 // refresh cookies, GET /me needs the access token, POST /auth/refresh rotates,
 // POST /logout revokes the family.
+//
+// Remote mode (mode: 'remote'): the same routes, with stateful sessions kept
+// by the session service (`latchkey serve`) and checked through
+// latchkey/client: for a Worker, which reaches no store of its own.
 import { createSessions } from 'latchkey';
+import { createClient } from 'latchkey/client';
 import { latchkey, sendTokens, tokenGuard, tokenLogout, tokenRefresh } from 'latchkey/fetch';
 import { checkOrigin, createTokenTransport } from 'latchkey/http';
 import { createSealedSessions } from 'latchkey/sealed';
@@ -23,7 +28,7 @@ import { memoryStore } from 'latchkey/stores/memory';
 import { createKeySet, createTokens } from 'latchkey/tokens';
 
 /** The modes the app runs in. */
-export const MODES = ['stateful', 'sealed', 'tokens'];
+export const MODES = ['stateful', 'sealed', 'tokens', 'remote'];
 
 const escape = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const html = (body) => new Response(`<!doctype html><meta charset="utf-8"><title>latchkey</title>${body}\n`, { headers: { 'content-type': 'text/html; charset=utf-8' } });
@@ -45,18 +50,21 @@ async function field(request, name) {
  * - `sealed`: the session sealed in the cookie; the memory store holds only
  *   revocation records, so that sign-out ends a copied cookie too.
  * - `tokens`: short access JWTs and rotating refresh tokens in cookies.
+ * - `remote`: stateful sessions kept by the session service at
+ *   `service.baseUrl`, reached with the API key `service.apiKey`.
  *
- * @param {{ mode: 'stateful' | 'sealed' | 'tokens', secret: string, store?: import('latchkey').Store, remoteAddress?: (request: Request, ...rest: unknown[]) => string | undefined }} options
+ * @param {{ mode: 'stateful' | 'sealed' | 'tokens' | 'remote', secret?: string, store?: import('latchkey').Store, service?: { baseUrl: string, apiKey: string }, remoteAddress?: (request: Request, ...rest: unknown[]) => string | undefined }} options
  * @returns {(request: Request, ...rest: unknown[]) => Promise<Response>}
  */
-export function createFetchApp({ mode, secret, store: given, remoteAddress }) {
+export function createFetchApp({ mode, secret, store: given, service, remoteAddress }) {
   if (mode === 'tokens') return tokenApp(secret);
-  if (mode !== 'stateful' && mode !== 'sealed') throw new TypeError(`mode must be one of ${MODES.join(', ')} (got ${JSON.stringify(mode)})`);
-  const store = given ?? memoryStore();
+  if (!MODES.includes(mode)) throw new TypeError(`mode must be one of ${MODES.join(', ')} (got ${JSON.stringify(mode)})`);
   const withSession =
-    mode === 'stateful'
-      ? latchkey({ sessions: createSessions({ store, idleTimeout: '30m', absoluteTimeout: '12h' }), remoteAddress })
-      : latchkey({ sealed: createSealedSessions({ secrets: [secret], store, idleTimeout: '30m', absoluteTimeout: '12h' }), remoteAddress });
+    mode === 'remote'
+      ? latchkey({ remote: createClient({ baseUrl: service?.baseUrl, apiKey: service?.apiKey, timeout: '2s' }), remoteAddress })
+      : mode === 'stateful'
+        ? latchkey({ sessions: createSessions({ store: given ?? memoryStore(), idleTimeout: '30m', absoluteTimeout: '12h' }), remoteAddress })
+        : latchkey({ sealed: createSealedSessions({ secrets: [secret], store: given ?? memoryStore(), idleTimeout: '30m', absoluteTimeout: '12h' }), remoteAddress });
 
   return withSession(async (request, session) => {
     const { pathname } = new URL(request.url);

@@ -180,7 +180,10 @@ export function createClient(options: ClientOptions): LatchkeyClient {
       });
 
     const timeoutMs = c.options?.timeout === undefined ? defaultTimeout : checkTimeout('timeout', c.options.timeout, 'argument');
-    const timeoutSignal = AbortSignal.timeout(timeoutMs);
+    // A timer cleared once the answer is read, not AbortSignal.timeout(): that one lives (with its signal) for the
+    // whole timeout after a call that took a millisecond, and under load thousands of them survive into the old heap.
+    const timeout = new AbortController();
+    const timeoutSignal = timeout.signal;
     const callerSignal = c.options?.signal;
     const signal = callerSignal === undefined ? timeoutSignal : AbortSignal.any([timeoutSignal, callerSignal]);
     const whyAborted = (err: unknown): LatchkeyApiError | null => {
@@ -205,6 +208,9 @@ export function createClient(options: ClientOptions): LatchkeyClient {
 
     let response: Response;
     let text: string;
+    const timer = setTimeout(() => timeout.abort(), timeoutMs);
+    // Never what keeps a process alive (Node, Bun); Workers' timers are numbers without unref().
+    (timer as { unref?: () => void }).unref?.();
     try {
       // A redirect is never followed (the API key stays with baseUrl) and never taken for an answer.
       // 'manual', not 'error': Workers refuse `redirect: 'error'`, and every runtime has 'manual'.
@@ -212,6 +218,8 @@ export function createClient(options: ClientOptions): LatchkeyClient {
       text = await response.text();
     } catch (err) {
       throw whyAborted(err) ?? fail(0, 'network', `the service could not be reached (${networkCause(err)})`, { cause: sanitizeCause(err, secrets) });
+    } finally {
+      clearTimeout(timer);
     }
     // Browsers answer a manual redirect as an opaque response of status 0; the others with the 3xx itself.
     if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {

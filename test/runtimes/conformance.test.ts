@@ -18,6 +18,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/server/config.js';
+import { createService } from '../../src/server/service.js';
 import { Browser, crossSitePost, tamper } from './browser.js';
 import { cleanUpWorkerBundle, requireRuntime, root, runtimeVersion, startApp, type Mode, type RunningApp, type RuntimeName, type WorkerdOptions } from './harness.js';
 
@@ -119,6 +121,11 @@ const SCENARIOS: Record<Mode, { title: string; run: (app: RunningApp) => Promise
     title: 'sealed sessions: sign-in sets a cookie, 200 with it and 401 without, a write persists, a tampered cookie and a cross-site post are refused, sign-out ends it',
     run: cookieSessionScenario,
   },
+  remote: {
+    title:
+      'stateful sessions through the session service (latchkey/client, a real latchkey serve): sign-in sets a cookie, 200 with it and 401 without, a write persists, a tampered cookie and a cross-site post are refused, sign-out ends it',
+    run: cookieSessionScenario,
+  },
   tokens: {
     title: 'token mode (cookie carrier): sign-in sets the cookies, 200 with them and 401 without, refresh rotates, a tampered token and cross-site posts are refused, sign-out ends it',
     run: tokenScenario,
@@ -194,12 +201,51 @@ function runtimeSuite(runtime: RuntimeName, label: string, options: WorkerdOptio
   });
 }
 
+/**
+ * The remote backend's cell: the app with `remote: createClient(...)`
+ * against a real listening session service, which the worker reaches over
+ * HTTP (its outbound requests may reach 127.0.0.1).
+ */
+function remoteCell(runtime: RuntimeName, label: string, options: WorkerdOptions, suffix: string): void {
+  const bin = requireRuntime(runtime);
+  describe.skipIf(bin === null)(`on ${label} ${runtimeVersion(runtime)}${suffix}`, () => {
+    it(SCENARIOS.remote.title, async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-runtime-remote-'));
+      const config = loadConfig({ flags: { port: '0', store: 'memory:', dataDir, adminPassword: 'correct horse battery', logLevel: 'silent' }, env: {} });
+      const service = await createService(config);
+      let app: RunningApp | null = null;
+      try {
+        const baseUrl = await service.listen();
+        const apiKey = (await service.ctx.apiKeys.create('runtime-remote')).key;
+        const seen: string[] = [];
+        service.ctx.sessions.on('created', (e) => seen.push(`created ${e.userId}`));
+        service.ctx.sessions.on('revoked', (e) => seen.push(`revoked ${e.userId}`));
+        app = await startApp(runtime, bin as string, 'remote', { ...options, env: { LATCHKEY_URL: baseUrl, LATCHKEY_API_KEY: apiKey } });
+        await SCENARIOS.remote.run(app);
+        // The service kept the session and ended it: signed in there, signed out there, nothing of ann's live.
+        expect(seen).toEqual(['created ann', 'revoked ann']);
+        expect(await service.ctx.sessions.list('ann')).toEqual([]);
+        expect(app.output()).not.toMatch(/error|uncaught|warn/i);
+        expect(app.output()).not.toContain(apiKey);
+      } catch (err) {
+        (err as Error).message += `\n--- ${runtime} output ---\n${app?.output() ?? ''}`;
+        throw err;
+      } finally {
+        await app?.stop();
+        await service.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
 describe('runtime conformance', () => {
   runtimeSuite('node22', 'Node.js', {}, '', 'node:sqlite');
   runtimeSuite('bun', 'Bun', {}, '', 'bun:sqlite');
   runtimeSuite('deno', 'Deno', {}, '', 'node:sqlite');
   runtimeSuite('workerd', 'workerd', { nodeCompat: false }, ' without nodejs_compat');
   runtimeSuite('workerd', 'workerd', { nodeCompat: true }, ' with nodejs_compat');
+  remoteCell('workerd', 'workerd', { nodeCompat: false }, ' without nodejs_compat');
 
   it("is what the README's runtime matrix cites, at the pinned versions", () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -215,6 +261,7 @@ describe('runtime conformance', () => {
       `on Bun ${runtimeVersion('bun')} › stateful sessions on its own SQLite (bun:sqlite)`,
       `on Deno ${runtimeVersion('deno')} › stateful sessions on its own SQLite (node:sqlite)`,
       `Node.js ${runtimeVersion('node24')}`,
+      `on workerd ${runtimeVersion('workerd')} without nodejs_compat › stateful sessions through the session service`,
       // The entry-points column: test/runtimes/entry-points.test.ts, under the same describe names.
       ...[`on Node.js ${runtimeVersion('node22')}`, `on Bun ${runtimeVersion('bun')}`, `on Deno ${runtimeVersion('deno')}`, `on workerd ${runtimeVersion('workerd')} without nodejs_compat`].map(
         (on) => `${on} › every entry point loads · latchkey/hono · latchkey/client · latchkey/http`,

@@ -14,8 +14,8 @@ export const root = join(import.meta.dirname, '..', '..');
 
 /** The runtimes the conformance app runs on. */
 export type RuntimeName = 'node22' | 'bun' | 'deno' | 'workerd';
-/** The app's session modes. */
-export type Mode = 'stateful' | 'sealed' | 'tokens';
+/** The app's session modes. `remote`: sessions kept by a session service (LATCHKEY_URL, LATCHKEY_API_KEY in `env`). */
+export type Mode = 'stateful' | 'sealed' | 'tokens' | 'remote';
 
 /** A sealing / refresh secret for the test apps only. */
 export const TEST_SECRET = 'conformance-secret-0123456789-abcdefghijklmnop';

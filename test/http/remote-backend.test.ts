@@ -1,0 +1,313 @@
+// The remote backend (`remote: createClient(...)`) through a real listening
+// session service and a real listening server of every adapter (node:http,
+// Fetch, Hono, Express 4 and 5, Fastify, Koa, Nest on both platforms), side
+// by side with the engine in this process: the same flows must set the same
+// cookies and answer the same errors.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, type LatchkeyClient } from '../../src/client/index.js';
+import { ConfigError } from '../../src/core/errors.js';
+import { createSessions, type Sessions } from '../../src/core/sessions.js';
+import { createHttpSessions, type HttpSessionsOptions } from '../../src/http/http-sessions.js';
+import { createSealedSessions } from '../../src/sealed/sealed-sessions.js';
+import { loadConfig } from '../../src/server/config.js';
+import { createService, type Service } from '../../src/server/service.js';
+import { memoryStore } from '../../src/stores/memory.js';
+import { ADAPTERS, holdGate, start, type AdapterName } from '../adapters/support/apps.js';
+import { call, cookieHeader, cookieValue, type Call, type Reply } from '../adapters/support/client.js';
+
+const TOKEN = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
+
+let service: Service;
+let dataDir: string;
+let apiKey: string;
+let latchkey: LatchkeyClient;
+let engine: Sessions;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'latchkey-remote-'));
+  const config = loadConfig({ flags: { port: '0', store: 'memory:', dataDir, adminPassword: 'correct horse battery', logLevel: 'silent' }, env: {} });
+  service = await createService(config);
+  const base = await service.listen();
+  apiKey = (await service.ctx.apiKeys.create('remote-backend-test')).key;
+  latchkey = createClient({ baseUrl: base, apiKey, timeout: '2s' });
+  // The engine the remote backend is compared with: the service's timeouts.
+  engine = createSessions({ store: memoryStore(), idleTimeout: '30m', absoluteTimeout: '12h', sweepInterval: false });
+});
+
+afterAll(async () => {
+  await engine?.close();
+  await service?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+let ips = 0;
+/** A client IP of its own per test (the service throttles invalid tokens per IP). */
+const freshIp = (): string => `198.51.100.${++ips}`;
+let users = 0;
+const freshUser = (): string => `remote-${++users}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** A Set-Cookie line with its token masked, and Max-Age/Expires kept: what must match between backends. */
+const shape = (line: string): string => line.replace(/=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43};/, '=<token>;');
+
+async function withServers<T>(adapter: AdapterName, extra: Partial<HttpSessionsOptions>, run: (remote: string, local: string) => Promise<T>): Promise<T> {
+  const base = { trustProxy: ['127.0.0.1'], onError: () => {}, ...extra };
+  const servers = await Promise.all([start(adapter, { ...base, remote: latchkey }), start(adapter, { ...base, sessions: engine })]);
+  try {
+    return await run(servers[0].url, servers[1].url);
+  } finally {
+    await Promise.all(servers.map((s) => s.close()));
+  }
+}
+
+describe.each<AdapterName>(ADAPTERS)('the remote backend on the %s adapter', (adapter) => {
+  it('signs in, reads, writes, rotates and signs out through the service with the cookies and headers the engine sets', async () => {
+    await withServers(adapter, {}, async (remote, local) => {
+      const flow = async (url: string): Promise<{ replies: Reply[]; tokens: string[] }> => {
+        const ip = freshIp();
+        const user = freshUser();
+        const req = (path: string, c: Call = {}): Promise<Reply> => call(url, path, { ip, headers: { 'user-agent': 'Remote/1.0' }, ...c });
+        const replies: Reply[] = [];
+        const tokens: string[] = [];
+        // An anonymous write creates a session; sign-in rotates it, keeping its data.
+        replies.push(await req('/set?key=cart&value=sku-1', { method: 'POST' }));
+        tokens.push(cookieValue(replies[0]!.setCookies) as string);
+        replies.push(await req(`/login?user=${user}`, { method: 'POST', cookie: cookieHeader(tokens[0]!) }));
+        tokens.push(cookieValue(replies[1]!.setCookies) as string);
+        replies.push(await req('/me', { cookie: cookieHeader(tokens[1]!) }));
+        replies.push(await req('/me', { cookie: cookieHeader(tokens[0]!) }));
+        replies.push(await req('/rotate', { method: 'POST', cookie: cookieHeader(tokens[1]!), headers: { 'x-csrf-token': String(replies[2]!.body.csrf), 'user-agent': 'Remote/1.0' } }));
+        tokens.push(cookieValue(replies[4]!.setCookies) as string);
+        replies.push(await req('/logout', { method: 'POST', cookie: cookieHeader(tokens[2]!), headers: { 'x-csrf-token': String(replies[4]!.body.csrf), 'user-agent': 'Remote/1.0' } }));
+        replies.push(await req('/me', { cookie: cookieHeader(tokens[2]!) }));
+        return { replies, tokens };
+      };
+      const [r, l] = [await flow(remote), await flow(local)];
+      for (const t of r.tokens) expect(t).toMatch(TOKEN);
+      expect(new Set(r.tokens).size).toBe(3);
+      // The same statuses, Set-Cookie lines (but the tokens), caching and Clear-Site-Data answers as the engine's.
+      const seen = (f: { replies: Reply[] }) =>
+        f.replies.map((x) => ({ status: x.status, cookies: x.setCookies.map(shape), cache: x.headers.get('cache-control'), clear: x.headers.get('clear-site-data') }));
+      expect(seen(r)).toEqual(seen(l));
+      const [, login, me, stale, rotated, , after] = r.replies;
+      expect(login!.body).toMatchObject({ userId: expect.stringMatching(/^remote-/), authLevel: 1, data: { cart: 'sku-1' } });
+      expect(me!.body).toMatchObject({ userId: login!.body.userId, handle: login!.body.handle, data: { cart: 'sku-1' }, invalid: null });
+      // The anonymous token died at sign-in (fixation defence); the signed-in one at rotation; the last at sign-out.
+      expect(stale!.body).toMatchObject({ userId: null, invalid: 'revoked' });
+      expect(rotated!.body).toMatchObject({ userId: login!.body.userId, data: { cart: 'sku-1' } });
+      expect(after!.body).toMatchObject({ userId: null, invalid: 'revoked' });
+      for (const t of r.tokens) expect(await latchkey.validateSession(t)).toEqual({ valid: false, reason: 'revoked' });
+    });
+  });
+
+  it("signs out everywhere: every session of the user ends at the service, and the count is the service's", async () => {
+    await withServers(adapter, {}, async (remote) => {
+      const ip = freshIp();
+      const user = freshUser();
+      const a = cookieValue((await call(remote, `/login?user=${user}`, { method: 'POST', ip })).setCookies) as string;
+      const b = cookieValue((await call(remote, `/login?user=${user}`, { method: 'POST', ip })).setCookies) as string;
+      const me = await call(remote, '/me', { ip, cookie: cookieHeader(a) });
+      const out = await call(remote, '/logout-everywhere', { method: 'POST', ip, cookie: cookieHeader(a), headers: { 'x-csrf-token': String(me.body.csrf) } });
+      expect(out.body).toEqual({ revoked: 2 });
+      expect(await latchkey.listUserSessions(user)).toEqual([]);
+      expect((await call(remote, '/me', { ip, cookie: cookieHeader(b) })).body).toMatchObject({ userId: null, invalid: 'revoked' });
+    });
+  });
+
+  it('never adopts a planted token, refuses a malformed one without a call, and clears both cookies', async () => {
+    await withServers(adapter, {}, async (remote, local) => {
+      const ip = freshIp();
+      const planted = `${'A'.repeat(22)}.${'B'.repeat(43)}`;
+      const plantedReplies = [await call(remote, '/me', { ip, cookie: cookieHeader(planted) }), await call(local, '/me', { ip, cookie: cookieHeader(planted) })];
+      expect(plantedReplies[0]!.body).toMatchObject({ handle: null, invalid: 'unknown' });
+      expect(plantedReplies[0]!.setCookies).toEqual(plantedReplies[1]!.setCookies);
+      const login = await call(remote, '/login?user=planted', { method: 'POST', ip, cookie: cookieHeader(planted) });
+      expect(cookieValue(login.setCookies)).not.toBe(planted);
+      expect(cookieValue(login.setCookies)).toMatch(TOKEN);
+      const garbage = await call(remote, '/me', { ip, cookie: cookieHeader('not-a-token') });
+      expect(garbage.body).toMatchObject({ handle: null, invalid: 'malformed' });
+    });
+  });
+
+  it("checks CSRF with the session token's derived token, as the engine does: a form POST passes with it and is refused without it", async () => {
+    await withServers(adapter, {}, async (remote) => {
+      const ip = freshIp();
+      const token = cookieValue((await call(remote, '/login?user=former', { method: 'POST', ip })).setCookies) as string;
+      const me = await call(remote, '/me', { ip, cookie: cookieHeader(token) });
+      const without = await call(remote, '/form', { ip, cookie: cookieHeader(token), form: { x: '1' }, headers: { 'sec-fetch-site': 'same-site' } });
+      expect({ status: without.status, error: without.body.error }).toEqual({ status: 403, error: 'csrf-token-missing' });
+      const withToken = await call(remote, '/form', { ip, cookie: cookieHeader(token), form: { _csrf: String(me.body.csrf) }, headers: { 'sec-fetch-site': 'same-site' } });
+      expect(withToken.status).toBe(200);
+      const crossSite = await call(remote, '/set?key=a&value=b', { method: 'POST', ip, cookie: cookieHeader(token), headers: { 'sec-fetch-site': 'cross-site' } });
+      expect({ status: crossSite.status, error: crossSite.body.error }).toEqual({ status: 403, error: 'csrf-cross-site' });
+    });
+  });
+
+  it("sends the client's IP (through the trusted proxy) and user agent to the service", async () => {
+    await withServers(adapter, {}, async (remote) => {
+      const user = freshUser();
+      await call(remote, `/login?user=${user}`, { method: 'POST', ip: '203.0.113.77', headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0' } });
+      const [device] = await latchkey.listUserSessions(user);
+      expect(device).toMatchObject({ ip: '203.0.113.77', device: { browser: 'Firefox', os: 'Linux' } });
+    });
+  });
+
+  it('refuses a session revoked at the service on its next request, and a step-up rotation makes it fresh', async () => {
+    await withServers(adapter, {}, async (remote) => {
+      const ip = freshIp();
+      const login = await call(remote, '/login?user=stepper', { method: 'POST', ip });
+      const token = cookieValue(login.setCookies) as string;
+      expect((await call(remote, '/sensitive', { ip, cookie: cookieHeader(token) })).status).toBe(200);
+      expect(await latchkey.revokeSession(String(login.body.handle))).toBe(true);
+      const after = await call(remote, '/me', { ip, cookie: cookieHeader(token) });
+      expect(after.body).toMatchObject({ userId: null, invalid: 'revoked' });
+      expect(after.setCookies.map(shape)).toEqual(['__Host-session=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax']);
+    });
+  });
+
+  it('forgets a session revoked at the service while a request writing to it was in flight, clearing its cookie as the engine does', async () => {
+    await withServers(adapter, {}, async (remote, local) => {
+      const run = async (url: string, revoke: (handle: string) => Promise<unknown>, gateId: string): Promise<Reply> => {
+        const ip = freshIp();
+        const login = await call(url, '/login?user=inflight', { method: 'POST', ip });
+        const token = cookieValue(login.setCookies) as string;
+        const gate = holdGate(gateId);
+        const held = call(url, `/held?gate=${gateId}&key=late&value=1`, { method: 'POST', ip, cookie: cookieHeader(token), headers: { 'x-csrf-token': String(login.body.csrf) } });
+        await gate.arrived;
+        await revoke(String(login.body.handle));
+        gate.release();
+        return held;
+      };
+      const r = await run(remote, (h) => latchkey.revokeSession(h), `remote-${adapter}`);
+      const l = await run(local, (h) => engine.revoke(h), `local-${adapter}`);
+      expect({ status: r.status, cookies: r.setCookies.map(shape) }).toEqual({ status: l.status, cookies: l.setCookies.map(shape) });
+      expect(r.setCookies.map(shape)).toEqual(['__Host-session=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax']);
+    });
+  });
+
+  it('answers data the service refuses with 500 session-not-saved, as the engine does, and nothing is written', async () => {
+    await withServers(adapter, {}, async (remote, local) => {
+      const ip = freshIp();
+      const token = cookieValue((await call(remote, '/login?user=big', { method: 'POST', ip })).setCookies) as string;
+      const localToken = cookieValue((await call(local, '/login?user=big', { method: 'POST', ip })).setCookies) as string;
+      const csrf = String((await call(remote, '/me', { ip, cookie: cookieHeader(token) })).body.csrf);
+      const localCsrf = String((await call(local, '/me', { ip, cookie: cookieHeader(localToken) })).body.csrf);
+      // Over the engine's 64 KiB maxDataBytes (a 400 of the service), and over its 128 KiB body limit (a 413).
+      for (const bytes of [70_000, 200_000]) {
+        const r = await call(remote, `/set-big?bytes=${bytes}`, { method: 'POST', ip, cookie: cookieHeader(token), headers: { 'x-csrf-token': csrf } });
+        const l = await call(local, `/set-big?bytes=${bytes}`, { method: 'POST', ip, cookie: cookieHeader(localToken), headers: { 'x-csrf-token': localCsrf } });
+        expect({ status: r.status, body: r.body }).toEqual({ status: l.status, body: l.body });
+        expect({ status: r.status, error: r.body.error }).toEqual({ status: 500, error: 'session-not-saved' });
+      }
+      expect((await call(remote, '/me', { ip, cookie: cookieHeader(token) })).body).toMatchObject({ data: {} });
+    });
+  });
+});
+
+describe('the remote backend when the service fails', () => {
+  /** A server that accepts connections and never answers. */
+  async function silentServer(): Promise<{ url: string; close(): Promise<void> }> {
+    const server: Server = createServer(() => {});
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      close: () => new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+    };
+  }
+
+  it('answers 503 store-unavailable with Retry-After when the service does not answer within the timeout, never a hang', async () => {
+    const silent = await silentServer();
+    const reported: unknown[] = [];
+    const server = await start('fetch', { remote: createClient({ baseUrl: silent.url, apiKey, timeout: '300ms' }), onError: (e) => reported.push(e) });
+    try {
+      const token = `${'C'.repeat(22)}.${'D'.repeat(43)}`;
+      const r = await call(server.url, '/me', { cookie: cookieHeader(token) });
+      expect({ status: r.status, error: r.body.error, retryAfter: r.headers.get('retry-after') }).toEqual({ status: 503, error: 'store-unavailable', retryAfter: '5' });
+      const login = await call(server.url, '/login?user=x', { method: 'POST' });
+      expect(login.status).toBe(503);
+      expect(JSON.stringify(reported)).not.toContain(apiKey);
+    } finally {
+      await server.close();
+      await silent.close();
+    }
+  });
+
+  it('answers 503 when nothing listens at the service, and sets no cookie', async () => {
+    const closed = await silentServer();
+    const deadUrl = closed.url;
+    await closed.close();
+    const server = await start('node', { remote: createClient({ baseUrl: deadUrl, apiKey }), onError: () => {} });
+    try {
+      const r = await call(server.url, '/login?user=x', { method: 'POST' });
+      expect({ status: r.status, error: r.body.error }).toEqual({ status: 503, error: 'store-unavailable' });
+      expect(r.setCookies).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers a wrong API key with 503 and tells onError, without the key', async () => {
+    const wrongKey = 'lk_wrong-key-0123456789abcdefghijklmnop';
+    const reported: unknown[] = [];
+    const server = await start('node', { remote: createClient({ baseUrl: latchkey.baseUrl, apiKey: wrongKey }), onError: (e) => reported.push(e) });
+    try {
+      const r = await call(server.url, '/login?user=x', { method: 'POST' });
+      expect({ status: r.status, error: r.body.error }).toEqual({ status: 503, error: 'store-unavailable' });
+      expect(reported).toEqual([expect.objectContaining({ code: 'ERR_SERVICE', reason: 'unauthorized', status: 401 })]);
+      const everything = reported.map((e) => `${String(e)} ${(e as Error).stack} ${JSON.stringify(e)}`).join(' ') + r.text;
+      expect(everything).not.toContain(wrongKey);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers a burst of invalid tokens from one client with the service throttle: 429 and its Retry-After', async () => {
+    const server = await start('node', { remote: latchkey, trustProxy: ['127.0.0.1'], onError: () => {} });
+    try {
+      const ip = freshIp();
+      let last: Reply | null = null;
+      // The service's engine allows 20 invalid tokens per client IP and minute.
+      for (let i = 0; i < 25 && last?.status !== 429; i++) {
+        last = await call(server.url, '/me', { ip, cookie: cookieHeader(`${String(i).padStart(22, 'E')}.${'F'.repeat(43)}`) });
+      }
+      expect({ status: last?.status, error: last?.body.error }).toEqual({ status: 429, error: 'throttled' });
+      expect(Number(last?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      // Another client is not slowed down.
+      expect((await call(server.url, '/me', { ip: freshIp(), cookie: cookieHeader(`${'G'.repeat(22)}.${'H'.repeat(43)}`) })).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('the remote option at construction', () => {
+  it('takes exactly one of sessions, sealed and remote, naming all three', () => {
+    const sealed = createSealedSessions({ secrets: ['remote-backend-test-secret-0123456789abcdef'], revocable: false });
+    for (const options of [{ sessions: engine, remote: latchkey }, { sealed, remote: latchkey }, { sessions: engine, sealed, remote: latchkey }]) {
+      expect(() => createHttpSessions(options)).toThrow(ConfigError);
+      expect(() => createHttpSessions(options)).toThrow(
+        'pass exactly one of sessions (stateful: createSessions({ store })), sealed (createSealedSessions({ secrets })) and remote (the session service: createClient({ baseUrl, apiKey })), not several',
+      );
+    }
+    expect(() => createHttpSessions({})).toThrow(/or remote: createClient\(\{ baseUrl, apiKey \}\) from "latchkey\/client"/);
+    expect(createHttpSessions({ remote: latchkey })).toMatchObject({ remote: latchkey, sessions: null, sealed: null });
+  });
+
+  it('refuses a remote that is not a client, and dbsc and migrate, which need the engine in this process', () => {
+    expect(() => createHttpSessions({ remote: { baseUrl: 'http://x' } as unknown as LatchkeyClient })).toThrow(
+      'remote must be the client from createClient({ baseUrl, apiKey }) (import { createClient } from "latchkey/client")',
+    );
+    expect(() => createHttpSessions({ remote: latchkey, dbsc: { secret: 'dbsc-secret-0123456789abcdef0123456789' } })).toThrow(/^dbsc needs the engine in this process/);
+    expect(() => createHttpSessions({ remote: latchkey, migrate: [{ cookieNames: ['connect.sid'], claim: async () => ({ adopted: null, setCookies: [] }) }] })).toThrow(
+      /^migrate needs the engine in this process/,
+    );
+  });
+});
