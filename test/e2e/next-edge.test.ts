@@ -11,7 +11,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPath, launchChromium } from './chromium.js';
-import { buildOnce, edgeMiddlewareApp, startNext, startSessionService, type NextServer, type SessionService } from './next-harness.js';
+import { buildOnce, edgeMiddlewareApp, loggedErrors, startNext, startSessionService, type NextServer, type SessionService } from './next-harness.js';
 
 const COOKIE = 'session';
 const suite = chromiumPath === null ? describe.skip : describe;
@@ -105,5 +105,10 @@ suite.each(['sealed', 'remote'] as const)('the Next.js edge middleware example i
       await context.addCookies([cookie]);
       expect((await page.request.get(`${base}/api/me`)).status()).toBe(401);
     }
+  });
+
+  // Last: everything above ran (refusals included), and neither Next.js nor latchkey logged an error for it.
+  it('logs no error while it ran', () => {
+    expect(loggedErrors(server!.output())).toEqual([]);
   });
 });

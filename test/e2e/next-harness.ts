@@ -116,3 +116,8 @@ export function tokenKeys(): string {
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
+
+/** The lines of a `next start` output that report an error: Next.js marks them with ⨯, latchkey's default onError prints an Error. */
+export function loggedErrors(output: string): string[] {
+  return output.split('\n').filter((line) => /⨯|\bError\b|\berror\b/.test(line));
+}

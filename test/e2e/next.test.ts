@@ -13,7 +13,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPath, launchChromium } from './chromium.js';
-import { buildOnce, nextApp, startNext, startSessionService, tokenKeys, type NextServer, type SessionService } from './next-harness.js';
+import { buildOnce, loggedErrors, nextApp, startNext, startSessionService, tokenKeys, type NextServer, type SessionService } from './next-harness.js';
 
 const COOKIE = 'session';
 const suite = chromiumPath === null ? describe.skip : describe;
@@ -220,5 +220,10 @@ suite.each(['stateful', 'sealed', 'remote'] as const)('the Next.js example in %s
     // A refresh token that was never issued (the right shape, the wrong secret part).
     const forged = `${refresh.split('.')[0]}.${'A'.repeat(43)}`;
     expect(await pageFetch(page, '/api/tokens/refresh', { method: 'POST', json: { refresh_token: forged } })).toMatchObject({ status: 401, body: { error: 'invalid_grant' } });
+  });
+
+  // Last: everything above ran (refusals included), and neither Next.js nor latchkey logged an error for it.
+  it('logs no error while it ran', () => {
+    expect(loggedErrors(server!.output())).toEqual([]);
   });
 });
