@@ -67,7 +67,8 @@ function toHttpFailure(err: unknown, report: (error: unknown) => void, data = fa
       throw storeUnavailable(e);
   }
   // Anything else (a 5xx, an answer that is not latchkey's, a refused API key): the session authority is not usable now.
-  if (e.status < 500 && e.reason !== 'bad-response' && e.reason !== 'aborted') report(e);
+  // An answer below 500 says the configuration is wrong (the API key, baseUrl), which no retry mends: the operator hears of it.
+  if (e.status > 0 && e.status < 500) report(e);
   throw storeUnavailable(e);
 }
 

@@ -269,6 +269,25 @@ describe('the remote backend when the service fails', () => {
     }
   });
 
+  it('answers 503 when baseUrl points at something that is not the service, and tells onError', async () => {
+    const other: Server = createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'text/html' });
+      res.end('<html>Not Found</html>');
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const reported: unknown[] = [];
+    const server = await start('fetch', { remote: createClient({ baseUrl: `http://127.0.0.1:${(other.address() as AddressInfo).port}`, apiKey }), onError: (e) => reported.push(e) });
+    try {
+      const r = await call(server.url, '/me', { cookie: cookieHeader(`${'J'.repeat(22)}.${'K'.repeat(43)}`) });
+      expect({ status: r.status, error: r.body.error }).toEqual({ status: 503, error: 'store-unavailable' });
+      expect(reported).toEqual([expect.objectContaining({ code: 'ERR_SERVICE', reason: 'bad-response', status: 404 })]);
+    } finally {
+      await server.close();
+      other.closeAllConnections();
+      await new Promise<void>((resolve) => other.close(() => resolve()));
+    }
+  });
+
   it('answers a burst of invalid tokens from one client with the service throttle: 429 and its Retry-After', async () => {
     const server = await start('node', { remote: latchkey, trustProxy: ['127.0.0.1'], onError: () => {} });
     try {
