@@ -14,7 +14,7 @@ const UNTYPED_THROWS = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'examples/workers/dist/', 'examples/nest/dist/', 'examples/next/.next/', 'dist.tmp*/', 'node_modules/', 'coverage/', '.latchkey/', '.scratch*/'] },
+  { ignores: ['dist/', 'examples/workers/dist/', 'examples/nest/dist/', 'examples/next/.next/', 'examples/next/edge-middleware/.next/', 'dist.tmp*/', 'node_modules/', 'coverage/', '.latchkey/', '.scratch*/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -77,6 +77,11 @@ for (const target of Object.values(typeof pkg.bin === 'string' ? { [pkg.name]: p
   const built = join(out, relative('dist', target));
   if (existsSync(built)) chmodSync(built, 0o755);
 }
+// Bundlers that honour tsconfig "paths" (Next.js's Turbopack, esbuild) take the nearest tsconfig.json above each
+// file: for dist/ inside this repository that is the root one, whose "#primitives" path (src/core/primitives/node.ts,
+// for type-checking) would put node:crypto into edge bundles of the examples. An empty one in dist/ stops that
+// lookup; it is not shipped (package.json "files"), since an installed package has no tsconfig above it.
+writeFileSync(join(out, 'tsconfig.json'), '{}\n');
 // Stamped with the hash taken before compiling: a source edited during the build makes the stamp stale.
 writeFileSync(join(out, STAMP), `${hash}\n`);
 for (let attempt = 0; ; attempt++) {

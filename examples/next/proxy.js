@@ -1,6 +1,6 @@
 /* global Response */
 // Next 16's proxy (formerly middleware), on the Node runtime: it checks the
-// session before /api/* runs, and answers 401 without one.
+// session before /api/me runs, and answers 401 without one.
 import { NextResponse } from 'next/server';
 import { session } from './lib/session.js';
 
@@ -10,4 +10,5 @@ export const proxy = session.route(async (_request, s) => {
   return NextResponse.next();
 });
 
-export const config = { matcher: ['/api/:path*'] };
+// Only the Node.js route handler: the edge routes (app/api/edge) check their own sessions and tokens.
+export const config = { matcher: ['/api/me'] };

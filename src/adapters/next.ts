@@ -1,15 +1,17 @@
 /**
  * Next.js App Router adapter (Next 15 and 16): the session in server
  * components (read-only, through `cookies()`), server actions (read and
- * write, cookies set through the cookie store), route handlers and
- * `proxy.js` (read and write, through the Fetch API's `Request` →
- * `Response`, as `latchkey/fetch`). One HTTP layer underneath, the same as
- * every other adapter: the same cookies, CSRF checks and errors.
+ * write, cookies set through the cookie store), route handlers, `proxy.js`
+ * and edge `middleware.js` (read and write, through the Fetch API's
+ * `Request` → `Response`, as `latchkey/fetch`). One HTTP layer underneath,
+ * the same as every other adapter: the same cookies, CSRF checks and errors.
  *
- * Stateful sessions need their store reachable from the runtime the code
- * runs on (Node.js: server components, server actions, route handlers and
- * `proxy.js`, which Next 16 runs on Node); sealed sessions and access-token
- * verification need no store.
+ * It loads on the Node.js and on the edge runtime (nothing it imports needs
+ * a `node:` module). Stateful sessions need their store reachable from the
+ * runtime the code runs on (Node.js: server components, server actions,
+ * route handlers and `proxy.js`, which Next 16 runs on Node), or the session
+ * service through `remote` (everywhere, the edge included); sealed sessions
+ * and access-token verification need no store.
  *
  * @module
  */
@@ -25,7 +27,7 @@ import type { RequestSession } from '../http/request-session.js';
 /** A route handler or `proxy` function that also receives the request's session; `rest` is what Next.js passes (the route's `{ params }`). */
 export type NextSessionHandler<A extends unknown[]> = (request: Request, session: RequestSession, ...rest: A) => Response | Promise<Response>;
 
-/** Options of {@link nextSessions}: those of the HTTP layer (`sessions` or `sealed`, `cookie`, `csrf`...). */
+/** Options of {@link nextSessions}: those of the HTTP layer (`sessions`, `sealed` or `remote`, `cookie`, `csrf`...). */
 export interface NextSessionsOptions extends HttpSessionsOptions {
   /**
    * The client's address, which Next.js does not hand to route handlers,
@@ -64,8 +66,9 @@ export interface NextSessions {
    */
   action<T>(fn: (session: RequestSession) => T | Promise<T>): Promise<T>;
   /**
-   * Wraps a route handler (or the `proxy` function of `proxy.js`): the
-   * handler receives the session; its cookies are added to the `Response`.
+   * Wraps a route handler (Node.js or edge runtime), the `proxy` function
+   * of `proxy.js` or the `middleware` function of an edge `middleware.js`:
+   * the handler receives the session; its cookies are added to the `Response`.
    * latchkey's CSRF defence applies to unsafe methods, as in every adapter.
    */
   route<A extends unknown[]>(handler: NextSessionHandler<A>): (request: Request, ...rest: A) => Promise<Response>;

@@ -174,9 +174,11 @@ describe('the npm package', () => {
     expect(shipped).not.toContain('dist/.build-stamp');
   });
 
-  it('ships the Next.js example without its next build output', () => {
+  it('ships the Next.js example and its edge middleware app without their next build output, and no dist/tsconfig.json', () => {
     expect(shipped).toContain('examples/next/app/page.jsx');
-    expect([...shipped].filter((f) => f.startsWith('examples/next/.next/'))).toEqual([]);
+    expect(shipped).toContain('examples/next/edge-middleware/middleware.js');
+    expect([...shipped].filter((f) => /^examples\/next\/(edge-middleware\/)?\.next\//.test(f))).toEqual([]);
+    expect(shipped).not.toContain('dist/tsconfig.json');
   });
 
   it('installs with the packages of the README\'s Install section', () => {
