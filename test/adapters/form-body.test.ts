@@ -1,15 +1,18 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import bodyParser from '@koa/bodyparser';
 import express from 'express';
 import Fastify from 'fastify';
 import formbody from '@fastify/formbody';
+import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessions } from '../../src/core/sessions.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import type { HttpSessionsOptions } from '../../src/http/http-sessions.js';
 import { latchkey as fastifyLatchkey } from '../../src/adapters/fastify.js';
 import { latchkey as expressLatchkey } from '../../src/adapters/express.js';
+import { latchkey as koaLatchkey } from '../../src/adapters/koa.js';
 
 interface Running {
   url: string;
@@ -56,6 +59,32 @@ async function startExpress(options: HttpSessionsOptions): Promise<Running> {
   };
 }
 
+/** Koa with @koa/bodyparser (JSON and forms) before latchkey. */
+async function startKoa(options: HttpSessionsOptions): Promise<Running> {
+  const app = new Koa();
+  app.silent = true;
+  app.use(bodyParser());
+  app.use(koaLatchkey(options));
+  app.use(async (ctx) => {
+    if (ctx.path === '/login') {
+      await ctx.session.login('u1');
+      ctx.body = { token: ctx.session.token, csrf: ctx.session.csrfToken };
+    } else {
+      const session = await ctx.session.load();
+      ctx.body = { userId: session.userId, carrier: session.carrier };
+    }
+  });
+  const server = createServer(app.callback()).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
 const FORM = 'application/x-www-form-urlencoded';
 
 function post(url: string, contentType: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
@@ -66,6 +95,7 @@ describe.each([
   ['Fastify with its URL-encoded parser', (o: HttpSessionsOptions) => startFastify(o, false)],
   ['Fastify with @fastify/formbody', (o: HttpSessionsOptions) => startFastify(o, true)],
   ['Express with express.json() and express.urlencoded()', startExpress],
+  ['Koa with @koa/bodyparser', startKoa],
 ])('form fields from the request body on %s', (_name, start) => {
   let formCarrier: Running;
   let cookies: Running;
