@@ -12,6 +12,7 @@ import { toHttpError, type HttpError } from './errors.js';
 import { finishRequest, type Responder } from './exchange.js';
 import type { BeginResult, HttpAnswer, HttpSessions } from './http-sessions.js';
 import type { HttpRequest } from './request.js';
+import { isFormContentType } from './request.js';
 import type { RequestSession } from './request-session.js';
 import type { TokenEndpointResult } from './tokens.js';
 
@@ -39,7 +40,7 @@ export interface FastifyReplyLike {
 /**
  * The {@link HttpRequest} view of a Fastify request. Fastify has parsed the
  * body already (JSON by default; URL-encoded through the plugin's parser or
- * `@fastify/formbody`): fields are read from it.
+ * `@fastify/formbody`): fields are read from it, form fields only from a form.
  */
 class FastifyRequestView implements HttpRequest {
   readonly method: string;
@@ -60,7 +61,8 @@ class FastifyRequestView implements HttpRequest {
   }
 
   async formField(name: string): Promise<string | undefined> {
-    return parsedField(this.#request.body, name);
+    // The parsed body may be JSON (Fastify's own parser): its fields are no form's.
+    return isFormContentType(this.header('content-type')) ? parsedField(this.#request.body, name) : undefined;
   }
 
   async bodyField(name: string): Promise<string | undefined> {

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpRequest } from './request.js';
+import { isFormContentType } from './request.js';
 
 /**
  * Largest URL-encoded body the CSRF and form carriers read (bytes).
@@ -78,10 +79,12 @@ export class NodeRequestView implements HttpRequest {
    */
   async formField(name: string): Promise<string | undefined> {
     const req = this.req;
+    const type = req.headers['content-type'] ?? '';
+    // A body parsed by express.json() or @koa/bodyparser lands where a form's would: its fields are no form's.
+    if (!isFormContentType(type)) return undefined;
     const body = this.#bodies.body;
     if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body)) return stringField(body as Record<string, unknown>, name);
     if (this.#parsed === null) {
-      const type = req.headers['content-type'] ?? '';
       if (!/^application\/x-www-form-urlencoded\b/i.test(type) || req._body === true) return undefined;
       this.#parsed = this.#keep(readUrlencoded(req));
     }

@@ -176,7 +176,7 @@ class ResponseHold {
       return;
     }
     if (this.#state === DROPPED) return;
-    this.#queue.push([fn, args]);
+    this.#queue.push([fn, method === 0 ? setWriteHeadHeaders(this.res, args) : args]);
     if (this.#state === HOLDING) void this.#commit();
   }
 
@@ -213,6 +213,42 @@ class ResponseHold {
     }
     return false;
   }
+}
+
+/**
+ * A held `writeHead(status[, message][, headers])`: its headers go on the
+ * response now, each replacing what the response had under that name (as
+ * node:http's own `writeHead` sets them, but keeping repeated names of a raw
+ * header list, as node:http sends them), and the call is replayed with the
+ * status alone. The session's lines, added at the commit, then come after
+ * the application's, as after its `setHeader()` calls: its `Set-Cookie`
+ * lines join the application's cookies instead of being replaced by them
+ * (or replacing them), and its `Cache-Control: no-store` stands. A bad
+ * header throws here, at the application's call, as node:http's would.
+ */
+function setWriteHeadHeaders(res: ServerResponse, args: unknown[]): unknown[] {
+  const withMessage = typeof args[1] === 'string';
+  const headers = withMessage ? args[2] : (args[2] ?? args[1]);
+  if (headers === undefined || headers === null || typeof headers !== 'object') return args;
+  const values = new Map<string, { name: string; value: unknown[] }>();
+  const add = (name: unknown, value: unknown): void => {
+    // node:http skips an empty name and lets setHeader() refuse any other bad one.
+    if (typeof name !== 'string' || name === '') return;
+    const key = name.toLowerCase();
+    const entry = values.get(key) ?? { name, value: [] };
+    if (Array.isArray(value)) entry.value.push(...(value as unknown[]));
+    else entry.value.push(value);
+    values.set(key, entry);
+  };
+  if (Array.isArray(headers)) {
+    // An odd list is node:http's to refuse: replayed as it came.
+    if (headers.length % 2 !== 0) return args;
+    for (let i = 0; i < headers.length; i += 2) add(headers[i], headers[i + 1]);
+  } else {
+    for (const name of Object.keys(headers)) add(name, (headers as Record<string, unknown>)[name]);
+  }
+  for (const { name, value } of values.values()) res.setHeader(name, value.length === 1 ? (value[0] as string) : (value as string[]));
+  return withMessage ? [args[0], args[1]] : [args[0]];
 }
 
 /** The held response's renderer: errors through the hold, headers on the response before its queued writes run. */

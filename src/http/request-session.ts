@@ -8,49 +8,20 @@
  * @module
  */
 import type { Duration } from '../core/duration.js';
-import { InvalidDataError, LatchkeyTypeError } from '../core/errors.js';
-import type { ClientInfo, Session, SessionData } from '../core/model.js';
-import { DEVICE_BINDING_KEY } from '../core/model.js';
+import { LatchkeyTypeError } from '../core/errors.js';
+import type { ClientInfo, Session } from '../core/model.js';
 import type { SessionDataKey, SessionDataValue } from '../core/session-data.js';
-import type { BackendRequest, Current, RefusalReason, SessionBackend } from './backend.js';
-import type { Carrier, CarrierConfig } from './carriers.js';
-import { LEAKY_CARRIER_HEADERS } from './carriers.js';
-import type { CookieConfig } from './cookies.js';
-import { clearCookieHeader, setCookieHeader } from './cookies.js';
-import { NO_STORE } from './credential-headers.js';
-import { asksForDeadlines, DEADLINES_HEADER, deadlinesLine } from './deadlines.js';
-import type { CsrfConfig } from './csrf.js';
+import type { RefusalReason } from './backend.js';
+import type { Carrier } from './carriers.js';
 import { csrfTokenFor, csrfTokenMatches } from './csrf.js';
-import { HeadersSentError, HttpError } from './errors.js';
+import { HttpError } from './errors.js';
 import type { HttpRequest } from './request.js';
+import { bearerChallenge, sessionResponseHeaders } from './request-session-headers.js';
+import { rotateSession, signIn, signOut } from './request-session-signin.js';
+import type { HeaderLine, SessionContext } from './request-session-state.js';
+import { SessionState } from './request-session-state.js';
 
-/** @internal what a request session needs from its HTTP configuration */
-export interface SessionContext {
-  /** The client's IP: the socket peer, or what trusted proxies say. */
-  readonly resolveIp: (remoteAddress: string | undefined, request: HttpRequest) => string | undefined;
-  readonly backend: SessionBackend;
-  readonly cookie: CookieConfig;
-  readonly carriers: CarrierConfig;
-  readonly csrf: CsrfConfig | null;
-  /** The `Clear-Site-Data` line of a sign-out. */
-  readonly clearSiteData: HeaderLine;
-  /** The adapter's `onError`: changes that could not reach the client and nobody awaits. */
-  readonly report: (error: unknown) => void;
-  /** DBSC, when the `dbsc` option turned it on. */
-  readonly dbsc: SessionDbsc | null;
-}
-
-/** @internal what a request session uses of DBSC (device-binding.ts) */
-export interface SessionDbsc {
-  /** Whether a request may use a session with this data: a bound one only with a valid bound cookie. */
-  admits(request: HttpRequest, data: SessionData): boolean;
-  /** Whether the session data holds a device key. */
-  isBound(data: SessionData): boolean;
-  /** The registration offer of a sign-in answer. */
-  registration(handle: string): Promise<HeaderLine>;
-  /** The `Set-Cookie` line that drops the bound cookie. */
-  clearBoundCookie(): HeaderLine;
-}
+export type { HeaderLine, SessionContext, SessionDbsc } from './request-session-state.js';
 
 /**
  * Called once, when a request's session first has something to write (see
@@ -59,13 +30,6 @@ export interface SessionDbsc {
  * function made once rather than a closure per request.
  */
 export type OnDirty<R extends HttpRequest = HttpRequest> = (request: R, session: RequestSession) => boolean | void;
-
-/** Where a request session is in its response: changes are taken while OPEN only. */
-const OPEN = 0;
-/** `commit()` is under way: only its own changes (a load, the write) are taken. */
-const COMMITTING = 1;
-/** The response started (headers sent, or the answer handed back): every change is refused. */
-const SENT = 2;
 
 /** Options of {@link RequestSession.login}. */
 export interface LoginOptions {
@@ -80,9 +44,6 @@ export interface SessionRotateOptions {
   /** New authentication level. */
   authLevel?: number;
 }
-
-/** One response header to add: `[lower-case name, value]`. `set-cookie` may appear more than once. */
-export type HeaderLine = readonly [string, string];
 
 /**
  * The session of one request. Identical in every adapter: Express and
@@ -104,33 +65,8 @@ export type HeaderLine = readonly [string, string];
  *   res.send(`hello ${session.userId}`);
  * });
  * ```
- */
-export class RequestSession {
-  readonly #ctx: SessionContext;
-  readonly #request: HttpRequest;
-  #clientInfo: ClientInfo | null = null;
-  readonly #presented: string | null;
-  readonly #carrier: Carrier | null;
-  #onDirty: OnDirty | null;
-  #loading: Promise<this> | null = null;
-  #loaded = false;
-  #current: Current | null = null;
-  #backendRequest: BackendRequest | null = null;
-  #invalid: RefusalReason | null = null;
-  #issued = false;
-  #clear = false;
-  /** Whether this request signed out (`logout()`, `logoutEverywhere()`) and nothing was issued since. */
-  #signedOut = false;
-  #dirty = false;
-  #phase = OPEN;
-  #set: Map<string, unknown> | null = null;
-  #unset: Set<string> | null = null;
-  /** A DBSC endpoint's request: its session loads without the bound-cookie check (it is there to get one). */
-  #boundExempt = false;
-  /** Header lines of this response beyond the session's cookies (a DBSC registration offer). */
-  #extra: HeaderLine[] | null = null;
-  /** `Set-Cookie` values a migrator asked for (old session cookies cleared), or `null`. */
-  #migrationCookies: readonly string[] | null = null;
+ */export class RequestSession {
+  readonly #state: SessionState<RequestSession>;
 
   /**
    * @internal created by the HTTP layer, never by applications. Takes the
@@ -138,13 +74,7 @@ export class RequestSession {
    * function per request.
    */
   constructor(ctx: SessionContext, request: HttpRequest, token: string | null, carrier: Carrier | null, onDirty: OnDirty | null) {
-    this.#ctx = ctx;
-    this.#request = request;
-    this.#presented = token;
-    this.#carrier = token === null ? null : carrier;
-    this.#onDirty = onDirty;
-    // A token that travelled in a URL or form: the response must carry no-referrer and no-store.
-    this.#dirty = this.#carrier === 'url' || this.#carrier === 'form';
+    this.#state = new SessionState<RequestSession>(this, ctx, request, token, carrier, onDirty);
   }
 
   /**
@@ -159,47 +89,12 @@ export class RequestSession {
    * ```
    */
   load(): Promise<this> {
-    return (this.#loading ??= this.#load());
-  }
-
-  async #load(): Promise<this> {
-    if (this.#presented !== null) {
-      let result: Awaited<ReturnType<BackendRequest['load']>>;
-      try {
-        result = await this.#backend().load(this.client, this.#carrier);
-      } catch (err) {
-        // A store outage must not stick: the next call tries again.
-        this.#loading = null;
-        throw err;
-      }
-      const dbsc = this.#ctx.dbsc;
-      if (result.ok && dbsc !== null && !this.#boundExempt && !dbsc.admits(this.#request, result.current.session.data)) {
-        // A device-bound session without its bound cookie signs no one in. Its cookie is left alone: the
-        // browser that holds the key refreshes the bound cookie and comes back; a copy elsewhere cannot.
-        this.#invalid = 'bound-cookie-invalid';
-      } else if (result.ok) {
-        this.#current = result.current;
-        if (result.issue) {
-          this.#issued = true;
-          this.#loadChanged('renewed the session token');
-        }
-      } else {
-        this.#invalid = result.reason;
-        if (this.#carrier === 'cookie') {
-          this.#clear = true;
-          this.#loadChanged('found the presented token invalid and had to clear its cookie');
-        }
-      }
-    }
-    this.#loaded = true;
-    // The answer must carry the deadlines the client asked for: the response goes through responseHeaders().
-    if (this.#asksDeadlines()) this.#markDirty();
-    return this;
+    return this.#state.load() as Promise<this>;
   }
 
   /** @internal a DBSC endpoint's request: its session loads without the bound-cookie check. */
   exemptFromBoundCookie(): void {
-    this.#boundExempt = true;
+    this.#state.boundExempt = true;
   }
 
   /**
@@ -209,29 +104,22 @@ export class RequestSession {
    * `Set-Cookie` values the migrator asks for (the old cookies cleared).
    */
   adopt(adopted: { readonly token: string; readonly session: Session } | null, setCookies: readonly string[]): void {
-    if (adopted !== null) {
-      this.#current = { session: adopted.session, secret: adopted.token, token: adopted.token };
-      this.#issued = true;
-    }
-    if (setCookies.length > 0) this.#migrationCookies = setCookies;
-    this.#loaded = true;
-    this.#loading = Promise.resolve(this);
-    if (adopted !== null || setCookies.length > 0) this.#markDirty();
+    this.#state.adopt(adopted, setCookies);
   }
 
   /** Whether `load()` has completed. */
   get loaded(): boolean {
-    return this.#loaded;
+    return this.#state.loaded;
   }
 
   /** The public session handle (safe to log and show), or `null` when there is no session. */
   get handle(): string | null {
-    return this.#read()?.handle ?? null;
+    return this.#state.read()?.handle ?? null;
   }
 
   /** The signed-in user, or `null`. */
   get userId(): string | null {
-    return this.#read()?.userId ?? null;
+    return this.#state.read()?.userId ?? null;
   }
 
   /** Whether a user is signed in. */
@@ -241,12 +129,12 @@ export class RequestSession {
 
   /** Strength of the last authentication (0 when anonymous). */
   get authLevel(): number {
-    return this.#read()?.authLevel ?? 0;
+    return this.#state.read()?.authLevel ?? 0;
   }
 
   /** The engine's view of the session (timestamps, deadlines, client), or `null`. Data changes of this request are not reflected. */
   get info(): Session | null {
-    return this.#read();
+    return this.#state.read();
   }
 
   /**
@@ -254,13 +142,13 @@ export class RequestSession {
    * or `null` when none was presented or it was valid.
    */
   get invalidReason(): RefusalReason | null {
-    this.#read();
-    return this.#invalid;
+    this.#state.read();
+    return this.#state.invalid;
   }
 
   /** Which carrier the request presented its token in, or `null`. */
   get carrier(): Carrier | null {
-    return this.#carrier;
+    return this.#state.carrier;
   }
 
   /**
@@ -269,8 +157,8 @@ export class RequestSession {
    * (cookies are set automatically). A secret: never log it.
    */
   get token(): string | null {
-    this.#read();
-    return this.#current?.token ?? null;
+    this.#state.read();
+    return this.#state.current?.token ?? null;
   }
 
   /**
@@ -283,11 +171,7 @@ export class RequestSession {
    * ```
    */
   get client(): ClientInfo {
-    if (this.#clientInfo === null) {
-      const request = this.#request;
-      this.#clientInfo = { ip: this.#ctx.resolveIp(request.remoteAddress, request), userAgent: request.header('user-agent') };
-    }
-    return this.#clientInfo;
+    return this.#state.client();
   }
 
   /**
@@ -295,8 +179,9 @@ export class RequestSession {
    * or to send in the CSRF header, or `null` without a session.
    */
   get csrfToken(): string | null {
-    this.#read();
-    return this.#current === null ? null : csrfTokenFor(this.#current.secret);
+    const state = this.#state;
+    state.read();
+    return state.current === null ? null : csrfTokenFor(state.current.secret);
   }
 
   /**
@@ -304,7 +189,8 @@ export class RequestSession {
    * after `load()`; stateful mode checks the token before loading).
    */
   csrfMatches(presented: unknown): boolean {
-    const cur = this.#read() === null ? null : this.#current;
+    const state = this.#state;
+    const cur = state.read() === null ? null : state.current;
     return cur !== null && cur.secret !== '' && csrfTokenMatches(presented, cur.secret);
   }
 
@@ -319,9 +205,10 @@ export class RequestSession {
    * ```
    */
   get<K extends SessionDataKey>(key: K): SessionDataValue<K> | undefined {
-    const s = this.#read();
-    if (this.#unset?.has(key) === true) return undefined;
-    if (this.#set?.has(key) === true) return this.#set.get(key) as SessionDataValue<K>;
+    const state = this.#state;
+    const s = state.read();
+    if (state.unset?.has(key) === true) return undefined;
+    if (state.set?.has(key) === true) return state.set.get(key) as SessionDataValue<K>;
     return s === null || !Object.hasOwn(s.data, key) ? undefined : (s.data[key] as SessionDataValue<K>);
   }
 
@@ -338,19 +225,9 @@ export class RequestSession {
    * ```
    */
   set<K extends SessionDataKey>(key: K, value: SessionDataValue<K>): this {
-    this.#checkKey(key);
+    this.#state.checkKey(key);
     if (value === undefined) return this.unset(key);
-    // Refuse what cannot be stored now, in the handler, rather than at commit time after the response.
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(value);
-    } catch {
-      json = undefined;
-    }
-    if (json === undefined) throw new InvalidDataError(`session value for "${key.slice(0, 64)}" is not JSON-serialisable`);
-    this.#openForChange('set()');
-    (this.#set ??= new Map()).set(key, value);
-    this.#unset?.delete(key);
+    this.#state.setValue(key, value);
     return this;
   }
 
@@ -363,10 +240,11 @@ export class RequestSession {
    * ```
    */
   unset(key: SessionDataKey): this {
-    this.#checkKey(key);
-    this.#openForChange('unset()');
-    this.#set?.delete(key);
-    (this.#unset ??= new Set()).add(key);
+    const state = this.#state;
+    state.checkKey(key);
+    state.openForChange('unset()');
+    state.set?.delete(key);
+    (state.unset ??= new Set()).add(key);
     return this;
   }
 
@@ -384,30 +262,7 @@ export class RequestSession {
    */
   async login(userId: string, options: LoginOptions = {}): Promise<void> {
     if (typeof userId !== 'string' || userId === '') throw new LatchkeyTypeError('login() needs a userId string');
-    this.#openForChange('login()');
-    await this.load();
-    const next = await this.#backend().login(this.#current, userId, options.authLevel, this.client);
-    const offer = await this.#registrationOffer(next.session);
-    this.#stillOpen('login()');
-    this.#issue(next);
-    if (offer !== null) (this.#extra ??= []).push(offer);
-  }
-
-  /**
-   * DBSC's `Secure-Session-Registration` for a sign-in, unless the session
-   * is bound already (a sign-in keeps its key). Best effort: a store that
-   * cannot keep the challenge costs the offer, never the sign-in (the
-   * session stays a plain cookie session).
-   */
-  async #registrationOffer(session: Session): Promise<HeaderLine | null> {
-    const dbsc = this.#ctx.dbsc;
-    if (dbsc === null || dbsc.isBound(session.data)) return null;
-    try {
-      return await dbsc.registration(session.handle);
-    } catch (err) {
-      this.#ctx.report(err);
-      return null;
-    }
+    return signIn(this.#state, userId, options.authLevel);
   }
 
   /**
@@ -421,13 +276,7 @@ export class RequestSession {
    * ```
    */
   async logout(): Promise<void> {
-    this.#openForChange('logout()');
-    await this.load();
-    const cur = this.#current;
-    if (cur !== null) await this.#backend().logout(cur);
-    this.#stillOpen('logout()');
-    this.#forget();
-    this.#signedOut = true;
+    await signOut(this.#state, false);
   }
 
   /**
@@ -440,15 +289,8 @@ export class RequestSession {
    * const n = await session.logoutEverywhere();
    * ```
    */
-  async logoutEverywhere(): Promise<number> {
-    this.#openForChange('logoutEverywhere()');
-    await this.load();
-    const cur = this.#current;
-    const n = cur === null ? 0 : await this.#backend().logoutEverywhere(cur);
-    this.#stillOpen('logoutEverywhere()');
-    this.#forget();
-    this.#signedOut = true;
-    return n;
+  logoutEverywhere(): Promise<number> {
+    return signOut(this.#state, true);
   }
 
   /**
@@ -462,18 +304,7 @@ export class RequestSession {
    * ```
    */
   async rotate(options: SessionRotateOptions = {}): Promise<boolean> {
-    this.#openForChange('rotate()');
-    await this.load();
-    const cur = this.#current;
-    if (cur === null) return false;
-    const next = await this.#backend().rotate(cur, { reauthenticated: options.reauthenticated === true, authLevel: options.authLevel }, this.client);
-    this.#stillOpen('rotate()');
-    if (next !== null) {
-      this.#issue(next);
-      return true;
-    }
-    this.#forget();
-    return false;
+    return rotateSession(this.#state, options.reauthenticated === true, options.authLevel);
   }
 
   /**
@@ -485,8 +316,8 @@ export class RequestSession {
    * ```
    */
   isFresh(maxAge: Duration): boolean {
-    const s = this.#read();
-    return s !== null && this.#ctx.backend.isFresh(s, maxAge);
+    const s = this.#state.read();
+    return s !== null && this.#state.ctx.backend.isFresh(s, maxAge);
   }
 
   /**
@@ -500,7 +331,8 @@ export class RequestSession {
    */
   requireUser(): void {
     if (this.isAuthenticated) return;
-    throw new HttpError(401, 'unauthenticated', { headers: this.#challenge(this.#invalid === null ? null : 'invalid_token') });
+    const state = this.#state;
+    throw new HttpError(401, 'unauthenticated', { headers: bearerChallenge(state, state.invalid === null ? null : 'invalid_token') });
   }
 
   /**
@@ -516,7 +348,7 @@ export class RequestSession {
   requireFresh(maxAge: Duration): void {
     this.requireUser();
     if (this.isFresh(maxAge)) return;
-    throw new HttpError(401, 'reauth-required', { headers: this.#challenge('insufficient_user_authentication') });
+    throw new HttpError(401, 'reauth-required', { headers: bearerChallenge(this.#state, 'insufficient_user_authentication') });
   }
 
   /**
@@ -525,7 +357,7 @@ export class RequestSession {
    * through the `onDirty` callback.
    */
   get dirty(): boolean {
-    return this.#dirty;
+    return this.#state.dirty;
   }
 
   /**
@@ -539,23 +371,8 @@ export class RequestSession {
    *   `InvalidDataError` for data the session cannot hold (over
    *   `maxDataBytes`, or over the cookie budget in sealed mode).
    */
-  async commit(): Promise<void> {
-    this.#onDirty = null;
-    this.#phase = COMMITTING;
-    try {
-      const set = this.#set;
-      const unset = this.#unset;
-      if ((set !== null && set.size > 0) || (unset !== null && unset.size > 0)) {
-        if (!this.#loaded) await this.load();
-        await this.#write(set, unset);
-        // Written: the session's own data holds them now (kept until then, so reads never go stale).
-        this.#set = null;
-        this.#unset = null;
-      }
-      await this.#backend().prepare(this.#current, this.#issued, this.#clear);
-    } finally {
-      this.#phase = SENT;
-    }
+  commit(): Promise<void> {
+    return this.#state.commit();
   }
 
   /**
@@ -563,23 +380,7 @@ export class RequestSession {
    * later changes throw {@link HeadersSentError}. Called by the HTTP layer.
    */
   responseStarted(): void {
-    this.#onDirty = null;
-    this.#phase = SENT;
-  }
-
-  async #write(set: Map<string, unknown> | null, unset: Set<string> | null): Promise<void> {
-    const setObject = set === null || set.size === 0 ? undefined : Object.fromEntries(set);
-    const unsetList = unset === null || unset.size === 0 ? undefined : [...unset];
-    const cur = this.#current;
-    if (cur === null) {
-      if (setObject === undefined) return;
-      this.#issue(await this.#backend().create(setObject, this.client));
-      return;
-    }
-    const r = await this.#backend().patch(cur, setObject, unsetList);
-    if (r === null) this.#forget(); // revoked meanwhile: nothing to write to
-    else if (r.issue) this.#issue(r.current);
-    else this.#current = r.current;
+    this.#state.responseStarted();
   }
 
   /**
@@ -591,124 +392,6 @@ export class RequestSession {
    * and loaded its session. Used by adapters after {@link commit}.
    */
   responseHeaders(): HeaderLine[] {
-    const out: HeaderLine[] = [];
-    const { carriers, cookie, csrf } = this.#ctx;
-    const writer = this.#carrier ?? (carriers.cookie ? 'cookie' : carriers.order[0]);
-    if (writer === 'cookie') {
-      const cur = this.#current;
-      for (const line of this.#backend().cookies(cur, this.#issued, this.#clear)) out.push(['set-cookie', line]);
-      if (csrf?.cookieName != null) {
-        if (this.#issued && cur !== null) {
-          const maxAge = this.#backend().maxAge(cur);
-          out.push(['set-cookie', setCookieHeader({ ...cookie, name: csrf.cookieName }, csrfTokenFor(cur.secret), maxAge, false)]);
-        } else if (this.#clear) out.push(['set-cookie', clearCookieHeader({ ...cookie, name: csrf.cookieName }, false)]);
-      }
-    }
-    if (this.#migrationCookies !== null) for (const line of this.#migrationCookies) out.push(['set-cookie', line]);
-    if (writer === 'url' || writer === 'form') out.push(...LEAKY_CARRIER_HEADERS);
-    // A cached copy of a response that sets a cookie or hands out a token (session.token) would give it to the next reader.
-    else if (out.length > 0 || this.#issued || this.#clear || this.#signedOut) out.push(...NO_STORE);
-    if (this.#signedOut) {
-      out.push(this.#ctx.clearSiteData);
-      // The browser's DBSC session then refreshes, finds the session ended, and is told to end too.
-      if (this.#ctx.dbsc !== null) out.push(this.#ctx.dbsc.clearBoundCookie());
-    }
-    if (this.#extra !== null) out.push(...this.#extra);
-    if (this.#loaded && this.#asksDeadlines()) {
-      // Deadlines go stale: never on a response a cache may keep. By the system clock, as the engine's (its default).
-      out.push(deadlinesLine(this.#current?.session ?? null, Date.now()));
-      if (!out.some(([name]) => name === 'cache-control')) out.push(...NO_STORE);
-    }
-    return out;
-  }
-
-  /** The backend's view of this request, made on first use: a request that never touches its session costs nothing. */
-  #backend(): BackendRequest {
-    return (this.#backendRequest ??= this.#ctx.backend.request(this.#presented, this.#request));
-  }
-
-  #checkKey(key: string): void {
-    checkKey(key);
-    if (key === this.#ctx.backend.reservedKey || key === DEVICE_BINDING_KEY) throw new LatchkeyTypeError(`the session data key "${key}" is reserved by latchkey`);
-  }
-
-  #read(): Session | null {
-    if (!this.#loaded) throw new LatchkeyTypeError('the session is not loaded yet: call `await session.load()` before reading it');
-    return this.#current?.session ?? null;
-  }
-
-  #issue(next: Current): void {
-    this.#current = next;
-    this.#issued = true;
-    this.#clear = false;
-    // Signed in again in the same request: clearing the site's data now would take the new sign-in with it.
-    this.#signedOut = false;
-    this.#invalid = null;
-    this.#markDirty();
-  }
-
-  #forget(): void {
-    this.#current = null;
-    this.#issued = false;
-    this.#set = null;
-    this.#unset = null;
-    this.#clear = this.#ctx.carriers.cookie;
-    this.#markDirty();
-  }
-
-  #challenge(error: string | null): Record<string, string> {
-    if (!this.#ctx.carriers.bearer || (this.#carrier !== null && this.#carrier !== 'bearer')) return {};
-    const realm = `Bearer realm="${this.#ctx.carriers.realm}"`;
-    return { 'www-authenticate': error === null ? realm : `${realm}, error="${error}"` };
-  }
-
-  /**
-   * The session has something to write: the adapter learns it once (node:http
-   * then holds the response for the commit). An adapter's `onDirty` answers
-   * `false` when the response already went out: nothing can reach it any more.
-   */
-  /** Whether the request asked for its session's deadlines (`Latchkey-Deadlines: ?1`); read only where it matters, never on the plain read path. */
-  #asksDeadlines(): boolean {
-    return asksForDeadlines(this.#request.header(DEADLINES_HEADER));
-  }
-
-  #markDirty(): void {
-    if (this.#dirty) return;
-    this.#dirty = true;
-    const notify = this.#onDirty;
-    this.#onDirty = null;
-    if (notify !== null && notify(this.#request, this) === false) this.#phase = SENT;
-  }
-
-  /** A writer's first step: refused once the response started (or when marking it dirty shows that it has). */
-  #openForChange(operation: string): void {
-    if (this.#phase === OPEN) this.#markDirty();
-    if (this.#phase !== OPEN) throw new HeadersSentError(operation);
-  }
-
-  /** An async writer after its store call: the response may have started meanwhile (a handler that did not await it). */
-  #stillOpen(operation: string): void {
-    if (this.#phase !== OPEN) {
-      throw new HeadersSentError(
-        operation,
-        `session.${operation} finished after the response headers were sent: its store change is made but its cookie could not reach the client; await it before writeHead()/end()/send() or before returning the response`,
-      );
-    }
-  }
-
-  /** A change made by load() (a renewal, a cookie to clear) after the response went out: nobody awaits it, so it is reported. */
-  #loadChanged(what: string): void {
-    this.#markDirty();
-    if (this.#phase === SENT) {
-      this.#ctx.report(
-        new HeadersSentError('load()', `session.load() ${what} after the response headers were sent; the cookie could not reach the client. Load the session before writeHead()/end()/send()`),
-      );
-    }
-  }
-}
-
-function checkKey(key: unknown): void {
-  if (typeof key !== 'string' || key === '' || key.length > 256 || key === '__proto__') {
-    throw new LatchkeyTypeError('session data keys must be strings of 1 to 256 characters, not "__proto__"');
+    return sessionResponseHeaders(this.#state);
   }
 }

@@ -40,3 +40,15 @@ export interface HttpRequest {
    */
   bodyField?(name: string): Promise<string | undefined>;
 }
+
+const FORM_TYPE = /^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i;
+
+/**
+ * @internal Whether a `Content-Type` is a form's (URL-encoded or multipart):
+ * adapters whose framework parsed the body already (Express's and Koa's
+ * body parsers, Fastify's) take {@link HttpRequest.formField}s from a form
+ * only, never from a JSON body parsed into the same place.
+ */
+export function isFormContentType(type: string | undefined): boolean {
+  return type !== undefined && FORM_TYPE.test(type);
+}
