@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../cli/built.js';
 import { chromiumPath } from '../e2e/chromium.js';
 import { startTokenApp } from './support/apps.js';
-import { closeBrowser, fetchIn, newContext, openTab, signIn, sleep } from './support/tabs.js';
+import { jumpingClock, jumpTo } from '../helpers/clocks.js';
+import { closeBrowser, fetchIn, newContext, openTab, signIn } from './support/tabs.js';
 
 const suite = chromiumPath === null ? describe.skip : describe;
 
@@ -61,9 +62,11 @@ suite('DPoP in the browser (headless Chromium)', () => {
   }
 
   it('binds the tokens to a non-extractable key kept in IndexedDB, shared by every tab, and refreshes with proofs of it', async () => {
-    const a = await startTokenApp({ carrier: 'bearer', accessTtl: '2s', idleTimeout: '30m', absoluteTimeout: '12h', dpop: {} });
+    const clock = jumpingClock();
+    const a = await startTokenApp({ carrier: 'bearer', accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h', dpop: {}, clock });
     closers.push(a);
     const ctx = await context();
+    await ctx.clock.install();
     const page: Page = await openTab(ctx, `${a.url}/`);
     expect(await signIn(page, '/auth/login?user=alice', 'alice')).toBe(200);
     const me = await fetchIn(page, '/api/me');
@@ -82,7 +85,7 @@ suite('DPoP in the browser (headless Chromium)', () => {
 
     // Once the access token expires, the refresh goes with a proof of the bound key (else the family would be revoked as stolen).
     const before = a.counts.refresh;
-    await sleep(2_500);
+    await jumpTo(ctx, clock, ((await page.evaluate('Date.now()')) as number) + 5 * 60_000 + 1_000);
     const later = await fetchIn(page, '/api/me');
     expect(later.status).toBe(200);
     expect(later.body.jkt).toBe(me.body.jkt);

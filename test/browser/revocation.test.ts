@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../cli/built.js';
 import { chromiumPath } from '../e2e/chromium.js';
 import { startTokenApp, type TokenApp } from './support/apps.js';
-import { closeBrowser, events, fetchIn, newContext, openTab, sleep, state, until } from './support/tabs.js';
+import { jumpingClock, type JumpingClock } from '../helpers/clocks.js';
+import { closeBrowser, events, fetchIn, newContext, openTab, state, until } from './support/tabs.js';
 
 const suite = chromiumPath === null ? describe.skip : describe;
 
@@ -25,8 +26,8 @@ suite('revocation and theft across tabs (headless Chromium)', () => {
     for (const app of apps) await app.close();
   });
 
-  async function start(carrier: 'bearer' | 'cookie'): Promise<TokenApp> {
-    const a = await startTokenApp({ carrier, accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h', graceWindow: '1s' });
+  async function start(carrier: 'bearer' | 'cookie', clock?: JumpingClock): Promise<TokenApp> {
+    const a = await startTokenApp({ carrier, accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h', graceWindow: '1s', ...(clock === undefined ? {} : { clock }) });
     apps.push(a);
     return a;
   }
@@ -63,12 +64,13 @@ suite('revocation and theft across tabs (headless Chromium)', () => {
   }, 60_000);
 
   it('a stolen refresh token used first makes the tabs\' next refresh a reuse: the family is revoked and every tab signs out', async () => {
-    const a = await start('bearer');
+    const clock = jumpingClock();
+    const a = await start('bearer', clock);
     const { pages, pair } = await tabs(a);
     // The thief refreshes with the tabs' refresh token, and gets a pair of their own.
     const stolen = await a.tokens.refresh(pair.refresh_token);
     expect(stolen.ok).toBe(true);
-    await sleep(1_200); // past the grace window
+    clock.jump(1_100); // past the server's grace window (1 s)
 
     // "Stay signed in" in one tab: a refresh with what is now an old token.
     await pages[1]!.evaluate('window.lk.extend()');
