@@ -8,12 +8,12 @@
  */
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from '../cli/built.js';
+import { describe, expect, it } from 'vitest';
 import { chromiumPath } from '../e2e/chromium.js';
+import { chromiumFixtures } from '../helpers/chromium-fixtures.js';
 import { startTokenApp } from './support/apps.js';
 import { jumpingClock, jumpTo } from '../helpers/clocks.js';
-import { closeBrowser, fetchIn, newContext, openTab, signIn } from './support/tabs.js';
+import { fetchIn, openTab, signIn } from './support/tabs.js';
 
 const suite = chromiumPath === null ? describe.skip : describe;
 
@@ -45,26 +45,17 @@ interface StoredKey {
 }
 
 suite('DPoP in the browser (headless Chromium)', () => {
-  const closers: Array<{ close(): Promise<void> }> = [];
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(() => ensureBuilt(), 200_000);
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await closeBrowser();
-    for (const c of closers) await c.close();
-  });
+  const chromium = chromiumFixtures();
 
   async function context(): Promise<BrowserContext> {
-    const c = await newContext();
-    contexts.push(c);
+    const c = await chromium.context();
     return c;
   }
 
   it('binds the tokens to a non-extractable key kept in IndexedDB, shared by every tab, and refreshes with proofs of it', async () => {
     const clock = jumpingClock();
     const a = await startTokenApp({ carrier: 'bearer', accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h', dpop: {}, clock });
-    closers.push(a);
+    chromium.closeAfter(a);
     const ctx = await context();
     await ctx.clock.install();
     const page: Page = await openTab(ctx, `${a.url}/`);
@@ -97,7 +88,7 @@ suite('DPoP in the browser (headless Chromium)', () => {
 
   it('answers the server nonce challenge of sign-in and of the API with one retry carrying DPoP-Nonce', async () => {
     const a = await startTokenApp({ carrier: 'bearer', accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h', dpop: { nonce: true } });
-    closers.push(a);
+    chromium.closeAfter(a);
     const page = await openTab(await context(), `${a.url}/`);
     expect(await signIn(page, '/auth/login?user=bob', 'bob')).toBe(200);
     const me = await fetchIn(page, '/api/me');

@@ -13,12 +13,12 @@
  * to the moments the tests are about, firing the tabs' timers due by then.
  */
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from '../cli/built.js';
+import { describe, expect, it } from 'vitest';
 import { chromiumPath } from '../e2e/chromium.js';
+import { chromiumFixtures } from '../helpers/chromium-fixtures.js';
 import { jumpingClock, jumpingSystemClock, jumpTo, type JumpingClock } from '../helpers/clocks.js';
 import { startSessionApp, startTokenApp, type SessionApp, type TokenApp } from './support/apps.js';
-import { closeBrowser, events, fetchIn, newContext, openTab, signIn, state, type PageEvent } from './support/tabs.js';
+import { events, fetchIn, openTab, signIn, state, type PageEvent } from './support/tabs.js';
 
 const suite = chromiumPath === null ? describe.skip : describe;
 const IDLE_MS = 10 * 60_000;
@@ -29,31 +29,22 @@ const ACTIVITY_AT = 4 * 60_000;
 const SHORT = 1_000;
 
 suite('deadlines on the client (headless Chromium)', () => {
-  const closers: Array<{ close(): Promise<void> }> = [];
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(() => ensureBuilt(), 200_000);
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await closeBrowser();
-    for (const c of closers) await c.close();
-  });
+  const chromium = chromiumFixtures();
 
   async function tokenApp(clock: JumpingClock): Promise<TokenApp> {
     const a = await startTokenApp({ carrier: 'bearer', accessTtl: '1m', idleTimeout: `${IDLE_MS / 1000}s`, absoluteTimeout: '1h', clock });
-    closers.push(a);
+    chromium.closeAfter(a);
     return a;
   }
 
   async function sessionApp(clock: JumpingClock | null): Promise<SessionApp> {
     const a = await startSessionApp({ idleTimeout: `${IDLE_MS / 1000}s`, absoluteTimeout: '1h', ...(clock === null ? {} : { clock }) });
-    closers.push(a);
+    chromium.closeAfter(a);
     return a;
   }
 
   async function tabs(url: string, login: string, count: number): Promise<{ context: BrowserContext; pages: Page[] }> {
-    const context = await newContext();
-    contexts.push(context);
+    const context = await chromium.context();
     await context.clock.install();
     const first = await openTab(context, `${url}/?warnBefore=${WARN_MS}`);
     expect(await signIn(first, login, 'alice')).toBe(200);

@@ -6,13 +6,12 @@
  * through with the new token, replayed at most once. With Web Locks, and
  * with each fallback.
  */
-import type { BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/core/clock.js';
-import { ensureBuilt } from '../cli/built.js';
 import { chromiumPath } from '../e2e/chromium.js';
+import { chromiumFixtures } from '../helpers/chromium-fixtures.js';
 import { startTokenApp, type TokenApp } from './support/apps.js';
-import { closeBrowser, fetchIn, newContext, openTab, signIn, state } from './support/tabs.js';
+import { fetchIn, type newContext, openTab, signIn, state } from './support/tabs.js';
 
 const suite = chromiumPath === null ? describe.skip : describe;
 const TABS = 5;
@@ -26,26 +25,17 @@ const ACCESS_MS = 8_000;
 const STALE_MS = ACCESS_MS - ACCESS_MS / 5;
 
 suite('one refresh across tabs (headless Chromium)', () => {
-  const apps: TokenApp[] = [];
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(() => ensureBuilt(), 200_000);
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await closeBrowser();
-    for (const app of apps) await app.close();
-  });
+  const chromium = chromiumFixtures();
 
   async function app(carrier: 'bearer' | 'cookie', clock?: ReturnType<typeof manualClock>): Promise<TokenApp> {
     const a = await startTokenApp({ carrier, accessTtl: clock === undefined ? `${ACCESS_MS / 1000}s` : '5m', idleTimeout: '10m', absoluteTimeout: '1h', ...(clock === undefined ? {} : { clock }) });
-    apps.push(a);
+    chromium.closeAfter(a);
     return a;
   }
 
   /** Signs in in a first tab, then opens the others: they take the session from the first, without a refresh. */
   async function tabs(a: TokenApp, without: Parameters<typeof newContext>[0] = {}) {
-    const context = await newContext(without);
-    contexts.push(context);
+    const context = await chromium.context(without);
     // Installed before any page: every tab of the context reads the one clock the test moves.
     await context.clock.install();
     const first = await openTab(context, `${a.url}/`);
