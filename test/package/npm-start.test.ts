@@ -7,22 +7,14 @@
  * real through npm, with the store and data folder in a temporary folder.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, root } from '../cli/built.js';
+import { describe, expect, it } from 'vitest';
+import { root } from '../cli/built.js';
 import { cleanEnv } from '../cli/process.js';
+import { builtScratch } from '../helpers/built-scratch.js';
 
-let dir: string;
-
-beforeAll(() => {
-  ensureBuilt();
-  dir = mkdtempSync(join(tmpdir(), 'latchkey-npm-start-'));
-}, 180_000);
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const scratch = builtScratch('latchkey-npm-start-');
 
 describe('npm start', () => {
   it('answers /healthz without rebuilding when dist/ is up to date with src/', async () => {
@@ -32,7 +24,7 @@ describe('npm start', () => {
     const child = spawn('npm', ['start'], {
       cwd: root,
       detached: true, // its own process group: npm, the shell and node stop together
-      env: cleanEnv({ LATCHKEY_PORT: '0', LATCHKEY_DATA_DIR: join(dir, 'data'), LATCHKEY_STORE: `sqlite:${join(dir, 'latchkey.db')}`, LATCHKEY_LOG_LEVEL: 'warn' }),
+      env: cleanEnv({ LATCHKEY_PORT: '0', LATCHKEY_DATA_DIR: join(scratch.dir, 'data'), LATCHKEY_STORE: `sqlite:${join(scratch.dir, 'latchkey.db')}`, LATCHKEY_LOG_LEVEL: 'warn' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
