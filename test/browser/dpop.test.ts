@@ -8,12 +8,13 @@
  */
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/core/clock.js';
-import { ensureBuilt } from '../cli/built.js';
 import { chromiumPath } from '../e2e/chromium.js';
+import { chromiumFixtures } from '../helpers/chromium-fixtures.js';
 import { startTokenApp } from './support/apps.js';
-import { closeBrowser, fetchIn, newContext, openTab, signIn, sleep } from './support/tabs.js';
+import { jumpingClock, jumpTo } from '../helpers/clocks.js';
+import { fetchIn, openTab, signIn } from './support/tabs.js';
 
 const suite = chromiumPath === null ? describe.skip : describe;
 
@@ -45,26 +46,19 @@ interface StoredKey {
 }
 
 suite('DPoP in the browser (headless Chromium)', () => {
-  const closers: Array<{ close(): Promise<void> }> = [];
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(() => ensureBuilt(), 200_000);
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await closeBrowser();
-    for (const c of closers) await c.close();
-  });
+  const chromium = chromiumFixtures();
 
   async function context(): Promise<BrowserContext> {
-    const c = await newContext();
-    contexts.push(c);
+    const c = await chromium.context();
     return c;
   }
 
   it('binds the tokens to a non-extractable key kept in IndexedDB, shared by every tab, and refreshes with proofs of it', async () => {
-    const a = await startTokenApp({ carrier: 'bearer', accessTtl: '2s', idleTimeout: '30m', absoluteTimeout: '12h', dpop: {} });
-    closers.push(a);
+    const clock = jumpingClock();
+    const a = await startTokenApp({ carrier: 'bearer', accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h', dpop: {}, clock });
+    chromium.closeAfter(a);
     const ctx = await context();
+    await ctx.clock.install();
     const page: Page = await openTab(ctx, `${a.url}/`);
     expect(await signIn(page, '/auth/login?user=alice', 'alice')).toBe(200);
     const me = await fetchIn(page, '/api/me');
@@ -83,7 +77,7 @@ suite('DPoP in the browser (headless Chromium)', () => {
 
     // Once the access token expires, the refresh goes with a proof of the bound key (else the family would be revoked as stolen).
     const before = a.counts.refresh;
-    await sleep(2_500);
+    await jumpTo(ctx, clock, ((await page.evaluate('Date.now()')) as number) + 5 * 60_000 + 1_000);
     const later = await fetchIn(page, '/api/me');
     expect(later.status).toBe(200);
     expect(later.body.jkt).toBe(me.body.jkt);
@@ -95,7 +89,7 @@ suite('DPoP in the browser (headless Chromium)', () => {
 
   it('answers the server nonce challenge of sign-in and of the API with one retry carrying DPoP-Nonce', async () => {
     const a = await startTokenApp({ carrier: 'bearer', accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h', dpop: { nonce: true } });
-    closers.push(a);
+    chromium.closeAfter(a);
     const page = await openTab(await context(), `${a.url}/`);
     expect(await signIn(page, '/auth/login?user=bob', 'bob')).toBe(200);
     const me = await fetchIn(page, '/api/me');
@@ -108,8 +102,8 @@ suite('DPoP in the browser (headless Chromium)', () => {
     // The server's clock moves at the test's command; the page's proofs keep the real time, well within their 1-minute age.
     const clock = manualClock(Date.now());
     const a = await startTokenApp({ carrier: 'bearer', accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h', dpop: { nonce: true, nonceStep: '10s' }, clock });
-    closers.push(a);
-    const page = await openTab(await context(), `${a.url}/`);
+    chromium.closeAfter(a);
+    const page = await openTab(await chromium.context(), `${a.url}/`);
     expect(await signIn(page, '/auth/login?user=erin', 'erin')).toBe(200);
     expect((await fetchIn(page, '/api/me')).status).toBe(200);
     for (let step = 0; step < 3; step++) {

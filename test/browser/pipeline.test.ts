@@ -7,36 +7,27 @@
  * one replay (where a DPoP proof plugs in); and options refused with
  * a `ConfigError` at construction.
  */
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/core/clock.js';
-import { ensureBuilt } from '../cli/built.js';
 import { chromiumPath } from '../e2e/chromium.js';
+import { chromiumFixtures } from '../helpers/chromium-fixtures.js';
 import { startSessionApp, startTokenApp } from './support/apps.js';
-import { closeBrowser, fetchIn, newContext, openTab, signIn } from './support/tabs.js';
+import { fetchIn, openTab, signIn } from './support/tabs.js';
 
 const suite = chromiumPath === null ? describe.skip : describe;
 
 suite('the request pipeline (headless Chromium)', () => {
-  const closers: Array<{ close(): Promise<void> }> = [];
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(() => ensureBuilt(), 200_000);
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await closeBrowser();
-    for (const c of closers) await c.close();
-  });
+  const chromium = chromiumFixtures();
 
   async function tab(url: string): Promise<Page> {
-    const context = await newContext();
-    contexts.push(context);
+    const context = await chromium.context();
     return openTab(context, url);
   }
 
   it('sends the session\'s CSRF token in the header cookie sessions expect, on unsafe requests only', async () => {
     const a = await startSessionApp({ idleTimeout: '30m', absoluteTimeout: '12h' });
-    closers.push(a);
+    chromium.closeAfter(a);
     const page = await tab(`${a.url}/`);
     expect(await signIn(page, '/login?user=alice', 'alice')).toBe(200);
     expect((await fetchIn(page, '/api/echo', 'POST')).status).toBe(200);
@@ -50,7 +41,7 @@ suite('the request pipeline (headless Chromium)', () => {
   it('drives another HTTP client through the interceptor: a refused token, one refresh, one replay', async () => {
     const clock = manualClock(Date.now());
     const a = await startTokenApp({ carrier: 'bearer', accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h', clock });
-    closers.push(a);
+    chromium.closeAfter(a);
     const page = await tab(`${a.url}/`);
     expect(await signIn(page, '/auth/login?user=alice', 'alice')).toBe(200);
     clock.advance('6m');
@@ -80,7 +71,7 @@ suite('the request pipeline (headless Chromium)', () => {
 
   it('runs request hooks on every request, the token endpoints included, and replays once when a hook answers a nonce challenge', async () => {
     const a = await startTokenApp({ carrier: 'bearer', accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h' });
-    closers.push(a);
+    chromium.closeAfter(a);
     const page = await tab(`${a.url}/`);
     // A second session in the page, with a hook standing in for a DPoP proof: a header per request, the server's nonce learnt from its challenge.
     const result = await page.evaluate(`(async () => {
@@ -112,7 +103,7 @@ suite('the request pipeline (headless Chromium)', () => {
 
   it('refuses unknown, missing and mistyped options with a ConfigError that says what to write', async () => {
     const a = await startTokenApp({ carrier: 'bearer', accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h' });
-    closers.push(a);
+    chromium.closeAfter(a);
     const page = await tab(`${a.url}/`);
     const errors = await page.evaluate(`(async () => {
       const { createBrowserSession, ConfigError, LatchkeyError } = await import('/dist/browser/index.js');

@@ -6,43 +6,40 @@
  * through with the new token, replayed at most once. With Web Locks, and
  * with each fallback.
  */
-import type { BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/core/clock.js';
-import { ensureBuilt } from '../cli/built.js';
 import { chromiumPath } from '../e2e/chromium.js';
+import { chromiumFixtures } from '../helpers/chromium-fixtures.js';
 import { startTokenApp, type TokenApp } from './support/apps.js';
-import { closeBrowser, fetchIn, newContext, openTab, signIn, sleep, state } from './support/tabs.js';
+import { fetchIn, type newContext, openTab, signIn, state } from './support/tabs.js';
 
 const suite = chromiumPath === null ? describe.skip : describe;
 const TABS = 5;
-/** Access tokens of 8 s are replaced a fifth of their life early, 6.4 s after they were issued: time enough to open the tabs on a loaded machine. */
+/**
+ * Access tokens of 8 s are replaced a fifth of their life early, 6.4 s after
+ * they were issued. The browser's clock is Playwright's: it runs as the real
+ * one while the tabs open (however long a loaded machine takes), then jumps
+ * past the stale point in every tab at once.
+ */
 const ACCESS_MS = 8_000;
 const STALE_MS = ACCESS_MS - ACCESS_MS / 5;
 
 suite('one refresh across tabs (headless Chromium)', () => {
-  const apps: TokenApp[] = [];
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(() => ensureBuilt(), 200_000);
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await closeBrowser();
-    for (const app of apps) await app.close();
-  });
+  const chromium = chromiumFixtures();
 
   async function app(carrier: 'bearer' | 'cookie', clock?: ReturnType<typeof manualClock>): Promise<TokenApp> {
     const a = await startTokenApp({ carrier, accessTtl: clock === undefined ? `${ACCESS_MS / 1000}s` : '5m', idleTimeout: '10m', absoluteTimeout: '1h', ...(clock === undefined ? {} : { clock }) });
-    apps.push(a);
+    chromium.closeAfter(a);
     return a;
   }
 
   /** Signs in in a first tab, then opens the others: they take the session from the first, without a refresh. */
   async function tabs(a: TokenApp, without: Parameters<typeof newContext>[0] = {}) {
-    const context = await newContext(without);
-    contexts.push(context);
+    const context = await chromium.context(without);
+    // Installed before any page: every tab of the context reads the one clock the test moves.
+    await context.clock.install();
     const first = await openTab(context, `${a.url}/`);
-    const signedInAt = Date.now();
+    const signedInAt = (await first.evaluate('Date.now()')) as number;
     expect(await signIn(first, '/auth/login?user=alice', { name: 'alice' })).toBe(200);
     const sid = (await fetchIn(first, '/api/me')).body.sid;
     expect(sid).toEqual(expect.any(String));
@@ -52,7 +49,7 @@ suite('one refresh across tabs (headless Chromium)', () => {
     for (const page of pages) expect((await state(page)).status).toBe('signed-in');
     // The new tabs asked the first one, not the server.
     expect(a.counts.refresh).toBe(refreshes);
-    return { pages, signedInAt, sid };
+    return { context, pages, signedInAt, sid };
   }
 
   const cases = [
@@ -64,12 +61,12 @@ suite('one refresh across tabs (headless Chromium)', () => {
 
   it.each(cases)('five tabs (%s carrier, without %j) whose access token goes stale at once make exactly one refresh request, and every request goes through', async (carrier, without) => {
     const a = await app(carrier);
-    const { pages, signedInAt, sid } = await tabs(a, without);
-    // Every tab still holds the fresh token: nothing was refreshed yet.
-    expect(Date.now(), 'the tabs took longer to open than the token lives').toBeLessThan(signedInAt + STALE_MS);
+    const { context, pages, signedInAt, sid } = await tabs(a, without);
+    // Every tab still holds the fresh token: on the browser's clock the stale point is ahead.
+    for (const page of pages) expect(await page.evaluate('Date.now()')).toBeLessThan(signedInAt + STALE_MS);
 
-    // Past the stale point every tab holds a token to replace.
-    await sleep(signedInAt + STALE_MS + 300 - Date.now());
+    // Past the stale point every tab holds a token to replace (no timer fires: the next request finds it stale).
+    await context.clock.setSystemTime(signedInAt + STALE_MS + 300);
     const before = { ...a.counts };
     const answers = await Promise.all(pages.map((page) => fetchIn(page, '/api/me')));
 

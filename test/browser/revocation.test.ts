@@ -5,36 +5,28 @@
  * was used first), the refresh that follows fails with `invalid_grant`, and
  * every tab of the browser signs out with the server's reason.
  */
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from '../cli/built.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { chromiumPath } from '../e2e/chromium.js';
+import { chromiumFixtures } from '../helpers/chromium-fixtures.js';
 import { startTokenApp, type TokenApp } from './support/apps.js';
-import { closeBrowser, events, fetchIn, newContext, openTab, sleep, state, until } from './support/tabs.js';
+import { jumpingClock, type JumpingClock } from '../helpers/clocks.js';
+import { events, fetchIn, openTab, state, until } from './support/tabs.js';
 
 const suite = chromiumPath === null ? describe.skip : describe;
 
 suite('revocation and theft across tabs (headless Chromium)', () => {
-  const apps: TokenApp[] = [];
-  const contexts: BrowserContext[] = [];
+  const chromium = chromiumFixtures();
 
-  beforeAll(() => ensureBuilt(), 200_000);
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await closeBrowser();
-    for (const app of apps) await app.close();
-  });
-
-  async function start(carrier: 'bearer' | 'cookie'): Promise<TokenApp> {
-    const a = await startTokenApp({ carrier, accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h', graceWindow: '1s' });
-    apps.push(a);
+  async function start(carrier: 'bearer' | 'cookie', clock?: JumpingClock): Promise<TokenApp> {
+    const a = await startTokenApp({ carrier, accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h', graceWindow: '1s', ...(clock === undefined ? {} : { clock }) });
+    chromium.closeAfter(a);
     return a;
   }
 
   /** Three signed-in tabs; resolves them and the sign-in answer's body (the bearer pair). */
   async function tabs(a: TokenApp): Promise<{ pages: Page[]; pair: Record<string, unknown> }> {
-    const context = await newContext();
-    contexts.push(context);
+    const context = await chromium.context();
     const first = await openTab(context, `${a.url}/`);
     const answer = first.waitForResponse((r) => r.url().endsWith('/auth/login?user=alice'));
     await first.evaluate(`window.lk.signIn('/auth/login?user=alice', {}, 'alice')`);
@@ -63,12 +55,13 @@ suite('revocation and theft across tabs (headless Chromium)', () => {
   }, 60_000);
 
   it('a stolen refresh token used first makes the tabs\' next refresh a reuse: the family is revoked and every tab signs out', async () => {
-    const a = await start('bearer');
+    const clock = jumpingClock();
+    const a = await start('bearer', clock);
     const { pages, pair } = await tabs(a);
     // The thief refreshes with the tabs' refresh token, and gets a pair of their own.
     const stolen = await a.tokens.refresh(pair.refresh_token);
     expect(stolen.ok).toBe(true);
-    await sleep(1_200); // past the grace window
+    clock.jump(1_100); // past the server's grace window (1 s)
 
     // "Stay signed in" in one tab: a refresh with what is now an old token.
     await pages[1]!.evaluate('window.lk.extend()');

@@ -6,13 +6,13 @@
  * events; and never sent to another origin.
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { listen, type Running } from '../adapters/support/apps.js';
-import { ensureBuilt } from '../cli/built.js';
 import { chromiumPath } from '../e2e/chromium.js';
+import { chromiumFixtures } from '../helpers/chromium-fixtures.js';
 import { startTokenApp } from './support/apps.js';
-import { closeBrowser, fetchIn, newContext, openTab, until } from './support/tabs.js';
+import { fetchIn, openTab, until } from './support/tabs.js';
 
 const suite = chromiumPath === null ? describe.skip : describe;
 
@@ -44,15 +44,7 @@ const EVERYTHING = `(async () => {
 })()`;
 
 suite('tokens stay out of storage, the DOM and other origins (headless Chromium)', () => {
-  const closers: Array<{ close(): Promise<void> }> = [];
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(() => ensureBuilt(), 200_000);
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await closeBrowser();
-    for (const c of closers) await c.close();
-  });
+  const chromium = chromiumFixtures();
 
   /**
    * The tokens every answer of the token endpoints handed out (JSON bodies and Set-Cookie values), as the
@@ -92,9 +84,8 @@ suite('tokens stay out of storage, the DOM and other origins (headless Chromium)
     ['bearer', {}, true],
   ] as const)('no %s token reaches Web Storage, IndexedDB, the DOM or document.cookie (without %j; DPoP proofs: %s), from sign-in to sign-out', async (carrier, without, dpop) => {
     const a = await startTokenApp({ carrier, accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h', ...(dpop ? { dpop: {} } : {}) });
-    closers.push(a);
-    const context = await newContext(without);
-    contexts.push(context);
+    chromium.closeAfter(a);
+    const context = await chromium.context(without);
     await context.addInitScript(RECORD_WRITES);
     const tokens = new Set<string>();
     const pending: Array<Promise<void>> = [];
@@ -120,9 +111,8 @@ suite('tokens stay out of storage, the DOM and other origins (headless Chromium)
 
   it('keeps the fetch it was made with: a script that wraps window.fetch later sees none of its requests', async () => {
     const a = await startTokenApp({ carrier: 'bearer', accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h' });
-    closers.push(a);
-    const context = await newContext();
-    contexts.push(context);
+    chromium.closeAfter(a);
+    const context = await chromium.context();
     const page = await openTab(context, `${a.url}/`);
     await page.evaluate(`window.lk.signIn('/auth/login?user=alice', {}, 'alice')`);
     const seen = await page.evaluate(`(async () => {
@@ -145,11 +135,10 @@ suite('tokens stay out of storage, the DOM and other origins (headless Chromium)
         res.end('{}');
       }),
     );
-    closers.push(foreign);
+    chromium.closeAfter(foreign);
     const a = await startTokenApp({ carrier: 'bearer', accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h' });
-    closers.push(a);
-    const context = await newContext();
-    contexts.push(context);
+    chromium.closeAfter(a);
+    const context = await chromium.context();
     const page = await openTab(context, `${a.url}/`);
     await page.evaluate(`window.lk.signIn('/auth/login?user=alice', {}, 'alice')`);
     expect((await fetchIn(page, '/api/me')).status).toBe(200);

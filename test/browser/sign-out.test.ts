@@ -5,12 +5,12 @@
  * session is over on the server too. With BroadcastChannel, and with the
  * `storage` event where there is none.
  */
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from '../cli/built.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { chromiumPath } from '../e2e/chromium.js';
+import { chromiumFixtures } from '../helpers/chromium-fixtures.js';
 import { startSessionApp, startTokenApp, type Counts } from './support/apps.js';
-import { closeBrowser, events, fetchIn, newContext, openTab, signIn, state, until } from './support/tabs.js';
+import { events, fetchIn, type newContext, openTab, signIn, state, until } from './support/tabs.js';
 
 const suite = chromiumPath === null ? describe.skip : describe;
 
@@ -23,28 +23,19 @@ interface App {
 }
 
 suite('sign-out across tabs (headless Chromium)', () => {
-  const apps: App[] = [];
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(() => ensureBuilt(), 200_000);
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await closeBrowser();
-    for (const app of apps) await app.close();
-  });
+  const chromium = chromiumFixtures();
 
   async function app(mode: 'bearer' | 'cookie' | 'session'): Promise<App> {
     const a =
       mode === 'session'
         ? { ...(await startSessionApp({ idleTimeout: '30m', absoluteTimeout: '12h' })), login: '/login?user=alice' }
         : { ...(await startTokenApp({ carrier: mode, accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h' })), login: '/auth/login?user=alice' };
-    apps.push(a);
+    chromium.closeAfter(a);
     return a;
   }
 
   async function signedInTabs(a: App, count: number, without: Parameters<typeof newContext>[0] = {}): Promise<Page[]> {
-    const context = await newContext(without);
-    contexts.push(context);
+    const context = await chromium.context(without);
     const first = await openTab(context, `${a.url}/`);
     expect(await signIn(first, a.login, 'alice')).toBe(200);
     const pages = [first];
@@ -98,7 +89,7 @@ suite('sign-out across tabs (headless Chromium)', () => {
 
   it('a sign-out made while a refresh is on its way stays a sign-out in every tab when the refresh answers', async () => {
     const a = await startTokenApp({ carrier: 'bearer', accessTtl: '5m', idleTimeout: '30m', absoluteTimeout: '12h', refreshDelayMs: 500 });
-    apps.push({ ...a, login: '/auth/login?user=alice' });
+    chromium.closeAfter({ ...a, login: '/auth/login?user=alice' });
     const pages = await signedInTabs({ ...a, login: '/auth/login?user=alice' }, 2);
     // "Stay signed in", then "Sign out" while the refresh is on the wire.
     const sent = pages[0]!.waitForRequest((r) => r.url().endsWith('/auth/refresh'));

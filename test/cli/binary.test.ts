@@ -4,15 +4,15 @@
  * file, key rotation, migration, and `serve` up to a graceful SIGTERM.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type * as Latchkey from '../../src/index.js';
 import type * as SqliteModule from '../../src/stores/sqlite.js';
-import { bin, ensureBuilt, root } from './built.js';
+import { bin, root } from './built.js';
+import { builtScratch } from '../helpers/built-scratch.js';
 
 const KEY_SHAPE = /^lk_[0-9a-f]{24}_[A-Za-z0-9_-]{43}$/;
 
@@ -24,7 +24,7 @@ interface Outcome {
   lines: string[];
 }
 
-let dir: string;
+const scratch = builtScratch('latchkey-bin-');
 
 /** The environment of a user with no latchkey variables set. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -35,7 +35,7 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 function latchkey(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { cwd: scratch.dir, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -45,14 +45,6 @@ function latchkey(args: string[], env: Record<string, string> = {}): Promise<Out
   });
 }
 
-beforeAll(() => {
-  ensureBuilt();
-  dir = mkdtempSync(join(tmpdir(), 'latchkey-bin-'));
-}, 180_000);
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
 describe('the latchkey executable', () => {
   it('is an executable node script', () => {
     expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
@@ -60,7 +52,7 @@ describe('the latchkey executable', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
     expect(pkg.bin).toEqual({ latchkey: './dist/cli/main.js' });
     // Started as a program, not through node.
-    expect(execFileSync(bin, ['--version'], { cwd: dir, encoding: 'utf8' }).trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(execFileSync(bin, ['--version'], { cwd: scratch.dir, encoding: 'utf8' }).trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 
   it('prints its help with exit code 0', async () => {
@@ -100,7 +92,7 @@ describe('the latchkey executable', () => {
     expect(key).toMatch(KEY_SHAPE);
     const id = key.slice(3, 27);
     // The default store, relative to the working folder.
-    expect(existsSync(join(dir, '.latchkey', 'latchkey.db'))).toBe(true);
+    expect(existsSync(join(scratch.dir, '.latchkey', 'latchkey.db'))).toBe(true);
 
     const listed = await latchkey(['apikeys', 'list', '--json']);
     expect(JSON.parse(listed.stdout)).toEqual({ apiKeys: [{ id, name: 'ci', createdAt: expect.any(Number) }] });
@@ -112,7 +104,7 @@ describe('the latchkey executable', () => {
   });
 
   it('lists and revokes sessions of an SQLite file', async () => {
-    const db = join(dir, 'sessions.db');
+    const db = join(scratch.dir, 'sessions.db');
     const { createSessions } = (await import(pathToFileURL(join(root, 'dist', 'index.js')).href)) as typeof Latchkey;
     const { sqliteStore } = (await import(pathToFileURL(join(root, 'dist', 'stores', 'sqlite.js')).href)) as typeof SqliteModule;
     const sqlite = sqliteStore({ path: db });
@@ -143,7 +135,7 @@ describe('the latchkey executable', () => {
   });
 
   it('rotates the signing key of a data folder and prints the new kid last', async () => {
-    const dataDir = join(dir, 'keys-data');
+    const dataDir = join(scratch.dir, 'keys-data');
     const first = await latchkey(['keys', 'rotate', '--data-dir', dataDir]);
     const second = await latchkey(['keys', 'rotate'], { LATCHKEY_DATA_DIR: dataDir });
     expect([first.code, second.code]).toEqual([0, 0]);
@@ -161,9 +153,9 @@ describe('the latchkey executable', () => {
   });
 
   it('serves on port 0, answers /healthz, and shuts down gracefully on SIGTERM with exit code 0', async () => {
-    const dataDir = join(dir, 'serve-data');
+    const dataDir = join(scratch.dir, 'serve-data');
     const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--store', 'memory:', '--data-dir', dataDir, '--log-level', 'warn'], {
-      cwd: dir,
+      cwd: scratch.dir,
       env: cleanEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -199,8 +191,8 @@ describe('the latchkey executable', () => {
   });
 
   it('ends at once, with 128 + the signal number, on a second signal during a slow shutdown', async () => {
-    const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--store', 'memory:', '--data-dir', join(dir, 'serve-data-2'), '--log-level', 'silent', '--shutdown-timeout', '60s'], {
-      cwd: dir,
+    const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--store', 'memory:', '--data-dir', join(scratch.dir, 'serve-data-2'), '--log-level', 'silent', '--shutdown-timeout', '60s'], {
+      cwd: scratch.dir,
       env: cleanEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -4,23 +4,13 @@
  * `LATCHKEY_PORT`/`LATCHKEY_HOST` and the flags win over them; a `HOST` that
  * is a machine's name (tcsh exports one) never decides where it listens.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from './built.js';
+import { describe, expect, it } from 'vitest';
 import { freePort, latchkey, serve } from './process.js';
+import { builtScratch } from '../helpers/built-scratch.js';
 
-let dir: string;
+const scratch = builtScratch('latchkey-platform-');
 const common = ['--store', 'memory:', '--no-demo', '--admin-password', 'correct horse battery'];
-
-beforeAll(() => {
-  ensureBuilt();
-  dir = mkdtempSync(join(tmpdir(), 'latchkey-platform-'));
-}, 180_000);
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
 
 async function healthz(base: string): Promise<unknown> {
   const res = await fetch(`${base}/healthz`);
@@ -30,7 +20,7 @@ async function healthz(base: string): Promise<unknown> {
 describe('latchkey serve on a platform', () => {
   it('listens on PORT when neither --port nor LATCHKEY_PORT is given', async () => {
     const port = await freePort();
-    const running = await serve([...common, '--data-dir', join(dir, 'a')], dir, { PORT: String(port) });
+    const running = await serve([...common, '--data-dir', join(scratch.dir, 'a')], scratch.dir, { PORT: String(port) });
     try {
       expect(running.base).toBe(`http://127.0.0.1:${port}`);
       expect(await healthz(running.base)).toEqual({ status: 200, body: { status: 'ok' } });
@@ -41,14 +31,14 @@ describe('latchkey serve on a platform', () => {
 
   it('prefers LATCHKEY_PORT to PORT, and --port to both', async () => {
     const [platform, own, flag] = [await freePort(), await freePort(), await freePort()];
-    const byVariable = await serve([...common, '--data-dir', join(dir, 'b')], dir, { PORT: String(platform), LATCHKEY_PORT: String(own) });
+    const byVariable = await serve([...common, '--data-dir', join(scratch.dir, 'b')], scratch.dir, { PORT: String(platform), LATCHKEY_PORT: String(own) });
     try {
       expect(byVariable.base).toBe(`http://127.0.0.1:${own}`);
       expect((await healthz(byVariable.base)) as object).toMatchObject({ status: 200 });
     } finally {
       await byVariable.stop();
     }
-    const byFlag = await serve([...common, '--data-dir', join(dir, 'b'), '--port', String(flag)], dir, { PORT: String(platform), LATCHKEY_PORT: String(own) });
+    const byFlag = await serve([...common, '--data-dir', join(scratch.dir, 'b'), '--port', String(flag)], scratch.dir, { PORT: String(platform), LATCHKEY_PORT: String(own) });
     try {
       expect(byFlag.base).toBe(`http://127.0.0.1:${flag}`);
     } finally {
@@ -59,7 +49,7 @@ describe('latchkey serve on a platform', () => {
   it('listens on the address in HOST, and LATCHKEY_HOST wins over it', async () => {
     // Every 127.x.y.z address is this machine's loopback on Linux.
     const port = await freePort();
-    const running = await serve([...common, '--data-dir', join(dir, 'c'), '--port', String(port)], dir, { HOST: '127.0.0.2' });
+    const running = await serve([...common, '--data-dir', join(scratch.dir, 'c'), '--port', String(port)], scratch.dir, { HOST: '127.0.0.2' });
     try {
       expect(running.base).toBe(`http://127.0.0.2:${port}`);
       expect((await healthz(running.base)) as object).toMatchObject({ status: 200 });
@@ -67,7 +57,7 @@ describe('latchkey serve on a platform', () => {
     } finally {
       await running.stop();
     }
-    const own = await serve([...common, '--data-dir', join(dir, 'c'), '--port', '0'], dir, { HOST: '127.0.0.2', LATCHKEY_HOST: '127.0.0.3' });
+    const own = await serve([...common, '--data-dir', join(scratch.dir, 'c'), '--port', '0'], scratch.dir, { HOST: '127.0.0.2', LATCHKEY_HOST: '127.0.0.3' });
     try {
       expect(own.base).toMatch(/^http:\/\/127\.0\.0\.3:\d+$/);
     } finally {
@@ -76,7 +66,7 @@ describe('latchkey serve on a platform', () => {
   });
 
   it("ignores a HOST that holds the machine's name, says so once, and listens on 127.0.0.1", async () => {
-    const running = await serve([...common, '--data-dir', join(dir, 'd'), '--port', '0'], dir, { HOST: 'build-box-3' });
+    const running = await serve([...common, '--data-dir', join(scratch.dir, 'd'), '--port', '0'], scratch.dir, { HOST: 'build-box-3' });
     try {
       expect(running.base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(running.stderr()).toBe(
@@ -88,7 +78,7 @@ describe('latchkey serve on a platform', () => {
   });
 
   it('refuses a PORT that is not a port number with exit code 2, naming PORT', async () => {
-    const out = await latchkey(['serve', ...common, '--data-dir', join(dir, 'e')], dir, { PORT: 'http' });
+    const out = await latchkey(['serve', ...common, '--data-dir', join(scratch.dir, 'e')], scratch.dir, { PORT: 'http' });
     expect(out.code).toBe(2);
     expect(out.stderr).toBe('latchkey: invalid configuration: PORT "http": must be a port number (0-65535)\n');
   });

@@ -6,26 +6,17 @@
  * git in a scratch repository, through the built executable.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from './built.js';
+import { describe, expect, it } from 'vitest';
 import { latchkey, serve } from './process.js';
+import { builtScratch } from '../helpers/built-scratch.js';
 
-let dir: string;
-
-beforeAll(() => {
-  ensureBuilt();
-  dir = mkdtempSync(join(tmpdir(), 'latchkey-state-'));
-}, 180_000);
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const scratch = builtScratch('latchkey-state-');
 
 /** A fresh git repository with one committed file, as a user's project. */
 function project(): string {
-  const repo = mkdtempSync(join(dir, 'app-'));
+  const repo = mkdtempSync(join(scratch.dir, 'app-'));
   const git = (...args: string[]): string => execFileSync('git', args, { cwd: repo, encoding: 'utf8' });
   git('-c', 'init.defaultBranch=main', 'init', '-q');
   writeFileSync(join(repo, 'index.js'), 'console.log("app");\n');

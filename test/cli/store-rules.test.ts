@@ -5,26 +5,17 @@
  * lives inside one process, is refused by every verb that would act on an
  * empty store of its own (`serve` and `bench` still take it).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from './built.js';
+import { describe, expect, it } from 'vitest';
 import { latchkey } from './process.js';
+import { builtScratch } from '../helpers/built-scratch.js';
 
-let dir: string;
-
-beforeAll(() => {
-  ensureBuilt();
-  dir = mkdtempSync(join(tmpdir(), 'latchkey-store-rules-'));
-}, 180_000);
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const scratch = builtScratch('latchkey-store-rules-');
 
 describe('latchkey apikeys create', () => {
   it('refuses the default SQLite store that nothing created yet, with exit code 3, and creates neither it nor its folder', async () => {
-    const cwd = mkdtempSync(join(dir, 'fresh-'));
+    const cwd = mkdtempSync(join(scratch.dir, 'fresh-'));
     const out = await latchkey(['apikeys', 'create', '--name', 'billing'], cwd);
     expect(out).toEqual({
       code: 3,
@@ -35,7 +26,7 @@ describe('latchkey apikeys create', () => {
   });
 
   it('refuses a mistyped SQLite path, and makes a key once migrate created the store', async () => {
-    const cwd = mkdtempSync(join(dir, 'typo-'));
+    const cwd = mkdtempSync(join(scratch.dir, 'typo-'));
     expect((await latchkey(['migrate', '--store', 'sqlite:./state/latchkey.db'], cwd)).code).toBe(0);
     const typo = await latchkey(['apikeys', 'create', '--store', 'sqlite:./stat/latchkey.db'], cwd);
     expect(typo.code).toBe(3);
@@ -60,14 +51,14 @@ describe('the memory: store', () => {
     ['apikeys revoke', ['apikeys', 'revoke', '0'.repeat(24)]],
     ['migrate', ['migrate']],
   ])('is refused by "latchkey %s" with exit code 2 and the reason, from --store or LATCHKEY_STORE', async (verb, args) => {
-    const byFlag = await latchkey([...args, '--store', 'memory:'], dir);
+    const byFlag = await latchkey([...args, '--store', 'memory:'], scratch.dir);
     expect(byFlag).toEqual({ code: 2, stdout: '', stderr: `latchkey: 'latchkey ${verb}' ${why}` });
-    const byVariable = await latchkey(args, dir, { LATCHKEY_STORE: 'memory:' });
+    const byVariable = await latchkey(args, scratch.dir, { LATCHKEY_STORE: 'memory:' });
     expect(byVariable).toEqual(byFlag);
   });
 
   it('is still what latchkey bench measures', async () => {
-    const out = await latchkey(['bench', '--store', 'memory:', '--sessions', '20', '--duration', '1', '--json'], dir);
+    const out = await latchkey(['bench', '--store', 'memory:', '--sessions', '20', '--duration', '1', '--json'], scratch.dir);
     expect(out.code).toBe(0);
     expect(JSON.parse(out.stdout)).toMatchObject({ store: 'memory:', sessions: 20 });
   });

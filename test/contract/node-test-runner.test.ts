@@ -5,27 +5,19 @@
  * `latchkey/testing/store-contract` on the memory store in a child process.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, root } from '../cli/built.js';
+import { describe, expect, it } from 'vitest';
+import { root } from '../cli/built.js';
+import { builtScratch } from '../helpers/built-scratch.js';
 
-let dir: string;
-
-beforeAll(() => {
-  ensureBuilt();
-  dir = mkdtempSync(join(tmpdir(), 'latchkey-node-test-'));
-}, 180_000);
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const scratch = builtScratch('latchkey-node-test-');
 
 describe('the store contract under node:test', () => {
   it('runs every test of the suite and passes them on the memory store', () => {
     const dist = (path: string): string => pathToFileURL(join(root, 'dist', path)).href;
-    const file = join(dir, 'memory.test.mjs');
+    const file = join(scratch.dir, 'memory.test.mjs');
     writeFileSync(
       file,
       [

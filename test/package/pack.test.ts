@@ -174,6 +174,29 @@ describe('the npm package', () => {
     expect(shipped).not.toContain('dist/.build-stamp');
   });
 
+  it('ships no source map or declaration map that points to a file it does not ship', () => {
+    const pkgDir = join(app, 'node_modules', 'latchkey');
+    const broken: string[] = [];
+    for (const file of shipped) {
+      if (!/\.(?:[mc]?js|d\.[mc]?ts)$/.test(file)) continue;
+      const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(readFileSync(join(pkgDir, file), 'utf8'))?.[1];
+      if (url === undefined) continue;
+      if (url.startsWith('data:')) continue;
+      const map = new URL(url, `file:///${file}`).pathname.slice(1);
+      if (!shipped.has(map)) {
+        broken.push(`${file} names ${map}, which the package does not ship`);
+        continue;
+      }
+      const { sources = [], sourceRoot = '', sourcesContent = [] } = JSON.parse(readFileSync(join(pkgDir, map), 'utf8')) as { sources?: string[]; sourceRoot?: string; sourcesContent?: Array<string | null> };
+      sources.forEach((source, i) => {
+        const target = new URL(`${sourceRoot}${source}`, `file:///${map}`).pathname.slice(1);
+        if (!shipped.has(target) && typeof sourcesContent[i] !== 'string') broken.push(`${map} points to ${target}, which the package does not ship`);
+      });
+    }
+    expect(broken.length, broken.slice(0, 10).join('\n')).toBe(0);
+    expect([...shipped].filter((f) => f.endsWith('.map'))).toEqual([]);
+  });
+
   it('ships the Next.js example and its edge middleware app without their next build output, and no dist/tsconfig.json', () => {
     expect(shipped).toContain('examples/next/app/page.jsx');
     expect(shipped).toContain('examples/next/edge-middleware/middleware.js');
@@ -231,6 +254,23 @@ describe('the npm package', () => {
       expect(r.status).toBe(0);
     }
   }, 120_000);
+
+  it("needs the README's content-disposition mapping for @types/koa beside Express 5 whether or not latchkey is imported, and nothing more", () => {
+    // TypeScript includes every installed @types package: @types/koa fails against the hoisted content-disposition 2 in a file that imports nothing.
+    const dir = join(app, 'koa-types');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'nothing.ts'), 'export const nothing = 0;\n');
+    const options = { target: 'ES2022', lib: ['ES2023'], module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, noEmit: true };
+    const check = (extra: Record<string, unknown>): string => {
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...options, ...extra }, include: ['nothing.ts'] }));
+      const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--pretty', 'false'], { cwd: dir, encoding: 'utf8' });
+      return `${r.stdout}${r.stderr}`;
+    };
+    const errors = check({}).split('\n').filter((l) => /error TS/.test(l));
+    expect(errors.length).toBeGreaterThan(0);
+    for (const line of errors) expect(line).toMatch(/node_modules\/@types\/koa\/index\.d\.ts\(\d+,\d+\): error TS2694: Namespace '.*content-disposition.*' has no exported member 'Options'/);
+    expect(check({ paths: { 'content-disposition': ['../node_modules/@types/content-disposition/index.d.ts'] } })).toBe('');
+  }, 60_000);
 
   it('runs the Quick start', () => {
     const quickStart = compiled.find((s) => s.heading === '## Quick start');

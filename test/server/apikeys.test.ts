@@ -6,30 +6,17 @@ import { createSessions } from '../../src/core/sessions.js';
 import type { Store } from '../../src/core/store.js';
 import { API_KEY_NAMESPACE, apiKeys } from '../../src/core/api-keys.js';
 import { openStore } from '../../src/stores/open.js';
-import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';
-import { redisAvailable, startRedis, type RedisServer } from '../servers/redis.js';
+import { storeServers } from '../helpers/store-servers.js';
 
 const KEY = /^lk_[0-9a-f]{24}_[A-Za-z0-9_-]{43}$/;
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-apikeys-'));
 
-let redis: RedisServer | undefined;
-let postgres: PostgresServer | undefined;
-const pgMissing = postgresMissing();
-
-beforeAll(async () => {
-  if (redisAvailable) redis = await startRedis();
-  if (pgMissing === null) postgres = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await redis?.stop();
-  await postgres?.stop();
-});
+const servers = storeServers();
 
 const stores: Array<[string, () => string | null]> = [
   ['memory', () => 'memory:'],
   ['SQLite', () => `sqlite:${join(dir, 'keys.db')}`],
-  ['Redis', () => (redis ? redis.url : null)],
-  ['PostgreSQL', () => (postgres ? postgres.url : null)],
+  ...servers.urls,
 ];
 
 describe.each(stores)('API keys on %s', (_name, url) => {

@@ -12,8 +12,7 @@ import { loadConfig } from '../../src/server/config.js';
 import { createService, type Service } from '../../src/server/service.js';
 import { ensureBuilt } from '../cli/built.js';
 import { latchkey } from '../cli/process.js';
-import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';
-import { redisAvailable, startRedis, type RedisServer } from '../servers/redis.js';
+import { storeServers } from '../helpers/store-servers.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are checked field by field
 type Json = any;
@@ -53,26 +52,10 @@ async function signIn(base: string, password: string): Promise<number> {
   return r.status;
 }
 
-let redis: RedisServer | undefined;
-let postgres: PostgresServer | undefined;
-const pgMissing = postgresMissing();
+beforeAll(() => ensureBuilt(), 180_000);
+const servers = storeServers();
 
-beforeAll(async () => {
-  ensureBuilt();
-  if (redisAvailable) redis = await startRedis();
-  if (pgMissing === null) postgres = await startPostgres();
-}, 180_000);
-afterAll(async () => {
-  await redis?.stop();
-  await postgres?.stop();
-});
-
-const stores: Array<[string, () => string | null]> = [
-  ['Redis', () => redis?.url ?? null],
-  ['PostgreSQL', () => postgres?.url ?? null],
-];
-
-describe.each(stores)('four service instances on one %s', (_name, url) => {
+describe.each(servers.urls)('four service instances on one %s', (_name, url) => {
   const services: Service[] = [];
   const bases: string[] = [];
   let store = '';

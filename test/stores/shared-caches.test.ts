@@ -23,22 +23,13 @@ import { sqliteStore } from '../../src/stores/sqlite.js';
 import { dbscClient } from '../support/dbsc-client.js';
 import { startDbscSite } from '../support/dbsc-site.js';
 import { dpopClient } from '../support/dpop-client.js';
-import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';
-import { redisAvailable, startRedis, type RedisServer } from '../servers/redis.js';
+import { redisAvailable, type RedisServer } from '../servers/redis.js';
+import { storeServers } from '../helpers/store-servers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-shared-caches-'));
-let redis: RedisServer | undefined;
-let postgres: PostgresServer | undefined;
-const pgMissing = postgresMissing();
 let n = 0;
-
-beforeAll(async () => {
-  if (redisAvailable) redis = await startRedis();
-  if (pgMissing === null) postgres = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await redis?.stop();
-  await postgres?.stop();
+const servers = storeServers();
+afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -53,14 +44,14 @@ const backends: Array<[string, () => [Store, Store] | null]> = [
     return [sqliteStore({ path }), sqliteStore({ path })];
   }],
   ['Redis', () => {
-    if (redis === undefined) return null;
+    if (servers.redis === undefined) return null;
     const prefix = `shared${n++}:`;
-    return [redisStore({ url: redis.url, prefix }), redisStore({ url: redis.url, prefix })];
+    return [redisStore({ url: servers.redis.url, prefix }), redisStore({ url: servers.redis.url, prefix })];
   }],
   ['PostgreSQL', () => {
-    if (postgres === undefined) return null;
+    if (servers.postgres === undefined) return null;
     const tablePrefix = `shared${n++}_`;
-    return [postgresStore({ connectionString: postgres.url, tablePrefix }), postgresStore({ connectionString: postgres.url, tablePrefix })];
+    return [postgresStore({ connectionString: servers.postgres.url, tablePrefix }), postgresStore({ connectionString: servers.postgres.url, tablePrefix })];
   }],
 ];
 
@@ -119,7 +110,7 @@ describe('storeReplayCache and storeChallengeStore', () => {
   });
 
   it.skipIf(!redisAvailable)('serve a DBSC registration through a real site, its challenge taken from Redis', async () => {
-    const store = redisStore({ url: (redis as RedisServer).url, prefix: `dbsc${n++}:` });
+    const store = redisStore({ url: (servers.redis as RedisServer).url, prefix: `dbsc${n++}:` });
     const site = await startDbscSite({ options: { challenges: storeChallengeStore(store) } });
     try {
       const client = await dbscClient();

@@ -7,28 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/core/store.js';
 import { openStore } from '../../src/stores/open.js';
-import { postgresMissing, startPostgres, type PostgresServer } from '../servers/postgres.js';
-import { redisAvailable, startRedis, type RedisServer } from '../servers/redis.js';
+import { storeServers } from '../helpers/store-servers.js';
 
-let redis: RedisServer | undefined;
-let postgres: PostgresServer | undefined;
-const pgMissing = postgresMissing();
+const servers = storeServers();
 
-beforeAll(async () => {
-  if (redisAvailable) redis = await startRedis();
-  if (pgMissing === null) postgres = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await redis?.stop();
-  await postgres?.stop();
-});
-
-const stores: Array<[string, () => string | null]> = [
-  ['Redis', () => redis?.url ?? null],
-  ['PostgreSQL', () => postgres?.url ?? null],
-];
-
-describe.each(stores)('shared state on %s', (_name, url) => {
+describe.each(servers.urls)('shared state on %s', (_name, url) => {
   let a: Store | undefined;
   let b: Store | undefined;
   beforeAll(async () => {

@@ -241,9 +241,9 @@ describe('a store that does not answer', () => {
     const sessions = createSessions({ store: hanging, sweepInterval: false, storeTimeout: '50ms' });
     const refresh = createRefreshTokens({ sessions, secret: 'k'.repeat(32) });
     const token = `${'A'.repeat(22)}.${'B'.repeat(43)}`;
-    const started = Date.now();
-    await expect(refresh.refresh(token)).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
-    await expect(refresh.revoke(token)).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
-    expect(Date.now() - started).toBeLessThan(1000);
+    // The store never answers: only the engine's own 50 ms deadline ends each call, and the error names it.
+    const bounded = { code: 'ERR_STORE_UNAVAILABLE', message: 'the session store did not answer within 50 ms' };
+    await expect(refresh.refresh(token)).rejects.toMatchObject(bounded);
+    await expect(refresh.revoke(token)).rejects.toMatchObject(bounded);
   });
 });

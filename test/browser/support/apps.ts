@@ -231,9 +231,10 @@ export interface SessionApp {
  * `POST /login?user=`, `GET /session` ({ user }), `POST /logout`,
  * `POST /logout-everywhere`, `GET /api/me`, `POST /api/echo`.
  */
-export async function startSessionApp(o: { idleTimeout: string; absoluteTimeout: string }): Promise<SessionApp> {
+export async function startSessionApp(o: { idleTimeout: string; absoluteTimeout: string; clock?: Clock }): Promise<SessionApp> {
   await loadModules();
-  const sessions = createSessions({ store: memoryStore(), idleTimeout: o.idleTimeout, absoluteTimeout: o.absoluteTimeout, sweepInterval: false });
+  const clock = o.clock === undefined ? {} : { clock: o.clock };
+  const sessions = createSessions({ store: memoryStore(clock), idleTimeout: o.idleTimeout, absoluteTimeout: o.absoluteTimeout, sweepInterval: false, ...clock });
   const counts: Counts = { refresh: 0, logout: 0, everywhere: 0, api: 0 };
   const csrf: SessionApp['csrf'] = [];
   const config = { mode: 'session', sessionUrl: '/session', logoutUrl: '/logout', logoutEverywhereUrl: '/logout-everywhere' };
