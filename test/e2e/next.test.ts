@@ -169,7 +169,7 @@ suite.each(['stateful', 'sealed', 'remote'] as const)('the Next.js example in %s
     }
   });
 
-  it.runIf(onEdge)('reads on the edge runtime the session a server action wrote, and writes to it there for the server component to read', async () => {
+  if (onEdge) it('reads on the edge runtime the session a server action wrote, and writes to it there for the server component to read', async () => {
     const { page } = await newPage();
     await signIn(page, 'edsger');
     await addNote(page, 'from node');
@@ -182,7 +182,7 @@ suite.each(['stateful', 'sealed', 'remote'] as const)('the Next.js example in %s
     expect(await (await page.request.get(`${base}/api/me`)).json()).toEqual({ user: 'edsger', notes: ['from node', 'from the edge'] });
   });
 
-  it.runIf(onEdge)('refuses on the edge runtime a visitor without a session (401) and a cross-site write (403)', async () => {
+  if (onEdge) it('refuses on the edge runtime a visitor without a session (401) and a cross-site write (403)', async () => {
     const { page } = await newPage();
     await page.goto(`${base}/login`);
     expect(await pageFetch(page, '/api/edge/me')).toMatchObject({ status: 401, body: { runtime: 'edge' } });
@@ -195,7 +195,7 @@ suite.each(['stateful', 'sealed', 'remote'] as const)('the Next.js example in %s
     expect((await pageFetch(page, '/api/edge/me')).body.notes).toEqual([]);
   });
 
-  it.runIf(mode === 'stateful')('token mode: tokens issued and refreshed by Node.js route handlers verify on the edge runtime; a forged refresh token is refused', async () => {
+  if (mode === 'stateful') it('token mode: tokens issued and refreshed by Node.js route handlers verify on the edge runtime; a forged refresh token is refused', async () => {
     const { page } = await newPage();
     await page.goto(`${base}/login`);
     const issued = await pageFetch(page, '/api/tokens', { method: 'POST', json: { username: 'tess' } });
