@@ -129,6 +129,8 @@ export class RequestSession {
   #boundExempt = false;
   /** Header lines of this response beyond the session's cookies (a DBSC registration offer). */
   #extra: HeaderLine[] | null = null;
+  /** A renewed token of a session this request may not use (device-bound, without its bound cookie): sent, not used. */
+  #handOn: Current | null = null;
   /** `Set-Cookie` values a migrator asked for (old session cookies cleared), or `null`. */
   #migrationCookies: readonly string[] | null = null;
 
@@ -177,6 +179,12 @@ export class RequestSession {
         // A device-bound session without its bound cookie signs no one in. Its cookie is left alone: the
         // browser that holds the key refreshes the bound cookie and comes back; a copy elsewhere cannot.
         this.#invalid = 'bound-cookie-invalid';
+        if (result.issue) {
+          // Renewed while it was checked: the old token lives only through the renewal overlap. This request
+          // may not use the session, but its client must get the new token, or the session ends with the overlap.
+          this.#handOn = result.current;
+          this.#loadChanged('renewed the session token');
+        }
       } else if (result.ok) {
         this.#current = result.current;
         if (result.issue) {
@@ -595,10 +603,12 @@ export class RequestSession {
     const { carriers, cookie, csrf } = this.#ctx;
     const writer = this.#carrier ?? (carriers.cookie ? 'cookie' : carriers.order[0]);
     if (writer === 'cookie') {
-      const cur = this.#current;
-      for (const line of this.#backend().cookies(cur, this.#issued, this.#clear)) out.push(['set-cookie', line]);
+      const handOn = this.#current === null ? this.#handOn : null;
+      const cur = this.#current ?? handOn;
+      const issued = this.#issued || handOn !== null;
+      for (const line of this.#backend().cookies(cur, issued, this.#clear)) out.push(['set-cookie', line]);
       if (csrf?.cookieName != null) {
-        if (this.#issued && cur !== null) {
+        if (issued && cur !== null) {
           const maxAge = this.#backend().maxAge(cur);
           out.push(['set-cookie', setCookieHeader({ ...cookie, name: csrf.cookieName }, csrfTokenFor(cur.secret), maxAge, false)]);
         } else if (this.#clear) out.push(['set-cookie', clearCookieHeader({ ...cookie, name: csrf.cookieName }, false)]);
@@ -639,6 +649,7 @@ export class RequestSession {
 
   #issue(next: Current): void {
     this.#current = next;
+    this.#handOn = null;
     this.#issued = true;
     this.#clear = false;
     // Signed in again in the same request: clearing the site's data now would take the new sign-in with it.
@@ -649,6 +660,7 @@ export class RequestSession {
 
   #forget(): void {
     this.#current = null;
+    this.#handOn = null;
     this.#issued = false;
     this.#set = null;
     this.#unset = null;
