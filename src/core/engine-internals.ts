@@ -16,6 +16,7 @@ import type { GivenCreateInput } from './engine/create.js';
 import type { SessionEvents } from './events.js';
 import type { Session, SessionRecord } from './model.js';
 import type { Store } from './store.js';
+import type { Telemetry } from './telemetry.js';
 
 /** @internal */
 export interface EngineInternals {
@@ -42,6 +43,8 @@ export interface EngineInternals {
   brake(options: StoreBrakeOptions): StoreBrake;
   /** Reports an error latchkey cannot answer itself to the engine's `onError`. */
   reportError(error: unknown): void;
+  /** The engine's OpenTelemetry instruments (its `telemetry` option), or `null`: token mode traces its operations with them. */
+  readonly telemetry: Telemetry | null;
   /** Emits an event on the engine (the HTTP layer's DBSC events), to the application's listeners. */
   emit<K extends keyof SessionEvents>(name: K, event: SessionEvents[K]): void;
   /**

@@ -91,6 +91,7 @@ export function createSessions(options: SessionsOptions): Sessions {
     kind: e.config.kind,
     clock: e.clock,
     storeTimeoutMs: e.config.storeTimeoutMs,
+    telemetry: e.config.telemetry,
     readRecord: (handle) => e.gate.call(() => e.store.get(handle)),
     createAs: (input, given) => createAs(e, input, given),
     emit: (name, event) => e.events.emit(name, event),

@@ -3,7 +3,10 @@
  * `rotate`, `revoke` and `revokeUser`, a child span for each store call, and
  * two metrics, `latchkey.validations` (a counter, by `latchkey.result`) and
  * `latchkey.store.duration` (a histogram in seconds, by
- * `latchkey.store.operation`).
+ * `latchkey.store.operation`). Sealed mode (src/sealed/telemetry.ts) and
+ * token mode (src/tokens/telemetry.ts) use the same instruments, and count
+ * their own validations: `latchkey.sealed.opens`,
+ * `latchkey.tokens.verifications` and `latchkey.tokens.refreshes`.
  *
  * latchkey never imports `@opentelemetry/api` (an optional peer
  * dependency): the application passes the API it imported as the
@@ -74,11 +77,22 @@ const SCOPE = 'latchkey';
 /** Store-call latency buckets, in seconds: 50 µs (an in-process read) to 2.5 s (a store timeout). */
 const STORE_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
-/** One engine's instruments. @internal */
+/** A counter as latchkey records it. @internal */
+export interface TelemetryCounter {
+  add(value: number, attributes?: Attributes): void;
+}
+
+/** One engine's (or sealed mode's) instruments. @internal */
 export interface Telemetry {
   readonly tracer: TelemetryTracer;
-  readonly validations: { add(value: number, attributes?: Attributes): void };
+  readonly validations: TelemetryCounter;
   readonly storeDuration: { record(value: number, attributes?: Attributes): void };
+  /** Sealed mode's `open()`, by result. */
+  readonly sealedOpens: TelemetryCounter;
+  /** Token mode's access-token verifications (`verify()`, the guard's), by result. */
+  readonly tokenVerifications: TelemetryCounter;
+  /** Token mode's refresh-token rotations, by result. */
+  readonly tokenRefreshes: TelemetryCounter;
 }
 
 /** The `telemetry` option, checked: `undefined` stays off. @internal */
@@ -97,7 +111,39 @@ export function telemetryOption(api: unknown): Telemetry | null {
       unit: 's',
       advice: { explicitBucketBoundaries: STORE_BUCKETS },
     }),
+    sealedOpens: meter.createCounter('latchkey.sealed.opens', { description: 'Sealed-session opens, by result (ok, or the reason of the refusal)' }),
+    tokenVerifications: meter.createCounter('latchkey.tokens.verifications', { description: 'Access-token verifications, by result (ok, or the reason of the refusal)' }),
+    tokenRefreshes: meter.createCounter('latchkey.tokens.refreshes', { description: 'Refresh-token rotations, by result (ok, or the reason of the refusal)' }),
   };
+}
+
+/**
+ * `fn` in a span that counts its outcome on `counter` by `latchkey.result`:
+ * `result` names a settled value's, `error` a rejection. @internal
+ */
+export function countedSpan<R>(
+  t: Telemetry,
+  counter: TelemetryCounter,
+  name: string,
+  attributes: Attributes,
+  fn: () => Promise<R>,
+  result: (span: TelemetrySpan, value: R) => string,
+): Promise<R> {
+  return inSpan(
+    t,
+    name,
+    attributes,
+    () =>
+      fn().catch((err: unknown) => {
+        counter.add(1, { 'latchkey.result': 'error' });
+        throw err;
+      }),
+    (span, value) => {
+      const r = result(span, value);
+      span.setAttribute('latchkey.result', r);
+      counter.add(1, { 'latchkey.result': r });
+    },
+  );
 }
 
 /** The error's stable code, or its class name: an attribute value that carries no message. */

@@ -92,6 +92,8 @@ export class SessionState<S> {
   boundExempt = false;
   /** Header lines of this response beyond the session's cookies (a DBSC registration offer). */
   extra: HeaderLine[] | null = null;
+  /** A renewed token of a session this request may not use (device-bound, without its bound cookie): sent, not used. */
+  handOn: Current | null = null;
   /** `Set-Cookie` values a migrator asked for (old session cookies cleared), or `null`. */
   migrationCookies: readonly string[] | null = null;
 
@@ -133,6 +135,12 @@ export class SessionState<S> {
         // A device-bound session without its bound cookie signs no one in. Its cookie is left alone: the
         // browser that holds the key refreshes the bound cookie and comes back; a copy elsewhere cannot.
         this.invalid = 'bound-cookie-invalid';
+        if (result.issue) {
+          // Renewed while it was checked: the old token lives only through the renewal overlap. This request
+          // may not use the session, but its client must get the new token, or the session ends with the overlap.
+          this.handOn = result.current;
+          this.#loadChanged('renewed the session token');
+        }
       } else if (result.ok) {
         this.current = result.current;
         if (result.issue) {
@@ -196,6 +204,7 @@ export class SessionState<S> {
   /** A new token (a sign-in, a rotation, a renewal at write time): the response sets it. */
   issue(next: Current): void {
     this.current = next;
+    this.handOn = null;
     this.issued = true;
     this.clear = false;
     // Signed in again in the same request: clearing the site's data now would take the new sign-in with it.
@@ -207,6 +216,7 @@ export class SessionState<S> {
   /** No session any more: pending changes are dropped and the cookie is expired. */
   forget(): void {
     this.current = null;
+    this.handOn = null;
     this.issued = false;
     this.set = null;
     this.unset = null;

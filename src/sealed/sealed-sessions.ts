@@ -27,6 +27,8 @@ import { Revocations } from './revocation.js';
 import { putSpill, readSpill } from './spill.js';
 import { requireKeyValues } from '../core/key-values.js';
 import { sealerCore, type UnsealFailure } from './sealer.js';
+import { telemetryOption, tracedStore, type TelemetryApi } from '../core/telemetry.js';
+import { tracedSealed } from './telemetry.js';
 
 /** Options of {@link createSealedSessions}. Every field but `secrets` has a default. */
 export interface SealedSessionsOptions {
@@ -108,6 +110,15 @@ export interface SealedSessionsOptions {
   storeTimeout?: Duration;
   /** The time source. @default the system clock */
   clock?: Clock;
+  /**
+   * OpenTelemetry: pass the `@opentelemetry/api` module (`import * as otel
+   * from '@opentelemetry/api'`), as for `createSessions()`. Spans for
+   * `open`, `seal`, `create`, `login`, `revoke`, `revokeUser` and their store
+   * calls, and the `latchkey.sealed.opens` counter by result. Without it
+   * nothing wraps a call. See docs/observability.md.
+   * @default off
+   */
+  telemetry?: TelemetryApi;
 }
 
 /** Why {@link SealedSessions.open} found no usable session. */
@@ -211,6 +222,7 @@ const OPTION_NAMES = [
   'revocationCache',
   'storeTimeout',
   'clock',
+  'telemetry',
 ] as const satisfies readonly (keyof SealedSessionsOptions)[];
 const OWNER = 'createSealedSessions()';
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -262,7 +274,10 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
       maxEntries: positiveInt('revocationCache.maxEntries', rc.maxEntries ?? 10_000),
     };
   }
-  const revocations = store === null ? null : new Revocations(store, clock, cfg.timeouts.absoluteMs, cache, call);
+  const telemetry = telemetryOption(options.telemetry);
+  // Revocation epochs and spills are read and written through a traced view of the store when telemetry is on.
+  const calls = store === null || telemetry === null ? store : tracedStore(store, telemetry);
+  const revocations = calls === null ? null : new Revocations(calls, clock, cfg.timeouts.absoluteMs, cache, call);
   // The largest blob worth looking at: every part full.
   const sealer = sealerCore(keyring, cfg.limits.maxChunks * cfg.limits.cookieBytes);
   /** Which store record holds a spilled session's data, by the data object it was read into: unchanged data is not written again. */
@@ -311,12 +326,12 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
     // Only for the same session: another (e.g. after login) has another lifetime.
     if (known !== undefined && known.sessionId === session.handle) return known.handle;
     const handle = mintHandle();
-    await putSpill(store as Store, call, handle, session.data, now, session.absoluteExpiresAt);
+    await putSpill(calls as Store, call, handle, session.data, now, session.absoluteExpiresAt);
     spilledData.set(session.data, { handle, sessionId: session.handle });
     return handle;
   }
 
-  return {
+  const sealed: SealedSessions = {
     cookieName: name,
     revocable: store !== null,
 
@@ -345,7 +360,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
         if (spillHandle === null) {
           if (await revocations.isRevoked(session.userId, session.handle, session.userEpoch)) return fail('revoked', joined.chunks);
         } else {
-          const s = store as Store;
+          const s = calls as Store;
           // Revocation and spill are read together: one round trip.
           const [revoked, data] = await Promise.all([
             revocations.isRevoked(session.userId, session.handle, session.userEpoch),
@@ -443,6 +458,7 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
       return isFresh(session, durationOption('maxAge', maxAge), clock.now());
     },
   };
+  return telemetry === null ? sealed : tracedSealed(sealed, telemetry);
 }
 
 const EMPTY: SessionData = Object.freeze({});

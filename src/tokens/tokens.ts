@@ -22,6 +22,7 @@ import { checkDpopBinding, DPOP_DESCRIPTIONS, dpopChallenge, type DpopBindingFai
 import { storeReplayCache, type DpopReplayCache } from './dpop-replay.js';
 import { boundJkt } from './lib/binding.js';
 import { createRefreshTokens, type RefreshEvents, type RefreshOptions, type RefreshResult, type RefreshTokens, type RefreshTokensOptions } from './refresh.js';
+import { tracedTokens } from './telemetry.js';
 
 /** Options of {@link createTokens}. */
 export interface TokensOptions {
@@ -281,7 +282,7 @@ export function createTokens(options: TokensOptions): Tokens {
     return proof;
   }
 
-  return {
+  const tokens: Tokens = {
     access,
     refreshTokens,
     dpop,
@@ -321,6 +322,8 @@ export function createTokens(options: TokensOptions): Tokens {
 
     on: (event, listener) => refreshTokens.on(event, listener),
   };
+  // The engine's telemetry option traces token mode too; without it nothing wraps a call.
+  return engine.telemetry === null ? tokens : tracedTokens(tokens, engine.telemetry);
 }
 
 /** The verifier `option` asks for, or `null` when DPoP is off. */
