@@ -43,12 +43,26 @@ export interface Current {
 }
 
 /** @internal */
-export type Loaded = { readonly ok: true; readonly current: Current; readonly issue: boolean } | { readonly ok: false; readonly reason: RefusalReason };
+export type Loaded =
+  | {
+      readonly ok: true;
+      readonly current: Current;
+      readonly issue: boolean;
+      /** The token was due for renewal and left as it is (a load with `renew` false): a second load with it renews. */
+      readonly renewalDue?: true;
+    }
+  | { readonly ok: false; readonly reason: RefusalReason };
 
 /** @internal one request's session operations */
 export interface BackendRequest {
-  /** Validates the presented token; `carrier` is where it travelled (for the engine's `invalid-token` reports). */
-  load(client: ClientInfo, carrier: Carrier | null): Promise<Loaded>;
+  /**
+   * Validates the presented token; `carrier` is where it travelled (for the
+   * engine's `invalid-token` reports). `renew` false: a token due for renewal
+   * is kept and reported (`renewalDue`), for a request that may not be
+   * allowed to use the session (DBSC, before the bound check); stateful mode
+   * only, the other modes renew nothing at load that a second load could.
+   */
+  load(client: ClientInfo, carrier: Carrier | null, renew: boolean): Promise<Loaded>;
   create(data: Record<string, unknown>, client: ClientInfo): Promise<Current>;
   /** Applies a data patch; `issue` when the client's cookie must change. `null`: the session is gone. */
   patch(current: Current, set: Record<string, unknown> | undefined, unset: string[] | undefined): Promise<{ current: Current; issue: boolean } | null>;
@@ -122,12 +136,14 @@ class StatefulRequest implements BackendRequest {
     this.#readOnly = readOnly;
   }
 
-  async load(client: ClientInfo, carrier: Carrier | null): Promise<Loaded> {
+  async load(client: ClientInfo, carrier: Carrier | null, renew: boolean): Promise<Loaded> {
     const presented = this.#presented as string;
     const options = carrier === null ? { client } : { client, carrier };
-    const result = await guard(this.#engine.validate(presented, this.#readOnly ? { ...options, renew: false } : options));
+    const result = await guard(this.#engine.validate(presented, this.#readOnly || !renew ? { ...options, renew: false } : options));
     if (!result.ok) return { ok: false, reason: result.reason };
     if (result.renewed !== undefined) return { ok: true, current: current(result.renewed.token, result.session), issue: true };
+    // A read-only request can never send a new token: nothing is due for it.
+    if (result.renewalDue === true && !this.#readOnly) return { ok: true, current: current(presented, result.session), issue: false, renewalDue: true };
     return { ok: true, current: current(presented, result.session), issue: false };
   }
 

@@ -167,7 +167,11 @@ function wire(core: Dbsc, engine: Sessions, internals: EngineInternals): DeviceB
       const stored = info === null || info.data[DEVICE_BINDING_KEY] === undefined ? undefined : bindingIn(info.data);
       const context = { origin: req.header('origin') };
       let answer: HttpAnswer;
+      // Whether the request may use its session: a due token is renewed only then (see renewIfDue()).
+      let proved = false;
       if (endpoint === 'register') {
+        // A session not bound when it loaded is a plain cookie session, which any request with its cookie may use.
+        proved = info !== null && stored === undefined;
         const current: DbscSession | null = info === null ? null : { handle: info.handle, binding: stored ?? null };
         const result = stored === null ? null : await guard(core.register(req, current, context));
         if (result === null) {
@@ -190,8 +194,11 @@ function wire(core: Dbsc, engine: Sessions, internals: EngineInternals): DeviceB
         const current: DbscSession | null = info === null ? null : { handle: info.handle, binding: stored ?? null };
         const result = await guard(core.refresh(req, current, context));
         if (result.outcome === 'challenged' && result.anomaly !== null) anomaly(session, result.anomaly);
+        proved = result.outcome === 'refreshed';
         answer = result.answer;
       }
+      // Last, after every other store call: a renewed token cannot be lost to a later failure of this request.
+      if (proved) await session.renewIfDue();
       // The session's own changes (a renewed token) go out with the answer.
       if (!session.dirty) {
         session.responseStarted();

@@ -16,7 +16,6 @@
  *
  * @module
  */
-import type { DbscAnswer } from './dbsc/types.js';
 import { HttpError, toHttpError } from './errors.js';
 import type { HeaderLine, RequestSession } from './request-session.js';
 
@@ -97,30 +96,4 @@ async function commitThenAnswer<C, T>(
     return responder.error(target, commitFailure(err, report));
   }
   return responder.headers(target, answer, session.responseHeaders());
-}
-
-/**
- * The answer to a refusal made after the request's session loaded (a DBSC
- * endpoint whose store failed), with what loading it changed: a token the
- * engine renewed while checking it lives on only in this answer (the old
- * one ends with the renewal overlap), so it must reach the client even on
- * a refusal. `null` when the session has nothing to send, or could not
- * prepare it: the plain refusal goes out then.
- *
- * @example
- * ```ts
- * const answer = await refusalWithSession(session, storeUnavailable(err));
- * ```
- */
-export async function refusalWithSession(session: RequestSession, err: HttpError): Promise<DbscAnswer | null> {
-  if (!session.dirty) return null;
-  try {
-    await session.commit();
-  } catch {
-    return null;
-  }
-  const headers: HeaderLine[] = Object.entries(err.headers).map(([name, value]) => [name.toLowerCase(), value]);
-  headers.push(['content-type', 'application/json; charset=utf-8'], ...session.responseHeaders());
-  if (!headers.some(([name]) => name === 'cache-control')) headers.push(['cache-control', 'no-store']);
-  return { status: err.status, headers, body: JSON.stringify(err.body()) };
 }

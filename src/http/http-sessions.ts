@@ -27,7 +27,6 @@ import { checkOrigin, csrfConfig, csrfTokenMatches, isSafeMethod } from './csrf.
 import type { DbscEndpoint, DeviceBinding, HttpAnswer, HttpDbscOptions } from './device-binding.js';
 import { deviceBinding } from './device-binding.js';
 import { HttpError, throttled, toHttpError } from './errors.js';
-import { refusalWithSession } from './exchange.js';
 import type { SessionMigrator } from './migration.js';
 import { migrationsConfig } from './migration.js';
 import type { HttpRequest } from './request.js';
@@ -255,9 +254,7 @@ export function createHttpSessions(options: HttpSessionsOptions): HttpSessions {
     } catch (err) {
       const known = toHttpError(err);
       if (known === null) throw err;
-      // The session loaded before the failure: a token renewed then goes out with the refusal, or is lost.
-      const answer = await refusalWithSession(begun.session, known);
-      return answer === null ? refuse(known) : { ok: false, error: null, answer };
+      return refuse(known);
     }
   }
 

@@ -21,13 +21,10 @@ export function sessionResponseHeaders<S>(state: SessionState<S>): HeaderLine[] 
   const { carriers, cookie, csrf } = state.ctx;
   const writer = state.carrier ?? (carriers.cookie ? 'cookie' : carriers.order[0]);
   if (writer === 'cookie') {
-    // A session this request may not use, renewed while it was checked (see `handOn`): its new token still goes out.
-    const handOn = state.current === null ? state.handOn : null;
-    const cur = state.current ?? handOn;
-    const issued = state.issued || handOn !== null;
-    for (const line of state.backend().cookies(cur, issued, state.clear)) out.push(['set-cookie', line]);
+    const cur = state.current;
+    for (const line of state.backend().cookies(cur, state.issued, state.clear)) out.push(['set-cookie', line]);
     if (csrf?.cookieName != null) {
-      if (issued && cur !== null) {
+      if (state.issued && cur !== null) {
         const maxAge = state.backend().maxAge(cur);
         out.push(['set-cookie', setCookieHeader({ ...cookie, name: csrf.cookieName }, csrfTokenFor(cur.secret), maxAge, false)]);
       } else if (state.clear) out.push(['set-cookie', clearCookieHeader({ ...cookie, name: csrf.cookieName }, false)]);

@@ -15,7 +15,7 @@
 import { InvalidDataError, LatchkeyTypeError } from '../core/errors.js';
 import type { ClientInfo, Session, SessionData } from '../core/model.js';
 import { DEVICE_BINDING_KEY } from '../core/model.js';
-import type { BackendRequest, Current, RefusalReason, SessionBackend } from './backend.js';
+import type { BackendRequest, Current, Loaded, RefusalReason, SessionBackend } from './backend.js';
 import type { Carrier, CarrierConfig } from './carriers.js';
 import type { CookieConfig } from './cookies.js';
 import type { CsrfConfig } from './csrf.js';
@@ -92,8 +92,8 @@ export class SessionState<S> {
   boundExempt = false;
   /** Header lines of this response beyond the session's cookies (a DBSC registration offer). */
   extra: HeaderLine[] | null = null;
-  /** A renewed token of a session this request may not use (device-bound, without its bound cookie): sent, not used. */
-  handOn: Current | null = null;
+  /** The token is due for renewal and the load left it (a DBSC endpoint's request, before its proof): see `renewIfDue()`. */
+  renewalDue = false;
   /** `Set-Cookie` values a migrator asked for (old session cookies cleared), or `null`. */
   migrationCookies: readonly string[] | null = null;
 
@@ -122,43 +122,64 @@ export class SessionState<S> {
 
   async #load(): Promise<S> {
     if (this.presented !== null) {
-      let result: Awaited<ReturnType<BackendRequest['load']>>;
+      const dbsc = this.ctx.dbsc;
+      let result: Loaded;
+      let admitted = true;
       try {
-        result = await this.backend().load(this.client(), this.carrier);
+        // With DBSC a due token is renewed only for a request that may use the session: a copy of the session
+        // cookie without the bound cookie must neither get the new token nor end the browser's with the overlap.
+        result = await this.backend().load(this.client(), this.carrier, dbsc === null);
+        if (result.ok && dbsc !== null && !this.boundExempt) {
+          admitted = dbsc.admits(this.request, result.current.session.data);
+          if (admitted && result.renewalDue === true) result = await this.backend().load(this.client(), this.carrier, true);
+        }
       } catch (err) {
         // A store outage must not stick: the next call tries again.
         this.loading = null;
         throw err;
       }
-      const dbsc = this.ctx.dbsc;
-      if (result.ok && dbsc !== null && !this.boundExempt && !dbsc.admits(this.request, result.current.session.data)) {
-        // A device-bound session without its bound cookie signs no one in. Its cookie is left alone: the
-        // browser that holds the key refreshes the bound cookie and comes back; a copy elsewhere cannot.
-        this.invalid = 'bound-cookie-invalid';
-        if (result.issue) {
-          // Renewed while it was checked: the old token lives only through the renewal overlap. This request
-          // may not use the session, but its client must get the new token, or the session ends with the overlap.
-          this.handOn = result.current;
-          this.#loadChanged('renewed the session token');
-        }
-      } else if (result.ok) {
-        this.current = result.current;
-        if (result.issue) {
-          this.issued = true;
-          this.#loadChanged('renewed the session token');
-        }
-      } else {
-        this.invalid = result.reason;
-        if (this.carrier === 'cookie') {
-          this.clear = true;
-          this.#loadChanged('found the presented token invalid and had to clear its cookie');
-        }
-      }
+      this.#loaded(result, admitted);
     }
     this.loaded = true;
     // The answer must carry the deadlines the client asked for: the response goes through responseHeaders().
     if (this.asksDeadlines()) this.markDirty();
     return this.owner;
+  }
+
+  /**
+   * A DBSC endpoint's request proved that it may use its session (a refresh
+   * signed with the device key, or a registration of a session not bound at
+   * load): a renewal its load left due happens now, and the answer carries
+   * the new token. Does nothing when none is due.
+   */
+  async renewIfDue(): Promise<void> {
+    if (!this.renewalDue) return;
+    this.renewalDue = false;
+    this.#loaded(await this.backend().load(this.client(), this.carrier, true), true);
+  }
+
+  /** Takes what a load found; `admitted`: the request may use the session (DBSC's bound check passed, or did not apply). */
+  #loaded(result: Loaded, admitted: boolean): void {
+    if (result.ok && !admitted) {
+      // A device-bound session without its bound cookie signs no one in. Its cookie is left alone: the
+      // browser that holds the key refreshes the bound cookie and comes back; a copy elsewhere cannot.
+      this.invalid = 'bound-cookie-invalid';
+    } else if (result.ok) {
+      this.current = result.current;
+      // Left due only at a DBSC endpoint (the bound check skipped): renewed there once the request proves the key.
+      this.renewalDue = result.renewalDue === true;
+      if (result.issue) {
+        this.issued = true;
+        this.#loadChanged('renewed the session token');
+      }
+    } else {
+      this.current = null;
+      this.invalid = result.reason;
+      if (this.carrier === 'cookie') {
+        this.clear = true;
+        this.#loadChanged('found the presented token invalid and had to clear its cookie');
+      }
+    }
   }
 
   /** The migration hook's outcome (see `RequestSession.adopt()`), in place of a load. */
@@ -204,7 +225,7 @@ export class SessionState<S> {
   /** A new token (a sign-in, a rotation, a renewal at write time): the response sets it. */
   issue(next: Current): void {
     this.current = next;
-    this.handOn = null;
+    this.renewalDue = false;
     this.issued = true;
     this.clear = false;
     // Signed in again in the same request: clearing the site's data now would take the new sign-in with it.
@@ -216,7 +237,7 @@ export class SessionState<S> {
   /** No session any more: pending changes are dropped and the cookie is expired. */
   forget(): void {
     this.current = null;
-    this.handOn = null;
+    this.renewalDue = false;
     this.issued = false;
     this.set = null;
     this.unset = null;

@@ -97,6 +97,11 @@ export interface SessionRotateOptions {
     this.#state.boundExempt = true;
   }
 
+  /** @internal a DBSC endpoint's request proved that it may use its session: a renewal its load left due happens now. */
+  renewIfDue(): Promise<void> {
+    return this.#state.renewIfDue();
+  }
+
   /**
    * @internal the HTTP layer's migration hook, before anything else uses the
    * session: the stateful session a migrator handed the request's old

@@ -1,13 +1,11 @@
 /**
  * DBSC with automatic token renewal, through every adapter on real listening
- * servers: a device-bound session's request that comes without a valid bound
- * cookie (the browser's bound cookie ran out before its refresh) while the
- * session token is due for renewal. The engine replaces the token then, and
- * the old one lives only through the renewal overlap: the request signs no
- * one in, but the new token must reach the browser, or the session is lost
- * once the overlap ends although the browser refreshes its bound cookie.
- * The same holds for the DBSC refresh endpoint when the store fails after
- * the session loaded (renewed) and before the answer.
+ * servers. A device-bound session's token is renewed only by a request that
+ * may use the session: one with a valid bound cookie, or a DBSC refresh
+ * whose proof holds. A request with a copy of the session cookie and no
+ * valid bound cookie (a thief's, or the browser's own before it refreshes)
+ * renews nothing: it gets no new token, and the token the browser holds is
+ * not ended after the renewal overlap.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,16 +14,16 @@ import { manualClock } from '../../src/core/clock.js';
 import { createSessions } from '../../src/core/sessions.js';
 import type { KeyValues, Store } from '../../src/core/store.js';
 import { memoryStore } from '../../src/stores/memory.js';
-import { dbscClient, type DbscClient } from '../support/dbsc-client.js';
+import { dbscClient, type DbscClient, type Reply } from '../support/dbsc-client.js';
 import { ADAPTERS, start, type Running } from './support/apps.js';
 
 const SECRET = randomBytes(32);
 
 /**
  * A real store whose key-value facet (where DBSC challenges live) can be
- * taken down alone: an outage that starts between the session's renewal
- * and the challenge of the same request, which a whole server cannot be
- * made to time.
+ * taken down alone: an outage that starts after the session loaded and
+ * before the refresh's challenge, which a whole server cannot be made to
+ * time.
  */
 function kvOutage(inner: Store): { store: Store; down(on: boolean): void } {
   let down = false;
@@ -91,42 +89,107 @@ describe.each(ADAPTERS)('DBSC with token renewal through the %s adapter', (adapt
     return JSON.parse(reply.text) as { userId: string | null; invalid: string | null };
   }
 
+  const sessionCookie = (reply: Reply): boolean => reply.headers.getSetCookie().some((c) => c.startsWith('__Host-session='));
+  const renewalsOf = (user: string): number => renewals.filter((e) => e.userId === user).length;
+
+  /** Another client holding a copy of `victim`'s session cookie (and what it knows of its DBSC session), not its key nor its bound cookie. */
+  async function thiefOf(victim: DbscClient): Promise<DbscClient> {
+    const thief = await dbscClient('ES256');
+    thief.jar.set('__Host-session', victim.jar.get('__Host-session')!);
+    thief.sessionId = victim.sessionId;
+    thief.instructions = victim.instructions;
+    return thief;
+  }
+
   it.each([
     ['answers it itself (/me)', '/me', 200],
     ['refuses it by throwing requireUser() (/sensitive)', '/sensitive', 401],
-  ])('hands the renewed token to a request without a valid bound cookie when its route %s, so the session outlives the overlap', async (_, path, status) => {
-    const client = await registered(`renewal-${path.slice(1)}`);
+  ])('renews nothing for a copy of the session cookie without a bound cookie when its route %s, so the browser keeps its token past the overlap', async (_, path, status) => {
+    const user = `renewal-${path.slice(1)}`;
+    const client = await registered(user);
     const before = client.jar.get('__Host-session');
-    // The bound cookie (5 minutes) ran out and the token (10 minutes) is due: the request comes before the browser refreshes.
+    // The bound cookie (5 minutes) ran out and the token (10 minutes) is due.
     clock.advance('11m');
+    const thief = await thiefOf(client);
+    const stolen = await thief.request(`${url}${path}`);
+    expect(stolen.status).toBe(status);
+    if (status === 200) expect(JSON.parse(stolen.text)).toMatchObject({ userId: null, invalid: 'bound-cookie-invalid' });
+    expect(sessionCookie(stolen)).toBe(false);
+    expect(renewalsOf(user)).toBe(0);
+    // The browser's own request before its refresh is refused the same way, and renews nothing either.
     const early = await client.request(`${url}${path}`);
     expect(early.status).toBe(status);
-    if (status === 200) expect(JSON.parse(early.text)).toMatchObject({ userId: null, invalid: 'bound-cookie-invalid' });
-    expect(renewals.filter((e) => e.userId === `renewal-${path.slice(1)}`)).toHaveLength(1);
-    expect(early.headers.get('cache-control')).toBe('no-store');
-    expect(client.jar.get('__Host-session')).not.toBe(before);
-    // The browser refreshes its bound cookie, with the token it now holds.
-    expect((await client.refresh(url)).at(-1)?.status).toBe(200);
-    expect((await me(client)).userId).toBe(`renewal-${path.slice(1)}`);
-    // The old token's overlap ends: the session goes on with the token the refused request handed out.
+    expect(sessionCookie(early)).toBe(false);
+    expect(renewalsOf(user)).toBe(0);
+    // Past the overlap a renewal by either request would have ended: the original token still refreshes and signs in.
     clock.advance('31s');
-    expect(await me(client)).toMatchObject({ userId: `renewal-${path.slice(1)}`, invalid: null });
+    expect(client.jar.get('__Host-session')).toBe(before);
+    expect((await client.refresh(url)).at(-1)?.status).toBe(200);
+    expect(renewalsOf(user)).toBe(1);
+    expect(await me(client)).toMatchObject({ userId: user, invalid: null });
   });
 
-  it('hands the renewed token out with the answers of a DBSC refresh that comes while the token is due, its 403 challenge first', async () => {
+  it('renews nothing for a copy of the session cookie at the DBSC endpoints, without the device key', async () => {
+    const client = await registered('renewal-endpoints');
+    const before = client.jar.get('__Host-session');
+    clock.advance('11m');
+    const thief = await thiefOf(client);
+    // A refresh signed with another key: challenged again and again, never refreshed.
+    const refreshed = await thief.refresh(url);
+    expect(refreshed.length).toBeGreaterThan(0);
+    for (const reply of refreshed) {
+      expect(reply.status).toBe(403);
+      expect(sessionCookie(reply)).toBe(false);
+    }
+    // A second key for a bound session: refused.
+    const registered2 = await thief.request(`${url}/auth/dbsc/register`, { method: 'POST' });
+    expect(registered2.status).toBe(403);
+    expect(sessionCookie(registered2)).toBe(false);
+    expect(renewalsOf('renewal-endpoints')).toBe(0);
+    clock.advance('31s');
+    expect(client.jar.get('__Host-session')).toBe(before);
+    expect((await client.refresh(url)).at(-1)?.status).toBe(200);
+    expect(renewalsOf('renewal-endpoints')).toBe(1);
+    expect(await me(client)).toMatchObject({ userId: 'renewal-endpoints', invalid: null });
+  });
+
+  it('renews the token of a request with a valid bound cookie once the interval passed, and the browser keeps its session past the overlap', async () => {
+    const client = await registered('renewal-bound');
+    const before = client.jar.get('__Host-session')!;
+    clock.advance('6m');
+    expect((await client.refresh(url)).map((r) => r.status)).toEqual([200]);
+    expect(renewalsOf('renewal-bound')).toBe(0);
+    // The token is due (10 minutes), the bound cookie refreshed 4 minutes ago is still good (5 minutes).
+    clock.advance('4m10s');
+    const due = await client.request(`${url}/me`);
+    expect(JSON.parse(due.text)).toMatchObject({ userId: 'renewal-bound', invalid: null });
+    expect(sessionCookie(due)).toBe(true);
+    expect(renewalsOf('renewal-bound')).toBe(1);
+    expect(client.jar.get('__Host-session')).not.toBe(before);
+    clock.advance('31s');
+    expect(await me(client)).toMatchObject({ userId: 'renewal-bound', invalid: null });
+    // The replaced token ended with the overlap, even with the bound cookie next to it.
+    const old = [...client.jar].map(([k, v]) => `${k}=${k === '__Host-session' ? before : v}`).join('; ');
+    const replaced = await client.request(`${url}/me`, { headers: { cookie: old } });
+    expect(JSON.parse(replaced.text)).toMatchObject({ userId: null });
+  });
+
+  it('renews the token at a DBSC refresh that comes while it is due only once the proof holds: the 403 challenge carries no session cookie, the 200 the new one', async () => {
     const client = await registered('renewal-refresh');
     const before = client.jar.get('__Host-session');
     clock.advance('11m');
     client.cachedChallenge = null;
     const replies = await client.refresh(url);
     expect(replies.map((r) => r.status)).toEqual([403, 200]);
-    expect(replies[0]!.headers.getSetCookie().some((c) => c.startsWith('__Host-session='))).toBe(true);
+    expect(sessionCookie(replies[0]!)).toBe(false);
+    expect(sessionCookie(replies[1]!)).toBe(true);
+    expect(renewalsOf('renewal-refresh')).toBe(1);
     expect(client.jar.get('__Host-session')).not.toBe(before);
     clock.advance('31s');
     expect(await me(client)).toMatchObject({ userId: 'renewal-refresh', invalid: null });
   });
 
-  it('hands the renewed token out with the 503 of a DBSC refresh whose store fails after the session loaded, so the session outlives the overlap', async () => {
+  it('renews nothing when the store fails during a DBSC refresh, so the browser keeps its token and renews at its next refresh', async () => {
     const client = await registered('renewal-outage');
     const before = client.jar.get('__Host-session');
     clock.advance('11m');
@@ -134,10 +197,13 @@ describe.each(ADAPTERS)('DBSC with token renewal through the %s adapter', (adapt
     const failed = await client.refresh(url);
     outage.down(false);
     expect(failed.map((r) => r.status)).toEqual([503]);
-    expect(failed[0]!.headers.get('cache-control')).toBe('no-store');
-    expect(client.jar.get('__Host-session')).not.toBe(before);
-    expect((await client.refresh(url)).at(-1)?.status).toBe(200);
+    expect(sessionCookie(failed[0]!)).toBe(false);
+    expect(renewalsOf('renewal-outage')).toBe(0);
     clock.advance('31s');
+    expect(client.jar.get('__Host-session')).toBe(before);
+    expect((await client.refresh(url)).at(-1)?.status).toBe(200);
+    expect(renewalsOf('renewal-outage')).toBe(1);
+    expect(client.jar.get('__Host-session')).not.toBe(before);
     expect(await me(client)).toMatchObject({ userId: 'renewal-outage', invalid: null });
   });
 });

@@ -135,6 +135,28 @@ describe.each([
     expect(renewing.ok && renewing.renewed?.token).toBeDefined();
   });
 
+  it('says renewalDue with renew: false only while a renewal is due, and not for the renewed token nor the old one through its overlap', async () => {
+    const { sessions, clock, events } = setup(cached, { renewal: { interval: '5m', overlap: '30s' } });
+    const { token } = await sessions.create({ userId: 'u1' });
+    const early = await sessions.validate(token, { renew: false });
+    expect(early.ok && early.renewalDue).toBeUndefined();
+    clock.advance('5m');
+    // Due: once with the touch that slides the idle deadline, once inside the touch interval without one.
+    for (let i = 0; i < 2; i++) {
+      const due = await sessions.validate(token, { renew: false });
+      expect(due.ok && due.renewalDue).toBe(true);
+    }
+    expect(events).toEqual([]);
+    const renewed = await sessions.validate(token);
+    expect(renewed.ok && renewed.renewalDue).toBeUndefined();
+    const next = renewed.ok ? renewed.renewed?.token : undefined;
+    expect(next).toBeDefined();
+    const through = await sessions.validate(token, { renew: false });
+    expect(through.ok && through.renewalDue).toBeUndefined();
+    const fresh = await sessions.validate(next, { renew: false });
+    expect(fresh.ok && fresh.renewalDue).toBeUndefined();
+  });
+
   it('honours only records of its kind, and touches nothing of another engine’s record', async () => {
     const { sessions, clock, seen, inner } = setup(cached, { kind: 'mine' });
     const other = createSessions({ store: inner, clock, sweepInterval: false });

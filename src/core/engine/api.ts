@@ -34,8 +34,10 @@ export interface ValidateOptions {
   carrier?: string;
   /**
    * `false` when the caller cannot hand a renewed token to the client (a
-   * Next.js server component cannot set cookies): a token due for renewal is
-   * then accepted as it is and renewed by a later call that can send it.
+   * Next.js server component cannot set cookies), or may not yet (the HTTP
+   * layer with DBSC, before the request proved its device): a token due for
+   * renewal is then accepted as it is, the result says `renewalDue: true`,
+   * and a later call that can send the new token renews it.
    * @default true
    */
   renew?: boolean;
@@ -48,6 +50,8 @@ export type ValidateResult =
       readonly session: Session;
       /** Present when the token was renewed: send `token` to the client in place of the old one. */
       readonly renewed?: { readonly token: string };
+      /** `true` when the token was due for renewal and left as it is (`renew: false`): validate it again without it to renew. */
+      readonly renewalDue?: true;
     }
   | { readonly ok: false; readonly reason: InvalidReason };
 

@@ -11,7 +11,7 @@
  *     and left alone;
  *  6. deadlines: a session past one is deleted;
  *  7. client binding;
- *  8. renewal, when due;
+ *  8. renewal, when due (with `renew: false`, only reported: `renewalDue`);
  *  9. touch: the idle deadline slides, at most once per `touchInterval`.
  *
  * A cached copy may be behind the store: whatever would change the record
@@ -78,7 +78,8 @@ export function validator(e: Engine): (token: unknown, options?: ValidateOptions
       if (record.kind !== kind) return refusals.refuse('unknown', options, now);
       // 6. deadlines (and whether 8 will renew: both change the record, so both are the store's copy's to decide)
       const expiry = expiryOf(record, now);
-      const renewing = !viaOverlap && renewal !== null && options?.renew !== false && needsRenewal(renewal, record, now);
+      const due = !viaOverlap && renewal !== null && needsRenewal(renewal, record, now);
+      const renewing = due && options?.renew !== false;
       if (cached !== null && (expiry !== null || renewing)) {
         (cache as SessionCache).drop(cached.handle);
         cached = null;
@@ -99,14 +100,16 @@ export function validator(e: Engine): (token: unknown, options?: ValidateOptions
       // 8. renewal
       if (renewing) return renew(e, record, renewal as RenewalPolicy, now);
       // 9. touch
-      if (!needsTouch(timeouts, record, now)) return { ok: true, session: toSession(record) };
+      if (!needsTouch(timeouts, record, now)) return due ? { ok: true, session: toSession(record), renewalDue: true } : { ok: true, session: toSession(record) };
       const idleExpiresAt = nextIdleDeadline(timeouts, record.absoluteExpiresAt, now);
       if (!(await touch(e, record, idleExpiresAt, now)) && cached !== null) {
         // The store no longer holds the cached session active: it changed unannounced. The store answers.
         cached = null;
         continue;
       }
-      return { ok: true, session: { ...toSession(record), lastSeenAt: now, idleExpiresAt } };
+      const session = { ...toSession(record), lastSeenAt: now, idleExpiresAt };
+      // Due and left alone (`renew: false`): said, so that a caller that decides later can renew then.
+      return due ? { ok: true, session, renewalDue: true } : { ok: true, session };
     }
   };
 }
