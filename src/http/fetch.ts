@@ -7,13 +7,12 @@
 import { toHttpError, type HttpError } from './errors.js';
 import { finishRequest, type Responder } from './exchange.js';
 import type { HttpAnswer, HttpSessions } from './http-sessions.js';
-import type { HttpRequest } from './request.js';
+import { isFormContentType, type HttpRequest } from './request.js';
 import type { HeaderLine, RequestSession } from './request-session.js';
 import type { TokenEndpointResult, TokenResponse } from './tokens.js';
 
 const JSON_TYPE = /^application\/(.+\+)?json\b/i;
 const MAX_JSON_CHARS = 1_048_576;
-const FORM_TYPE = /^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i;
 
 /** The parsed form body a {@link FormSource} gives: a `FormData`, or a plain record (Hono's `parseBody()`). */
 export type FormFields = { get(name: string): unknown } | Record<string, unknown>;
@@ -79,7 +78,7 @@ export class FetchRequestView implements HttpRequest {
 
   async formField(name: string): Promise<string | undefined> {
     const request = this.#request;
-    if (!FORM_TYPE.test(request.headers.get('content-type') ?? '') || declaredTooLarge(request)) return undefined;
+    if (!isFormContentType(request.headers.get('content-type') ?? undefined) || declaredTooLarge(request)) return undefined;
     this.#fields ??= (this.#form === null ? boundedForm(request) : this.#form.parseBody()).catch(() => undefined);
     const f = await this.#fields;
     if (f === undefined) return undefined;
