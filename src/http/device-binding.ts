@@ -186,7 +186,9 @@ function wire(core: Dbsc, engine: Sessions, internals: EngineInternals): DeviceB
           internals.emit('device-bound', event);
           answer = result.answer;
         } else {
-          // Bound meanwhile by another registration, or ended: this key is not the session's, and gets no cookie.
+          // Bound meanwhile by another registration, or ended: this key is not the session's, and gets no cookie;
+          // nor may this request renew the token of a session another device now holds.
+          proved = false;
           anomaly(session, 'second-key');
           answer = { status: 403, headers: [NO_STORE], body: null };
         }
