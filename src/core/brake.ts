@@ -22,7 +22,7 @@
 import { watchInvalidations } from './invalidations.js';
 import { localCounters, type Counters } from './shared.js';
 import type { Store } from './store.js';
-import { guardedCounters } from './store-call.js';
+import { guardedCounters, guardedStore } from './store-call.js';
 
 /** Settings of a {@link Brake}. */
 export interface BrakeOptions {
@@ -53,6 +53,8 @@ export class Brake {
   readonly #until = new Map<string, number>();
   /** The store brakes are announced on, while watched. */
   #store: Store | null = null;
+  /** Hears an announcement that failed: the brake holds here all the same, and the verdict stands. */
+  #onError: (error: unknown) => void = () => {};
 
   constructor(options: BrakeOptions) {
     this.#o = options;
@@ -80,7 +82,7 @@ export class Brake {
     this.#brake(key, until);
     const reached = count === limit;
     if (reached && this.#store?.announce !== undefined) {
-      await this.#store.announce({ brakes: [{ name, key, until }] });
+      await this.#store.announce({ brakes: [{ name, key, until }] }).catch(this.#onError);
     }
     return { count, reached, retryAfter: this.retryAfter(key, now) };
   }
@@ -93,6 +95,7 @@ export class Brake {
   watch(store: Store, onError: (error: unknown) => void): () => Promise<void> {
     if (store.capabilities.invalidations !== true) return async () => {};
     this.#store = store;
+    this.#onError = onError;
     const unwatch = watchInvalidations(
       store,
       {
@@ -164,7 +167,8 @@ export function storeBrake(store: Store, storeTimeoutMs: number, options: StoreB
       ? null
       : () => {
           watch = null;
-          unwatch = brake.watch(store, onError);
+          // Announcements bounded as every other store call of the brake: a stalled store is a 503, never a hang.
+          unwatch = brake.watch(guardedStore(store, storeTimeoutMs), onError);
         };
   return {
     retryAfter(key, now) {

@@ -76,7 +76,10 @@ export function guardedStore(store: Store, timeoutMs: number): Store {
     close: () => store.close(),
   };
   if (store.subscribe !== undefined) guarded.subscribe = store.subscribe.bind(store);
-  if (store.announce !== undefined) guarded.announce = store.announce.bind(store);
+  if (store.announce !== undefined) {
+    const announce = store.announce.bind(store);
+    guarded.announce = (message) => callStore(() => announce(message), timeoutMs);
+  }
   if (store.counters !== undefined) Object.assign(guarded, { counters: guardedCounters(store.counters, timeoutMs) });
   if (store.events !== undefined) {
     const events = store.events;
