@@ -55,7 +55,7 @@ export function chooseMode(options: ModeOptions): Mode {
 
 /** What the session service cannot do for a remote backend: said at construction, not at the first request. */
 function refuseWithRemote(options: ModeOptions): void {
-  if (options.dbsc !== undefined && options.dbsc !== false) {
+  if (options.dbsc !== undefined && options.dbsc !== null && options.dbsc !== false) {
     throw new ConfigError(
       'dbsc needs the engine in this process (sessions: createSessions({ store })): the session service keeps no DBSC keys for remote sessions; remove dbsc',
     );

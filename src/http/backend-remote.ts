@@ -14,6 +14,7 @@
  */
 import type { LatchkeyApiError } from '../client/errors.js';
 import type { LatchkeyClient, Session as ServiceSession } from '../client/types.js';
+import { authLevelArg, userIdArg } from '../core/arguments.js';
 import { durationOption } from '../core/duration.js';
 import { InvalidDataError, LatchkeyError } from '../core/errors.js';
 import type { ClientInfo, Session } from '../core/model.js';
@@ -96,6 +97,11 @@ const asSession = (s: ServiceSession): Session => s;
  * engine's tokens and cookies, the engine's answers, one `/v1` call each.
  */
 export function remoteBackend(client: LatchkeyClient, cookie: CookieConfig, report: (error: unknown) => void): SessionBackend {
+  // Made once per backend, not per request: what a failed call becomes (data writes: the engine's InvalidDataError for a refusal).
+  const failures: Failures = {
+    fail: (err) => toHttpFailure(err, report),
+    failData: (err) => toHttpFailure(err, report, true),
+  };
   return {
     mode: 'remote',
     reservedKey: null,
@@ -103,8 +109,13 @@ export function remoteBackend(client: LatchkeyClient, cookie: CookieConfig, repo
     isFresh: (s, maxAge) => isFresh(s, durationOption('maxAge', maxAge), Date.now()),
     // The service throttles invalid tokens per client.ip itself, at validation: a 429 of load().
     throttled: () => 0,
-    request: (presented) => new RemoteRequest(client, cookie, presented, report),
+    request: (presented) => new RemoteRequest(client, cookie, presented, failures),
   };
+}
+
+interface Failures {
+  readonly fail: (err: unknown) => never;
+  readonly failData: (err: unknown) => never;
 }
 
 /** One request's operations, as calls of the service. */
@@ -112,17 +123,16 @@ class RemoteRequest implements BackendRequest {
   readonly #client: LatchkeyClient;
   readonly #cookie: CookieConfig;
   readonly #presented: string | null;
-  readonly #report: (error: unknown) => void;
+  readonly #fail: (err: unknown) => never;
+  readonly #failData: (err: unknown) => never;
 
-  constructor(client: LatchkeyClient, cookie: CookieConfig, presented: string | null, report: (error: unknown) => void) {
+  constructor(client: LatchkeyClient, cookie: CookieConfig, presented: string | null, failures: Failures) {
     this.#client = client;
     this.#cookie = cookie;
     this.#presented = presented;
-    this.#report = report;
+    this.#fail = failures.fail;
+    this.#failData = failures.failData;
   }
-
-  #fail = (err: unknown): never => toHttpFailure(err, this.#report);
-  #failData = (err: unknown): never => toHttpFailure(err, this.#report, true);
 
   async load(client: ClientInfo, _carrier: Carrier | null): Promise<Loaded> {
     const presented = this.#presented as string;
@@ -152,6 +162,9 @@ class RemoteRequest implements BackendRequest {
   }
 
   async login(cur: Current | null, userId: string, authLevel: number | undefined, client: ClientInfo): Promise<Current> {
+    // Checked here as the engine checks them: the application's bad input is its typed error, not a service 400 turned 503.
+    userIdArg(userId);
+    if (authLevel !== undefined) authLevelArg(authLevel);
     if (cur !== null) {
       // Rotation: a new token, the old one dead, the anonymous session's data kept (fixation defence).
       const next = await this.#rotate(cur.secret, { userId, ...(authLevel === undefined ? {} : { authLevel }), client: wire(client) });
@@ -172,6 +185,7 @@ class RemoteRequest implements BackendRequest {
   }
 
   rotate(cur: Current, options: { reauthenticated: boolean; authLevel: number | undefined }, client: ClientInfo): Promise<Current | null> {
+    if (options.authLevel !== undefined) authLevelArg(options.authLevel);
     return this.#rotate(cur.secret, { authenticated: options.reauthenticated, ...(options.authLevel === undefined ? {} : { authLevel: options.authLevel }), client: wire(client) });
   }
 

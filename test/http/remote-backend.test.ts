@@ -288,6 +288,21 @@ describe('the remote backend when the service fails', () => {
     }
   });
 
+  it("refuses an application's user id over 256 characters as the engine does, with its typed error, and calls no one", async () => {
+    const reported: unknown[] = [];
+    await withServers('node', { onError: (e) => reported.push(e) }, async (remote, local) => {
+      const ip = freshIp();
+      const long = 'u'.repeat(300);
+      const r = await call(remote, `/login?user=${long}`, { method: 'POST', ip });
+      const l = await call(local, `/login?user=${long}`, { method: 'POST', ip });
+      expect({ status: r.status, body: r.body, cookies: r.setCookies }).toEqual({ status: l.status, body: l.body, cookies: l.setCookies });
+      // Not a service refusal turned 503 and reported as a misconfiguration: the error is the application's.
+      expect(r.status).not.toBe(503);
+      expect(reported.filter((e) => (e as { code?: string }).code === 'ERR_SERVICE')).toEqual([]);
+      expect(reported).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'LatchkeyTypeError', message: 'userId must be a non-empty string of at most 256 characters' })]));
+    });
+  });
+
   it('answers a burst of invalid tokens from one client with the service throttle: 429 and its Retry-After', async () => {
     const server = await start('node', { remote: latchkey, trustProxy: ['127.0.0.1'], onError: () => {} });
     try {
