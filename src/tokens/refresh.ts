@@ -233,10 +233,16 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
    * another instance whose announcement this one has not heard yet, is
    * answered as throttled, as one instance would have answered it.
    */
-  async function counted(result: RefreshResult, ip: string | null, now: number): Promise<RefreshResult> {
+  function counted(result: RefreshResult, ip: string | null, now: number): RefreshResult | Promise<RefreshResult> {
+    // A success (and every refusal guessing does not produce) returns as it is: no promise, no frame.
     if (ip === null || guessing === null || result.ok || !(result.reason === 'malformed' || result.reason === 'unknown' || result.reason === 'reused' || result.reason === 'wrong-key')) {
       return result;
     }
+    return countFailure(result, ip, now);
+  }
+
+  async function countFailure(result: RefreshResult, ip: string, now: number): Promise<RefreshResult> {
+    if (guessing === null) return result;
     try {
       const v = await guessing.brake.failed(ip, now);
       if (v.reached) emit('anomaly', { kind: 'invalid-token-burst', ip, count: v.count, at: now });
