@@ -65,7 +65,8 @@ export interface SessionRotateOptions {
  *   res.send(`hello ${session.userId}`);
  * });
  * ```
- */export class RequestSession {
+ */
+export class RequestSession {
   readonly #state: SessionState<RequestSession>;
 
   /**
