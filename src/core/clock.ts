@@ -54,3 +54,16 @@ export function manualClock(start = Date.UTC(2026, 0, 1)): ManualClock {
     },
   };
 }
+
+/** The clock each session authority (an engine, sealed sessions) was made with, for the layers above it. */
+const clocks = new WeakMap<object, Clock>();
+
+/** @internal records the clock `owner` keeps its deadlines by */
+export function registerClock(owner: object, clock: Clock): void {
+  clocks.set(owner, clock);
+}
+
+/** @internal the clock `owner` keeps its deadlines by, or the system clock for an object latchkey did not make */
+export function clockOf(owner: object): Clock {
+  return clocks.get(owner) ?? systemClock;
+}

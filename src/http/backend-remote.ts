@@ -107,6 +107,7 @@ export function remoteBackend(client: LatchkeyClient, cookie: CookieConfig, repo
     reservedKey: null,
     // By the system clock, as the service's engine (its default clock).
     isFresh: (s, maxAge) => isFresh(s, durationOption('maxAge', maxAge), Date.now()),
+    now: () => Date.now(),
     // The service throttles invalid tokens per client.ip itself, at validation: a 429 of load().
     throttled: () => 0,
     request: (presented) => new RemoteRequest(client, cookie, presented, failures),

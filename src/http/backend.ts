@@ -8,7 +8,9 @@
  *
  * @module
  */
+import { clockOf, systemClock } from '../core/clock.js';
 import type { Duration } from '../core/duration.js';
+import { engineInternals } from '../core/engine-internals.js';
 import { LatchkeyTypeError, StoreUnavailableError } from '../core/errors.js';
 import type { ClientInfo, Session, SessionData } from '../core/model.js';
 import type { InvalidReason, Sessions } from '../core/sessions.js';
@@ -86,6 +88,8 @@ export interface SessionBackend {
   /** Starts a request; `presented` is the token (stateful mode; sealed mode reads its cookie parts from the request). */
   request(presented: string | null, request: HttpRequest): BackendRequest;
   isFresh(session: Session, maxAge: Duration): boolean;
+  /** Now, by the clock the sessions' deadlines are kept by (the engine's or sealed mode's `clock` option). */
+  now(): number;
   /** Seconds a client IP must wait (the invalid-token throttle; stateful mode only). */
   throttled(ip: string): number;
 }
@@ -107,10 +111,12 @@ function maxAgeOf(s: Session): number {
 
 /** @internal the engine: a token in the carrier, the session in the store */
 export function statefulBackend(engine: Sessions, cookie: CookieConfig): SessionBackend {
+  const engineClock = engineInternals(engine)?.clock ?? systemClock;
   return {
     mode: 'stateful',
     reservedKey: null,
     isFresh: (s, maxAge) => engine.isFresh(s, maxAge),
+    now: () => engineClock.now(),
     throttled: (ip) => engine.throttled(ip),
     request: (presented, request) => new StatefulRequest(engine, cookie, presented, request.readOnly === true),
   };
@@ -208,6 +214,7 @@ const newSecret = (): string => randomString(32);
 
 /** @internal sealed mode: the session in the cookie, revocation records (and spills) in the store */
 export function sealedBackend(sealed: SealedSessions, cookie: CookieConfig): SessionBackend {
+  const sealedClock = clockOf(sealed);
   function view(full: SealedSession): Current {
     const { [CSRF_KEY]: secret, ...data } = full.data;
     return { session: { ...full, data: data as SessionData }, secret: typeof secret === 'string' ? secret : '', token: null };
@@ -219,6 +226,7 @@ export function sealedBackend(sealed: SealedSessions, cookie: CookieConfig): Ses
     mode: 'sealed',
     reservedKey: CSRF_KEY,
     isFresh: (s, maxAge) => sealed.isFresh(s, maxAge),
+    now: () => sealedClock.now(),
     throttled: () => 0,
     request(_presented, request) {
       // The full session of this request (with its CSRF secret), the cookie parts it came in, and the writes of this response.

@@ -41,8 +41,8 @@ export function sessionResponseHeaders<S>(state: SessionState<S>): HeaderLine[] 
   }
   if (state.extra !== null) out.push(...state.extra);
   if (state.loaded && state.asksDeadlines()) {
-    // Deadlines go stale: never on a response a cache may keep. By the system clock, as the engine's (its default).
-    out.push(deadlinesLine(state.current?.session ?? null, Date.now()));
+    // Deadlines go stale: never on a response a cache may keep. By the clock the session's deadlines are kept by.
+    out.push(deadlinesLine(state.current?.session ?? null, state.ctx.backend.now()));
     if (!out.some(([name]) => name === 'cache-control')) out.push(...NO_STORE);
   }
   return out;

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
+import { registerClock, systemClock } from '../core/clock.js';
 import { describe, durationOption, type Duration } from '../core/duration.js';
 import { ConfigError, InvalidDataError, LatchkeyTypeError } from '../core/errors.js';
 import { callStore, storeTimeoutMs } from '../core/store-call.js';
@@ -458,7 +458,10 @@ export function createSealedSessions(options: SealedSessionsOptions): SealedSess
       return isFresh(session, durationOption('maxAge', maxAge), clock.now());
     },
   };
-  return telemetry === null ? sealed : tracedSealed(sealed, telemetry);
+  const made = telemetry === null ? sealed : tracedSealed(sealed, telemetry);
+  // The HTTP layer tells the browser its deadlines by this clock (Latchkey-Deadlines).
+  registerClock(made, clock);
+  return made;
 }
 
 const EMPTY: SessionData = Object.freeze({});

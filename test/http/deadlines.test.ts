@@ -161,3 +161,38 @@ describe.each(cases)('cookie sessions through the %s adapter in %s mode', (adapt
     expect(after.headers.get('latchkey-deadlines')).toBe('none');
   });
 });
+
+describe.each(cases)('cookie sessions with an injected clock through the %s adapter in %s mode', (adapter, mode) => {
+  // Ten minutes behind the system clock, and still: the deadlines must be counted by this clock, the sessions' own.
+  const clock = manualClock(Date.now() - 600_000);
+  const store = memoryStore({ clock });
+  let sessions: Sessions | null = null;
+  let options: HttpSessionsOptions;
+  if (mode === 'stateful') {
+    sessions = createSessions({ store, clock, idleTimeout: '30m', absoluteTimeout: '12h', sweepInterval: false });
+    options = { sessions, onError: () => {} };
+  } else {
+    options = { sealed: createSealedSessions({ secrets: ['deadlines-test-sealing-secret-0123456789abcdef'], store, clock, idleTimeout: '30m', absoluteTimeout: '12h' }), onError: () => {} };
+  }
+  let server: Running;
+  beforeAll(async () => {
+    server = await start(adapter, options);
+  });
+  afterAll(async () => {
+    await server.close();
+    if (sessions !== null) await sessions.close();
+    else await store.close();
+  });
+
+  it("counts the deadlines it answers by the sessions' clock, not the system's", async () => {
+    const login = await call(server.url, '/login?user=gil', { method: 'POST', headers: ASK });
+    expect(login.status).toBe(200);
+    expect(deadlines(login)).toEqual({ idle: 1800, absolute: 43_200 });
+    clock.advance('1h');
+    const cookie = login.setCookies.map((line) => line.slice(0, line.indexOf(';'))).filter((pair) => !pair.endsWith('=')).join('; ');
+    const later = await call(server.url, '/me', { cookie, headers: ASK });
+    // Idle for an hour by the sessions' clock: the session is gone, whatever the system clock says.
+    expect(later.body.userId ?? null).toBeNull();
+    expect(later.headers.get('latchkey-deadlines')).toBe('none');
+  });
+});
