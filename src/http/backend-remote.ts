@@ -20,10 +20,9 @@ import { InvalidDataError, LatchkeyError } from '../core/errors.js';
 import type { ClientInfo, Session } from '../core/model.js';
 import { isFresh } from '../core/policy.js';
 import { parseToken } from '../core/token.js';
-import type { BackendRequest, Current, Loaded, SessionBackend } from './backend.js';
+import { maxAgeOf, tokenCookies, tokenCurrent, type BackendRequest, type Current, type Loaded, type SessionBackend } from './backend.js';
 import type { Carrier } from './carriers.js';
 import type { CookieConfig } from './cookies.js';
-import { clearCookieHeader, setCookieHeader } from './cookies.js';
 import { HttpError, storeUnavailable, throttled } from './errors.js';
 
 /** How often a rotation that lost a race to another request is tried again, as the engine's backend does. */
@@ -87,8 +86,7 @@ function wire(client: ClientInfo): ClientInfo {
   };
 }
 
-const current = (token: string, session: Session): Current => ({ session, secret: token, token });
-const maxAgeOf = (s: Session): number => Math.ceil((s.absoluteExpiresAt - s.issuedAt) / 1000);
+const current = tokenCurrent;
 /** The service's Session is the engine's Session, carried as JSON. */
 const asSession = (s: ServiceSession): Session => s;
 
@@ -208,8 +206,7 @@ class RemoteRequest implements BackendRequest {
   async prepare(): Promise<void> {}
 
   cookies(cur: Current | null, issued: boolean, clear: boolean): string[] {
-    if (issued && cur !== null) return [setCookieHeader(this.#cookie, cur.secret, maxAgeOf(cur.session))];
-    return clear ? [clearCookieHeader(this.#cookie)] : [];
+    return tokenCookies(this.#cookie, cur, issued, clear);
   }
 
   maxAge(cur: Current): number {

@@ -105,8 +105,18 @@ function toHttpFailure(err: unknown): never {
   throw err;
 }
 
-function maxAgeOf(s: Session): number {
+/** @internal seconds a session's persistent cookie lives: to its absolute deadline */
+export function maxAgeOf(s: Session): number {
   return Math.ceil((s.absoluteExpiresAt - s.issuedAt) / 1000);
+}
+
+/** @internal the session of a token kept elsewhere (the engine's store, the session service): the token is the CSRF secret */
+export const tokenCurrent = (token: string, session: Session): Current => ({ session, secret: token, token });
+
+/** @internal the `Set-Cookie` values of a backend whose cookie holds the session token (the engine's, the service's) */
+export function tokenCookies(cookie: CookieConfig, cur: Current | null, issued: boolean, clear: boolean): string[] {
+  if (issued && cur !== null) return [setCookieHeader(cookie, cur.secret, maxAgeOf(cur.session))];
+  return clear ? [clearCookieHeader(cookie)] : [];
 }
 
 /** @internal the engine: a token in the carrier, the session in the store */
@@ -122,7 +132,7 @@ export function statefulBackend(engine: Sessions, cookie: CookieConfig): Session
   };
 }
 
-const current = (token: string, session: Session): Current => ({ session, secret: token, token });
+const current = tokenCurrent;
 
 /**
  * One request's operations on the engine. A class: a request that loads its
@@ -198,8 +208,7 @@ class StatefulRequest implements BackendRequest {
   async prepare(): Promise<void> {}
 
   cookies(cur: Current | null, issued: boolean, clear: boolean): string[] {
-    if (issued && cur !== null) return [setCookieHeader(this.#cookie, cur.secret, maxAgeOf(cur.session))];
-    return clear ? [clearCookieHeader(this.#cookie)] : [];
+    return tokenCookies(this.#cookie, cur, issued, clear);
   }
 
   maxAge(cur: Current): number {
