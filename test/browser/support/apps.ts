@@ -90,6 +90,12 @@ export interface TokenApp {
   proofs: Array<{ path: string; proof: string | null }>;
   tokens: Tokens;
   transport: TokenTransport;
+  /**
+   * Holds the next `n` requests to `/api/me` unanswered until all `n` have
+   * arrived, then answers them: no answer (and so no refresh it could start)
+   * reaches any tab before every one of the `n` requests was sent.
+   */
+  holdApi(n: number): void;
   close(): Promise<void>;
 }
 
@@ -133,6 +139,8 @@ export async function startTokenApp(o: TokenAppOptions): Promise<TokenApp> {
   const transport = createTokenTransport({ tokens, carrier: o.carrier, onError: () => {} });
   const counts: Counts = { refresh: 0, logout: 0, everywhere: 0, api: 0 };
   const proofs: TokenApp['proofs'] = [];
+  let held: Array<() => void> | null = null;
+  let heldFor = 0;
   const refresh = tokenRefresh(transport);
   const logout = tokenLogout(transport);
   const guard = transport.guard();
@@ -181,7 +189,7 @@ export async function startTokenApp(o: TokenAppOptions): Promise<TokenApp> {
     }
     if (path === '/api/me') {
       counts.api++;
-      void guard(nodeRequest(req))
+      const answer = (): void => void guard(nodeRequest(req))
         .then((checked) => {
           if (!checked.ok) return sendNodeError(res, checked.error);
           // What the guard asks to send with the answer (a fresh DPoP-Nonce).
@@ -190,6 +198,12 @@ export async function startTokenApp(o: TokenAppOptions): Promise<TokenApp> {
           res.end(JSON.stringify({ user: checked.claims.sub, sid: checked.claims.sid, ...(checked.claims.cnf === undefined ? {} : { jkt: checked.claims.cnf.jkt }) }));
         })
         .catch(fail);
+      if (held === null) return answer();
+      held.push(answer);
+      if (held.length < heldFor) return;
+      const release = held;
+      held = null;
+      for (const next of release) next();
       return;
     }
     if (path === '/api/nonce') {
@@ -210,6 +224,10 @@ export async function startTokenApp(o: TokenAppOptions): Promise<TokenApp> {
     proofs,
     tokens,
     transport,
+    holdApi(n) {
+      held = [];
+      heldFor = n;
+    },
     async close() {
       await running.close();
       await sessions.close();
