@@ -8,7 +8,10 @@
  *
  * A service that cannot be reached, answers late (the client's `timeout`) or
  * answers 5xx is a 503 `store-unavailable`, as a store outage is for the
- * engine; the client's errors hold neither the API key nor a token.
+ * engine; the client's errors hold neither the API key nor a token. Input
+ * the service refuses as invalid (400, 413) is the application's: the typed
+ * error the engine throws for it (`InvalidDataError` for session data,
+ * `LatchkeyTypeError` otherwise), with the engine's status.
  *
  * @module
  */
@@ -16,7 +19,7 @@ import type { LatchkeyApiError } from '../client/errors.js';
 import type { LatchkeyClient, Session as ServiceSession } from '../client/types.js';
 import { authLevelArg, userIdArg } from '../core/arguments.js';
 import { durationOption } from '../core/duration.js';
-import { InvalidDataError, LatchkeyError } from '../core/errors.js';
+import { InvalidDataError, LatchkeyError, LatchkeyTypeError } from '../core/errors.js';
 import type { ClientInfo, Session } from '../core/model.js';
 import { isFresh } from '../core/policy.js';
 import { parseToken } from '../core/token.js';
@@ -58,9 +61,11 @@ function toHttpFailure(err: unknown, report: (error: unknown) => void, data = fa
       throw new HttpError(409, 'session-limit', { cause: e });
     case 'bad-request':
     case 'payload-too-large':
-      // What the service refused of a write is the session data (over its maxDataBytes, say): as the engine's InvalidDataError.
+      // What the service refuses as invalid is the application's input (the visitor's, the token and the client, is
+      // checked and bounded here first): the typed error the engine throws for it, never a 503 that a retry cannot mend.
+      // Of a write, it is the session data (over its maxDataBytes, say): as the engine's InvalidDataError.
       if (data) throw new InvalidDataError(`the session service refused the session data (${e.message})`);
-      break;
+      throw new LatchkeyTypeError(`the session service refused the input (${e.message})`, { cause: e });
     case 'network':
     case 'timeout':
     case 'store-unavailable':

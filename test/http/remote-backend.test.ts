@@ -189,6 +189,35 @@ describe.each<AdapterName>(ADAPTERS)('the remote backend on the %s adapter', (ad
     });
   });
 
+  it("takes the authentication levels the engine takes at sign-in and step-up, and refuses the engine's bad ones with the engine's answer, never a 503", async () => {
+    const reported: unknown[] = [];
+    await withServers(adapter, { onError: (e) => reported.push(e) }, async (remote, local) => {
+      const ip = freshIp();
+      const user = freshUser();
+      const both = async (path: string, token?: [string, string]): Promise<Reply[]> =>
+        Promise.all([remote, local].map((url, i) => call(url, path, { method: 'POST', ip, ...(token === undefined ? {} : { cookie: cookieHeader(token[i]!) }) })));
+      // Over the service's former bound of 1000, up to the largest safe integer: taken as the engine takes them.
+      const signedIn = await both(`/login?user=${user}&level=5000`);
+      const [r, l] = signedIn as [Reply, Reply];
+      expect({ status: r.status, authLevel: r.body.authLevel, cookies: r.setCookies.map(shape) }).toEqual({ status: l.status, authLevel: l.body.authLevel, cookies: l.setCookies.map(shape) });
+      expect(r.body.authLevel).toBe(5000);
+      const tokens = signedIn.map((reply) => cookieValue(reply.setCookies) as string) as [string, string];
+      const csrf = await Promise.all([remote, local].map(async (url, i) => String((await call(url, '/me', { ip, cookie: cookieHeader(tokens[i]!) })).body.csrf)));
+      const stepUp = await Promise.all(
+        [remote, local].map((url, i) => call(url, `/rotate?level=${Number.MAX_SAFE_INTEGER}`, { method: 'POST', ip, cookie: cookieHeader(tokens[i]!), headers: { 'x-csrf-token': csrf[i]! } })),
+      );
+      expect({ status: stepUp[0]!.status, authLevel: stepUp[0]!.body.authLevel }).toEqual({ status: stepUp[1]!.status, authLevel: stepUp[1]!.body.authLevel });
+      expect(stepUp[0]!.body.authLevel).toBe(Number.MAX_SAFE_INTEGER);
+      // Not a level at all (fractional, negative, past the safe integers): the engine's typed error and status.
+      for (const level of ['1.5', '-1', '9007199254740993']) {
+        const [bad, good] = (await both(`/login?user=${user}&level=${level}`)) as [Reply, Reply];
+        expect({ status: bad.status, body: bad.body, cookies: bad.setCookies }).toEqual({ status: good.status, body: good.body, cookies: good.setCookies });
+        expect(bad.status).not.toBe(503);
+      }
+      expect(reported.filter((e) => (e as { code?: string }).code === 'ERR_SERVICE')).toEqual([]);
+    });
+  });
+
   it('answers data the service refuses with 500 session-not-saved, as the engine does, and nothing is written', async () => {
     await withServers(adapter, {}, async (remote, local) => {
       const ip = freshIp();
@@ -285,6 +314,34 @@ describe('the remote backend when the service fails', () => {
       await server.close();
       other.closeAllConnections();
       await new Promise<void>((resolve) => other.close(() => resolve()));
+    }
+  });
+
+  it("answers a sign-in whose input the service refuses as invalid (400 bad-request) with the application's typed error, not a 503", async () => {
+    // A service that refuses what this library checked and took (one of a newer or older version, say): the input is the application's to mend.
+    const refusing: Server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'bad-request', message: 'body/authLevel must be <= 1000' } }));
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const reported: unknown[] = [];
+    const remote = createClient({ baseUrl: `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`, apiKey });
+    const server = await start('node', { remote, onError: (e) => reported.push(e) });
+    const local = await start('node', { sessions: engine, onError: () => {} });
+    try {
+      const r = await call(server.url, '/login?user=leveller&level=5000', { method: 'POST' });
+      // The status the engine answers for its own LatchkeyTypeError (a bad level) on this adapter.
+      const l = await call(local.url, '/login?user=leveller&level=1.5', { method: 'POST' });
+      expect({ status: r.status, cookies: r.setCookies }).toEqual({ status: l.status, cookies: [] });
+      expect(r.status).not.toBe(503);
+      expect(reported).toEqual([expect.objectContaining({ name: 'LatchkeyTypeError', code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('body/authLevel must be <= 1000') })]);
+      expect(JSON.stringify(reported) + r.text).not.toContain(apiKey);
+    } finally {
+      await server.close();
+      await local.close();
+      refusing.closeAllConnections();
+      await new Promise<void>((resolve) => refusing.close(() => resolve()));
     }
   });
 

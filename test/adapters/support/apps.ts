@@ -76,7 +76,8 @@ export async function app(session: RequestSession, path: string, query: URLSearc
       await session.load();
       return { status: 200, body: view(session) };
     case '/login':
-      await session.login(query.get('user') ?? 'alice', { authLevel: 1 });
+      // `level`: the authentication level as the application passes it (a number, else 1).
+      await session.login(query.get('user') ?? 'alice', { authLevel: query.has('level') ? Number(query.get('level')) : 1 });
       // A careless handler: a response carrying a new session cookie must not be cached whatever it says.
       return { status: 200, body: view(session), headers: { 'cache-control': 'private, max-age=60' } };
     case '/logout':
@@ -88,7 +89,7 @@ export async function app(session: RequestSession, path: string, query: URLSearc
       session.set(query.get('key') ?? 'k', query.get('value'));
       return { status: 200, body: { ok: true } };
     case '/rotate':
-      await session.rotate({ reauthenticated: true });
+      await session.rotate({ reauthenticated: true, ...(query.has('level') ? { authLevel: Number(query.get('level')) } : {}) });
       return { status: 200, body: view(session) };
     case '/sensitive':
       await session.load();
