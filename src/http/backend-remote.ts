@@ -47,11 +47,19 @@ function asServiceError(err: unknown): LatchkeyApiError | null {
 }
 
 /**
+ * Whose input a call carries, for what the service's refusal of it (400, 413) is: `data`, the session data of a
+ * write; `input`, the application's arguments (`login()`'s user id and level, `rotate()`'s level); `none`, only
+ * what this backend made or bounded itself (a token of latchkey's shape, a handle, the client), whose refusal says
+ * the service and this library disagree: a configuration to mend, not an input.
+ */
+type Carries = 'data' | 'input' | 'none';
+
+/**
  * What a failed service call becomes in the HTTP layer. `report` hears the
  * failures an operator must fix (a wrong API key, a service that is not
  * latchkey), which a visitor only sees as a 503.
  */
-function toHttpFailure(err: unknown, report: (error: unknown) => void, data = false): never {
+function toHttpFailure(err: unknown, report: (error: unknown) => void, carries: Carries): never {
   const e = asServiceError(err);
   if (e === null) throw err;
   switch (e.reason) {
@@ -61,11 +69,12 @@ function toHttpFailure(err: unknown, report: (error: unknown) => void, data = fa
       throw new HttpError(409, 'session-limit', { cause: e });
     case 'bad-request':
     case 'payload-too-large':
-      // What the service refuses as invalid is the application's input (the visitor's, the token and the client, is
-      // checked and bounded here first): the typed error the engine throws for it, never a 503 that a retry cannot mend.
-      // Of a write, it is the session data (over its maxDataBytes, say): as the engine's InvalidDataError.
-      if (data) throw new InvalidDataError(`the session service refused the session data (${e.message})`);
-      throw new LatchkeyTypeError(`the session service refused the input (${e.message})`, { cause: e });
+      // What the service refuses of the application's input is the typed error the engine throws for it, never a 503
+      // that a retry cannot mend: of a write, the session data (over its maxDataBytes, say), as the engine's
+      // InvalidDataError; of a sign-in or step-up, its arguments, as the engine's LatchkeyTypeError.
+      if (carries === 'data') throw new InvalidDataError(`the session service refused the session data (${e.message})`);
+      if (carries === 'input') throw new LatchkeyTypeError(`the session service refused the input (${e.message})`, { cause: e });
+      break;
     case 'network':
     case 'timeout':
     case 'store-unavailable':
@@ -102,8 +111,9 @@ const asSession = (s: ServiceSession): Session => s;
 export function remoteBackend(client: LatchkeyClient, cookie: CookieConfig, report: (error: unknown) => void): SessionBackend {
   // Made once per backend, not per request: what a failed call becomes (data writes: the engine's InvalidDataError for a refusal).
   const failures: Failures = {
-    fail: (err) => toHttpFailure(err, report),
-    failData: (err) => toHttpFailure(err, report, true),
+    fail: (err) => toHttpFailure(err, report, 'none'),
+    failInput: (err) => toHttpFailure(err, report, 'input'),
+    failData: (err) => toHttpFailure(err, report, 'data'),
   };
   return {
     mode: 'remote',
@@ -119,6 +129,7 @@ export function remoteBackend(client: LatchkeyClient, cookie: CookieConfig, repo
 
 interface Failures {
   readonly fail: (err: unknown) => never;
+  readonly failInput: (err: unknown) => never;
   readonly failData: (err: unknown) => never;
 }
 
@@ -128,6 +139,7 @@ class RemoteRequest implements BackendRequest {
   readonly #cookie: CookieConfig;
   readonly #presented: string | null;
   readonly #fail: (err: unknown) => never;
+  readonly #failInput: (err: unknown) => never;
   readonly #failData: (err: unknown) => never;
 
   constructor(client: LatchkeyClient, cookie: CookieConfig, presented: string | null, failures: Failures) {
@@ -135,6 +147,7 @@ class RemoteRequest implements BackendRequest {
     this.#cookie = cookie;
     this.#presented = presented;
     this.#fail = failures.fail;
+    this.#failInput = failures.failInput;
     this.#failData = failures.failData;
   }
 
@@ -174,7 +187,7 @@ class RemoteRequest implements BackendRequest {
       const next = await this.#rotate(cur.secret, { userId, ...(authLevel === undefined ? {} : { authLevel }), client: wire(client) });
       if (next !== null) return next;
     }
-    const created = await this.#client.createSession({ userId, ...(authLevel === undefined ? {} : { authLevel }), client: wire(client) }).catch(this.#fail);
+    const created = await this.#client.createSession({ userId, ...(authLevel === undefined ? {} : { authLevel }), client: wire(client) }).catch(this.#failInput);
     return current(created.token, asSession(created.session));
   }
 
@@ -202,7 +215,7 @@ class RemoteRequest implements BackendRequest {
       } catch (err) {
         const reason = asServiceError(err)?.reason;
         if (reason === 'session-invalid') return null;
-        if (reason !== 'conflict') return this.#fail(err);
+        if (reason !== 'conflict') return this.#failInput(err);
       }
     }
     return null;

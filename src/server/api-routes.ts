@@ -267,7 +267,7 @@ export const API_ROUTES: ReadonlyArray<RouteSpec<OperationId>> = [
     tag: 'sessions',
     auth: true,
     params: obj(['handle'], { handle }),
-    body: obj([], { set: data, unset: { type: 'array', maxItems: 1000, items: { type: 'string', minLength: 1, maxLength: 256 } } }),
+    body: obj([], { set: data, unset: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 256 }, description: 'Keys to remove; as many as the engine takes (the body limit bounds them).' } }),
     responses: { 200: { description: 'The session after the change.', schema: obj(['session'], { session: ref('Session') }) }, ...COMMON, 404: E('No active session with this handle.') },
   },
   {

@@ -218,6 +218,22 @@ describe.each<AdapterName>(ADAPTERS)('the remote backend on the %s adapter', (ad
     });
   });
 
+  it('removes more than a thousand keys in one request as the engine does', async () => {
+    await withServers(adapter, {}, async (remote, local) => {
+      const ip = freshIp();
+      const replies = await Promise.all(
+        [remote, local].map(async (url) => {
+          const login = await call(url, '/login?user=tidy', { method: 'POST', ip });
+          const cookie = cookieHeader(cookieValue(login.setCookies) as string);
+          const r = await call(url, '/unset-many?count=1500', { method: 'POST', ip, cookie, headers: { 'x-csrf-token': String(login.body.csrf) } });
+          return { status: r.status, body: r.body, data: (await call(url, '/me', { ip, cookie })).body.data };
+        }),
+      );
+      expect(replies[0]).toEqual(replies[1]);
+      expect(replies[0]).toEqual({ status: 200, body: { ok: true }, data: { after: true } });
+    });
+  });
+
   it('answers data the service refuses with 500 session-not-saved, as the engine does, and nothing is written', async () => {
     await withServers(adapter, {}, async (remote, local) => {
       const ip = freshIp();
@@ -317,7 +333,7 @@ describe('the remote backend when the service fails', () => {
     }
   });
 
-  it("answers a sign-in whose input the service refuses as invalid (400 bad-request) with the application's typed error, not a 503", async () => {
+  it("answers a sign-in whose input the service refuses as invalid (400 bad-request) with the application's typed error, not a 503, and a refused validation with a reported 503", async () => {
     // A service that refuses what this library checked and took (one of a newer or older version, say): the input is the application's to mend.
     const refusing: Server = createServer((req, res) => {
       req.resume();
@@ -336,6 +352,11 @@ describe('the remote backend when the service fails', () => {
       expect({ status: r.status, cookies: r.setCookies }).toEqual({ status: l.status, cookies: [] });
       expect(r.status).not.toBe(503);
       expect(reported).toEqual([expect.objectContaining({ name: 'LatchkeyTypeError', code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('body/authLevel must be <= 1000') })]);
+      // A validation carries only what the backend checked and bounded itself (a token of latchkey's shape, the client):
+      // refused, the service and this library disagree, which the operator mends; the visitor meets a 503.
+      const me = await call(server.url, '/me', { cookie: cookieHeader(`${'L'.repeat(22)}.${'M'.repeat(43)}`) });
+      expect({ status: me.status, error: me.body.error }).toEqual({ status: 503, error: 'store-unavailable' });
+      expect(reported[1]).toEqual(expect.objectContaining({ code: 'ERR_SERVICE', reason: 'bad-request', status: 400 }));
       expect(JSON.stringify(reported) + r.text).not.toContain(apiKey);
     } finally {
       await server.close();

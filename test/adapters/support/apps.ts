@@ -105,6 +105,13 @@ export async function app(session: RequestSession, path: string, query: URLSearc
       session.set(query.get('key') ?? 'k', query.get('value'));
       return { status: 200, body: { ok: true } };
     }
+    case '/unset-many': {
+      // Removes `count` keys (k0, k1, ...) and sets `after`: one patch with a long unset list.
+      await session.load();
+      for (let i = 0; i < Number(query.get('count') ?? 0); i++) session.unset(`k${i}`);
+      session.set('after', true);
+      return { status: 200, body: { ok: true } };
+    }
     case '/set-big':
       // A value the session cannot hold: over maxDataBytes, or over the sealed cookie budget.
       session.set('big', 'x'.repeat(Number(query.get('bytes') ?? 0)));
@@ -138,7 +145,7 @@ export async function app(session: RequestSession, path: string, query: URLSearc
 
 const ROUTES = ['/health', '/client', '/me', '/form', '/login', '/logout', '/logout-everywhere', '/set', '/rotate', '/sensitive', '/held'];
 /** Routes of the end-of-request scenarios (a save that fails, reads during the commit, changes after the answer). */
-const FINISH_ROUTES = ['/set-big', '/visit', '/late', '/late-change'];
+const FINISH_ROUTES = ['/set-big', '/unset-many', '/visit', '/late', '/late-change'];
 
 export function split(url: string): { path: string; query: URLSearchParams } {
   const u = new URL(url, 'http://x');
