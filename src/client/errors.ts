@@ -89,6 +89,8 @@ export interface LatchkeyApiErrorInit {
   readonly cause?: unknown;
   /** Seconds the service asked to wait (`Retry-After` of a 429 or 503 answer). */
   readonly retryAfter?: number | undefined;
+  /** The `DPoP-Nonce` of the answer (a forwarded proof refused for its nonce), if any. */
+  readonly dpopNonce?: string | undefined;
 }
 
 /**
@@ -131,6 +133,14 @@ export class LatchkeyApiError extends LatchkeyError<'ERR_SERVICE'> {
    * `Retry-After` on `throttled` and `store-unavailable`), when it said.
    */
   readonly retryAfter: number | undefined;
+  /**
+   * With DPoP nonces on at the service, the nonce the end user's client must
+   * retry with when its forwarded proof was refused for its nonce
+   * (`reason: 'invalid_dpop_proof'`, `detail: 'nonce-missing'`, `'nonce-stale'`
+   * or `'nonce-invalid'`): answer the client `use_dpop_nonce` with it as
+   * `DPoP-Nonce` (RFC 9449 section 8).
+   */
+  readonly dpopNonce: string | undefined;
 
   constructor(init: LatchkeyApiErrorInit) {
     super('ERR_SERVICE', init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -139,5 +149,6 @@ export class LatchkeyApiError extends LatchkeyError<'ERR_SERVICE'> {
     this.detail = init.detail;
     this.operation = init.operation;
     this.retryAfter = init.retryAfter;
+    this.dpopNonce = init.dpopNonce;
   }
 }

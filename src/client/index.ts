@@ -93,6 +93,8 @@ export interface ClientOptions {
 
 /** What an error `code` or `reason` of the service looks like. */
 const SLUG = /^[a-z][a-z0-9_-]{0,63}$/;
+/** A `DPoP-Nonce` (RFC 9449 section 8.1: 1*NQCHAR), bounded. */
+const DPOP_NONCE = /^[\x21\x23-\x5B\x5D-\x7E]{1,512}$/;
 /** Longest service message kept in an error, in characters. */
 const MAX_MESSAGE = 300;
 /** A header value must not carry control characters (header injection), nor be empty. */
@@ -148,6 +150,8 @@ export function createClient(options: ClientOptions): LatchkeyClient {
   interface Answer {
     status: number;
     body: Record<string, unknown>;
+    /** The answer's `DPoP-Nonce`, when it has one of RFC 9449's shape. */
+    dpopNonce?: string;
     operation: string;
   }
 
@@ -168,7 +172,7 @@ export function createClient(options: ClientOptions): LatchkeyClient {
   async function call(c: Call): Promise<Answer> {
     const operation = `${c.method} ${c.path}`;
     const secrets = [apiKey as string, ...(c.secrets ?? [])].filter((s): s is string => typeof s === 'string' && s.length >= 8);
-    const fail = (status: number, reason: string, message: string, extra: { detail?: string; cause?: unknown; retryAfter?: number } = {}): LatchkeyApiError =>
+    const fail = (status: number, reason: string, message: string, extra: { detail?: string; cause?: unknown; retryAfter?: number; dpopNonce?: string } = {}): LatchkeyApiError =>
       new LatchkeyApiError({
         status,
         reason,
@@ -177,6 +181,7 @@ export function createClient(options: ClientOptions): LatchkeyClient {
         operation,
         cause: extra.cause,
         retryAfter: extra.retryAfter,
+        dpopNonce: extra.dpopNonce,
       });
 
     const timeoutMs = c.options?.timeout === undefined ? defaultTimeout : checkTimeout('timeout', c.options.timeout, 'argument');
@@ -227,6 +232,8 @@ export function createClient(options: ClientOptions): LatchkeyClient {
     }
 
     const status = response.status;
+    const nonce = response.headers.get('dpop-nonce');
+    const dpopNonce = nonce !== null && DPOP_NONCE.test(nonce) ? { dpopNonce: nonce } : {};
     let body: unknown = undefined;
     if (text !== '') {
       try {
@@ -242,7 +249,7 @@ export function createClient(options: ClientOptions): LatchkeyClient {
       if (error !== null && typeof error.code === 'string' && SLUG.test(error.code)) {
         const message = typeof error.message === 'string' ? scrub(error.message, secrets).slice(0, MAX_MESSAGE) : error.code;
         const detail = typeof error.reason === 'string' && SLUG.test(error.reason) ? error.reason : undefined;
-        throw fail(status, error.code, `${status} ${error.code}: ${message}`, { detail, retryAfter: retryAfterOf(response) });
+        throw fail(status, error.code, `${status} ${error.code}: ${message}`, { detail, retryAfter: retryAfterOf(response), ...dpopNonce });
       }
       throw fail(status, 'bad-response', `HTTP ${status} without a latchkey error body`);
     }
@@ -252,7 +259,7 @@ export function createClient(options: ClientOptions): LatchkeyClient {
       if (status >= 300) return { status, body: {}, operation };
       throw fail(status, 'bad-response', `HTTP ${status} with a body that is not a JSON object`);
     }
-    return { status, body, operation };
+    return { status, body, operation, ...dpopNonce };
   }
 
   /** Checks a field of a successful answer; a wrong shape means we are not talking to latchkey (or to another version). */
@@ -274,6 +281,7 @@ export function createClient(options: ClientOptions): LatchkeyClient {
     refreshToken: field<string>(answer, 'refreshToken', isString),
     tokenType: field<'Bearer' | 'DPoP'>(answer, 'tokenType', (v) => v === 'Bearer' || v === 'DPoP'),
     expiresIn: field<number>(answer, 'expiresIn', (v) => typeof v === 'number'),
+    ...(answer.dpopNonce === undefined ? {} : { dpopNonce: answer.dpopNonce }),
   });
 
   return {
@@ -384,6 +392,7 @@ export function createClient(options: ClientOptions): LatchkeyClient {
         ...(isNumber(b.nbf) ? { nbf: b.nbf } : {}),
         ...(isString(b.scope) ? { scope: b.scope } : {}),
         ...(isNumber(b.auth_time) ? { authTime: b.auth_time } : {}),
+        ...(answer.dpopNonce === undefined ? {} : { dpopNonce: answer.dpopNonce }),
       };
     },
 

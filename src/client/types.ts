@@ -194,6 +194,11 @@ export interface TokenPairResult {
   readonly tokenType: 'Bearer' | 'DPoP';
   /** Access-token lifetime, in seconds. */
   readonly expiresIn: number;
+  /**
+   * With DPoP nonces on at the service (`--dpop-nonce-secret`): the nonce the end user's client must put in its next
+   * proofs (RFC 9449 section 8). Hand it on as your answer's `DPoP-Nonce` header.
+   */
+  readonly dpopNonce?: string;
 }
 
 /**
@@ -256,6 +261,11 @@ export type TokenIntrospection =
       readonly scope?: string;
       /** When the user last authenticated. */
       readonly authTime?: number;
+      /**
+       * With DPoP nonces on at the service: a fresh nonce, when the proof's was due to rotate (RFC 9449 section 8.2).
+       * Hand it on as your answer's `DPoP-Nonce` header, as a resource guarded by `tokenGuard()` does.
+       */
+      readonly dpopNonce?: string;
     };
 
 /**

@@ -98,9 +98,16 @@ export function userIdArg(v: unknown): string | null {
   return v;
 }
 
-/** An authentication level: a non-negative integer. */
+/**
+ * Highest authentication level: any non-negative safe integer. The session
+ * service's schema takes the same range, so that a level is refused (or
+ * taken) alike by the engine in this process and through the service.
+ */
+export const MAX_AUTH_LEVEL = Number.MAX_SAFE_INTEGER;
+
+/** An authentication level: a non-negative integer up to {@link MAX_AUTH_LEVEL}. */
 export function authLevelArg(v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new LatchkeyTypeError('authLevel must be a non-negative integer');
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_AUTH_LEVEL) throw new LatchkeyTypeError('authLevel must be a non-negative integer');
   return v;
 }
 

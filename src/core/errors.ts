@@ -109,8 +109,8 @@ export class LatchkeyTypeError extends TypeError {
 
 /** A configuration mistake, thrown at construction; the message says how to fix it. */
 export class ConfigError extends LatchkeyError<'ERR_CONFIG'> {
-  constructor(message: string) {
-    super('ERR_CONFIG', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_CONFIG', message, options);
   }
 }
 

@@ -8,7 +8,10 @@
  *
  * A service that cannot be reached, answers late (the client's `timeout`) or
  * answers 5xx is a 503 `store-unavailable`, as a store outage is for the
- * engine; the client's errors hold neither the API key nor a token.
+ * engine; the client's errors hold neither the API key nor a token. Input
+ * the service refuses as invalid (400, 413) is the application's: the typed
+ * error the engine throws for it (`InvalidDataError` for session data,
+ * `LatchkeyTypeError` otherwise), with the engine's status.
  *
  * @module
  */
@@ -16,7 +19,7 @@ import type { LatchkeyApiError } from '../client/errors.js';
 import type { LatchkeyClient, Session as ServiceSession } from '../client/types.js';
 import { authLevelArg, userIdArg } from '../core/arguments.js';
 import { durationOption } from '../core/duration.js';
-import { InvalidDataError, LatchkeyError } from '../core/errors.js';
+import { InvalidDataError, LatchkeyError, LatchkeyTypeError } from '../core/errors.js';
 import type { ClientInfo, Session } from '../core/model.js';
 import { isFresh } from '../core/policy.js';
 import { parseToken } from '../core/token.js';
@@ -44,11 +47,19 @@ function asServiceError(err: unknown): LatchkeyApiError | null {
 }
 
 /**
+ * Whose input a call carries, for what the service's refusal of it (400, 413) is: `data`, the session data of a
+ * write; `input`, the application's arguments (`login()`'s user id and level, `rotate()`'s level); `none`, only
+ * what this backend made or bounded itself (a token of latchkey's shape, a handle, the client), whose refusal says
+ * the service and this library disagree: a configuration to mend, not an input.
+ */
+type Carries = 'data' | 'input' | 'none';
+
+/**
  * What a failed service call becomes in the HTTP layer. `report` hears the
  * failures an operator must fix (a wrong API key, a service that is not
  * latchkey), which a visitor only sees as a 503.
  */
-function toHttpFailure(err: unknown, report: (error: unknown) => void, data = false): never {
+function toHttpFailure(err: unknown, report: (error: unknown) => void, carries: Carries): never {
   const e = asServiceError(err);
   if (e === null) throw err;
   switch (e.reason) {
@@ -58,8 +69,11 @@ function toHttpFailure(err: unknown, report: (error: unknown) => void, data = fa
       throw new HttpError(409, 'session-limit', { cause: e });
     case 'bad-request':
     case 'payload-too-large':
-      // What the service refused of a write is the session data (over its maxDataBytes, say): as the engine's InvalidDataError.
-      if (data) throw new InvalidDataError(`the session service refused the session data (${e.message})`);
+      // What the service refuses of the application's input is the typed error the engine throws for it, never a 503
+      // that a retry cannot mend: of a write, the session data (over its maxDataBytes, say), as the engine's
+      // InvalidDataError; of a sign-in or step-up, its arguments, as the engine's LatchkeyTypeError.
+      if (carries === 'data') throw new InvalidDataError(`the session service refused the session data (${e.message})`);
+      if (carries === 'input') throw new LatchkeyTypeError(`the session service refused the input (${e.message})`, { cause: e });
       break;
     case 'network':
     case 'timeout':
@@ -97,8 +111,9 @@ const asSession = (s: ServiceSession): Session => s;
 export function remoteBackend(client: LatchkeyClient, cookie: CookieConfig, report: (error: unknown) => void): SessionBackend {
   // Made once per backend, not per request: what a failed call becomes (data writes: the engine's InvalidDataError for a refusal).
   const failures: Failures = {
-    fail: (err) => toHttpFailure(err, report),
-    failData: (err) => toHttpFailure(err, report, true),
+    fail: (err) => toHttpFailure(err, report, 'none'),
+    failInput: (err) => toHttpFailure(err, report, 'input'),
+    failData: (err) => toHttpFailure(err, report, 'data'),
   };
   return {
     mode: 'remote',
@@ -114,6 +129,7 @@ export function remoteBackend(client: LatchkeyClient, cookie: CookieConfig, repo
 
 interface Failures {
   readonly fail: (err: unknown) => never;
+  readonly failInput: (err: unknown) => never;
   readonly failData: (err: unknown) => never;
 }
 
@@ -123,6 +139,7 @@ class RemoteRequest implements BackendRequest {
   readonly #cookie: CookieConfig;
   readonly #presented: string | null;
   readonly #fail: (err: unknown) => never;
+  readonly #failInput: (err: unknown) => never;
   readonly #failData: (err: unknown) => never;
 
   constructor(client: LatchkeyClient, cookie: CookieConfig, presented: string | null, failures: Failures) {
@@ -130,6 +147,7 @@ class RemoteRequest implements BackendRequest {
     this.#cookie = cookie;
     this.#presented = presented;
     this.#fail = failures.fail;
+    this.#failInput = failures.failInput;
     this.#failData = failures.failData;
   }
 
@@ -169,7 +187,7 @@ class RemoteRequest implements BackendRequest {
       const next = await this.#rotate(cur.secret, { userId, ...(authLevel === undefined ? {} : { authLevel }), client: wire(client) });
       if (next !== null) return next;
     }
-    const created = await this.#client.createSession({ userId, ...(authLevel === undefined ? {} : { authLevel }), client: wire(client) }).catch(this.#fail);
+    const created = await this.#client.createSession({ userId, ...(authLevel === undefined ? {} : { authLevel }), client: wire(client) }).catch(this.#failInput);
     return current(created.token, asSession(created.session));
   }
 
@@ -197,7 +215,7 @@ class RemoteRequest implements BackendRequest {
       } catch (err) {
         const reason = asServiceError(err)?.reason;
         if (reason === 'session-invalid') return null;
-        if (reason !== 'conflict') return this.#fail(err);
+        if (reason !== 'conflict') return this.#failInput(err);
       }
     }
     return null;

@@ -13,7 +13,7 @@
  */
 import { ConfigError } from '../core/errors.js';
 import type { DpopBindingFailure, DpopErrorCode } from '../tokens/dpop-answers.js';
-import type { DpopFailure, DpopRefusal } from '../tokens/dpop.js';
+import type { DpopFailure, DpopProof, DpopRefusal } from '../tokens/dpop.js';
 import type { TokensDpop } from '../tokens/tokens.js';
 import { HttpError } from './errors.js';
 import type { HttpRequest } from './request.js';
@@ -31,6 +31,16 @@ export function readDpopAuthorization(header: string | undefined, maxLength: num
   if (header === undefined || header.length > maxLength + 16) return null;
   const m = DPOP_SCHEME.exec(header);
   return m === null ? null : (m[1] as string);
+}
+
+/**
+ * @internal the `DPoP-Nonce` to send with a protected resource's answer to an accepted proof (RFC 9449 section 8.2):
+ * a fresh nonce when the proof's nonce is due to rotate (of the previous step, or minted with a rotated-out secret),
+ * so that the client never meets `use_dpop_nonce` at a rotation; else none. The token guard and the session service's
+ * introspection both answer by it.
+ */
+export function renewedNonce(proof: Pick<DpopProof, 'nonce' | 'nonceDue'> | null): string | null {
+  return proof !== null && proof.nonceDue && proof.nonce !== null ? proof.nonce : null;
 }
 
 const LOOPBACK = /^(?:localhost|127\.0\.0\.1|\[::1\])(?::\d+)?$/i;

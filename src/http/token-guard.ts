@@ -21,7 +21,7 @@ import { HttpError, toHttpError } from './errors.js';
 import type { HttpRequest } from './request.js';
 import type { HeaderLine } from './request-session.js';
 import { DESCRIPTIONS, inForm, inQuery, needsFormCheck, scopeList } from './token-helpers.js';
-import { readDpopAuthorization, requestUri, type DpopAnswers } from './token-dpop.js';
+import { readDpopAuthorization, renewedNonce, requestUri, type DpopAnswers } from './token-dpop.js';
 
 /** Options of one guarded route, see `TokenTransport.guard`. */
 export interface TokenGuardOptions {
@@ -173,7 +173,8 @@ export function createGuard(ctx: GuardContext, opts: TokenGuardOptions = {}): (r
     const binding = dpop.binding(claims, { scheme, proof });
     if (!binding.ok) return dpopAnswer.binding(binding.reason);
     if (!binding.bound && dpop.required) return dpopAnswer.binding('dpop-required');
-    return proof !== null && proof.nonceDue && proof.nonce !== null ? [['dpop-nonce', proof.nonce]] : NO_HEADERS;
+    const nonce = renewedNonce(proof);
+    return nonce === null ? NO_HEADERS : [['dpop-nonce', nonce]];
   }
   const invalidBinding = new HttpError(401, 'invalid_token', {
     detail: 'unsupported-binding',

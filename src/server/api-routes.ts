@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { MAX_USER_ID } from '../core/arguments.js';
+import { MAX_AUTH_LEVEL, MAX_USER_ID } from '../core/arguments.js';
 import { MAX_ACCESS_TOKEN_LENGTH } from '../core/token.js';
 import { SERVICE_ERROR_CODES } from './errors.js';
 
@@ -130,6 +130,8 @@ const userId: Schema = {
   maxLength: MAX_USER_ID,
   description: 'Your user id: any string of 1 to 256 characters. The service\'s own sessions (dashboard, demo) are records of other kinds, never answered for here.',
 };
+/** The engine's range (authLevelArg): a level the library takes in this process, the service takes too. */
+const authLevel: Schema = { type: 'integer', minimum: 0, maximum: MAX_AUTH_LEVEL, description: 'The strength of the authentication, as your application counts it: a whole number from 0.' };
 const handle: Schema = { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$', description: 'A session handle.' };
 const token: Schema = { type: 'string', minLength: 1, maxLength: 1024 };
 const dpop: Schema = {
@@ -210,7 +212,7 @@ export const API_ROUTES: ReadonlyArray<RouteSpec<OperationId>> = [
       'Create a session: a sign-in with `userId`, or without it an anonymous session (signed in later through `/v1/sessions/rotate` with `userId`). The token is returned once: hand it to the client (cookie) and keep no copy.',
     tag: 'sessions',
     auth: true,
-    body: obj([], { userId, data, client, authLevel: { type: 'integer', minimum: 0, maximum: 1000 } }),
+    body: obj([], { userId, data, client, authLevel }),
     responses: { 201: { description: 'Created.', schema: obj(['token', 'session'], { token: { type: 'string' }, session: ref('Session') }) }, ...COMMON },
   },
   {
@@ -247,7 +249,7 @@ export const API_ROUTES: ReadonlyArray<RouteSpec<OperationId>> = [
       client,
       userId: { ...userId, description: 'Sign in (or switch) to this user.' },
       authenticated: { type: 'boolean', description: 'Record a re-authentication now (makes the session fresh).' },
-      authLevel: { type: 'integer', minimum: 0, maximum: 1000 },
+      authLevel,
     }),
     responses: {
       200: { description: 'The new token.', schema: obj(['token', 'session'], { token: { type: 'string' }, session: ref('Session') }) },
@@ -265,7 +267,7 @@ export const API_ROUTES: ReadonlyArray<RouteSpec<OperationId>> = [
     tag: 'sessions',
     auth: true,
     params: obj(['handle'], { handle }),
-    body: obj([], { set: data, unset: { type: 'array', maxItems: 1000, items: { type: 'string', minLength: 1, maxLength: 256 } } }),
+    body: obj([], { set: data, unset: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 256 }, description: 'Keys to remove; as many as the engine takes (the body limit bounds them).' } }),
     responses: { 200: { description: 'The session after the change.', schema: obj(['session'], { session: ref('Session') }) }, ...COMMON, 404: E('No active session with this handle.') },
   },
   {

@@ -9,7 +9,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ClientInfo, Session } from '../core/model.js';
 import { readBearer } from '../http/carriers.js';
-import { throttled } from '../http/errors.js';
+import { HttpError, throttled } from '../http/errors.js';
+import { renewedNonce } from '../http/token-dpop.js';
 import { API_ROUTES, type OperationId } from './api-routes.js';
 import type { ServiceContext } from './context.js';
 import { SERVICE_KINDS } from './context.js';
@@ -81,8 +82,18 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
       if (err instanceof LatchkeyTypeError) throw apiError(400, 'bad-request', `dpop: ${err.message}`);
       throw err;
     }
-    if (!result.ok) throw apiError(400, 'invalid_dpop_proof', DPOP_DESCRIPTIONS[result.reason], result.reason);
+    if (!result.ok) {
+      // With nonces on, the nonce to retry with (RFC 9449 section 8), for the caller to hand its client as DPoP-Nonce.
+      const headers = result.nonce === null ? undefined : { 'dpop-nonce': result.nonce };
+      throw new HttpError(400, 'invalid_dpop_proof', { message: DPOP_DESCRIPTIONS[result.reason], detail: result.reason, ...(headers === undefined ? {} : { headers }) });
+    }
     return result;
+  };
+
+  /** As the token transport's endpoints: with nonces on, every answer of issue and refresh hands out the current nonce (RFC 9449 section 8). */
+  const tokenEndpointNonce = (reply: FastifyReply): void => {
+    const nonce = tokens.dpop?.nonce() ?? null;
+    if (nonce !== null) reply.header('dpop-nonce', nonce);
   };
 
   /** A client that sent a burst of invalid tokens waits (the engine counts them per `client.ip`). */
@@ -197,9 +208,10 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
           ...(proof === undefined ? {} : { dpop: proof }),
         });
         metrics.tokensIssued.inc();
+        tokenEndpointNonce(reply);
         return reply.code(201).send({ accessToken: pair.accessToken, refreshToken: pair.refreshToken, tokenType: pair.tokenType, expiresIn: pair.expiresIn });
       },
-      async refreshTokens(request: Req<{ refreshToken: string; client?: ClientInfo; dpop?: ForwardedProof }>) {
+      async refreshTokens(request: Req<{ refreshToken: string; client?: ClientInfo; dpop?: ForwardedProof }>, reply) {
         const proof = request.body.dpop === undefined ? undefined : await forwardedProof(request.body.dpop);
         // Token mode counts invalid refresh tokens per client.ip itself, and refuses a burst.
         const r = await tokens.refresh(request.body.refreshToken, { client: clientOf(request.body.client), ...(proof === undefined ? {} : { dpop: proof }) });
@@ -210,13 +222,14 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
           }
           throw apiError(401, 'invalid_grant', `the refresh token is not valid (${r.reason})`, r.reason);
         }
+        tokenEndpointNonce(reply);
         return { accessToken: r.accessToken, refreshToken: r.refreshToken, tokenType: r.tokenType, expiresIn: r.expiresIn };
       },
       async revokeRefreshToken(request: Req<{ refreshToken: string }>) {
         // Token mode ends only families of its own kind: a session token here revokes nothing.
         return { revoked: await tokens.revoke(request.body.refreshToken) };
       },
-      async introspectToken(request: Req<{ token: string; dpop?: ForwardedProof }>) {
+      async introspectToken(request: Req<{ token: string; dpop?: ForwardedProof }>, reply) {
         const r = await tokens.verify(request.body.token);
         metrics.tokensIntrospected.inc({ result: r.ok ? 'active' : r.reason });
         if (!r.ok) return { active: false };
@@ -225,6 +238,9 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
           // A bound token is active only with a proof of its key, as a resource server would check it (RFC 9449 section 7).
           const proof = request.body.dpop === undefined ? null : await forwardedProof(request.body.dpop, request.body.token);
           if (!checkDpopBinding(c, { scheme: proof === null ? 'Bearer' : 'DPoP', proof }).ok) return { active: false };
+          // As the token guard of a resource answers an accepted proof: a fresh nonce when the proof's is due to rotate.
+          const nonce = renewedNonce(proof);
+          if (nonce !== null) reply.header('dpop-nonce', nonce);
         }
         return {
           active: true,

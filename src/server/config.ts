@@ -33,6 +33,11 @@ export interface ServiceConfig {
   readonly adminPassword: string | null;
   /** Key deriving refresh-token successors (≥ 32 characters); when absent, one is generated into `<dataDir>/refresh-secret`. Every instance of a fleet needs the same. */
   readonly refreshSecret: string | null;
+  /**
+   * Key of DPoP server nonces (≥ 32 bytes, RFC 9449 section 8): forwarded proofs must carry a nonce the service
+   * handed out (`DPoP-Nonce`). Every instance of a fleet needs the same. @default null (no nonces)
+   */
+  readonly dpopNonceSecret: string | null;
   /** Proxies whose forwarding headers are believed (addresses or CIDR ranges). @default [] */
   readonly trustProxy: readonly string[];
   /** `iss` of access tokens. @default 'latchkey' */
@@ -85,6 +90,7 @@ export const CONFIG_OPTIONS: ReadonlyArray<{ readonly name: keyof ServiceConfig;
   { name: 'dataDir', kind: 'string', default: './.latchkey', help: 'folder of signing keys, the refresh secret and the generated admin password' },
   { name: 'adminPassword', kind: 'secret', default: null, help: 'dashboard admin password (default: generated into <data-dir>/admin-password)' },
   { name: 'refreshSecret', kind: 'key', default: null, help: 'refresh-token key, 32+ characters (default: generated into <data-dir>/refresh-secret)' },
+  { name: 'dpopNonceSecret', kind: 'key', default: null, help: 'DPoP nonce key, 32+ characters: forwarded DPoP proofs must carry a nonce of the service, handed out in DPoP-Nonce (default: no nonces)' },
   { name: 'trustProxy', kind: 'proxies', default: [], help: 'comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed' },
   { name: 'issuer', kind: 'string', default: 'latchkey', help: 'iss of access tokens' },
   { name: 'audience', kind: 'string', default: 'latchkey', help: 'aud of access tokens' },

@@ -250,7 +250,8 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     accessTtl: config.accessTtl,
     claims: (s) => (typeof s.data.scope === 'string' ? { scope: s.data.scope } : {}),
     // Clients that forward a DPoP proof get tokens bound to its key; the jti replay cache is the shared store.
-    dpop: { algorithms: ['ES256', 'ES384', 'EdDSA', 'PS256', 'RS256'] },
+    // With a nonce key, proofs carry a nonce of the service (RFC 9449 section 8), the same on every instance.
+    dpop: { algorithms: ['ES256', 'ES384', 'EdDSA', 'PS256', 'RS256'], ...(config.dpopNonceSecret === null ? {} : { nonce: { secret: config.dpopNonceSecret } }) },
     ...(options.guessingWindow !== undefined ? { guessing: { window: options.guessingWindow } } : {}),
     onError,
   });

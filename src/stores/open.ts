@@ -10,7 +10,8 @@
 import { ConfigError, StoreUnavailableError } from '../core/errors.js';
 import { checkOptionKeys } from '../core/option-keys.js';
 import type { Store } from '../core/store.js';
-import { parseStoreUrl, redactStoreUrl } from './url.js';
+import { permissionRefused } from './permission.js';
+import { parseStoreUrl, redactStoreUrl, type StoreLocation } from './url.js';
 
 /**
  * Options of {@link openStore}.
@@ -49,6 +50,24 @@ export interface OpenStoreOptions {
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
   checkOptionKeys(options, 'openStore()', ['cwd', 'onError', 'migrate']);
   const where = parseStoreUrl(url, options.cwd);
+  try {
+    return await open(where, url, options);
+  } catch (err) {
+    // Deno without the permission a driver needs (a Redis driver reads the environment as it loads): what to grant.
+    throw permissionRefused(err, STORE_NAMES[where.kind]) ?? err;
+  }
+}
+
+const STORE_NAMES: Record<StoreLocation['kind'], string> = {
+  memory: 'memory',
+  sqlite: 'SQLite',
+  redis: 'Redis',
+  'redis-cluster': 'Redis',
+  'redis-sentinel': 'Redis',
+  postgres: 'PostgreSQL',
+};
+
+async function open(where: StoreLocation, url: string, options: OpenStoreOptions): Promise<Store> {
   const onError = options.onError;
   switch (where.kind) {
     case 'memory': {

@@ -2,67 +2,33 @@
 // session service and a real listening server of every adapter (node:http,
 // Fetch, Hono, Express 4 and 5, Fastify, Koa, Nest on both platforms), side
 // by side with the engine in this process: the same flows must set the same
-// cookies and answer the same errors.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// cookies and answer the same errors. Failures of the service and the
+// option's checks: remote-backend-failures.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type LatchkeyClient } from '../../src/client/index.js';
-import { ConfigError } from '../../src/core/errors.js';
-import { createSessions, type Sessions } from '../../src/core/sessions.js';
-import { createHttpSessions, type HttpSessionsOptions } from '../../src/http/http-sessions.js';
-import { createSealedSessions } from '../../src/sealed/sealed-sessions.js';
-import { loadConfig } from '../../src/server/config.js';
-import { createService, type Service } from '../../src/server/service.js';
-import { memoryStore } from '../../src/stores/memory.js';
-import { ADAPTERS, holdGate, start, type AdapterName } from '../adapters/support/apps.js';
+import type { LatchkeyClient } from '../../src/client/index.js';
+import type { Sessions } from '../../src/core/sessions.js';
+import type { HttpSessionsOptions } from '../../src/http/http-sessions.js';
+import { ADAPTERS, holdGate, type AdapterName } from '../adapters/support/apps.js';
 import { call, cookieHeader, cookieValue, type Call, type Reply } from '../adapters/support/client.js';
+import { freshIp, freshUser, shape, startRemote, withServers as withServersOf, type RemoteContext } from './support/remote-service.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
 
-let service: Service;
-let dataDir: string;
-let apiKey: string;
+let ctx: RemoteContext;
 let latchkey: LatchkeyClient;
 let engine: Sessions;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'latchkey-remote-'));
-  const config = loadConfig({ flags: { port: '0', store: 'memory:', dataDir, adminPassword: 'correct horse battery', logLevel: 'silent' }, env: {} });
-  service = await createService(config);
-  const base = await service.listen();
-  apiKey = (await service.ctx.apiKeys.create('remote-backend-test')).key;
-  latchkey = createClient({ baseUrl: base, apiKey, timeout: '2s' });
-  // The engine the remote backend is compared with: the service's timeouts.
-  engine = createSessions({ store: memoryStore(), idleTimeout: '30m', absoluteTimeout: '12h', sweepInterval: false });
+  ctx = await startRemote('remote-backend-test');
+  ({ latchkey, engine } = ctx);
 });
 
 afterAll(async () => {
-  await engine?.close();
-  await service?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await ctx?.close();
 });
 
-let ips = 0;
-/** A client IP of its own per test (the service throttles invalid tokens per IP). */
-const freshIp = (): string => `198.51.100.${++ips}`;
-let users = 0;
-const freshUser = (): string => `remote-${++users}-${Math.random().toString(36).slice(2, 8)}`;
-
-/** A Set-Cookie line with its token masked, and Max-Age/Expires kept: what must match between backends. */
-const shape = (line: string): string => line.replace(/=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43};/, '=<token>;');
-
-async function withServers<T>(adapter: AdapterName, extra: Partial<HttpSessionsOptions>, run: (remote: string, local: string) => Promise<T>): Promise<T> {
-  const base = { trustProxy: ['127.0.0.1'], onError: () => {}, ...extra };
-  const servers = await Promise.all([start(adapter, { ...base, remote: latchkey }), start(adapter, { ...base, sessions: engine })]);
-  try {
-    return await run(servers[0].url, servers[1].url);
-  } finally {
-    await Promise.all(servers.map((s) => s.close()));
-  }
-}
+const withServers = <T>(adapter: AdapterName, extra: Partial<HttpSessionsOptions>, run: (remote: string, local: string) => Promise<T>): Promise<T> =>
+  withServersOf(ctx, adapter, extra, run);
 
 describe.each<AdapterName>(ADAPTERS)('the remote backend on the %s adapter', (adapter) => {
   it('signs in, reads, writes, rotates and signs out through the service with the cookies and headers the engine sets', async () => {
@@ -189,6 +155,51 @@ describe.each<AdapterName>(ADAPTERS)('the remote backend on the %s adapter', (ad
     });
   });
 
+  it("takes the authentication levels the engine takes at sign-in and step-up, and refuses the engine's bad ones with the engine's answer, never a 503", async () => {
+    const reported: unknown[] = [];
+    await withServers(adapter, { onError: (e) => reported.push(e) }, async (remote, local) => {
+      const ip = freshIp();
+      const user = freshUser();
+      const both = async (path: string, token?: [string, string]): Promise<Reply[]> =>
+        Promise.all([remote, local].map((url, i) => call(url, path, { method: 'POST', ip, ...(token === undefined ? {} : { cookie: cookieHeader(token[i]!) }) })));
+      // Over the service's former bound of 1000, up to the largest safe integer: taken as the engine takes them.
+      const signedIn = await both(`/login?user=${user}&level=5000`);
+      const [r, l] = signedIn as [Reply, Reply];
+      expect({ status: r.status, authLevel: r.body.authLevel, cookies: r.setCookies.map(shape) }).toEqual({ status: l.status, authLevel: l.body.authLevel, cookies: l.setCookies.map(shape) });
+      expect(r.body.authLevel).toBe(5000);
+      const tokens = signedIn.map((reply) => cookieValue(reply.setCookies) as string) as [string, string];
+      const csrf = await Promise.all([remote, local].map(async (url, i) => String((await call(url, '/me', { ip, cookie: cookieHeader(tokens[i]!) })).body.csrf)));
+      const stepUp = await Promise.all(
+        [remote, local].map((url, i) => call(url, `/rotate?level=${Number.MAX_SAFE_INTEGER}`, { method: 'POST', ip, cookie: cookieHeader(tokens[i]!), headers: { 'x-csrf-token': csrf[i]! } })),
+      );
+      expect({ status: stepUp[0]!.status, authLevel: stepUp[0]!.body.authLevel }).toEqual({ status: stepUp[1]!.status, authLevel: stepUp[1]!.body.authLevel });
+      expect(stepUp[0]!.body.authLevel).toBe(Number.MAX_SAFE_INTEGER);
+      // Not a level at all (fractional, negative, past the safe integers): the engine's typed error and status.
+      for (const level of ['1.5', '-1', '9007199254740993']) {
+        const [bad, good] = (await both(`/login?user=${user}&level=${level}`)) as [Reply, Reply];
+        expect({ status: bad.status, body: bad.body, cookies: bad.setCookies }).toEqual({ status: good.status, body: good.body, cookies: good.setCookies });
+        expect(bad.status).not.toBe(503);
+      }
+      expect(reported.filter((e) => (e as { code?: string }).code === 'ERR_SERVICE')).toEqual([]);
+    });
+  });
+
+  it('removes more than a thousand keys in one request as the engine does', async () => {
+    await withServers(adapter, {}, async (remote, local) => {
+      const ip = freshIp();
+      const replies = await Promise.all(
+        [remote, local].map(async (url) => {
+          const login = await call(url, '/login?user=tidy', { method: 'POST', ip });
+          const cookie = cookieHeader(cookieValue(login.setCookies) as string);
+          const r = await call(url, '/unset-many?count=1500', { method: 'POST', ip, cookie, headers: { 'x-csrf-token': String(login.body.csrf) } });
+          return { status: r.status, body: r.body, data: (await call(url, '/me', { ip, cookie })).body.data };
+        }),
+      );
+      expect(replies[0]).toEqual(replies[1]);
+      expect(replies[0]).toEqual({ status: 200, body: { ok: true }, data: { after: true } });
+    });
+  });
+
   it('answers data the service refuses with 500 session-not-saved, as the engine does, and nothing is written', async () => {
     await withServers(adapter, {}, async (remote, local) => {
       const ip = freshIp();
@@ -205,143 +216,5 @@ describe.each<AdapterName>(ADAPTERS)('the remote backend on the %s adapter', (ad
       }
       expect((await call(remote, '/me', { ip, cookie: cookieHeader(token) })).body).toMatchObject({ data: {} });
     });
-  });
-});
-
-describe('the remote backend when the service fails', () => {
-  /** A server that accepts connections and never answers. */
-  async function silentServer(): Promise<{ url: string; close(): Promise<void> }> {
-    const server: Server = createServer(() => {});
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    return {
-      url: `http://127.0.0.1:${port}`,
-      close: () => new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-    };
-  }
-
-  it('answers 503 store-unavailable with Retry-After when the service does not answer within the timeout, never a hang', async () => {
-    const silent = await silentServer();
-    const reported: unknown[] = [];
-    const server = await start('fetch', { remote: createClient({ baseUrl: silent.url, apiKey, timeout: '300ms' }), onError: (e) => reported.push(e) });
-    try {
-      const token = `${'C'.repeat(22)}.${'D'.repeat(43)}`;
-      const r = await call(server.url, '/me', { cookie: cookieHeader(token) });
-      expect({ status: r.status, error: r.body.error, retryAfter: r.headers.get('retry-after') }).toEqual({ status: 503, error: 'store-unavailable', retryAfter: '5' });
-      const login = await call(server.url, '/login?user=x', { method: 'POST' });
-      expect(login.status).toBe(503);
-      expect(JSON.stringify(reported)).not.toContain(apiKey);
-    } finally {
-      await server.close();
-      await silent.close();
-    }
-  });
-
-  it('answers 503 when nothing listens at the service, and sets no cookie', async () => {
-    const closed = await silentServer();
-    const deadUrl = closed.url;
-    await closed.close();
-    const server = await start('node', { remote: createClient({ baseUrl: deadUrl, apiKey }), onError: () => {} });
-    try {
-      const r = await call(server.url, '/login?user=x', { method: 'POST' });
-      expect({ status: r.status, error: r.body.error }).toEqual({ status: 503, error: 'store-unavailable' });
-      expect(r.setCookies).toEqual([]);
-    } finally {
-      await server.close();
-    }
-  });
-
-  it('answers a wrong API key with 503 and tells onError, without the key', async () => {
-    const wrongKey = 'lk_wrong-key-0123456789abcdefghijklmnop';
-    const reported: unknown[] = [];
-    const server = await start('node', { remote: createClient({ baseUrl: latchkey.baseUrl, apiKey: wrongKey }), onError: (e) => reported.push(e) });
-    try {
-      const r = await call(server.url, '/login?user=x', { method: 'POST' });
-      expect({ status: r.status, error: r.body.error }).toEqual({ status: 503, error: 'store-unavailable' });
-      expect(reported).toEqual([expect.objectContaining({ code: 'ERR_SERVICE', reason: 'unauthorized', status: 401 })]);
-      const everything = reported.map((e) => `${String(e)} ${(e as Error).stack} ${JSON.stringify(e)}`).join(' ') + r.text;
-      expect(everything).not.toContain(wrongKey);
-    } finally {
-      await server.close();
-    }
-  });
-
-  it('answers 503 when baseUrl points at something that is not the service, and tells onError', async () => {
-    const other: Server = createServer((_req, res) => {
-      res.writeHead(404, { 'content-type': 'text/html' });
-      res.end('<html>Not Found</html>');
-    });
-    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
-    const reported: unknown[] = [];
-    const server = await start('fetch', { remote: createClient({ baseUrl: `http://127.0.0.1:${(other.address() as AddressInfo).port}`, apiKey }), onError: (e) => reported.push(e) });
-    try {
-      const r = await call(server.url, '/me', { cookie: cookieHeader(`${'J'.repeat(22)}.${'K'.repeat(43)}`) });
-      expect({ status: r.status, error: r.body.error }).toEqual({ status: 503, error: 'store-unavailable' });
-      expect(reported).toEqual([expect.objectContaining({ code: 'ERR_SERVICE', reason: 'bad-response', status: 404 })]);
-    } finally {
-      await server.close();
-      other.closeAllConnections();
-      await new Promise<void>((resolve) => other.close(() => resolve()));
-    }
-  });
-
-  it("refuses an application's user id over 256 characters as the engine does, with its typed error, and calls no one", async () => {
-    const reported: unknown[] = [];
-    await withServers('node', { onError: (e) => reported.push(e) }, async (remote, local) => {
-      const ip = freshIp();
-      const long = 'u'.repeat(300);
-      const r = await call(remote, `/login?user=${long}`, { method: 'POST', ip });
-      const l = await call(local, `/login?user=${long}`, { method: 'POST', ip });
-      expect({ status: r.status, body: r.body, cookies: r.setCookies }).toEqual({ status: l.status, body: l.body, cookies: l.setCookies });
-      // Not a service refusal turned 503 and reported as a misconfiguration: the error is the application's.
-      expect(r.status).not.toBe(503);
-      expect(reported.filter((e) => (e as { code?: string }).code === 'ERR_SERVICE')).toEqual([]);
-      expect(reported).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'LatchkeyTypeError', message: 'userId must be a non-empty string of at most 256 characters' })]));
-    });
-  });
-
-  it('answers a burst of invalid tokens from one client with the service throttle: 429 and its Retry-After', async () => {
-    const server = await start('node', { remote: latchkey, trustProxy: ['127.0.0.1'], onError: () => {} });
-    try {
-      const ip = freshIp();
-      let last: Reply | null = null;
-      // The service's engine allows 20 invalid tokens per client IP and minute.
-      for (let i = 0; i < 25 && last?.status !== 429; i++) {
-        last = await call(server.url, '/me', { ip, cookie: cookieHeader(`${String(i).padStart(22, 'E')}.${'F'.repeat(43)}`) });
-      }
-      expect({ status: last?.status, error: last?.body.error }).toEqual({ status: 429, error: 'throttled' });
-      expect(Number(last?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-      // Another client is not slowed down.
-      expect((await call(server.url, '/me', { ip: freshIp(), cookie: cookieHeader(`${'G'.repeat(22)}.${'H'.repeat(43)}`) })).status).toBe(200);
-    } finally {
-      await server.close();
-    }
-  });
-});
-
-describe('the remote option at construction', () => {
-  it('takes exactly one of sessions, sealed and remote, naming all three', () => {
-    const sealed = createSealedSessions({ secrets: ['remote-backend-test-secret-0123456789abcdef'], revocable: false });
-    for (const options of [{ sessions: engine, remote: latchkey }, { sealed, remote: latchkey }, { sessions: engine, sealed, remote: latchkey }]) {
-      expect(() => createHttpSessions(options)).toThrow(ConfigError);
-      expect(() => createHttpSessions(options)).toThrow(
-        'pass exactly one of sessions (stateful: createSessions({ store })), sealed (createSealedSessions({ secrets })) and remote (the session service: createClient({ baseUrl, apiKey })), not several',
-      );
-    }
-    expect(() => createHttpSessions({})).toThrow(/or remote: createClient\(\{ baseUrl, apiKey \}\) from "latchkey\/client"/);
-    expect(createHttpSessions({ remote: latchkey })).toMatchObject({ remote: latchkey, sessions: null, sealed: null });
-  });
-
-  it('refuses a remote that is not a client, and dbsc and migrate, which need the engine in this process', () => {
-    expect(() => createHttpSessions({ remote: { baseUrl: 'http://x' } as unknown as LatchkeyClient })).toThrow(
-      'remote must be the client from createClient({ baseUrl, apiKey }) (import { createClient } from "latchkey/client")',
-    );
-    expect(() => createHttpSessions({ remote: latchkey, dbsc: { secret: 'dbsc-secret-0123456789abcdef0123456789' } })).toThrow(/^dbsc needs the engine in this process/);
-    expect(() => createHttpSessions({ remote: latchkey, migrate: [{ cookieNames: ['connect.sid'], claim: async () => ({ adopted: null, setCookies: [] }) }] })).toThrow(
-      /^migrate needs the engine in this process/,
-    );
   });
 });

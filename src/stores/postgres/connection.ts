@@ -9,6 +9,7 @@
 import pg from 'pg';
 import type { Pool, PoolConfig, QueryConfig } from 'pg';
 import { ConfigError, InvalidDataError, LatchkeyError, StoreUnavailableError } from '../../core/errors.js';
+import { permissionRefused } from '../permission.js';
 
 /** A pg query config; `query_timeout` is read by pg's client although its types omit it. */
 export type Query = QueryConfig & { query_timeout?: number };
@@ -62,9 +63,15 @@ export function ownPool(options: PoolSource, settings: PoolConfig): Pool {
   });
 }
 
-/** Driver errors as latchkey errors: data PostgreSQL cannot hold is the caller's; anything else means the store failed. */
+/**
+ * Driver errors as latchkey errors: data PostgreSQL cannot hold is the caller's, a permission the runtime refused
+ * is a `ConfigError` naming it; anything else means the store failed.
+ */
 export function translate(err: unknown): unknown {
   if (err instanceof LatchkeyError) return err;
+  // Deno without --allow-net or --allow-env: no outage, a command line to change.
+  const refused = permissionRefused(err, 'PostgreSQL');
+  if (refused !== null) return refused;
   const code = codeOf(err);
   // 22P05: a \u0000 in JSONB; 22021: a NUL byte in a text column. Neither is storable in PostgreSQL.
   if (code === '22P05' || code === '22021') {

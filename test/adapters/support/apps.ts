@@ -76,7 +76,8 @@ export async function app(session: RequestSession, path: string, query: URLSearc
       await session.load();
       return { status: 200, body: view(session) };
     case '/login':
-      await session.login(query.get('user') ?? 'alice', { authLevel: 1 });
+      // `level`: the authentication level as the application passes it (a number, else 1).
+      await session.login(query.get('user') ?? 'alice', { authLevel: query.has('level') ? Number(query.get('level')) : 1 });
       // A careless handler: a response carrying a new session cookie must not be cached whatever it says.
       return { status: 200, body: view(session), headers: { 'cache-control': 'private, max-age=60' } };
     case '/logout':
@@ -88,7 +89,7 @@ export async function app(session: RequestSession, path: string, query: URLSearc
       session.set(query.get('key') ?? 'k', query.get('value'));
       return { status: 200, body: { ok: true } };
     case '/rotate':
-      await session.rotate({ reauthenticated: true });
+      await session.rotate({ reauthenticated: true, ...(query.has('level') ? { authLevel: Number(query.get('level')) } : {}) });
       return { status: 200, body: view(session) };
     case '/sensitive':
       await session.load();
@@ -102,6 +103,13 @@ export async function app(session: RequestSession, path: string, query: URLSearc
       gate.arrive();
       await gate.released;
       session.set(query.get('key') ?? 'k', query.get('value'));
+      return { status: 200, body: { ok: true } };
+    }
+    case '/unset-many': {
+      // Removes `count` keys (k0, k1, ...) and sets `after`: one patch with a long unset list.
+      await session.load();
+      for (let i = 0; i < Number(query.get('count') ?? 0); i++) session.unset(`k${i}`);
+      session.set('after', true);
       return { status: 200, body: { ok: true } };
     }
     case '/set-big':
@@ -137,7 +145,7 @@ export async function app(session: RequestSession, path: string, query: URLSearc
 
 const ROUTES = ['/health', '/client', '/me', '/form', '/login', '/logout', '/logout-everywhere', '/set', '/rotate', '/sensitive', '/held'];
 /** Routes of the end-of-request scenarios (a save that fails, reads during the commit, changes after the answer). */
-const FINISH_ROUTES = ['/set-big', '/visit', '/late', '/late-change'];
+const FINISH_ROUTES = ['/set-big', '/unset-many', '/visit', '/late', '/late-change'];
 
 export function split(url: string): { path: string; query: URLSearchParams } {
   const u = new URL(url, 'http://x');
