@@ -7,20 +7,25 @@
  * `windowMs`, the key is refused until the oldest of them leaves the window.
  *
  * The counters are consulted on the failure path only: {@link Brake.retryAfter},
- * asked before each attempt, reads what this process learnt from its own
- * failures' counts, never the store, so that a success costs nothing more.
- * A client that spreads failures over several instances is counted once, in
- * the store, against one budget. The instance whose count engages the brake
- * announces it over the store's invalidation channel (Redis pub/sub,
- * PostgreSQL NOTIFY), so that every instance refuses the client at once;
- * should an announcement be missed (the channel down), an instance still
- * refuses the client from its first failure after the budget is spent.
+ * asked before each attempt, reads what this process knows, never the store,
+ * so that a success costs nothing more. A client that spreads failures over
+ * several instances is counted once, in the store, against one budget. The
+ * instance whose count engages the brake writes it to the store's brake log
+ * (a ring of `store.events` per brake name) and announces it over the
+ * store's invalidation channel (Redis pub/sub, PostgreSQL NOTIFY), so that
+ * every instance refuses the client at once. An announcement reaches only
+ * the instances listening at that moment: one that starts listening later
+ * (its first check, a reconnection after the channel was lost) reads the
+ * brake log once the channel is live, and so knows every brake still in
+ * force without having counted anything itself. Should both be missed (the
+ * store unreachable), an instance still refuses the client from its first
+ * failure after the budget is spent.
  *
  * @module
  * @internal
  */
 import { watchInvalidations } from './invalidations.js';
-import { localCounters, type Counters } from './shared.js';
+import { localCounters, type Counters, type EventLog } from './shared.js';
 import type { Store } from './store.js';
 import { guardedCounters, guardedStore } from './store-call.js';
 
@@ -51,8 +56,8 @@ export class Brake {
   readonly #o: BrakeOptions;
   /** Keys braked, with the time the brake releases. Map order: the first key was braked first. */
   readonly #until = new Map<string, number>();
-  /** The store brakes are announced on, while watched. */
-  #store: Store | null = null;
+  /** The store brakes are logged and announced on, while watched. */
+  #calls: Store | null = null;
   /** Hears an announcement that failed: the brake holds here all the same, and the verdict stands. */
   #onError: (error: unknown) => void = () => {};
 
@@ -81,34 +86,62 @@ export class Brake {
     const until = (times[count - limit] as number) + windowMs;
     this.#brake(key, until);
     const reached = count === limit;
-    if (reached && this.#store?.announce !== undefined) {
-      await this.#store.announce({ brakes: [{ name, key, until }] }).catch(this.#onError);
+    const calls = this.#calls;
+    if (reached && calls !== null) {
+      // Logged before it is announced: an instance that missed the announcement (not listening yet) reads it
+      // in the log once it listens, as it reads the log only after its channel is live.
+      if (calls.events !== undefined) {
+        await calls.events.append(brakeLog(name), JSON.stringify({ key, until }), this.#o.maxClients).catch(this.#onError);
+      }
+      if (calls.announce !== undefined) await calls.announce({ brakes: [{ name, key, until }] }).catch(this.#onError);
     }
     return { count, reached, retryAfter: this.retryAfter(key, now) };
   }
 
   /**
    * Hears the brakes other instances on `store` engage (when the store
-   * announces: `capabilities.invalidations`), and announces the ones this
-   * one engages. Returns the function that stops it.
+   * announces: `capabilities.invalidations`), on the store's one channel of
+   * this process (shared with its caches), reads the brakes still in force
+   * from the brake log each time the channel comes live, and logs and
+   * announces the ones this one engages through `calls` (the store, or a
+   * view of it that bounds each call). Returns the function that stops it.
    */
-  watch(store: Store, onError: (error: unknown) => void): () => Promise<void> {
+  watch(store: Store, onError: (error: unknown) => void, calls: Store = store): () => Promise<void> {
     if (store.capabilities.invalidations !== true) return async () => {};
-    this.#store = store;
+    this.#calls = calls;
     this.#onError = onError;
+    const { name } = this.#o;
+    // Names the current catch-up: one started before a loss of the channel is superseded by the next.
+    let reading: object | null = null;
+    const catchUp = (log: EventLog): void => {
+      const mine = {};
+      reading = mine;
+      log.recent(brakeLog(name), this.#o.maxClients).then((entries) => {
+        if (reading !== mine) return;
+        // Oldest first: when they outnumber maxClients, the newest brakes are the ones kept.
+        for (let i = entries.length - 1; i >= 0; i--) {
+          const b = parseLogged((entries[i] as { body: string }).body);
+          if (b !== null) this.#brake(b.key, b.until);
+        }
+      }, onError);
+    };
     const unwatch = watchInvalidations(
       store,
       {
         invalidate: () => {},
         brakes: (brakes) => {
-          for (const b of brakes) if (b.name === this.#o.name && b.key.length <= 512) this.#brake(b.key, b.until);
+          for (const b of brakes) if (b.name === name && b.key.length <= 512) this.#brake(b.key, b.until);
         },
-        status: () => {},
+        status: (live) => {
+          if (!live) reading = null;
+          else if (calls.events !== undefined) catchUp(calls.events);
+        },
       },
       onError,
     );
     return async () => {
-      this.#store = null;
+      this.#calls = null;
+      reading = null;
       await unwatch();
     };
   }
@@ -128,16 +161,7 @@ export class Brake {
 }
 
 /** Settings of {@link storeBrake}: a brake's, its counters chosen by the store. */
-export interface StoreBrakeOptions extends Omit<BrakeOptions, 'counters'> {
-  /**
-   * When it starts hearing other instances' brakes: at its first check
-   * (`'check'`), or at its first failure (`'failure'`: a process that only
-   * ever sees successes opens nothing on the store for it; until then a
-   * client braked elsewhere is refused here from its first failure).
-   * @default 'check'
-   */
-  readonly hearFrom?: 'check' | 'failure';
-}
+export type StoreBrakeOptions = Omit<BrakeOptions, 'counters'>;
 
 /** A {@link Brake} on a store, returned by {@link storeBrake}. */
 export interface StoreBrake {
@@ -154,25 +178,24 @@ export interface StoreBrake {
  * (every call bounded by `storeTimeoutMs`, failing with
  * `StoreUnavailableError`), else in this process. With shared counters it
  * hears (and announces) the brakes of every instance from its first check
- * or failure (`hearFrom`), not from construction: no I/O until it is used.
+ * or failure, not from construction: no I/O until it is used.
  */
 export function storeBrake(store: Store, storeTimeoutMs: number, options: StoreBrakeOptions, onError: (error: unknown) => void): StoreBrake {
-  const { hearFrom = 'check', ...settings } = options;
   const shared = store.counters;
-  const brake = new Brake({ ...settings, counters: shared !== undefined ? guardedCounters(shared, storeTimeoutMs) : localCounters(settings.maxClients) });
-  const onCheck = hearFrom === 'check';
+  const brake = new Brake({ ...options, counters: shared !== undefined ? guardedCounters(shared, storeTimeoutMs) : localCounters(options.maxClients) });
   let unwatch = async (): Promise<void> => {};
   let watch: (() => void) | null =
     shared === undefined
       ? null
       : () => {
           watch = null;
-          // Announcements bounded as every other store call of the brake: a stalled store is a 503, never a hang.
-          unwatch = brake.watch(guardedStore(store, storeTimeoutMs), onError);
+          // Heard on the store's own channel (one subscription per process, shared with its caches); logged,
+          // announced and read back as every other store call of the brake: a stalled store is a 503, never a hang.
+          unwatch = brake.watch(store, onError, guardedStore(store, storeTimeoutMs));
         };
   return {
     retryAfter(key, now) {
-      if (onCheck) watch?.();
+      watch?.();
       return brake.retryAfter(key, now);
     },
     failed(key, now) {
@@ -184,4 +207,22 @@ export function storeBrake(store: Store, storeTimeoutMs: number, options: StoreB
       return unwatch();
     },
   };
+}
+
+/** The ring of the store's event log that keeps the brakes `name` engaged. */
+function brakeLog(name: string): string {
+  return `brakes:${name}`;
+}
+
+/** A brake-log entry, or `null` when it is not one this version wrote. */
+function parseLogged(body: string): { key: string; until: number } | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  if (v === null || typeof v !== 'object') return null;
+  const { key, until } = v as { key?: unknown; until?: unknown };
+  return typeof key === 'string' && key.length > 0 && key.length <= 512 && typeof until === 'number' && Number.isSafeInteger(until) ? { key, until } : null;
 }

@@ -13,7 +13,7 @@ import type { Duration } from '../core/duration.js';
 import { engineInternals } from '../core/engine-internals.js';
 import { LatchkeyTypeError, StoreUnavailableError } from '../core/errors.js';
 import type { ClientInfo, Session, SessionData } from '../core/model.js';
-import type { InvalidReason, Sessions } from '../core/sessions.js';
+import type { InvalidReason, Sessions, ValidateOptions } from '../core/sessions.js';
 import { randomString } from '../core/token.js';
 import type { SealedSession } from '../sealed/payload.js';
 import type { CookieWrite } from '../sealed/chunks.js';
@@ -55,16 +55,22 @@ export type Loaded =
     }
   | { readonly ok: false; readonly reason: RefusalReason };
 
+/** @internal A condition on the session's data for a due token's renewal (see {@link BackendRequest.load}). */
+export type RenewIf = (data: Readonly<Record<string, unknown>>) => boolean;
+
 /** @internal one request's session operations */
 export interface BackendRequest {
   /**
    * Validates the presented token; `carrier` is where it travelled (for the
    * engine's `invalid-token` reports). `renew` false: a token due for renewal
    * is kept and reported (`renewalDue`), for a request that may not be
-   * allowed to use the session (DBSC, before the bound check); stateful mode
-   * only, the other modes renew nothing at load that a second load could.
+   * allowed to use the session (DBSC, before the bound check); a function:
+   * renewed only if it admits the session's data as the store holds it at
+   * the renewal (DBSC: the request may use the session as it is then).
+   * Stateful mode only, the other modes renew nothing at load that a second
+   * load could.
    */
-  load(client: ClientInfo, carrier: Carrier | null, renew: boolean): Promise<Loaded>;
+  load(client: ClientInfo, carrier: Carrier | null, renew: boolean | RenewIf): Promise<Loaded>;
   create(data: Record<string, unknown>, client: ClientInfo): Promise<Current>;
   /** Applies a data patch; `issue` when the client's cookie must change. `null`: the session is gone. */
   patch(current: Current, set: Record<string, unknown> | undefined, unset: string[] | undefined): Promise<{ current: Current; issue: boolean } | null>;
@@ -152,10 +158,12 @@ class StatefulRequest implements BackendRequest {
     this.#readOnly = readOnly;
   }
 
-  async load(client: ClientInfo, carrier: Carrier | null, renew: boolean): Promise<Loaded> {
+  async load(client: ClientInfo, carrier: Carrier | null, renew: boolean | RenewIf): Promise<Loaded> {
     const presented = this.#presented as string;
-    const options = carrier === null ? { client } : { client, carrier };
-    const result = await guard(this.#engine.validate(presented, this.#readOnly || !renew ? { ...options, renew: false } : options));
+    const options: ValidateOptions = carrier === null ? { client } : { client, carrier };
+    if (this.#readOnly || renew === false) options.renew = false;
+    else if (typeof renew === 'function') options.renew = (session) => renew(session.data);
+    const result = await guard(this.#engine.validate(presented, options));
     if (!result.ok) return { ok: false, reason: result.reason };
     if (result.renewed !== undefined) return { ok: true, current: current(result.renewed.token, result.session), issue: true };
     // A read-only request can never send a new token: nothing is due for it.

@@ -75,6 +75,13 @@ function bindingIn(data: SessionData): DbscBinding | null {
   return b as DbscBinding;
 }
 
+/** Whether `data` holds `binding` (the same key), or, for `null`, no binding at all. */
+function sameBinding(data: SessionData, binding: DbscBinding | null): boolean {
+  if (binding === null) return data[DEVICE_BINDING_KEY] === undefined;
+  const now = bindingIn(data);
+  return now !== null && now.jkt === binding.jkt && now.id === binding.id;
+}
+
 /** The path of a request target (`/a/b?c` → `/a/b`). */
 function pathOf(url: string): string {
   const q = url.indexOf('?');
@@ -167,8 +174,10 @@ function wire(core: Dbsc, engine: Sessions, internals: EngineInternals): DeviceB
       const stored = info === null || info.data[DEVICE_BINDING_KEY] === undefined ? undefined : bindingIn(info.data);
       const context = { origin: req.header('origin') };
       let answer: HttpAnswer;
-      // Whether the request may use its session: a due token is renewed only then (see renewIfDue()).
+      // Whether the request may use its session: a due token is renewed only then (see renewIfDue()), and
+      // the binding it proved that for (`null`: none, the session was not bound).
       let proved = false;
+      let provedFor: DbscBinding | null = null;
       if (endpoint === 'register') {
         // A session not bound when it loaded is a plain cookie session, which any request with its cookie may use.
         proved = info !== null && stored === undefined;
@@ -182,6 +191,7 @@ function wire(core: Dbsc, engine: Sessions, internals: EngineInternals): DeviceB
           answer = result.answer;
         } else if (info !== null && (await keep(info.handle, info.version, result.binding))) {
           const b = result.binding;
+          provedFor = b;
           const event: DeviceBoundEvent = { handle: info.handle, userId: info.userId, protocol: 'dbsc', sessionIdentifier: b.id, alg: b.alg, jkt: b.jkt, at: b.at };
           internals.emit('device-bound', event);
           answer = result.answer;
@@ -197,10 +207,12 @@ function wire(core: Dbsc, engine: Sessions, internals: EngineInternals): DeviceB
         const result = await guard(core.refresh(req, current, context));
         if (result.outcome === 'challenged' && result.anomaly !== null) anomaly(session, result.anomaly);
         proved = result.outcome === 'refreshed';
+        provedFor = stored ?? null;
         answer = result.answer;
       }
       // Last, after every other store call: a renewed token cannot be lost to a later failure of this request.
-      if (proved) await session.renewIfDue();
+      // Renewed only while the session's binding is still the one proved (a registration may bind it meanwhile).
+      if (proved) await session.renewIfDue((data) => sameBinding(data, provedFor));
       // The session's own changes (a renewed token) go out with the answer.
       if (!session.dirty) {
         session.responseStarted();

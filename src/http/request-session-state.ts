@@ -15,7 +15,7 @@
 import { InvalidDataError, LatchkeyTypeError } from '../core/errors.js';
 import type { ClientInfo, Session, SessionData } from '../core/model.js';
 import { DEVICE_BINDING_KEY } from '../core/model.js';
-import type { BackendRequest, Current, Loaded, RefusalReason, SessionBackend } from './backend.js';
+import type { BackendRequest, Current, Loaded, RefusalReason, RenewIf, SessionBackend } from './backend.js';
 import type { Carrier, CarrierConfig } from './carriers.js';
 import type { CookieConfig } from './cookies.js';
 import type { CsrfConfig } from './csrf.js';
@@ -131,7 +131,12 @@ export class SessionState<S> {
         result = await this.backend().load(this.client(), this.carrier, dbsc === null);
         if (result.ok && dbsc !== null && !this.boundExempt) {
           admitted = dbsc.admits(this.request, result.current.session.data);
-          if (admitted && result.renewalDue === true) result = await this.backend().load(this.client(), this.carrier, true);
+          if (admitted && result.renewalDue === true) {
+            // Asked again of the copy the renewal replaces: a binding written since the check above (a
+            // registration racing a copy of the cookie) is the one that decides, for the renewal and the request.
+            result = await this.backend().load(this.client(), this.carrier, (data) => dbsc.admits(this.request, data));
+            admitted = !result.ok || dbsc.admits(this.request, result.current.session.data);
+          }
         }
       } catch (err) {
         // A store outage must not stick: the next call tries again.
@@ -152,10 +157,13 @@ export class SessionState<S> {
    * load): a renewal its load left due happens now, and the answer carries
    * the new token. Does nothing when none is due.
    */
-  async renewIfDue(): Promise<void> {
+  async renewIfDue(proved: RenewIf): Promise<void> {
     if (!this.renewalDue) return;
     this.renewalDue = false;
-    this.#loaded(await this.backend().load(this.client(), this.carrier, true), true);
+    // `proved` is asked of the copy the renewal replaces: a binding written since the proof was checked decides.
+    const result = await this.backend().load(this.client(), this.carrier, proved);
+    // Not renewed (the binding changed since the proof): the request keeps what its load found.
+    if (!result.ok || proved(result.current.session.data)) this.#loaded(result, true);
   }
 
   /** Takes what a load found; `admitted`: the request may use the session (DBSC's bound check passed, or did not apply). */

@@ -11,7 +11,7 @@ import type { Duration } from '../core/duration.js';
 import { LatchkeyTypeError } from '../core/errors.js';
 import type { ClientInfo, Session } from '../core/model.js';
 import type { SessionDataKey, SessionDataValue } from '../core/session-data.js';
-import type { RefusalReason } from './backend.js';
+import type { RefusalReason, RenewIf } from './backend.js';
 import type { Carrier } from './carriers.js';
 import { csrfTokenFor, csrfTokenMatches } from './csrf.js';
 import { HttpError } from './errors.js';
@@ -98,9 +98,9 @@ export class RequestSession {
     this.#state.boundExempt = true;
   }
 
-  /** @internal a DBSC endpoint's request proved that it may use its session: a renewal its load left due happens now. */
-  renewIfDue(): Promise<void> {
-    return this.#state.renewIfDue();
+  /** @internal a DBSC endpoint's request proved that it may use its session as `proved` admits it: a renewal its load left due happens now, if the session still is so. */
+  renewIfDue(proved: RenewIf): Promise<void> {
+    return this.#state.renewIfDue(proved);
   }
 
   /**

@@ -421,8 +421,6 @@ function guessingBrake(option: RefreshTokensOptions['guessing'], engine: EngineI
     limit,
     windowMs: durationOption('guessing.window', o.window ?? '1m', { min: 1 }),
     maxClients: positiveInt('guessing.maxClients', o.maxClients ?? 10_000),
-    // A refresh that succeeds opens nothing on the store: the channel is heard once this process counts a failure.
-    hearFrom: 'failure',
   });
   return { brake, limit };
 }

@@ -207,3 +207,97 @@ describe.each(ADAPTERS)('DBSC with token renewal through the %s adapter', (adapt
     expect(await me(client)).toMatchObject({ userId: 'renewal-outage', invalid: null });
   });
 });
+
+/**
+ * A real store whose reads of session records can be held, one at a time,
+ * after they read: the only way to put a registration between a request's
+ * bound check and its renewal, which two requests cannot be made to time.
+ */
+function heldReads(inner: Store): { store: Store; holdNextRead(): { read: Promise<void>; release(): void } } {
+  let armed: { read(): void; released: Promise<void> } | null = null;
+  const store = new Proxy(inner, {
+    get(target, prop) {
+      if (prop === 'get') {
+        return async (handle: string) => {
+          const record = await target.get(handle);
+          const hold = armed;
+          armed = null;
+          if (hold !== null) {
+            hold.read();
+            await hold.released;
+          }
+          return record;
+        };
+      }
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return {
+    store,
+    holdNextRead() {
+      let read!: () => void;
+      let release!: () => void;
+      const readP = new Promise<void>((r) => (read = r));
+      const released = new Promise<void>((r) => (release = r));
+      armed = { read, released };
+      return { read: readP, release };
+    },
+  };
+}
+
+describe('DBSC with token renewal: a registration between a request\'s bound check and its renewal (node:http; the HTTP layer is shared by every adapter)', () => {
+  const clock = manualClock();
+  const memory = memoryStore({ clock });
+  const held = heldReads(memory);
+  const sessions = createSessions({ store: held.store, clock, idleTimeout: '2h', absoluteTimeout: '12h', renewal: { interval: '10m', overlap: '30s' }, sweepInterval: false });
+  const renewals: SessionEvents['rotated'][] = [];
+  sessions.on('rotated', (e) => {
+    if (e.cause === 'renewal') renewals.push(e);
+  });
+  let server: Running;
+
+  beforeAll(async () => {
+    // A registration offer that outlives the renewal interval: the browser registers once the token is due.
+    server = await start('node', { sessions, trustProxy: ['127.0.0.1'], onError: () => {}, dbsc: { secret: SECRET, cookie: { ttl: '5m' }, challengeTtl: '15m' } });
+  });
+  afterAll(async () => {
+    await server.close();
+    await sessions.close();
+    await memory.close();
+  });
+
+  it('renews nothing for a copy of the session cookie checked while the session was unbound and renewing once the browser bound it, so the browser keeps its token past the overlap', async () => {
+    const url = server.url;
+    const client = await dbscClient('ES256');
+    expect((await client.request(`${url}/login?user=raced`)).status).toBe(200);
+    const before = client.jar.get('__Host-session')!;
+    // A copy of the cookie taken before the browser registered its key.
+    const thief = await dbscClient('ES256');
+    thief.jar.set('__Host-session', before);
+    // The registration loads the session before the token is due, and is held there.
+    clock.advance('9m');
+    const registering = held.holdNextRead();
+    const registration = client.register(url);
+    await registering.read;
+    // The token is due; the copy passes the bound check (the session is not bound yet) and is held before its renewal.
+    clock.advance('2m');
+    const stealing = held.holdNextRead();
+    const stolen = thief.request(`${url}/me`);
+    await stealing.read;
+    registering.release();
+    expect((await registration).status).toBe(200);
+    stealing.release();
+    const reply = await stolen;
+    // Renewed now, the session is a bound one, which the copy may not use.
+    expect(JSON.parse(reply.text)).toMatchObject({ userId: null, invalid: 'bound-cookie-invalid' });
+    expect(reply.headers.getSetCookie().some((c) => c.startsWith('__Host-session='))).toBe(false);
+    expect(renewals.filter((e) => e.userId === 'raced')).toHaveLength(0);
+    // The browser's token outlives the overlap, and the browser's own request renews it.
+    clock.advance('31s');
+    expect(client.jar.get('__Host-session')).toBe(before);
+    const mine = await client.request(`${url}/me`);
+    expect(JSON.parse(mine.text)).toMatchObject({ userId: 'raced', invalid: null });
+    expect(renewals.filter((e) => e.userId === 'raced')).toHaveLength(1);
+  });
+});

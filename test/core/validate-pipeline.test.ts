@@ -157,6 +157,29 @@ describe.each([
     expect(fresh.ok && fresh.renewalDue).toBeUndefined();
   });
 
+  it('renews a due token with a renew condition only when the session meets it, and otherwise says renewalDue as with renew: false', async () => {
+    const { sessions, clock, events } = setup(cached, { renewal: { interval: '5m', overlap: '30s' } });
+    const { token, session } = await sessions.create({ userId: 'u1', data: { device: 'none' } });
+    await sessions.validate(token);
+    clock.advance('5m');
+    const asked: unknown[] = [];
+    const refused = await sessions.validate(token, {
+      renew: (s) => {
+        asked.push(s.data.device);
+        return s.data.device === 'bound';
+      },
+    });
+    expect(refused.ok && refused.renewed).toBeUndefined();
+    expect(refused.ok && refused.renewalDue).toBe(true);
+    expect(events).toEqual([]);
+    // The condition sees the session as it is when the renewal would happen, a change since the first call included.
+    expect(await sessions.patch(session.handle, { set: { device: 'bound' } })).toMatchObject({ ok: true });
+    const renewed = await sessions.validate(token, { renew: (s) => (asked.push(s.data.device), s.data.device === 'bound') });
+    expect(renewed.ok && renewed.renewed?.token).toBeDefined();
+    expect(asked).toEqual(['none', 'bound']);
+    expect(events.map((e) => e.name)).toEqual(['rotated']);
+  });
+
   it('honours only records of its kind, and touches nothing of another engine’s record', async () => {
     const { sessions, clock, seen, inner } = setup(cached, { kind: 'mine' });
     const other = createSessions({ store: inner, clock, sweepInterval: false });

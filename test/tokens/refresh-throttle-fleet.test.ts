@@ -74,11 +74,24 @@ describe.each(backends)('three token-mode instances on one %s', (_name, open) =>
   let servers: Running[] = [];
   let bases: string[] = [];
 
+  /** One more instance (its own store client, engine and token mode) behind a node:http server; stopped with the others. */
+  async function join(): Promise<{ base: string; tokens: Tokens; sessions: Sessions } | null> {
+    const store = open(stores.length);
+    if (store === null) return null;
+    const sessions = createSessions({ store, kind: 'refresh', sweepInterval: false, guessing: { threshold: THRESHOLD } });
+    const tokens = createTokens({ sessions, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, guessing: { threshold: THRESHOLD } });
+    stores.push(store);
+    engines.push(sessions);
+    const server = await startTokens('node', createTokenTransport({ tokens, trustProxy: ['127.0.0.1'] }), tokens);
+    servers.push(server);
+    return { base: server.url, tokens, sessions };
+  }
+
   beforeAll(async () => {
     for (let i = 0; i < ADAPTERS.length; i++) {
       const store = open(i);
       if (store === null) return;
-      const sessions = createSessions({ store, kind: 'refresh', sweepInterval: false });
+      const sessions = createSessions({ store, kind: 'refresh', sweepInterval: false, guessing: { threshold: THRESHOLD } });
       stores.push(store);
       engines.push(sessions);
       fleet.push(createTokens({ sessions, keys, issuer: ISSUER, audience: AUDIENCE, refreshSecret: REFRESH_SECRET, guessing: { threshold: THRESHOLD } }));
@@ -103,8 +116,6 @@ describe.each(backends)('three token-mode instances on one %s', (_name, open) =>
   it('announces the brake one instance engages to the others, which then refuse the client without counting', async (t) => {
     if (bases.length === 0) return t.skip();
     const ip = '198.51.100.5';
-    // An instance hears the channel from its first counted failure (a process that only sees successes opens nothing for the throttle).
-    for (const base of bases.slice(1)) expect((await refresh(base, guess(), '198.51.100.6')).status).toBe(401);
     // The whole budget spent on the first instance alone.
     expect(await budget([bases[0]!], ip)).toBe(THRESHOLD);
     for (const [i, base] of bases.slice(1).entries()) {
@@ -116,6 +127,46 @@ describe.each(backends)('three token-mode instances on one %s', (_name, open) =>
       }
       expect(status).toBe(429);
     }
+  });
+
+  it('refuses a client braked elsewhere on an instance that has counted no failure, listening before the brake or only after it', async (t) => {
+    if (bases.length === 0) return t.skip();
+    const ip = '198.51.100.7';
+    /** Valid refresh tokens from `ip` on `base`, a family of its own each time, until one is refused (at most 5 s): the last status. */
+    const refused = async (base: string, tokens: Tokens): Promise<number> => {
+      let status = 0;
+      for (const until = Date.now() + 5000; status !== 429 && Date.now() < until; ) {
+        const { refreshToken } = await tokens.issue({ userId: 'braked-elsewhere' });
+        status = (await refresh(base, refreshToken, ip)).status;
+      }
+      return status;
+    };
+    // An instance that has only ever refreshed successfully.
+    const quiet = await join();
+    if (quiet === null) return t.skip();
+    const { refreshToken } = await quiet.tokens.issue({ userId: 'quiet' });
+    expect((await refresh(quiet.base, refreshToken, '198.51.100.8')).status).toBe(200);
+    expect(await budget([bases[0]!], ip)).toBe(THRESHOLD);
+    // It heard the announcement without counting anything itself.
+    expect(await refused(quiet.base, quiet.tokens)).toBe(429);
+    // An instance that starts after the brake was announced learns it from the store's brake log.
+    const late = await join();
+    expect(await refused(late!.base, late!.tokens)).toBe(429);
+    // The engine's guessing throttle is the same brake: a new engine that has refused no token knows it too.
+    const engine = (await join())!.sessions;
+    const ip2 = '198.51.100.9';
+    // This one checks (and so listens) before the brake, the next one only after it.
+    expect(engine.throttled(ip2)).toBe(0);
+    for (let i = 0; i < THRESHOLD; i++) expect((await engines[0]!.validate(guess(), { client: { ip: ip2 } })).ok).toBe(false);
+    expect(engines[0]!.throttled(ip2)).toBeGreaterThan(0);
+    const later = (await join())!.sessions;
+    let waits = [engine.throttled(ip2), later.throttled(ip2)];
+    for (const until = Date.now() + 5000; waits.some((w) => w === 0) && Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
+      waits = [engine.throttled(ip2), later.throttled(ip2)];
+    }
+    expect(waits.every((w) => w > 0)).toBe(true);
+    // A neighbour is not braked with it.
+    expect(later.throttled('198.51.100.10')).toBe(0);
   });
 
   it('refuses the throttled client on every instance, its own valid refresh token included, and not its neighbour', async (t) => {

@@ -37,10 +37,19 @@ export interface ValidateOptions {
    * Next.js server component cannot set cookies), or may not yet (the HTTP
    * layer with DBSC, before the request proved its device): a token due for
    * renewal is then accepted as it is, the result says `renewalDue: true`,
-   * and a later call that can send the new token renews it.
+   * and a later call that can send the new token renews it. A function:
+   * a due token is renewed only when it answers `true` for the session as
+   * the store holds it at the renewal (the version the renewal replaces),
+   * else reported as with `false`; the HTTP layer with DBSC passes "this
+   * request may use this session", so that a binding written between its
+   * check and the renewal is the one the renewal is decided on.
    * @default true
+   * @example
+   * ```ts
+   * const r = await sessions.validate(token, { renew: (s) => s.data.plan !== 'frozen' });
+   * ```
    */
-  renew?: boolean;
+  renew?: boolean | ((session: Session) => boolean);
 }
 
 /** Result of {@link Sessions.validate}. */

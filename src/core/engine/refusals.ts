@@ -30,7 +30,7 @@ export class Refusals {
 
   constructor(config: Pick<EngineConfig, 'guessing' | 'reports' | 'store' | 'storeTimeoutMs' | 'onError' | 'kind'>, clock: Clock, events: Emitter) {
     const g = config.guessing;
-    // With shared counters, a burst is announced to every instance (and heard from them), from the first check or refusal.
+    // With shared counters, a burst is announced to every instance and logged in the store; heard (and the log read) from the first check or refusal.
     this.#guessing =
       g.threshold === 0
         ? null

@@ -11,7 +11,8 @@
  *     and left alone;
  *  6. deadlines: a session past one is deleted;
  *  7. client binding;
- *  8. renewal, when due (with `renew: false`, only reported: `renewalDue`);
+ *  8. renewal, when due (with `renew: false`, or a `renew` condition the
+ *     session does not meet, only reported: `renewalDue`);
  *  9. touch: the idle deadline slides, at most once per `touchInterval`.
  *
  * A cached copy may be behind the store: whatever would change the record
@@ -79,7 +80,8 @@ export function validator(e: Engine): (token: unknown, options?: ValidateOptions
       // 6. deadlines (and whether 8 will renew: both change the record, so both are the store's copy's to decide)
       const expiry = expiryOf(record, now);
       const due = !viaOverlap && renewal !== null && needsRenewal(renewal, record, now);
-      const renewing = due && options?.renew !== false;
+      const renewOption = options?.renew;
+      const renewing = due && renewOption !== false;
       if (cached !== null && (expiry !== null || renewing)) {
         (cache as SessionCache).drop(cached.handle);
         cached = null;
@@ -97,8 +99,9 @@ export function validator(e: Engine): (token: unknown, options?: ValidateOptions
           return { ok: false, reason: 'binding-mismatch' };
         }
       }
-      // 8. renewal
-      if (renewing) return renew(e, record, renewal as RenewalPolicy, now);
+      // 8. renewal: a caller's condition is asked of the store's copy, the very version the renewal replaces
+      // (compare-and-set), so that nothing it did not see can slip in between.
+      if (renewing && (typeof renewOption !== 'function' || renewOption(toSession(record)) === true)) return renew(e, record, renewal as RenewalPolicy, now);
       // 9. touch
       if (!needsTouch(timeouts, record, now)) return due ? { ok: true, session: toSession(record), renewalDue: true } : { ok: true, session: toSession(record) };
       const idleExpiresAt = nextIdleDeadline(timeouts, record.absoluteExpiresAt, now);
