@@ -177,7 +177,11 @@ export async function startRedisSentinel(): Promise<RedisSentinelSet> {
           if (info.includes(`master_port:${primary}`) && info.includes('master_link_status:up') && views.every((v) => v === 'slave')) return;
           if (Date.now() > until) {
             const link = /master_port:\d+|master_link_status:\w+/g;
-            throw new Error(`the node on ${port} did not rejoin as a replica of ${primary} within ${timeoutMs} ms: ${info.match(link)?.join(' ') ?? 'no answer'}; sentinels see it as ${views.join(', ')}; the sentinels now name ${await set.primary().catch(() => 'no primary')}`);
+            // A sentinel whose timer was held up over 2 s (a starved machine) stops acting for 30 s ("TILT"), its flags frozen.
+            const tilt = await Promise.all(sentinels.map(async (s) => /sentinel_tilt:(\d)/.exec(String(await once(s.port, ['INFO', 'sentinel']).catch(() => '')))?.[1] ?? '?'));
+            throw new Error(
+              `the node on ${port} did not rejoin as a replica of ${primary} within ${timeoutMs} ms: ${info.match(link)?.join(' ') ?? 'no answer'}; sentinels see it as ${views.join(', ')} (in TILT: ${tilt.join(', ')}); the sentinels now name ${await set.primary().catch(() => 'no primary')}`,
+            );
           }
           await sleep(100);
         }
