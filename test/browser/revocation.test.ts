@@ -47,7 +47,7 @@ suite('revocation and theft across tabs (headless Chromium)', () => {
     expect((await fetchIn(pages[2]!, '/api/me')).status).toBe(401);
     expect(a.counts.refresh - before).toBe(1);
     for (const page of pages) {
-      await until(page, 'signed-out', 1_000);
+      await until(page, 'signed-out');
       expect(await state(page)).toMatchObject({ status: 'signed-out', reason: 'revoked' });
     }
     expect((await events(pages[2]!, 'signed-out'))[0]?.event).toEqual({ reason: 'revoked', here: true });
@@ -66,7 +66,7 @@ suite('revocation and theft across tabs (headless Chromium)', () => {
     // "Stay signed in" in one tab: a refresh with what is now an old token.
     await pages[1]!.evaluate('window.lk.extend()');
     for (const page of pages) {
-      await until(page, 'signed-out', 1_000);
+      await until(page, 'signed-out');
       expect(await state(page)).toMatchObject({ status: 'signed-out', reason: 'reused' });
     }
     // The thief's tokens died with the family.

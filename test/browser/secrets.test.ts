@@ -103,7 +103,7 @@ suite('tokens stay out of storage, the DOM and other origins (headless Chromium)
     await assertNowhere(pages, tokens, dpop ? 1 : 0);
 
     await first.evaluate('window.lk.signOut()');
-    for (const page of pages) await until(page, 'signed-out', 1_000);
+    for (const page of pages) await until(page, 'signed-out');
     await assertNowhere(pages, tokens, dpop ? 1 : 0);
     // Without BroadcastChannel the tabs did write to localStorage (their messages): never a token.
     if ('broadcastChannel' in without) expect(((await first.evaluate('window.__writes')) as string[]).length).toBeGreaterThan(0);

@@ -212,8 +212,11 @@ describe('the latchkey executable', () => {
       });
       // A request in flight that never ends: its body is announced, never sent whole.
       await new Promise<void>((resolve) => socket.connect(port, '127.0.0.1', resolve));
-      socket.write('POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"user');
-      await new Promise((r) => setTimeout(r, 200));
+      // The server answers "100 Continue" once it has read the headers and taken the request: the signal comes after that, however slow the machine.
+      const taken = new Promise<void>((resolve) => socket.on('data', (d: Buffer) => void (d.toString().startsWith('HTTP/1.1 100 Continue') && resolve())));
+      socket.write('POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n');
+      await taken;
+      socket.write('{"user');
       child.kill('SIGTERM');
       await new Promise<void>((resolve) => {
         const poll = setInterval(() => {

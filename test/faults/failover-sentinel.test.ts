@@ -76,13 +76,18 @@ describe.skipIf(!redisAvailable)('Redis Sentinel failover', () => {
         const primary = await set.primary();
         const replica = set.ports.find((p) => p !== primary) as number;
         // Odd kills: the replica is cut off first (paused, its link closed by the primary), as a network partition
-        // would, and the primary dies 250 ms later: what it acknowledged meanwhile exists nowhere else.
+        // would, and the primary dies once the plain application has acknowledged a sign-in sent after the cut:
+        // a write that exists nowhere else (a fixed pause could pass without one on a loaded machine).
         const partitioned = k % 2 === 1;
         faults.push(Date.now());
         if (partitioned) {
           set.pause(replica);
           await set.command(primary, ['CLIENT', 'KILL', 'TYPE', 'replica']);
-          await sleep(250);
+          const cut = Date.now();
+          // Bounded well within what the sentinels allow a replica's link to be down and still promote it.
+          const until = cut + 2_000;
+          while ((loads[0] as WriteLoad).firstLoginAfter(cut) === null && Date.now() < until) await sleep(10);
+          expect((loads[0] as WriteLoad).firstLoginAfter(cut), `a sign-in acknowledged by the partitioned primary before kill ${k + 1}`).not.toBeNull();
         }
         const killedAt = Date.now();
         await set.kill(primary);

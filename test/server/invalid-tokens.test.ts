@@ -74,7 +74,9 @@ describe('invalid tokens in the service', () => {
     expect((await browse(demo, '/demo')).status).toBe(303);
 
     for (let i = 0; i < 3; i++) expect(await validate(NEVER_ISSUED, '192.0.2.44')).toBe(200);
-    await new Promise((r) => setTimeout(r, WINDOW_MS + 200));
+    // The reports go out when each client's window ends (a timer): wait until both are in the feed, not a fixed pause past the window.
+    const reported = async () => (await service.ctx.feed.read(50)).filter((e) => e.kind === 'invalid-token').length;
+    for (const until = Date.now() + WINDOW_MS + 5_000; (await reported()) < 2 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
 
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toContain('# TYPE latchkey_invalid_tokens_total counter');

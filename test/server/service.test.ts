@@ -82,9 +82,11 @@ describe('signing keys', () => {
       const other = await createKeySet({ storage: fileKeyStorage(join(dataDir, 'keys.json')) });
       const rotated = await other.rotate();
       expect(rotated).not.toBe(before);
-      await sleep(400);
-      const jwks = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
-      expect(jwks.keys.map((k) => k.kid).sort()).toEqual([before, rotated].sort());
+      // The service looks at the file every 100 ms: wait for the JWKS to show the new key (a fixed pause is overrun on a loaded machine).
+      const published = async (): Promise<string[]> => ((await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+      let kids = await published();
+      for (const until = Date.now() + 10_000; !kids.includes(rotated) && Date.now() < until; kids = await published()) await sleep(50);
+      expect(kids.sort()).toEqual([before, rotated].sort());
       expect(kidOf((await json(base, key, 'POST', '/v1/tokens', { userId: 'u1' })).body.accessToken)).toBe(rotated);
     } finally {
       await service.close();
@@ -97,15 +99,20 @@ describe('graceful shutdown', () => {
     const service = await createService(configOf({ store: 'memory:', dataDir: fresh(), adminPassword: 'correct horse battery' }));
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    let arrived!: () => void;
+    const inHandler = new Promise<void>((r) => (arrived = r));
     service.app.get('/test/slow', async () => {
+      arrived();
       await gate;
       return { done: true };
     });
     const base = await service.listen();
     const inFlight = fetch(`${base}/test/slow`).then(async (r) => ({ status: r.status, body: await r.json() }));
-    await sleep(100);
+    // The request is in the handler before the shutdown begins, however slowly it got there.
+    await inHandler;
     const closed = service.close();
-    await sleep(100);
+    // Shutdown stops the listener first (it gets there through a few hooks: wait for it, not a fixed pause).
+    for (const until = Date.now() + 5_000; service.app.server.listening && Date.now() < until; ) await sleep(10);
     await expect(fetch(`${base}/healthz`)).rejects.toThrow();
     release();
     expect(await inFlight).toEqual({ status: 200, body: { done: true } });
@@ -116,13 +123,19 @@ describe('graceful shutdown', () => {
 
   it('cuts requests that outlive shutdownTimeout', async () => {
     const service = await createService(configOf({ store: 'memory:', dataDir: fresh(), adminPassword: 'correct horse battery', shutdownTimeout: '300ms' }));
-    service.app.get('/test/forever', () => new Promise(() => {}));
+    let arrived!: () => void;
+    const inHandler = new Promise<void>((r) => (arrived = r));
+    service.app.get('/test/forever', () => {
+      arrived();
+      return new Promise(() => {});
+    });
     const base = await service.listen();
     const inFlight = fetch(`${base}/test/forever`).then(
       () => 'answered',
       () => 'cut',
     );
-    await sleep(100);
+    // In the handler before the shutdown begins: otherwise a refused connection would pass for a cut request.
+    await inHandler;
     const started = Date.now();
     await service.close();
     expect(Date.now() - started).toBeLessThan(3000);

@@ -165,15 +165,24 @@ export async function startRedisSentinel(): Promise<RedisSentinelSet> {
         const until = Date.now() + timeoutMs;
         for (;;) {
           const info = String(await once(port, ['INFO', 'replication']).catch(() => ''));
-          const known = await Promise.all(
+          // What each sentinel says of the node: its flags, or why not.
+          const views = await Promise.all(
             sentinels.map(async (s) => {
               const replicas = (await once(s.port, ['SENTINEL', 'replicas', SENTINEL_NAME]).catch(() => [])) as string[][];
               // Flat field lists: the replica is counted once its flags say only "slave" (not s_down, not disconnected).
-              return replicas.some((r) => r[r.indexOf('port') + 1] === String(port) && r[r.indexOf('flags') + 1] === 'slave');
+              const mine = replicas.find((r) => r[r.indexOf('port') + 1] === String(port));
+              return mine === undefined ? 'unknown' : String(mine[mine.indexOf('flags') + 1]);
             }),
           );
-          if (info.includes(`master_port:${primary}`) && info.includes('master_link_status:up') && known.every(Boolean)) return;
-          if (Date.now() > until) throw new Error(`the node on ${port} did not rejoin as a replica within ${timeoutMs} ms`);
+          if (info.includes(`master_port:${primary}`) && info.includes('master_link_status:up') && views.every((v) => v === 'slave')) return;
+          if (Date.now() > until) {
+            const link = /master_port:\d+|master_link_status:\w+/g;
+            // A sentinel whose timer was held up over 2 s (a starved machine) stops acting for 30 s ("TILT"), its flags frozen.
+            const tilt = await Promise.all(sentinels.map(async (s) => /sentinel_tilt:(\d)/.exec(String(await once(s.port, ['INFO', 'sentinel']).catch(() => '')))?.[1] ?? '?'));
+            throw new Error(
+              `the node on ${port} did not rejoin as a replica of ${primary} within ${timeoutMs} ms: ${info.match(link)?.join(' ') ?? 'no answer'}; sentinels see it as ${views.join(', ')} (in TILT: ${tilt.join(', ')}); the sentinels now name ${await set.primary().catch(() => 'no primary')}`,
+            );
+          }
           await sleep(100);
         }
       },
