@@ -45,7 +45,7 @@ export interface RedisSentinelSet {
    * node answers as a primary; resolves its port.
    */
   failedOver(oldPort: number, timeoutMs?: number): Promise<number>;
-  /** Starts the killed node on `port` again as a replica of the current primary; resolves once it is in sync and the sentinels count it. */
+  /** Starts the killed node on `port` again as a replica of the current primary; resolves once it is in sync and the sentinels count it (a sentinel in TILT, frozen for 30 s on a starved machine, is waited out once). */
   rejoin(port: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -162,7 +162,8 @@ export async function startRedisSentinel(): Promise<RedisSentinelSet> {
       async rejoin(port, timeoutMs = 20_000) {
         const primary = await set.primary();
         children.set(port, await launch(dataArgs(port, primary), dir));
-        const until = Date.now() + timeoutMs;
+        let until = Date.now() + timeoutMs;
+        let waitedOutTilt = false;
         for (;;) {
           const info = String(await once(port, ['INFO', 'replication']).catch(() => ''));
           // What each sentinel says of the node: its flags, or why not.
@@ -179,6 +180,12 @@ export async function startRedisSentinel(): Promise<RedisSentinelSet> {
             const link = /master_port:\d+|master_link_status:\w+/g;
             // A sentinel whose timer was held up over 2 s (a starved machine) stops acting for 30 s ("TILT"), its flags frozen.
             const tilt = await Promise.all(sentinels.map(async (s) => /sentinel_tilt:(\d)/.exec(String(await once(s.port, ['INFO', 'sentinel']).catch(() => '')))?.[1] ?? '?'));
+            // Sentinel's documented pause, not a failure to rejoin: wait it out once (30 s and a margin), then judge.
+            if (!waitedOutTilt && tilt.includes('1')) {
+              waitedOutTilt = true;
+              until = Date.now() + 35_000;
+              continue;
+            }
             throw new Error(
               `the node on ${port} did not rejoin as a replica of ${primary} within ${timeoutMs} ms: ${info.match(link)?.join(' ') ?? 'no answer'}; sentinels see it as ${views.join(', ')} (in TILT: ${tilt.join(', ')}); the sentinels now name ${await set.primary().catch(() => 'no primary')}`,
             );
