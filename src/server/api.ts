@@ -9,7 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ClientInfo, Session } from '../core/model.js';
 import { readBearer } from '../http/carriers.js';
-import { HttpError, throttled } from '../http/errors.js';
+import { throttled } from '../http/errors.js';
 import { renewedNonce } from '../http/token-dpop.js';
 import { API_ROUTES, type OperationId } from './api-routes.js';
 import type { ServiceContext } from './context.js';
@@ -82,11 +82,8 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
       if (err instanceof LatchkeyTypeError) throw apiError(400, 'bad-request', `dpop: ${err.message}`);
       throw err;
     }
-    if (!result.ok) {
-      // With nonces on, the nonce to retry with (RFC 9449 section 8), for the caller to hand its client as DPoP-Nonce.
-      const headers = result.nonce === null ? undefined : { 'dpop-nonce': result.nonce };
-      throw new HttpError(400, 'invalid_dpop_proof', { message: DPOP_DESCRIPTIONS[result.reason], detail: result.reason, ...(headers === undefined ? {} : { headers }) });
-    }
+    // With nonces on, the nonce to retry with (RFC 9449 section 8), for the caller to hand its client as DPoP-Nonce.
+    if (!result.ok) throw apiError(400, 'invalid_dpop_proof', DPOP_DESCRIPTIONS[result.reason], result.reason, result.nonce === null ? undefined : { 'dpop-nonce': result.nonce });
     return result;
   };
 

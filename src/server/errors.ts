@@ -55,9 +55,9 @@ export function errorBody(err: HttpError): ErrorBody {
   return { error: err.detail === undefined ? { code: err.reason, message: err.message } : { code: err.reason, message: err.message, reason: err.detail } };
 }
 
-/** An API refusal: an `HttpError` with the service's message (and, for refused tokens, why as `detail`). */
-export function apiError(status: number, reason: HttpReason, message: string, detail?: string): HttpError {
-  return new HttpError(status, reason, detail === undefined ? { message } : { message, detail });
+/** An API refusal: an `HttpError` with the service's message (and, for refused tokens, why as `detail`; extra answer headers such as `DPoP-Nonce`). */
+export function apiError(status: number, reason: HttpReason, message: string, detail?: string, headers?: Record<string, string>): HttpError {
+  return new HttpError(status, reason, { message, ...(detail === undefined ? {} : { detail }), ...(headers === undefined ? {} : { headers }) });
 }
 
 const FASTIFY_CODES: Record<string, [number, HttpReason, string]> = {
