@@ -1,52 +1,33 @@
 // latchkey/client against a real listening `latchkey serve` (every method),
 // and against small node:http servers that misbehave (never answer, answer
 // HTML, echo secrets) for the error mapping.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import type * as clientModule from '../../src/client/index.js';
-import { createClient, LatchkeyApiError, type LatchkeyClient, type ServiceErrorCode, type Session, type ValidateSessionResult } from '../../src/client/index.js';
+import { createClient, type LatchkeyApiError, type LatchkeyClient, type ServiceErrorCode, type Session, type ValidateSessionResult } from '../../src/client/index.js';
 import { ConfigError, LatchkeyError } from '../../src/core/errors.js';
 import type { SERVICE_ERROR_CODES } from '../../src/server/errors.js';
-import { loadConfig } from '../../src/server/config.js';
-import { createService, type Service } from '../../src/server/service.js';
+import { rejection, startService, type ServiceFixture } from '../helpers/service.js';
 
 const UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
 
-let service: Service;
+let fixture: ServiceFixture;
 let base: string;
 let apiKey: string;
-let dataDir: string;
 let latchkey: LatchkeyClient;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'latchkey-client-'));
-  const config = loadConfig({ flags: { port: '0', store: 'memory:', dataDir, adminPassword: 'correct horse battery', logLevel: 'silent' }, env: {} });
-  service = await createService(config);
-  base = await service.listen();
-  apiKey = (await service.ctx.apiKeys.create('client-test')).key;
-  latchkey = createClient({ baseUrl: base, apiKey });
+  fixture = await startService('client-test');
+  ({ base, apiKey, latchkey } = fixture);
 });
 
 afterAll(async () => {
-  await service?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await fixture?.close();
 });
 
-/** Resolves the error a promise rejects with; fails the test if it resolves. */
-async function rejection(promise: Promise<unknown>): Promise<LatchkeyApiError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(LatchkeyApiError);
-    return err as LatchkeyApiError;
-  }
-  throw new Error('expected the call to reject');
-}
 
 /** Everything an error exposes, as text: its message, its fields, its stack, its cause. */
 function everythingIn(err: LatchkeyApiError): string {

@@ -5,16 +5,12 @@
 // with; issue and refresh hand out the current nonce, as the token
 // transport's endpoints do; introspection hands out a fresh one when the
 // proof's nonce is due to rotate, as a resource behind tokenGuard() does.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, LatchkeyApiError, type LatchkeyClient } from '../../src/client/index.js';
+import type { LatchkeyClient } from '../../src/client/index.js';
 import { manualClock } from '../../src/core/clock.js';
-import { loadConfig } from '../../src/server/config.js';
-import { createService, type Service } from '../../src/server/service.js';
 import { createDpopVerifier } from '../../src/tokens/dpop.js';
 import { memoryReplayCache } from '../../src/tokens/dpop-replay.js';
+import { rejection, startService, type ServiceFixture } from '../helpers/service.js';
 import { dpopClient, type DpopClient } from '../support/dpop-client.js';
 
 const LOGIN = 'https://app.example.test/auth/login';
@@ -24,37 +20,22 @@ const NONCE_SECRET = 'dpop-nonce-test-secret-0123456789abcdefghij';
 /** The service's nonce step (DpopNonceOptions' default). */
 const STEP_MS = 300_000;
 
-let service: Service;
-let dataDir: string;
+let fixture: ServiceFixture;
 let base: string;
 let apiKey: string;
 let latchkey: LatchkeyClient;
 let alice: DpopClient;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'latchkey-dpop-nonce-'));
-  const config = loadConfig({ flags: { port: '0', store: 'memory:', dataDir, adminPassword: 'correct horse battery', logLevel: 'silent', dpopNonceSecret: NONCE_SECRET }, env: {} });
-  service = await createService(config);
-  base = await service.listen();
-  apiKey = (await service.ctx.apiKeys.create('dpop-nonce-test')).key;
-  latchkey = createClient({ baseUrl: base, apiKey });
+  fixture = await startService('dpop-nonce-test', { flags: { dpopNonceSecret: NONCE_SECRET } });
+  ({ base, apiKey, latchkey } = fixture);
   alice = await dpopClient('ES256');
 });
 
 afterAll(async () => {
-  await service?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await fixture?.close();
 });
 
-async function rejection(promise: Promise<unknown>): Promise<LatchkeyApiError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(LatchkeyApiError);
-    return err as LatchkeyApiError;
-  }
-  throw new Error('expected the call to reject');
-}
 
 /** Waits out the end of a nonce step when it is near, so that a test's nonces all belong to one step. */
 async function awayFromStepEnd(): Promise<void> {

@@ -3,14 +3,10 @@
 // the pair to the proof's key, treats a copied bound refresh token without
 // the key as theft, and introspects a bound access token as active only with
 // a proof of its key.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, LatchkeyApiError, type LatchkeyClient } from '../../src/client/index.js';
-import { loadConfig } from '../../src/server/config.js';
-import { createService, type Service } from '../../src/server/service.js';
+import type { LatchkeyClient } from '../../src/client/index.js';
+import { rejection, startService, type ServiceFixture } from '../helpers/service.js';
 import { dpopClient, type DpopClient } from '../support/dpop-client.js';
 
 /** The backend's own endpoints, as its clients address them. */
@@ -18,35 +14,21 @@ const LOGIN = 'https://app.example.test/auth/login';
 const REFRESH = 'https://app.example.test/auth/refresh';
 const API = 'https://app.example.test/api/me';
 
-let service: Service;
-let dataDir: string;
+let fixture: ServiceFixture;
 let latchkey: LatchkeyClient;
 let alice: DpopClient;
 let mallory: DpopClient;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'latchkey-dpop-'));
-  const config = loadConfig({ flags: { port: '0', store: 'memory:', dataDir, adminPassword: 'correct horse battery', logLevel: 'silent' }, env: {} });
-  service = await createService(config);
-  const base = await service.listen();
-  latchkey = createClient({ baseUrl: base, apiKey: (await service.ctx.apiKeys.create('dpop-test')).key });
+  fixture = await startService('dpop-test');
+  latchkey = fixture.latchkey;
   [alice, mallory] = await Promise.all([dpopClient('ES256'), dpopClient('EdDSA')]);
 });
 
 afterAll(async () => {
-  await service?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await fixture?.close();
 });
 
-async function rejection(promise: Promise<unknown>): Promise<LatchkeyApiError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(LatchkeyApiError);
-    return err as LatchkeyApiError;
-  }
-  throw new Error('expected the call to reject');
-}
 
 let n = 0;
 const user = (): string => `dpop-client-${++n}`;

@@ -1,16 +1,12 @@
 // A real listening session service and an engine in this process, for the
 // tests of the remote backend (test/http/remote-backend*.test.ts): the same
 // flows run through both, on a real listening server of an adapter each.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createClient, type LatchkeyClient } from '../../../src/client/index.js';
+import type { LatchkeyClient } from '../../../src/client/index.js';
 import { createSessions, type Sessions } from '../../../src/core/sessions.js';
 import type { HttpSessionsOptions } from '../../../src/http/http-sessions.js';
-import { loadConfig } from '../../../src/server/config.js';
-import { createService } from '../../../src/server/service.js';
 import { memoryStore } from '../../../src/stores/memory.js';
 import { start, type AdapterName } from '../../adapters/support/apps.js';
+import { startService } from '../../helpers/service.js';
 
 export interface RemoteContext {
   readonly apiKey: string;
@@ -23,20 +19,15 @@ export interface RemoteContext {
 
 /** Starts the service on the memory store, with an API key named `label`, and the engine beside it. */
 export async function startRemote(label: string): Promise<RemoteContext> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-remote-'));
-  const config = loadConfig({ flags: { port: '0', store: 'memory:', dataDir, adminPassword: 'correct horse battery', logLevel: 'silent' }, env: {} });
-  const service = await createService(config);
-  const base = await service.listen();
-  const apiKey = (await service.ctx.apiKeys.create(label)).key;
+  const service = await startService(label, { client: { timeout: '2s' } });
   const engine = createSessions({ store: memoryStore(), idleTimeout: '30m', absoluteTimeout: '12h', sweepInterval: false });
   return {
-    apiKey,
-    latchkey: createClient({ baseUrl: base, apiKey, timeout: '2s' }),
+    apiKey: service.apiKey,
+    latchkey: service.latchkey,
     engine,
     async close() {
       await engine.close();
       await service.close();
-      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
