@@ -25,6 +25,7 @@
  * @internal
  */
 import { watchInvalidations } from './invalidations.js';
+import { jsonObject } from './json.js';
 import { localCounters, type Counters, type EventLog } from './shared.js';
 import type { Store } from './store.js';
 import { guardedCounters, guardedStore } from './store-call.js';
@@ -216,13 +217,6 @@ function brakeLog(name: string): string {
 
 /** A brake-log entry, or `null` when it is not one this version wrote. */
 function parseLogged(body: string): { key: string; until: number } | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(body);
-  } catch {
-    return null;
-  }
-  if (v === null || typeof v !== 'object') return null;
-  const { key, until } = v as { key?: unknown; until?: unknown };
+  const { key, until } = jsonObject(body) ?? {};
   return typeof key === 'string' && key.length > 0 && key.length <= 512 && typeof until === 'number' && Number.isSafeInteger(until) ? { key, until } : null;
 }

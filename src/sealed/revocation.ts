@@ -22,7 +22,8 @@ import type { Clock } from '../core/clock.js';
 import type { SessionData } from '../core/model.js';
 import type { Store } from '../core/store.js';
 import { StoreUnavailableError } from '../core/errors.js';
-import { jsonObject, SEALED_NAMESPACE } from './spill.js';
+import { jsonObject } from '../core/json.js';
+import { SEALED_NAMESPACE } from './spill.js';
 
 /** @internal */
 export interface EpochCacheConfig {

@@ -9,21 +9,12 @@
  * @internal
  */
 import { StoreUnavailableError } from '../core/errors.js';
+import { jsonObject } from '../core/json.js';
 import type { SessionData } from '../core/model.js';
 import type { Store } from '../core/store.js';
 
 /** The key-value namespace of sealed mode. */
 export const SEALED_NAMESPACE = 'sealed';
-
-/** A stored JSON object, or `null` when the text is not one. */
-export function jsonObject(text: string): SessionData | null {
-  try {
-    const v: unknown = JSON.parse(text);
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as SessionData) : null;
-  } catch {
-    return null;
-  }
-}
 
 /** Keeps spilled data under a fresh `handle` until `expiresAt`. */
 export async function putSpill(store: Store, call: <T>(op: () => Promise<T>) => Promise<T>, handle: string, data: SessionData, now: number, expiresAt: number): Promise<void> {

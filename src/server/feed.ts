@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { jsonObject } from '../core/json.js';
 import { EVENT_RING_CAPACITY, eventRing, type EventLog } from '../core/shared.js';
 import type { Sessions } from '../core/sessions.js';
 import type { Tokens } from '../tokens/tokens.js';
@@ -118,14 +119,8 @@ export interface SecurityFeedOptions {
 
 /** An entry of the shared log, or `null` for anything that is not an event. */
 function parseEntry(id: number, body: string): SecurityEvent | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(body);
-  } catch {
-    return null;
-  }
-  if (v === null || typeof v !== 'object') return null;
-  const o = v as Record<string, unknown>;
+  const o = jsonObject(body);
+  if (o === null) return null;
   const text = (x: unknown): string | null => (typeof x === 'string' ? x : null);
   if (typeof o.at !== 'number' || typeof o.kind !== 'string' || !KINDS.has(o.kind) || typeof o.detail !== 'string') return null;
   return Object.freeze({ id, at: o.at, kind: o.kind as SecurityEventKind, userId: text(o.userId), sessionKind: text(o.sessionKind), handle: text(o.handle), ip: text(o.ip), detail: o.detail });
